@@ -4,3 +4,4 @@
 //! (stages, variables). The CLI in `main.rs` only parses arguments and calls in here.
 
 
+pub mod lint;

@@ -1,0 +1,171 @@
+//! Settings files: `.imgopt.toml` (nearest one walking up from the Dockerfile, then the user
+//! config dir, or `--config`) and, for teams migrating from hadolint, `.hadolint.yaml`.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use super::{Settings, Severity};
+
+/// `.imgopt.toml`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct Config {
+    #[serde(default)]
+    pub select: Vec<String>,
+    #[serde(default)]
+    pub ignore: Vec<String>,
+    /// Rule (code, name, hadolint code or BuildKit name) → severity.
+    #[serde(default)]
+    pub severity: BTreeMap<String, Severity>,
+    /// Glob (relative to the config file's directory) → rules ignored in matching files.
+    #[serde(default)]
+    pub per_path_ignores: BTreeMap<String, Vec<String>>,
+    #[serde(default)]
+    pub trusted_registries: Vec<String>,
+    #[serde(default)]
+    pub required_labels: Vec<String>,
+    /// Lowest severity that makes `imgopt lint` exit 1 (`none` never does).
+    pub failure_threshold: Option<String>,
+    /// Directory the config was read from (per-path globs are relative to it).
+    #[serde(skip)]
+    pub root: PathBuf,
+}
+
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}")]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error("invalid config file {path}: {message}")]
+    Invalid { path: PathBuf, message: String },
+}
+
+/// `.hadolint.yaml` (the parts imgopt honours).
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct HadolintConfig {
+    #[serde(default)]
+    ignored: Vec<String>,
+    #[serde(default)]
+    trusted_registries: Vec<String>,
+    #[serde(default, rename = "failure-threshold")]
+    failure_threshold: Option<String>,
+    #[serde(default, rename = "override")]
+    overrides: BTreeMap<String, Vec<String>>,
+}
+
+const FILE_NAMES: &[&str] = &[".imgopt.toml", ".hadolint.yaml", ".hadolint.yml"];
+
+impl Config {
+    /// Reads a config file; the format follows the file name (`.yaml`/`.yml` = hadolint).
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.into(), source })?;
+        let invalid = |message: String| ConfigError::Invalid { path: path.into(), message };
+        let is_yaml = path.extension().is_some_and(|e| e == "yaml" || e == "yml");
+        let mut config = if is_yaml {
+            let h: HadolintConfig = serde_saphyr::from_str(&text).map_err(|e| invalid(e.to_string()))?;
+            Config::from_hadolint(h).map_err(invalid)?
+        } else {
+            toml::from_str(&text).map_err(|e| invalid(e.to_string()))?
+        };
+        config.root = path.parent().map(Path::to_path_buf).unwrap_or_default();
+        Ok(config)
+    }
+
+    fn from_hadolint(h: HadolintConfig) -> Result<Config, String> {
+        let mut severity = BTreeMap::new();
+        for (level, codes) in h.overrides {
+            let sev = Severity::parse(&level).ok_or_else(|| format!("unknown severity `{level}` in override"))?;
+            severity.extend(codes.into_iter().map(|c| (c, sev)));
+        }
+        Ok(Config {
+            ignore: h.ignored,
+            trusted_registries: h.trusted_registries,
+            failure_threshold: h.failure_threshold,
+            severity,
+            ..Config::default()
+        })
+    }
+
+    /// The nearest config walking up from `dockerfile`'s directory, then the user config dir.
+    pub fn discover(dockerfile: &Path) -> Result<Option<Config>, ConfigError> {
+        let start = std::fs::canonicalize(dockerfile).unwrap_or_else(|_| dockerfile.to_path_buf());
+        for dir in start.ancestors().skip(1) {
+            for name in FILE_NAMES {
+                let candidate = dir.join(name);
+                if candidate.is_file() {
+                    return Config::load(&candidate).map(Some);
+                }
+            }
+        }
+        match user_config_path() {
+            Some(p) if p.is_file() => Config::load(&p).map(Some),
+            _ => Ok(None),
+        }
+    }
+
+    /// The settings for one Dockerfile (per-path ignores resolved).
+    pub fn settings_for(&self, dockerfile: &Path) -> Settings {
+        let mut ignore = self.ignore.clone();
+        let absolute = std::fs::canonicalize(dockerfile).unwrap_or_else(|_| dockerfile.to_path_buf());
+        let relative = absolute.strip_prefix(&self.root).unwrap_or(dockerfile);
+        for (pattern, codes) in &self.per_path_ignores {
+            let matched = globset::Glob::new(pattern)
+                .map(|g| g.compile_matcher())
+                .is_ok_and(|m| m.is_match(relative) || m.is_match(dockerfile));
+            if matched {
+                ignore.extend(codes.iter().cloned());
+            }
+        }
+        Settings {
+            select: self.select.clone(),
+            ignore,
+            severity: self.severity.clone(),
+            trusted_registries: self.trusted_registries.clone(),
+            required_labels: self.required_labels.clone(),
+        }
+    }
+}
+
+/// `$XDG_CONFIG_HOME/imgopt/config.toml` (or the platform's equivalent).
+pub fn user_config_path() -> Option<PathBuf> {
+    use etcetera::BaseStrategy as _;
+    etcetera::choose_base_strategy().ok().map(|s| s.config_dir().join("imgopt").join("config.toml"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn toml_with_per_path_ignores() {
+        let mut c: Config = toml::from_str(
+            "ignore = [\"IMG5\"]\ntrusted-registries = [\"r.example\"]\n[severity]\nDL3006 = \"error\"\n[per-path-ignores]\n\"legacy/**\" = [\"IMG101\"]\n",
+        )
+        .expect("valid config");
+        c.root = PathBuf::from("/nonexistent-root");
+        let s = c.settings_for(Path::new("legacy/app/Dockerfile"));
+        assert_eq!(s.ignore, ["IMG5", "IMG101"]);
+        assert_eq!(s.severity.get("DL3006"), Some(&Severity::Error));
+        assert_eq!(c.settings_for(Path::new("app/Dockerfile")).ignore, ["IMG5"]);
+    }
+
+    #[test]
+    fn hadolint_yaml_maps_to_settings() {
+        let h: HadolintConfig = serde_saphyr::from_str(
+            "ignored:\n  - DL3008\ntrustedRegistries:\n  - docker.io\nfailure-threshold: error\noverride:\n  error:\n    - DL3006\n",
+        )
+        .expect("valid yaml");
+        let c = Config::from_hadolint(h).expect("maps");
+        assert_eq!(c.ignore, ["DL3008"]);
+        assert_eq!(c.trusted_registries, ["docker.io"]);
+        assert_eq!(c.failure_threshold.as_deref(), Some("error"));
+        assert_eq!(c.severity.get("DL3006"), Some(&Severity::Error));
+    }
+
+    #[test]
+    fn unknown_keys_are_errors() {
+        assert!(toml::from_str::<Config>("selct = []").is_err());
+    }
+}

@@ -1,0 +1,187 @@
+//! `imgopt lint`: rules over a parsed Dockerfile produce findings ([`Diagnostic`]s) that the
+//! renderers print and `--fix` applies.
+//!
+//! Flow: [`source::parse`] ─▶ [`checker::Checker`] runs every enabled rule of the registry
+//! ([`rules::RULES`]) ─▶ [`suppress`] drops what pragmas and `# check=` silence ─▶ settings adjust
+//! severities ─▶ [`render`].
+
+pub mod checker;
+pub mod config;
+pub mod docs;
+pub mod rules;
+pub mod source;
+pub mod suppress;
+pub mod words;
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+pub use source::Span;
+
+/// How much a finding matters; ordered from least to most severe.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Style,
+    Info,
+    Warning,
+    Error,
+}
+
+impl Severity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Style => "style",
+            Severity::Info => "info",
+            Severity::Warning => "warning",
+            Severity::Error => "error",
+        }
+    }
+
+    /// Reads a severity name, accepting hadolint's spelling (`ignore` and `none` are not severities).
+    pub fn parse(name: &str) -> Option<Severity> {
+        match name.to_ascii_lowercase().as_str() {
+            "style" => Some(Severity::Style),
+            "info" => Some(Severity::Info),
+            "warning" | "warn" => Some(Severity::Warning),
+            "error" => Some(Severity::Error),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for Severity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What kind of problem a rule finds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Category {
+    /// The build fails, or does something other than what it says.
+    Correctness,
+    /// The image carries bytes it does not need.
+    Size,
+    /// The build cache is invalidated more often than needed.
+    Cache,
+    /// Secrets, privileges, unverified inputs.
+    Security,
+    /// Readability and consistency.
+    Style,
+}
+
+impl Category {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Category::Correctness => "correctness",
+            Category::Size => "size",
+            Category::Cache => "cache",
+            Category::Security => "security",
+            Category::Style => "style",
+        }
+    }
+}
+
+/// Whether a fix may be applied without review.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Applicability {
+    /// May change what the image contains or how it behaves: applied only with `--unsafe-fixes`.
+    Unsafe,
+    /// Keeps the image's meaning: applied by `--fix`.
+    Safe,
+}
+
+/// Replace `range` of the original text with `replacement`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Edit {
+    pub range: Span,
+    pub replacement: String,
+}
+
+/// A set of edits that together resolve one finding.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Fix {
+    pub description: String,
+    pub applicability: Applicability,
+    pub edits: Vec<Edit>,
+}
+
+/// A second place a finding points at (e.g. the earlier layer that created what a cleanup deletes).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Related {
+    pub span: Span,
+    pub message: String,
+}
+
+/// One finding of one rule in one file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Diagnostic {
+    pub code: &'static str,
+    pub rule: &'static str,
+    pub severity: Severity,
+    pub span: Span,
+    pub message: String,
+    pub help: Option<String>,
+    pub related: Vec<Related>,
+    pub fix: Option<Fix>,
+}
+
+/// What a rule needs besides the file: resolved from `.imgopt.toml` / `.hadolint.yaml` / flags.
+#[derive(Debug, Clone, Default)]
+pub struct Settings {
+    /// Codes or code prefixes to run; empty means every rule.
+    pub select: Vec<String>,
+    /// Codes, prefixes, rule names or hadolint/BuildKit names to skip.
+    pub ignore: Vec<String>,
+    /// Severity per code (or hadolint/BuildKit name).
+    pub severity: BTreeMap<String, Severity>,
+    /// Registries whose images may be used in `FROM` (empty: any).
+    pub trusted_registries: Vec<String>,
+    /// Labels every final image must carry.
+    pub required_labels: Vec<String>,
+}
+
+/// The findings of one file, in source order.
+#[derive(Debug, Clone)]
+pub struct FileReport {
+    /// As given by the user (or `--stdin-filename`).
+    pub path: String,
+    pub text: String,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+/// Lints one Dockerfile text. Never fails: a text that does not parse yields a syntax-error finding.
+pub fn lint_text(text: &str, settings: &Settings) -> Vec<Diagnostic> {
+    let df = match source::parse(text) {
+        Ok(df) => df,
+        Err(e) => {
+            let meta = &rules::syntax_error::RULE.meta;
+            let d = Diagnostic {
+                code: meta.code,
+                rule: meta.name,
+                severity: meta.severity,
+                span: e.span,
+                message: e.message,
+                help: None,
+                related: Vec::new(),
+                fix: None,
+            };
+            return suppress::apply_settings(vec![d], settings);
+        }
+    };
+    let mut checker = checker::Checker::new(&df, settings);
+    for rule in rules::RULES.iter().filter(|r| suppress::enabled(&r.meta, settings)) {
+        checker.run(rule);
+    }
+    let mut diagnostics = checker.into_diagnostics();
+    diagnostics = suppress::apply_pragmas(&df, diagnostics);
+    diagnostics = suppress::apply_check_directive(&df, diagnostics);
+    diagnostics = suppress::apply_settings(diagnostics, settings);
+    diagnostics.sort_by(|a, b| (a.span.start, a.code).cmp(&(b.span.start, b.code)));
+    diagnostics
+}

@@ -1,0 +1,55 @@
+use super::{Rule, RuleMeta};
+use crate::lint::checker::Checker;
+use crate::lint::source::Instruction;
+use crate::lint::{Category, Severity};
+
+use crate::lint::checker::edit;
+use crate::lint::Applicability;
+use parse_dockerfile::Source;
+
+pub static RULE: Rule = Rule {
+    meta: RuleMeta {
+        code: "IMG115",
+        name: "add-instead-of-copy",
+        category: Category::Correctness,
+        severity: Severity::Warning,
+        hadolint: &["DL3020"],
+        buildkit: None,
+        fix: Some(Applicability::Safe),
+        summary: "ADD used to copy local files or directories.",
+        why: "ADD also fetches URLs and unpacks tar archives; used for plain files it hides which of these happens. COPY does exactly one thing.",
+        bad: "FROM python:3.12-slim\n# flagged: a plain directory\nADD src/ /app/\n",
+        good: "FROM python:3.12-slim\nCOPY src/ /app/\nADD https://example.com/tool.tar.gz /opt/\nADD vendor.tar.gz /opt/\n",
+        notes: "URLs, git sources and archive names (.tar, .tgz, .tar.gz, .xz, .bz2, .zst) are not reported. The fix (ADD → COPY) is safe when no source has a wildcard (a wildcard could match an archive that ADD would unpack) and no ADD-only flag is used.",
+        config: "",
+    },
+    check,
+};
+
+const ARCHIVES: &[&str] = &[".tar", ".tgz", ".gz", ".tbz2", ".bz2", ".txz", ".xz", ".zst", ".tzst", ".lz4"];
+
+fn is_remote_or_archive(src: &str) -> bool {
+    let lower = src.to_ascii_lowercase();
+    lower.contains("://") || lower.starts_with("git@") || ARCHIVES.iter().any(|ext| lower.ends_with(ext)) || lower.contains('$')
+}
+
+fn check(cx: &mut Checker<'_, '_>) {
+    let df = cx.df;
+    for ins in &df.instructions {
+        let Instruction::Add(add) = ins else { continue };
+        let paths: Vec<&str> = add.src.iter().filter_map(|s| match s { Source::Path(p) => Some(p.value.as_ref()), _ => None }).collect();
+        if paths.is_empty() || paths.len() != add.src.len() || paths.iter().any(|p| is_remote_or_archive(p)) {
+            continue;
+        }
+        let add_only_flag = add.options.iter().any(|f| matches!(f.name.value.as_ref(), "checksum" | "keep-git-dir" | "unpack"));
+        let wildcard = paths.iter().any(|p| p.contains(['*', '?', '[']));
+        let kw = add.add.span.clone();
+        let report = cx.report(kw.clone(), "ADD copies local files here; use COPY")
+            .help("COPY copies; ADD also downloads and unpacks");
+        if !add_only_flag {
+            let applicability = if wildcard { Applicability::Unsafe } else { Applicability::Safe };
+            let upper = df.text[kw.clone()].starts_with('A');
+            report.fix("replace ADD with COPY", applicability, vec![edit(kw, if upper { "COPY" } else { "copy" })]);
+        }
+    }
+}

@@ -1,0 +1,49 @@
+use super::{Rule, RuleMeta};
+use crate::lint::checker::Checker;
+use crate::lint::source::Instruction;
+use crate::lint::{Category, Severity};
+
+use crate::lint::checker::edit;
+use crate::lint::Applicability;
+use parse_dockerfile::Command;
+
+pub static RULE: Rule = Rule {
+    meta: RuleMeta {
+        code: "IMG201",
+        name: "consecutive-run",
+        category: Category::Size,
+        severity: Severity::Info,
+        hadolint: &["DL3059"],
+        buildkit: None,
+        fix: Some(Applicability::Unsafe),
+        summary: "A RUN right after another RUN with the same options.",
+        why: "Each RUN is a layer: files one RUN writes and the next deletes stay in the image, and every layer adds metadata and pull round-trips. Related steps belong in one RUN.",
+        bad: "FROM debian:12-slim\nRUN apt-get update\n# flagged: could join the previous RUN\nRUN apt-get install -y --no-install-recommends curl\n",
+        good: "FROM debian:12-slim\nRUN apt-get update \\\n && apt-get install -y --no-install-recommends curl\n",
+        notes: "The fix joins the two commands with `&&`; it is unsafe because it changes which steps share a cache entry.",
+        config: "",
+    },
+    check,
+};
+
+fn check(cx: &mut Checker<'_, '_>) {
+    let df = cx.df;
+    for i in 1..df.instructions.len() {
+        let (Instruction::Run(prev), Instruction::Run(run)) = (&df.instructions[i - 1], &df.instructions[i]) else { continue };
+        let flags = |r: &parse_dockerfile::RunInstruction<'_>| r.options.iter().map(|f| df.text[f.span()].to_string()).collect::<Vec<_>>();
+        if flags(prev) != flags(run) {
+            continue;
+        }
+        let prev_span = cx.span_of(i - 1);
+        let report = cx.report(run.run.span.clone(), "consecutive RUN instructions make a layer each")
+            .related(prev_span, "previous RUN")
+            .help("join them with `&&` in one RUN");
+        if let (Command::Shell(a), Command::Shell(b), true, true) = (&prev.arguments, &run.arguments, prev.here_docs.is_empty(), run.here_docs.is_empty()) {
+            let between = &df.text[a.span.end..b.span.start];
+            // Only when nothing but whitespace and the second keyword sits between the two commands.
+            if between.trim().eq_ignore_ascii_case("RUN") {
+                report.fix("join with &&", Applicability::Unsafe, vec![edit(a.span.end..b.span.start, " \\\n && ")]);
+            }
+        }
+    }
+}

@@ -1,0 +1,36 @@
+use super::{Rule, RuleMeta};
+use crate::lint::checker::Checker;
+use crate::lint::{Category, Severity};
+
+
+pub static RULE: Rule = Rule {
+    meta: RuleMeta {
+        code: "IMG105",
+        name: "duplicate-stage-name",
+        category: Category::Correctness,
+        severity: Severity::Error,
+        hadolint: &["DL3024"],
+        buildkit: Some("DuplicateStageName"),
+        fix: None,
+        summary: "Two stages with the same name.",
+        why: "Stage names are case-insensitive and must be unique: BuildKit refuses the file, and a reader cannot tell which stage `COPY --from` means.",
+        bad: "FROM golang:1.23 AS build\nRUN go version\n# flagged: second stage named build\nFROM alpine:3.20 AS Build\n",
+        good: "FROM golang:1.23 AS build\nRUN go version\nFROM alpine:3.20 AS runtime\n",
+        notes: "",
+        config: "",
+    },
+    check,
+};
+
+fn check(cx: &mut Checker<'_, '_>) {
+    let stages = cx.stages.clone();
+    for (i, stage) in stages.iter().enumerate() {
+        let Some((name, span)) = &stage.name else { continue };
+        let first = stages[..i].iter().find_map(|s| s.name.as_ref().filter(|(n, _)| n.eq_ignore_ascii_case(name)));
+        if let Some((_, first_span)) = first {
+            cx.report(span.clone(), format!("stage name `{name}` is already used"))
+                .related(first_span.clone(), "first defined here")
+                .help("give each stage a unique name");
+        }
+    }
+}

@@ -1,0 +1,46 @@
+use super::{Rule, RuleMeta};
+use crate::lint::checker::Checker;
+use crate::lint::source::Instruction;
+use crate::lint::{Category, Severity};
+
+use parse_dockerfile::Command;
+
+pub static RULE: Rule = Rule {
+    meta: RuleMeta {
+        code: "IMG104",
+        name: "json-args-recommended",
+        category: Category::Correctness,
+        severity: Severity::Warning,
+        hadolint: &["DL3025"],
+        buildkit: Some("JSONArgsRecommended"),
+        fix: None,
+        summary: "CMD or ENTRYPOINT in shell form.",
+        why: "In shell form the process runs as `/bin/sh -c ...`: the shell is PID 1, does not forward SIGTERM, and `docker stop` waits for the timeout and kills the program without a clean shutdown.",
+        bad: "FROM python:3.12-slim\n# flagged: runs under /bin/sh -c\nCMD python -m http.server\n",
+        good: "FROM python:3.12-slim\nCMD [\"python\", \"-m\", \"http.server\"]\n",
+        notes: "As in BuildKit, a stage that sets SHELL is not reported: the shell form is then deliberate.",
+        config: "",
+    },
+    check,
+};
+
+fn check(cx: &mut Checker<'_, '_>) {
+    let df = cx.df;
+    for stage in cx.stages.clone() {
+        let instructions = &df.instructions[stage.instructions.clone()];
+        if instructions.iter().any(|i| matches!(i, Instruction::Shell(_))) {
+            continue;
+        }
+        for ins in instructions {
+            let (name, args) = match ins {
+                Instruction::Cmd(c) => ("CMD", &c.arguments),
+                Instruction::Entrypoint(e) => ("ENTRYPOINT", &e.arguments),
+                _ => continue,
+            };
+            if let Command::Shell(s) = args {
+                cx.report(s.span.clone(), format!("{name} in shell form runs under `/bin/sh -c`, which does not forward signals"))
+                    .help(format!("use the JSON form: {name} [\"executable\", \"arg\"]"));
+            }
+        }
+    }
+}

@@ -1,0 +1,40 @@
+use super::{Rule, RuleMeta};
+use crate::lint::checker::Checker;
+use crate::lint::source::Instruction;
+use crate::lint::{Category, Severity};
+
+
+pub static RULE: Rule = Rule {
+    meta: RuleMeta {
+        code: "IMG403",
+        name: "last-user-root",
+        category: Category::Security,
+        severity: Severity::Warning,
+        hadolint: &["DL3002"],
+        buildkit: None,
+        fix: None,
+        summary: "The final stage switches to root last.",
+        why: "The container then runs as root: a compromise of the process is a compromise of everything the container can reach.",
+        bad: "FROM debian:12-slim\nUSER app\n# flagged: container runs as root\nUSER root\n",
+        good: "FROM debian:12-slim\nUSER root\nUSER app\n",
+        notes: "Only an explicit `USER root` (or `0`) as the last USER of the final stage is reported; a stage without USER inherits its base image's user.",
+        config: "",
+    },
+    check,
+};
+
+fn check(cx: &mut Checker<'_, '_>) {
+    let df = cx.df;
+    let Some(last) = cx.stages.last().cloned() else { return };
+    let last_user = df.instructions[last.instructions.clone()].iter().rev().find_map(|i| match i {
+        Instruction::User(u) => Some(u),
+        _ => None,
+    });
+    if let Some(u) = last_user {
+        let user = u.arguments.value.split(':').next().unwrap_or_default();
+        if user == "root" || user == "0" {
+            cx.report(u.arguments.span.clone(), "the final image runs as root")
+                .help("switch to an unprivileged user at the end: `USER app`");
+        }
+    }
+}

@@ -1,0 +1,37 @@
+use super::{Rule, RuleMeta};
+use crate::lint::checker::{edit, Checker};
+use crate::lint::source::Instruction;
+use crate::lint::{Applicability, Category, Severity};
+
+
+pub static RULE: Rule = Rule {
+    meta: RuleMeta {
+        code: "IMG501",
+        name: "maintainer-deprecated",
+        category: Category::Style,
+        severity: Severity::Warning,
+        hadolint: &["DL4000"],
+        buildkit: Some("MaintainerDeprecated"),
+        fix: Some(Applicability::Unsafe),
+        summary: "The deprecated MAINTAINER instruction.",
+        why: "MAINTAINER has been deprecated since Docker 1.13; tools read the author from the OCI label `org.opencontainers.image.authors`.",
+        bad: "FROM alpine:3.20\n# flagged: deprecated\nMAINTAINER Jane Doe <jane@example.com>\n",
+        good: "FROM alpine:3.20\nLABEL org.opencontainers.image.authors=\"Jane Doe <jane@example.com>\"\n",
+        notes: "The fix writes the LABEL; it is unsafe because the image config's `author` field is no longer set.",
+        config: "",
+    },
+    check,
+};
+
+fn check(cx: &mut Checker<'_, '_>) {
+    let df = cx.df;
+    for (i, ins) in df.instructions.iter().enumerate() {
+        let Instruction::Maintainer(m) = ins else { continue };
+        let escaped = m.name.value.replace('\\', "\\\\").replace('"', "\\\"");
+        let span = cx.span_of(i);
+        cx.report(m.maintainer.span.clone(), "MAINTAINER is deprecated")
+            .help("use `LABEL org.opencontainers.image.authors=...`")
+            .fix("replace with an OCI authors label", Applicability::Unsafe,
+                 vec![edit(span, format!("LABEL org.opencontainers.image.authors=\"{escaped}\""))]);
+    }
+}

@@ -1,0 +1,130 @@
+//! The rule registry: one file per rule, one table ([`RULES`]) listing them all.
+//!
+//! A rule file declares `pub static RULE: Rule` — its code, kebab-case name, category, default
+//! severity, the hadolint codes and BuildKit check it corresponds to, and its documentation (what,
+//! why, a bad and a good example) — plus its check function. The `rules/*.md` pages are generated
+//! from these declarations ([`super::docs`]) and the examples are tested against the check.
+//!
+//! Example markers: in `bad`, a comment line starting with `# flagged` marks that the next
+//! instruction must be reported by the rule; every finding must be on such a line.
+
+use super::checker::Checker;
+use super::{Applicability, Category, Severity};
+
+mod add_instead_of_copy;
+mod consecutive_run;
+mod consistent_instruction_casing;
+mod copy_dest_needs_slash;
+mod copy_from_own_stage;
+mod copy_secret_file;
+mod duplicate_stage_name;
+mod expose_invalid_format;
+mod expose_proto_casing;
+mod from_as_casing;
+mod from_platform_flag_const;
+mod json_args_recommended;
+mod last_user_root;
+mod latest_tag;
+mod legacy_key_value_format;
+mod maintainer_deprecated;
+mod multiple_instructions;
+mod no_empty_continuation;
+mod redundant_target_platform;
+mod required_labels;
+mod reserved_stage_name;
+mod secrets_in_arg_or_env;
+mod stage_name_casing;
+pub mod syntax_error;
+mod trusted_registries;
+mod undefined_arg_in_from;
+mod untagged_image;
+mod workdir_relative;
+
+/// Every rule imgopt knows, in code order. The only list of rules.
+pub static RULES: &[&Rule] = &[
+    &syntax_error::RULE,
+    &workdir_relative::RULE,
+    &untagged_image::RULE,
+    &latest_tag::RULE,
+    &json_args_recommended::RULE,
+    &duplicate_stage_name::RULE,
+    &reserved_stage_name::RULE,
+    &undefined_arg_in_from::RULE,
+    &multiple_instructions::RULE,
+    &copy_from_own_stage::RULE,
+    &copy_dest_needs_slash::RULE,
+    &expose_invalid_format::RULE,
+    &no_empty_continuation::RULE,
+    &from_platform_flag_const::RULE,
+    &redundant_target_platform::RULE,
+    &add_instead_of_copy::RULE,
+    &consecutive_run::RULE,
+    &copy_secret_file::RULE,
+    &secrets_in_arg_or_env::RULE,
+    &last_user_root::RULE,
+    &trusted_registries::RULE,
+    &maintainer_deprecated::RULE,
+    &stage_name_casing::RULE,
+    &from_as_casing::RULE,
+    &consistent_instruction_casing::RULE,
+    &legacy_key_value_format::RULE,
+    &expose_proto_casing::RULE,
+    &required_labels::RULE,
+];
+
+/// A rule: what it is and the function that finds it.
+pub struct Rule {
+    pub meta: RuleMeta,
+    pub check: fn(&mut Checker<'_, '_>),
+}
+
+/// Everything about a rule except its check; the docs are generated from this.
+#[derive(Debug)]
+pub struct RuleMeta {
+    /// Stable code, e.g. `IMG101`.
+    pub code: &'static str,
+    /// Stable kebab-case name, e.g. `workdir-relative-path`.
+    pub name: &'static str,
+    pub category: Category,
+    pub severity: Severity,
+    /// hadolint codes this rule covers (`.hadolint.yaml` and `# hadolint ignore=` map through it).
+    pub hadolint: &'static [&'static str],
+    /// BuildKit build-check name (`# check=skip=` maps through it).
+    pub buildkit: Option<&'static str>,
+    /// The fix offered, if any.
+    pub fix: Option<Applicability>,
+    /// One line: what the rule finds.
+    pub summary: &'static str,
+    /// Why it matters.
+    pub why: &'static str,
+    /// A Dockerfile the rule reports (see the module docs for `# flagged` markers).
+    pub bad: &'static str,
+    /// The same Dockerfile written well; the rule reports nothing.
+    pub good: &'static str,
+    /// Where imgopt deliberately differs from hadolint/BuildKit, or other remarks (may be empty).
+    pub notes: &'static str,
+    /// `.imgopt.toml` settings the examples are checked with (for rules that need configuration).
+    pub config: &'static str,
+}
+
+/// Finds a rule by code, name, hadolint code or BuildKit name (case-insensitive).
+pub fn find(key: &str) -> Option<&'static Rule> {
+    RULES.iter().copied().find(|r| r.meta.matches(key))
+}
+
+impl RuleMeta {
+    /// Whether `key` names this rule (code, name, hadolint code or BuildKit check name).
+    pub fn matches(&self, key: &str) -> bool {
+        self.code.eq_ignore_ascii_case(key)
+            || self.name.eq_ignore_ascii_case(key)
+            || self.hadolint.iter().any(|h| h.eq_ignore_ascii_case(key))
+            || self.buildkit.is_some_and(|b| b.eq_ignore_ascii_case(key))
+    }
+
+    pub fn docs_url(&self) -> String {
+        format!("https://github.com/imgopt/imgopt/blob/main/rules/{}.md", self.code)
+    }
+}
+
+#[cfg(test)]
+mod tests;

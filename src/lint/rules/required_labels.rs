@@ -1,0 +1,54 @@
+use super::{Rule, RuleMeta};
+use crate::lint::checker::Checker;
+use crate::lint::source::Instruction;
+use crate::lint::{Category, Severity};
+
+use crate::lint::words::key_values;
+
+pub static RULE: Rule = Rule {
+    meta: RuleMeta {
+        code: "IMG507",
+        name: "required-labels",
+        category: Category::Style,
+        severity: Severity::Warning,
+        hadolint: &["DL3049"],
+        buildkit: None,
+        fix: None,
+        summary: "The final stage lacks a label that `required-labels` asks for (only when that setting is given).",
+        why: "Teams rely on labels (source, owner, version) to trace an image back to its code; a missing label breaks that trail.",
+        bad: "# flagged: no org.opencontainers.image.source\nFROM alpine:3.20\n",
+        good: "FROM alpine:3.20\nLABEL org.opencontainers.image.source=\"https://github.com/example/app\"\n",
+        notes: "Labels are looked up in the final stage and in stages it is built FROM in this file.",
+        config: "required-labels = [\"org.opencontainers.image.source\"]",
+    },
+    check,
+};
+
+fn check(cx: &mut Checker<'_, '_>) {
+    let required = cx.settings.required_labels.clone();
+    let df = cx.df;
+    let Some(last) = cx.stages.last().cloned() else { return };
+    if required.is_empty() {
+        return;
+    }
+    // Labels are inherited: follow the chain of stages the final one is built on.
+    let mut present: Vec<String> = Vec::new();
+    let mut stage = Some(last.clone());
+    let mut guard = 0;
+    while let Some(s) = stage.take() {
+        for ins in &df.instructions[s.instructions.clone()] {
+            if let Instruction::Label(l) = ins {
+                present.extend(key_values(&l.arguments.value, 0).iter().map(|kv| kv.key.trim_matches('"').to_string()));
+            }
+        }
+        guard += 1;
+        stage = cx.stages[..s.index].iter().rev().find(|p| p.name.as_ref().is_some_and(|(n, _)| n.eq_ignore_ascii_case(&s.base))).cloned();
+        if guard > cx.stages.len() {
+            break;
+        }
+    }
+    for label in required.iter().filter(|l| !present.contains(l)) {
+        cx.report(last.base_span.clone(), format!("the final image has no `{label}` label"))
+            .help(format!("add `LABEL {label}=...`"));
+    }
+}

@@ -1,0 +1,22 @@
+use super::{Rule, RuleMeta};
+use crate::lint::{Category, Severity};
+
+/// Reported by the engine when the file cannot be parsed; it has no check of its own.
+pub static RULE: Rule = Rule {
+    meta: RuleMeta {
+        code: "IMG100",
+        name: "syntax-error",
+        category: Category::Correctness,
+        severity: Severity::Error,
+        hadolint: &["DL1000"],
+        buildkit: None,
+        fix: None,
+        summary: "The file is not a valid Dockerfile.",
+        why: "BuildKit would refuse to build it. No other rule runs on a file that does not parse, so fix this first.",
+        bad: "FROM alpine:3.20\n# flagged: RUNN is not an instruction\nRUNN echo hello\n",
+        good: "FROM alpine:3.20\nRUN echo hello\n",
+        notes: "",
+        config: "",
+    },
+    check: |_| {},
+};

@@ -1,0 +1,62 @@
+//! Generic checks over the registry: every rule is documented, codes and names are unique, the
+//! bad example is reported exactly where marked and the good example is clean.
+
+use super::RULES;
+use crate::lint::config::Config;
+use crate::lint::source::LineIndex;
+use crate::lint::{lint_text, Settings};
+
+fn settings_for(config: &str) -> Settings {
+    let config: Config = toml::from_str(config).unwrap_or_else(|e| panic!("example config does not parse: {e}"));
+    config.settings_for(std::path::Path::new("Dockerfile"))
+}
+
+/// 1-based lines that follow a `# flagged` marker (the next non-comment line).
+fn marked_lines(text: &str) -> Vec<usize> {
+    let lines: Vec<&str> = text.lines().collect();
+    let mut out = Vec::new();
+    for (i, line) in lines.iter().enumerate() {
+        if line.trim_start().starts_with("# flagged") {
+            if let Some(j) = (i + 1..lines.len()).find(|&j| !lines[j].trim_start().starts_with('#')) {
+                out.push(j + 1);
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn codes_and_names_are_unique_and_well_formed() {
+    for (i, a) in RULES.iter().enumerate() {
+        let m = &a.meta;
+        assert!(m.code.starts_with("IMG") && m.code.len() == 6, "{}", m.code);
+        assert!(m.name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-'), "{}", m.name);
+        for field in [m.summary, m.why, m.bad, m.good] {
+            assert!(!field.trim().is_empty(), "{} lacks documentation", m.code);
+        }
+        for b in &RULES[i + 1..] {
+            assert_ne!(m.code, b.meta.code);
+            assert_ne!(m.name, b.meta.name);
+        }
+    }
+}
+
+#[test]
+fn bad_examples_are_flagged_where_marked_and_good_examples_are_clean() {
+    for rule in RULES {
+        let m = &rule.meta;
+        let settings = settings_for(m.config);
+        let expected = marked_lines(m.bad);
+        assert!(!expected.is_empty(), "{}: bad example has no `# flagged` marker", m.code);
+        let index = LineIndex::new(m.bad);
+        let mut got: Vec<usize> = lint_text(m.bad, &settings)
+            .iter()
+            .filter(|d| d.code == m.code)
+            .map(|d| index.line_col(m.bad, d.span.start).0)
+            .collect();
+        got.dedup();
+        assert_eq!(got, expected, "{}: findings on lines {got:?}, marked {expected:?}", m.code);
+        let good: Vec<_> = lint_text(m.good, &settings).into_iter().filter(|d| d.code == m.code).collect();
+        assert!(good.is_empty(), "{}: good example reported: {good:?}", m.code);
+    }
+}

@@ -1,0 +1,54 @@
+use super::{Rule, RuleMeta};
+use crate::lint::checker::Checker;
+use crate::lint::source::Instruction;
+use crate::lint::{Category, Severity};
+
+use crate::lint::words::{key_values, variable_names};
+
+pub static RULE: Rule = Rule {
+    meta: RuleMeta {
+        code: "IMG107",
+        name: "undefined-arg-in-from",
+        category: Category::Correctness,
+        severity: Severity::Warning,
+        hadolint: &[],
+        buildkit: Some("UndefinedArgInFrom"),
+        fix: None,
+        summary: "FROM uses a variable that no ARG before the first FROM declares.",
+        why: "Only ARGs declared before the first FROM (and BuildKit's predefined platform ARGs) are visible in FROM; anything else expands to the empty string and the image reference is wrong.",
+        bad: "ARG VERSION=3.20\n# flagged: VERSON is a typo\nFROM alpine:${VERSON}\n",
+        good: "ARG VERSION=3.20\nFROM alpine:${VERSION}\n",
+        notes: "",
+        config: "",
+    },
+    check,
+};
+
+/// Defined by BuildKit for every build.
+const PREDEFINED: &[&str] = &[
+    "BUILDPLATFORM", "BUILDOS", "BUILDARCH", "BUILDVARIANT",
+    "TARGETPLATFORM", "TARGETOS", "TARGETARCH", "TARGETVARIANT", "TARGETSTAGE",
+];
+
+fn check(cx: &mut Checker<'_, '_>) {
+    let df = cx.df;
+    let mut declared: Vec<&str> = PREDEFINED.to_vec();
+    for ins in &df.instructions[cx.meta_args.clone()] {
+        if let Instruction::Arg(a) = ins {
+            declared.extend(key_values(&a.arguments.value, a.arguments.span.start).iter().map(|kv| kv.key));
+        }
+    }
+    for stage in cx.stages.clone() {
+        let Some(Instruction::From(from)) = df.instructions.get(stage.instructions.start) else { continue };
+        let mut places = vec![(&from.image.value, from.image.span.clone())];
+        places.extend(from.options.iter().filter_map(|f| f.value.as_ref().map(|v| (&v.value, v.span.clone()))));
+        for (value, span) in places {
+            for name in variable_names(value) {
+                if !declared.contains(&name) {
+                    cx.report(span.clone(), format!("FROM uses `${name}`, which no ARG before the first FROM declares"))
+                        .help(format!("declare `ARG {name}=<default>` at the top of the file"));
+                }
+            }
+        }
+    }
+}

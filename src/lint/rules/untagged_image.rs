@@ -1,0 +1,38 @@
+use super::{Rule, RuleMeta};
+use crate::lint::checker::Checker;
+use crate::lint::{Category, Severity};
+
+use crate::lint::words::image_ref;
+
+pub static RULE: Rule = Rule {
+    meta: RuleMeta {
+        code: "IMG102",
+        name: "untagged-base-image",
+        category: Category::Correctness,
+        severity: Severity::Warning,
+        hadolint: &["DL3006"],
+        buildkit: None,
+        fix: None,
+        summary: "A FROM image without a tag or digest.",
+        why: "Without a tag the build takes whatever `latest` points to today: the next build may get a different OS release and break, and the image is not reproducible.",
+        bad: "# flagged: which debian?\nFROM debian\nRUN echo hi\n",
+        good: "FROM debian:12-slim\nRUN echo hi\n",
+        notes: "Stage names, `scratch` and references built from variables are not reported.",
+        config: "",
+    },
+    check,
+};
+
+fn check(cx: &mut Checker<'_, '_>) {
+    for stage in cx.stages.clone() {
+        let base = stage.base.as_ref();
+        if base.contains('$') || base.eq_ignore_ascii_case("scratch") || cx.is_earlier_stage(base, stage.index) {
+            continue;
+        }
+        let r = image_ref(base);
+        if r.tag.is_none() && r.digest.is_none() {
+            cx.report(stage.base_span.clone(), format!("`{base}` has no tag: the build gets whatever `latest` is"))
+                .help("pin a tag (`debian:12-slim`) or a digest (`debian@sha256:...`)");
+        }
+    }
+}

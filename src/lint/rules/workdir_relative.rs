@@ -1,0 +1,45 @@
+use super::{Rule, RuleMeta};
+use crate::lint::checker::Checker;
+use crate::lint::source::Instruction;
+use crate::lint::{Category, Severity};
+
+pub static RULE: Rule = Rule {
+    meta: RuleMeta {
+        code: "IMG101",
+        name: "workdir-relative-path",
+        category: Category::Correctness,
+        severity: Severity::Warning,
+        hadolint: &["DL3000"],
+        buildkit: Some("WorkdirRelativePath"),
+        fix: None,
+        summary: "A relative WORKDIR in a stage that has not set an absolute one.",
+        why: "A relative WORKDIR is resolved against the base image's working directory, which the Dockerfile does not control: when the base image changes, files land elsewhere.",
+        bad: "FROM node:22-alpine\n# flagged: relative to whatever node:22-alpine uses\nWORKDIR app\n",
+        good: "FROM node:22-alpine\nWORKDIR /app\nWORKDIR src\n",
+        notes: "Like BuildKit (and unlike hadolint DL3000), a relative WORKDIR after an absolute one in the same stage is not reported: it is resolved against a directory the file chose.",
+        config: "",
+    },
+    check,
+};
+
+fn is_absolute(path: &str) -> bool {
+    // Variables may expand to an absolute path; Windows images use drive letters.
+    path.starts_with('/') || path.starts_with('$') || path.as_bytes().get(1) == Some(&b':')
+}
+
+fn check(cx: &mut Checker<'_, '_>) {
+    let df = cx.df;
+    for stage in cx.stages.clone() {
+        let mut has_absolute = false;
+        for ins in &df.instructions[stage.instructions.clone()] {
+            if let Instruction::Workdir(w) = ins {
+                if is_absolute(&w.arguments.value) {
+                    has_absolute = true;
+                } else if !has_absolute {
+                    cx.report(w.arguments.span.clone(), format!("WORKDIR `{}` is relative to the base image's working directory", w.arguments.value))
+                        .help("use an absolute path, e.g. `WORKDIR /app`");
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,150 @@
+//! Which findings are silenced: `# imgopt ignore=` / `# hadolint ignore=` pragmas, BuildKit's
+//! `# check=skip=...;error=true` directive, and the select/ignore/severity settings.
+
+use super::rules::{self, RuleMeta};
+use super::source::{instruction_span, Dockerfile};
+use super::{Diagnostic, Settings, Severity};
+
+/// Whether the rule runs at all under `settings` (select, then ignore).
+pub fn enabled(meta: &RuleMeta, settings: &Settings) -> bool {
+    let selected = settings.select.is_empty() || settings.select.iter().any(|s| names(meta, s));
+    selected && !settings.ignore.iter().any(|s| names(meta, s))
+}
+
+/// `key` is the rule's code, a prefix of it (`IMG1`), its name, a hadolint code or a BuildKit name.
+fn names(meta: &RuleMeta, key: &str) -> bool {
+    let key = key.trim();
+    key.eq_ignore_ascii_case("ALL")
+        || meta.matches(key)
+        || (key.len() >= 3 && meta.code.len() > key.len() && meta.code.starts_with(&key.to_ascii_uppercase()))
+}
+
+/// Codes listed after `marker` in a comment (`imgopt ignore=A,B reason` → [A, B]).
+fn pragma_codes<'c>(comment: &'c str, marker: &str) -> Option<Vec<&'c str>> {
+    let rest = comment.strip_prefix(marker)?;
+    let list = rest.split_whitespace().next().unwrap_or_default();
+    Some(list.split(',').map(str::trim).filter(|c| !c.is_empty()).collect())
+}
+
+fn meta_of(d: &Diagnostic) -> Option<&'static RuleMeta> {
+    rules::find(d.code).map(|r| &r.meta)
+}
+
+/// Drops findings silenced by comment pragmas.
+pub fn apply_pragmas(df: &Dockerfile<'_>, diagnostics: Vec<Diagnostic>) -> Vec<Diagnostic> {
+    let spans: Vec<_> = df.instructions.iter().map(instruction_span).collect();
+    let mut file_wide: Vec<&str> = Vec::new();
+    // (instruction span, codes) for each next-instruction pragma.
+    let mut scoped: Vec<(std::ops::Range<usize>, Vec<&str>)> = Vec::new();
+    for comment in &df.comments {
+        let text = comment.text.as_str();
+        if let Some(codes) = pragma_codes(text, "imgopt ignore-file=") {
+            file_wide.extend(codes);
+        } else if let Some(codes) =
+            pragma_codes(text, "imgopt ignore=").or_else(|| pragma_codes(text, "hadolint ignore="))
+        {
+            if let Some(next) = spans.iter().find(|s| s.start > comment.span.start) {
+                scoped.push((next.clone(), codes));
+            }
+        } else if let Some(codes) = pragma_codes(text, "hadolint global ignore=") {
+            file_wide.extend(codes);
+        }
+    }
+    if file_wide.is_empty() && scoped.is_empty() {
+        return diagnostics;
+    }
+    diagnostics
+        .into_iter()
+        .filter(|d| {
+            let Some(meta) = meta_of(d) else { return true };
+            let silenced_file = file_wide.iter().any(|c| names(meta, c));
+            let silenced_here = scoped
+                .iter()
+                .any(|(span, codes)| span.contains(&d.span.start) && codes.iter().any(|c| names(meta, c)));
+            !(silenced_file || silenced_here)
+        })
+        .collect()
+}
+
+/// Honours BuildKit's `# check=skip=A,B;error=true` for the rules that map to BuildKit checks.
+pub fn apply_check_directive(df: &Dockerfile<'_>, diagnostics: Vec<Diagnostic>) -> Vec<Diagnostic> {
+    let Some((value, _)) = &df.check_directive else { return diagnostics };
+    let mut skip: Vec<&str> = Vec::new();
+    let mut error = false;
+    for part in value.split(';') {
+        match part.split_once('=') {
+            Some((k, v)) if k.trim() == "skip" => skip.extend(v.split(',').map(str::trim)),
+            Some((k, v)) if k.trim() == "error" => error = v.trim().eq_ignore_ascii_case("true"),
+            _ => {}
+        }
+    }
+    diagnostics
+        .into_iter()
+        .filter_map(|mut d| {
+            let Some(check) = meta_of(&d).and_then(|m| m.buildkit) else { return Some(d) };
+            if skip.iter().any(|s| s.eq_ignore_ascii_case("all") || s.eq_ignore_ascii_case(check)) {
+                return None;
+            }
+            if error {
+                d.severity = Severity::Error;
+            }
+            Some(d)
+        })
+        .collect()
+}
+
+/// Applies ignore lists and severity overrides (config and flags) to findings.
+pub fn apply_settings(diagnostics: Vec<Diagnostic>, settings: &Settings) -> Vec<Diagnostic> {
+    diagnostics
+        .into_iter()
+        .filter_map(|mut d| {
+            let Some(meta) = meta_of(&d) else { return Some(d) };
+            if !enabled(meta, settings) {
+                return None;
+            }
+            if let Some((_, sev)) = settings.severity.iter().find(|(k, _)| names(meta, k)) {
+                d.severity = *sev;
+            }
+            Some(d)
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::lint::{lint_text, Settings};
+
+    fn codes(text: &str) -> Vec<&'static str> {
+        lint_text(text, &Settings::default()).iter().map(|d| d.code).collect()
+    }
+
+    #[test]
+    fn next_instruction_pragmas_by_own_and_hadolint_codes() {
+        assert_eq!(codes("FROM debian\n"), ["IMG102"]);
+        assert!(codes("# imgopt ignore=IMG102\nFROM debian\n").is_empty());
+        assert!(codes("# hadolint ignore=DL3006,DL3007\nFROM debian\n").is_empty());
+        assert!(codes("# imgopt ignore=untagged-base-image reason\nFROM debian\n").is_empty());
+        // Only the next instruction.
+        assert_eq!(codes("# imgopt ignore=IMG102\nFROM debian:12\nFROM debian\n"), ["IMG102"]);
+    }
+
+    #[test]
+    fn file_pragma_and_check_directive() {
+        assert!(codes("FROM debian:12\n# imgopt ignore-file=IMG101\nWORKDIR a\nWORKDIR b\n").is_empty());
+        assert!(codes("# check=skip=WorkdirRelativePath\nFROM debian:12\nWORKDIR a\n").is_empty());
+        let d = lint_text("# check=error=true\nFROM debian:12\nWORKDIR a\n", &Settings::default());
+        assert_eq!(d[0].severity, crate::lint::Severity::Error);
+    }
+
+    #[test]
+    fn settings_select_ignore_and_severity() {
+        let mut s = Settings { ignore: vec!["DL3006".into()], ..Settings::default() };
+        assert!(lint_text("FROM debian\nWORKDIR a\n", &s).iter().all(|d| d.code != "IMG102"));
+        s.ignore.clear();
+        s.select = vec!["IMG1".into()];
+        s.severity.insert("workdir-relative-path".into(), crate::lint::Severity::Error);
+        let d = lint_text("FROM debian\nWORKDIR a\nMAINTAINER x\n", &s);
+        assert!(d.iter().all(|d| d.code.starts_with("IMG1")));
+        assert!(d.iter().any(|d| d.code == "IMG101" && d.severity == crate::lint::Severity::Error));
+    }
+}
