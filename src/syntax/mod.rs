@@ -146,43 +146,57 @@ fn parse_at(text: &str, strict: bool) -> Result<Dockerfile<'_>, ParseError> {
     let located = |message: String, span: Span| ParseError { line: lines.line(span.start), message, span };
     let read = reader::read(text).map_err(|e| located(e.message, e.span))?;
 
-    let mut typed_iter = match typed::parse_iter(text) {
-        Ok(it) => Some(it),
-        Err(e) if strict => return Err(typed_error(&lines, text, e)),
-        Err(_) => None,
-    };
-    let mut typed_done = typed_iter.is_none();
+    // The typed views, in order, up to parse-dockerfile's first error (if any).
+    let mut typed_views = Vec::with_capacity(read.instructions.len());
+    let mut typed_error_at = None;
+    match typed::parse_iter(text) {
+        Ok(it) => {
+            for t in it {
+                match t {
+                    Ok(t) => typed_views.push(Some(t)),
+                    Err(e) => {
+                        typed_error_at = Some(typed_error(&lines, text, e));
+                        break;
+                    }
+                }
+            }
+        }
+        Err(e) => typed_error_at = Some(typed_error(&lines, text, e)),
+    }
+    if strict {
+        if let Some(e) = &typed_error_at {
+            // Known difference: parse-dockerfile rejects some heredoc forms BuildKit accepts.
+            // Anything else it rejects, BuildKit's build rejects too.
+            let at = read.instructions.iter().find(|r| r.start_line <= e.line && e.line <= r.end_line);
+            if !at.is_some_and(|r| !r.heredocs.is_empty()) {
+                return Err(e.clone());
+            }
+        }
+    }
+    // Attach a typed view only where both readings agree on the instruction's boundaries:
+    // it starts where BuildKit's starts and the next one starts where BuildKit's next does.
+    let typed_starts: Vec<usize> =
+        typed_views.iter().map(|t| t.as_ref().map_or(usize::MAX, |t| typed_keyword_span(t).start)).collect();
+    let raw_starts: Vec<usize> = read.instructions.iter().map(|r| r.keyword_span.start).collect();
     let mut instructions = Vec::with_capacity(read.instructions.len());
-    for raw in read.instructions {
+    for (i, raw) in read.instructions.into_iter().enumerate() {
         if strict {
             check_flags(&raw).map_err(|(m, s)| located(m, s))?;
             if let Some(inner) = &raw.onbuild {
                 check_flags(inner).map_err(|(m, s)| located(m, s))?;
             }
         }
-        let typed = match typed_iter.as_mut().filter(|_| !typed_done) {
-            None => None,
-            Some(it) => match it.next() {
-                Some(Ok(t)) => Some(t),
-                Some(Err(e)) => {
-                    // Known difference: parse-dockerfile rejects some heredoc forms BuildKit
-                    // accepts; anything else it rejects, BuildKit's build rejects too.
-                    if strict && raw.heredocs.is_empty() {
-                        return Err(typed_error(&lines, text, e));
-                    }
-                    typed_done = true;
-                    None
-                }
-                None => None,
-            },
-        };
+        let typed = typed_starts.binary_search(&raw.keyword_span.start).ok().and_then(|t| {
+            let next_raw = raw_starts.get(i + 1).copied();
+            let next_typed = typed_starts.get(t + 1).copied();
+            let agrees = next_raw == next_typed || (next_raw.is_none() && typed_error_at.is_none());
+            if agrees {
+                typed_views[t].take()
+            } else {
+                None
+            }
+        });
         instructions.push(from_raw(raw, typed));
-    }
-    if strict && !typed_done {
-        // parse-dockerfile's end-of-file checks (e.g. no FROM at all).
-        if let Some(Err(e)) = typed_iter.as_mut().and_then(Iterator::next) {
-            return Err(typed_error(&lines, text, e));
-        }
     }
     Ok(Dockerfile {
         text,
