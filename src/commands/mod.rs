@@ -1,0 +1,3 @@
+//! What each subcommand does, behind the CLI's argument parsing.
+
+pub mod parse;

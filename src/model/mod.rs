@@ -1,0 +1,275 @@
+//! The semantic model of a Dockerfile: meta ARGs, stages (name, base image, platform) and
+//! variable scoping per stage, as BuildKit's `dockerfile2llb` sees them. The linter and the
+//! builder both read it.
+
+pub mod expand;
+
+use std::collections::HashMap;
+use std::ops::Range;
+
+pub use self::expand::{expand_word, ExpandError, Expanded, Vars};
+use crate::syntax::{Dockerfile, Instruction, Span};
+
+/// ARGs BuildKit defines on its own in the global scope (usable in FROM without a
+/// declaration; inside a stage they need an `ARG NAME` to be visible).
+pub const AUTOMATIC_PLATFORM_ARGS: [&str; 8] = [
+    "BUILDPLATFORM",
+    "BUILDOS",
+    "BUILDARCH",
+    "BUILDVARIANT",
+    "TARGETPLATFORM",
+    "TARGETOS",
+    "TARGETARCH",
+    "TARGETVARIANT",
+];
+
+/// Proxy ARGs BuildKit lets through without declaration.
+pub const PREDEFINED_ARGS: [&str; 8] =
+    ["HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy", "FTP_PROXY", "ftp_proxy", "NO_PROXY", "no_proxy"];
+
+/// A declared ARG: its name and default (None when declared without `=`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ArgDecl {
+    pub name: String,
+    pub default: Option<String>,
+    /// Index of the instruction in [`Dockerfile::instructions`].
+    pub instruction: usize,
+}
+
+/// One build stage: a FROM and the instructions up to the next FROM.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Stage {
+    pub index: usize,
+    /// The `AS` name, lower-cased as BuildKit compares it.
+    pub name: Option<String>,
+    /// The name as written.
+    pub name_as_written: Option<String>,
+    pub name_span: Option<Span>,
+    /// The base image reference as written (`golang:${GO_VERSION}`).
+    pub base: String,
+    pub base_span: Span,
+    /// The base after expanding meta ARGs with their defaults.
+    pub base_expanded: String,
+    /// The earlier stage this one builds on, if its base names one.
+    pub base_stage: Option<usize>,
+    /// `--platform` as written.
+    pub platform: Option<String>,
+    /// Index of the FROM instruction.
+    pub from: usize,
+    /// Indices of the stage's instructions, FROM included.
+    pub instructions: Range<usize>,
+}
+
+impl Stage {
+    pub fn is_scratch(&self) -> bool {
+        self.base_stage.is_none() && self.base_expanded.eq_ignore_ascii_case("scratch")
+    }
+}
+
+/// The model of a whole Dockerfile.
+#[derive(Debug, Clone, Default)]
+pub struct Model {
+    /// ARGs before the first FROM.
+    pub meta_args: Vec<ArgDecl>,
+    pub stages: Vec<Stage>,
+}
+
+impl Model {
+    pub fn build(df: &Dockerfile<'_>) -> Model {
+        let mut model = Model::default();
+        let mut meta_vars = Vars::new();
+        for name in AUTOMATIC_PLATFORM_ARGS {
+            meta_vars.insert(name.to_string(), String::new());
+        }
+        let mut stage_names: HashMap<String, usize> = HashMap::new();
+        for (i, inst) in df.instructions.iter().enumerate() {
+            match inst.keyword.as_str() {
+                "ARG" if model.stages.is_empty() => {
+                    for decl in arg_decls(inst, i) {
+                        let value = decl
+                            .default
+                            .as_deref()
+                            .map(|d| expand_word(d, &meta_vars, df.escape).map(|e| e.value).unwrap_or_default());
+                        meta_vars.insert(decl.name.clone(), value.unwrap_or_default());
+                        model.meta_args.push(decl);
+                    }
+                }
+                "FROM" => {
+                    if let Some(last) = model.stages.last_mut() {
+                        last.instructions.end = i;
+                    }
+                    let stage = stage_from(inst, i, model.stages.len(), &meta_vars, &stage_names, df);
+                    if let Some(name) = &stage.name {
+                        stage_names.entry(name.clone()).or_insert(stage.index);
+                    }
+                    model.stages.push(stage);
+                }
+                _ => {}
+            }
+        }
+        if let Some(last) = model.stages.last_mut() {
+            last.instructions.end = df.instructions.len();
+        }
+        model
+    }
+
+    /// The stage that contains instruction `index`.
+    pub fn stage_of(&self, index: usize) -> Option<&Stage> {
+        self.stages.iter().find(|s| s.instructions.contains(&index))
+    }
+
+    /// A stage by `AS` name (case-insensitive) or by index number, as `COPY --from` and
+    /// `FROM` resolve it; only stages before `before` count.
+    pub fn find_stage(&self, reference: &str, before: usize) -> Option<&Stage> {
+        let lower = reference.to_ascii_lowercase();
+        let earlier = &self.stages[..before.min(self.stages.len())];
+        earlier
+            .iter()
+            .find(|s| s.name.as_deref() == Some(lower.as_str()))
+            .or_else(|| reference.parse::<usize>().ok().and_then(|n| earlier.get(n)))
+    }
+
+    /// The variables visible at instruction `index` (ARG defaults and ENV values of its
+    /// stage up to, not including, that instruction), for lint rules and the builder.
+    /// `build_args` override ARG defaults as `--build-arg` does.
+    pub fn scope_at(&self, df: &Dockerfile<'_>, index: usize, build_args: &Vars) -> Vars {
+        let mut vars = Vars::new();
+        let Some(stage) = self.stage_of(index) else {
+            return vars;
+        };
+        let meta: HashMap<&str, &ArgDecl> = self.meta_args.iter().map(|a| (a.name.as_str(), a)).collect();
+        for i in stage.instructions.start + 1..index {
+            let inst = &df.instructions[i];
+            match inst.keyword.as_str() {
+                "ARG" => {
+                    for decl in arg_decls(inst, i) {
+                        let value = if let Some(v) = build_args.get(&decl.name) {
+                            v.clone()
+                        } else if let Some(d) = &decl.default {
+                            expand_word(d, &vars, df.escape).map(|e| e.value).unwrap_or_default()
+                        } else if let Some(m) = meta.get(decl.name.as_str()).and_then(|m| m.default.as_ref()) {
+                            m.clone()
+                        } else if AUTOMATIC_PLATFORM_ARGS.contains(&decl.name.as_str()) {
+                            String::new()
+                        } else {
+                            continue;
+                        };
+                        vars.insert(decl.name, value);
+                    }
+                }
+                "ENV" => {
+                    // All values of one ENV expand against the scope before it.
+                    let values: Vec<(String, String)> = env_pairs(inst)
+                        .into_iter()
+                        .map(|(name, raw)| (name, expand_word(&raw, &vars, df.escape).map(|e| e.value).unwrap_or_default()))
+                        .collect();
+                    vars.extend(values);
+                }
+                _ => {}
+            }
+        }
+        vars
+    }
+}
+
+/// The ARG declarations of one `ARG` instruction (`ARG a b=1`).
+pub fn arg_decls(inst: &Instruction<'_>, index: usize) -> Vec<ArgDecl> {
+    inst.args
+        .iter()
+        .map(|w| {
+            let (name, default) = match w.split_once('=') {
+                Some((n, v)) => (n.to_string(), Some(v.to_string())),
+                None => (w.clone(), None),
+            };
+            ArgDecl { name, default, instruction: index }
+        })
+        .collect()
+}
+
+/// The (name, raw value) pairs of an ENV or LABEL instruction, in BuildKit's node form.
+pub fn env_pairs(inst: &Instruction<'_>) -> Vec<(String, String)> {
+    inst.args.chunks(3).filter(|c| c.len() >= 2).map(|c| (c[0].clone(), c[1].clone())).collect()
+}
+
+fn stage_from(
+    inst: &Instruction<'_>,
+    index: usize,
+    stage_index: usize,
+    meta_vars: &Vars,
+    stage_names: &HashMap<String, usize>,
+    df: &Dockerfile<'_>,
+) -> Stage {
+    let (base, base_span, name_as_written, name_span) = match &inst.typed {
+        Some(crate::syntax::typed::Instruction::From(f)) => (
+            f.image.value.to_string(),
+            f.image.span.clone(),
+            f.as_.as_ref().map(|(_, n)| n.value.to_string()),
+            f.as_.as_ref().map(|(_, n)| n.span.clone()),
+        ),
+        _ => {
+            let name = match inst.args.as_slice() {
+                [_, as_kw, name] if as_kw.eq_ignore_ascii_case("as") => Some(name.clone()),
+                _ => None,
+            };
+            (inst.args.first().cloned().unwrap_or_default(), inst.args_span.clone(), name, None)
+        }
+    };
+    let base_expanded = expand_word(&base, meta_vars, df.escape).map(|e| e.value).unwrap_or_else(|_| base.clone());
+    let base_stage = stage_names.get(&base_expanded.to_ascii_lowercase()).copied();
+    Stage {
+        index: stage_index,
+        name: name_as_written.as_ref().map(|n| n.to_ascii_lowercase()),
+        name_as_written,
+        name_span,
+        base,
+        base_span,
+        base_expanded,
+        base_stage,
+        platform: inst.flag("platform").and_then(|f| f.value()).map(str::to_string),
+        from: index,
+        instructions: index..index + 1,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::syntax::parse;
+
+    #[test]
+    fn stages_meta_args_and_scopes() {
+        let text = "ARG GO=1.22\nARG BASE\nFROM --platform=$BUILDPLATFORM golang:${GO} AS Build\nARG GO\nENV GOPATH=/go P=$GOPATH/bin\nENV Q=$GOPATH/bin\nRUN go build\nFROM scratch\nCOPY --from=build /out /\n";
+        let df = parse(text).unwrap();
+        let m = Model::build(&df);
+        assert_eq!(m.meta_args.len(), 2);
+        assert_eq!(m.stages.len(), 2);
+        let build = &m.stages[0];
+        assert_eq!(build.name.as_deref(), Some("build"));
+        assert_eq!(build.name_as_written.as_deref(), Some("Build"));
+        assert_eq!(build.base_expanded, "golang:1.22");
+        assert_eq!(&text[build.base_span.clone()], "golang:${GO}");
+        assert_eq!(build.platform.as_deref(), Some("$BUILDPLATFORM"));
+        assert_eq!(build.instructions, 2..7);
+        assert!(m.stages[1].is_scratch());
+        assert_eq!(m.find_stage("BUILD", 1).map(|s| s.index), Some(0));
+        assert_eq!(m.find_stage("0", 1).map(|s| s.index), Some(0));
+        assert!(m.find_stage("build", 0).is_none());
+        let scope = m.scope_at(&df, 6, &Vars::new());
+        assert_eq!(scope.get("GO").map(String::as_str), Some("1.22"));
+        // Values of one ENV see the scope before it, not each other.
+        assert_eq!(scope.get("P").map(String::as_str), Some("/bin"));
+        assert_eq!(scope.get("Q").map(String::as_str), Some("/go/bin"));
+        let over = m.scope_at(&df, 6, &[("GO".to_string(), "1.23".to_string())].into_iter().collect());
+        assert_eq!(over.get("GO").map(String::as_str), Some("1.23"));
+        assert_eq!(m.stage_of(8).map(|s| s.index), Some(1));
+    }
+
+    #[test]
+    fn base_can_name_an_earlier_stage() {
+        let df = parse("FROM alpine AS base\nFROM base AS app\nFROM BASE\n").unwrap();
+        let m = Model::build(&df);
+        assert_eq!(m.stages[1].base_stage, Some(0));
+        assert_eq!(m.stages[2].base_stage, Some(0));
+        assert!(!m.stages[0].is_scratch());
+    }
+}

@@ -1,0 +1,364 @@
+//! Reading a Dockerfile exactly as BuildKit does, with byte spans on everything.
+//!
+//! Two layers cooperate:
+//! - [`reader`] reproduces BuildKit's line-level parser: parser directives, continuation
+//!   lines, comments and empty lines inside continuations, heredoc bodies, builder flags and
+//!   each instruction's argument splitting. It decides where instructions are and what
+//!   BuildKit would report for them.
+//! - `parse-dockerfile` gives the typed view of each instruction (spans on every argument)
+//!   that rules and the builder use. Its known differences from BuildKit are handled here:
+//!   unknown flags and `ENV` without a value are rejected (it accepts them), a duplicate
+//!   stage name is left to the model to report (it fails the file), and an instruction it
+//!   cannot read although BuildKit can (some heredoc forms) keeps its BuildKit view with no
+//!   typed view, as do the instructions after it.
+//!
+//! A leading UTF-8 byte-order mark is not part of [`Dockerfile::text`]: spans are offsets
+//! into the text after it, and whoever writes a file back restores it ([`strip_bom`]).
+
+pub mod dump;
+pub mod lines;
+pub mod reader;
+
+use std::ops::Range;
+
+pub use self::lines::LineIndex;
+pub use self::reader::{Comment, Directive, EmptyContinuation, FlagText, Heredoc, LogicalLine};
+/// The typed instruction model of `parse-dockerfile`, re-exported so that every part of
+/// imgopt names the same version.
+pub use parse_dockerfile as typed;
+
+/// A byte range in [`Dockerfile::text`].
+pub type Span = Range<usize>;
+
+/// A parsed Dockerfile.
+#[derive(Debug)]
+pub struct Dockerfile<'a> {
+    /// The source, without a leading byte-order mark.
+    pub text: &'a str,
+    /// The escape token: `\` or `` ` ``.
+    pub escape: char,
+    pub directives: Vec<Directive>,
+    pub instructions: Vec<Instruction<'a>>,
+    /// Comment lines between instructions (parser directives excluded), where pragmas live.
+    pub comments: Vec<Comment>,
+    /// Instructions whose continuation contains empty lines (BuildKit warns about them).
+    pub empty_continuations: Vec<EmptyContinuation>,
+    pub lines: LineIndex,
+}
+
+/// One instruction: BuildKit's view of it and, where available, the typed view.
+#[derive(Debug)]
+pub struct Instruction<'a> {
+    /// The keyword in upper case (`RUN`), whatever its case in the source.
+    pub keyword: String,
+    pub keyword_span: Span,
+    /// From the keyword to the end of the instruction's last line, heredoc bodies included.
+    pub span: Span,
+    /// 1-based first and last line (heredoc bodies included).
+    pub start_line: usize,
+    pub end_line: usize,
+    pub flags: Vec<FlagText>,
+    /// Arguments as BuildKit splits them (see `reader`).
+    pub args: Vec<String>,
+    /// Source span of the text after the flags.
+    pub args_span: Span,
+    /// Exec (JSON array) form.
+    pub json_form: bool,
+    pub heredocs: Vec<Heredoc>,
+    /// The instruction inside `ONBUILD`.
+    pub onbuild: Option<Box<Instruction<'a>>>,
+    /// The logical line (continuations joined, comments removed) with its map to the source.
+    pub line: LogicalLine,
+    /// The `parse-dockerfile` view, with spans on every argument. `None` only after a
+    /// construct it cannot read although BuildKit can.
+    pub typed: Option<typed::Instruction<'a>>,
+}
+
+impl Instruction<'_> {
+    pub fn is(&self, keyword: &str) -> bool {
+        self.keyword == keyword
+    }
+
+    /// A flag by name (without dashes), the last one when repeated.
+    pub fn flag(&self, name: &str) -> Option<&FlagText> {
+        self.flags.iter().rev().find(|f| f.name() == name)
+    }
+
+    /// The source text of the instruction.
+    pub fn source<'t>(&self, text: &'t str) -> &'t str {
+        text.get(self.span.clone()).unwrap_or("")
+    }
+}
+
+/// Why a Dockerfile could not be read, located like BuildKit locates its errors.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct ParseError {
+    pub message: String,
+    pub span: Span,
+    /// 1-based line of the start of the span.
+    pub line: usize,
+}
+
+impl ParseError {
+    /// A miette report with the source snippet and the span underlined.
+    pub fn report(&self, name: &str, text: &str) -> miette::Report {
+        let diag = miette::MietteDiagnostic::new(self.message.clone())
+            .with_code("imgopt::syntax")
+            .with_label(miette::LabeledSpan::at(self.span.clone(), "here"));
+        miette::Report::new(diag).with_source_code(miette::NamedSource::new(name, text.to_string()))
+    }
+}
+
+/// Splits off a leading UTF-8 byte-order mark.
+pub fn strip_bom(text: &str) -> (&str, bool) {
+    match text.strip_prefix('\u{feff}') {
+        Some(rest) => (rest, true),
+        None => (text, false),
+    }
+}
+
+/// Reads a Dockerfile from bytes that may not be UTF-8 (BuildKit reads bytes; imgopt needs
+/// text, so invalid UTF-8 is an error at the first bad byte, not a panic).
+pub fn decode(bytes: &[u8]) -> Result<&str, ParseError> {
+    std::str::from_utf8(bytes).map_err(|e| {
+        let at = e.valid_up_to();
+        let line = bytes[..at].iter().filter(|&&b| b == b'\n').count() + 1;
+        ParseError { message: "the file is not valid UTF-8".to_string(), span: at..at + 1, line }
+    })
+}
+
+/// Parses a Dockerfile (its BOM, if any, already stripped with [`strip_bom`]) and rejects
+/// what a BuildKit build rejects: unknown instructions and flags, missing arguments, no FROM.
+pub fn parse(text: &str) -> Result<Dockerfile<'_>, ParseError> {
+    parse_at(text, true)
+}
+
+/// Reads a Dockerfile only as far as BuildKit's parser package does (`parser.Parse`): no
+/// instruction-level checks, so an unknown flag or a missing FROM is not an error here.
+/// Typed views are attached where `parse-dockerfile` can give them.
+pub fn read_lines(text: &str) -> Result<Dockerfile<'_>, ParseError> {
+    parse_at(text, false)
+}
+
+fn parse_at(text: &str, strict: bool) -> Result<Dockerfile<'_>, ParseError> {
+    let lines = LineIndex::new(text);
+    let located = |message: String, span: Span| ParseError { line: lines.line(span.start), message, span };
+    let read = reader::read(text).map_err(|e| located(e.message, e.span))?;
+
+    // The typed views, in order, up to parse-dockerfile's first error (if any).
+    let mut typed_views = Vec::with_capacity(read.instructions.len());
+    let mut typed_error_at = None;
+    match typed::parse_iter(text) {
+        Ok(it) => {
+            for t in it {
+                match t {
+                    Ok(t) => typed_views.push(Some(t)),
+                    Err(e) => {
+                        typed_error_at = Some(typed_error(&lines, text, e));
+                        break;
+                    }
+                }
+            }
+        }
+        Err(e) => typed_error_at = Some(typed_error(&lines, text, e)),
+    }
+    if strict {
+        if let Some(e) = &typed_error_at {
+            // Known difference: parse-dockerfile rejects some heredoc forms BuildKit accepts.
+            // Anything else it rejects, BuildKit's build rejects too.
+            let at = read.instructions.iter().find(|r| r.start_line <= e.line && e.line <= r.end_line);
+            if !at.is_some_and(|r| !r.heredocs.is_empty()) {
+                return Err(e.clone());
+            }
+        }
+    }
+    // Attach a typed view only where both readings agree on the instruction's boundaries:
+    // it starts where BuildKit's starts and the next one starts where BuildKit's next does.
+    let typed_starts: Vec<usize> =
+        typed_views.iter().map(|t| t.as_ref().map_or(usize::MAX, |t| typed_keyword_span(t).start)).collect();
+    let raw_starts: Vec<usize> = read.instructions.iter().map(|r| r.keyword_span.start).collect();
+    let mut instructions = Vec::with_capacity(read.instructions.len());
+    for (i, raw) in read.instructions.into_iter().enumerate() {
+        if strict {
+            check_flags(&raw).map_err(|(m, s)| located(m, s))?;
+            if let Some(inner) = &raw.onbuild {
+                check_flags(inner).map_err(|(m, s)| located(m, s))?;
+            }
+        }
+        let typed = typed_starts.binary_search(&raw.keyword_span.start).ok().and_then(|t| {
+            let next_raw = raw_starts.get(i + 1).copied();
+            let next_typed = typed_starts.get(t + 1).copied();
+            let agrees = next_raw == next_typed || (next_raw.is_none() && typed_error_at.is_none());
+            if agrees {
+                typed_views[t].take()
+            } else {
+                None
+            }
+        });
+        instructions.push(from_raw(raw, typed));
+    }
+    Ok(Dockerfile {
+        text,
+        escape: read.escape,
+        directives: read.directives,
+        instructions,
+        comments: read.comments,
+        empty_continuations: read.empty_continuations,
+        lines,
+    })
+}
+
+fn from_raw<'a>(raw: reader::RawInstruction, typed: Option<typed::Instruction<'a>>) -> Instruction<'a> {
+    let onbuild = raw.onbuild.map(|inner| Box::new(from_raw(*inner, None)));
+    Instruction {
+        keyword: raw.keyword.to_ascii_uppercase(),
+        keyword_span: raw.keyword_span,
+        span: raw.span,
+        start_line: raw.start_line,
+        end_line: raw.end_line,
+        flags: raw.flags,
+        args: raw.args,
+        args_span: raw.args_span,
+        json_form: raw.json_form,
+        heredocs: raw.heredocs,
+        onbuild,
+        line: raw.line,
+        typed,
+    }
+}
+
+/// The keyword span of a typed instruction.
+pub fn typed_keyword_span(t: &typed::Instruction<'_>) -> Span {
+    use typed::Instruction as T;
+    let k = match t {
+        T::Add(i) => &i.add,
+        T::Arg(i) => &i.arg,
+        T::Cmd(i) => &i.cmd,
+        T::Copy(i) => &i.copy,
+        T::Entrypoint(i) => &i.entrypoint,
+        T::Env(i) => &i.env,
+        T::Expose(i) => &i.expose,
+        T::From(i) => &i.from,
+        T::Healthcheck(i) => &i.healthcheck,
+        T::Label(i) => &i.label,
+        T::Maintainer(i) => &i.maintainer,
+        T::Onbuild(i) => &i.onbuild,
+        T::Run(i) => &i.run,
+        T::Shell(i) => &i.shell,
+        T::Stopsignal(i) => &i.stopsignal,
+        T::User(i) => &i.user,
+        T::Volume(i) => &i.volume,
+        T::Workdir(i) => &i.workdir,
+        _ => return 0..0,
+    };
+    k.span.clone()
+}
+
+fn typed_error(lines: &LineIndex, text: &str, e: typed::Error) -> ParseError {
+    let line = e.line().max(1);
+    let start = lines.line_start(line, text.len());
+    // parse-dockerfile counts columns in bytes from 1.
+    let at = (start + e.column().saturating_sub(1)).min(text.len());
+    let end = text[at..].find('\n').map_or(text.len(), |i| at + i).max(at);
+    let message = e.to_string();
+    // Its messages end with " at line:column"; the span says where.
+    let message = message.rsplit_once(" at ").map_or(message.as_str(), |(m, _)| m).to_string();
+    ParseError { message, span: at..end, line }
+}
+
+/// Flags each instruction accepts in current BuildKit, and whether each takes a value.
+fn known_flags(keyword: &str) -> &'static [(&'static str, bool)] {
+    match keyword {
+        "FROM" => &[("platform", true)],
+        "RUN" => &[("mount", true), ("network", true), ("security", true), ("device", true)],
+        "COPY" => &[
+            ("from", true),
+            ("chown", true),
+            ("chmod", true),
+            ("link", false),
+            ("parents", false),
+            ("exclude", true),
+        ],
+        "ADD" => &[
+            ("chown", true),
+            ("chmod", true),
+            ("link", false),
+            ("checksum", true),
+            ("keep-git-dir", false),
+            ("unpack", false),
+            ("exclude", true),
+        ],
+        "HEALTHCHECK" => &[
+            ("interval", true),
+            ("timeout", true),
+            ("start-period", true),
+            ("start-interval", true),
+            ("retries", true),
+        ],
+        _ => &[],
+    }
+}
+
+/// BuildKit's `BFlags.Parse`: unknown flags and string flags without a value are errors.
+fn check_flags(raw: &reader::RawInstruction) -> Result<(), (String, Span)> {
+    let keyword = raw.keyword_upper();
+    let known = known_flags(&keyword);
+    for flag in &raw.flags {
+        let name = flag.name();
+        match known.iter().find(|(n, _)| *n == name) {
+            None => return Err((format!("unknown flag: {name}"), flag.span.clone())),
+            Some((_, true)) if flag.value().is_none() => {
+                return Err((format!("missing a value on flag: {name}"), flag.span.clone()))
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_spans_and_lines() {
+        let text = "# syntax=docker/dockerfile:1\nFROM alpine AS build\n# a comment\nRUN --mount=type=cache,target=/root/.cache \\\n    apk add curl\n";
+        let df = parse(text).unwrap();
+        assert_eq!(df.directives[0].name, "syntax");
+        assert_eq!(df.comments.len(), 1);
+        assert_eq!(df.comments[0].text, "a comment");
+        let run = &df.instructions[1];
+        assert_eq!(run.keyword, "RUN");
+        assert_eq!((run.start_line, run.end_line), (4, 5));
+        assert_eq!(&text[run.flags[0].span.clone()], "--mount=type=cache,target=/root/.cache");
+        assert_eq!(run.flag("mount").and_then(FlagText::value), Some("type=cache,target=/root/.cache"));
+        assert!(matches!(run.typed, Some(typed::Instruction::Run(_))));
+        assert_eq!(run.source(text), "RUN --mount=type=cache,target=/root/.cache \\\n    apk add curl");
+    }
+
+    #[test]
+    fn rejects_what_buildkit_rejects() {
+        let e = parse("FROM a\nRUN --mont=type=cache,target=/x true\n").unwrap_err();
+        assert_eq!(e.message, "unknown flag: mont");
+        assert_eq!(e.line, 2);
+        let e = parse("FROM a\nENV PATH\n").unwrap_err();
+        assert_eq!(e.message, "ENV must have two arguments");
+        let e = parse("FROM a\nCOPY --from x y\n").unwrap_err();
+        assert_eq!(e.message, "missing a value on flag: from");
+        assert!(parse("# just a comment\n").is_err());
+        assert!(parse("").is_err());
+    }
+
+    #[test]
+    fn accepts_duplicate_stage_names_for_the_model_to_report() {
+        let df = parse("FROM a AS x\nFROM b AS x\n").unwrap();
+        assert_eq!(df.instructions.len(), 2);
+    }
+
+    #[test]
+    fn invalid_utf8_is_an_error() {
+        let e = decode(b"FROM a\nRUN \xff\n").unwrap_err();
+        assert_eq!(e.line, 2);
+    }
+}

@@ -1,0 +1,77 @@
+//! The shared corpus of real Dockerfiles: no panic on any file, every whole file (kind
+//! `file` in the manifest) accepted except BuildKit's own negative files (which must be
+//! rejected), and the typed view agrees with BuildKit's view on where each instruction starts.
+//!
+//! BuildKit's parser test inputs (`frontend/dockerfile/parser/testfiles/`) are accepted by
+//! BuildKit's parser package but not all by a build (some have no FROM, or unknown flags on
+//! purpose), so they are held to the parser level, `syntax::read_lines`.
+
+mod common;
+
+use std::collections::HashMap;
+
+use imgopt::syntax;
+
+#[test]
+fn corpus_files_parse_like_buildkit() {
+    let Some(corpus) = common::corpus("corpus_files_parse_like_buildkit") else { return };
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(corpus.join("manifest.json")).unwrap()).unwrap();
+    let entries: HashMap<String, (String, String)> = manifest
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            let kind = e["kind"].as_str().unwrap().to_string();
+            (e["file"].as_str().unwrap().to_string(), (kind, e["path"].as_str().unwrap_or("").to_string()))
+        })
+        .collect();
+    let mut negatives = 0;
+    let mut rejected_whole = Vec::new();
+    let (mut files, mut instructions, mut untyped, mut snippets_rejected) = (0, 0, 0, 0);
+    for path in common::sorted_dir(&corpus.join("dockerfiles")) {
+        let name = path.file_name().unwrap().to_string_lossy().to_string();
+        let bytes = std::fs::read(&path).unwrap();
+        files += 1;
+        let (kind, original) = entries.get(&name).map(|(k, p)| (k.as_str(), p.as_str())).unwrap_or(("unlisted", ""));
+        let parser_level = original.contains("frontend/dockerfile/parser/testfiles/");
+        let negative = original.contains("frontend/dockerfile/parser/testfiles-negative/");
+        let result = syntax::decode(&bytes).and_then(|t| {
+            let t = syntax::strip_bom(t).0;
+            if parser_level {
+                syntax::read_lines(t)
+            } else {
+                syntax::parse(t)
+            }
+        });
+        if negative {
+            assert!(result.is_err(), "{name}: BuildKit's negative test file was accepted");
+            negatives += 1;
+            continue;
+        }
+        match result {
+            Ok(df) => {
+                for inst in &df.instructions {
+                    instructions += 1;
+                    match &inst.typed {
+                        Some(t) => assert_eq!(
+                            syntax::typed_keyword_span(t),
+                            inst.keyword_span,
+                            "{name}:{}: typed and BuildKit views disagree on the instruction start",
+                            inst.start_line
+                        ),
+                        None => untyped += 1,
+                    }
+                }
+            }
+            Err(e) if kind == "file" => rejected_whole.push(format!("{name}:{}: {}", e.line, e.message)),
+            Err(_) => snippets_rejected += 1,
+        }
+    }
+    eprintln!(
+        "corpus: {files} files, {instructions} instructions ({untyped} without a typed view), {snippets_rejected} BuildKit test snippets rejected"
+    );
+    assert!(files > 800, "only {files} corpus files");
+    assert_eq!(negatives, 4, "BuildKit's negative files");
+    assert!(rejected_whole.is_empty(), "whole files rejected:\n{}", rejected_whole.join("\n"));
+}
