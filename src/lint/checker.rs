@@ -4,7 +4,7 @@ use std::borrow::Cow;
 use std::ops::Range;
 
 use super::rules::{Rule, RuleMeta};
-use super::source::{instruction_span, Dockerfile, Instruction, Span};
+use super::source::{Dockerfile, Instruction, Span};
 use super::{Applicability, Diagnostic, Edit, Fix, Related, Settings};
 
 /// A build stage: a `FROM` and the instructions up to the next one.
@@ -101,7 +101,7 @@ impl<'d, 'a> Checker<'d, 'a> {
 
     /// The whole span of instruction `index`.
     pub fn span_of(&self, index: usize) -> Span {
-        self.df.instructions.get(index).map_or(0..0, instruction_span)
+        self.df.spans.get(index).cloned().unwrap_or(0..0)
     }
 }
 

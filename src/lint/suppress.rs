@@ -2,7 +2,7 @@
 //! `# check=skip=...;error=true` directive, and the select/ignore/severity settings.
 
 use super::rules::{self, RuleMeta};
-use super::source::{instruction_span, Dockerfile};
+use super::source::Dockerfile;
 use super::{Diagnostic, Settings, Severity};
 
 /// Whether the rule runs at all under `settings` (select, then ignore).
@@ -32,7 +32,7 @@ fn meta_of(d: &Diagnostic) -> Option<&'static RuleMeta> {
 
 /// Drops findings silenced by comment pragmas.
 pub fn apply_pragmas(df: &Dockerfile<'_>, diagnostics: Vec<Diagnostic>) -> Vec<Diagnostic> {
-    let spans: Vec<_> = df.instructions.iter().map(instruction_span).collect();
+    let spans = &df.spans;
     let mut file_wide: Vec<&str> = Vec::new();
     // (instruction span, codes) for each next-instruction pragma.
     let mut scoped: Vec<(std::ops::Range<usize>, Vec<&str>)> = Vec::new();

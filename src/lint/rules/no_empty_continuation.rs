@@ -1,8 +1,6 @@
 use super::{Rule, RuleMeta};
-use crate::lint::checker::Checker;
-use crate::lint::source::Instruction;
-use crate::lint::{Category, Severity};
-
+use crate::lint::checker::{edit, Checker};
+use crate::lint::{Applicability, Category, Severity};
 
 pub static RULE: Rule = Rule {
     meta: RuleMeta {
@@ -12,7 +10,7 @@ pub static RULE: Rule = Rule {
         severity: Severity::Warning,
         hadolint: &[],
         buildkit: Some("NoEmptyContinuation"),
-        fix: Some(crate::lint::Applicability::Safe),
+        fix: Some(Applicability::Safe),
         summary: "An empty line inside a continued instruction.",
         why: "An empty line after a `\\` continuation is skipped today but is deprecated and will become an error in a future Dockerfile syntax; it also hides where the instruction ends.",
         bad: "FROM debian:12-slim\n# flagged: blank line in the middle\nRUN apt-get update && \\\n\n    apt-get install -y --no-install-recommends curl\n",
@@ -25,23 +23,20 @@ pub static RULE: Rule = Rule {
 
 fn check(cx: &mut Checker<'_, '_>) {
     let df = cx.df;
-    for (i, ins) in df.instructions.iter().enumerate() {
-        if matches!(ins, Instruction::Run(r) if !r.here_docs.is_empty()) {
-            continue; // blank lines in a heredoc are content
-        }
-        let span = cx.span_of(i);
-        let body = &df.text[span.clone()];
-        let mut edits = Vec::new();
-        let mut offset = span.start;
-        for line in body.split_inclusive('\n') {
-            if line.trim().is_empty() && offset > span.start {
-                edits.push(crate::lint::checker::edit(offset..offset + line.len(), ""));
-            }
-            offset += line.len();
-        }
-        if !edits.is_empty() {
-            let kw = crate::lint::source::keyword_span(ins);
-            cx.report(kw, "empty continuation line").fix("remove the empty lines", crate::lint::Applicability::Safe, edits);
-        }
+    for empty in &df.empty_continuations {
+        let keyword_end = df.text[empty.instruction.clone()]
+            .find(char::is_whitespace)
+            .map_or(empty.instruction.end, |n| empty.instruction.start + n);
+        let edits = empty
+            .lines
+            .iter()
+            .map(|line| {
+                // Remove the line with its newline.
+                let end = if df.text[line.end..].starts_with('\n') { line.end + 1 } else { line.end };
+                edit(line.start..end, "")
+            })
+            .collect();
+        cx.report(empty.instruction.start..keyword_end, "empty continuation line")
+            .fix("remove the empty lines", Applicability::Safe, edits);
     }
 }
