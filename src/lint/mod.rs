@@ -8,6 +8,7 @@
 pub mod checker;
 pub mod config;
 pub mod docs;
+pub mod render;
 pub mod rules;
 pub mod source;
 pub mod suppress;
