@@ -7,7 +7,9 @@
 
 pub mod checker;
 pub mod config;
+pub mod discover;
 pub mod docs;
+pub mod fix;
 pub mod render;
 pub mod rules;
 pub mod source;

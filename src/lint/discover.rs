@@ -1,0 +1,92 @@
+//! Which files `imgopt lint` looks at: Dockerfiles found under the given directories
+//! (respecting `.gitignore`), plus files named explicitly whatever their name.
+
+use std::path::{Path, PathBuf};
+
+/// `Dockerfile`, `Containerfile`, `*.Dockerfile`, `*.dockerfile`, `Dockerfile.*`, `Dockerfile-*`.
+pub fn is_dockerfile_name(name: &str) -> bool {
+    name == "Dockerfile"
+        || name == "Containerfile"
+        || name == "dockerfile"
+        || name.ends_with(".Dockerfile")
+        || name.ends_with(".dockerfile")
+        || name.starts_with("Dockerfile.")
+        || name.starts_with("Dockerfile-")
+        || name.starts_with("Containerfile.")
+}
+
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+pub enum DiscoverError {
+    #[error("no such file or directory: {0}")]
+    NotFound(PathBuf),
+    #[error("cannot walk {path}: {message}")]
+    Walk { path: PathBuf, message: String },
+}
+
+/// The Dockerfiles to lint, sorted and without duplicates.
+pub fn discover(paths: &[PathBuf]) -> Result<Vec<PathBuf>, DiscoverError> {
+    let mut files = Vec::new();
+    for path in paths {
+        if path.is_file() {
+            files.push(path.clone());
+        } else if path.is_dir() {
+            walk(path, &mut files)?;
+        } else {
+            return Err(DiscoverError::NotFound(path.clone()));
+        }
+    }
+    files.sort();
+    files.dedup();
+    Ok(files)
+}
+
+fn walk(root: &Path, files: &mut Vec<PathBuf>) -> Result<(), DiscoverError> {
+    // Hidden directories are searched (`.devcontainer/Dockerfile` is common); `.git` is not.
+    let walker = ignore::WalkBuilder::new(root)
+        .hidden(false)
+        .require_git(false)
+        .filter_entry(|e| e.file_name() != ".git")
+        .build();
+    for entry in walker {
+        let entry = entry.map_err(|e| DiscoverError::Walk { path: root.to_path_buf(), message: e.to_string() })?;
+        let is_file = entry.file_type().is_some_and(|t| t.is_file());
+        if is_file && is_dockerfile_name(&entry.file_name().to_string_lossy()) {
+            files.push(entry.into_path());
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names() {
+        for yes in ["Dockerfile", "Containerfile", "api.Dockerfile", "x.dockerfile", "Dockerfile.dev", "Dockerfile-prod"] {
+            assert!(is_dockerfile_name(yes), "{yes}");
+        }
+        for no in ["README", "dockerfile.rs", "Makefile", "MyDockerfile"] {
+            assert!(!is_dockerfile_name(no), "{no}");
+        }
+    }
+
+    #[test]
+    fn walks_respecting_gitignore() {
+        let dir = std::env::temp_dir().join(format!("imgopt-discover-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        for f in ["Dockerfile", "svc/api.Dockerfile", ".devcontainer/Dockerfile", "build/Dockerfile", "notes.txt"] {
+            let p = dir.join(f);
+            std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
+            std::fs::write(&p, "FROM scratch\n").expect("write");
+        }
+        std::fs::write(dir.join(".gitignore"), "build/\n").expect("write");
+        let found: Vec<String> = discover(std::slice::from_ref(&dir))
+            .expect("walk")
+            .iter()
+            .map(|p| p.strip_prefix(&dir).expect("under dir").to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(found, [".devcontainer/Dockerfile", "Dockerfile", "svc/api.Dockerfile"]);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
