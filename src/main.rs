@@ -21,11 +21,20 @@ enum Command {
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },
+    /// Lint Dockerfiles.
+    Lint(imgopt::lint::cli::LintArgs),
+    /// List the lint rules.
+    Rules(imgopt::lint::cli::RulesArgs),
+    /// Show the documentation of one lint rule (code, name, hadolint code or BuildKit check name).
+    Explain { rule: String },
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
+        Command::Lint(args) => imgopt::lint::cli::lint(&args),
+        Command::Rules(args) => imgopt::lint::cli::rules(&args),
+        Command::Explain { rule } => imgopt::lint::cli::explain(&rule),
         Command::Parse { json, files } => {
             let (mut out, mut err) = (std::io::stdout().lock(), std::io::stderr().lock());
             match imgopt::commands::parse::run(&files, json, &mut out, &mut err) {

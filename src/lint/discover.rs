@@ -51,7 +51,9 @@ fn walk(root: &Path, files: &mut Vec<PathBuf>) -> Result<(), DiscoverError> {
         let entry = entry.map_err(|e| DiscoverError::Walk { path: root.to_path_buf(), message: e.to_string() })?;
         let is_file = entry.file_type().is_some_and(|t| t.is_file());
         if is_file && is_dockerfile_name(&entry.file_name().to_string_lossy()) {
-            files.push(entry.into_path());
+            let path = entry.into_path();
+            // `imgopt lint` in a directory reports `svc/Dockerfile`, not `./svc/Dockerfile`.
+            files.push(path.strip_prefix(".").map(Path::to_path_buf).unwrap_or(path));
         }
     }
     Ok(())

@@ -6,12 +6,14 @@
 //! severities ─▶ [`render`].
 
 pub mod checker;
+pub mod cli;
 pub mod config;
 pub mod discover;
 pub mod docs;
 pub mod fix;
 pub mod render;
 pub mod rules;
+pub mod run;
 pub mod source;
 pub mod suppress;
 pub mod words;

@@ -56,7 +56,7 @@ pub fn render(reports: &[FileReport], color: bool, out: &mut dyn Write) -> io::R
             write!(out, " ({safe} fixable with --fix)")?;
         }
         if unsafe_ > 0 {
-            write!(out, " ({unsafe_} more with --fix --unsafe-fixes)")?;
+            write!(out, " ({unsafe_} fixable with --fix --unsafe-fixes)")?;
         }
         writeln!(out, ".")?;
     }

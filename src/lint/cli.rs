@@ -1,0 +1,245 @@
+//! The `lint`, `rules` and `explain` subcommands: arguments and exit codes. The work is done by
+//! [`super::run`], [`super::render`] and [`super::docs`].
+
+use std::io::{Read, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use super::config::Config;
+use super::render::{render, Format};
+use super::run::{self, ConfigSource, FixMode, Overrides};
+use super::{Applicability, FileReport, Severity};
+
+/// Exit codes: 0 clean, 1 findings at or above the failure threshold, 2 usage or I/O error.
+const EXIT_FINDINGS: u8 = 1;
+const EXIT_ERROR: u8 = 2;
+
+#[derive(Debug, clap::Args)]
+pub struct LintArgs {
+    /// Files or directories (searched for Dockerfiles, respecting .gitignore); `-` reads stdin.
+    /// Default: the current directory.
+    pub paths: Vec<PathBuf>,
+    /// Output format (default: github when GITHUB_ACTIONS=true, full on a terminal, else concise).
+    #[arg(long, value_enum)]
+    pub output_format: Option<Format>,
+    /// Exit 1 only for findings at or above this severity: error, warning, info, style, none.
+    #[arg(long)]
+    pub failure_threshold: Option<String>,
+    /// Exit 0 even when there are findings.
+    #[arg(long)]
+    pub exit_zero: bool,
+    /// Apply safe fixes to the files.
+    #[arg(long)]
+    pub fix: bool,
+    /// Also apply (or show) unsafe fixes.
+    #[arg(long)]
+    pub unsafe_fixes: bool,
+    /// Show the fixes as a diff instead of writing them.
+    #[arg(long)]
+    pub diff: bool,
+    /// Use this config file (.imgopt.toml or .hadolint.yaml) instead of discovering one.
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// Ignore every config file.
+    #[arg(long, conflicts_with = "config")]
+    pub isolated: bool,
+    /// The file name to report for stdin (and to match per-path settings).
+    #[arg(long)]
+    pub stdin_filename: Option<String>,
+    /// Only these rules (codes, prefixes, names, hadolint codes, BuildKit names), comma-separated.
+    #[arg(long, value_delimiter = ',')]
+    pub select: Vec<String>,
+    /// Skip these rules, comma-separated.
+    #[arg(long, value_delimiter = ',')]
+    pub ignore: Vec<String>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct RulesArgs {
+    /// Print the list as JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// Regenerate the Markdown pages into this directory (the repository's `rules/`).
+    #[arg(long, value_name = "DIR")]
+    pub write_docs: Option<PathBuf>,
+}
+
+/// Findings at or above this severity fail the run; `None` never fails.
+fn parse_threshold(s: &str) -> Result<Option<Severity>, String> {
+    if s.eq_ignore_ascii_case("none") {
+        return Ok(None);
+    }
+    Severity::parse(s).map(Some).ok_or_else(|| format!("unknown failure threshold `{s}` (error, warning, info, style, none)"))
+}
+
+fn fail(message: impl std::fmt::Display) -> ExitCode {
+    eprintln!("imgopt: {message}");
+    ExitCode::from(EXIT_ERROR)
+}
+
+pub fn lint(args: &LintArgs) -> ExitCode {
+    let minimum = if args.unsafe_fixes { Applicability::Unsafe } else { Applicability::Safe };
+    let fix = match (args.diff, args.fix) {
+        (true, _) => FixMode::Diff(minimum),
+        (false, true) => FixMode::Write(minimum),
+        (false, false) => FixMode::None,
+    };
+    let configs = match (&args.config, args.isolated) {
+        (Some(path), _) => match Config::load(path) {
+            Ok(c) => ConfigSource::Fixed(Arc::new(c)),
+            Err(e) => return fail(miette::Report::new(e)),
+        },
+        (None, true) => ConfigSource::None,
+        (None, false) => ConfigSource::Discover,
+    };
+    let cli_threshold = match args.failure_threshold.as_deref().map(parse_threshold).transpose() {
+        Ok(t) => t,
+        Err(e) => return fail(e),
+    };
+    let overrides = Overrides { select: args.select.clone(), ignore: args.ignore.clone() };
+
+    let mut results = Vec::new();
+    let mut io_error = false;
+    let stdin = args.paths.iter().any(|p| p.as_os_str() == "-");
+    if stdin {
+        let mut bytes = Vec::new();
+        if let Err(e) = std::io::stdin().read_to_end(&mut bytes) {
+            return fail(format!("cannot read stdin: {e}"));
+        }
+        let name = args.stdin_filename.clone().unwrap_or_else(|| "-".to_string());
+        let config = match &configs {
+            ConfigSource::Fixed(c) => Some(c.clone()),
+            ConfigSource::None => None,
+            ConfigSource::Discover => match Config::discover(&PathBuf::from(&name)) {
+                Ok(c) => c.map(Arc::new),
+                Err(e) => return fail(miette::Report::new(e)),
+            },
+        };
+        let settings = run::settings_for(config.as_deref(), name.as_ref(), &overrides);
+        let threshold = config.and_then(|c| c.failure_threshold.clone());
+        // With --fix, stdin's fixed text goes to stdout; findings are then rendered to stderr.
+        let linted = run::lint_one(&name, &bytes, &settings, fix, threshold);
+        if let (FixMode::Write(_), Some(outcome)) = (fix, &linted.fixed) {
+            print!("{}{}", if linted.had_bom { "\u{feff}" } else { "" }, outcome.text);
+        }
+        results.push(linted);
+    }
+    let paths: Vec<PathBuf> = args.paths.iter().filter(|p| p.as_os_str() != "-").cloned().collect();
+    if !stdin || !paths.is_empty() {
+        let paths = if paths.is_empty() { vec![PathBuf::from(".")] } else { paths };
+        let files = match super::discover::discover(&paths) {
+            Ok(f) => f,
+            Err(e) => return fail(miette::Report::new(e)),
+        };
+        for result in run::lint_files(&files, &configs, &overrides, fix) {
+            match result {
+                Ok(l) => results.push(l),
+                Err(e) => {
+                    eprintln!("imgopt: {:?}", miette::Report::new(e));
+                    io_error = true;
+                }
+            }
+        }
+    }
+
+    let format = args.output_format.unwrap_or_else(Format::default_for_environment);
+    let color = format == Format::Full
+        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+        && std::io::IsTerminal::is_terminal(&std::io::stdout());
+    let reports: Vec<FileReport> = results.iter().map(|l| l.report.clone()).collect();
+    let stdout_taken = stdin && matches!(fix, FixMode::Write(_));
+    let written = if stdout_taken {
+        render(format, &reports, false, &mut std::io::stderr().lock())
+    } else {
+        let mut out = std::io::stdout().lock();
+        let mut r = render(format, &reports, color, &mut out);
+        if let FixMode::Diff(_) = fix {
+            for l in &results {
+                if let Some(outcome) = l.fixed.as_ref().filter(|o| o.text != l.original) {
+                    r = r.and_then(|()| write!(out, "{}", super::fix::unified_diff(&l.report.path, &l.original, &outcome.text)));
+                }
+            }
+        }
+        r
+    };
+    if let Err(e) = written {
+        if e.kind() != std::io::ErrorKind::BrokenPipe {
+            return fail(format!("cannot write output: {e}"));
+        }
+    }
+    if let FixMode::Write(_) = fix {
+        let applied: usize = results.iter().filter_map(|l| l.fixed.as_ref()).map(|o| o.applied.len()).sum();
+        let rolled_back: Vec<&str> = results.iter().filter_map(|l| l.fixed.as_ref()).flat_map(|o| o.rolled_back.iter().copied()).collect();
+        eprintln!("imgopt: applied {applied} fix{}", if applied == 1 { "" } else { "es" });
+        if !rolled_back.is_empty() {
+            eprintln!("imgopt: rolled back fixes that broke parsing: {}", rolled_back.join(", "));
+        }
+    }
+
+    if io_error {
+        return ExitCode::from(EXIT_ERROR);
+    }
+    if args.exit_zero {
+        return ExitCode::SUCCESS;
+    }
+    let mut failed = false;
+    for l in &results {
+        let threshold = match (cli_threshold, &l.failure_threshold) {
+            (Some(t), _) => t,
+            (None, Some(t)) => match parse_threshold(t) {
+                Ok(t) => t,
+                Err(e) => return fail(format!("{}: {e}", l.report.path)),
+            },
+            (None, None) => Some(Severity::Style),
+        };
+        failed |= threshold.is_some_and(|t| l.report.diagnostics.iter().any(|d| d.severity >= t));
+    }
+    if failed {
+        ExitCode::from(EXIT_FINDINGS)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+pub fn rules(args: &RulesArgs) -> ExitCode {
+    if let Some(dir) = &args.write_docs {
+        return match super::docs::write_pages(dir) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => fail(format!("cannot write {}: {e}", dir.display())),
+        };
+    }
+    let mut out = std::io::stdout().lock();
+    let written = if args.json {
+        let list: Vec<_> = super::rules::RULES
+            .iter()
+            .map(|r| {
+                let m = &r.meta;
+                serde_json::json!({"code": m.code, "name": m.name, "category": m.category, "severity": m.severity,
+                    "fix": m.fix, "hadolint": m.hadolint, "buildkit": m.buildkit, "summary": m.summary})
+            })
+            .collect();
+        writeln!(out, "{}", serde_json::Value::from(list))
+    } else {
+        super::rules::RULES.iter().try_for_each(|r| {
+            let m = &r.meta;
+            let mapped: Vec<&str> = m.hadolint.iter().copied().chain(m.buildkit).collect();
+            writeln!(out, "{:<7} {:<34} {:<11} {:<8} {:<28} {}", m.code, m.name, m.category.as_str(), m.severity.as_str(), mapped.join(","), m.summary)
+        })
+    };
+    match written {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+        Err(e) => fail(e),
+    }
+}
+
+pub fn explain(key: &str) -> ExitCode {
+    match super::rules::find(key) {
+        Some(rule) => {
+            print!("{}", super::docs::rule_page(&rule.meta));
+            ExitCode::SUCCESS
+        }
+        None => fail(format!("no rule `{key}` (see `imgopt rules`)")),
+    }
+}

@@ -1,0 +1,159 @@
+//! Linting many files: read, pick each file's settings, lint (in parallel), optionally fix.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use rayon::prelude::*;
+
+use super::config::{Config, ConfigError};
+use super::fix::{fix_text, FixOutcome};
+use super::{lint_text, Applicability, FileReport, Settings};
+
+/// Where settings come from.
+pub enum ConfigSource {
+    /// `--config FILE` for every Dockerfile.
+    Fixed(Arc<Config>),
+    /// The nearest `.imgopt.toml`/`.hadolint.yaml` above each file, then the user config.
+    Discover,
+    /// No config files (tests, `--isolated`).
+    None,
+}
+
+/// Command-line adjustments applied on top of each file's config.
+#[derive(Debug, Clone, Default)]
+pub struct Overrides {
+    pub select: Vec<String>,
+    pub ignore: Vec<String>,
+}
+
+/// What to do with fixes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FixMode {
+    /// Report only.
+    None,
+    /// Compute fixes and report the diff; files are not written.
+    Diff(Applicability),
+    /// Write the fixed files.
+    Write(Applicability),
+}
+
+/// The result for one input.
+pub struct Linted {
+    /// The findings (after fixing, when fixing).
+    pub report: FileReport,
+    /// `failure-threshold` of the file's config, if it sets one.
+    pub failure_threshold: Option<String>,
+    /// The fixed text and what was applied, when fixes were asked for.
+    pub fixed: Option<FixOutcome>,
+    /// The text as read (without BOM).
+    pub original: String,
+    pub had_bom: bool,
+}
+
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+pub enum RunError {
+    #[error("cannot read {path}")]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error("cannot write {path}")]
+    Write { path: PathBuf, source: std::io::Error },
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Config(#[from] ConfigError),
+}
+
+/// Lints one text under `settings`. The BOM, if any, is set aside (spans refer to the text after it).
+pub fn lint_one(path: &str, bytes: &[u8], settings: &Settings, fix: FixMode, threshold: Option<String>) -> Linted {
+    let (text, had_bom) = match crate::syntax::decode(bytes) {
+        Ok(text) => {
+            let (text, bom) = crate::syntax::strip_bom(text);
+            (text.to_string(), bom)
+        }
+        Err(e) => {
+            // Not UTF-8: report it as a syntax error on the lossy text.
+            let text = String::from_utf8_lossy(bytes).into_owned();
+            let meta = &super::rules::syntax_error::RULE.meta;
+            let d = super::Diagnostic {
+                code: meta.code,
+                rule: meta.name,
+                severity: meta.severity,
+                span: e.span.start..e.span.start,
+                message: e.message,
+                help: None,
+                related: Vec::new(),
+                fix: None,
+            };
+            let report = FileReport { path: path.to_string(), text: text.clone(), diagnostics: vec![d] };
+            return Linted { report, failure_threshold: threshold, fixed: None, original: text, had_bom: false };
+        }
+    };
+    let original = text.clone();
+    let (diagnostics, fixed, report_text) = match fix {
+        FixMode::None => (lint_text(&text, settings), None, text),
+        FixMode::Diff(min) | FixMode::Write(min) => {
+            let outcome = fix_text(&text, settings, min);
+            (outcome.remaining.clone(), Some(outcome.clone()), outcome.text)
+        }
+    };
+    let report = FileReport { path: path.to_string(), text: report_text, diagnostics };
+    Linted { report, failure_threshold: threshold, fixed, original, had_bom }
+}
+
+/// Lints `files` in parallel; results are in the order of `files`.
+pub fn lint_files(
+    files: &[PathBuf],
+    configs: &ConfigSource,
+    overrides: &Overrides,
+    fix: FixMode,
+) -> Vec<Result<Linted, RunError>> {
+    // Resolve configs first (sequentially, cached per directory), then lint in parallel.
+    let mut by_dir: HashMap<PathBuf, Option<Arc<Config>>> = HashMap::new();
+    let mut plans = Vec::with_capacity(files.len());
+    for file in files {
+        let config = match configs {
+            ConfigSource::Fixed(c) => Ok(Some(c.clone())),
+            ConfigSource::None => Ok(None),
+            ConfigSource::Discover => {
+                let dir = file.parent().map(Path::to_path_buf).unwrap_or_default();
+                match by_dir.get(&dir) {
+                    Some(c) => Ok(c.clone()),
+                    None => Config::discover(file).map(|c| {
+                        let c = c.map(Arc::new);
+                        by_dir.insert(dir, c.clone());
+                        c
+                    }),
+                }
+            }
+        };
+        plans.push(config.map_err(RunError::from));
+    }
+    files
+        .par_iter()
+        .zip(plans.into_par_iter())
+        .map(|(file, config)| {
+            let config = config?;
+            let settings = settings_for(config.as_deref(), file, overrides);
+            let bytes = std::fs::read(file).map_err(|source| RunError::Read { path: file.clone(), source })?;
+            let threshold = config.as_ref().and_then(|c| c.failure_threshold.clone());
+            let linted = lint_one(&file.to_string_lossy(), &bytes, &settings, fix, threshold);
+            if let (FixMode::Write(_), Some(outcome)) = (fix, &linted.fixed) {
+                if !outcome.applied.is_empty() {
+                    let mut out = if linted.had_bom { "\u{feff}".to_string() } else { String::new() };
+                    out.push_str(&outcome.text);
+                    std::fs::write(file, out).map_err(|source| RunError::Write { path: file.clone(), source })?;
+                }
+            }
+            Ok(linted)
+        })
+        .collect()
+}
+
+/// A file's settings: its config (if any) with the command-line overrides on top.
+pub fn settings_for(config: Option<&Config>, file: &Path, overrides: &Overrides) -> Settings {
+    let mut settings = config.map(|c| c.settings_for(file)).unwrap_or_default();
+    if !overrides.select.is_empty() {
+        settings.select = overrides.select.clone();
+    }
+    settings.ignore.extend(overrides.ignore.iter().cloned());
+    settings
+}
