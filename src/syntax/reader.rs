@@ -316,7 +316,7 @@ pub fn read(src: &str) -> Result<Read, ReadError> {
         if stripped.starts_with('#') {
             if !d.found.last().is_some_and(|x| x.span.start == first.start + lead) {
                 out.comments.push(Comment {
-                    text: stripped[1..].trim().to_string(),
+                    text: stripped.strip_prefix('#').unwrap_or(stripped).trim().to_string(),
                     span: first.start..first.start + first.text.len(),
                     line: start_line,
                 });
@@ -463,7 +463,7 @@ fn node_from_line(line: &LogicalLine, range: Range<usize>, escape: char) -> Resu
         "add" | "copy" | "volume" => match parse_json(args_text) {
             Json::Array(a) => (inst.args, inst.json_form) = (a, true),
             Json::NotStrings => return Err(NOT_STRING_ARRAY.to_string()),
-            Json::NotJson => inst.args = split_whitespace(args_text),
+            Json::Other => inst.args = split_whitespace(args_text),
         },
         "cmd" | "entrypoint" | "run" | "shell" => inst_maybe_json(&mut inst, args_text)?,
         "arg" => inst.args = parse_words(args_text, escape),
@@ -477,18 +477,14 @@ fn node_from_line(line: &LogicalLine, range: Range<usize>, escape: char) -> Resu
                 inst_maybe_json(&mut inst, rest)?;
             }
         }
-        "maintainer" | "stopsignal" | "user" | "workdir" => {
-            if !args_text.is_empty() {
-                inst.args.push(args_text.to_string());
-            }
+        "maintainer" | "stopsignal" | "user" | "workdir" if !args_text.is_empty() => {
+            inst.args.push(args_text.to_string());
         }
-        "onbuild" => {
-            // ONBUILD hands its whole remaining text (flags included) to a nested reading.
-            if !args_text.is_empty() {
-                let mut inner = node_from_line(line, args_range.clone(), escape)?;
-                inner.span = inner.keyword_span.start..line.source_span(range.clone()).end;
-                inst.onbuild = Some(Box::new(inner));
-            }
+        // ONBUILD hands the text after its own flags to a nested reading.
+        "onbuild" if !args_text.is_empty() => {
+            let mut inner = node_from_line(line, args_range.clone(), escape)?;
+            inner.span = inner.keyword_span.start..line.source_span(range.clone()).end;
+            inst.onbuild = Some(Box::new(inner));
         }
         _ => {}
     }
@@ -512,7 +508,7 @@ fn inst_maybe_json(inst: &mut RawInstruction, text: &str) -> Result<(), String> 
             inst.json_form = true;
         }
         Json::NotStrings => return Err(NOT_STRING_ARRAY.to_string()),
-        Json::NotJson => inst.args.push(text.to_string()),
+        Json::Other => inst.args.push(text.to_string()),
     }
     Ok(())
 }
@@ -520,17 +516,17 @@ fn inst_maybe_json(inst: &mut RawInstruction, text: &str) -> Result<(), String> 
 enum Json {
     Array(Vec<String>),
     NotStrings,
-    NotJson,
+    Other,
 }
 
 /// `parseJSON`: a JSON array of strings, or why not.
 fn parse_json(text: &str) -> Json {
     let text = text.trim_start_matches(is_go_space);
     if !text.starts_with('[') {
-        return Json::NotJson;
+        return Json::Other;
     }
     match serde_json::from_str::<Vec<serde_json::Value>>(text) {
-        Err(_) => Json::NotJson,
+        Err(_) => Json::Other,
         Ok(values) => {
             let mut out = Vec::with_capacity(values.len());
             for v in values {

@@ -1,0 +1,2 @@
+FROM alpine
+RUN --mont=type=cache,target=/x true

@@ -1,0 +1,79 @@
+//! Hostile input never panics: binary junk, invalid UTF-8, very long lines, pathological
+//! continuations and quoting. Each case must end in Ok or a located error.
+
+use imgopt::syntax;
+
+fn read_any(bytes: &[u8]) {
+    match syntax::decode(bytes) {
+        Ok(text) => {
+            let text = syntax::strip_bom(text).0;
+            for result in [syntax::parse(text), syntax::read_lines(text)] {
+                if let Err(e) = result {
+                    assert!(e.span.start <= text.len() && e.span.end <= text.len(), "{e:?} outside the text");
+                    assert!(e.line >= 1);
+                }
+            }
+        }
+        Err(e) => assert!(e.span.start < bytes.len()),
+    }
+}
+
+/// A small deterministic generator, so failures reproduce.
+struct Lcg(u64);
+impl Lcg {
+    fn next(&mut self) -> u8 {
+        self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        (self.0 >> 33) as u8
+    }
+}
+
+#[test]
+fn binary_junk_and_invalid_utf8() {
+    let mut rng = Lcg(7);
+    for len in [0, 1, 2, 7, 64, 1000, 50_000] {
+        let junk: Vec<u8> = (0..len).map(|_| rng.next()).collect();
+        read_any(&junk);
+    }
+    read_any(b"FROM a\nRUN \xff\xfe\n");
+    read_any(b"\xef\xbb\xbf");
+}
+
+#[test]
+fn dockerfile_shaped_junk() {
+    // Random sequences of the bytes that matter to the reader.
+    let alphabet: &[&[u8]] = &[
+        b"FROM a", b"RUN ", b"COPY ", b"ONBUILD ", b"ENV ", b"HEALTHCHECK ", b"\\", b"`", b"\n", b" ", b"#",
+        b"# escape=`\n", b"<<EOF", b"<<-", b"EOF\n", b"\"", b"'", b"[", b"]", b",", b"--mount=", b"=", b"$", b"{", b"}",
+        b"\t", b"\r\n", b"\xc3\xa9",
+    ];
+    let mut rng = Lcg(42);
+    for _ in 0..3000 {
+        let n = (rng.next() % 40) as usize;
+        let mut doc = Vec::new();
+        for _ in 0..n {
+            doc.extend_from_slice(alphabet[rng.next() as usize % alphabet.len()]);
+        }
+        read_any(&doc);
+    }
+}
+
+#[test]
+fn very_long_lines_and_many_continuations() {
+    let mut long = b"FROM a\nRUN echo ".to_vec();
+    long.extend(std::iter::repeat(b'x').take(10 * 1024 * 1024));
+    long.push(b'\n');
+    read_any(&long);
+
+    let mut cont = b"FROM a\nRUN echo".to_vec();
+    for _ in 0..100_000 {
+        cont.extend_from_slice(b" a \\\n");
+    }
+    read_any(&cont);
+
+    let mut quotes = b"FROM a\nENV A=".to_vec();
+    quotes.extend(std::iter::repeat(b'"').take(100_001));
+    read_any(&quotes);
+
+    let backslashes = [b"FROM a\nRUN ".as_slice(), &[b'\\'; 10_000], b"\n"].concat();
+    read_any(&backslashes);
+}
