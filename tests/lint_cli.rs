@@ -1,0 +1,103 @@
+//! `imgopt lint` as a user runs it: exit codes, stdin, config discovery, --fix writing files.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+fn imgopt(dir: &Path, args: &[&str], stdin: Option<&str>) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_imgopt"));
+    cmd.current_dir(dir).args(args).env_remove("GITHUB_ACTIONS").env("XDG_CONFIG_HOME", dir.join(".no-user-config"));
+    cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    let mut child = cmd.spawn().expect("imgopt runs");
+    if let Some(input) = stdin {
+        use std::io::Write;
+        child.stdin.take().expect("stdin").write_all(input.as_bytes()).expect("write stdin");
+    }
+    drop(child.stdin.take());
+    child.wait_with_output().expect("imgopt finishes")
+}
+
+fn scratch(name: &str, files: &[(&str, &str)]) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("imgopt-lint-cli-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    for (path, content) in files {
+        let p = dir.join(path);
+        std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
+        std::fs::write(p, content).expect("write");
+    }
+    dir
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+#[test]
+fn exit_codes_and_threshold() {
+    let dir = scratch("exit", &[("Dockerfile", "FROM alpine:3.20\nRUN a\nRUN b\n"), ("ok/Dockerfile", "FROM alpine:3.20\n")]);
+    let o = imgopt(&dir, &["lint", "--output-format", "concise"], None);
+    assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
+    assert_eq!(stdout(&o), "Dockerfile:3:1: IMG201 consecutive RUN instructions make a layer each\n");
+    // IMG201 is info: a warning threshold passes.
+    assert_eq!(imgopt(&dir, &["lint", "--failure-threshold", "warning"], None).status.code(), Some(0));
+    assert_eq!(imgopt(&dir, &["lint", "--exit-zero"], None).status.code(), Some(0));
+    assert_eq!(imgopt(&dir, &["lint", "ok"], None).status.code(), Some(0));
+    assert_eq!(imgopt(&dir, &["lint", "missing"], None).status.code(), Some(2));
+    assert_eq!(imgopt(&dir, &["lint", "--failure-threshold", "loud"], None).status.code(), Some(2));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn stdin_with_filename_and_syntax_error_is_a_finding() {
+    let dir = scratch("stdin", &[]);
+    std::fs::create_dir_all(&dir).expect("mkdir");
+    let o = imgopt(&dir, &["lint", "-", "--stdin-filename", "svc/Dockerfile", "--output-format", "concise"], Some("FROM a:1\nRUNN x\n"));
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stdout(&o).starts_with("svc/Dockerfile:2:1: IMG100 "), "{}", stdout(&o));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn nearest_config_wins_and_hadolint_yaml_is_honoured() {
+    let dir = scratch(
+        "config",
+        &[
+            (".imgopt.toml", "ignore = [\"IMG201\"]\n"),
+            ("a/Dockerfile", "FROM alpine:3.20\nRUN a\nRUN b\nWORKDIR x\n"),
+            ("b/.hadolint.yaml", "ignored:\n  - DL3000\n"),
+            ("b/Dockerfile", "FROM alpine:3.20\nRUN a\nRUN b\nWORKDIR x\n"),
+        ],
+    );
+    let o = imgopt(&dir, &["lint", "--output-format", "concise"], None);
+    assert_eq!(
+        stdout(&o),
+        "a/Dockerfile:4:9: IMG101 WORKDIR `x` is relative to the base image's working directory\n\
+         b/Dockerfile:3:1: IMG201 consecutive RUN instructions make a layer each\n"
+    );
+    let o = imgopt(&dir, &["lint", "--isolated", "--output-format", "concise", "a"], None);
+    assert_eq!(stdout(&o).lines().count(), 2);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn fix_writes_the_file_and_diff_does_not() {
+    let before = "FROM alpine:3.20 as build\nADD app /app\n";
+    let dir = scratch("fix", &[("Dockerfile", before)]);
+    let o = imgopt(&dir, &["lint", "--diff"], None);
+    let diff = stdout(&o);
+    assert!(diff.contains("\n-ADD app /app\n") && diff.contains("\n+COPY app /app\n"), "{diff}");
+    assert_eq!(std::fs::read_to_string(dir.join("Dockerfile")).expect("read"), before);
+    let o = imgopt(&dir, &["lint", "--fix"], None);
+    assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
+    assert_eq!(std::fs::read_to_string(dir.join("Dockerfile")).expect("read"), "FROM alpine:3.20 AS build\nCOPY app /app\n");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn explain_and_rules() {
+    let dir = std::env::temp_dir();
+    let o = imgopt(&dir, &["explain", "JSONArgsRecommended"], None);
+    assert!(stdout(&o).starts_with("# IMG104 `json-args-recommended`"));
+    assert_eq!(imgopt(&dir, &["explain", "NOPE"], None).status.code(), Some(2));
+    let rules: serde_json::Value = serde_json::from_str(&stdout(&imgopt(&dir, &["rules", "--json"], None))).expect("json");
+    assert_eq!(rules.as_array().map(Vec::len), Some(imgopt::lint::rules::RULES.len()));
+}
