@@ -11,7 +11,9 @@ use imgopt::lint::Applicability;
 
 #[test]
 fn lint_and_fix_the_whole_corpus() {
-    let Some(corpus) = common::corpus("lint_and_fix_the_whole_corpus") else { return };
+    let Some(corpus) = common::corpus("lint_and_fix_the_whole_corpus") else {
+        return;
+    };
     let files = common::sorted_dir(&corpus.join("dockerfiles"));
     assert!(files.len() > 100, "corpus has {} files", files.len());
 
@@ -21,12 +23,21 @@ fn lint_and_fix_the_whole_corpus() {
         let linted = result.as_ref().unwrap_or_else(|e| panic!("{}: {e}", file.display()));
         for d in &linted.report.diagnostics {
             *by_code.entry(d.code).or_default() += 1;
-            assert!(d.span.end <= linted.report.text.len(), "{}: span past the end", file.display());
+            assert!(
+                d.span.end <= linted.report.text.len(),
+                "{}: span past the end",
+                file.display()
+            );
         }
     }
     eprintln!("linted {} files: {by_code:?}", files.len());
 
-    let fixed = lint_files(&files, &ConfigSource::None, &Overrides::default(), FixMode::Diff(Applicability::Unsafe));
+    let fixed = lint_files(
+        &files,
+        &ConfigSource::None,
+        &Overrides::default(),
+        FixMode::Diff(Applicability::Unsafe),
+    );
     let mut applied = 0;
     for (file, result) in files.iter().zip(fixed) {
         let linted = result.unwrap_or_else(|e| panic!("{}: {e}", file.display()));
@@ -40,7 +51,12 @@ fn lint_and_fix_the_whole_corpus() {
                 file.display()
             );
         }
-        assert!(outcome.rolled_back.is_empty(), "{}: fixes rolled back: {:?}", file.display(), outcome.rolled_back);
+        assert!(
+            outcome.rolled_back.is_empty(),
+            "{}: fixes rolled back: {:?}",
+            file.display(),
+            outcome.rolled_back
+        );
     }
     eprintln!("applied {applied} fixes");
 }

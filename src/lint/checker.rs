@@ -48,7 +48,14 @@ impl<'d, 'a> Checker<'d, 'a> {
             }
         }
         let meta_args = 0..stages.first().map_or(df.instructions.len(), |s| s.instructions.start);
-        Checker { df, settings, stages, meta_args, current: None, out: Vec::new() }
+        Checker {
+            df,
+            settings,
+            stages,
+            meta_args,
+            current: None,
+            out: Vec::new(),
+        }
     }
 
     pub fn run(&mut self, rule: &'static Rule) {
@@ -75,6 +82,26 @@ impl<'d, 'a> Checker<'d, 'a> {
         self.stages.iter().find(|s| s.instructions.contains(&index))
     }
 
+    /// Every `FROM --platform=VALUE` flag with its value, in file order.
+    pub fn from_platform_flags(
+        &self,
+    ) -> impl Iterator<
+        Item = (
+            &'d parse_dockerfile::Flag<'a>,
+            &'d parse_dockerfile::UnescapedString<'a>,
+        ),
+    > {
+        self.df
+            .instructions
+            .iter()
+            .flat_map(|ins| match ins {
+                Instruction::From(from) => from.options.as_slice(),
+                _ => &[],
+            })
+            .filter(|f| f.name.value == "platform")
+            .filter_map(|f| f.value.as_ref().map(|v| (f, v)))
+    }
+
     /// Whether `name` is a stage defined before stage `index` (so `FROM name` is not an image).
     pub fn is_earlier_stage(&self, name: &str, index: usize) -> bool {
         self.stages[..index.min(self.stages.len())]
@@ -96,7 +123,9 @@ impl<'d, 'a> Checker<'d, 'a> {
             fix: None,
         });
         let last = self.out.len() - 1;
-        Report { diagnostic: &mut self.out[last] }
+        Report {
+            diagnostic: &mut self.out[last],
+        }
     }
 
     /// The whole span of instruction `index`.
@@ -117,17 +146,27 @@ impl Report<'_> {
     }
 
     pub fn related(self, span: Span, message: impl Into<String>) -> Self {
-        self.diagnostic.related.push(Related { span, message: message.into() });
+        self.diagnostic.related.push(Related {
+            span,
+            message: message.into(),
+        });
         self
     }
 
     pub fn fix(self, description: impl Into<String>, applicability: Applicability, edits: Vec<Edit>) -> Self {
-        self.diagnostic.fix = Some(Fix { description: description.into(), applicability, edits });
+        self.diagnostic.fix = Some(Fix {
+            description: description.into(),
+            applicability,
+            edits,
+        });
         self
     }
 }
 
 /// One edit replacing `range` by `replacement`.
 pub fn edit(range: Span, replacement: impl Into<String>) -> Edit {
-    Edit { range, replacement: replacement.into() }
+    Edit {
+        range,
+        replacement: replacement.into(),
+    }
 }

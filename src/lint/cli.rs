@@ -70,7 +70,9 @@ fn parse_threshold(s: &str) -> Result<Option<Severity>, String> {
     if s.eq_ignore_ascii_case("none") {
         return Ok(None);
     }
-    Severity::parse(s).map(Some).ok_or_else(|| format!("unknown failure threshold `{s}` (error, warning, info, style, none)"))
+    Severity::parse(s)
+        .map(Some)
+        .ok_or_else(|| format!("unknown failure threshold `{s}` (error, warning, info, style, none)"))
 }
 
 fn fail(message: impl std::fmt::Display) -> ExitCode {
@@ -79,7 +81,11 @@ fn fail(message: impl std::fmt::Display) -> ExitCode {
 }
 
 pub fn lint(args: &LintArgs) -> ExitCode {
-    let minimum = if args.unsafe_fixes { Applicability::Unsafe } else { Applicability::Safe };
+    let minimum = if args.unsafe_fixes {
+        Applicability::Unsafe
+    } else {
+        Applicability::Safe
+    };
     let fix = match (args.diff, args.fix) {
         (true, _) => FixMode::Diff(minimum),
         (false, true) => FixMode::Write(minimum),
@@ -97,7 +103,10 @@ pub fn lint(args: &LintArgs) -> ExitCode {
         Ok(t) => t,
         Err(e) => return fail(e),
     };
-    let overrides = Overrides { select: args.select.clone(), ignore: args.ignore.clone() };
+    let overrides = Overrides {
+        select: args.select.clone(),
+        ignore: args.ignore.clone(),
+    };
 
     let mut results = Vec::new();
     let mut io_error = false;
@@ -127,7 +136,11 @@ pub fn lint(args: &LintArgs) -> ExitCode {
     }
     let paths: Vec<PathBuf> = args.paths.iter().filter(|p| p.as_os_str() != "-").cloned().collect();
     if !stdin || !paths.is_empty() {
-        let paths = if paths.is_empty() { vec![PathBuf::from(".")] } else { paths };
+        let paths = if paths.is_empty() {
+            vec![PathBuf::from(".")]
+        } else {
+            paths
+        };
         let files = match super::discover::discover(&paths) {
             Ok(f) => f,
             Err(e) => return fail(miette::Report::new(e)),
@@ -145,7 +158,7 @@ pub fn lint(args: &LintArgs) -> ExitCode {
 
     let format = args.output_format.unwrap_or_else(Format::default_for_environment);
     let color = format == Format::Full
-        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+        && std::env::var_os("NO_COLOR").map_or(true, |v| v.is_empty())
         && std::io::IsTerminal::is_terminal(&std::io::stdout());
     let reports: Vec<FileReport> = results.iter().map(|l| l.report.clone()).collect();
     let stdout_taken = stdin && matches!(fix, FixMode::Write(_));
@@ -157,7 +170,13 @@ pub fn lint(args: &LintArgs) -> ExitCode {
         if let FixMode::Diff(_) = fix {
             for l in &results {
                 if let Some(outcome) = l.fixed.as_ref().filter(|o| o.text != l.original) {
-                    r = r.and_then(|()| write!(out, "{}", super::fix::unified_diff(&l.report.path, &l.original, &outcome.text)));
+                    r = r.and_then(|()| {
+                        write!(
+                            out,
+                            "{}",
+                            super::fix::unified_diff(&l.report.path, &l.original, &outcome.text)
+                        )
+                    });
                 }
             }
         }
@@ -169,11 +188,22 @@ pub fn lint(args: &LintArgs) -> ExitCode {
         }
     }
     if let FixMode::Write(_) = fix {
-        let applied: usize = results.iter().filter_map(|l| l.fixed.as_ref()).map(|o| o.applied.len()).sum();
-        let rolled_back: Vec<&str> = results.iter().filter_map(|l| l.fixed.as_ref()).flat_map(|o| o.rolled_back.iter().copied()).collect();
+        let applied: usize = results
+            .iter()
+            .filter_map(|l| l.fixed.as_ref())
+            .map(|o| o.applied.len())
+            .sum();
+        let rolled_back: Vec<&str> = results
+            .iter()
+            .filter_map(|l| l.fixed.as_ref())
+            .flat_map(|o| o.rolled_back.iter().copied())
+            .collect();
         eprintln!("imgopt: applied {applied} fix{}", if applied == 1 { "" } else { "es" });
         if !rolled_back.is_empty() {
-            eprintln!("imgopt: rolled back fixes that broke parsing: {}", rolled_back.join(", "));
+            eprintln!(
+                "imgopt: rolled back fixes that broke parsing: {}",
+                rolled_back.join(", ")
+            );
         }
     }
 
@@ -224,7 +254,16 @@ pub fn rules(args: &RulesArgs) -> ExitCode {
         super::rules::RULES.iter().try_for_each(|r| {
             let m = &r.meta;
             let mapped: Vec<&str> = m.hadolint.iter().copied().chain(m.buildkit).collect();
-            writeln!(out, "{:<7} {:<34} {:<11} {:<8} {:<28} {}", m.code, m.name, m.category.as_str(), m.severity.as_str(), mapped.join(","), m.summary)
+            writeln!(
+                out,
+                "{:<7} {:<34} {:<11} {:<8} {:<28} {}",
+                m.code,
+                m.name,
+                m.category.as_str(),
+                m.severity.as_str(),
+                mapped.join(","),
+                m.summary
+            )
         })
     };
     match written {

@@ -60,8 +60,14 @@ const FILE_NAMES: &[&str] = &[".imgopt.toml", ".hadolint.yaml", ".hadolint.yml"]
 impl Config {
     /// Reads a config file; the format follows the file name (`.yaml`/`.yml` = hadolint).
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.into(), source })?;
-        let invalid = |message: String| ConfigError::Invalid { path: path.into(), message };
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.into(),
+            source,
+        })?;
+        let invalid = |message: String| ConfigError::Invalid {
+            path: path.into(),
+            message,
+        };
         let is_yaml = path.extension().is_some_and(|e| e == "yaml" || e == "yml");
         let mut config = if is_yaml {
             let h: HadolintConfig = serde_saphyr::from_str(&text).map_err(|e| invalid(e.to_string()))?;
@@ -131,7 +137,9 @@ impl Config {
 /// `$XDG_CONFIG_HOME/imgopt/config.toml` (or the platform's equivalent).
 pub fn user_config_path() -> Option<PathBuf> {
     use etcetera::BaseStrategy as _;
-    etcetera::choose_base_strategy().ok().map(|s| s.config_dir().join("imgopt").join("config.toml"))
+    etcetera::choose_base_strategy()
+        .ok()
+        .map(|s| s.config_dir().join("imgopt").join("config.toml"))
 }
 
 #[cfg(test)]

@@ -21,19 +21,31 @@ pub fn rule_page(meta: &RuleMeta) -> String {
         None => "none",
     };
     let _ = writeln!(s, "| Fix | {fix} |");
-    let hadolint = if meta.hadolint.is_empty() { "—".to_string() } else { meta.hadolint.join(", ") };
+    let hadolint = if meta.hadolint.is_empty() {
+        "—".to_string()
+    } else {
+        meta.hadolint.join(", ")
+    };
     let _ = writeln!(s, "| hadolint | {hadolint} |");
     let _ = writeln!(s, "| BuildKit check | {} |\n", meta.buildkit.unwrap_or("—"));
     let _ = writeln!(s, "## Why\n\n{}\n", meta.why);
     if !meta.config.is_empty() {
-        let _ = writeln!(s, "## Configuration\n\nOnly active with this in `.imgopt.toml`:\n\n```toml\n{}\n```\n", meta.config);
+        let _ = writeln!(
+            s,
+            "## Configuration\n\nOnly active with this in `.imgopt.toml`:\n\n```toml\n{}\n```\n",
+            meta.config
+        );
     }
     let _ = writeln!(s, "## Bad\n\n```dockerfile\n{}```\n", meta.bad);
     let _ = writeln!(s, "## Good\n\n```dockerfile\n{}```", meta.good);
     if !meta.notes.is_empty() {
         let _ = writeln!(s, "\n## Notes\n\n{}", meta.notes);
     }
-    let _ = writeln!(s, "\nSilence it for one instruction with `# imgopt ignore={}` on the line before.", meta.code);
+    let _ = writeln!(
+        s,
+        "\nSilence it for one instruction with `# imgopt ignore={}` on the line before.",
+        meta.code
+    );
     s
 }
 
@@ -64,7 +76,11 @@ pub fn index_page() -> String {
 /// Every generated file: (file name, content).
 pub fn pages() -> Vec<(String, String)> {
     let mut out = vec![("README.md".to_string(), index_page())];
-    out.extend(RULES.iter().map(|r| (format!("{}.md", r.meta.code), rule_page(&r.meta))));
+    out.extend(
+        RULES
+            .iter()
+            .map(|r| (format!("{}.md", r.meta.code), rule_page(&r.meta))),
+    );
     out
 }
 

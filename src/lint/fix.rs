@@ -61,7 +61,12 @@ fn fix_with(text: &str, minimum: Applicability, lint: &dyn Fn(&str) -> Vec<Diagn
         }
     }
     let remaining = lint(&current);
-    FixOutcome { text: current, applied, rolled_back, remaining }
+    FixOutcome {
+        text: current,
+        applied,
+        rolled_back,
+        remaining,
+    }
 }
 
 fn parses(text: &str) -> bool {
@@ -76,7 +81,9 @@ fn non_overlapping<'f>(candidates: &[(&'static str, &'f Fix)]) -> Vec<(&'static 
     let mut out = Vec::new();
     for (code, fix) in sorted {
         let overlaps = fix.edits.iter().any(|e| {
-            taken.iter().any(|t| e.range.start < t.end && t.start < e.range.end || (e.range.start == t.start && e.range.is_empty()))
+            taken.iter().any(|t| {
+                e.range.start < t.end && t.start < e.range.end || (e.range.start == t.start && e.range.is_empty())
+            })
         });
         if !overlaps {
             taken.extend(fix.edits.iter().map(|e| e.range.clone()));
@@ -125,7 +132,10 @@ mod tests {
             "FROM golang:1.23 AS build\nRUN echo hi\nCOPY src/ /app/\nENV A=1\nEXPOSE 80/tcp\nCOPY a b /dst/\n"
         );
         assert!(out.rolled_back.is_empty());
-        assert!(out.remaining.iter().all(|d| d.fix.as_ref().is_none_or(|f| f.applicability == Applicability::Unsafe)));
+        assert!(out.remaining.iter().all(|d| d
+            .fix
+            .as_ref()
+            .map_or(true, |f| f.applicability == Applicability::Unsafe)));
     }
 
     #[test]
@@ -148,7 +158,10 @@ mod tests {
 
     #[test]
     fn empty_continuation_and_platform_fixes() {
-        let out = fixed("FROM --platform=$TARGETPLATFORM alpine:3.20\nRUN a \\\n\n  b\n", Applicability::Safe);
+        let out = fixed(
+            "FROM --platform=$TARGETPLATFORM alpine:3.20\nRUN a \\\n\n  b\n",
+            Applicability::Safe,
+        );
         assert_eq!(out.text, "FROM alpine:3.20\nRUN a \\\n  b\n");
     }
 

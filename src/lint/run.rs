@@ -83,8 +83,18 @@ pub fn lint_one(path: &str, bytes: &[u8], settings: &Settings, fix: FixMode, thr
                 related: Vec::new(),
                 fix: None,
             };
-            let report = FileReport { path: path.to_string(), text: text.clone(), diagnostics: vec![d] };
-            return Linted { report, failure_threshold: threshold, fixed: None, original: text, had_bom: false };
+            let report = FileReport {
+                path: path.to_string(),
+                text: text.clone(),
+                diagnostics: vec![d],
+            };
+            return Linted {
+                report,
+                failure_threshold: threshold,
+                fixed: None,
+                original: text,
+                had_bom: false,
+            };
         }
     };
     let original = text.clone();
@@ -95,8 +105,18 @@ pub fn lint_one(path: &str, bytes: &[u8], settings: &Settings, fix: FixMode, thr
             (outcome.remaining.clone(), Some(outcome.clone()), outcome.text)
         }
     };
-    let report = FileReport { path: path.to_string(), text: report_text, diagnostics };
-    Linted { report, failure_threshold: threshold, fixed, original, had_bom }
+    let report = FileReport {
+        path: path.to_string(),
+        text: report_text,
+        diagnostics,
+    };
+    Linted {
+        report,
+        failure_threshold: threshold,
+        fixed,
+        original,
+        had_bom,
+    }
 }
 
 /// Lints `files` in parallel; results are in the order of `files`.
@@ -133,14 +153,24 @@ pub fn lint_files(
         .map(|(file, config)| {
             let config = config?;
             let settings = settings_for(config.as_deref(), file, overrides);
-            let bytes = std::fs::read(file).map_err(|source| RunError::Read { path: file.clone(), source })?;
+            let bytes = std::fs::read(file).map_err(|source| RunError::Read {
+                path: file.clone(),
+                source,
+            })?;
             let threshold = config.as_ref().and_then(|c| c.failure_threshold.clone());
             let linted = lint_one(&file.to_string_lossy(), &bytes, &settings, fix, threshold);
             if let (FixMode::Write(_), Some(outcome)) = (fix, &linted.fixed) {
                 if !outcome.applied.is_empty() {
-                    let mut out = if linted.had_bom { "\u{feff}".to_string() } else { String::new() };
+                    let mut out = if linted.had_bom {
+                        "\u{feff}".to_string()
+                    } else {
+                        String::new()
+                    };
                     out.push_str(&outcome.text);
-                    std::fs::write(file, out).map_err(|source| RunError::Write { path: file.clone(), source })?;
+                    std::fs::write(file, out).map_err(|source| RunError::Write {
+                        path: file.clone(),
+                        source,
+                    })?;
                 }
             }
             Ok(linted)

@@ -28,7 +28,11 @@ pub struct Dockerfile<'a> {
 /// Parses `text` (BOM already stripped); the only call into the reader.
 pub fn parse(text: &str) -> Result<Dockerfile<'_>, ParseError> {
     let df = syntax::parse(text)?;
-    let check_directive = df.directives.iter().find(|d| d.name == "check").map(|d| (d.value.clone(), d.span.clone()));
+    let check_directive = df
+        .directives
+        .iter()
+        .find(|d| d.name == "check")
+        .map(|d| (d.value.clone(), d.span.clone()));
     let mut instructions = Vec::with_capacity(df.instructions.len());
     let mut spans = Vec::with_capacity(df.instructions.len());
     for ins in df.instructions {

@@ -68,7 +68,9 @@ pub fn apply_pragmas(df: &Dockerfile<'_>, diagnostics: Vec<Diagnostic>) -> Vec<D
 
 /// Honours BuildKit's `# check=skip=A,B;error=true` for the rules that map to BuildKit checks.
 pub fn apply_check_directive(df: &Dockerfile<'_>, diagnostics: Vec<Diagnostic>) -> Vec<Diagnostic> {
-    let Some((value, _)) = &df.check_directive else { return diagnostics };
+    let Some((value, _)) = &df.check_directive else {
+        return diagnostics;
+    };
     let mut skip: Vec<&str> = Vec::new();
     let mut error = false;
     for part in value.split(';') {
@@ -81,8 +83,13 @@ pub fn apply_check_directive(df: &Dockerfile<'_>, diagnostics: Vec<Diagnostic>) 
     diagnostics
         .into_iter()
         .filter_map(|mut d| {
-            let Some(check) = meta_of(&d).and_then(|m| m.buildkit) else { return Some(d) };
-            if skip.iter().any(|s| s.eq_ignore_ascii_case("all") || s.eq_ignore_ascii_case(check)) {
+            let Some(check) = meta_of(&d).and_then(|m| m.buildkit) else {
+                return Some(d);
+            };
+            if skip
+                .iter()
+                .any(|s| s.eq_ignore_ascii_case("all") || s.eq_ignore_ascii_case(check))
+            {
                 return None;
             }
             if error {
@@ -125,7 +132,10 @@ mod tests {
         assert!(codes("# hadolint ignore=DL3006,DL3007\nFROM debian\n").is_empty());
         assert!(codes("# imgopt ignore=untagged-base-image reason\nFROM debian\n").is_empty());
         // Only the next instruction.
-        assert_eq!(codes("# imgopt ignore=IMG102\nFROM debian:12\nFROM debian\n"), ["IMG102"]);
+        assert_eq!(
+            codes("# imgopt ignore=IMG102\nFROM debian:12\nFROM debian\n"),
+            ["IMG102"]
+        );
     }
 
     #[test]
@@ -138,13 +148,21 @@ mod tests {
 
     #[test]
     fn settings_select_ignore_and_severity() {
-        let mut s = Settings { ignore: vec!["DL3006".into()], ..Settings::default() };
-        assert!(lint_text("FROM debian\nWORKDIR a\n", &s).iter().all(|d| d.code != "IMG102"));
+        let mut s = Settings {
+            ignore: vec!["DL3006".into()],
+            ..Settings::default()
+        };
+        assert!(lint_text("FROM debian\nWORKDIR a\n", &s)
+            .iter()
+            .all(|d| d.code != "IMG102"));
         s.ignore.clear();
         s.select = vec!["IMG1".into()];
-        s.severity.insert("workdir-relative-path".into(), crate::lint::Severity::Error);
+        s.severity
+            .insert("workdir-relative-path".into(), crate::lint::Severity::Error);
         let d = lint_text("FROM debian\nWORKDIR a\nMAINTAINER x\n", &s);
         assert!(d.iter().all(|d| d.code.starts_with("IMG1")));
-        assert!(d.iter().any(|d| d.code == "IMG101" && d.severity == crate::lint::Severity::Error));
+        assert!(d
+            .iter()
+            .any(|d| d.code == "IMG101" && d.severity == crate::lint::Severity::Error));
     }
 }

@@ -13,7 +13,10 @@ pub fn corpus(test: &str) -> Option<PathBuf> {
             Some(dir)
         }
         None => {
-            assert!(std::env::var_os("CI").is_none(), "{test}: IMGOPT_CORPUS must be set under CI");
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "{test}: IMGOPT_CORPUS must be set under CI"
+            );
             eprintln!("SKIPPED: {test}: IMGOPT_CORPUS is unset (it points at ../shared/corpus in imgopt's CI)");
             None
         }
@@ -22,7 +25,10 @@ pub fn corpus(test: &str) -> Option<PathBuf> {
 
 /// Sorted entries of a directory.
 pub fn sorted_dir(dir: &std::path::Path) -> Vec<PathBuf> {
-    let mut v: Vec<PathBuf> = std::fs::read_dir(dir).expect("readable dir").map(|e| e.expect("dir entry").path()).collect();
+    let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
+        .expect("readable dir")
+        .map(|e| e.expect("dir entry").path())
+        .collect();
     v.sort();
     v
 }

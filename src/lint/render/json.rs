@@ -105,14 +105,16 @@ mod tests {
 
     #[test]
     fn snapshot_of_one_diagnostic_and_summary() {
-        let out: serde_json::Value =
-            serde_json::from_str(&test_support::render(Format::Json)).expect("valid JSON");
+        let out: serde_json::Value = serde_json::from_str(&test_support::render(Format::Json)).expect("valid JSON");
         let d = &out["files"][0]["diagnostics"][1];
         assert_eq!(
             d.to_string(),
             r#"{"code":"IMG101","fix":null,"help":"use an absolute path, e.g. `WORKDIR /app`","location":{"end":{"column":12,"line":2,"offset":23},"start":{"column":9,"line":2,"offset":20}},"message":"WORKDIR `app` is relative to the base image's working directory","related":[],"rule":"workdir-relative-path","severity":"warning","url":"https://github.com/imgopt/imgopt/blob/main/rules/IMG101.md"}"#
         );
-        assert_eq!(out["summary"].to_string(), r#"{"by_severity":{"error":0,"info":1,"style":0,"warning":2},"files":1,"findings":3,"fixable":1}"#);
+        assert_eq!(
+            out["summary"].to_string(),
+            r#"{"by_severity":{"error":0,"info":1,"style":0,"warning":2},"files":1,"findings":3,"fixable":1}"#
+        );
         assert_eq!(out["files"][0]["diagnostics"][2]["fix"]["applicability"], "unsafe");
     }
 }

@@ -122,8 +122,7 @@ mod tests {
 
     #[test]
     fn results_have_real_regions_and_rules_have_help() {
-        let out: serde_json::Value =
-            serde_json::from_str(&test_support::render(Format::Sarif)).expect("valid JSON");
+        let out: serde_json::Value = serde_json::from_str(&test_support::render(Format::Sarif)).expect("valid JSON");
         assert_eq!(out["version"], "2.1.0");
         let run = &out["runs"][0];
         let result = &run["results"][1];
@@ -136,7 +135,10 @@ mod tests {
         let rule = &run["tool"]["driver"]["rules"][index];
         assert_eq!(rule["id"], "IMG101");
         assert!(rule["help"]["markdown"].as_str().is_some_and(|m| m.contains("## Bad")));
-        assert_eq!(run["results"][2]["relatedLocations"][0]["physicalLocation"]["region"]["startLine"], 3);
+        assert_eq!(
+            run["results"][2]["relatedLocations"][0]["physicalLocation"]["region"]["startLine"],
+            3
+        );
         assert_eq!(run["results"][2]["level"], "note");
     }
 }

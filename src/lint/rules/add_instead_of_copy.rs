@@ -26,30 +26,54 @@ pub static RULE: Rule = Rule {
     check,
 };
 
-const ARCHIVES: &[&str] = &[".tar", ".tgz", ".gz", ".tbz2", ".bz2", ".txz", ".xz", ".zst", ".tzst", ".lz4"];
+const ARCHIVES: &[&str] = &[
+    ".tar", ".tgz", ".gz", ".tbz2", ".bz2", ".txz", ".xz", ".zst", ".tzst", ".lz4",
+];
 
 fn is_remote_or_archive(src: &str) -> bool {
     let lower = src.to_ascii_lowercase();
-    lower.contains("://") || lower.starts_with("git@") || ARCHIVES.iter().any(|ext| lower.ends_with(ext)) || lower.contains('$')
+    lower.contains("://")
+        || lower.starts_with("git@")
+        || ARCHIVES.iter().any(|ext| lower.ends_with(ext))
+        || lower.contains('$')
 }
 
 fn check(cx: &mut Checker<'_, '_>) {
     let df = cx.df;
     for ins in &df.instructions {
         let Instruction::Add(add) = ins else { continue };
-        let paths: Vec<&str> = add.src.iter().filter_map(|s| match s { Source::Path(p) => Some(p.value.as_ref()), _ => None }).collect();
+        let paths: Vec<&str> = add
+            .src
+            .iter()
+            .filter_map(|s| match s {
+                Source::Path(p) => Some(p.value.as_ref()),
+                _ => None,
+            })
+            .collect();
         if paths.is_empty() || paths.len() != add.src.len() || paths.iter().any(|p| is_remote_or_archive(p)) {
             continue;
         }
-        let add_only_flag = add.options.iter().any(|f| matches!(f.name.value.as_ref(), "checksum" | "keep-git-dir" | "unpack"));
+        let add_only_flag = add
+            .options
+            .iter()
+            .any(|f| matches!(f.name.value.as_ref(), "checksum" | "keep-git-dir" | "unpack"));
         let wildcard = paths.iter().any(|p| p.contains(['*', '?', '[']));
         let kw = add.add.span.clone();
-        let report = cx.report(kw.clone(), "ADD copies local files here; use COPY")
+        let report = cx
+            .report(kw.clone(), "ADD copies local files here; use COPY")
             .help("COPY copies; ADD also downloads and unpacks");
         if !add_only_flag {
-            let applicability = if wildcard { Applicability::Unsafe } else { Applicability::Safe };
+            let applicability = if wildcard {
+                Applicability::Unsafe
+            } else {
+                Applicability::Safe
+            };
             let upper = df.text[kw.clone()].starts_with('A');
-            report.fix("replace ADD with COPY", applicability, vec![edit(kw, if upper { "COPY" } else { "copy" })]);
+            report.fix(
+                "replace ADD with COPY",
+                applicability,
+                vec![edit(kw, if upper { "COPY" } else { "copy" })],
+            );
         }
     }
 }

@@ -29,20 +29,37 @@ pub static RULE: Rule = Rule {
 fn check(cx: &mut Checker<'_, '_>) {
     let df = cx.df;
     for i in 1..df.instructions.len() {
-        let (Instruction::Run(prev), Instruction::Run(run)) = (&df.instructions[i - 1], &df.instructions[i]) else { continue };
-        let flags = |r: &parse_dockerfile::RunInstruction<'_>| r.options.iter().map(|f| df.text[f.span()].to_string()).collect::<Vec<_>>();
+        let (Instruction::Run(prev), Instruction::Run(run)) = (&df.instructions[i - 1], &df.instructions[i]) else {
+            continue;
+        };
+        let flags = |r: &parse_dockerfile::RunInstruction<'_>| {
+            r.options
+                .iter()
+                .map(|f| df.text[f.span()].to_string())
+                .collect::<Vec<_>>()
+        };
         if flags(prev) != flags(run) {
             continue;
         }
         let prev_span = cx.span_of(i - 1);
-        let report = cx.report(run.run.span.clone(), "consecutive RUN instructions make a layer each")
+        let report = cx
+            .report(run.run.span.clone(), "consecutive RUN instructions make a layer each")
             .related(prev_span, "previous RUN")
             .help("join them with `&&` in one RUN");
-        if let (Command::Shell(a), Command::Shell(b), true, true) = (&prev.arguments, &run.arguments, prev.here_docs.is_empty(), run.here_docs.is_empty()) {
+        if let (Command::Shell(a), Command::Shell(b), true, true) = (
+            &prev.arguments,
+            &run.arguments,
+            prev.here_docs.is_empty(),
+            run.here_docs.is_empty(),
+        ) {
             let between = &df.text[a.span.end..b.span.start];
             // Only when nothing but whitespace and the second keyword sits between the two commands.
             if between.trim().eq_ignore_ascii_case("RUN") {
-                report.fix("join with &&", Applicability::Unsafe, vec![edit(a.span.end..b.span.start, " \\\n && ")]);
+                report.fix(
+                    "join with &&",
+                    Applicability::Unsafe,
+                    vec![edit(a.span.end..b.span.start, " \\\n && ")],
+                );
             }
         }
     }

@@ -26,15 +26,27 @@ pub static RULE: Rule = Rule {
 
 fn check(cx: &mut Checker<'_, '_>) {
     let df = cx.df;
-    let spelled: Vec<(&str, &Instruction<'_>)> = df.instructions.iter().map(|i| (&df.text[keyword_span(i)], i)).collect();
+    let spelled: Vec<(&str, &Instruction<'_>)> =
+        df.instructions.iter().map(|i| (&df.text[keyword_span(i)], i)).collect();
     let upper = spelled.iter().filter(|(s, _)| *s == s.to_ascii_uppercase()).count();
     let lower = spelled.iter().filter(|(s, _)| *s == s.to_ascii_lowercase()).count();
     let want_upper = upper >= lower;
     for (written, ins) in spelled {
-        let wanted = if want_upper { keyword(ins).to_string() } else { keyword(ins).to_ascii_lowercase() };
+        let wanted = if want_upper {
+            keyword(ins).to_string()
+        } else {
+            keyword(ins).to_ascii_lowercase()
+        };
         if written != wanted {
-            cx.report(keyword_span(ins), format!("`{written}` should be written `{wanted}` like the rest of the file"))
-                .fix(format!("write `{wanted}`"), Applicability::Safe, vec![edit(keyword_span(ins), wanted)]);
+            cx.report(
+                keyword_span(ins),
+                format!("`{written}` should be written `{wanted}` like the rest of the file"),
+            )
+            .fix(
+                format!("write `{wanted}`"),
+                Applicability::Safe,
+                vec![edit(keyword_span(ins), wanted)],
+            );
         }
     }
 }

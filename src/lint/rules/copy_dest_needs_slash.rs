@@ -37,8 +37,18 @@ fn check(cx: &mut Checker<'_, '_>) {
             let end = dest.span.end;
             let quoted = df.text.get(end.saturating_sub(1)..end) == Some("\"");
             let at = if quoted { end - 1 } else { end };
-            cx.report(dest.span.clone(), format!("{paths} sources are copied to `{}`, which must end with `/`", dest.value))
-                .fix("add a trailing slash", crate::lint::Applicability::Safe, vec![crate::lint::checker::edit(at..at, "/")]);
+            cx.report(
+                dest.span.clone(),
+                format!(
+                    "{paths} sources are copied to `{}`, which must end with `/`",
+                    dest.value
+                ),
+            )
+            .fix(
+                "add a trailing slash",
+                crate::lint::Applicability::Safe,
+                vec![crate::lint::checker::edit(at..at, "/")],
+            );
         }
     }
 }

@@ -26,13 +26,32 @@ pub static RULE: Rule = Rule {
 
 /// File names (last path component) that hold credentials.
 const SECRET_NAMES: &[&str] = &[
-    ".env", ".npmrc", ".pypirc", ".netrc", ".git-credentials", ".htpasswd", "id_rsa", "id_dsa", "id_ecdsa",
-    "id_ed25519", "credentials", "credentials.json", "service-account.json", ".dockercfg", "secrets.yaml", "secrets.yml",
+    ".env",
+    ".npmrc",
+    ".pypirc",
+    ".netrc",
+    ".git-credentials",
+    ".htpasswd",
+    "id_rsa",
+    "id_dsa",
+    "id_ecdsa",
+    "id_ed25519",
+    "credentials",
+    "credentials.json",
+    "service-account.json",
+    ".dockercfg",
+    "secrets.yaml",
+    "secrets.yml",
 ];
 const SECRET_EXTENSIONS: &[&str] = &[".pem", ".key", ".p12", ".pfx", ".jks", ".keystore"];
 
 fn is_secret(path: &str) -> bool {
-    let name = path.trim_end_matches('/').rsplit('/').next().unwrap_or(path).to_ascii_lowercase();
+    let name = path
+        .trim_end_matches('/')
+        .rsplit('/')
+        .next()
+        .unwrap_or(path)
+        .to_ascii_lowercase();
     if name.starts_with(".env.") {
         return !(name.ends_with(".example") || name.ends_with(".sample") || name.ends_with(".template"));
     }
@@ -53,8 +72,14 @@ fn check(cx: &mut Checker<'_, '_>) {
         for s in src {
             let Source::Path(p) = s else { continue };
             if is_secret(&p.value) {
-                cx.report(p.span.clone(), format!("`{}` looks like a credentials file; it stays in the image's layer even if deleted later", p.value))
-                    .help("mount it only for the step that needs it: `RUN --mount=type=secret,id=...`");
+                cx.report(
+                    p.span.clone(),
+                    format!(
+                        "`{}` looks like a credentials file; it stays in the image's layer even if deleted later",
+                        p.value
+                    ),
+                )
+                .help("mount it only for the step that needs it: `RUN --mount=type=secret,id=...`");
             }
         }
     }

@@ -2,7 +2,6 @@ use super::{Rule, RuleMeta};
 use crate::lint::checker::Checker;
 use crate::lint::{Category, Severity};
 
-
 pub static RULE: Rule = Rule {
     meta: RuleMeta {
         code: "IMG105",
@@ -26,7 +25,9 @@ fn check(cx: &mut Checker<'_, '_>) {
     let stages = cx.stages.clone();
     for (i, stage) in stages.iter().enumerate() {
         let Some((name, span)) = &stage.name else { continue };
-        let first = stages[..i].iter().find_map(|s| s.name.as_ref().filter(|(n, _)| n.eq_ignore_ascii_case(name)));
+        let first = stages[..i]
+            .iter()
+            .find_map(|s| s.name.as_ref().filter(|(n, _)| n.eq_ignore_ascii_case(name)));
         if let Some((_, first_span)) = first {
             cx.report(span.clone(), format!("stage name `{name}` is already used"))
                 .related(first_span.clone(), "first defined here")

@@ -3,7 +3,6 @@ use crate::lint::checker::Checker;
 use crate::lint::source::Instruction;
 use crate::lint::{Category, Severity};
 
-
 pub static RULE: Rule = Rule {
     meta: RuleMeta {
         code: "IMG111",
@@ -38,13 +37,19 @@ fn check(cx: &mut Checker<'_, '_>) {
             }
             let ports = value.split_once('/').map_or(value, |(p, _)| p);
             if ports.contains(':') {
-                cx.report(arg.span.clone(), format!("`EXPOSE {value}` includes a host address or port; EXPOSE takes container ports only"))
-                    .help("publish to the host with `docker run -p` instead");
+                cx.report(
+                    arg.span.clone(),
+                    format!("`EXPOSE {value}` includes a host address or port; EXPOSE takes container ports only"),
+                )
+                .help("publish to the host with `docker run -p` instead");
                 continue;
             }
             let (lo, hi) = ports.split_once('-').unwrap_or((ports, ports));
             if !valid_port(lo) || !valid_port(hi) {
-                cx.report(arg.span.clone(), format!("`{value}` is not a valid port or port range (0-65535)"));
+                cx.report(
+                    arg.span.clone(),
+                    format!("`{value}` is not a valid port or port range (0-65535)"),
+                );
             }
         }
     }

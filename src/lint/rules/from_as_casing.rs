@@ -3,7 +3,6 @@ use crate::lint::checker::{edit, Checker};
 use crate::lint::source::Instruction;
 use crate::lint::{Applicability, Category, Severity};
 
-
 pub static RULE: Rule = Rule {
     meta: RuleMeta {
         code: "IMG503",
@@ -32,10 +31,23 @@ fn check(cx: &mut Checker<'_, '_>) {
         let as_text = &df.text[as_kw.span.clone()];
         let from_upper = from_text == from_text.to_ascii_uppercase();
         let from_lower = from_text == from_text.to_ascii_lowercase();
-        let wanted = if from_upper { "AS" } else if from_lower { "as" } else { continue };
+        let wanted = if from_upper {
+            "AS"
+        } else if from_lower {
+            "as"
+        } else {
+            continue;
+        };
         if as_text != wanted {
-            cx.report(as_kw.span.clone(), format!("`{as_text}` does not match the casing of `{from_text}`"))
-                .fix(format!("write `{wanted}`"), Applicability::Safe, vec![edit(as_kw.span.clone(), wanted)]);
+            cx.report(
+                as_kw.span.clone(),
+                format!("`{as_text}` does not match the casing of `{from_text}`"),
+            )
+            .fix(
+                format!("write `{wanted}`"),
+                Applicability::Safe,
+                vec![edit(as_kw.span.clone(), wanted)],
+            );
         }
     }
 }

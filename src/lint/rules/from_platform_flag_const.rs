@@ -1,8 +1,6 @@
 use super::{Rule, RuleMeta};
 use crate::lint::checker::Checker;
-use crate::lint::source::Instruction;
 use crate::lint::{Category, Severity};
-
 
 pub static RULE: Rule = Rule {
     meta: RuleMeta {
@@ -24,15 +22,15 @@ pub static RULE: Rule = Rule {
 };
 
 fn check(cx: &mut Checker<'_, '_>) {
-    let df = cx.df;
-    for ins in &df.instructions {
-        let Instruction::From(from) = ins else { continue };
-        for flag in from.options.iter().filter(|f| f.name.value == "platform") {
-            let Some(v) = &flag.value else { continue };
-            if !v.value.contains('$') {
-                cx.report(flag.span(), format!("FROM --platform={} pins the stage to one platform", v.value))
-                    .help("use `--platform=$BUILDPLATFORM` for a build stage, or drop the flag");
-            }
-        }
+    let constant: Vec<_> = cx
+        .from_platform_flags()
+        .filter(|(_, v)| !v.value.contains('$'))
+        .collect();
+    for (flag, v) in constant {
+        cx.report(
+            flag.span(),
+            format!("FROM --platform={} pins the stage to one platform", v.value),
+        )
+        .help("use `--platform=$BUILDPLATFORM` for a build stage, or drop the flag");
     }
 }

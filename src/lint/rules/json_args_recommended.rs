@@ -38,8 +38,11 @@ fn check(cx: &mut Checker<'_, '_>) {
                 _ => continue,
             };
             if let Command::Shell(s) = args {
-                cx.report(s.span.clone(), format!("{name} in shell form runs under `/bin/sh -c`, which does not forward signals"))
-                    .help(format!("use the JSON form: {name} [\"executable\", \"arg\"]"));
+                cx.report(
+                    s.span.clone(),
+                    format!("{name} in shell form runs under `/bin/sh -c`, which does not forward signals"),
+                )
+                .help(format!("use the JSON form: {name} [\"executable\", \"arg\"]"));
             }
         }
     }

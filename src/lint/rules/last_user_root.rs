@@ -3,7 +3,6 @@ use crate::lint::checker::Checker;
 use crate::lint::source::Instruction;
 use crate::lint::{Category, Severity};
 
-
 pub static RULE: Rule = Rule {
     meta: RuleMeta {
         code: "IMG403",
@@ -26,10 +25,13 @@ pub static RULE: Rule = Rule {
 fn check(cx: &mut Checker<'_, '_>) {
     let df = cx.df;
     let Some(last) = cx.stages.last().cloned() else { return };
-    let last_user = df.instructions[last.instructions.clone()].iter().rev().find_map(|i| match i {
-        Instruction::User(u) => Some(u),
-        _ => None,
-    });
+    let last_user = df.instructions[last.instructions.clone()]
+        .iter()
+        .rev()
+        .find_map(|i| match i {
+            Instruction::User(u) => Some(u),
+            _ => None,
+        });
     if let Some(u) = last_user {
         let user = u.arguments.value.split(':').next().unwrap_or_default();
         if user == "root" || user == "0" {

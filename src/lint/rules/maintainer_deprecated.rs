@@ -3,7 +3,6 @@ use crate::lint::checker::{edit, Checker};
 use crate::lint::source::Instruction;
 use crate::lint::{Applicability, Category, Severity};
 
-
 pub static RULE: Rule = Rule {
     meta: RuleMeta {
         code: "IMG501",
@@ -31,7 +30,13 @@ fn check(cx: &mut Checker<'_, '_>) {
         let span = cx.span_of(i);
         cx.report(m.maintainer.span.clone(), "MAINTAINER is deprecated")
             .help("use `LABEL org.opencontainers.image.authors=...`")
-            .fix("replace with an OCI authors label", Applicability::Unsafe,
-                 vec![edit(span, format!("LABEL org.opencontainers.image.authors=\"{escaped}\""))]);
+            .fix(
+                "replace with an OCI authors label",
+                Applicability::Unsafe,
+                vec![edit(
+                    span,
+                    format!("LABEL org.opencontainers.image.authors=\"{escaped}\""),
+                )],
+            );
     }
 }

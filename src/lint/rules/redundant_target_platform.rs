@@ -1,8 +1,6 @@
 use super::{Rule, RuleMeta};
 use crate::lint::checker::Checker;
-use crate::lint::source::Instruction;
 use crate::lint::{Category, Severity};
-
 
 pub static RULE: Rule = Rule {
     meta: RuleMeta {
@@ -24,18 +22,23 @@ pub static RULE: Rule = Rule {
 };
 
 fn check(cx: &mut Checker<'_, '_>) {
-    let df = cx.df;
-    for ins in &df.instructions {
-        let Instruction::From(from) = ins else { continue };
-        for flag in from.options.iter().filter(|f| f.name.value == "platform") {
-            let Some(v) = &flag.value else { continue };
-            if v.value == "$TARGETPLATFORM" || v.value == "${TARGETPLATFORM}" {
-                let span = flag.span();
-                let rest = &df.text[span.end..];
-                let end = span.end + (rest.len() - rest.trim_start_matches([' ', '\t']).len());
-                cx.report(span.clone(), "`--platform=$TARGETPLATFORM` is the default and can be removed")
-                    .fix("remove the flag", crate::lint::Applicability::Safe, vec![crate::lint::checker::edit(span.start..end, "")]);
-            }
-        }
+    let text = cx.text();
+    let redundant: Vec<_> = cx
+        .from_platform_flags()
+        .filter(|(_, v)| v.value == "$TARGETPLATFORM" || v.value == "${TARGETPLATFORM}")
+        .collect();
+    for (flag, _) in redundant {
+        let span = flag.span();
+        let rest = &text[span.end..];
+        let end = span.end + (rest.len() - rest.trim_start_matches([' ', '\t']).len());
+        cx.report(
+            span.clone(),
+            "`--platform=$TARGETPLATFORM` is the default and can be removed",
+        )
+        .fix(
+            "remove the flag",
+            crate::lint::Applicability::Safe,
+            vec![crate::lint::checker::edit(span.start..end, "")],
+        );
     }
 }

@@ -38,17 +38,28 @@ fn check(cx: &mut Checker<'_, '_>) {
     while let Some(s) = stage.take() {
         for ins in &df.instructions[s.instructions.clone()] {
             if let Instruction::Label(l) = ins {
-                present.extend(key_values(&l.arguments.value, 0).iter().map(|kv| kv.key.trim_matches('"').to_string()));
+                present.extend(
+                    key_values(&l.arguments.value, 0)
+                        .iter()
+                        .map(|kv| kv.key.trim_matches('"').to_string()),
+                );
             }
         }
         guard += 1;
-        stage = cx.stages[..s.index].iter().rev().find(|p| p.name.as_ref().is_some_and(|(n, _)| n.eq_ignore_ascii_case(&s.base))).cloned();
+        stage = cx.stages[..s.index]
+            .iter()
+            .rev()
+            .find(|p| p.name.as_ref().is_some_and(|(n, _)| n.eq_ignore_ascii_case(&s.base)))
+            .cloned();
         if guard > cx.stages.len() {
             break;
         }
     }
     for label in required.iter().filter(|l| !present.contains(l)) {
-        cx.report(last.base_span.clone(), format!("the final image has no `{label}` label"))
-            .help(format!("add `LABEL {label}=...`"));
+        cx.report(
+            last.base_span.clone(),
+            format!("the final image has no `{label}` label"),
+        )
+        .help(format!("add `LABEL {label}=...`"));
     }
 }

@@ -2,7 +2,6 @@ use super::{Rule, RuleMeta};
 use crate::lint::checker::Checker;
 use crate::lint::{Category, Severity};
 
-
 pub static RULE: Rule = Rule {
     meta: RuleMeta {
         code: "IMG106",
@@ -26,7 +25,10 @@ fn check(cx: &mut Checker<'_, '_>) {
     for stage in cx.stages.clone() {
         if let Some((name, span)) = &stage.name {
             if ["scratch", "context"].iter().any(|r| name.eq_ignore_ascii_case(r)) {
-                cx.report(span.clone(), format!("`{name}` is a reserved name and cannot be used as a stage name"));
+                cx.report(
+                    span.clone(),
+                    format!("`{name}` is a reserved name and cannot be used as a stage name"),
+                );
             }
         }
     }

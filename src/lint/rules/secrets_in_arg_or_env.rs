@@ -24,7 +24,18 @@ pub static RULE: Rule = Rule {
     check,
 };
 
-const SECRET_WORDS: &[&str] = &["apikey", "auth", "credential", "credentials", "key", "password", "pass", "pwd", "secret", "token"];
+const SECRET_WORDS: &[&str] = &[
+    "apikey",
+    "auth",
+    "credential",
+    "credentials",
+    "key",
+    "password",
+    "pass",
+    "pwd",
+    "secret",
+    "token",
+];
 
 fn names_a_secret(name: &str) -> bool {
     let words: Vec<String> = name.split('_').map(str::to_ascii_lowercase).collect();
@@ -41,8 +52,14 @@ fn check(cx: &mut Checker<'_, '_>) {
         };
         for kv in key_values(&args.value, args.span.start) {
             if names_a_secret(kv.key) {
-                cx.report(kv.key_span.clone(), format!("{kind} `{}` may hold a secret, and {kind} values are kept in the image", kv.key))
-                    .help("pass secrets with `RUN --mount=type=secret`");
+                cx.report(
+                    kv.key_span.clone(),
+                    format!(
+                        "{kind} `{}` may hold a secret, and {kind} values are kept in the image",
+                        kv.key
+                    ),
+                )
+                .help("pass secrets with `RUN --mount=type=secret`");
             }
         }
     }

@@ -2,7 +2,6 @@ use super::{Rule, RuleMeta};
 use crate::lint::checker::{edit, Checker};
 use crate::lint::{Applicability, Category, Severity};
 
-
 pub static RULE: Rule = Rule {
     meta: RuleMeta {
         code: "IMG502",
@@ -28,7 +27,11 @@ fn check(cx: &mut Checker<'_, '_>) {
         if name.chars().any(|c| c.is_uppercase()) {
             let lower = name.to_lowercase();
             cx.report(span.clone(), format!("stage name `{name}` should be lower case"))
-                .fix(format!("rename to `{lower}`"), Applicability::Safe, vec![edit(span.clone(), lower)]);
+                .fix(
+                    format!("rename to `{lower}`"),
+                    Applicability::Safe,
+                    vec![edit(span.clone(), lower)],
+                );
         }
     }
 }

@@ -30,7 +30,13 @@ fn codes_and_names_are_unique_and_well_formed() {
     for (i, a) in RULES.iter().enumerate() {
         let m = &a.meta;
         assert!(m.code.starts_with("IMG") && m.code.len() == 6, "{}", m.code);
-        assert!(m.name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-'), "{}", m.name);
+        assert!(
+            m.name
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-'),
+            "{}",
+            m.name
+        );
         for field in [m.summary, m.why, m.bad, m.good] {
             assert!(!field.trim().is_empty(), "{} lacks documentation", m.code);
         }
@@ -47,7 +53,11 @@ fn bad_examples_are_flagged_where_marked_and_good_examples_are_clean() {
         let m = &rule.meta;
         let settings = settings_for(m.config);
         let expected = marked_lines(m.bad);
-        assert!(!expected.is_empty(), "{}: bad example has no `# flagged` marker", m.code);
+        assert!(
+            !expected.is_empty(),
+            "{}: bad example has no `# flagged` marker",
+            m.code
+        );
         let index = LineIndex::new(m.bad);
         let mut got: Vec<usize> = lint_text(m.bad, &settings)
             .iter()
@@ -55,8 +65,15 @@ fn bad_examples_are_flagged_where_marked_and_good_examples_are_clean() {
             .map(|d| index.line_col(m.bad, d.span.start).0)
             .collect();
         got.dedup();
-        assert_eq!(got, expected, "{}: findings on lines {got:?}, marked {expected:?}", m.code);
-        let good: Vec<_> = lint_text(m.good, &settings).into_iter().filter(|d| d.code == m.code).collect();
+        assert_eq!(
+            got, expected,
+            "{}: findings on lines {got:?}, marked {expected:?}",
+            m.code
+        );
+        let good: Vec<_> = lint_text(m.good, &settings)
+            .into_iter()
+            .filter(|d| d.code == m.code)
+            .collect();
         assert!(good.is_empty(), "{}: good example reported: {good:?}", m.code);
     }
 }

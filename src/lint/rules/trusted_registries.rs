@@ -34,9 +34,14 @@ fn check(cx: &mut Checker<'_, '_>) {
             continue;
         }
         let registry = image_ref(base).registry.unwrap_or("docker.io");
-        let ok = trusted.iter().any(|t| t == registry || (t == "docker.io" && registry == "index.docker.io"));
+        let ok = trusted
+            .iter()
+            .any(|t| t == registry || (t == "docker.io" && registry == "index.docker.io"));
         if !ok {
-            cx.report(stage.base_span.clone(), format!("`{base}` comes from `{registry}`, which is not a trusted registry"));
+            cx.report(
+                stage.base_span.clone(),
+                format!("`{base}` comes from `{registry}`, which is not a trusted registry"),
+            );
         }
     }
 }

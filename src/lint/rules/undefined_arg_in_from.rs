@@ -26,8 +26,15 @@ pub static RULE: Rule = Rule {
 
 /// Defined by BuildKit for every build.
 const PREDEFINED: &[&str] = &[
-    "BUILDPLATFORM", "BUILDOS", "BUILDARCH", "BUILDVARIANT",
-    "TARGETPLATFORM", "TARGETOS", "TARGETARCH", "TARGETVARIANT", "TARGETSTAGE",
+    "BUILDPLATFORM",
+    "BUILDOS",
+    "BUILDARCH",
+    "BUILDVARIANT",
+    "TARGETPLATFORM",
+    "TARGETOS",
+    "TARGETARCH",
+    "TARGETVARIANT",
+    "TARGETSTAGE",
 ];
 
 fn check(cx: &mut Checker<'_, '_>) {
@@ -35,18 +42,31 @@ fn check(cx: &mut Checker<'_, '_>) {
     let mut declared: Vec<&str> = PREDEFINED.to_vec();
     for ins in &df.instructions[cx.meta_args.clone()] {
         if let Instruction::Arg(a) = ins {
-            declared.extend(key_values(&a.arguments.value, a.arguments.span.start).iter().map(|kv| kv.key));
+            declared.extend(
+                key_values(&a.arguments.value, a.arguments.span.start)
+                    .iter()
+                    .map(|kv| kv.key),
+            );
         }
     }
     for stage in cx.stages.clone() {
-        let Some(Instruction::From(from)) = df.instructions.get(stage.instructions.start) else { continue };
+        let Some(Instruction::From(from)) = df.instructions.get(stage.instructions.start) else {
+            continue;
+        };
         let mut places = vec![(&from.image.value, from.image.span.clone())];
-        places.extend(from.options.iter().filter_map(|f| f.value.as_ref().map(|v| (&v.value, v.span.clone()))));
+        places.extend(
+            from.options
+                .iter()
+                .filter_map(|f| f.value.as_ref().map(|v| (&v.value, v.span.clone()))),
+        );
         for (value, span) in places {
             for name in variable_names(value) {
                 if !declared.contains(&name) {
-                    cx.report(span.clone(), format!("FROM uses `${name}`, which no ARG before the first FROM declares"))
-                        .help(format!("declare `ARG {name}=<default>` at the top of the file"));
+                    cx.report(
+                        span.clone(),
+                        format!("FROM uses `${name}`, which no ARG before the first FROM declares"),
+                    )
+                    .help(format!("declare `ARG {name}=<default>` at the top of the file"));
                 }
             }
         }

@@ -36,8 +36,14 @@ fn check(cx: &mut Checker<'_, '_>) {
                 if is_absolute(&w.arguments.value) {
                     has_absolute = true;
                 } else if !has_absolute {
-                    cx.report(w.arguments.span.clone(), format!("WORKDIR `{}` is relative to the base image's working directory", w.arguments.value))
-                        .help("use an absolute path, e.g. `WORKDIR /app`");
+                    cx.report(
+                        w.arguments.span.clone(),
+                        format!(
+                            "WORKDIR `{}` is relative to the base image's working directory",
+                            w.arguments.value
+                        ),
+                    )
+                    .help("use an absolute path, e.g. `WORKDIR /app`");
                 }
             }
         }
