@@ -23,11 +23,14 @@ pub struct Dockerfile<'a> {
     /// Value and span of the `# check=` parser directive, if any.
     pub check_directive: Option<(String, Span)>,
     pub lines: LineIndex,
+    /// Stages and meta ARGs with variables expanded (spans are file offsets, like ours).
+    pub model: crate::model::Model,
 }
 
 /// Parses `text` (BOM already stripped); the only call into the reader.
 pub fn parse(text: &str) -> Result<Dockerfile<'_>, ParseError> {
     let df = syntax::parse(text)?;
+    let model = crate::model::Model::build(&df);
     let check_directive = df
         .directives
         .iter()
@@ -50,6 +53,7 @@ pub fn parse(text: &str) -> Result<Dockerfile<'_>, ParseError> {
         empty_continuations: df.empty_continuations,
         check_directive,
         lines: df.lines,
+        model,
     })
 }
 

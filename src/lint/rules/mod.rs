@@ -16,12 +16,15 @@ mod consecutive_run;
 mod consistent_instruction_casing;
 mod copy_dest_needs_slash;
 mod copy_from_own_stage;
+mod copy_relative_dest;
 mod copy_secret_file;
 mod duplicate_stage_name;
+mod env_self_reference;
 mod expose_invalid_format;
 mod expose_proto_casing;
 mod from_as_casing;
 mod from_platform_flag_const;
+mod invalid_default_arg_in_from;
 mod json_args_recommended;
 mod last_user_root;
 mod latest_tag;
@@ -58,6 +61,9 @@ pub static RULES: &[&Rule] = &[
     &from_platform_flag_const::RULE,
     &redundant_target_platform::RULE,
     &add_instead_of_copy::RULE,
+    &invalid_default_arg_in_from::RULE,
+    &copy_relative_dest::RULE,
+    &env_self_reference::RULE,
     &consecutive_run::RULE,
     &copy_secret_file::RULE,
     &secrets_in_arg_or_env::RULE,

@@ -1,0 +1,60 @@
+use super::{Rule, RuleMeta};
+use crate::lint::checker::Checker;
+use crate::lint::source::Instruction;
+use crate::lint::{Category, Severity};
+
+pub static RULE: Rule = Rule {
+    meta: RuleMeta {
+        code: "IMG117",
+        name: "copy-relative-dest-without-workdir",
+        category: Category::Correctness,
+        severity: Severity::Warning,
+        hadolint: &["DL3045"],
+        buildkit: None,
+        fix: None,
+        summary: "COPY or ADD to a relative destination before any WORKDIR in the stage.",
+        why: "A relative destination is resolved against the base image's working directory, which this file does not control; the files land somewhere else when the base image changes.",
+        bad: "FROM node:22-alpine\n# flagged: relative to node's WORKDIR\nCOPY package.json .\n",
+        good: "FROM node:22-alpine\nWORKDIR /app\nCOPY package.json .\n",
+        notes: "A WORKDIR in a stage this one is built FROM (in the same file) counts, unlike hadolint DL3045, which looks only at the current stage.",
+        config: "",
+    },
+    check,
+};
+
+fn check(cx: &mut Checker<'_, '_>) {
+    let df = cx.df;
+    for stage in cx.stages.clone() {
+        // WORKDIR set in the chain of in-file stages this one builds on.
+        let mut has_workdir = false;
+        let mut base = stage.clone();
+        for _ in 0..cx.stages.len() {
+            let Some(parent) = cx.stages[..base.index]
+                .iter()
+                .rev()
+                .find(|p| p.name.as_ref().is_some_and(|(n, _)| n.eq_ignore_ascii_case(&base.base)))
+            else {
+                break;
+            };
+            has_workdir |= df.instructions[parent.instructions.clone()].iter().any(|i| matches!(i, Instruction::Workdir(_)));
+            base = parent.clone();
+        }
+        for ins in &df.instructions[stage.instructions.clone()] {
+            let dest = match ins {
+                Instruction::Workdir(_) => {
+                    has_workdir = true;
+                    continue;
+                }
+                Instruction::Copy(c) => &c.dest,
+                Instruction::Add(a) => &a.dest,
+                _ => continue,
+            };
+            let d = dest.value.as_ref();
+            let absolute = d.starts_with('/') || d.starts_with('$') || d.as_bytes().get(1) == Some(&b':');
+            if !has_workdir && !absolute {
+                cx.report(dest.span.clone(), format!("`{d}` is relative, and no WORKDIR is set before it"))
+                    .help("set `WORKDIR /app` first, or use an absolute destination");
+            }
+        }
+    }
+}

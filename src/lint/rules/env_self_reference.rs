@@ -1,0 +1,41 @@
+use super::{Rule, RuleMeta};
+use crate::lint::checker::Checker;
+use crate::lint::source::Instruction;
+use crate::lint::words::{key_values, variable_names};
+use crate::lint::{Category, Severity};
+
+pub static RULE: Rule = Rule {
+    meta: RuleMeta {
+        code: "IMG118",
+        name: "env-self-reference",
+        category: Category::Correctness,
+        severity: Severity::Error,
+        hadolint: &["DL3044"],
+        buildkit: None,
+        fix: None,
+        summary: "An ENV that uses a variable defined earlier in the same ENV.",
+        why: "All values of one ENV are expanded before any is set: `ENV A=1 B=$A` gives B the old value of A (often empty), not 1.",
+        bad: "FROM alpine:3.20\n# flagged: $APP_HOME is not set yet\nENV APP_HOME=/app APP_BIN=$APP_HOME/bin\n",
+        good: "FROM alpine:3.20\nENV APP_HOME=/app\nENV APP_BIN=$APP_HOME/bin\n",
+        notes: "",
+        config: "",
+    },
+    check,
+};
+
+fn check(cx: &mut Checker<'_, '_>) {
+    let df = cx.df;
+    for ins in &df.instructions {
+        let Instruction::Env(env) = ins else { continue };
+        let pairs = key_values(&env.arguments.value, env.arguments.span.start);
+        for (i, kv) in pairs.iter().enumerate() {
+            let Some(value) = kv.value else { continue };
+            for name in variable_names(value) {
+                if pairs[..i].iter().any(|earlier| earlier.key == name) {
+                    cx.report(kv.key_span.clone(), format!("`{}` uses `${name}`, which this same ENV sets", kv.key))
+                        .help(format!("set `{name}` in an earlier ENV"));
+                }
+            }
+        }
+    }
+}
