@@ -1,4 +1,7 @@
-//! Which kind of shell a `SHELL` instruction selects.
+//! Which kind of shell a `SHELL` instruction selects, and whether a here-document
+//! body is a shell script at all.
+
+use super::ast::{Command, Script};
 
 /// The family of a shell, as far as lint rules care.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -37,6 +40,34 @@ pub fn shell_dialect<S: AsRef<str>>(shell: &[S]) -> ShellDialect {
     }
 }
 
+/// The language of the body of `RUN <<EOF [command]`, given the shell-form
+/// `command` after the here-document operator (as read by [`super::parse_run`]).
+///
+/// BuildKit runs a body without a command as a script: with its `#!` interpreter if
+/// it has one (`#!/usr/bin/env python3` is [`ShellDialect::Other`]), else with the
+/// stage's shell (reported as [`ShellDialect::Posix`]; the caller combines it with
+/// the stage's `SHELL`). With a command, the body is that command's standard input:
+/// a script only when the command is a shell (`bash`, `sh -e`), data otherwise
+/// (`cat > /etc/app.conf`, `python3`).
+pub fn heredoc_dialect(command: &Script<'_>, body: &str) -> ShellDialect {
+    let Some(first) = command.items.first() else {
+        return match body.strip_prefix("#!") {
+            Some(shebang) => {
+                let line = shebang.lines().next().unwrap_or("");
+                shell_dialect(&line.split_whitespace().collect::<Vec<_>>())
+            }
+            None => ShellDialect::Posix,
+        };
+    };
+    match first.first.commands.first() {
+        Some(Command::Simple(simple)) if !simple.words.is_empty() && first.rest.is_empty() => {
+            let words: Vec<&str> = simple.words.iter().map(|word| &*word.text).collect();
+            shell_dialect(&words)
+        }
+        _ => ShellDialect::Other,
+    }
+}
+
 /// `C:\Windows\System32\WindowsPowerShell\v1.0\powershell.exe` -> `powershell`.
 fn program_name(program: &str) -> String {
     let base = program.rsplit(['/', '\\']).next().unwrap_or(program);
@@ -68,5 +99,20 @@ mod tests {
         assert_eq!(shell_dialect(&["cmd", "/S", "/C"]), ShellDialect::Cmd);
         assert_eq!(shell_dialect(&["python3", "-c"]), ShellDialect::Other);
         assert_eq!(shell_dialect(&["env"]), ShellDialect::Other);
+    }
+
+    #[test]
+    fn heredoc_bodies_are_scripts_only_for_shells() {
+        let empty = crate::shell::parse_run("", '\\').script;
+        assert_eq!(heredoc_dialect(&empty, "apt-get update\n"), ShellDialect::Posix);
+        assert_eq!(heredoc_dialect(&empty, "#!/bin/bash -e\nset -x\n"), ShellDialect::Posix);
+        assert_eq!(heredoc_dialect(&empty, "#!/usr/bin/env python3\nprint(1)\n"), ShellDialect::Other);
+        assert_eq!(heredoc_dialect(&empty, "#!/bin/awk -f\nBEGIN {}\n"), ShellDialect::Other);
+        let bash = crate::shell::parse_run(" bash -e", '\\').script;
+        assert_eq!(heredoc_dialect(&bash, "set -x\n"), ShellDialect::Posix);
+        let python = crate::shell::parse_run(" python3", '\\').script;
+        assert_eq!(heredoc_dialect(&python, "print(1)\n"), ShellDialect::Other);
+        let cat = crate::shell::parse_run(" cat > /etc/app.conf", '\\').script;
+        assert_eq!(heredoc_dialect(&cat, "key=value\n"), ShellDialect::Other);
     }
 }

@@ -30,7 +30,7 @@ mod tests;
 
 pub use ast::*;
 pub use command::{invocation, parse_args, Arg, Args, Invocation, OptionSpec, OptionValue};
-pub use dialect::{shell_dialect, ShellDialect};
+pub use dialect::{heredoc_dialect, shell_dialect, ShellDialect};
 pub use walk::{for_each_simple_command, simple_commands, CommandContext, Connector};
 
 use parser::Parser;
