@@ -7,6 +7,7 @@
 //! map back to the bytes as written, so spans point into the original slice.
 
 use std::borrow::Cow;
+use std::cell::Cell;
 
 use super::ast::Span;
 
@@ -17,12 +18,15 @@ pub(crate) struct Source<'a> {
     /// `(logical start, original start)` of each contiguous piece, sorted; the first
     /// is always `(0, 0)`.
     pieces: Vec<(usize, usize)>,
+    /// The piece found last: the parser asks about nearby positions in order, so
+    /// this usually saves the search.
+    last_piece: Cell<usize>,
 }
 
 impl<'a> Source<'a> {
     /// Script text used as is (a here-document body).
     pub(crate) fn plain(original: &'a str) -> Self {
-        Source { original, text: Cow::Borrowed(original), pieces: vec![(0, 0)] }
+        Source { original, text: Cow::Borrowed(original), pieces: vec![(0, 0)], last_piece: Cell::new(0) }
     }
 
     /// The shell-form arguments of a Dockerfile instruction, continuations not yet
@@ -33,33 +37,51 @@ impl<'a> Source<'a> {
         let mut text = String::new();
         let mut pieces = vec![(0, 0)];
         let mut piece_start = 0;
-        let mut i = 0;
-        while i < bytes.len() {
-            if bytes[i] != escape {
-                i += 1;
-                continue;
+        let mut line_start = 0;
+        // Continuations are found from the line breaks (`str::find` is memchr-fast),
+        // looking back over blanks for the escape character.
+        while let Some(offset) = original[line_start..].find('\n') {
+            let line_break = line_start + offset;
+            let mut end = line_break;
+            if end > line_start && bytes[end - 1] == b'\r' {
+                end -= 1;
             }
-            let Some(after_break) = line_break_after_blanks(bytes, i + 1) else {
-                i += 1;
-                continue;
-            };
-            text.push_str(&original[piece_start..i]);
-            let next = skip_dropped_lines(bytes, after_break);
-            pieces.push((text.len(), next));
-            piece_start = next;
-            i = next;
+            while end > line_start && matches!(bytes[end - 1], b' ' | b'\t') {
+                end -= 1;
+            }
+            if end > line_start && bytes[end - 1] == escape {
+                text.push_str(&original[piece_start..end - 1]);
+                let next = skip_dropped_lines(bytes, line_break + 1);
+                pieces.push((text.len(), next));
+                piece_start = next;
+                line_start = next;
+            } else {
+                line_start = line_break + 1;
+            }
         }
         if pieces.len() == 1 {
             return Source::plain(original);
         }
         text.push_str(&original[piece_start..]);
-        Source { original, text: Cow::Owned(text), pieces }
+        Source { original, text: Cow::Owned(text), pieces, last_piece: Cell::new(0) }
     }
 
     fn piece_of(&self, logical: usize) -> (usize, usize) {
-        let index = self.pieces.partition_point(|&(start, _)| start <= logical);
-        // partition_point is at least 1 because the first piece starts at 0.
-        self.pieces[index.saturating_sub(1)]
+        let contains = |index: usize| {
+            self.pieces.get(index).is_some_and(|&(start, _)| start <= logical)
+                && self.pieces.get(index + 1).map_or(true, |&(next, _)| next > logical)
+        };
+        let last = self.last_piece.get();
+        let index = if contains(last) {
+            last
+        } else if contains(last + 1) {
+            last + 1
+        } else {
+            // At least 1 because the first piece starts at 0.
+            self.pieces.partition_point(|&(start, _)| start <= logical).saturating_sub(1)
+        };
+        self.last_piece.set(index);
+        self.pieces[index]
     }
 
     /// Maps a logical position to the original text.
@@ -92,19 +114,6 @@ impl<'a> Source<'a> {
         } else {
             Cow::Owned(self.text[start..end].to_owned())
         }
-    }
-}
-
-/// If `bytes[from..]` is blanks then a line break, the index after the line break.
-fn line_break_after_blanks(bytes: &[u8], from: usize) -> Option<usize> {
-    let mut j = from;
-    while j < bytes.len() && matches!(bytes[j], b' ' | b'\t') {
-        j += 1;
-    }
-    match bytes.get(j) {
-        Some(b'\n') => Some(j + 1),
-        Some(b'\r') if bytes.get(j + 1) == Some(&b'\n') => Some(j + 2),
-        _ => None,
     }
 }
 
