@@ -1103,7 +1103,10 @@ impl<'s, 'a> Parser<'s, 'a> {
             Some(b'{') => {
                 state.expansion(in_double_quotes);
                 self.pos += 2;
-                self.parameter_body(state, start);
+                if self.enter() {
+                    self.parameter_body(state, start);
+                    self.depth -= 1;
+                }
             }
             Some(b'(') if self.at(start + 2) == Some(b'(') => {
                 state.expansion(in_double_quotes);

@@ -413,6 +413,8 @@ fn hostile_input_ends_with_an_error_not_a_crash() {
     assert_eq!(error_of(&deep).message, "nesting too deep");
     let deep = "$(".repeat(100_000);
     assert!(parse_script(&deep).error.is_some());
+    let nested_parameters = "\"${a:-".repeat(100_000);
+    assert_eq!(error_of(&nested_parameters).message, "nesting too deep");
     let brackets = "[".repeat(100_000);
     assert!(parse_script(&brackets).error.is_none());
     for text in ["\\", "$", "${", "$(", "$((", "`", "'", "\"", "<<", "2>", "&", ";;", "case", "for", "((", "[[", "f(", "a=", "\u{e9}\\\u{e9}"] {
