@@ -1239,17 +1239,7 @@ impl<'s, 'a> Parser<'s, 'a> {
         let script = self.list();
         self.depth -= 1;
         state.substitutions.push(script);
-        if self.failed() {
-            return;
-        }
-        self.linebreaks();
-        if self.peek() == Some(close) {
-            self.pos += 1;
-        } else if self.pos >= self.end {
-            self.fail(open, self.pos, "unterminated `$(`");
-        } else {
-            self.unexpected();
-        }
+        self.expect_byte(close, open, "unterminated `$(`");
     }
 
     /// `` `...` ``: the body is parsed in place, with the closing backtick as the end.

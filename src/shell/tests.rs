@@ -507,3 +507,25 @@ fn connector_context_for_cd_rules() {
         ]
     );
 }
+
+#[test]
+fn crlf_scripts_and_run_lines() {
+    let script = ok("set -e\r\napt-get update\r\ncat <<EOF >x\r\nbody\r\nEOF\r\necho done\r\n");
+    assert_eq!(words(&script), [vec!["set", "-e"], vec!["apt-get", "update"], vec!["cat"], vec!["echo", "done"]]);
+    assert_eq!(words(&ok_run("a \\\r\n  && b")), [["a"], ["b"]]);
+}
+
+#[test]
+fn comment_lines_are_dropped_even_inside_quotes_like_buildkit() {
+    // BuildKit removes the line before the shell sees the quote.
+    let script = ok_run("echo \"a \\\n# dropped\nb\"");
+    assert_eq!(simple(&script).words[1].text, "a b");
+}
+
+#[test]
+fn error_spans_point_into_the_original_text() {
+    let text = "apt-get update \\\n  # note\n  && echo \"oops";
+    let error = parse_run(text, '\\').error.unwrap();
+    assert_eq!(error.message, "unterminated double quote");
+    assert_eq!(&text[error.span.clone()], "\"oops");
+}
