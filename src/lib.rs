@@ -6,4 +6,5 @@
 pub mod commands;
 pub mod lint;
 pub mod model;
+pub mod shell;
 pub mod syntax;
