@@ -4,6 +4,7 @@ use std::borrow::Cow;
 use std::ops::Range;
 
 use super::rules::{Rule, RuleMeta};
+use super::run_script::{run_scripts, RunScript};
 use super::source::{Dockerfile, Instruction, Span};
 use super::{Applicability, Diagnostic, Edit, Fix, Related, Settings};
 
@@ -26,6 +27,8 @@ pub struct Checker<'d, 'a> {
     pub stages: Vec<Stage<'a>>,
     /// Instructions before the first `FROM` (meta ARGs).
     pub meta_args: Range<usize>,
+    /// Every RUN of a POSIX-shell stage, parsed once for all rules.
+    pub scripts: std::rc::Rc<Vec<RunScript<'d, 'a>>>,
     current: Option<&'static RuleMeta>,
     out: Vec<Diagnostic>,
 }
@@ -48,14 +51,8 @@ impl<'d, 'a> Checker<'d, 'a> {
             }
         }
         let meta_args = 0..stages.first().map_or(df.instructions.len(), |s| s.instructions.start);
-        Checker {
-            df,
-            settings,
-            stages,
-            meta_args,
-            current: None,
-            out: Vec::new(),
-        }
+        let scripts = std::rc::Rc::new(run_scripts(df));
+        Checker { df, settings, stages, meta_args, scripts, current: None, out: Vec::new() }
     }
 
     pub fn run(&mut self, rule: &'static Rule) {
@@ -100,6 +97,23 @@ impl<'d, 'a> Checker<'d, 'a> {
             })
             .filter(|f| f.name.value == "platform")
             .filter_map(|f| f.value.as_ref().map(|v| (f, v)))
+    }
+
+    /// Whether stage `index` ends up in the image built by default: the last stage, or a stage
+    /// it is built `FROM` (directly or through others).
+    pub fn ships(&self, index: usize) -> bool {
+        let Some(mut current) = self.stages.last() else { return false };
+        for _ in 0..=self.stages.len() {
+            if current.index == index {
+                return true;
+            }
+            let base = current.base.as_ref();
+            match self.stages[..current.index].iter().rev().find(|s| s.name.as_ref().is_some_and(|(n, _)| n.eq_ignore_ascii_case(base))) {
+                Some(parent) => current = parent,
+                None => return false,
+            }
+        }
+        false
     }
 
     /// Whether `name` is a stage defined before stage `index` (so `FROM name` is not an image).

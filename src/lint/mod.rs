@@ -14,6 +14,7 @@ pub mod fix;
 pub mod render;
 pub mod rules;
 pub mod run;
+pub mod run_script;
 pub mod source;
 pub mod suppress;
 pub mod words;

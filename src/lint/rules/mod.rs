@@ -12,8 +12,16 @@ use super::checker::Checker;
 use super::{Applicability, Category, Severity};
 
 mod add_instead_of_copy;
+mod apk_no_cache;
+mod apt_get_yes;
+mod apt_lists_left;
+mod apt_pin_versions;
+mod cd_in_run;
+mod chown_in_separate_layer;
+mod cleanup_in_separate_layer;
 mod consecutive_run;
 mod consistent_instruction_casing;
+mod copy_context_before_install;
 mod copy_dest_needs_slash;
 mod copy_from_own_stage;
 mod copy_relative_dest;
@@ -32,15 +40,23 @@ mod legacy_key_value_format;
 mod maintainer_deprecated;
 mod multiple_instructions;
 mod no_empty_continuation;
+mod no_install_recommends;
+mod pip_no_cache_dir;
+mod pipefail;
 mod redundant_target_platform;
 mod required_labels;
 mod reserved_stage_name;
+mod rpm_cache_left;
 mod secrets_in_arg_or_env;
 mod stage_name_casing;
+mod sudo_in_run;
 pub mod syntax_error;
+mod toolchain_in_final_stage;
 mod trusted_registries;
 mod undefined_arg_in_from;
 mod untagged_image;
+mod use_apt_get;
+mod wget_and_curl;
 mod workdir_relative;
 
 /// Every rule imgopt knows, in code order. The only list of rules.
@@ -64,11 +80,26 @@ pub static RULES: &[&Rule] = &[
     &invalid_default_arg_in_from::RULE,
     &copy_relative_dest::RULE,
     &env_self_reference::RULE,
+    &cd_in_run::RULE,
+    &apt_get_yes::RULE,
+    &pipefail::RULE,
+    &use_apt_get::RULE,
+    &apt_pin_versions::RULE,
     &consecutive_run::RULE,
+    &apt_lists_left::RULE,
+    &apk_no_cache::RULE,
+    &pip_no_cache_dir::RULE,
+    &rpm_cache_left::RULE,
+    &cleanup_in_separate_layer::RULE,
+    &chown_in_separate_layer::RULE,
+    &toolchain_in_final_stage::RULE,
+    &no_install_recommends::RULE,
+    &copy_context_before_install::RULE,
     &copy_secret_file::RULE,
     &secrets_in_arg_or_env::RULE,
     &last_user_root::RULE,
     &trusted_registries::RULE,
+    &sudo_in_run::RULE,
     &maintainer_deprecated::RULE,
     &stage_name_casing::RULE,
     &from_as_casing::RULE,
@@ -76,6 +107,7 @@ pub static RULES: &[&Rule] = &[
     &legacy_key_value_format::RULE,
     &expose_proto_casing::RULE,
     &required_labels::RULE,
+    &wget_and_curl::RULE,
 ];
 
 /// A rule: what it is and the function that finds it.

@@ -1,0 +1,42 @@
+use super::{Rule, RuleMeta};
+use crate::lint::checker::{edit, Checker};
+use crate::lint::run_script::{is_apt_install, APT};
+use crate::lint::{Applicability, Category, Severity};
+
+pub static RULE: Rule = Rule {
+    meta: RuleMeta {
+        code: "IMG120",
+        name: "apt-get-install-without-yes",
+        category: Category::Correctness,
+        severity: Severity::Warning,
+        hadolint: &["DL3014"],
+        buildkit: None,
+        fix: Some(Applicability::Safe),
+        summary: "`apt-get install` without `-y`.",
+        why: "A build has no terminal to answer apt's confirmation prompt: without `-y` the install aborts as soon as it needs to ask.",
+        bad: "FROM debian:12-slim\n# flagged: waits for an answer\nRUN apt-get update && apt-get install --no-install-recommends curl\n",
+        good: "FROM debian:12-slim\nRUN apt-get update && apt-get install -y --no-install-recommends curl\n",
+        notes: "`-y`, `--yes`, `--assume-yes`, `-qq` and `-q=2` all count. The fix adds `-y`.",
+        config: "",
+    },
+    check,
+};
+
+fn check(cx: &mut Checker<'_, '_>) {
+    let scripts = cx.scripts.clone();
+    for script in scripts.iter() {
+        for cmd in script.commands().iter().filter(|c| is_apt_install(c)) {
+            let quiet_twice = cmd.args().iter().any(|w| w.text == "-qq" || w.text == "-q=2" || w.text == "--quiet=2")
+                || cmd.args().iter().filter(|w| w.text == "-q").count() >= 2;
+            if quiet_twice || cmd.has_option(APT, Some('y'), &["yes", "assume-yes"]) {
+                continue;
+            }
+            let install = cmd.operands(APT).into_iter().next();
+            let report = cx.report(cmd.span(), "`apt-get install` without `-y` aborts at the confirmation prompt");
+            if let Some(install) = install {
+                let at = cmd.span_of(&install.span).end;
+                report.fix("add -y", Applicability::Safe, vec![edit(at..at, " -y")]);
+            }
+        }
+    }
+}

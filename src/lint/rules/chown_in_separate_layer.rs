@@ -1,0 +1,62 @@
+use super::{Rule, RuleMeta};
+use crate::lint::checker::Checker;
+use crate::lint::run_script::PLAIN;
+use crate::lint::source::{keyword_span, Instruction};
+use crate::lint::{Category, Severity};
+
+pub static RULE: Rule = Rule {
+    meta: RuleMeta {
+        code: "IMG207",
+        name: "chown-in-separate-layer",
+        category: Category::Size,
+        severity: Severity::Warning,
+        hadolint: &[],
+        buildkit: None,
+        fix: None,
+        summary: "A RUN that only runs `chmod`/`chown` (recursively, or on copied files) after the files were added.",
+        why: "Changing the owner or mode of a file in a new layer copies the whole file into that layer: a `chown -R` over a copied directory doubles its size in the image. `COPY --chown`/`--chmod` sets them in the same layer.",
+        bad: "FROM node:22-alpine\nWORKDIR /app\nCOPY . /app\n# flagged: every file of /app is stored twice\nRUN chown -R node:node /app\n",
+        good: "FROM node:22-alpine\nWORKDIR /app\nCOPY --chown=node:node . /app\n",
+        notes: "A recursive change is reported even when the files come from the base image (they are duplicated just the same); the related span shows the COPY/ADD that added them when there is one in the stage.",
+        config: "",
+    },
+    check,
+};
+
+fn check(cx: &mut Checker<'_, '_>) {
+    let df = cx.df;
+    let scripts = cx.scripts.clone();
+    for script in scripts.iter() {
+        let commands: Vec<_> = script.commands().into_iter().filter(|c| !matches!(c.name(), Some("set") | None)).collect();
+        if commands.is_empty() || !commands.iter().all(|c| matches!(c.name(), Some("chown" | "chmod" | "chgrp"))) {
+            continue;
+        }
+        let recursive = commands.iter().any(|c| c.has_option(PLAIN, Some('R'), &["recursive"]));
+        let paths: Vec<String> = commands
+            .iter()
+            .flat_map(|c| c.operands(PLAIN).into_iter().skip(1).map(|w| w.text.trim_end_matches('/').to_string()))
+            .collect();
+        let Some(stage) = cx.stages.get(script.stage).cloned() else { continue };
+        let adder = (stage.instructions.start + 1..script.index).rev().find(|&i| {
+            let dest = match &df.instructions[i] {
+                Instruction::Copy(c) => &c.dest.value,
+                Instruction::Add(a) => &a.dest.value,
+                _ => return false,
+            };
+            let dest = dest.trim_end_matches('/');
+            paths.iter().any(|p| p == dest || p.starts_with(&format!("{dest}/")) || dest.starts_with(&format!("{p}/")))
+        });
+        if !recursive && adder.is_none() {
+            continue;
+        }
+        let kw = keyword_span(&df.instructions[script.index]);
+        let adder_span = adder.map(|i| cx.span_of(i));
+        let mut report = cx
+            .report(kw, "changing owner or mode in a separate RUN stores every affected file again in a new layer")
+            .help("set them while copying: `COPY --chown=user:group --chmod=755 ...`");
+        if let Some(span) = adder_span {
+            report = report.related(span, "the files are added here");
+        }
+        let _ = report;
+    }
+}

@@ -1,0 +1,194 @@
+use super::{Rule, RuleMeta};
+use crate::lint::checker::{edit, Checker};
+use crate::lint::run_script::{is_apt_install, is_pip_install, RunCommand, RunScript, PLAIN};
+use crate::lint::source::{keyword_span, Instruction};
+use crate::lint::{Applicability, Category, Severity};
+
+pub static RULE: Rule = Rule {
+    meta: RuleMeta {
+        code: "IMG206",
+        name: "cleanup-in-separate-layer",
+        category: Category::Size,
+        severity: Severity::Warning,
+        hadolint: &[],
+        buildkit: None,
+        fix: Some(Applicability::Unsafe),
+        summary: "A RUN that only deletes or cleans what an earlier instruction of the stage created.",
+        why: "Layers only add: deleting a file in a later layer hides it but its bytes stay in the layer that created it, and every pull downloads them. The cleanup frees nothing unless it runs in the same RUN that created the files.",
+        bad: "FROM debian:12-slim\nRUN apt-get update && apt-get install -y --no-install-recommends curl\n# flagged: the lists are already in the previous layer\nRUN rm -rf /var/lib/apt/lists/*\n",
+        good: "FROM debian:12-slim\nRUN apt-get update && apt-get install -y --no-install-recommends curl \\\n && rm -rf /var/lib/apt/lists/*\n",
+        notes: "The finding points at the cleanup and at the instruction that created what it removes. Recognised cleanups: `rm` of paths, `apt-get clean`, `yum`/`dnf clean`, `apk cache clean`, `pip cache purge`, `npm cache clean`, `yarn cache clean`, `composer clear-cache`, `go clean -cache`. The fix moves the cleanup to the end of the creating RUN when that RUN comes right before it; it is unsafe because it changes layers and cache keys.",
+        config: "",
+    },
+    check,
+};
+
+/// What a cleanup command removes: paths, or a package manager's cache.
+enum Removes<'s> {
+    Paths(Vec<&'s str>),
+    Cache(&'static str),
+}
+
+fn cleanup<'s>(cmd: &RunCommand<'s, '_>) -> Option<Removes<'s>> {
+    let name = cmd.name()?;
+    let sub = cmd.subcommand(PLAIN);
+    match (name, sub) {
+        ("rm", _) => {
+            let paths: Vec<&str> = cmd.operands(PLAIN).iter().map(|w| &*w.text).collect();
+            (!paths.is_empty()).then_some(Removes::Paths(paths))
+        }
+        ("apt-get" | "apt", Some("clean" | "autoclean")) => Some(Removes::Cache("apt")),
+        ("yum" | "dnf" | "microdnf", Some("clean")) => Some(Removes::Cache("rpm")),
+        ("apk", Some("cache")) => Some(Removes::Cache("apk")),
+        ("pip" | "pip3", Some("cache")) => Some(Removes::Cache("pip")),
+        ("npm" | "yarn", Some("cache")) => Some(Removes::Cache("npm")),
+        ("composer", Some("clear-cache" | "clearcache")) => Some(Removes::Cache("composer")),
+        ("go", Some("clean")) => Some(Removes::Cache("go")),
+        _ => None,
+    }
+}
+
+/// Commands that neither create nor delete anything worth a layer.
+fn is_noise(cmd: &RunCommand<'_, '_>) -> bool {
+    matches!(cmd.name(), Some("set" | "true" | ":" | "echo" | "printf") | None)
+}
+
+/// Whether an earlier RUN filled the cache `kind`, or wrote under `path`.
+fn run_creates(script: &RunScript<'_, '_>, text: &str, removes: &Removes<'_>) -> bool {
+    let commands = script.commands();
+    match removes {
+        Removes::Cache(kind) => commands.iter().any(|c| installs(c, kind)),
+        Removes::Paths(paths) => paths.iter().any(|p| {
+            let dir = p.trim_end_matches('*').trim_end_matches('/');
+            if dir.starts_with("/var/lib/apt/lists") || dir.starts_with("/var/cache/apt") {
+                return commands.iter().any(|c| installs(c, "apt") || c.subcommand(PLAIN) == Some("update"));
+            }
+            if dir.starts_with("/var/cache/apk") {
+                return commands.iter().any(|c| installs(c, "apk"));
+            }
+            if dir.starts_with("/root/.cache") {
+                return commands.iter().any(|c| installs(c, "pip"));
+            }
+            // Otherwise: the earlier RUN names the path (curl -o, wget -O, tar -C, mkdir, ...).
+            dir.len() > 1 && dir != "/tmp" && text.contains(dir)
+        }),
+    }
+}
+
+fn installs(cmd: &RunCommand<'_, '_>, kind: &str) -> bool {
+    let name = cmd.name().unwrap_or_default();
+    let sub = cmd.subcommand(PLAIN);
+    match kind {
+        "apt" => is_apt_install(cmd) || (matches!(name, "apt-get" | "apt") && sub == Some("update")),
+        "rpm" => matches!(name, "yum" | "dnf" | "microdnf") && matches!(sub, Some("install" | "update" | "upgrade")),
+        "apk" => name == "apk" && sub == Some("add"),
+        "pip" => is_pip_install(cmd),
+        "npm" => matches!(name, "npm" | "yarn") && matches!(sub, Some("install" | "ci" | "add") | None),
+        "composer" => name == "composer" && matches!(sub, Some("install" | "update" | "require")),
+        "go" => name == "go" && matches!(sub, Some("build" | "install" | "get" | "mod")),
+        _ => false,
+    }
+}
+
+fn check(cx: &mut Checker<'_, '_>) {
+    let df = cx.df;
+    let scripts = cx.scripts.clone();
+    for script in scripts.iter() {
+        let commands: Vec<_> = script.commands().into_iter().filter(|c| !is_noise(c)).collect();
+        let removals: Vec<Removes<'_>> = commands.iter().map_while(cleanup).collect();
+        if removals.is_empty() || removals.len() != commands.len() {
+            continue; // not a RUN whose only job is cleaning
+        }
+        let Some(stage) = cx.stages.get(script.stage).cloned() else { continue };
+        // The latest earlier instruction of the stage that created what is removed.
+        let creator = (stage.instructions.start + 1..script.index).rev().find(|&i| {
+            match &df.instructions[i] {
+                Instruction::Run(_) => scripts
+                    .iter()
+                    .find(|s| s.index == i)
+                    .is_some_and(|s| removals.iter().any(|r| run_creates(s, &df.text[cx.span_of(i)], r))),
+                Instruction::Copy(c) => copies_into(&c.dest.value, &removals),
+                Instruction::Add(a) => copies_into(&a.dest.value, &removals),
+                _ => false,
+            }
+        });
+        let Some(creator) = creator else { continue };
+        let creator_span = cx.span_of(creator);
+        let cleanup_span = cx.span_of(script.index);
+        let kw = keyword_span(&df.instructions[script.index]);
+        let report = cx
+            .report(kw, "this cleanup runs in its own layer and frees nothing: the files stay in an earlier layer")
+            .related(creator_span, "the files are created in this layer")
+            .help("do the cleanup at the end of the RUN that creates the files");
+        // Fix: append the cleanup to the creating RUN when it is the instruction right before.
+        let creator_script = scripts.iter().find(|s| s.index == creator);
+        if let (true, Some(end), Some(cleanup_line)) = (
+            creator + 1 == script.index,
+            creator_script.and_then(|s| s.line_end()),
+            script.line_end().map(|end| &df.text[script.parts[0].offset..end]),
+        ) {
+            let joined = cleanup_line.split_whitespace().collect::<Vec<_>>().join(" ");
+            let mut delete_end = cleanup_span.end;
+            if df.text[delete_end..].starts_with('\n') {
+                delete_end += 1;
+            }
+            let delete_start = df.text[..cleanup_span.start].rfind('\n').map_or(0, |n| n + 1);
+            if script.run.options.is_empty() && !joined.contains('\\') {
+                report.fix(
+                    "move the cleanup into the RUN that creates the files",
+                    Applicability::Unsafe,
+                    vec![edit(end..end, format!(" \\\n && {joined}")), edit(delete_start..delete_end, "")],
+                );
+            }
+        }
+    }
+}
+
+/// Whether a COPY/ADD destination holds a removed path.
+fn copies_into(dest: &str, removals: &[Removes<'_>]) -> bool {
+    let dest = dest.trim_end_matches('/');
+    !dest.is_empty()
+        && removals.iter().any(|r| match r {
+            Removes::Paths(paths) => paths.iter().any(|p| {
+                let p = p.trim_end_matches('*').trim_end_matches('/');
+                p == dest || p.starts_with(&format!("{dest}/")) || (dest.starts_with(p) && p.len() > 1)
+            }),
+            Removes::Cache(_) => false,
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::lint::{lint_text, Settings};
+
+    fn found(text: &str) -> Vec<(usize, Vec<usize>)> {
+        lint_text(text, &Settings::default())
+            .iter()
+            .filter(|d| d.code == "IMG206")
+            .map(|d| (d.span.start, d.related.iter().map(|r| r.span.start).collect()))
+            .collect()
+    }
+
+    #[test]
+    fn copied_archive_removed_later() {
+        let text = "FROM alpine:3.20\nCOPY app.tar.gz /tmp/app.tar.gz\nRUN tar -xzf /tmp/app.tar.gz -C /opt\nRUN rm /tmp/app.tar.gz\n";
+        // The RUN that extracts also names the path: it is the latest creator candidate.
+        assert_eq!(found(text), [(text.rfind("RUN").unwrap_or(0), vec![text.find("RUN tar").unwrap_or(0)])]);
+    }
+
+    #[test]
+    fn cleanup_with_other_work_or_without_creator_is_not_reported() {
+        assert!(found("FROM alpine:3.20\nRUN rm -rf /var/lib/apt/lists/*\n").is_empty());
+        assert!(found("FROM debian:12\nRUN apt-get update\nRUN apt-get install -y x && rm -rf /var/lib/apt/lists/*\n").is_empty());
+        // A cleanup in another stage than the creator is another image.
+        assert!(found("FROM debian:12 AS a\nRUN apt-get update\nFROM debian:12\nRUN apt-get clean\n").is_empty());
+    }
+
+    #[test]
+    fn package_cache_cleanups() {
+        let text = "FROM python:3.12\nRUN pip install flask==3.0.3\nRUN pip cache purge\n";
+        assert_eq!(found(text).len(), 1);
+        let fixed = crate::lint::fix::fix_text(text, &Settings::default(), crate::lint::Applicability::Unsafe);
+        assert!(fixed.text.contains("RUN pip install --no-cache-dir flask==3.0.3 \\\n && pip cache purge\n"), "{}", fixed.text);
+    }
+}

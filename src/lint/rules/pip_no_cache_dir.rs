@@ -1,0 +1,55 @@
+use super::{Rule, RuleMeta};
+use crate::lint::checker::{edit, Checker};
+use crate::lint::run_script::{is_pip_install, PIP};
+use crate::lint::source::Instruction;
+use crate::lint::words::key_values;
+use crate::lint::{Applicability, Category, Severity};
+
+pub static RULE: Rule = Rule {
+    meta: RuleMeta {
+        code: "IMG204",
+        name: "pip-without-no-cache-dir",
+        category: Category::Size,
+        severity: Severity::Warning,
+        hadolint: &["DL3042"],
+        buildkit: None,
+        fix: Some(Applicability::Safe),
+        summary: "`pip install` without `--no-cache-dir`.",
+        why: "pip keeps every downloaded wheel in ~/.cache/pip; in an image that cache is never used again but is stored in the layer, often doubling what the install adds.",
+        bad: "FROM python:3.12-slim\n# flagged: wheels cached in the layer\nRUN pip install requests==2.32.3\n",
+        good: "FROM python:3.12-slim\nRUN pip install --no-cache-dir requests==2.32.3\n",
+        notes: "Not reported when the stage sets `PIP_NO_CACHE_DIR`, or the RUN mounts a cache on /root/.cache. Only stages that end up in the final image are checked. The fix adds `--no-cache-dir`.",
+        config: "",
+    },
+    check,
+};
+
+fn check(cx: &mut Checker<'_, '_>) {
+    let df = cx.df;
+    let scripts = cx.scripts.clone();
+    let ships: Vec<bool> = (0..cx.stages.len()).map(|i| cx.ships(i)).collect();
+    for script in scripts.iter().filter(|s| ships.get(s.stage).copied().unwrap_or(false)) {
+        if script.has_cache_mount("/root/.cache") {
+            continue;
+        }
+        let stage_start = cx.stages.get(script.stage).map_or(0, |s| s.instructions.start);
+        let env_set = df.instructions[stage_start..script.index].iter().any(|i| match i {
+            Instruction::Env(e) => key_values(&e.arguments.value, 0).iter().any(|kv| kv.key == "PIP_NO_CACHE_DIR"),
+            _ => false,
+        });
+        if env_set {
+            continue;
+        }
+        for cmd in script.commands().iter().filter(|c| is_pip_install(c)) {
+            if cmd.has_option(PIP, None, &["no-cache-dir"]) {
+                continue;
+            }
+            let install = cmd.args().iter().find(|w| w.text == "install");
+            let report = cx.report(cmd.span(), "`pip install` without `--no-cache-dir` keeps pip's cache in the layer");
+            if let Some(install) = install {
+                let at = cmd.span_of(&install.span).end;
+                report.fix("add --no-cache-dir", Applicability::Safe, vec![edit(at..at, " --no-cache-dir")]);
+            }
+        }
+    }
+}

@@ -1,0 +1,56 @@
+use super::{Rule, RuleMeta};
+use crate::lint::checker::Checker;
+use crate::lint::run_script::PLAIN;
+use crate::lint::source::Instruction;
+use crate::lint::{Category, Severity};
+
+pub static RULE: Rule = Rule {
+    meta: RuleMeta {
+        code: "IMG121",
+        name: "pipe-without-pipefail",
+        category: Category::Correctness,
+        severity: Severity::Warning,
+        hadolint: &["DL4006"],
+        buildkit: None,
+        fix: None,
+        summary: "A RUN with a pipe while the shell does not use `pipefail`.",
+        why: "A pipeline's status is that of its last command: in `curl -fsSL $URL | tar -xz` a failed download is ignored and the build goes on with a broken step.",
+        bad: "FROM debian:12-slim\n# flagged: a failing curl is ignored\nRUN curl -fsSL https://example.com/tool.tgz | tar -xz -C /opt\n",
+        good: "FROM debian:12-slim\nSHELL [\"/bin/bash\", \"-o\", \"pipefail\", \"-c\"]\nRUN curl -fsSL https://example.com/tool.tgz | tar -xz -C /opt\n",
+        notes: "Not reported when the stage's SHELL has `-o pipefail`, or the RUN itself starts with `set -o pipefail` (or `set -euo pipefail`).",
+        config: "",
+    },
+    check,
+};
+
+fn check(cx: &mut Checker<'_, '_>) {
+    let df = cx.df;
+    let scripts = cx.scripts.clone();
+    for script in scripts.iter() {
+        let Some(stage) = cx.stages.get(script.stage) else { continue };
+        let shell_has_pipefail = df.instructions[stage.instructions.start..script.index]
+            .iter()
+            .rev()
+            .find_map(|i| match i {
+                Instruction::Shell(s) => Some(s.arguments.iter().any(|a| a.value.contains("pipefail"))),
+                _ => None,
+            })
+            .unwrap_or(false);
+        if shell_has_pipefail {
+            continue;
+        }
+        let commands = script.commands();
+        let sets_pipefail = commands.iter().any(|c| {
+            c.name() == Some("set")
+                && (c.args().iter().any(|w| w.text == "pipefail")
+                    || c.operands(PLAIN).iter().any(|w| w.text == "pipefail"))
+        });
+        if sets_pipefail {
+            continue;
+        }
+        if let Some(first_piped) = commands.iter().find(|c| c.context.pipeline_len > 1 && c.context.pipeline_index == 0) {
+            cx.report(first_piped.span(), "a failure before the pipe is ignored without `pipefail`")
+                .help("add `SHELL [\"/bin/bash\", \"-o\", \"pipefail\", \"-c\"]` before the RUN, or `set -o pipefail &&`");
+        }
+    }
+}

@@ -1,0 +1,62 @@
+use super::{Rule, RuleMeta};
+use crate::lint::checker::Checker;
+use crate::lint::run_script::{is_apt_install, APK, APT, PLAIN};
+use crate::lint::{Category, Severity};
+
+pub static RULE: Rule = Rule {
+    meta: RuleMeta {
+        code: "IMG208",
+        name: "toolchain-in-final-stage",
+        category: Category::Size,
+        severity: Severity::Info,
+        hadolint: &[],
+        buildkit: None,
+        fix: None,
+        summary: "Compilers or SDKs (build-essential, gcc, golang, rustc, a JDK...) installed in the final stage.",
+        why: "A toolchain is needed to build, not to run: in the final image it adds hundreds of MB and attack surface. Build in a first stage and copy only the result into a slim runtime stage.",
+        bad: "FROM debian:12-slim\n# flagged: gcc and make ship with the app\nRUN apt-get update && apt-get install -y --no-install-recommends build-essential \\\n && rm -rf /var/lib/apt/lists/*\n",
+        good: "FROM debian:12 AS build\nRUN apt-get update && apt-get install -y --no-install-recommends build-essential\nRUN make -C /src\n\nFROM debian:12-slim\nCOPY --from=build /src/app /usr/local/bin/app\n",
+        notes: "Not reported when the same RUN removes the packages again (`apt-get purge`, `apk del`). Info by default: development images (devcontainers) install toolchains on purpose.",
+        config: "",
+    },
+    check,
+};
+
+const TOOLCHAINS: &[&str] = &[
+    "build-essential", "gcc", "g++", "gcc-c++", "clang", "make", "cmake", "golang", "golang-go", "go", "rustc", "cargo",
+    "maven", "gradle", "default-jdk", "build-base", "alpine-sdk", "musl-dev", "libc6-dev", "python3-dev",
+];
+
+fn is_toolchain(package: &str) -> bool {
+    let name = package.split(['=', '<', '>', '~']).next().unwrap_or(package);
+    TOOLCHAINS.contains(&name) || (name.starts_with("openjdk") && name.contains("jdk") && !name.contains("jre"))
+}
+
+fn check(cx: &mut Checker<'_, '_>) {
+    let Some(last) = cx.stages.last().map(|s| s.index) else { return };
+    let scripts = cx.scripts.clone();
+    for script in scripts.iter().filter(|s| s.stage == last) {
+        let commands = script.commands();
+        let removed = commands.iter().any(|c| {
+            matches!((c.name(), c.subcommand(PLAIN)), (Some("apt-get" | "apt"), Some("purge" | "remove")) | (Some("apk"), Some("del")))
+        });
+        if removed {
+            continue;
+        }
+        for cmd in &commands {
+            let packages: Vec<_> = if is_apt_install(cmd) {
+                cmd.operands(APT).into_iter().skip(1).collect()
+            } else if cmd.name() == Some("apk") && cmd.subcommand(APK) == Some("add") {
+                cmd.operands(APK).into_iter().skip(1).collect()
+            } else if matches!(cmd.name(), Some("yum" | "dnf" | "microdnf")) && cmd.subcommand(PLAIN) == Some("install") {
+                cmd.operands(PLAIN).into_iter().skip(1).collect()
+            } else {
+                continue;
+            };
+            for word in packages.into_iter().filter(|w| is_toolchain(&w.text)) {
+                cx.report(cmd.span_of(&word.span), format!("`{}` is a build toolchain, installed in the final stage", word.text))
+                    .help("build in a separate stage and copy only the build output into the final one");
+            }
+        }
+    }
+}

@@ -1,0 +1,204 @@
+//! RUN bodies read as shell ([`crate::shell`]), for the rules that look at commands.
+//!
+//! Each shell-form `RUN` (and each heredoc body of a `RUN <<EOF`) is parsed once per file.
+//! A stage whose `SHELL` is not a POSIX shell (PowerShell, cmd) is skipped: these rules do not
+//! judge it. Spans of the shell tree are relative to the parsed text; [`RunCommand::span_of`]
+//! turns them into file offsets.
+
+use parse_dockerfile::{Command, RunInstruction};
+
+use super::source::{Dockerfile, Instruction, Span};
+use crate::shell::{self, CommandContext, OptionSpec, ParsedScript, ShellDialect, SimpleCommand, Word};
+
+/// One parsed piece of a RUN: the shell-form line or one heredoc body.
+pub struct ScriptPart<'d> {
+    /// Where the parsed text starts in the file.
+    pub offset: usize,
+    pub parsed: ParsedScript<'d>,
+}
+
+/// A RUN instruction with its shell.
+pub struct RunScript<'d, 'a> {
+    /// Index of the instruction in [`Dockerfile::instructions`].
+    pub index: usize,
+    /// Index of its stage.
+    pub stage: usize,
+    pub run: &'d RunInstruction<'a>,
+    pub parts: Vec<ScriptPart<'d>>,
+}
+
+/// A simple command of a RUN and where it sits.
+#[derive(Clone, Copy)]
+pub struct RunCommand<'s, 'd> {
+    pub command: &'s SimpleCommand<'d>,
+    pub context: CommandContext,
+    /// Offset of the parsed text in the file.
+    pub offset: usize,
+}
+
+/// Every RUN of the file in a POSIX-shell stage, parsed.
+pub fn run_scripts<'d, 'a>(df: &'d Dockerfile<'a>) -> Vec<RunScript<'d, 'a>> {
+    let mut out = Vec::new();
+    let mut stage: Option<usize> = None;
+    let mut posix = true;
+    for (index, ins) in df.instructions.iter().enumerate() {
+        match ins {
+            Instruction::From(_) => {
+                stage = Some(stage.map_or(0, |s| s + 1));
+                posix = true;
+            }
+            Instruction::Shell(s) => {
+                let args: Vec<&str> = s.arguments.iter().map(|a| a.value.as_ref()).collect();
+                posix = shell::shell_dialect(&args) == ShellDialect::Posix;
+            }
+            Instruction::Run(run) if posix => {
+                let Some(stage) = stage else { continue };
+                let mut parts = Vec::new();
+                if let Command::Shell(line) = &run.arguments {
+                    parts.push(ScriptPart { offset: line.span.start, parsed: shell::parse_run(line.value, df.escape) });
+                }
+                for heredoc in &run.here_docs {
+                    // The body starts on the line after the `<<EOF` operator.
+                    let offset = heredoc.span.start;
+                    parts.push(ScriptPart { offset, parsed: shell::parse_script(&heredoc.value) });
+                }
+                out.push(RunScript { index, stage, run, parts });
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+impl<'d> RunScript<'d, '_> {
+    /// Every simple command, in source order (substitutions and compound bodies included).
+    pub fn commands(&self) -> Vec<RunCommand<'_, 'd>> {
+        self.parts
+            .iter()
+            .flat_map(|part| {
+                shell::simple_commands(&part.parsed.script)
+                    .into_iter()
+                    .map(move |(command, context)| RunCommand { command, context, offset: part.offset })
+            })
+            .collect()
+    }
+
+    /// Whether the RUN mounts a cache (`--mount=type=cache`) at a path starting with `prefix`.
+    pub fn has_cache_mount(&self, prefix: &str) -> bool {
+        self.run.options.iter().filter(|f| f.name.value == "mount").filter_map(|f| f.value.as_ref()).any(|v| {
+            let fields: Vec<&str> = v.value.split(',').collect();
+            fields.contains(&"type=cache")
+                && fields.iter().any(|f| {
+                    f.strip_prefix("target=")
+                        .or_else(|| f.strip_prefix("dst="))
+                        .or_else(|| f.strip_prefix("destination="))
+                        .is_some_and(|t| t.starts_with(prefix))
+                })
+        })
+    }
+
+    /// End of the shell-form command line in the file (where `&& more` can be appended).
+    pub fn line_end(&self) -> Option<usize> {
+        match &self.run.arguments {
+            Command::Shell(line) if self.run.here_docs.is_empty() => Some(line.span.end),
+            _ => None,
+        }
+    }
+}
+
+impl<'s, 'd> RunCommand<'s, 'd> {
+    /// The command's name once wrappers (`sudo`, `env`...) are stripped, without directory.
+    pub fn name(&self) -> Option<&'s str> {
+        shell::invocation(self.command).and_then(|inv| {
+            let name = inv.command.static_text()?;
+            Some(name.rsplit('/').next().unwrap_or(name))
+        })
+    }
+
+    /// Whether the command ran under `sudo` (or another stripped wrapper of that name).
+    pub fn has_wrapper(&self, name: &str) -> bool {
+        shell::invocation(self.command).is_some_and(|inv| inv.has_wrapper(name))
+    }
+
+    /// The words after the command name.
+    pub fn args(&self) -> &'s [Word<'d>] {
+        shell::invocation(self.command).map_or(&[], |inv| inv.args)
+    }
+
+    /// Operands (non-option words) under `spec`.
+    pub fn operands(&self, spec: OptionSpec<'_>) -> Vec<&'s Word<'d>> {
+        shell::parse_args(self.args(), spec)
+            .filter_map(|a| match a {
+                shell::Arg::Positional(w) => Some(w),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Whether any option matches (`-y`, or `--yes`...).
+    pub fn has_option(&self, spec: OptionSpec<'_>, short: Option<char>, long: &[&str]) -> bool {
+        shell::parse_args(self.args(), spec).any(|a| long.iter().any(|l| a.is_option(short, l)) || a.is_option(short, ""))
+    }
+
+    /// The first operand (`install` in `apt-get -q install x`).
+    pub fn subcommand(&self, spec: OptionSpec<'_>) -> Option<&'s str> {
+        self.operands(spec).first().map(|w| &*w.text)
+    }
+
+    /// A span of the parsed text as a file span.
+    pub fn span_of(&self, span: &Span) -> Span {
+        self.offset + span.start..self.offset + span.end
+    }
+
+    /// The whole command in the file.
+    pub fn span(&self) -> Span {
+        self.span_of(&self.command.span)
+    }
+}
+
+/// apt-get / apt options that take a value.
+pub const APT: OptionSpec<'static> = OptionSpec {
+    short_with_value: "otc",
+    long_with_value: &["option", "target-release", "config-file"],
+    stop_at_positional: false,
+};
+/// apk options that take a value.
+pub const APK: OptionSpec<'static> = OptionSpec {
+    short_with_value: "Xpt",
+    long_with_value: &["repository", "root", "virtual", "arch", "cache-dir", "keys-dir", "repositories-file"],
+    stop_at_positional: false,
+};
+/// pip options that take a value.
+pub const PIP: OptionSpec<'static> = OptionSpec {
+    short_with_value: "rcCeitfb",
+    long_with_value: &[
+        "requirement", "constraint", "editable", "target", "prefix", "root", "index-url", "extra-index-url",
+        "find-links", "cache-dir", "src", "upgrade-strategy", "python-version", "platform", "only-binary",
+        "no-binary", "trusted-host", "log", "proxy", "timeout", "retries", "exists-action", "cert", "client-cert",
+    ],
+    stop_at_positional: false,
+};
+/// Options of commands rules only need the operands of.
+pub const PLAIN: OptionSpec<'static> = OptionSpec { short_with_value: "", long_with_value: &[], stop_at_positional: false };
+
+/// Package managers and what installing with them looks like.
+pub fn is_apt(name: &str) -> bool {
+    name == "apt-get" || name == "apt"
+}
+
+/// `apt-get install` / `apt install` (also `apt-get -y install`).
+pub fn is_apt_install(cmd: &RunCommand<'_, '_>) -> bool {
+    cmd.name().is_some_and(is_apt) && cmd.subcommand(APT) == Some("install")
+}
+
+/// `pip install`, `pip3 install`, `python -m pip install`.
+pub fn is_pip_install(cmd: &RunCommand<'_, '_>) -> bool {
+    match cmd.name() {
+        Some(n) if n == "pip" || n.starts_with("pip3") || n == "pip2" => cmd.subcommand(PIP) == Some("install"),
+        Some(n) if n.starts_with("python") => {
+            let words: Vec<&str> = cmd.args().iter().map(|w| &*w.text).collect();
+            words.windows(3).any(|w| w[0] == "-m" && w[1] == "pip" && w[2] == "install")
+        }
+        _ => false,
+    }
+}
