@@ -116,6 +116,11 @@ impl<'d, 'a> Checker<'d, 'a> {
         false
     }
 
+    /// For each stage, whether it ships (see [`Checker::ships`]); indexed by stage.
+    pub fn shipping_stages(&self) -> Vec<bool> {
+        (0..self.stages.len()).map(|i| self.ships(i)).collect()
+    }
+
     /// Whether `name` is a stage defined before stage `index` (so `FROM name` is not an image).
     pub fn is_earlier_stage(&self, name: &str, index: usize) -> bool {
         self.stages[..index.min(self.stages.len())]
