@@ -34,6 +34,7 @@ mod from_as_casing;
 mod from_platform_flag_const;
 mod invalid_default_arg_in_from;
 mod json_args_recommended;
+mod language_cache_left;
 mod last_user_root;
 mod latest_tag;
 mod legacy_key_value_format;
@@ -42,12 +43,15 @@ mod multiple_instructions;
 mod no_empty_continuation;
 mod no_install_recommends;
 mod pip_no_cache_dir;
+mod pip_pin_versions;
 mod pipefail;
 mod redundant_target_platform;
 mod required_labels;
 mod reserved_stage_name;
 mod rpm_cache_left;
+mod rpm_install_yes;
 mod secrets_in_arg_or_env;
+mod shell_via_symlink;
 mod stage_name_casing;
 mod sudo_in_run;
 pub mod syntax_error;
@@ -56,6 +60,7 @@ mod trusted_registries;
 mod undefined_arg_in_from;
 mod untagged_image;
 mod use_apt_get;
+mod useradd_without_no_log_init;
 mod wget_and_curl;
 mod workdir_relative;
 
@@ -85,6 +90,9 @@ pub static RULES: &[&Rule] = &[
     &pipefail::RULE,
     &use_apt_get::RULE,
     &apt_pin_versions::RULE,
+    &rpm_install_yes::RULE,
+    &pip_pin_versions::RULE,
+    &shell_via_symlink::RULE,
     &consecutive_run::RULE,
     &apt_lists_left::RULE,
     &apk_no_cache::RULE,
@@ -94,6 +102,8 @@ pub static RULES: &[&Rule] = &[
     &chown_in_separate_layer::RULE,
     &toolchain_in_final_stage::RULE,
     &no_install_recommends::RULE,
+    &language_cache_left::RULE,
+    &useradd_without_no_log_init::RULE,
     &copy_context_before_install::RULE,
     &copy_secret_file::RULE,
     &secrets_in_arg_or_env::RULE,

@@ -1,0 +1,69 @@
+use super::{Rule, RuleMeta};
+use crate::lint::checker::Checker;
+use crate::lint::run_script::{RunCommand, PLAIN};
+use crate::lint::{Category, Severity};
+
+pub static RULE: Rule = Rule {
+    meta: RuleMeta {
+        code: "IMG210",
+        name: "language-package-cache-left",
+        category: Category::Size,
+        severity: Severity::Info,
+        hadolint: &["DL3060"],
+        buildkit: None,
+        fix: None,
+        summary: "npm, yarn, composer, go or cargo downloads left in their cache inside the layer.",
+        why: "Language package managers keep every download in a cache directory (~/.npm, the yarn cache, ~/.composer/cache, the Go build and module caches, ~/.cargo/registry). In an image the cache is dead weight stored in the layer. Mount it as a build cache instead: it is then reused across builds and never shipped.",
+        bad: "FROM node:22-alpine\nWORKDIR /app\nCOPY package.json package-lock.json ./\n# flagged: ~/.npm stays in the layer\nRUN npm ci\n",
+        good: "FROM node:22-alpine\nWORKDIR /app\nCOPY package.json package-lock.json ./\nRUN --mount=type=cache,target=/root/.npm npm ci\n",
+        notes: "Not reported when the RUN mounts a cache on the manager's cache directory or cleans it in the same RUN (`npm cache clean`, `yarn cache clean`, `composer clear-cache`, `go clean -cache -modcache`, removing the directory). Only stages that end up in the final image are checked.",
+        config: "",
+    },
+    check,
+};
+
+/// (manager, cache directory prefix, what installing looks like)
+fn manager(cmd: &RunCommand<'_, '_>) -> Option<(&'static str, &'static str)> {
+    let sub = cmd.subcommand(PLAIN);
+    match cmd.name()? {
+        "npm" if matches!(sub, Some("ci" | "install" | "i")) => Some(("npm", "/root/.npm")),
+        "yarn" if matches!(sub, None | Some("install" | "add")) => Some(("yarn", "/usr/local/share/.cache/yarn")),
+        "composer" if matches!(sub, Some("install" | "update" | "require")) => Some(("composer", "/root/.composer")),
+        "go" if matches!(sub, Some("build" | "install" | "mod")) => Some(("go", "/root/.cache/go-build")),
+        "cargo" if matches!(sub, Some("build" | "install" | "fetch")) => Some(("cargo", "/usr/local/cargo/registry")),
+        _ => None,
+    }
+}
+
+fn cleans(cmd: &RunCommand<'_, '_>, name: &str) -> bool {
+    let sub = cmd.subcommand(PLAIN);
+    match (cmd.name(), name) {
+        (Some("npm" | "yarn"), "npm" | "yarn") => sub == Some("cache"),
+        (Some("composer"), "composer") => matches!(sub, Some("clear-cache" | "clearcache")),
+        (Some("go"), "go") => sub == Some("clean"),
+        (Some("rm"), _) => cmd.args().iter().any(|w| w.text.contains("cache") || w.text.contains(".npm") || w.text.contains("registry")),
+        _ => false,
+    }
+}
+
+fn check(cx: &mut Checker<'_, '_>) {
+    let scripts = cx.scripts.clone();
+    let ships = cx.shipping_stages();
+    for script in scripts.iter().filter(|s| ships.get(s.stage).copied().unwrap_or(false)) {
+        let commands = script.commands();
+        let mut seen: Vec<&str> = Vec::new();
+        for cmd in &commands {
+            let Some((name, cache)) = manager(cmd) else { continue };
+            let cache_dir_word = cache.rsplit('/').next().unwrap_or(cache);
+            let mounted = script.run.options.iter().any(|f| {
+                f.name.value == "mount" && f.value.as_ref().is_some_and(|v| v.value.contains("type=cache") && v.value.contains(cache_dir_word))
+            });
+            if seen.contains(&name) || mounted || script.has_cache_mount(cache) || commands.iter().any(|c| cleans(c, name)) {
+                continue;
+            }
+            seen.push(name);
+            cx.report(cmd.span(), format!("`{name}` leaves its download cache in this layer"))
+                .help(format!("use `RUN --mount=type=cache,target={cache} ...`, or clean the cache in the same RUN"));
+        }
+    }
+}
