@@ -145,6 +145,12 @@ impl<'s, 'd> RunCommand<'s, 'd> {
         self.operands(spec).first().map(|w| &*w.text)
     }
 
+    /// The file offset right after the command's first operand (`install` in
+    /// `apt-get -q install x`), where a fix inserts a flag.
+    pub fn after_subcommand(&self, spec: OptionSpec<'_>) -> Option<usize> {
+        self.operands(spec).first().map(|w| self.span_of(&w.span).end)
+    }
+
     /// A span of the parsed text as a file span.
     pub fn span_of(&self, span: &Span) -> Span {
         self.offset + span.start..self.offset + span.end

@@ -31,10 +31,8 @@ fn check(cx: &mut Checker<'_, '_>) {
             if quiet_twice || cmd.has_option(APT, Some('y'), &["yes", "assume-yes"]) {
                 continue;
             }
-            let install = cmd.operands(APT).into_iter().next();
             let report = cx.report(cmd.span(), "`apt-get install` without `-y` aborts at the confirmation prompt");
-            if let Some(install) = install {
-                let at = cmd.span_of(&install.span).end;
+            if let Some(at) = cmd.after_subcommand(APT) {
                 report.fix("add -y", Applicability::Safe, vec![edit(at..at, " -y")]);
             }
         }

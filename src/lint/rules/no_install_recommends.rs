@@ -30,10 +30,8 @@ fn check(cx: &mut Checker<'_, '_>) {
             if via_option || cmd.has_option(APT, None, &["no-install-recommends"]) {
                 continue;
             }
-            let install = cmd.operands(APT).into_iter().next();
             let report = cx.report(cmd.span(), "`apt-get install` without `--no-install-recommends` also installs recommended packages");
-            if let Some(install) = install {
-                let at = cmd.span_of(&install.span).end;
+            if let Some(at) = cmd.after_subcommand(APT) {
                 report.fix("add --no-install-recommends", Applicability::Unsafe, vec![edit(at..at, " --no-install-recommends")]);
             }
         }

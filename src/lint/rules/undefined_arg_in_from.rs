@@ -24,22 +24,11 @@ pub static RULE: Rule = Rule {
     check,
 };
 
-/// Defined by BuildKit for every build.
-const PREDEFINED: &[&str] = &[
-    "BUILDPLATFORM",
-    "BUILDOS",
-    "BUILDARCH",
-    "BUILDVARIANT",
-    "TARGETPLATFORM",
-    "TARGETOS",
-    "TARGETARCH",
-    "TARGETVARIANT",
-    "TARGETSTAGE",
-];
-
 fn check(cx: &mut Checker<'_, '_>) {
     let df = cx.df;
-    let mut declared: Vec<&str> = PREDEFINED.to_vec();
+    // BuildKit defines the platform ARGs for every build.
+    let mut declared: Vec<&str> = crate::model::AUTOMATIC_PLATFORM_ARGS.to_vec();
+    declared.push("TARGETSTAGE");
     for ins in &df.instructions[cx.meta_args.clone()] {
         if let Instruction::Arg(a) = ins {
             declared.extend(
