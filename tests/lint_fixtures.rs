@@ -9,11 +9,17 @@ use imgopt::lint::{lint_text, Settings};
 #[test]
 fn fixtures_are_flagged_exactly_where_marked() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/lint/fixtures");
-    let mut entries: Vec<_> = std::fs::read_dir(&dir).expect("fixtures dir").map(|e| e.expect("entry").path()).collect();
+    let mut entries: Vec<_> = std::fs::read_dir(&dir)
+        .expect("fixtures dir")
+        .map(|e| e.expect("entry").path())
+        .collect();
     entries.sort();
     assert!(!entries.is_empty());
     for path in entries {
-        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
         let code = name.split('-').next().unwrap_or_default();
         assert!(imgopt::lint::rules::find(code).is_some(), "{name}: no rule {code}");
         let text = std::fs::read_to_string(&path).expect("fixture");
@@ -22,7 +28,11 @@ fn fixtures_are_flagged_exactly_where_marked() {
             .iter()
             .enumerate()
             .filter(|(_, l)| l.trim_start().starts_with("# flagged"))
-            .filter_map(|(i, _)| (i + 1..lines.len()).find(|&j| !lines[j].trim_start().starts_with('#')).map(|j| j + 1))
+            .filter_map(|(i, _)| {
+                (i + 1..lines.len())
+                    .find(|&j| !lines[j].trim_start().starts_with('#'))
+                    .map(|j| j + 1)
+            })
             .collect();
         let index = LineIndex::new(&text);
         let mut got: Vec<usize> = lint_text(&text, &Settings::default())

@@ -52,7 +52,15 @@ impl<'d, 'a> Checker<'d, 'a> {
         }
         let meta_args = 0..stages.first().map_or(df.instructions.len(), |s| s.instructions.start);
         let scripts = std::rc::Rc::new(run_scripts(df));
-        Checker { df, settings, stages, meta_args, scripts, current: None, out: Vec::new() }
+        Checker {
+            df,
+            settings,
+            stages,
+            meta_args,
+            scripts,
+            current: None,
+            out: Vec::new(),
+        }
     }
 
     pub fn run(&mut self, rule: &'static Rule) {
@@ -102,13 +110,19 @@ impl<'d, 'a> Checker<'d, 'a> {
     /// Whether stage `index` ends up in the image built by default: the last stage, or a stage
     /// it is built `FROM` (directly or through others).
     pub fn ships(&self, index: usize) -> bool {
-        let Some(mut current) = self.stages.last() else { return false };
+        let Some(mut current) = self.stages.last() else {
+            return false;
+        };
         for _ in 0..=self.stages.len() {
             if current.index == index {
                 return true;
             }
             let base = current.base.as_ref();
-            match self.stages[..current.index].iter().rev().find(|s| s.name.as_ref().is_some_and(|(n, _)| n.eq_ignore_ascii_case(base))) {
+            match self.stages[..current.index]
+                .iter()
+                .rev()
+                .find(|s| s.name.as_ref().is_some_and(|(n, _)| n.eq_ignore_ascii_case(base)))
+            {
                 Some(parent) => current = parent,
                 None => return false,
             }

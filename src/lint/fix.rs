@@ -167,13 +167,17 @@ mod tests {
 
     #[test]
     fn package_manager_fixes_before_and_after() {
-        let before = "FROM alpine:3.20\nRUN apk add curl=8.9.0-r0 && pip install --no-cache-dir x==1 && pip install y==2\n";
+        let before =
+            "FROM alpine:3.20\nRUN apk add curl=8.9.0-r0 && pip install --no-cache-dir x==1 && pip install y==2\n";
         assert_eq!(
             fixed(before, Applicability::Safe).text,
             "FROM alpine:3.20\nRUN apk add --no-cache curl=8.9.0-r0 && pip install --no-cache-dir x==1 && pip install --no-cache-dir y==2\n"
         );
         let before = "FROM debian:12-slim\nRUN apt-get update && apt install curl=7.88.1-10\n";
-        assert_eq!(fixed(before, Applicability::Safe).text, "FROM debian:12-slim\nRUN apt-get update && apt install -y curl=7.88.1-10\n");
+        assert_eq!(
+            fixed(before, Applicability::Safe).text,
+            "FROM debian:12-slim\nRUN apt-get update && apt install -y curl=7.88.1-10\n"
+        );
         assert_eq!(
             fixed(before, Applicability::Unsafe).text,
             "FROM debian:12-slim\nRUN apt-get update && apt-get install --no-install-recommends -y curl=7.88.1-10 \\\n && rm -rf /var/lib/apt/lists/*\n"

@@ -55,14 +55,25 @@ pub fn run_scripts<'d, 'a>(df: &'d Dockerfile<'a>) -> Vec<RunScript<'d, 'a>> {
                 let Some(stage) = stage else { continue };
                 let mut parts = Vec::new();
                 if let Command::Shell(line) = &run.arguments {
-                    parts.push(ScriptPart { offset: line.span.start, parsed: shell::parse_run(line.value, df.escape) });
+                    parts.push(ScriptPart {
+                        offset: line.span.start,
+                        parsed: shell::parse_run(line.value, df.escape),
+                    });
                 }
                 for heredoc in &run.here_docs {
                     // The body starts on the line after the `<<EOF` operator.
                     let offset = heredoc.span.start;
-                    parts.push(ScriptPart { offset, parsed: shell::parse_script(&heredoc.value) });
+                    parts.push(ScriptPart {
+                        offset,
+                        parsed: shell::parse_script(&heredoc.value),
+                    });
                 }
-                out.push(RunScript { index, stage, run, parts });
+                out.push(RunScript {
+                    index,
+                    stage,
+                    run,
+                    parts,
+                });
             }
             _ => {}
         }
@@ -78,23 +89,32 @@ impl<'d> RunScript<'d, '_> {
             .flat_map(|part| {
                 shell::simple_commands(&part.parsed.script)
                     .into_iter()
-                    .map(move |(command, context)| RunCommand { command, context, offset: part.offset })
+                    .map(move |(command, context)| RunCommand {
+                        command,
+                        context,
+                        offset: part.offset,
+                    })
             })
             .collect()
     }
 
     /// Whether the RUN mounts a cache (`--mount=type=cache`) at a path starting with `prefix`.
     pub fn has_cache_mount(&self, prefix: &str) -> bool {
-        self.run.options.iter().filter(|f| f.name.value == "mount").filter_map(|f| f.value.as_ref()).any(|v| {
-            let fields: Vec<&str> = v.value.split(',').collect();
-            fields.contains(&"type=cache")
-                && fields.iter().any(|f| {
-                    f.strip_prefix("target=")
-                        .or_else(|| f.strip_prefix("dst="))
-                        .or_else(|| f.strip_prefix("destination="))
-                        .is_some_and(|t| t.starts_with(prefix))
-                })
-        })
+        self.run
+            .options
+            .iter()
+            .filter(|f| f.name.value == "mount")
+            .filter_map(|f| f.value.as_ref())
+            .any(|v| {
+                let fields: Vec<&str> = v.value.split(',').collect();
+                fields.contains(&"type=cache")
+                    && fields.iter().any(|f| {
+                        f.strip_prefix("target=")
+                            .or_else(|| f.strip_prefix("dst="))
+                            .or_else(|| f.strip_prefix("destination="))
+                            .is_some_and(|t| t.starts_with(prefix))
+                    })
+            })
     }
 
     /// End of the shell-form command line in the file (where `&& more` can be appended).
@@ -137,7 +157,8 @@ impl<'s, 'd> RunCommand<'s, 'd> {
 
     /// Whether any option matches (`-y`, or `--yes`...).
     pub fn has_option(&self, spec: OptionSpec<'_>, short: Option<char>, long: &[&str]) -> bool {
-        shell::parse_args(self.args(), spec).any(|a| long.iter().any(|l| a.is_option(short, l)) || a.is_option(short, ""))
+        shell::parse_args(self.args(), spec)
+            .any(|a| long.iter().any(|l| a.is_option(short, l)) || a.is_option(short, ""))
     }
 
     /// The first operand (`install` in `apt-get -q install x`).
@@ -171,21 +192,54 @@ pub const APT: OptionSpec<'static> = OptionSpec {
 /// apk options that take a value.
 pub const APK: OptionSpec<'static> = OptionSpec {
     short_with_value: "Xpt",
-    long_with_value: &["repository", "root", "virtual", "arch", "cache-dir", "keys-dir", "repositories-file"],
+    long_with_value: &[
+        "repository",
+        "root",
+        "virtual",
+        "arch",
+        "cache-dir",
+        "keys-dir",
+        "repositories-file",
+    ],
     stop_at_positional: false,
 };
 /// pip options that take a value.
 pub const PIP: OptionSpec<'static> = OptionSpec {
     short_with_value: "rcCeitfb",
     long_with_value: &[
-        "requirement", "constraint", "editable", "target", "prefix", "root", "index-url", "extra-index-url",
-        "find-links", "cache-dir", "src", "upgrade-strategy", "python-version", "platform", "only-binary",
-        "no-binary", "trusted-host", "log", "proxy", "timeout", "retries", "exists-action", "cert", "client-cert",
+        "requirement",
+        "constraint",
+        "editable",
+        "target",
+        "prefix",
+        "root",
+        "index-url",
+        "extra-index-url",
+        "find-links",
+        "cache-dir",
+        "src",
+        "upgrade-strategy",
+        "python-version",
+        "platform",
+        "only-binary",
+        "no-binary",
+        "trusted-host",
+        "log",
+        "proxy",
+        "timeout",
+        "retries",
+        "exists-action",
+        "cert",
+        "client-cert",
     ],
     stop_at_positional: false,
 };
 /// Options of commands rules only need the operands of.
-pub const PLAIN: OptionSpec<'static> = OptionSpec { short_with_value: "", long_with_value: &[], stop_at_positional: false };
+pub const PLAIN: OptionSpec<'static> = OptionSpec {
+    short_with_value: "",
+    long_with_value: &[],
+    stop_at_positional: false,
+};
 
 /// Package managers and what installing with them looks like.
 pub fn is_apt(name: &str) -> bool {
@@ -203,7 +257,9 @@ pub fn is_pip_install(cmd: &RunCommand<'_, '_>) -> bool {
         Some(n) if n == "pip" || n.starts_with("pip3") || n == "pip2" => cmd.subcommand(PIP) == Some("install"),
         Some(n) if n.starts_with("python") => {
             let words: Vec<&str> = cmd.args().iter().map(|w| &*w.text).collect();
-            words.windows(3).any(|w| w[0] == "-m" && w[1] == "pip" && w[2] == "install")
+            words
+                .windows(3)
+                .any(|w| w[0] == "-m" && w[1] == "pip" && w[2] == "install")
         }
         _ => false,
     }

@@ -35,13 +35,18 @@ fn check(cx: &mut Checker<'_, '_>) {
         }
         for cmd in commands.iter().filter(|c| c.name() == Some("apk")) {
             let operands = cmd.operands(APK);
-            let Some(add) = operands.first().filter(|w| w.text == "add") else { continue };
+            let Some(add) = operands.first().filter(|w| w.text == "add") else {
+                continue;
+            };
             if cmd.has_option(APK, None, &["no-cache"]) {
                 continue;
             }
             let at = cmd.span_of(&add.span).end;
-            cx.report(cmd.span(), "`apk add` without `--no-cache` leaves the package index in the layer")
-                .fix("add --no-cache", Applicability::Safe, vec![edit(at..at, " --no-cache")]);
+            cx.report(
+                cmd.span(),
+                "`apk add` without `--no-cache` leaves the package index in the layer",
+            )
+            .fix("add --no-cache", Applicability::Safe, vec![edit(at..at, " --no-cache")]);
         }
     }
 }

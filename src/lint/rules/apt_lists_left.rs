@@ -27,7 +27,9 @@ fn check(cx: &mut Checker<'_, '_>) {
     let ships = cx.shipping_stages();
     for script in scripts.iter().filter(|s| ships.get(s.stage).copied().unwrap_or(false)) {
         let commands = script.commands();
-        let Some(install) = commands.iter().find(|c| is_apt_install(c)) else { continue };
+        let Some(install) = commands.iter().find(|c| is_apt_install(c)) else {
+            continue;
+        };
         let cleaned = commands
             .iter()
             .any(|c| c.name() == Some("rm") && c.args().iter().any(|w| w.text.starts_with("/var/lib/apt/lists")));

@@ -35,11 +35,19 @@ fn check(cx: &mut Checker<'_, '_>) {
             };
             for word in packages {
                 let text = &*word.text;
-                if word.expansion || text.contains(separator) || text.ends_with(".deb") || text.contains('/') || text.ends_with(".apk") {
+                if word.expansion
+                    || text.contains(separator)
+                    || text.ends_with(".deb")
+                    || text.contains('/')
+                    || text.ends_with(".apk")
+                {
                     continue;
                 }
-                cx.report(cmd.span_of(&word.span), format!("package `{text}` has no pinned version"))
-                    .help(format!("pin it: `{text}=<version>`"));
+                cx.report(
+                    cmd.span_of(&word.span),
+                    format!("package `{text}` has no pinned version"),
+                )
+                .help(format!("pin it: `{text}=<version>`"));
             }
         }
     }

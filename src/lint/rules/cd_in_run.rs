@@ -24,8 +24,13 @@ pub static RULE: Rule = Rule {
 fn check(cx: &mut Checker<'_, '_>) {
     let scripts = cx.scripts.clone();
     for script in scripts.iter() {
-        for cmd in script.commands().iter().filter(|c| c.name() == Some("cd") && c.context.depth == 0) {
-            cx.report(cmd.span(), "`cd` changes the directory for this RUN only").help("use `WORKDIR` instead");
+        for cmd in script
+            .commands()
+            .iter()
+            .filter(|c| c.name() == Some("cd") && c.context.depth == 0)
+        {
+            cx.report(cmd.span(), "`cd` changes the directory for this RUN only")
+                .help("use `WORKDIR` instead");
         }
     }
 }

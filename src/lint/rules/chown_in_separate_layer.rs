@@ -27,16 +27,31 @@ fn check(cx: &mut Checker<'_, '_>) {
     let df = cx.df;
     let scripts = cx.scripts.clone();
     for script in scripts.iter() {
-        let commands: Vec<_> = script.commands().into_iter().filter(|c| !matches!(c.name(), Some("set") | None)).collect();
-        if commands.is_empty() || !commands.iter().all(|c| matches!(c.name(), Some("chown" | "chmod" | "chgrp"))) {
+        let commands: Vec<_> = script
+            .commands()
+            .into_iter()
+            .filter(|c| !matches!(c.name(), Some("set") | None))
+            .collect();
+        if commands.is_empty()
+            || !commands
+                .iter()
+                .all(|c| matches!(c.name(), Some("chown" | "chmod" | "chgrp")))
+        {
             continue;
         }
         let recursive = commands.iter().any(|c| c.has_option(PLAIN, Some('R'), &["recursive"]));
         let paths: Vec<String> = commands
             .iter()
-            .flat_map(|c| c.operands(PLAIN).into_iter().skip(1).map(|w| w.text.trim_end_matches('/').to_string()))
+            .flat_map(|c| {
+                c.operands(PLAIN)
+                    .into_iter()
+                    .skip(1)
+                    .map(|w| w.text.trim_end_matches('/').to_string())
+            })
             .collect();
-        let Some(stage) = cx.stages.get(script.stage).cloned() else { continue };
+        let Some(stage) = cx.stages.get(script.stage).cloned() else {
+            continue;
+        };
         let adder = (stage.instructions.start + 1..script.index).rev().find(|&i| {
             let dest = match &df.instructions[i] {
                 Instruction::Copy(c) => &c.dest.value,
@@ -44,7 +59,9 @@ fn check(cx: &mut Checker<'_, '_>) {
                 _ => return false,
             };
             let dest = dest.trim_end_matches('/');
-            paths.iter().any(|p| p == dest || p.starts_with(&format!("{dest}/")) || dest.starts_with(&format!("{p}/")))
+            paths
+                .iter()
+                .any(|p| p == dest || p.starts_with(&format!("{dest}/")) || dest.starts_with(&format!("{p}/")))
         });
         if !recursive && adder.is_none() {
             continue;
@@ -52,7 +69,10 @@ fn check(cx: &mut Checker<'_, '_>) {
         let kw = keyword_span(&df.instructions[script.index]);
         let adder_span = adder.map(|i| cx.span_of(i));
         let mut report = cx
-            .report(kw, "changing owner or mode in a separate RUN stores every affected file again in a new layer")
+            .report(
+                kw,
+                "changing owner or mode in a separate RUN stores every affected file again in a new layer",
+            )
             .help("set them while copying: `COPY --chown=user:group --chmod=755 ...`");
         if let Some(span) = adder_span {
             report = report.related(span, "the files are added here");

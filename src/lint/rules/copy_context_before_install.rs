@@ -33,9 +33,10 @@ fn is_dependency_install(cmd: &RunCommand<'_, '_>) -> bool {
         Some("poetry" | "pipenv" | "bundle" | "composer") => sub == Some("install"),
         Some("go") => cmd.operands(PLAIN).iter().map(|w| &*w.text).collect::<Vec<_>>() == ["mod", "download"],
         Some("cargo") => sub == Some("fetch"),
-        Some("mvn" | "mvnw" | "gradle" | "gradlew") => {
-            cmd.args().iter().any(|w| w.text.starts_with("dependency:") || w.text == "dependencies")
-        }
+        Some("mvn" | "mvnw" | "gradle" | "gradlew") => cmd
+            .args()
+            .iter()
+            .any(|w| w.text.starts_with("dependency:") || w.text == "dependencies"),
         _ => is_pip_install(cmd) && cmd.has_option(PIP, Some('r'), &["requirement"]),
     }
 }
@@ -47,23 +48,34 @@ fn copies_whole_context(ins: &Instruction<'_>) -> bool {
         _ => return false,
     };
     !options.iter().any(|f| f.name.value == "from")
-        && src.iter().any(|s| matches!(s, Source::Path(p) if matches!(p.value.as_ref(), "." | "./" | "*" | "./*")))
+        && src
+            .iter()
+            .any(|s| matches!(s, Source::Path(p) if matches!(p.value.as_ref(), "." | "./" | "*" | "./*")))
 }
 
 fn check(cx: &mut Checker<'_, '_>) {
     let df = cx.df;
     let scripts = cx.scripts.clone();
     for stage in cx.stages.clone() {
-        let Some(copy) = stage.instructions.clone().find(|&i| copies_whole_context(&df.instructions[i])) else { continue };
+        let Some(copy) = stage
+            .instructions
+            .clone()
+            .find(|&i| copies_whole_context(&df.instructions[i]))
+        else {
+            continue;
+        };
         let install = scripts
             .iter()
             .filter(|s| s.index > copy && stage.instructions.contains(&s.index))
             .find_map(|s| s.commands().into_iter().find(is_dependency_install).map(|c| c.span()));
         if let Some(install) = install {
             let span = cx.span_of(copy);
-            cx.report(span, "the whole context is copied before the dependency install, so any file change re-runs it")
-                .related(install, "this install runs again whenever any file changes")
-                .help("copy only the dependency manifests first, install, then copy the rest");
+            cx.report(
+                span,
+                "the whole context is copied before the dependency install, so any file change re-runs it",
+            )
+            .related(install, "this install runs again whenever any file changes")
+            .help("copy only the dependency manifests first, install, then copy the rest");
         }
     }
 }

@@ -36,7 +36,9 @@ fn check(cx: &mut Checker<'_, '_>) {
             else {
                 break;
             };
-            has_workdir |= df.instructions[parent.instructions.clone()].iter().any(|i| matches!(i, Instruction::Workdir(_)));
+            has_workdir |= df.instructions[parent.instructions.clone()]
+                .iter()
+                .any(|i| matches!(i, Instruction::Workdir(_)));
             base = parent.clone();
         }
         for ins in &df.instructions[stage.instructions.clone()] {
@@ -52,8 +54,11 @@ fn check(cx: &mut Checker<'_, '_>) {
             let d = dest.value.as_ref();
             let absolute = d.starts_with('/') || d.starts_with('$') || d.as_bytes().get(1) == Some(&b':');
             if !has_workdir && !absolute {
-                cx.report(dest.span.clone(), format!("`{d}` is relative, and no WORKDIR is set before it"))
-                    .help("set `WORKDIR /app` first, or use an absolute destination");
+                cx.report(
+                    dest.span.clone(),
+                    format!("`{d}` is relative, and no WORKDIR is set before it"),
+                )
+                .help("set `WORKDIR /app` first, or use an absolute destination");
             }
         }
     }

@@ -32,8 +32,11 @@ fn check(cx: &mut Checker<'_, '_>) {
             let Some(value) = kv.value else { continue };
             for name in variable_names(value) {
                 if pairs[..i].iter().any(|earlier| earlier.key == name) {
-                    cx.report(kv.key_span.clone(), format!("`{}` uses `${name}`, which this same ENV sets", kv.key))
-                        .help(format!("set `{name}` in an earlier ENV"));
+                    cx.report(
+                        kv.key_span.clone(),
+                        format!("`{}` uses `${name}`, which this same ENV sets", kv.key),
+                    )
+                    .help(format!("set `{name}` in an earlier ENV"));
                 }
             }
         }

@@ -41,7 +41,10 @@ fn cleans(cmd: &RunCommand<'_, '_>, name: &str) -> bool {
         (Some("npm" | "yarn"), "npm" | "yarn") => sub == Some("cache"),
         (Some("composer"), "composer") => matches!(sub, Some("clear-cache" | "clearcache")),
         (Some("go"), "go") => sub == Some("clean"),
-        (Some("rm"), _) => cmd.args().iter().any(|w| w.text.contains("cache") || w.text.contains(".npm") || w.text.contains("registry")),
+        (Some("rm"), _) => cmd
+            .args()
+            .iter()
+            .any(|w| w.text.contains("cache") || w.text.contains(".npm") || w.text.contains("registry")),
         _ => false,
     }
 }
@@ -56,14 +59,23 @@ fn check(cx: &mut Checker<'_, '_>) {
             let Some((name, cache)) = manager(cmd) else { continue };
             let cache_dir_word = cache.rsplit('/').next().unwrap_or(cache);
             let mounted = script.run.options.iter().any(|f| {
-                f.name.value == "mount" && f.value.as_ref().is_some_and(|v| v.value.contains("type=cache") && v.value.contains(cache_dir_word))
+                f.name.value == "mount"
+                    && f.value
+                        .as_ref()
+                        .is_some_and(|v| v.value.contains("type=cache") && v.value.contains(cache_dir_word))
             });
-            if seen.contains(&name) || mounted || script.has_cache_mount(cache) || commands.iter().any(|c| cleans(c, name)) {
+            if seen.contains(&name)
+                || mounted
+                || script.has_cache_mount(cache)
+                || commands.iter().any(|c| cleans(c, name))
+            {
                 continue;
             }
             seen.push(name);
             cx.report(cmd.span(), format!("`{name}` leaves its download cache in this layer"))
-                .help(format!("use `RUN --mount=type=cache,target={cache} ...`, or clean the cache in the same RUN"));
+                .help(format!(
+                    "use `RUN --mount=type=cache,target={cache} ...`, or clean the cache in the same RUN"
+                ));
         }
     }
 }

@@ -26,13 +26,23 @@ fn check(cx: &mut Checker<'_, '_>) {
     let scripts = cx.scripts.clone();
     for script in scripts.iter() {
         for cmd in script.commands().iter().filter(|c| is_apt_install(c)) {
-            let via_option = cmd.args().iter().any(|w| w.text.contains("Install-Recommends=false") || w.text.contains("Install-Recommends=0"));
+            let via_option = cmd
+                .args()
+                .iter()
+                .any(|w| w.text.contains("Install-Recommends=false") || w.text.contains("Install-Recommends=0"));
             if via_option || cmd.has_option(APT, None, &["no-install-recommends"]) {
                 continue;
             }
-            let report = cx.report(cmd.span(), "`apt-get install` without `--no-install-recommends` also installs recommended packages");
+            let report = cx.report(
+                cmd.span(),
+                "`apt-get install` without `--no-install-recommends` also installs recommended packages",
+            );
             if let Some(at) = cmd.after_subcommand(APT) {
-                report.fix("add --no-install-recommends", Applicability::Unsafe, vec![edit(at..at, " --no-install-recommends")]);
+                report.fix(
+                    "add --no-install-recommends",
+                    Applicability::Unsafe,
+                    vec![edit(at..at, " --no-install-recommends")],
+                );
             }
         }
     }

@@ -34,7 +34,9 @@ fn check(cx: &mut Checker<'_, '_>) {
         }
         let stage_start = cx.stages.get(script.stage).map_or(0, |s| s.instructions.start);
         let env_set = df.instructions[stage_start..script.index].iter().any(|i| match i {
-            Instruction::Env(e) => key_values(&e.arguments.value, 0).iter().any(|kv| kv.key == "PIP_NO_CACHE_DIR"),
+            Instruction::Env(e) => key_values(&e.arguments.value, 0)
+                .iter()
+                .any(|kv| kv.key == "PIP_NO_CACHE_DIR"),
             _ => false,
         });
         if env_set {
@@ -45,10 +47,17 @@ fn check(cx: &mut Checker<'_, '_>) {
                 continue;
             }
             let install = cmd.args().iter().find(|w| w.text == "install");
-            let report = cx.report(cmd.span(), "`pip install` without `--no-cache-dir` keeps pip's cache in the layer");
+            let report = cx.report(
+                cmd.span(),
+                "`pip install` without `--no-cache-dir` keeps pip's cache in the layer",
+            );
             if let Some(install) = install {
                 let at = cmd.span_of(&install.span).end;
-                report.fix("add --no-cache-dir", Applicability::Safe, vec![edit(at..at, " --no-cache-dir")]);
+                report.fix(
+                    "add --no-cache-dir",
+                    Applicability::Safe,
+                    vec![edit(at..at, " --no-cache-dir")],
+                );
             }
         }
     }

@@ -31,12 +31,18 @@ fn check(cx: &mut Checker<'_, '_>) {
             for word in packages {
                 let t = &*word.text;
                 let pinned = t.contains(['=', '<', '>', '~', '@']);
-                let not_a_name = word.expansion || t.contains(['/', ':']) || t.starts_with('.') || t.ends_with(".whl") || t.ends_with(".tar.gz");
+                let not_a_name = word.expansion
+                    || t.contains(['/', ':'])
+                    || t.starts_with('.')
+                    || t.ends_with(".whl")
+                    || t.ends_with(".tar.gz");
                 if pinned || not_a_name || t == "pip" || t == "setuptools" || t == "wheel" {
                     continue;
                 }
                 cx.report(cmd.span_of(&word.span), format!("`{t}` has no version"))
-                    .help(format!("pin it: `{t}==<version>`, or install from a locked requirements file"));
+                    .help(format!(
+                        "pin it: `{t}==<version>`, or install from a locked requirements file"
+                    ));
             }
         }
     }

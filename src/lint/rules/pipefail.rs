@@ -27,7 +27,9 @@ fn check(cx: &mut Checker<'_, '_>) {
     let df = cx.df;
     let scripts = cx.scripts.clone();
     for script in scripts.iter() {
-        let Some(stage) = cx.stages.get(script.stage) else { continue };
+        let Some(stage) = cx.stages.get(script.stage) else {
+            continue;
+        };
         let shell_has_pipefail = df.instructions[stage.instructions.start..script.index]
             .iter()
             .rev()
@@ -48,9 +50,15 @@ fn check(cx: &mut Checker<'_, '_>) {
         if sets_pipefail {
             continue;
         }
-        if let Some(first_piped) = commands.iter().find(|c| c.context.pipeline_len > 1 && c.context.pipeline_index == 0) {
-            cx.report(first_piped.span(), "a failure before the pipe is ignored without `pipefail`")
-                .help("add `SHELL [\"/bin/bash\", \"-o\", \"pipefail\", \"-c\"]` before the RUN, or `set -o pipefail &&`");
+        if let Some(first_piped) = commands
+            .iter()
+            .find(|c| c.context.pipeline_len > 1 && c.context.pipeline_index == 0)
+        {
+            cx.report(
+                first_piped.span(),
+                "a failure before the pipe is ignored without `pipefail`",
+            )
+            .help("add `SHELL [\"/bin/bash\", \"-o\", \"pipefail\", \"-c\"]` before the RUN, or `set -o pipefail &&`");
         }
     }
 }

@@ -26,13 +26,19 @@ fn check(cx: &mut Checker<'_, '_>) {
     let scripts = cx.scripts.clone();
     for script in scripts.iter() {
         for cmd in script.commands() {
-            let Some(name) = cmd.name().filter(|n| matches!(*n, "yum" | "dnf" | "zypper")) else { continue };
+            let Some(name) = cmd.name().filter(|n| matches!(*n, "yum" | "dnf" | "zypper")) else {
+                continue;
+            };
             let operands = cmd.operands(PLAIN);
-            let Some(install) = operands.first().filter(|w| matches!(&*w.text, "install" | "in" | "groupinstall")) else {
+            let Some(install) = operands
+                .first()
+                .filter(|w| matches!(&*w.text, "install" | "in" | "groupinstall"))
+            else {
                 continue;
             };
             let confirmed = if name == "zypper" {
-                cmd.has_option(PLAIN, Some('n'), &["non-interactive", "no-confirm"]) || cmd.args().iter().any(|w| w.text == "-y")
+                cmd.has_option(PLAIN, Some('n'), &["non-interactive", "no-confirm"])
+                    || cmd.args().iter().any(|w| w.text == "-y")
             } else {
                 cmd.has_option(PLAIN, Some('y'), &["assumeyes"])
             };
@@ -40,7 +46,10 @@ fn check(cx: &mut Checker<'_, '_>) {
                 continue;
             }
             let at = cmd.span_of(&install.span).end;
-            let report = cx.report(cmd.span(), format!("`{name} install` without a non-interactive flag aborts at the prompt"));
+            let report = cx.report(
+                cmd.span(),
+                format!("`{name} install` without a non-interactive flag aborts at the prompt"),
+            );
             if name != "zypper" {
                 report.fix("add -y", Applicability::Safe, vec![edit(at..at, " -y")]);
             }

@@ -24,8 +24,13 @@ pub static RULE: Rule = Rule {
 fn check(cx: &mut Checker<'_, '_>) {
     let scripts = cx.scripts.clone();
     for script in scripts.iter() {
-        for cmd in script.commands().iter().filter(|c| c.has_wrapper("sudo") || c.name() == Some("sudo")) {
-            cx.report(cmd.span(), "`sudo` in a RUN").help("switch user with `USER root` around the step");
+        for cmd in script
+            .commands()
+            .iter()
+            .filter(|c| c.has_wrapper("sudo") || c.name() == Some("sudo"))
+        {
+            cx.report(cmd.span(), "`sudo` in a RUN")
+                .help("switch user with `USER root` around the step");
         }
     }
 }

@@ -23,8 +23,26 @@ pub static RULE: Rule = Rule {
 };
 
 const TOOLCHAINS: &[&str] = &[
-    "build-essential", "gcc", "g++", "gcc-c++", "clang", "make", "cmake", "golang", "golang-go", "go", "rustc", "cargo",
-    "maven", "gradle", "default-jdk", "build-base", "alpine-sdk", "musl-dev", "libc6-dev", "python3-dev",
+    "build-essential",
+    "gcc",
+    "g++",
+    "gcc-c++",
+    "clang",
+    "make",
+    "cmake",
+    "golang",
+    "golang-go",
+    "go",
+    "rustc",
+    "cargo",
+    "maven",
+    "gradle",
+    "default-jdk",
+    "build-base",
+    "alpine-sdk",
+    "musl-dev",
+    "libc6-dev",
+    "python3-dev",
 ];
 
 fn is_toolchain(package: &str) -> bool {
@@ -33,12 +51,17 @@ fn is_toolchain(package: &str) -> bool {
 }
 
 fn check(cx: &mut Checker<'_, '_>) {
-    let Some(last) = cx.stages.last().map(|s| s.index) else { return };
+    let Some(last) = cx.stages.last().map(|s| s.index) else {
+        return;
+    };
     let scripts = cx.scripts.clone();
     for script in scripts.iter().filter(|s| s.stage == last) {
         let commands = script.commands();
         let removed = commands.iter().any(|c| {
-            matches!((c.name(), c.subcommand(PLAIN)), (Some("apt-get" | "apt"), Some("purge" | "remove")) | (Some("apk"), Some("del")))
+            matches!(
+                (c.name(), c.subcommand(PLAIN)),
+                (Some("apt-get" | "apt"), Some("purge" | "remove")) | (Some("apk"), Some("del"))
+            )
         });
         if removed {
             continue;
@@ -48,14 +71,18 @@ fn check(cx: &mut Checker<'_, '_>) {
                 cmd.operands(APT).into_iter().skip(1).collect()
             } else if cmd.name() == Some("apk") && cmd.subcommand(APK) == Some("add") {
                 cmd.operands(APK).into_iter().skip(1).collect()
-            } else if matches!(cmd.name(), Some("yum" | "dnf" | "microdnf")) && cmd.subcommand(PLAIN) == Some("install") {
+            } else if matches!(cmd.name(), Some("yum" | "dnf" | "microdnf")) && cmd.subcommand(PLAIN) == Some("install")
+            {
                 cmd.operands(PLAIN).into_iter().skip(1).collect()
             } else {
                 continue;
             };
             for word in packages.into_iter().filter(|w| is_toolchain(&w.text)) {
-                cx.report(cmd.span_of(&word.span), format!("`{}` is a build toolchain, installed in the final stage", word.text))
-                    .help("build in a separate stage and copy only the build output into the final one");
+                cx.report(
+                    cmd.span_of(&word.span),
+                    format!("`{}` is a build toolchain, installed in the final stage", word.text),
+                )
+                .help("build in a separate stage and copy only the build output into the final one");
             }
         }
     }

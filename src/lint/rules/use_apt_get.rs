@@ -25,10 +25,15 @@ fn check(cx: &mut Checker<'_, '_>) {
     let scripts = cx.scripts.clone();
     for script in scripts.iter() {
         for cmd in script.commands().iter().filter(|c| c.name() == Some("apt")) {
-            let Some(word) = crate::shell::invocation(cmd.command).map(|i| i.command) else { continue };
+            let Some(word) = crate::shell::invocation(cmd.command).map(|i| i.command) else {
+                continue;
+            };
             let span = cmd.span_of(&word.span);
-            cx.report(cmd.span(), "use `apt-get` in scripts, not `apt`")
-                .fix("use apt-get", Applicability::Unsafe, vec![edit(span, "apt-get")]);
+            cx.report(cmd.span(), "use `apt-get` in scripts, not `apt`").fix(
+                "use apt-get",
+                Applicability::Unsafe,
+                vec![edit(span, "apt-get")],
+            );
         }
     }
 }

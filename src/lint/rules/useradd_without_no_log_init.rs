@@ -24,7 +24,23 @@ pub static RULE: Rule = Rule {
 
 const USERADD: OptionSpec<'static> = OptionSpec {
     short_with_value: "bcdefgGkKpsuUZ",
-    long_with_value: &["base-dir", "comment", "home-dir", "expiredate", "inactive", "gid", "groups", "skel", "key", "password", "shell", "uid", "selinux-user", "root", "prefix"],
+    long_with_value: &[
+        "base-dir",
+        "comment",
+        "home-dir",
+        "expiredate",
+        "inactive",
+        "gid",
+        "groups",
+        "skel",
+        "key",
+        "password",
+        "shell",
+        "uid",
+        "selinux-user",
+        "root",
+        "prefix",
+    ],
     stop_at_positional: false,
 };
 
@@ -40,14 +56,28 @@ fn check(cx: &mut Checker<'_, '_>) {
                 Arg::Long { name: "uid", value, .. } => value.map(|v| v.text().to_string()),
                 _ => None,
             });
-            let large = uid.as_deref().is_some_and(|u| u.contains('$') || u.parse::<u64>().is_ok_and(|n| n > 65535));
+            let large = uid
+                .as_deref()
+                .is_some_and(|u| u.contains('$') || u.parse::<u64>().is_ok_and(|n| n > 65535));
             if !large {
                 continue;
             }
-            let Some(word) = crate::shell::invocation(cmd.command).map(|i| i.command) else { continue };
+            let Some(word) = crate::shell::invocation(cmd.command).map(|i| i.command) else {
+                continue;
+            };
             let at = cmd.span_of(&word.span).end;
-            cx.report(cmd.span(), format!("`useradd` with UID {} and without `-l` writes huge sparse log files", uid.unwrap_or_default()))
-                .fix("add --no-log-init", Applicability::Safe, vec![edit(at..at, " --no-log-init")]);
+            cx.report(
+                cmd.span(),
+                format!(
+                    "`useradd` with UID {} and without `-l` writes huge sparse log files",
+                    uid.unwrap_or_default()
+                ),
+            )
+            .fix(
+                "add --no-log-init",
+                Applicability::Safe,
+                vec![edit(at..at, " --no-log-init")],
+            );
         }
     }
 }

@@ -25,7 +25,16 @@ fn check(cx: &mut Checker<'_, '_>) {
     let scripts = cx.scripts.clone();
     let uses: Vec<(&str, std::ops::Range<usize>)> = scripts
         .iter()
-        .flat_map(|s| s.commands().into_iter().filter_map(|c| c.name().filter(|n| *n == "wget" || *n == "curl").map(|n| (if n == "wget" { "wget" } else { "curl" }, c.span()))).collect::<Vec<_>>())
+        .flat_map(|s| {
+            s.commands()
+                .into_iter()
+                .filter_map(|c| {
+                    c.name()
+                        .filter(|n| *n == "wget" || *n == "curl")
+                        .map(|n| (if n == "wget" { "wget" } else { "curl" }, c.span()))
+                })
+                .collect::<Vec<_>>()
+        })
         .collect();
     let Some((first, _)) = uses.first() else { return };
     let first = *first;
@@ -33,6 +42,10 @@ fn check(cx: &mut Checker<'_, '_>) {
         return;
     }
     for (name, span) in uses.into_iter().filter(|(n, _)| *n != first) {
-        cx.report(span, format!("`{name}` is used here and `{first}` elsewhere in the file")).help(format!("use `{first}` everywhere"));
+        cx.report(
+            span,
+            format!("`{name}` is used here and `{first}` elsewhere in the file"),
+        )
+        .help(format!("use `{first}` everywhere"));
     }
 }
