@@ -146,3 +146,16 @@ fn explain_and_rules() {
         serde_json::from_str(&stdout(&imgopt(&dir, &["rules", "--json"], None))).expect("json");
     assert_eq!(rules.as_array().map(Vec::len), Some(imgopt::lint::rules::RULES.len()));
 }
+
+#[test]
+fn github_format_is_the_default_under_github_actions() {
+    let dir = scratch("gha", &[("Dockerfile", "FROM alpine:3.20\nWORKDIR app\n")]);
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_imgopt"));
+    let o = cmd.current_dir(&dir).args(["lint", "--isolated"]).env("GITHUB_ACTIONS", "true").output().expect("runs");
+    assert_eq!(
+        stdout(&o),
+        "::warning file=Dockerfile,line=2,endLine=2,col=9,endColumn=12,title=IMG101 workdir-relative-path::\
+         WORKDIR `app` is relative to the base image's working directory%0Ahelp: use an absolute path, e.g. `WORKDIR /app`\n"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

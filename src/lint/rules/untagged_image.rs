@@ -17,7 +17,7 @@ pub static RULE: Rule = Rule {
         why: "Without a tag the build takes whatever `latest` points to today: the next build may get a different OS release and break, and the image is not reproducible.",
         bad: "# flagged: which debian?\nFROM debian\nRUN echo hi\n",
         good: "FROM debian:12-slim\nRUN echo hi\n",
-        notes: "Stage names, `scratch` and references built from variables are not reported.",
+        notes: "Stage names, `scratch` and references built from variables are not reported. Unlike hadolint DL3006, a FROM that names a stage through a variable (`FROM golangci-binary-${FROM_SOURCE}`) is not reported.",
         config: "",
     },
     check,
