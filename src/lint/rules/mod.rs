@@ -16,6 +16,7 @@ mod apk_no_cache;
 mod apt_get_yes;
 mod apt_lists_left;
 mod apt_pin_versions;
+mod archive_copied_then_extracted;
 mod cd_in_run;
 mod chown_in_separate_layer;
 mod cleanup_in_separate_layer;
@@ -42,6 +43,7 @@ mod maintainer_deprecated;
 mod multiple_instructions;
 mod no_empty_continuation;
 mod no_install_recommends;
+mod npm_pin_versions;
 mod pip_no_cache_dir;
 mod pip_pin_versions;
 mod pipefail;
@@ -93,6 +95,7 @@ pub static RULES: &[&Rule] = &[
     &rpm_install_yes::RULE,
     &pip_pin_versions::RULE,
     &shell_via_symlink::RULE,
+    &npm_pin_versions::RULE,
     &consecutive_run::RULE,
     &apt_lists_left::RULE,
     &apk_no_cache::RULE,
@@ -104,6 +107,7 @@ pub static RULES: &[&Rule] = &[
     &no_install_recommends::RULE,
     &language_cache_left::RULE,
     &useradd_without_no_log_init::RULE,
+    &archive_copied_then_extracted::RULE,
     &copy_context_before_install::RULE,
     &copy_secret_file::RULE,
     &secrets_in_arg_or_env::RULE,
