@@ -61,12 +61,14 @@ pub fn run_scripts<'d, 'a>(df: &'d Dockerfile<'a>) -> Vec<RunScript<'d, 'a>> {
                     });
                 }
                 for heredoc in &run.here_docs {
-                    // The body starts on the line after the `<<EOF` operator.
-                    let offset = heredoc.span.start;
-                    parts.push(ScriptPart {
-                        offset,
-                        parsed: shell::parse_script(&heredoc.value),
+                    // A body is shell only when BuildKit runs it as a script (no `#!python`,
+                    // not the stdin of `cat > file`).
+                    let is_script = parts.first().map_or(true, |line: &ScriptPart<'_>| {
+                        shell::heredoc_dialect(&line.parsed.script, &heredoc.value) == ShellDialect::Posix
                     });
+                    if is_script {
+                        parts.push(ScriptPart { offset: heredoc.span.start, parsed: shell::parse_script(&heredoc.value) });
+                    }
                 }
                 out.push(RunScript {
                     index,
