@@ -67,7 +67,10 @@ pub fn run_scripts<'d, 'a>(df: &'d Dockerfile<'a>) -> Vec<RunScript<'d, 'a>> {
                         shell::heredoc_dialect(&line.parsed.script, &heredoc.value) == ShellDialect::Posix
                     });
                     if is_script {
-                        parts.push(ScriptPart { offset: heredoc.span.start, parsed: shell::parse_script(&heredoc.value) });
+                        parts.push(ScriptPart {
+                            offset: heredoc.span.start,
+                            parsed: shell::parse_script(&heredoc.value),
+                        });
                     }
                 }
                 out.push(RunScript {
@@ -183,6 +186,11 @@ impl<'s, 'd> RunCommand<'s, 'd> {
     pub fn span(&self) -> Span {
         self.span_of(&self.command.span)
     }
+}
+
+/// Every simple command of every RUN, in file order.
+pub fn all_commands<'s, 'd>(scripts: &'s [RunScript<'d, '_>]) -> Vec<RunCommand<'s, 'd>> {
+    scripts.iter().flat_map(RunScript::commands).collect()
 }
 
 /// apt-get / apt options that take a value.

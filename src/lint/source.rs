@@ -57,6 +57,45 @@ pub fn parse(text: &str) -> Result<Dockerfile<'_>, ParseError> {
     })
 }
 
+/// What COPY and ADD have in common.
+pub struct Transfer<'i, 'a> {
+    pub src: &'i [typed::Source<'a>],
+    pub options: &'i [typed::Flag<'a>],
+    pub dest: &'i typed::UnescapedString<'a>,
+}
+
+impl Transfer<'_, '_> {
+    /// Sources are files of the build context (not `--from` a stage or image).
+    pub fn from_context(&self) -> bool {
+        !self.options.iter().any(|f| f.name.value == "from")
+    }
+
+    /// The source paths (heredoc sources left out).
+    pub fn paths(&self) -> impl Iterator<Item = &typed::UnescapedString<'_>> {
+        self.src.iter().filter_map(|s| match s {
+            typed::Source::Path(p) => Some(p),
+            _ => None,
+        })
+    }
+}
+
+/// The sources, flags and destination of a COPY or ADD.
+pub fn transfer<'i, 'a>(instruction: &'i Instruction<'a>) -> Option<Transfer<'i, 'a>> {
+    match instruction {
+        Instruction::Copy(c) => Some(Transfer {
+            src: &c.src,
+            options: &c.options,
+            dest: &c.dest,
+        }),
+        Instruction::Add(a) => Some(Transfer {
+            src: &a.src,
+            options: &a.options,
+            dest: &a.dest,
+        }),
+        _ => None,
+    }
+}
+
 /// The keyword span (`RUN`, `FROM`, ...) of an instruction.
 pub fn keyword_span(instruction: &Instruction<'_>) -> Span {
     syntax::typed_keyword_span(instruction)

@@ -1,6 +1,6 @@
 use super::{Rule, RuleMeta};
 use crate::lint::checker::{edit, Checker};
-use crate::lint::run_script::{is_apt_install, APT};
+use crate::lint::run_script::{all_commands, is_apt_install, APT};
 use crate::lint::{Applicability, Category, Severity};
 
 pub static RULE: Rule = Rule {
@@ -24,23 +24,21 @@ pub static RULE: Rule = Rule {
 
 fn check(cx: &mut Checker<'_, '_>) {
     let scripts = cx.scripts.clone();
-    for script in scripts.iter() {
-        for cmd in script.commands().iter().filter(|c| is_apt_install(c)) {
-            let quiet_twice = cmd
-                .args()
-                .iter()
-                .any(|w| w.text == "-qq" || w.text == "-q=2" || w.text == "--quiet=2")
-                || cmd.args().iter().filter(|w| w.text == "-q").count() >= 2;
-            if quiet_twice || cmd.has_option(APT, Some('y'), &["yes", "assume-yes"]) {
-                continue;
-            }
-            let report = cx.report(
-                cmd.span(),
-                "`apt-get install` without `-y` aborts at the confirmation prompt",
-            );
-            if let Some(at) = cmd.after_subcommand(APT) {
-                report.fix("add -y", Applicability::Safe, vec![edit(at..at, " -y")]);
-            }
+    for cmd in all_commands(&scripts).iter().filter(|c| is_apt_install(c)) {
+        let quiet_twice = cmd
+            .args()
+            .iter()
+            .any(|w| w.text == "-qq" || w.text == "-q=2" || w.text == "--quiet=2")
+            || cmd.args().iter().filter(|w| w.text == "-q").count() >= 2;
+        if quiet_twice || cmd.has_option(APT, Some('y'), &["yes", "assume-yes"]) {
+            continue;
+        }
+        let report = cx.report(
+            cmd.span(),
+            "`apt-get install` without `-y` aborts at the confirmation prompt",
+        );
+        if let Some(at) = cmd.after_subcommand(APT) {
+            report.fix("add -y", Applicability::Safe, vec![edit(at..at, " -y")]);
         }
     }
 }

@@ -1,6 +1,6 @@
 use super::{Rule, RuleMeta};
 use crate::lint::checker::Checker;
-use crate::lint::run_script::{is_apt_install, APK, APT};
+use crate::lint::run_script::{all_commands, is_apt_install, APK, APT};
 use crate::lint::{Category, Severity};
 
 pub static RULE: Rule = Rule {
@@ -24,31 +24,29 @@ pub static RULE: Rule = Rule {
 
 fn check(cx: &mut Checker<'_, '_>) {
     let scripts = cx.scripts.clone();
-    for script in scripts.iter() {
-        for cmd in script.commands() {
-            let (packages, separator) = if is_apt_install(&cmd) {
-                (cmd.operands(APT).into_iter().skip(1).collect::<Vec<_>>(), "=")
-            } else if cmd.name() == Some("apk") && cmd.subcommand(APK) == Some("add") {
-                (cmd.operands(APK).into_iter().skip(1).collect(), "=")
-            } else {
+    for cmd in all_commands(&scripts) {
+        let (packages, separator) = if is_apt_install(&cmd) {
+            (cmd.operands(APT).into_iter().skip(1).collect::<Vec<_>>(), "=")
+        } else if cmd.name() == Some("apk") && cmd.subcommand(APK) == Some("add") {
+            (cmd.operands(APK).into_iter().skip(1).collect(), "=")
+        } else {
+            continue;
+        };
+        for word in packages {
+            let text = &*word.text;
+            if word.expansion
+                || text.contains(separator)
+                || text.ends_with(".deb")
+                || text.contains('/')
+                || text.ends_with(".apk")
+            {
                 continue;
-            };
-            for word in packages {
-                let text = &*word.text;
-                if word.expansion
-                    || text.contains(separator)
-                    || text.ends_with(".deb")
-                    || text.contains('/')
-                    || text.ends_with(".apk")
-                {
-                    continue;
-                }
-                cx.report(
-                    cmd.span_of(&word.span),
-                    format!("package `{text}` has no pinned version"),
-                )
-                .help(format!("pin it: `{text}=<version>`"));
             }
+            cx.report(
+                cmd.span_of(&word.span),
+                format!("package `{text}` has no pinned version"),
+            )
+            .help(format!("pin it: `{text}=<version>`"));
         }
     }
 }

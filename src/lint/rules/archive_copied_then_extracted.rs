@@ -1,8 +1,7 @@
 use super::{Rule, RuleMeta};
 use crate::lint::checker::Checker;
-use crate::lint::source::{keyword_span, Instruction};
+use crate::lint::source::{keyword_span, transfer, Instruction};
 use crate::lint::{Category, Severity};
-use parse_dockerfile::Source;
 
 pub static RULE: Rule = Rule {
     meta: RuleMeta {
@@ -23,27 +22,21 @@ pub static RULE: Rule = Rule {
     check,
 };
 
-const ARCHIVES: &[&str] = &[".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tbz2", ".tar.xz", ".txz", ".tar.zst", ".zip"];
+const ARCHIVES: &[&str] = &[
+    ".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tbz2", ".tar.xz", ".txz", ".tar.zst", ".zip",
+];
 
 fn check(cx: &mut Checker<'_, '_>) {
     let df = cx.df;
     let scripts = cx.scripts.clone();
     for (i, ins) in df.instructions.iter().enumerate() {
-        let (src, options) = match ins {
-            Instruction::Copy(c) => (&c.src, &c.options),
-            Instruction::Add(a) => (&a.src, &a.options),
-            _ => continue,
-        };
-        if options.iter().any(|f| f.name.value == "from") {
+        let Some(t) = transfer(ins).filter(|t| t.from_context()) else {
             continue;
-        }
+        };
         // File names of the archives copied (ADD of a local tar unpacks it already, zip it does not).
-        let archives: Vec<&str> = src
-            .iter()
-            .filter_map(|s| match s {
-                Source::Path(p) => Some(p.value.as_ref()),
-                _ => None,
-            })
+        let archives: Vec<&str> = t
+            .paths()
+            .map(|p| p.value.as_ref())
             .filter(|p| !p.contains("://"))
             .filter(|p| {
                 let lower = p.to_ascii_lowercase();
@@ -56,13 +49,16 @@ fn check(cx: &mut Checker<'_, '_>) {
             continue;
         }
         let Some(stage) = cx.stage_of(i).cloned() else { continue };
-        let extractor = scripts.iter().filter(|s| s.index > i && stage.instructions.contains(&s.index)).find_map(|s| {
-            s.commands()
-                .into_iter()
-                .filter(|c| matches!(c.name(), Some("tar" | "unzip" | "bsdtar")))
-                .find(|c| c.args().iter().any(|w| archives.iter().any(|a| w.text.ends_with(a))))
-                .map(|c| c.span())
-        });
+        let extractor = scripts
+            .iter()
+            .filter(|s| s.index > i && stage.instructions.contains(&s.index))
+            .find_map(|s| {
+                s.commands()
+                    .into_iter()
+                    .filter(|c| matches!(c.name(), Some("tar" | "unzip" | "bsdtar")))
+                    .find(|c| c.args().iter().any(|w| archives.iter().any(|a| w.text.ends_with(a))))
+                    .map(|c| c.span())
+            });
         if let Some(extract) = extractor {
             cx.report(keyword_span(ins), "the archive is stored in this layer and its content again in the layer that extracts it")
                 .related(extract, "extracted here")

@@ -1,5 +1,6 @@
 use super::{Rule, RuleMeta};
 use crate::lint::checker::Checker;
+use crate::lint::run_script::all_commands;
 use crate::lint::{Category, Severity};
 
 pub static RULE: Rule = Rule {
@@ -23,14 +24,11 @@ pub static RULE: Rule = Rule {
 
 fn check(cx: &mut Checker<'_, '_>) {
     let scripts = cx.scripts.clone();
-    for script in scripts.iter() {
-        for cmd in script
-            .commands()
-            .iter()
-            .filter(|c| c.name() == Some("cd") && c.context.depth == 0)
-        {
-            cx.report(cmd.span(), "`cd` changes the directory for this RUN only")
-                .help("use `WORKDIR` instead");
-        }
+    for cmd in all_commands(&scripts)
+        .iter()
+        .filter(|c| c.name() == Some("cd") && c.context.depth == 0)
+    {
+        cx.report(cmd.span(), "`cd` changes the directory for this RUN only")
+            .help("use `WORKDIR` instead");
     }
 }

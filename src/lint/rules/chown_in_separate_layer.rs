@@ -1,7 +1,7 @@
 use super::{Rule, RuleMeta};
 use crate::lint::checker::Checker;
 use crate::lint::run_script::PLAIN;
-use crate::lint::source::{keyword_span, Instruction};
+use crate::lint::source::{keyword_span, transfer};
 use crate::lint::{Category, Severity};
 
 pub static RULE: Rule = Rule {
@@ -53,12 +53,10 @@ fn check(cx: &mut Checker<'_, '_>) {
             continue;
         };
         let adder = (stage.instructions.start + 1..script.index).rev().find(|&i| {
-            let dest = match &df.instructions[i] {
-                Instruction::Copy(c) => &c.dest.value,
-                Instruction::Add(a) => &a.dest.value,
-                _ => return false,
+            let Some(t) = transfer(&df.instructions[i]) else {
+                return false;
             };
-            let dest = dest.trim_end_matches('/');
+            let dest = t.dest.value.trim_end_matches('/');
             paths
                 .iter()
                 .any(|p| p == dest || p.starts_with(&format!("{dest}/")) || dest.starts_with(&format!("{p}/")))

@@ -1,7 +1,7 @@
 use super::{Rule, RuleMeta};
 use crate::lint::checker::{edit, Checker};
 use crate::lint::run_script::{is_apt_install, is_pip_install, RunCommand, RunScript, PLAIN};
-use crate::lint::source::{keyword_span, Instruction};
+use crate::lint::source::{keyword_span, transfer, Instruction};
 use crate::lint::{Applicability, Category, Severity};
 
 pub static RULE: Rule = Rule {
@@ -112,9 +112,7 @@ fn check(cx: &mut Checker<'_, '_>) {
                     .iter()
                     .find(|s| s.index == i)
                     .is_some_and(|s| removals.iter().any(|r| run_creates(s, &df.text[cx.span_of(i)], r))),
-                Instruction::Copy(c) => copies_into(&c.dest.value, &removals),
-                Instruction::Add(a) => copies_into(&a.dest.value, &removals),
-                _ => false,
+                other => transfer(other).is_some_and(|t| copies_into(&t.dest.value, &removals)),
             });
         let Some(creator) = creator else { continue };
         let creator_span = cx.span_of(creator);

@@ -1,9 +1,8 @@
 use super::{Rule, RuleMeta};
 use crate::lint::checker::Checker;
 use crate::lint::run_script::{is_pip_install, RunCommand, PIP, PLAIN};
-use crate::lint::source::Instruction;
+use crate::lint::source::{transfer, Instruction};
 use crate::lint::{Category, Severity};
-use parse_dockerfile::Source;
 
 pub static RULE: Rule = Rule {
     meta: RuleMeta {
@@ -42,15 +41,8 @@ fn is_dependency_install(cmd: &RunCommand<'_, '_>) -> bool {
 }
 
 fn copies_whole_context(ins: &Instruction<'_>) -> bool {
-    let (src, options) = match ins {
-        Instruction::Copy(c) => (&c.src, &c.options),
-        Instruction::Add(a) => (&a.src, &a.options),
-        _ => return false,
-    };
-    !options.iter().any(|f| f.name.value == "from")
-        && src
-            .iter()
-            .any(|s| matches!(s, Source::Path(p) if matches!(p.value.as_ref(), "." | "./" | "*" | "./*")))
+    transfer(ins)
+        .is_some_and(|t| t.from_context() && t.paths().any(|p| matches!(p.value.as_ref(), "." | "./" | "*" | "./*")))
 }
 
 fn check(cx: &mut Checker<'_, '_>) {

@@ -1,9 +1,7 @@
 use super::{Rule, RuleMeta};
 use crate::lint::checker::Checker;
-use crate::lint::source::Instruction;
+use crate::lint::source::transfer;
 use crate::lint::{Category, Severity};
-
-use parse_dockerfile::Source;
 
 pub static RULE: Rule = Rule {
     meta: RuleMeta {
@@ -27,12 +25,8 @@ pub static RULE: Rule = Rule {
 fn check(cx: &mut Checker<'_, '_>) {
     let df = cx.df;
     for ins in &df.instructions {
-        let (src, dest) = match ins {
-            Instruction::Copy(c) => (&c.src, &c.dest),
-            Instruction::Add(a) => (&a.src, &a.dest),
-            _ => continue,
-        };
-        let paths = src.iter().filter(|s| matches!(s, Source::Path(_))).count();
+        let Some(t) = transfer(ins) else { continue };
+        let (paths, dest) = (t.paths().count(), t.dest);
         if paths > 1 && !dest.value.ends_with('/') && !dest.value.contains('$') {
             let end = dest.span.end;
             let quoted = df.text.get(end.saturating_sub(1)..end) == Some("\"");

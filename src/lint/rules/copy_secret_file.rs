@@ -1,9 +1,7 @@
 use super::{Rule, RuleMeta};
 use crate::lint::checker::Checker;
-use crate::lint::source::Instruction;
+use crate::lint::source::transfer;
 use crate::lint::{Category, Severity};
-
-use parse_dockerfile::Source;
 
 pub static RULE: Rule = Rule {
     meta: RuleMeta {
@@ -61,16 +59,10 @@ fn is_secret(path: &str) -> bool {
 fn check(cx: &mut Checker<'_, '_>) {
     let df = cx.df;
     for ins in &df.instructions {
-        let (src, options) = match ins {
-            Instruction::Copy(c) => (&c.src, &c.options),
-            Instruction::Add(a) => (&a.src, &a.options),
-            _ => continue,
-        };
-        if options.iter().any(|f| f.name.value == "from") {
+        let Some(t) = transfer(ins).filter(|t| t.from_context()) else {
             continue;
-        }
-        for s in src {
-            let Source::Path(p) = s else { continue };
+        };
+        for p in t.paths() {
             if is_secret(&p.value) {
                 cx.report(
                     p.span.clone(),

@@ -1,6 +1,6 @@
 use super::{Rule, RuleMeta};
 use crate::lint::checker::{edit, Checker};
-use crate::lint::run_script::{is_apt_install, APT};
+use crate::lint::run_script::{all_commands, is_apt_install, APT};
 use crate::lint::{Applicability, Category, Severity};
 
 pub static RULE: Rule = Rule {
@@ -24,26 +24,24 @@ pub static RULE: Rule = Rule {
 
 fn check(cx: &mut Checker<'_, '_>) {
     let scripts = cx.scripts.clone();
-    for script in scripts.iter() {
-        for cmd in script.commands().iter().filter(|c| is_apt_install(c)) {
-            let via_option = cmd
-                .args()
-                .iter()
-                .any(|w| w.text.contains("Install-Recommends=false") || w.text.contains("Install-Recommends=0"));
-            if via_option || cmd.has_option(APT, None, &["no-install-recommends"]) {
-                continue;
-            }
-            let report = cx.report(
-                cmd.span(),
-                "`apt-get install` without `--no-install-recommends` also installs recommended packages",
+    for cmd in all_commands(&scripts).iter().filter(|c| is_apt_install(c)) {
+        let via_option = cmd
+            .args()
+            .iter()
+            .any(|w| w.text.contains("Install-Recommends=false") || w.text.contains("Install-Recommends=0"));
+        if via_option || cmd.has_option(APT, None, &["no-install-recommends"]) {
+            continue;
+        }
+        let report = cx.report(
+            cmd.span(),
+            "`apt-get install` without `--no-install-recommends` also installs recommended packages",
+        );
+        if let Some(at) = cmd.after_subcommand(APT) {
+            report.fix(
+                "add --no-install-recommends",
+                Applicability::Unsafe,
+                vec![edit(at..at, " --no-install-recommends")],
             );
-            if let Some(at) = cmd.after_subcommand(APT) {
-                report.fix(
-                    "add --no-install-recommends",
-                    Applicability::Unsafe,
-                    vec![edit(at..at, " --no-install-recommends")],
-                );
-            }
         }
     }
 }

@@ -1,6 +1,6 @@
 use super::{Rule, RuleMeta};
 use crate::lint::checker::Checker;
-use crate::lint::run_script::PLAIN;
+use crate::lint::run_script::{all_commands, PLAIN};
 use crate::lint::{Category, Severity};
 
 pub static RULE: Rule = Rule {
@@ -24,21 +24,23 @@ pub static RULE: Rule = Rule {
 
 fn check(cx: &mut Checker<'_, '_>) {
     let scripts = cx.scripts.clone();
-    for script in scripts.iter() {
-        for cmd in script.commands().iter().filter(|c| c.name() == Some("npm")) {
-            let operands = cmd.operands(PLAIN);
-            if !operands.first().is_some_and(|w| matches!(&*w.text, "install" | "i" | "add")) {
-                continue;
-            }
-            for word in operands.iter().skip(1) {
-                let t = &*word.text;
-                let name = t.strip_prefix('@').unwrap_or(t);
-                let pinned = name.contains('@');
-                let not_a_name = word.expansion || t.starts_with('.') || t.starts_with('/') || t.contains(':') || t.ends_with(".tgz");
-                if !pinned && !not_a_name {
-                    cx.report(cmd.span_of(&word.span), format!("`{t}` has no version"))
-                        .help(format!("pin it: `{t}@<version>`"));
-                }
+    for cmd in all_commands(&scripts).iter().filter(|c| c.name() == Some("npm")) {
+        let operands = cmd.operands(PLAIN);
+        if !operands
+            .first()
+            .is_some_and(|w| matches!(&*w.text, "install" | "i" | "add"))
+        {
+            continue;
+        }
+        for word in operands.iter().skip(1) {
+            let t = &*word.text;
+            let name = t.strip_prefix('@').unwrap_or(t);
+            let pinned = name.contains('@');
+            let not_a_name =
+                word.expansion || t.starts_with('.') || t.starts_with('/') || t.contains(':') || t.ends_with(".tgz");
+            if !pinned && !not_a_name {
+                cx.report(cmd.span_of(&word.span), format!("`{t}` has no version"))
+                    .help(format!("pin it: `{t}@<version>`"));
             }
         }
     }

@@ -1,6 +1,6 @@
 use super::{Rule, RuleMeta};
 use crate::lint::checker::Checker;
-use crate::lint::run_script::{is_pip_install, PIP};
+use crate::lint::run_script::{all_commands, is_pip_install, PIP};
 use crate::lint::{Category, Severity};
 
 pub static RULE: Rule = Rule {
@@ -24,26 +24,24 @@ pub static RULE: Rule = Rule {
 
 fn check(cx: &mut Checker<'_, '_>) {
     let scripts = cx.scripts.clone();
-    for script in scripts.iter() {
-        for cmd in script.commands().iter().filter(|c| is_pip_install(c)) {
-            let operands = cmd.operands(PIP);
-            let packages = operands.iter().skip_while(|w| w.text != "install").skip(1);
-            for word in packages {
-                let t = &*word.text;
-                let pinned = t.contains(['=', '<', '>', '~', '@']);
-                let not_a_name = word.expansion
-                    || t.contains(['/', ':'])
-                    || t.starts_with('.')
-                    || t.ends_with(".whl")
-                    || t.ends_with(".tar.gz");
-                if pinned || not_a_name || t == "pip" || t == "setuptools" || t == "wheel" {
-                    continue;
-                }
-                cx.report(cmd.span_of(&word.span), format!("`{t}` has no version"))
-                    .help(format!(
-                        "pin it: `{t}==<version>`, or install from a locked requirements file"
-                    ));
+    for cmd in all_commands(&scripts).iter().filter(|c| is_pip_install(c)) {
+        let operands = cmd.operands(PIP);
+        let packages = operands.iter().skip_while(|w| w.text != "install").skip(1);
+        for word in packages {
+            let t = &*word.text;
+            let pinned = t.contains(['=', '<', '>', '~', '@']);
+            let not_a_name = word.expansion
+                || t.contains(['/', ':'])
+                || t.starts_with('.')
+                || t.ends_with(".whl")
+                || t.ends_with(".tar.gz");
+            if pinned || not_a_name || t == "pip" || t == "setuptools" || t == "wheel" {
+                continue;
             }
+            cx.report(cmd.span_of(&word.span), format!("`{t}` has no version"))
+                .help(format!(
+                    "pin it: `{t}==<version>`, or install from a locked requirements file"
+                ));
         }
     }
 }

@@ -1,6 +1,6 @@
 use super::{Rule, RuleMeta};
 use crate::lint::checker::{edit, Checker};
-use crate::lint::run_script::PLAIN;
+use crate::lint::run_script::{all_commands, PLAIN};
 use crate::lint::{Applicability, Category, Severity};
 
 pub static RULE: Rule = Rule {
@@ -24,35 +24,33 @@ pub static RULE: Rule = Rule {
 
 fn check(cx: &mut Checker<'_, '_>) {
     let scripts = cx.scripts.clone();
-    for script in scripts.iter() {
-        for cmd in script.commands() {
-            let Some(name) = cmd.name().filter(|n| matches!(*n, "yum" | "dnf" | "zypper")) else {
-                continue;
-            };
-            let operands = cmd.operands(PLAIN);
-            let Some(install) = operands
-                .first()
-                .filter(|w| matches!(&*w.text, "install" | "in" | "groupinstall"))
-            else {
-                continue;
-            };
-            let confirmed = if name == "zypper" {
-                cmd.has_option(PLAIN, Some('n'), &["non-interactive", "no-confirm"])
-                    || cmd.args().iter().any(|w| w.text == "-y")
-            } else {
-                cmd.has_option(PLAIN, Some('y'), &["assumeyes"])
-            };
-            if confirmed {
-                continue;
-            }
-            let at = cmd.span_of(&install.span).end;
-            let report = cx.report(
-                cmd.span(),
-                format!("`{name} install` without a non-interactive flag aborts at the prompt"),
-            );
-            if name != "zypper" {
-                report.fix("add -y", Applicability::Safe, vec![edit(at..at, " -y")]);
-            }
+    for cmd in all_commands(&scripts) {
+        let Some(name) = cmd.name().filter(|n| matches!(*n, "yum" | "dnf" | "zypper")) else {
+            continue;
+        };
+        let operands = cmd.operands(PLAIN);
+        let Some(install) = operands
+            .first()
+            .filter(|w| matches!(&*w.text, "install" | "in" | "groupinstall"))
+        else {
+            continue;
+        };
+        let confirmed = if name == "zypper" {
+            cmd.has_option(PLAIN, Some('n'), &["non-interactive", "no-confirm"])
+                || cmd.args().iter().any(|w| w.text == "-y")
+        } else {
+            cmd.has_option(PLAIN, Some('y'), &["assumeyes"])
+        };
+        if confirmed {
+            continue;
+        }
+        let at = cmd.span_of(&install.span).end;
+        let report = cx.report(
+            cmd.span(),
+            format!("`{name} install` without a non-interactive flag aborts at the prompt"),
+        );
+        if name != "zypper" {
+            report.fix("add -y", Applicability::Safe, vec![edit(at..at, " -y")]);
         }
     }
 }

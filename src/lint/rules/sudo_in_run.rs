@@ -1,5 +1,6 @@
 use super::{Rule, RuleMeta};
 use crate::lint::checker::Checker;
+use crate::lint::run_script::all_commands;
 use crate::lint::{Category, Severity};
 
 pub static RULE: Rule = Rule {
@@ -23,14 +24,11 @@ pub static RULE: Rule = Rule {
 
 fn check(cx: &mut Checker<'_, '_>) {
     let scripts = cx.scripts.clone();
-    for script in scripts.iter() {
-        for cmd in script
-            .commands()
-            .iter()
-            .filter(|c| c.has_wrapper("sudo") || c.name() == Some("sudo"))
-        {
-            cx.report(cmd.span(), "`sudo` in a RUN")
-                .help("switch user with `USER root` around the step");
-        }
+    for cmd in all_commands(&scripts)
+        .iter()
+        .filter(|c| c.has_wrapper("sudo") || c.name() == Some("sudo"))
+    {
+        cx.report(cmd.span(), "`sudo` in a RUN")
+            .help("switch user with `USER root` around the step");
     }
 }

@@ -1,5 +1,6 @@
 use super::{Rule, RuleMeta};
 use crate::lint::checker::{edit, Checker};
+use crate::lint::run_script::all_commands;
 use crate::lint::{Applicability, Category, Severity};
 
 pub static RULE: Rule = Rule {
@@ -23,17 +24,15 @@ pub static RULE: Rule = Rule {
 
 fn check(cx: &mut Checker<'_, '_>) {
     let scripts = cx.scripts.clone();
-    for script in scripts.iter() {
-        for cmd in script.commands().iter().filter(|c| c.name() == Some("apt")) {
-            let Some(word) = crate::shell::invocation(cmd.command).map(|i| i.command) else {
-                continue;
-            };
-            let span = cmd.span_of(&word.span);
-            cx.report(cmd.span(), "use `apt-get` in scripts, not `apt`").fix(
-                "use apt-get",
-                Applicability::Unsafe,
-                vec![edit(span, "apt-get")],
-            );
-        }
+    for cmd in all_commands(&scripts).iter().filter(|c| c.name() == Some("apt")) {
+        let Some(word) = crate::shell::invocation(cmd.command).map(|i| i.command) else {
+            continue;
+        };
+        let span = cmd.span_of(&word.span);
+        cx.report(cmd.span(), "use `apt-get` in scripts, not `apt`").fix(
+            "use apt-get",
+            Applicability::Unsafe,
+            vec![edit(span, "apt-get")],
+        );
     }
 }

@@ -1,5 +1,6 @@
 use super::{Rule, RuleMeta};
 use crate::lint::checker::{edit, Checker};
+use crate::lint::run_script::all_commands;
 use crate::lint::{Applicability, Category, Severity};
 use crate::shell::{Arg, OptionSpec};
 
@@ -46,38 +47,36 @@ const USERADD: OptionSpec<'static> = OptionSpec {
 
 fn check(cx: &mut Checker<'_, '_>) {
     let scripts = cx.scripts.clone();
-    for script in scripts.iter() {
-        for cmd in script.commands().iter().filter(|c| c.name() == Some("useradd")) {
-            if cmd.has_option(USERADD, Some('l'), &["no-log-init"]) {
-                continue;
-            }
-            let uid = crate::shell::parse_args(cmd.args(), USERADD).find_map(|a| match a {
-                Arg::Short { flag: 'u', value, .. } => value.map(|v| v.text().to_string()),
-                Arg::Long { name: "uid", value, .. } => value.map(|v| v.text().to_string()),
-                _ => None,
-            });
-            let large = uid
-                .as_deref()
-                .is_some_and(|u| u.contains('$') || u.parse::<u64>().is_ok_and(|n| n > 65535));
-            if !large {
-                continue;
-            }
-            let Some(word) = crate::shell::invocation(cmd.command).map(|i| i.command) else {
-                continue;
-            };
-            let at = cmd.span_of(&word.span).end;
-            cx.report(
-                cmd.span(),
-                format!(
-                    "`useradd` with UID {} and without `-l` writes huge sparse log files",
-                    uid.unwrap_or_default()
-                ),
-            )
-            .fix(
-                "add --no-log-init",
-                Applicability::Safe,
-                vec![edit(at..at, " --no-log-init")],
-            );
+    for cmd in all_commands(&scripts).iter().filter(|c| c.name() == Some("useradd")) {
+        if cmd.has_option(USERADD, Some('l'), &["no-log-init"]) {
+            continue;
         }
+        let uid = crate::shell::parse_args(cmd.args(), USERADD).find_map(|a| match a {
+            Arg::Short { flag: 'u', value, .. } => value.map(|v| v.text().to_string()),
+            Arg::Long { name: "uid", value, .. } => value.map(|v| v.text().to_string()),
+            _ => None,
+        });
+        let large = uid
+            .as_deref()
+            .is_some_and(|u| u.contains('$') || u.parse::<u64>().is_ok_and(|n| n > 65535));
+        if !large {
+            continue;
+        }
+        let Some(word) = crate::shell::invocation(cmd.command).map(|i| i.command) else {
+            continue;
+        };
+        let at = cmd.span_of(&word.span).end;
+        cx.report(
+            cmd.span(),
+            format!(
+                "`useradd` with UID {} and without `-l` writes huge sparse log files",
+                uid.unwrap_or_default()
+            ),
+        )
+        .fix(
+            "add --no-log-init",
+            Applicability::Safe,
+            vec![edit(at..at, " --no-log-init")],
+        );
     }
 }
