@@ -7,6 +7,7 @@ mod common;
 use std::collections::BTreeMap;
 
 use imgopt::lint::run::{lint_files, ConfigSource, FixMode, Overrides};
+use imgopt::lint::render::{render, Format};
 use imgopt::lint::Applicability;
 
 #[test]
@@ -31,6 +32,14 @@ fn lint_and_fix_the_whole_corpus() {
         }
     }
     eprintln!("linted {} files: {by_code:?}", files.len());
+
+    // Every renderer over every report: spans at odd places (end of file, empty) must not panic.
+    let reports: Vec<_> = results.iter().filter_map(|r| r.as_ref().ok()).map(|l| l.report.clone()).collect();
+    for format in [Format::Full, Format::Concise, Format::Json, Format::Sarif, Format::Github, Format::Checkstyle] {
+        let mut out = Vec::new();
+        render(format, &reports, false, &mut out).unwrap_or_else(|e| panic!("{format:?}: {e}"));
+        assert!(!out.is_empty(), "{format:?} wrote nothing");
+    }
 
     let fixed = lint_files(
         &files,

@@ -1,5 +1,22 @@
 //! Settings files: `.imgopt.toml` (nearest one walking up from the Dockerfile, then the user
 //! config dir, or `--config`) and, for teams migrating from hadolint, `.hadolint.yaml`.
+//!
+//! ```toml
+//! select = ["IMG1", "IMG2"]            # codes, prefixes, names, hadolint codes, BuildKit names
+//! ignore = ["DL3008", "StageNameCasing"]
+//! trusted-registries = ["registry.example.com", "docker.io"]
+//! required-labels = ["org.opencontainers.image.source"]
+//! failure-threshold = "warning"        # error | warning | info | style | none
+//!
+//! [severity]
+//! IMG201 = "warning"
+//!
+//! [per-path-ignores]                   # globs relative to this file's directory
+//! "legacy/**" = ["IMG101", "IMG501"]
+//! ```
+//!
+//! From `.hadolint.yaml`: `ignored`, `trustedRegistries`, `failure-threshold` and `override`
+//! (severity lists) are honoured through the rules' hadolint codes; other keys are ignored.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
