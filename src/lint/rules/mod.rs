@@ -25,6 +25,7 @@ mod consistent_instruction_casing;
 mod copy_context_before_install;
 mod copy_dest_needs_slash;
 mod copy_from_own_stage;
+mod copy_from_unknown_stage;
 mod copy_relative_dest;
 mod copy_secret_file;
 mod duplicate_stage_name;
@@ -35,6 +36,7 @@ mod from_as_casing;
 mod from_platform_flag_const;
 mod invalid_default_arg_in_from;
 mod json_args_recommended;
+mod label_key_invalid;
 mod language_cache_left;
 mod last_user_root;
 mod latest_tag;
@@ -96,6 +98,7 @@ pub static RULES: &[&Rule] = &[
     &pip_pin_versions::RULE,
     &shell_via_symlink::RULE,
     &npm_pin_versions::RULE,
+    &copy_from_unknown_stage::RULE,
     &consecutive_run::RULE,
     &apt_lists_left::RULE,
     &apk_no_cache::RULE,
@@ -122,6 +125,7 @@ pub static RULES: &[&Rule] = &[
     &expose_proto_casing::RULE,
     &required_labels::RULE,
     &wget_and_curl::RULE,
+    &label_key_invalid::RULE,
 ];
 
 /// A rule: what it is and the function that finds it.

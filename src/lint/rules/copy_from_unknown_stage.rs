@@ -1,0 +1,58 @@
+use super::{Rule, RuleMeta};
+use crate::lint::checker::Checker;
+use crate::lint::source::transfer;
+use crate::lint::{Category, Severity};
+
+pub static RULE: Rule = Rule {
+    meta: RuleMeta {
+        code: "IMG128",
+        name: "copy-from-unknown-stage",
+        category: Category::Correctness,
+        severity: Severity::Warning,
+        hadolint: &["DL3022"],
+        buildkit: None,
+        fix: None,
+        summary: "`COPY --from=name` where no earlier stage has that name.",
+        why: "A `--from` value that is not an earlier stage is pulled as an image: a typo in a stage name (or a stage defined later in the file) silently copies from `docker.io/library/<name>` or fails with a pull error.",
+        bad: "FROM golang:1.23 AS build\nRUN go version\nFROM alpine:3.20\n# flagged: the stage is called build\nCOPY --from=builder /go/bin/app /app\n",
+        good: "FROM golang:1.23 AS build\nRUN go version\nFROM alpine:3.20\nCOPY --from=build /go/bin/app /app\nCOPY --from=nginx:1.27 /etc/nginx/nginx.conf /etc/nginx/\n",
+        notes: "Values that look like image references (with a tag, digest, registry or path) and variables are not reported; stage numbers are checked against the stages before.",
+        config: "",
+    },
+    check,
+};
+
+fn check(cx: &mut Checker<'_, '_>) {
+    let df = cx.df;
+    for stage in cx.stages.clone() {
+        for i in stage.instructions.clone() {
+            let Some(t) = transfer(&df.instructions[i]) else {
+                continue;
+            };
+            for flag in t.options.iter().filter(|f| f.name.value == "from") {
+                let Some(value) = &flag.value else { continue };
+                let v = value.value.as_ref();
+                if v.contains([':', '/', '@', '$', '.']) {
+                    continue;
+                }
+                let known = match v.parse::<usize>() {
+                    Ok(n) => n < stage.index,
+                    Err(_) => cx.is_earlier_stage(v, stage.index),
+                };
+                let own = stage.name.as_ref().is_some_and(|(n, _)| n.eq_ignore_ascii_case(v));
+                if known || own {
+                    continue; // own stage: copy-from-own-stage reports it
+                }
+                let later = cx.stages[stage.index..]
+                    .iter()
+                    .any(|s| s.name.as_ref().is_some_and(|(n, _)| n.eq_ignore_ascii_case(v)));
+                let message = if later {
+                    format!("stage `{v}` is defined after this COPY; move it before")
+                } else {
+                    format!("no earlier stage is named `{v}`: it would be pulled as the image `{v}`")
+                };
+                cx.report(flag.span(), message);
+            }
+        }
+    }
+}

@@ -1,0 +1,57 @@
+use super::{Rule, RuleMeta};
+use crate::lint::checker::Checker;
+use crate::lint::source::Instruction;
+use crate::lint::words::key_values;
+use crate::lint::{Category, Severity};
+
+pub static RULE: Rule = Rule {
+    meta: RuleMeta {
+        code: "IMG509",
+        name: "invalid-label-key",
+        category: Category::Style,
+        severity: Severity::Warning,
+        hadolint: &["DL3048"],
+        buildkit: None,
+        fix: None,
+        summary: "A LABEL key that breaks Docker's key format or uses a reserved namespace.",
+        why: "Label keys should be lower-case reverse-DNS names (`org.opencontainers.image.source`) of letters, digits, `.` and `-`; `com.docker.*`, `io.docker.*` and `org.dockerproject.*` are reserved for Docker. Tools that query labels miss keys written otherwise.",
+        bad: "FROM alpine:3.20\n# flagged: upper case and an underscore\nLABEL Maintainer_Email=\"a@example.com\"\n",
+        good: "FROM alpine:3.20\nLABEL org.opencontainers.image.authors=\"a@example.com\"\n",
+        notes: "",
+        config: "",
+    },
+    check,
+};
+
+fn problem(key: &str) -> Option<&'static str> {
+    let key = key.trim_matches('"');
+    if ["com.docker.", "io.docker.", "org.dockerproject."]
+        .iter()
+        .any(|p| key.starts_with(p))
+    {
+        return Some("uses a namespace reserved for Docker");
+    }
+    let chars_ok = key
+        .bytes()
+        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'.' || b == b'-');
+    let ends_ok = key.bytes().next().is_some_and(|b| b.is_ascii_alphanumeric())
+        && key.bytes().last().is_some_and(|b| b.is_ascii_alphanumeric());
+    let no_double = !key.contains("..") && !key.contains("--");
+    if key.contains('$') || (chars_ok && ends_ok && no_double) {
+        None
+    } else {
+        Some("should be lower-case letters, digits, `.` and `-`, starting and ending with a letter or digit")
+    }
+}
+
+fn check(cx: &mut Checker<'_, '_>) {
+    let df = cx.df;
+    for ins in &df.instructions {
+        let Instruction::Label(label) = ins else { continue };
+        for kv in key_values(&label.arguments.value, label.arguments.span.start) {
+            if let Some(why) = problem(kv.key) {
+                cx.report(kv.key_span.clone(), format!("label key `{}` {why}", kv.key));
+            }
+        }
+    }
+}
