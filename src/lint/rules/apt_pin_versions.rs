@@ -6,13 +6,13 @@ use crate::lint::{Category, Severity};
 pub static RULE: Rule = Rule {
     meta: RuleMeta {
         code: "IMG123",
-        name: "unpinned-os-package",
+        name: "unpinned-apt-package",
         category: Category::Correctness,
         severity: Severity::Info,
-        hadolint: &["DL3008", "DL3018"],
+        hadolint: &["DL3008"],
         buildkit: None,
         fix: None,
-        summary: "`apt-get install` or `apk add` of a package without a version.",
+        summary: "`apt-get install` of a package without a version.",
         why: "Unpinned packages make two builds of the same file differ: a new upstream version can break the image without any change to the Dockerfile.",
         bad: "FROM debian:12-slim\n# flagged: curl is unpinned\nRUN apt-get update && apt-get install -y --no-install-recommends curl\n",
         good: "FROM debian:12-slim\nRUN apt-get update && apt-get install -y --no-install-recommends curl=7.88.1-10+deb12u8\n",
@@ -23,23 +23,31 @@ pub static RULE: Rule = Rule {
 };
 
 fn check(cx: &mut Checker<'_, '_>) {
+    report_unpinned(cx, OsPackages::Apt);
+}
+
+/// Which package manager a pinning rule looks at.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(super) enum OsPackages {
+    Apt,
+    Apk,
+}
+
+/// Reports every package of `manager` installed without `=version` (shared with the apk rule).
+pub(super) fn report_unpinned(cx: &mut Checker<'_, '_>, manager: OsPackages) {
     let scripts = cx.scripts.clone();
     for cmd in all_commands(&scripts) {
-        let (packages, separator) = if is_apt_install(&cmd) {
-            (cmd.operands(APT).into_iter().skip(1).collect::<Vec<_>>(), "=")
-        } else if cmd.name() == Some("apk") && cmd.subcommand(APK) == Some("add") {
-            (cmd.operands(APK).into_iter().skip(1).collect(), "=")
-        } else {
-            continue;
+        let packages: Vec<_> = match manager {
+            OsPackages::Apt if is_apt_install(&cmd) => cmd.operands(APT).into_iter().skip(1).collect(),
+            OsPackages::Apk if cmd.name() == Some("apk") && cmd.subcommand(APK) == Some("add") => {
+                cmd.operands(APK).into_iter().skip(1).collect()
+            }
+            _ => continue,
         };
         for word in packages {
             let text = &*word.text;
-            if word.expansion
-                || text.contains(separator)
-                || text.ends_with(".deb")
-                || text.contains('/')
-                || text.ends_with(".apk")
-            {
+            let local_file = text.ends_with(".deb") || text.ends_with(".apk") || text.contains('/');
+            if word.expansion || text.contains('=') || local_file {
                 continue;
             }
             cx.report(

@@ -13,6 +13,7 @@ use super::{Applicability, Category, Severity};
 
 mod add_instead_of_copy;
 mod apk_no_cache;
+mod apk_pin_versions;
 mod apt_get_yes;
 mod apt_lists_left;
 mod apt_pin_versions;
@@ -99,6 +100,7 @@ pub static RULES: &[&Rule] = &[
     &shell_via_symlink::RULE,
     &npm_pin_versions::RULE,
     &copy_from_unknown_stage::RULE,
+    &apk_pin_versions::RULE,
     &consecutive_run::RULE,
     &apt_lists_left::RULE,
     &apk_no_cache::RULE,

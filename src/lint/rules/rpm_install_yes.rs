@@ -16,7 +16,7 @@ pub static RULE: Rule = Rule {
         why: "The build has no terminal to confirm the transaction: without the non-interactive flag the install aborts.",
         bad: "FROM rockylinux:9\n# flagged: waits for a confirmation\nRUN dnf install nginx && dnf clean all\n",
         good: "FROM rockylinux:9\nRUN dnf install -y nginx && dnf clean all\n",
-        notes: "`--assumeyes` counts for yum/dnf, `--non-interactive` for zypper; microdnf does not ask. The fix adds `-y` (`-n` before `install` for zypper is not offered).",
+        notes: "`--assumeyes` counts for yum/dnf, `--non-interactive` for zypper; microdnf does not ask. The fix adds `-y` (`-n` before `install` for zypper is not offered). hadolint DL3038 also reports `microdnf install` without `-y`; microdnf never prompts, so imgopt does not.",
         config: "",
     },
     check,
