@@ -37,7 +37,7 @@ fn cleanup<'s>(cmd: &RunCommand<'s, '_>) -> Option<Removes<'s>> {
             let paths: Vec<&str> = cmd.operands(PLAIN).iter().map(|w| &*w.text).collect();
             (!paths.is_empty()).then_some(Removes::Paths(paths))
         }
-        ("apt-get" | "apt", Some("clean" | "autoclean")) => Some(Removes::Cache("apt")),
+        ("apt-get" | "apt", Some("clean" | "autoclean" | "dist-clean")) => Some(Removes::Cache("apt")),
         ("yum" | "dnf" | "microdnf", Some("clean")) => Some(Removes::Cache("rpm")),
         ("apk", Some("cache")) => Some(Removes::Cache("apk")),
         ("pip" | "pip3", Some("cache")) => Some(Removes::Cache("pip")),
