@@ -3,4 +3,5 @@
 //! Data flows one way: text ─▶ [`syntax`] (spans, BuildKit's reading) ─▶ [`model`]
 //! (stages, variables). The CLI in `main.rs` only parses arguments and calls in here.
 
-
+pub mod analyze;
+pub mod image;

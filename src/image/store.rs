@@ -1,0 +1,126 @@
+//! Read access to the files of an image, wherever they sit: in a directory, or as members of an
+//! outer tar (oci-archive, docker-archive). Members are read in place — the outer tar is indexed
+//! once (header offsets only) and each member is a seek plus a bounded read, so nothing is
+//! extracted to disk and layers can be read in parallel.
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::io::{self, Read, Seek, SeekFrom};
+use std::path::{Component, Path, PathBuf};
+
+use super::error::{ImageError, Result};
+
+/// JSON documents (manifests, configs, indexes) larger than this are refused, not read into memory.
+const MAX_JSON_BYTES: u64 = 64 << 20;
+
+#[derive(Debug)]
+pub enum Store {
+    Dir(PathBuf),
+    Archive { file: PathBuf, members: HashMap<String, Member> },
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct Member {
+    offset: u64,
+    size: u64,
+}
+
+pub type BlobReader = Box<dyn Read + Send>;
+
+impl Store {
+    pub fn dir(dir: &Path) -> Result<Self> {
+        if !dir.is_dir() {
+            return Err(ImageError::io(dir, io::Error::new(io::ErrorKind::NotFound, "no such directory")));
+        }
+        Ok(Store::Dir(dir.to_path_buf()))
+    }
+
+    /// Index the regular-file members of an outer tar by normalized name.
+    pub fn archive(path: &Path) -> Result<Self> {
+        let file = File::open(path).map_err(|e| ImageError::io(path, e))?;
+        let mut archive = tar::Archive::new(file);
+        let mut members = HashMap::new();
+        let entries = archive.entries_with_seek().map_err(|e| ImageError::io(path, e))?;
+        for entry in entries {
+            let entry = entry.map_err(|e| ImageError::io(path, e))?;
+            let kind = entry.header().entry_type();
+            if !(kind.is_file() || kind == tar::EntryType::Continuous) {
+                continue;
+            }
+            let name = entry.path().map_err(|e| ImageError::io(path, e))?;
+            if let Some(name) = normalize_member(&name) {
+                members.insert(name, Member { offset: entry.raw_file_position(), size: entry.size() });
+            }
+        }
+        Ok(Store::Archive { file: path.to_path_buf(), members })
+    }
+
+    fn describe(&self) -> &Path {
+        match self {
+            Store::Dir(d) => d,
+            Store::Archive { file, .. } => file,
+        }
+    }
+
+    pub fn contains(&self, name: &str) -> bool {
+        match self {
+            Store::Dir(dir) => safe_relative(name).is_some_and(|rel| dir.join(rel).is_file()),
+            Store::Archive { members, .. } => normalize_member(Path::new(name)).is_some_and(|n| members.contains_key(&n)),
+        }
+    }
+
+    /// Open a file of the image by its name inside the layout; returns the reader and its size.
+    pub fn open(&self, name: &str) -> Result<(BlobReader, u64)> {
+        let missing = || ImageError::Layout(format!("{} has no file `{name}`", self.describe().display()));
+        match self {
+            Store::Dir(dir) => {
+                let rel = safe_relative(name).ok_or_else(|| {
+                    ImageError::Layout(format!("`{name}` in {} points outside the image", dir.display()))
+                })?;
+                let path = dir.join(rel);
+                let file = File::open(&path).map_err(|e| match e.kind() {
+                    io::ErrorKind::NotFound => missing(),
+                    _ => ImageError::io(&path, e),
+                })?;
+                let size = file.metadata().map_err(|e| ImageError::io(&path, e))?.len();
+                Ok((Box::new(file), size))
+            }
+            Store::Archive { file, members } => {
+                let key = normalize_member(Path::new(name)).ok_or_else(missing)?;
+                let member = *members.get(&key).ok_or_else(missing)?;
+                let mut f = File::open(file).map_err(|e| ImageError::io(file, e))?;
+                f.seek(SeekFrom::Start(member.offset)).map_err(|e| ImageError::io(file, e))?;
+                Ok((Box::new(f.take(member.size)), member.size))
+            }
+        }
+    }
+
+    /// Read a small JSON document whole.
+    pub fn read_json(&self, name: &str) -> Result<Vec<u8>> {
+        let (reader, size) = self.open(name)?;
+        if size > MAX_JSON_BYTES {
+            return Err(ImageError::Layout(format!("`{name}` is {size} bytes, too large for a JSON document")));
+        }
+        let mut bytes = Vec::with_capacity(size as usize);
+        reader.take(MAX_JSON_BYTES).read_to_end(&mut bytes).map_err(|e| ImageError::io(self.describe().join(name), e))?;
+        Ok(bytes)
+    }
+}
+
+/// A name from a manifest is untrusted: it must stay inside the layout.
+fn safe_relative(name: &str) -> Option<PathBuf> {
+    let mut out = PathBuf::new();
+    for c in Path::new(name).components() {
+        match c {
+            Component::Normal(p) => out.push(p),
+            Component::CurDir => {}
+            _ => return None,
+        }
+    }
+    (!out.as_os_str().is_empty()).then_some(out)
+}
+
+fn normalize_member(name: &Path) -> Option<String> {
+    let rel = safe_relative(name.to_str()?)?;
+    rel.to_str().map(str::to_string)
+}
