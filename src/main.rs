@@ -1,1 +1,82 @@
-fn main() {}
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "imgopt", version, about = "Make container images small and Dockerfiles clean.")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Account for every byte of an image: per layer, what is shipped and what stays visible.
+    Analyze(AnalyzeArgs),
+}
+
+#[derive(clap::Args)]
+struct AnalyzeArgs {
+    /// oci:DIR[:TAG], oci-archive:FILE[:TAG] or docker-archive:FILE[:NAME:TAG]
+    #[arg(long)]
+    image: String,
+    #[arg(long, value_enum, default_value = "table")]
+    format: imgopt::analyze::render::Format,
+    /// Check every blob digest and diff_id while reading.
+    #[arg(long)]
+    verify: bool,
+    /// os/arch[/variant] to pick from a multi-platform index (default: this machine's).
+    #[arg(long)]
+    platform: Option<String>,
+    /// How many bottom layers are the base image (default 1, as dive counts).
+    #[arg(long, default_value_t = 1)]
+    base_layers: usize,
+    /// Length of the largest-file lists.
+    #[arg(long, default_value_t = 10)]
+    top: usize,
+    /// Fail (exit 1) when more bytes than this are reclaimable (e.g. 20MB, 5MiB).
+    #[arg(long, value_parser = imgopt::analyze::gates::parse_bytes)]
+    max_wasted_bytes: Option<u64>,
+    /// Fail when reclaimable / content bytes exceeds this fraction.
+    #[arg(long)]
+    max_wasted_ratio: Option<f64>,
+    /// Fail when final filesystem / content bytes is below this fraction.
+    #[arg(long)]
+    min_efficiency: Option<f64>,
+    /// A dive `.dive-ci` file with the same rules; command-line limits win.
+    #[arg(long)]
+    ci_config: Option<PathBuf>,
+}
+
+fn analyze(args: AnalyzeArgs) -> miette::Result<ExitCode> {
+    use imgopt::analyze::{analyze_reference, gates::Gates, render, AnalyzeOptions};
+    let platform = args
+        .platform
+        .as_deref()
+        .map(imgopt::image::Platform::parse)
+        .transpose()
+        .map_err(|m| miette::miette!("--platform: {m}"))?;
+    let options = AnalyzeOptions { platform, verify: args.verify, base_layers: args.base_layers, top: args.top };
+    let mut gates = Gates {
+        max_wasted_bytes: args.max_wasted_bytes,
+        max_wasted_ratio: args.max_wasted_ratio,
+        min_efficiency: args.min_efficiency,
+    };
+    if let Some(path) = &args.ci_config {
+        gates = gates.with_dive_ci(path)?;
+    }
+    let report = analyze_reference(&args.image, &options)?;
+    print!("{}", render::render(&report, args.format));
+    let failures = gates.check(&report);
+    for failure in &failures {
+        eprintln!("gate failed: {failure}");
+    }
+    Ok(if failures.is_empty() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+}
+
+fn main() -> miette::Result<ExitCode> {
+    match Cli::parse().command {
+        Command::Analyze(args) => analyze(args),
+    }
+}

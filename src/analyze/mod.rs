@@ -1,0 +1,245 @@
+//! `imgopt analyze`: account for every byte of an image.
+//!
+//! Layers are streamed once each, in parallel ([`crate::image::Image::read_layer`]), then stacked
+//! bottom-up into a [`index::PathIndex`] that knows, for every shipped file, the layer that added
+//! it and the layer that hid it. The [`Report`] is what all output formats render; its JSON form is
+//! documented in `docs/analyze-json.md`.
+//!
+//! Definitions (imgopt's exact figures):
+//! - *content bytes* of a layer: the sizes of the regular files it ships, each inode once;
+//! - *invisible bytes*: content bytes of files that are not in the final filesystem because a
+//!   later layer deleted (whiteout, directory whiteout, opaque directory) or overwrote them;
+//! - *reclaimable bytes*: the sum of invisible bytes — what the image would shrink by (before
+//!   compression) if no layer shipped what a later one hides;
+//! - *efficiency*: final filesystem bytes / content bytes of all layers;
+//! - *wasted ratio*: reclaimable bytes / content bytes of all layers;
+//! - *base layers*: the first `--base-layers N` layers (default 1, dive's convention: the image
+//!   history does not record where the base image ended). *User bytes* are the rest's.
+
+pub mod caches;
+pub mod dive;
+pub mod gates;
+pub mod index;
+pub mod render;
+
+use std::collections::BTreeMap;
+
+use rayon::prelude::*;
+use serde::Serialize;
+
+use crate::image::{Compression, Image, ImageError, ImageRef, LayerContents, OpenOptions, Platform};
+use caches::CacheReport;
+use dive::DiveFigures;
+use index::{PathIndex, Removal};
+
+#[derive(Clone, Debug)]
+pub struct AnalyzeOptions {
+    pub platform: Option<Platform>,
+    /// Check every blob digest and diff_id while streaming.
+    pub verify: bool,
+    /// How many bottom layers belong to the base image.
+    pub base_layers: usize,
+    /// Length of the top lists.
+    pub top: usize,
+}
+
+impl Default for AnalyzeOptions {
+    fn default() -> Self {
+        AnalyzeOptions { platform: None, verify: false, base_layers: 1, top: 10 }
+    }
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Report {
+    pub image: String,
+    pub verified: bool,
+    pub layers: Vec<LayerReport>,
+    pub totals: Totals,
+    pub largest_files: Vec<FileReport>,
+    pub invisible_files: Vec<InvisibleFile>,
+    pub caches: Vec<CacheReport>,
+    pub dive: DiveFigures,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct LayerReport {
+    pub index: usize,
+    /// `history.created_by` of the instruction that made the layer, if the image records it.
+    pub instruction: Option<String>,
+    pub base: bool,
+    pub digest: Option<String>,
+    pub diff_id: String,
+    pub compression: &'static str,
+    /// The blob as stored (compressed).
+    pub compressed_bytes: u64,
+    /// The uncompressed tar stream.
+    pub uncompressed_bytes: u64,
+    pub content_bytes: u64,
+    pub files_added: u64,
+    pub files_changed: u64,
+    /// Of the changed files, those with the same content: a chmod/chown copy.
+    pub files_metadata_only: u64,
+    pub files_removed: u64,
+    /// Content bytes of this layer not visible in the final filesystem.
+    pub invisible_bytes: u64,
+    pub invisible_files: u64,
+    /// Who hid this layer's bytes.
+    pub hidden_by: Vec<HiddenBy>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct HiddenBy {
+    pub layer: usize,
+    pub bytes: u64,
+    pub files: u64,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Totals {
+    pub layers: usize,
+    pub compressed_bytes: u64,
+    pub uncompressed_bytes: u64,
+    pub content_bytes: u64,
+    pub base_layers: usize,
+    pub base_bytes: u64,
+    pub user_bytes: u64,
+    pub final_fs_bytes: u64,
+    pub final_files: u64,
+    pub reclaimable_bytes: u64,
+    pub efficiency: f64,
+    pub wasted_ratio: f64,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct FileReport {
+    pub path: String,
+    pub layer: usize,
+    pub bytes: u64,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct InvisibleFile {
+    pub path: String,
+    pub layer: usize,
+    pub bytes: u64,
+    pub hidden_by: usize,
+    pub how: Removal,
+}
+
+/// Open the image named by `reference` and analyze it.
+pub fn analyze_reference(reference: &str, options: &AnalyzeOptions) -> Result<Report, ImageError> {
+    let reference = ImageRef::parse(reference)?;
+    let image = Image::open(&reference, &OpenOptions { platform: options.platform.clone() })?;
+    analyze(&image, options)
+}
+
+pub fn analyze(image: &Image, options: &AnalyzeOptions) -> Result<Report, ImageError> {
+    if options.verify {
+        image.verify_config()?;
+    }
+    let layers: Vec<LayerContents> = (0..image.layers.len())
+        .into_par_iter()
+        .map(|i| image.read_layer(i, options.verify))
+        .collect::<Result<_, _>>()?;
+    let locations: Vec<String> = image.layers.iter().map(|l| l.location.clone()).collect();
+    let index = PathIndex::build(&layers, &locations)?;
+    Ok(report(image, &layers, &index, options))
+}
+
+fn report(image: &Image, layers: &[LayerContents], index: &PathIndex, options: &AnalyzeOptions) -> Report {
+    let history = image.config.layer_history();
+    let n = layers.len();
+    let mut content = vec![0u64; n];
+    let mut invisible = vec![(0u64, 0u64); n];
+    let mut hidden_by: Vec<BTreeMap<usize, (u64, u64)>> = vec![BTreeMap::new(); n];
+    let mut final_fs_bytes = 0;
+    for inode in &index.inodes {
+        content[inode.layer] += inode.size;
+        match inode.removed {
+            Some((by, _)) => {
+                invisible[inode.layer].0 += inode.size;
+                invisible[inode.layer].1 += 1;
+                let slot = hidden_by[inode.layer].entry(by).or_default();
+                slot.0 += inode.size;
+                slot.1 += 1;
+            }
+            None => final_fs_bytes += inode.size,
+        }
+    }
+    let layer_reports: Vec<LayerReport> = layers
+        .iter()
+        .enumerate()
+        .map(|(i, l)| {
+            let blob = &image.layers[i];
+            let counts = &index.counts[i];
+            LayerReport {
+                index: i,
+                instruction: history.get(i).copied().flatten().and_then(|h| h.created_by.clone()),
+                base: i < options.base_layers,
+                digest: blob.digest.as_ref().map(ToString::to_string),
+                diff_id: blob.diff_id.to_string(),
+                compression: match l.compression {
+                    Compression::None => "none",
+                    Compression::Gzip => "gzip",
+                    Compression::Zstd => "zstd",
+                },
+                compressed_bytes: l.blob_bytes,
+                uncompressed_bytes: l.tar_bytes,
+                content_bytes: content[i],
+                files_added: counts.files_added,
+                files_changed: counts.files_changed,
+                files_metadata_only: counts.files_metadata_only,
+                files_removed: counts.files_removed,
+                invisible_bytes: invisible[i].0,
+                invisible_files: invisible[i].1,
+                hidden_by: hidden_by[i].iter().map(|(&layer, &(bytes, files))| HiddenBy { layer, bytes, files }).collect(),
+            }
+        })
+        .collect();
+    let content_bytes: u64 = content.iter().sum();
+    let base_bytes: u64 = content.iter().take(options.base_layers).sum();
+    let reclaimable_bytes: u64 = invisible.iter().map(|(b, _)| b).sum();
+    let ratio = |num: u64| if content_bytes == 0 { 0.0 } else { num as f64 / content_bytes as f64 };
+    let totals = Totals {
+        layers: n,
+        compressed_bytes: layers.iter().map(|l| l.blob_bytes).sum(),
+        uncompressed_bytes: layers.iter().map(|l| l.tar_bytes).sum(),
+        content_bytes,
+        base_layers: options.base_layers.min(n),
+        base_bytes,
+        user_bytes: content_bytes - base_bytes,
+        final_fs_bytes,
+        final_files: index.final_files().filter(|f| !f.is_dir).count() as u64,
+        reclaimable_bytes,
+        efficiency: if content_bytes == 0 { 1.0 } else { ratio(final_fs_bytes) },
+        wasted_ratio: ratio(reclaimable_bytes),
+    };
+    let mut largest: Vec<FileReport> = index
+        .inodes
+        .iter()
+        .filter(|i| i.removed.is_none())
+        .map(|i| FileReport { path: i.paths.first().cloned().unwrap_or_default(), layer: i.layer, bytes: i.size })
+        .collect();
+    largest.sort_by(|a, b| b.bytes.cmp(&a.bytes).then_with(|| a.path.cmp(&b.path)));
+    largest.truncate(options.top);
+    let mut hidden: Vec<InvisibleFile> = index
+        .inodes
+        .iter()
+        .filter_map(|i| {
+            let (by, how) = i.removed?;
+            Some(InvisibleFile { path: i.last_path.clone(), layer: i.layer, bytes: i.size, hidden_by: by, how })
+        })
+        .collect();
+    hidden.sort_by(|a, b| b.bytes.cmp(&a.bytes).then_with(|| a.path.cmp(&b.path)));
+    hidden.truncate(options.top);
+    Report {
+        image: image.reference.to_string(),
+        verified: options.verify,
+        layers: layer_reports,
+        totals,
+        largest_files: largest,
+        invisible_files: hidden,
+        caches: caches::find_caches(index),
+        dive: dive::dive_figures(layers),
+    }
+}
