@@ -103,13 +103,14 @@ impl PathIndex {
     }
 
     fn whiteout(&mut self, layer: usize, path: &str) {
-        let Some(node) = self.nodes.get(path) else { return };
-        if node.layer >= layer {
-            return;
-        }
-        let reason = if node.is_dir { Removal::DirWhiteout } else { Removal::FileWhiteout };
+        // The directory may exist only implicitly (its files' parent), with no entry of its own.
         self.remove_below(layer, path, Removal::DirWhiteout);
-        self.remove(layer, path, reason);
+        if let Some(node) = self.nodes.get(path) {
+            if node.layer < layer {
+                let reason = if node.is_dir { Removal::DirWhiteout } else { Removal::FileWhiteout };
+                self.remove(layer, path, reason);
+            }
+        }
     }
 
     /// Remove everything lower layers put under `dir` (not `dir` itself).

@@ -217,7 +217,7 @@ fn report(image: &Image, layers: &[LayerContents], index: &PathIndex, options: &
     let mut largest: Vec<FileReport> = index
         .inodes
         .iter()
-        .filter(|i| i.removed.is_none())
+        .filter(|i| i.removed.is_none() && i.size > 0)
         .map(|i| FileReport { path: i.paths.first().cloned().unwrap_or_default(), layer: i.layer, bytes: i.size })
         .collect();
     largest.sort_by(|a, b| b.bytes.cmp(&a.bytes).then_with(|| a.path.cmp(&b.path)));

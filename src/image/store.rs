@@ -40,16 +40,27 @@ impl Store {
         let file = File::open(path).map_err(|e| ImageError::io(path, e))?;
         let mut archive = tar::Archive::new(file);
         let mut members = HashMap::new();
+        // `docker save` (legacy) makes `<id>/layer.tar` a symlink to the shared `<diff_id>.tar`.
+        let mut links: Vec<(String, String)> = Vec::new();
         let entries = archive.entries_with_seek().map_err(|e| ImageError::io(path, e))?;
         for entry in entries {
             let entry = entry.map_err(|e| ImageError::io(path, e))?;
             let kind = entry.header().entry_type();
-            if !(kind.is_file() || kind == tar::EntryType::Continuous) {
-                continue;
-            }
             let name = entry.path().map_err(|e| ImageError::io(path, e))?;
-            if let Some(name) = normalize_member(&name) {
+            let Some(name) = normalize_member(&name) else { continue };
+            if kind.is_symlink() {
+                let target = entry.link_name().map_err(|e| ImageError::io(path, e))?;
+                let dir = Path::new(&name).parent().unwrap_or(Path::new(""));
+                if let Some(target) = target.and_then(|t| resolve_link(dir, &t)) {
+                    links.push((name, target));
+                }
+            } else if kind.is_file() || kind == tar::EntryType::Continuous {
                 members.insert(name, Member { offset: entry.raw_file_position(), size: entry.size() });
+            }
+        }
+        for (name, target) in links {
+            if let Some(member) = members.get(&target).copied() {
+                members.entry(name).or_insert(member);
             }
         }
         Ok(Store::Archive { file: path.to_path_buf(), members })
@@ -118,6 +129,23 @@ fn safe_relative(name: &str) -> Option<PathBuf> {
         }
     }
     (!out.as_os_str().is_empty()).then_some(out)
+}
+
+/// A link target inside the archive, resolved lexically against the link's directory; `None`
+/// when it leaves the archive.
+fn resolve_link(dir: &Path, target: &Path) -> Option<String> {
+    let mut parts: Vec<String> = dir.components().filter_map(|c| c.as_os_str().to_str().map(str::to_string)).collect();
+    for c in target.components() {
+        match c {
+            Component::Normal(p) => parts.push(p.to_str()?.to_string()),
+            Component::CurDir => {}
+            Component::ParentDir => {
+                parts.pop()?;
+            }
+            _ => return None,
+        }
+    }
+    Some(parts.join("/"))
 }
 
 fn normalize_member(name: &Path) -> Option<String> {
