@@ -212,7 +212,7 @@ fn all_formats_show_the_same_numbers() {
     assert!(markdown.contains("| Reclaimable | 2.0 kB (2050 B, 89.1%) |"), "{markdown}");
     assert!(markdown.contains("wastedBytes 1390 B"), "{markdown}");
     let table = render(&report, Format::Table);
-    assert!(table.contains("Reclaimable:       2.0 kB (89.1% of content)"), "{table}");
+    assert!(table.contains("Reclaimable:       2.0 kB (2050 B, 89.1% of content)"), "{table}");
     assert!(table.contains("2.0 kB in 5 files hidden by layer 1"), "{table}");
 }
 

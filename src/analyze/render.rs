@@ -91,10 +91,10 @@ fn table(r: &Report) -> String {
         }
     }
     let _ = writeln!(out);
-    let _ = writeln!(out, "Total content:     {} in {} layers ({} compressed, {} as tar)", human(t.content_bytes), t.layers, human(t.compressed_bytes), human(t.uncompressed_bytes));
+    let _ = writeln!(out, "Total content:     {} ({} B) in {} layers ({} compressed, {} as tar)", human(t.content_bytes), t.content_bytes, t.layers, human(t.compressed_bytes), human(t.uncompressed_bytes));
     let _ = writeln!(out, "Base ({} layers):   {}   user layers: {}", t.base_layers, human(t.base_bytes), human(t.user_bytes));
-    let _ = writeln!(out, "Final filesystem:  {} in {} files", human(t.final_fs_bytes), t.final_files);
-    let _ = writeln!(out, "Reclaimable:       {} ({:.1}% of content)", human(t.reclaimable_bytes), t.wasted_ratio * 100.0);
+    let _ = writeln!(out, "Final filesystem:  {} ({} B) in {} files", human(t.final_fs_bytes), t.final_fs_bytes, t.final_files);
+    let _ = writeln!(out, "Reclaimable:       {} ({} B, {:.1}% of content)", human(t.reclaimable_bytes), t.reclaimable_bytes, t.wasted_ratio * 100.0);
     let _ = writeln!(out, "Efficiency:        {:.2}%", t.efficiency * 100.0);
     let d = &r.dive;
     let _ = writeln!(
