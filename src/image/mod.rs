@@ -195,7 +195,7 @@ fn resolve_manifest(store: &Store, candidates: &[&spec::Descriptor], wanted: &Pl
         return Err(ImageError::Layout("image indexes nest more than 8 deep".into()));
     }
     let usable: Vec<&spec::Descriptor> = candidates.iter().copied().filter(|d| !d.is_attestation()).collect();
-    let fits = |d: &&spec::Descriptor| d.platform.as_ref().is_none_or(|p| p.matches(wanted));
+    let fits = |d: &&spec::Descriptor| d.platform.as_ref().map_or(true, |p| p.matches(wanted));
     let matching: Vec<&spec::Descriptor> = usable.iter().copied().filter(fits).collect();
     // A single image without platform information is taken as it is.
     let chosen = match matching.as_slice() {
