@@ -139,17 +139,29 @@ impl LayerOrigin<'_> {
     }
 }
 
-pub fn read_layer(blob: BlobReader, origin: &LayerOrigin<'_>, verify: bool) -> Result<LayerContents> {
-    let mut raw = BufReader::with_capacity(256 << 10, Tap::new(blob, verify));
+/// What to hash while reading: the blob (when the image names its digest) and the tar (to check
+/// the diff_id). An uncompressed blob *is* the tar, so it is hashed once and both digests are
+/// that one hash.
+#[derive(Clone, Copy, Debug)]
+pub struct Verify {
+    pub blob: bool,
+    pub diff_id: bool,
+}
+
+pub fn read_layer(blob: BlobReader, origin: &LayerOrigin<'_>, verify: Verify) -> Result<LayerContents> {
+    // Reads of the buffer's size or more bypass it, so file contents are not copied twice.
+    let mut raw = BufReader::with_capacity(READ_BUFFER, Tap::new(blob, false));
     let head = raw.fill_buf().map_err(|e| origin.error(format!("cannot read the blob: {e}")))?;
     let compression = Compression::sniff(head);
+    raw.get_mut().hasher = (verify.blob && compression != Compression::None).then(Sha256::new);
+    let hash_tar = verify.diff_id || (verify.blob && compression == Compression::None);
     let mut contents = match compression {
-        Compression::None => walk_tar(&mut raw, origin, verify)?,
-        Compression::Gzip => walk_tar(flate2::bufread::MultiGzDecoder::new(&mut raw), origin, verify)?,
+        Compression::None => walk_tar(&mut raw, origin, hash_tar)?,
+        Compression::Gzip => walk_tar(flate2::bufread::MultiGzDecoder::new(&mut raw), origin, hash_tar)?,
         Compression::Zstd => {
             let decoder = zstd::stream::read::Decoder::with_buffer(&mut raw)
                 .map_err(|e| origin.error(format!("zstd stream: {e}")))?;
-            walk_tar(decoder, origin, verify)?
+            walk_tar(decoder, origin, hash_tar)?
         }
     };
     // Whatever follows the compressed stream is still part of the blob and its digest.
@@ -157,12 +169,18 @@ pub fn read_layer(blob: BlobReader, origin: &LayerOrigin<'_>, verify: bool) -> R
     let tap = raw.get_mut();
     contents.compression = compression;
     contents.blob_bytes = tap.bytes;
-    contents.blob_digest = tap.digest();
+    contents.blob_digest = match compression {
+        Compression::None => contents.diff_id.clone(),
+        _ => tap.digest(),
+    };
     Ok(contents)
 }
 
-fn walk_tar<R: Read>(stream: R, origin: &LayerOrigin<'_>, verify: bool) -> Result<LayerContents> {
-    let mut tar_stream = Tap::new(stream, verify);
+const READ_BUFFER: usize = 256 << 10;
+
+fn walk_tar<R: Read>(stream: R, origin: &LayerOrigin<'_>, hash: bool) -> Result<LayerContents> {
+    let mut tar_stream = Tap::new(stream, hash);
+    let mut buffer = vec![0u8; READ_BUFFER];
     let mut changes = Vec::new();
     let mut header_bytes = 0u64;
     let mut last_entry = String::from("(start of the layer)");
@@ -176,7 +194,7 @@ fn walk_tar<R: Read>(stream: R, origin: &LayerOrigin<'_>, verify: bool) -> Resul
             let raw_path = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
             last_entry.clone_from(&raw_path);
             header_bytes += entry.header().size().unwrap_or(0);
-            if let Some(change) = read_entry(&mut entry, &raw_path, origin)? {
+            if let Some(change) = read_entry(&mut entry, &raw_path, origin, &mut buffer)? {
                 changes.push(change);
             }
         }
@@ -195,7 +213,12 @@ fn walk_tar<R: Read>(stream: R, origin: &LayerOrigin<'_>, verify: bool) -> Resul
     })
 }
 
-fn read_entry<R: Read>(entry: &mut tar::Entry<'_, R>, raw_path: &str, origin: &LayerOrigin<'_>) -> Result<Option<Change>> {
+fn read_entry<R: Read>(
+    entry: &mut tar::Entry<'_, R>,
+    raw_path: &str,
+    origin: &LayerOrigin<'_>,
+    buffer: &mut [u8],
+) -> Result<Option<Change>> {
     let Some(path) = normalize_entry_path(raw_path).map_err(|m| origin.entry_error(raw_path, m))? else {
         return Ok(None); // the root directory itself
     };
@@ -241,19 +264,18 @@ fn read_entry<R: Read>(entry: &mut tar::Entry<'_, R>, raw_path: &str, origin: &L
     let uid = header.uid().map_err(|e| origin.entry_error(raw_path, format!("bad uid: {e}")))?;
     let gid = header.gid().map_err(|e| origin.entry_error(raw_path, format!("bad gid: {e}")))?;
     let (size, content_hash) = if kind == EntryKind::File {
-        hash_content(entry).map_err(|e| origin.entry_error(raw_path, format!("content is truncated or unreadable: {e}")))?
+        hash_content(entry, buffer).map_err(|e| origin.entry_error(raw_path, format!("content is truncated or unreadable: {e}")))?
     } else {
         (0, 0)
     };
     Ok(Some(Change::Put(LayerEntry { path, kind, size, mode, uid, gid, content_hash })))
 }
 
-fn hash_content(reader: &mut impl Read) -> io::Result<(u64, u64)> {
+fn hash_content(reader: &mut impl Read, buf: &mut [u8]) -> io::Result<(u64, u64)> {
     let mut hasher = Xxh3::new();
-    let mut buf = [0u8; 64 << 10];
     let mut total = 0u64;
     loop {
-        let n = reader.read(&mut buf)?;
+        let n = reader.read(buf)?;
         if n == 0 {
             return Ok((total, hasher.digest()));
         }

@@ -78,7 +78,8 @@ impl Image {
         let blob = self.layers.get(index).ok_or_else(|| ImageError::Layout(format!("no layer {index}")))?;
         let (reader, _) = self.store.open(&blob.location)?;
         let origin = layer::LayerOrigin { index, location: &blob.location };
-        let contents = layer::read_layer(reader, &origin, verify)?;
+        let checks = layer::Verify { blob: verify && blob.digest.is_some(), diff_id: verify };
+        let contents = layer::read_layer(reader, &origin, checks)?;
         if verify {
             check_layer_digests(blob, &contents)?;
         }
