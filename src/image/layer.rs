@@ -153,7 +153,12 @@ pub fn read_layer(blob: BlobReader, origin: &LayerOrigin<'_>, verify: Verify) ->
     let mut raw = BufReader::with_capacity(READ_BUFFER, Tap::new(blob, false));
     let head = raw.fill_buf().map_err(|e| origin.error(format!("cannot read the blob: {e}")))?;
     let compression = Compression::sniff(head);
-    raw.get_mut().hasher = (verify.blob && compression != Compression::None).then(Sha256::new);
+    if verify.blob && compression != Compression::None {
+        // The sniffed head is already in the buffer, past the tap: hash it here.
+        let mut hasher = Sha256::new();
+        hasher.update(raw.buffer());
+        raw.get_mut().hasher = Some(hasher);
+    }
     let hash_tar = verify.diff_id || (verify.blob && compression == Compression::None);
     let mut contents = match compression {
         Compression::None => walk_tar(&mut raw, origin, hash_tar)?,
