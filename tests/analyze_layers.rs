@@ -209,8 +209,8 @@ fn all_formats_show_the_same_numbers() {
     assert_eq!(json["dive"]["wasted_bytes"], 1390);
     assert_eq!(json["layers"][0]["hidden_by"][0]["bytes"], 2000);
     let markdown = render(&report, Format::Markdown);
-    assert!(markdown.contains("| Reclaimable | 2.0 kB (2050 B, 89.1%) |"), "{markdown}");
-    assert!(markdown.contains("wastedBytes 1390 B"), "{markdown}");
+    assert!(markdown.contains("| Reclaimable | 2.0 kB (2050 B, 89.1% of content) |"), "{markdown}");
+    assert!(markdown.contains("wastedBytes 1.4 kB (1390 B)"), "{markdown}");
     let table = render(&report, Format::Table);
     assert!(table.contains("Reclaimable:       2.0 kB (2050 B, 89.1% of content)"), "{table}");
     assert!(table.contains("2.0 kB in 5 files hidden by layer 1"), "{table}");

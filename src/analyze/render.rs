@@ -62,7 +62,6 @@ fn bar(part: u64, whole: u64, width: usize) -> String {
 
 fn table(r: &Report) -> String {
     let mut out = String::new();
-    let t = &r.totals;
     let _ = writeln!(out, "Image: {}{}", r.image, if r.verified { " (digests verified)" } else { "" });
     let _ = writeln!(out);
     let _ = writeln!(
@@ -91,20 +90,9 @@ fn table(r: &Report) -> String {
         }
     }
     let _ = writeln!(out);
-    let _ = writeln!(out, "Total content:     {} ({} B) in {} layers ({} compressed, {} as tar)", human(t.content_bytes), t.content_bytes, t.layers, human(t.compressed_bytes), human(t.uncompressed_bytes));
-    let _ = writeln!(out, "Base ({} layers):   {}   user layers: {}", t.base_layers, human(t.base_bytes), human(t.user_bytes));
-    let _ = writeln!(out, "Final filesystem:  {} ({} B) in {} files", human(t.final_fs_bytes), t.final_fs_bytes, t.final_files);
-    let _ = writeln!(out, "Reclaimable:       {} ({} B, {:.1}% of content)", human(t.reclaimable_bytes), t.reclaimable_bytes, t.wasted_ratio * 100.0);
-    let _ = writeln!(out, "Efficiency:        {:.2}%", t.efficiency * 100.0);
-    let d = &r.dive;
-    let _ = writeln!(
-        out,
-        "dive 0.13 figures: efficiency {:.2}%, wastedBytes {} ({} B), userWastedPercent {}",
-        d.efficiency * 100.0,
-        human(d.wasted_bytes),
-        d.wasted_bytes,
-        d.user_wasted_percent.map_or("n/a".to_string(), |p| format!("{:.2}%", p * 100.0))
-    );
+    for (label, value) in summary(r) {
+        let _ = writeln!(out, "{:<19}{value}", format!("{label}:"));
+    }
     section(&mut out, "Largest files", r.largest_files.iter().map(|f| format!("{:>10}  layer {:<3} /{}", human(f.bytes), f.layer, f.path)));
     section(
         &mut out,
@@ -113,6 +101,33 @@ fn table(r: &Report) -> String {
     );
     section(&mut out, "Caches left in the final filesystem", r.caches.iter().map(|c| format!("{:>10}  {:<15} {} files in /{}", human(c.bytes), c.cache, c.files, c.paths.join(", /"))));
     out
+}
+
+/// The image totals, labelled; the table and markdown show the same lines.
+fn summary(r: &Report) -> Vec<(String, String)> {
+    let t = &r.totals;
+    let d = &r.dive;
+    vec![
+        ("Total content".into(), format!("{} ({} B) in {} layers", human(t.content_bytes), t.content_bytes, t.layers)),
+        ("Stored".into(), format!("{} compressed, {} as tar", human(t.compressed_bytes), human(t.uncompressed_bytes))),
+        (format!("Base ({} layers)", t.base_layers), format!("{}, user layers {}", human(t.base_bytes), human(t.user_bytes))),
+        ("Final filesystem".into(), format!("{} ({} B) in {} files", human(t.final_fs_bytes), t.final_fs_bytes, t.final_files)),
+        (
+            "Reclaimable".into(),
+            format!("{} ({} B, {:.1}% of content)", human(t.reclaimable_bytes), t.reclaimable_bytes, t.wasted_ratio * 100.0),
+        ),
+        ("Efficiency".into(), format!("{:.2}%", t.efficiency * 100.0)),
+        (
+            "dive 0.13".into(),
+            format!(
+                "efficiency {:.2}%, wastedBytes {} ({} B), userWastedPercent {}",
+                d.efficiency * 100.0,
+                human(d.wasted_bytes),
+                d.wasted_bytes,
+                d.user_wasted_percent.map_or("n/a".to_string(), |p| format!("{:.2}%", p * 100.0))
+            ),
+        ),
+    ]
 }
 
 fn section(out: &mut String, title: &str, lines: impl Iterator<Item = String>) {
@@ -128,7 +143,6 @@ fn section(out: &mut String, title: &str, lines: impl Iterator<Item = String>) {
 
 fn markdown(r: &Report) -> String {
     let mut out = String::new();
-    let t = &r.totals;
     let _ = writeln!(out, "### Image `{}`\n", r.image);
     let _ = writeln!(out, "| Layer | Content | Compressed | Invisible | Added | Changed | Removed | Instruction |");
     let _ = writeln!(out, "|---:|---:|---:|---:|---:|---:|---:|---|");
@@ -151,20 +165,9 @@ fn markdown(r: &Report) -> String {
     }
     let _ = writeln!(out);
     let _ = writeln!(out, "| | |\n|---|---|");
-    let _ = writeln!(out, "| Total content | {} ({} B) |", human(t.content_bytes), t.content_bytes);
-    let _ = writeln!(out, "| Compressed | {} |", human(t.compressed_bytes));
-    let _ = writeln!(out, "| Base / user | {} / {} |", human(t.base_bytes), human(t.user_bytes));
-    let _ = writeln!(out, "| Final filesystem | {} ({} files) |", human(t.final_fs_bytes), t.final_files);
-    let _ = writeln!(out, "| Reclaimable | {} ({} B, {:.1}%) |", human(t.reclaimable_bytes), t.reclaimable_bytes, t.wasted_ratio * 100.0);
-    let _ = writeln!(out, "| Efficiency | {:.2}% |", t.efficiency * 100.0);
-    let d = &r.dive;
-    let _ = writeln!(
-        out,
-        "| dive 0.13 | efficiency {:.2}%, wastedBytes {} B, userWastedPercent {} |",
-        d.efficiency * 100.0,
-        d.wasted_bytes,
-        d.user_wasted_percent.map_or("n/a".to_string(), |p| format!("{:.2}%", p * 100.0))
-    );
+    for (label, value) in summary(r) {
+        let _ = writeln!(out, "| {label} | {value} |");
+    }
     let list = |out: &mut String, title: &str, rows: Vec<String>| {
         if !rows.is_empty() {
             let _ = writeln!(out, "\n**{title}**\n");
