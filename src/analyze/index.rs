@@ -44,7 +44,7 @@ struct Node {
     layer: usize,
     is_dir: bool,
     inode: Option<usize>,
-    content_hash: u64,
+    content_hash: Option<u64>,
     size: u64,
 }
 
@@ -164,6 +164,7 @@ impl PathIndex {
                 let same_content = entry.kind == EntryKind::File
                     && old.inode.is_some()
                     && old.size == entry.size
+                    && old.content_hash.is_some()
                     && old.content_hash == entry.content_hash;
                 let counts = &mut self.counts[layer];
                 counts.files_changed += 1;
@@ -208,8 +209,8 @@ impl PathIndex {
         };
         let content_hash = match &entry.kind {
             EntryKind::File => entry.content_hash,
-            EntryKind::Hardlink(target) => self.nodes.get(target).map_or(0, |n| n.content_hash),
-            _ => 0,
+            EntryKind::Hardlink(target) => self.nodes.get(target).and_then(|n| n.content_hash),
+            _ => None,
         };
         let size = inode.map_or(0, |id| self.inodes[id].size);
         self.nodes.insert(entry.path.clone(), Node { layer, is_dir, inode, content_hash, size });

@@ -22,12 +22,12 @@ pub mod gates;
 pub mod index;
 pub mod render;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use rayon::prelude::*;
 use serde::Serialize;
 
-use crate::image::{Compression, Image, ImageError, ImageRef, LayerContents, OpenOptions, Platform};
+use crate::image::{Change, Compression, EntryKind, Image, ImageError, ImageRef, LayerContents, OpenOptions, Platform};
 use caches::CacheReport;
 use dive::DiveFigures;
 use index::{PathIndex, Removal};
@@ -137,13 +137,63 @@ pub fn analyze(image: &Image, options: &AnalyzeOptions) -> Result<Report, ImageE
     if options.verify {
         image.verify_config()?;
     }
-    let layers: Vec<LayerContents> = (0..image.layers.len())
+    let mut layers: Vec<LayerContents> = (0..image.layers.len())
         .into_par_iter()
         .map(|i| image.read_layer(i, options.verify))
         .collect::<Result<_, _>>()?;
+    fill_content_hashes(image, &mut layers)?;
     let locations: Vec<String> = image.layers.iter().map(|l| l.location.clone()).collect();
     let index = PathIndex::build(&layers, &locations)?;
     Ok(report(image, &layers, &index, options))
+}
+
+/// Uncompressed layers are read without their contents when nothing is verified. To tell a
+/// chmod-only copy from a rewrite, the analyzer still needs the content of every file that another
+/// layer writes again with the same size: those few are hashed here, by seeking into the blobs.
+fn fill_content_hashes(image: &Image, layers: &mut [LayerContents]) -> Result<(), ImageError> {
+    let mut sizes_by_path: HashMap<&str, Vec<(usize, usize, u64)>> = HashMap::new();
+    for (layer, contents) in layers.iter().enumerate() {
+        for (at, change) in contents.changes.iter().enumerate() {
+            if let Change::Put(e) = change {
+                if e.kind == EntryKind::File {
+                    sizes_by_path.entry(e.path.as_str()).or_default().push((layer, at, e.size));
+                }
+            }
+        }
+    }
+    let mut wanted: Vec<Vec<usize>> = vec![Vec::new(); layers.len()];
+    for versions in sizes_by_path.values().filter(|v| v.len() > 1) {
+        for (i, &(layer, at, size)) in versions.iter().enumerate() {
+            let same_size_elsewhere = versions.iter().enumerate().any(|(j, v)| j != i && v.2 == size);
+            let unknown = matches!(&layers[layer].changes[at], Change::Put(e) if e.content_hash.is_none());
+            if same_size_elsewhere && unknown {
+                wanted[layer].push(at);
+            }
+        }
+    }
+    let hashed: Vec<(usize, Vec<usize>, Vec<u64>)> = wanted
+        .into_par_iter()
+        .enumerate()
+        .filter(|(_, at)| !at.is_empty())
+        .map(|(layer, at)| {
+            let ranges: Vec<(u64, u64)> = at
+                .iter()
+                .filter_map(|&i| match &layers[layer].changes[i] {
+                    Change::Put(e) => Some((e.data_offset, e.size)),
+                    _ => None,
+                })
+                .collect();
+            image.hash_layer_ranges(layer, &ranges).map(|h| (layer, at, h))
+        })
+        .collect::<Result<_, _>>()?;
+    for (layer, at, hashes) in hashed {
+        for (i, hash) in at.into_iter().zip(hashes) {
+            if let Change::Put(e) = &mut layers[layer].changes[i] {
+                e.content_hash = Some(hash);
+            }
+        }
+    }
+    Ok(())
 }
 
 fn report(image: &Image, layers: &[LayerContents], index: &PathIndex, options: &AnalyzeOptions) -> Report {

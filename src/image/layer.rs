@@ -5,7 +5,7 @@
 //! reading, so a hostile tar (`../`, absolute names, links leaving the root) is an error that
 //! names the layer and the entry.
 
-use std::io::{self, BufRead, BufReader, Read};
+use std::io::{self, BufReader, Read, Seek, SeekFrom};
 
 use sha2::{Digest as _, Sha256};
 use xxhash_rust::xxh3::Xxh3;
@@ -71,8 +71,12 @@ pub struct LayerEntry {
     pub mode: u32,
     pub uid: u64,
     pub gid: u64,
-    /// xxh3 of the content, to tell a metadata-only copy from a real change.
-    pub content_hash: u64,
+    /// xxh3 of the content, to tell a metadata-only copy from a real change. `None` when the
+    /// contents were skipped (an uncompressed layer read without verification); the analyzer
+    /// fills it in with [`hash_ranges`] for the files it needs to compare.
+    pub content_hash: Option<u64>,
+    /// Where the content starts in the uncompressed tar.
+    pub data_offset: u64,
 }
 
 #[derive(Clone, Debug)]
@@ -148,18 +152,26 @@ pub struct Verify {
     pub diff_id: bool,
 }
 
-pub fn read_layer(blob: BlobReader, origin: &LayerOrigin<'_>, verify: Verify) -> Result<LayerContents> {
-    // Reads of the buffer's size or more bypass it, so file contents are not copied twice.
-    let mut raw = BufReader::with_capacity(READ_BUFFER, Tap::new(blob, false));
-    let head = raw.fill_buf().map_err(|e| origin.error(format!("cannot read the blob: {e}")))?;
-    let compression = Compression::sniff(head);
-    if verify.blob && compression != Compression::None {
-        // The sniffed head is already in the buffer, past the tap: hash it here.
-        let mut hasher = Sha256::new();
-        hasher.update(raw.buffer());
-        raw.get_mut().hasher = Some(hasher);
+/// Read one layer. `blob_size` bounds an uncompressed layer read by seeking.
+pub fn read_layer(mut blob: BlobReader, origin: &LayerOrigin<'_>, verify: Verify, blob_size: u64) -> Result<LayerContents> {
+    let unreadable = |e: io::Error| origin.error(format!("cannot read the blob: {e}"));
+    let mut head = [0u8; 4];
+    let mut got = 0;
+    while got < head.len() {
+        match blob.read(&mut head[got..]).map_err(unreadable)? {
+            0 => break,
+            n => got += n,
+        }
     }
+    blob.seek(SeekFrom::Start(0)).map_err(unreadable)?;
+    let compression = Compression::sniff(&head[..got]);
     let hash_tar = verify.diff_id || (verify.blob && compression == Compression::None);
+    if compression == Compression::None && !hash_tar {
+        // Nothing to hash: read the headers and seek over the contents.
+        return skim_tar(SeekBuf::new(blob), origin, blob_size);
+    }
+    // Reads of the buffer's size or more bypass it, so file contents are not copied twice.
+    let mut raw = BufReader::with_capacity(READ_BUFFER, Tap::new(blob, verify.blob && compression != Compression::None));
     let mut contents = match compression {
         Compression::None => walk_tar(&mut raw, origin, hash_tar)?,
         Compression::Gzip => walk_tar(flate2::bufread::MultiGzDecoder::new(&mut raw), origin, hash_tar)?,
@@ -170,7 +182,7 @@ pub fn read_layer(blob: BlobReader, origin: &LayerOrigin<'_>, verify: Verify) ->
         }
     };
     // Whatever follows the compressed stream is still part of the blob and its digest.
-    io::copy(&mut raw, &mut io::sink()).map_err(|e| origin.error(format!("cannot read the blob: {e}")))?;
+    io::copy(&mut raw, &mut io::sink()).map_err(unreadable)?;
     let tap = raw.get_mut();
     contents.compression = compression;
     contents.blob_bytes = tap.bytes;
@@ -183,27 +195,21 @@ pub fn read_layer(blob: BlobReader, origin: &LayerOrigin<'_>, verify: Verify) ->
 
 const READ_BUFFER: usize = 256 << 10;
 
+/// How file contents are handled while walking a tar.
+enum Contents {
+    /// Read through and hash (xxh3) every file: the stream cannot seek, or is hashed anyway.
+    Hash(Vec<u8>),
+    /// Seek over contents; entries past the end of the blob mean it is truncated.
+    Skip { blob_size: u64 },
+}
+
 fn walk_tar<R: Read>(stream: R, origin: &LayerOrigin<'_>, hash: bool) -> Result<LayerContents> {
     let mut tar_stream = Tap::new(stream, hash);
-    let mut buffer = vec![0u8; READ_BUFFER];
-    let mut changes = Vec::new();
-    let mut header_bytes = 0u64;
-    let mut last_entry = String::from("(start of the layer)");
-    {
+    let (changes, header_bytes, last_entry) = {
         let mut archive = tar::Archive::new(&mut tar_stream);
         let entries = archive.entries().map_err(|e| origin.error(format!("not a tar stream: {e}")))?;
-        for entry in entries {
-            let mut entry = entry.map_err(|e| {
-                origin.error(format!("corrupt or truncated tar after entry `{last_entry}`: {e}"))
-            })?;
-            let raw_path = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
-            last_entry.clone_from(&raw_path);
-            header_bytes += entry.header().size().unwrap_or(0);
-            if let Some(change) = read_entry(&mut entry, &raw_path, origin, &mut buffer)? {
-                changes.push(change);
-            }
-        }
-    }
+        collect_changes(entries, origin, Contents::Hash(vec![0u8; READ_BUFFER]))?
+    };
     // The end-of-archive blocks and padding belong to the diff_id too.
     io::copy(&mut tar_stream, &mut io::sink())
         .map_err(|e| origin.error(format!("corrupt or truncated data after the last entry `{last_entry}`: {e}")))?;
@@ -218,11 +224,127 @@ fn walk_tar<R: Read>(stream: R, origin: &LayerOrigin<'_>, hash: bool) -> Result<
     })
 }
 
+fn skim_tar<R: Read + Seek>(mut stream: R, origin: &LayerOrigin<'_>, blob_size: u64) -> Result<LayerContents> {
+    let mut archive = tar::Archive::new(&mut stream);
+    let entries = archive.entries_with_seek().map_err(|e| origin.error(format!("not a tar stream: {e}")))?;
+    let (changes, header_bytes, _) = collect_changes(entries, origin, Contents::Skip { blob_size })?;
+    Ok(LayerContents {
+        changes,
+        tar_bytes: blob_size,
+        blob_bytes: blob_size,
+        compression: Compression::None,
+        blob_digest: None,
+        diff_id: None,
+        header_bytes,
+    })
+}
+
+/// Returns the changes, the sum of header sizes (dive's layer size) and the last entry's name.
+fn collect_changes<R: Read>(
+    entries: tar::Entries<'_, R>,
+    origin: &LayerOrigin<'_>,
+    mut contents: Contents,
+) -> Result<(Vec<Change>, u64, String)> {
+    let mut changes = Vec::new();
+    let mut header_bytes = 0u64;
+    let mut last_entry = String::from("(start of the layer)");
+    for entry in entries {
+        let mut entry =
+            entry.map_err(|e| origin.error(format!("corrupt or truncated tar after entry `{last_entry}`: {e}")))?;
+        let raw_path = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
+        last_entry.clone_from(&raw_path);
+        header_bytes += entry.header().size().unwrap_or(0);
+        if let Contents::Skip { blob_size } = contents {
+            if entry.raw_file_position().saturating_add(entry.size()) > blob_size {
+                return Err(origin.entry_error(&raw_path, "content is truncated: the layer ends inside it"));
+            }
+        }
+        if let Some(change) = read_entry(&mut entry, &raw_path, origin, &mut contents)? {
+            changes.push(change);
+        }
+    }
+    Ok((changes, header_bytes, last_entry))
+}
+
+/// Hash (xxh3) byte ranges of an uncompressed layer: the contents [`skim_tar`] skipped, when the
+/// analysis needs to know whether two copies of a file are the same.
+pub fn hash_ranges(mut blob: BlobReader, ranges: &[(u64, u64)]) -> io::Result<Vec<u64>> {
+    let mut buf = vec![0u8; READ_BUFFER];
+    let mut hashes = Vec::with_capacity(ranges.len());
+    for &(offset, size) in ranges {
+        blob.seek(SeekFrom::Start(offset))?;
+        let (read, hash) = hash_content(&mut (&mut blob).take(size), &mut buf)?;
+        if read != size {
+            return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "file content is truncated"));
+        }
+        hashes.push(hash);
+    }
+    Ok(hashes)
+}
+
+/// A read buffer that a short forward seek (the tar reader skipping a small file) moves within,
+/// instead of discarding it as `BufReader` does.
+struct SeekBuf<R> {
+    inner: R,
+    buf: Box<[u8]>,
+    pos: usize,
+    filled: usize,
+    /// Position of `inner`, which is `filled - pos` bytes ahead of the reader's.
+    inner_pos: u64,
+}
+
+impl<R> SeekBuf<R> {
+    fn new(inner: R) -> Self {
+        SeekBuf { inner, buf: vec![0u8; 64 << 10].into_boxed_slice(), pos: 0, filled: 0, inner_pos: 0 }
+    }
+}
+
+impl<R: Read> Read for SeekBuf<R> {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        if self.pos == self.filled {
+            if out.len() >= self.buf.len() {
+                let n = self.inner.read(out)?;
+                self.inner_pos += n as u64;
+                return Ok(n);
+            }
+            self.filled = self.inner.read(&mut self.buf)?;
+            self.inner_pos += self.filled as u64;
+            self.pos = 0;
+        }
+        let n = out.len().min(self.filled - self.pos);
+        out[..n].copy_from_slice(&self.buf[self.pos..self.pos + n]);
+        self.pos += n;
+        Ok(n)
+    }
+}
+
+impl<R: Seek> Seek for SeekBuf<R> {
+    fn seek(&mut self, to: SeekFrom) -> io::Result<u64> {
+        let buffered = (self.filled - self.pos) as u64;
+        if let SeekFrom::Current(delta) = to {
+            if let Ok(step) = u64::try_from(delta) {
+                if step <= buffered {
+                    self.pos += step as usize;
+                    return Ok(self.inner_pos - (buffered - step));
+                }
+            }
+        }
+        let target = match to {
+            SeekFrom::Current(delta) => SeekFrom::Current(delta - buffered as i64),
+            other => other,
+        };
+        self.inner_pos = self.inner.seek(target)?;
+        self.pos = 0;
+        self.filled = 0;
+        Ok(self.inner_pos)
+    }
+}
+
 fn read_entry<R: Read>(
     entry: &mut tar::Entry<'_, R>,
     raw_path: &str,
     origin: &LayerOrigin<'_>,
-    buffer: &mut [u8],
+    contents: &mut Contents,
 ) -> Result<Option<Change>> {
     let Some(path) = normalize_entry_path(raw_path).map_err(|m| origin.entry_error(raw_path, m))? else {
         return Ok(None); // the root directory itself
@@ -268,12 +390,17 @@ fn read_entry<R: Read>(
     let mode = header.mode().map_err(|e| origin.entry_error(raw_path, format!("bad mode: {e}")))?;
     let uid = header.uid().map_err(|e| origin.entry_error(raw_path, format!("bad uid: {e}")))?;
     let gid = header.gid().map_err(|e| origin.entry_error(raw_path, format!("bad gid: {e}")))?;
-    let (size, content_hash) = if kind == EntryKind::File {
-        hash_content(entry, buffer).map_err(|e| origin.entry_error(raw_path, format!("content is truncated or unreadable: {e}")))?
-    } else {
-        (0, 0)
+    let data_offset = entry.raw_file_position();
+    let (size, content_hash) = match (&kind, contents) {
+        (EntryKind::File, Contents::Hash(buffer)) => {
+            let (size, hash) = hash_content(entry, buffer)
+                .map_err(|e| origin.entry_error(raw_path, format!("content is truncated or unreadable: {e}")))?;
+            (size, Some(hash))
+        }
+        (EntryKind::File, Contents::Skip { .. }) => (entry.size(), None),
+        _ => (0, None),
     };
-    Ok(Some(Change::Put(LayerEntry { path, kind, size, mode, uid, gid, content_hash })))
+    Ok(Some(Change::Put(LayerEntry { path, kind, size, mode, uid, gid, content_hash, data_offset })))
 }
 
 fn hash_content(reader: &mut impl Read, buf: &mut [u8]) -> io::Result<(u64, u64)> {

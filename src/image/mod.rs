@@ -76,14 +76,25 @@ impl Image {
     /// Stream one layer: decompress, walk its tar, and with `verify` hash the blob and the tar.
     pub fn read_layer(&self, index: usize, verify: bool) -> Result<LayerContents> {
         let blob = self.layers.get(index).ok_or_else(|| ImageError::Layout(format!("no layer {index}")))?;
-        let (reader, _) = self.store.open(&blob.location)?;
+        let (reader, size) = self.store.open(&blob.location)?;
         let origin = layer::LayerOrigin { index, location: &blob.location };
         let checks = layer::Verify { blob: verify && blob.digest.is_some(), diff_id: verify };
-        let contents = layer::read_layer(reader, &origin, checks)?;
+        let contents = layer::read_layer(reader, &origin, checks, size)?;
         if verify {
             check_layer_digests(blob, &contents)?;
         }
         Ok(contents)
+    }
+
+    /// xxh3 of byte ranges (offset, length) of an uncompressed layer.
+    pub fn hash_layer_ranges(&self, index: usize, ranges: &[(u64, u64)]) -> Result<Vec<u64>> {
+        let blob = self.layers.get(index).ok_or_else(|| ImageError::Layout(format!("no layer {index}")))?;
+        let (reader, _) = self.store.open(&blob.location)?;
+        layer::hash_ranges(reader, ranges).map_err(|e| ImageError::Layer {
+            layer: index,
+            location: blob.location.clone(),
+            message: format!("cannot read file contents: {e}"),
+        })
     }
 
     /// With `--verify`: the config must hash to its digest. Layers are checked as they are read.

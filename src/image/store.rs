@@ -25,7 +25,46 @@ pub struct Member {
     size: u64,
 }
 
-pub type BlobReader = Box<dyn Read + Send>;
+/// A blob that can be read as a stream and, when uncompressed, skipped through by seeking.
+pub trait Blob: Read + Seek + Send {}
+impl<T: Read + Seek + Send> Blob for T {}
+
+pub type BlobReader = Box<dyn Blob>;
+
+/// A member of the outer tar: a byte range of the archive file, seekable within its bounds.
+struct Window {
+    file: File,
+    start: u64,
+    len: u64,
+    pos: u64,
+}
+
+impl Read for Window {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let left = self.len.saturating_sub(self.pos);
+        let want = buf.len().min(usize::try_from(left).unwrap_or(usize::MAX));
+        if want == 0 {
+            return Ok(0);
+        }
+        let n = self.file.read(&mut buf[..want])?;
+        self.pos += n as u64;
+        Ok(n)
+    }
+}
+
+impl Seek for Window {
+    fn seek(&mut self, to: SeekFrom) -> io::Result<u64> {
+        let target = match to {
+            SeekFrom::Start(n) => Some(n),
+            SeekFrom::Current(d) => self.pos.checked_add_signed(d),
+            SeekFrom::End(d) => self.len.checked_add_signed(d),
+        }
+        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "seek before the start of the blob"))?;
+        self.file.seek(SeekFrom::Start(self.start + target))?;
+        self.pos = target;
+        Ok(target)
+    }
+}
 
 impl Store {
     pub fn dir(dir: &Path) -> Result<Self> {
@@ -101,7 +140,7 @@ impl Store {
                 let member = *members.get(&key).ok_or_else(missing)?;
                 let mut f = File::open(file).map_err(|e| ImageError::io(file, e))?;
                 f.seek(SeekFrom::Start(member.offset)).map_err(|e| ImageError::io(file, e))?;
-                Ok((Box::new(f.take(member.size)), member.size))
+                Ok((Box::new(Window { file: f, start: member.offset, len: member.size, pos: 0 }), member.size))
             }
         }
     }
