@@ -143,8 +143,9 @@ pub fn analyze(image: &Image, options: &AnalyzeOptions) -> Result<Report, ImageE
         .collect::<Result<_, _>>()?;
     fill_content_hashes(image, &mut layers)?;
     let locations: Vec<String> = image.layers.iter().map(|l| l.location.clone()).collect();
-    let index = PathIndex::build(&layers, &locations)?;
-    Ok(report(image, &layers, &index, options))
+    // dive's figures need only the layers: compute them beside the path index.
+    let (index, dive) = rayon::join(|| PathIndex::build(&layers, &locations), || dive::dive_figures(&layers));
+    Ok(report(image, &layers, &index?, dive, options))
 }
 
 /// Uncompressed layers are read without their contents when nothing is verified. To tell a
@@ -196,7 +197,7 @@ fn fill_content_hashes(image: &Image, layers: &mut [LayerContents]) -> Result<()
     Ok(())
 }
 
-fn report(image: &Image, layers: &[LayerContents], index: &PathIndex, options: &AnalyzeOptions) -> Report {
+fn report(image: &Image, layers: &[LayerContents], index: &PathIndex, dive: DiveFigures, options: &AnalyzeOptions) -> Report {
     let history = image.config.layer_history();
     let n = layers.len();
     let mut content = vec![0u64; n];
@@ -290,6 +291,6 @@ fn report(image: &Image, layers: &[LayerContents], index: &PathIndex, options: &
         largest_files: largest,
         invisible_files: hidden,
         caches: caches::find_caches(index),
-        dive: dive::dive_figures(layers),
+        dive,
     }
 }
