@@ -5,65 +5,6 @@ mod common;
 use common::*;
 use imgopt::analyze::{analyze_reference, index::Removal, AnalyzeOptions, Report};
 
-/// Three layers exercising every way bytes become invisible.
-///
-/// Layer 0 (gzip): etc/config 100 B, app/big.bin 1000 B, app/keep 50 B, cache/a 200 B,
-///   cache/sub/b 300 B, opt/x 400 B, bin/tool 70 B, bin/tool2 hardlink to bin/tool, bin/sh
-///   symlink to /bin/tool.
-/// Layer 1 (zstd): whiteout app/big.bin, directory whiteout cache, etc/config rewritten (120 B),
-///   opaque opt with opt/y 10 B.
-/// Layer 2 (plain): app/keep again with the same content and mode 0755 (chmod-only copy), whiteout
-///   bin/tool (bin/tool2 still links the inode).
-fn scenario() -> Vec<Layer> {
-    vec![
-        Layer::new(
-            &[
-                Item::Dir("etc"),
-                Item::File("etc/config", bytes(100, 1), 0o644),
-                Item::Dir("app"),
-                Item::File("app/big.bin", bytes(1000, 2), 0o644),
-                Item::File("app/keep", bytes(50, 3), 0o644),
-                Item::Dir("cache"),
-                Item::File("cache/a", bytes(200, 4), 0o644),
-                Item::Dir("cache/sub"),
-                Item::File("cache/sub/b", bytes(300, 5), 0o644),
-                Item::Dir("opt"),
-                Item::File("opt/x", bytes(400, 6), 0o644),
-                Item::Dir("bin"),
-                Item::File("bin/tool", bytes(70, 7), 0o755),
-                Item::Hardlink("bin/tool2", "bin/tool"),
-                Item::Symlink("bin/sh", "/bin/tool"),
-            ],
-            Comp::Gzip,
-            "/bin/sh -c #(nop) ADD file:base in /",
-        ),
-        Layer::new(
-            &[
-                Item::Dir("app"),
-                Item::Whiteout("app/big.bin"),
-                Item::Whiteout("cache"),
-                Item::Dir("etc"),
-                Item::File("etc/config", bytes(120, 8), 0o644),
-                Item::Dir("opt"),
-                Item::Opaque("opt"),
-                Item::File("opt/y", bytes(10, 9), 0o644),
-            ],
-            Comp::Zstd,
-            "/bin/sh -c rm -rf /app/big.bin /cache && ./configure",
-        ),
-        Layer::new(
-            &[
-                Item::Dir("app"),
-                Item::File("app/keep", bytes(50, 3), 0o755),
-                Item::Dir("bin"),
-                Item::Whiteout("bin/tool"),
-            ],
-            Comp::None,
-            "/bin/sh -c chmod +x /app/keep && rm /bin/tool",
-        ),
-    ]
-}
-
 fn check_scenario(report: &Report) {
     let t = &report.totals;
     // Content: layer 0 = 100+1000+50+200+300+400+70 = 2120 (the hardlink counts once, the
@@ -123,7 +64,7 @@ fn check_scenario(report: &Report) {
 }
 
 fn layouts(tag: &str) -> (TempDir, Vec<String>) {
-    let layers = scenario();
+    let layers = waste_scenario();
     let config = config_json(&layers);
     let tmp = TempDir::new(tag);
     let oci = oci_files(&layers, &config);
@@ -159,7 +100,7 @@ fn layers_keep_their_compression() {
     let report = analyze_reference(&refs[0], &AnalyzeOptions::default()).unwrap();
     let compression: Vec<&str> = report.layers.iter().map(|l| l.compression).collect();
     assert_eq!(compression, vec!["gzip", "zstd", "none"]);
-    let layers = scenario();
+    let layers = waste_scenario();
     for (l, r) in layers.iter().zip(&report.layers) {
         assert_eq!(r.compressed_bytes, l.blob().len() as u64);
         assert_eq!(r.uncompressed_bytes, l.tar.len() as u64);
@@ -229,4 +170,35 @@ fn gates_fail_with_the_margin() {
     assert!(failures[0].contains("50 B over the limit of 2000 B"), "{}", failures[0]);
     assert!(failures[1].starts_with("max-wasted-ratio"));
     assert!(failures[2].starts_with("min-efficiency"));
+
+    // A .dive-ci file fills the limits the command line did not set.
+    let tmp = TempDir::new("dive-ci");
+    let file = tmp.path(".dive-ci");
+    std::fs::write(&file, "rules:\n  lowestEfficiency: 0.95\n  highestWastedBytes: 2KB\n  highestUserWastedPercent: disabled\n").unwrap();
+    let gates = Gates { max_wasted_bytes: Some(5000), ..Default::default() }.with_dive_ci(&file).unwrap();
+    assert_eq!(gates, Gates { max_wasted_bytes: Some(5000), max_wasted_ratio: None, min_efficiency: Some(0.95) });
+    let failures = gates.check(&report);
+    // efficiency 250/2300 = 0.1087, 0.8413 under 0.95.
+    assert_eq!(failures, vec!["min-efficiency: efficiency 0.1087 is 0.8413 under the limit of 0.95".to_string()]);
+}
+
+#[test]
+fn cli_gate_exits_1_and_says_why() {
+    let (tmp, refs) = layouts("cli");
+    let file = tmp.path("ci.yaml");
+    std::fs::write(&file, "rules:\n  highestWastedBytes: 2000\n").unwrap();
+    let run = |extra: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_imgopt"))
+            .args(["analyze", "--image", &refs[0], "--format", "json"])
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    let failed = run(&["--ci-config", file.to_str().unwrap()]);
+    assert_eq!(failed.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&failed.stderr);
+    assert!(stderr.contains("gate failed: max-wasted-bytes: 2.0 kB reclaimable (2050 B) is 50 B over the limit of 2000 B"), "{stderr}");
+    // The command line wins over the file.
+    let passed = run(&["--ci-config", file.to_str().unwrap(), "--max-wasted-bytes", "2050"]);
+    assert_eq!(passed.status.code(), Some(0), "{}", String::from_utf8_lossy(&passed.stderr));
 }

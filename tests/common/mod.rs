@@ -270,3 +270,63 @@ impl Drop for TempDir {
         let _ = std::fs::remove_dir_all(&self.0);
     }
 }
+
+/// Three layers exercising every way bytes become invisible.
+///
+/// Layer 0 (gzip): etc/config 100 B, app/big.bin 1000 B, app/keep 50 B, cache/a 200 B,
+///   cache/sub/b 300 B, opt/x 400 B, bin/tool 70 B, bin/tool2 hardlink to bin/tool, bin/sh
+///   symlink to /bin/tool.
+/// Layer 1 (zstd): whiteout app/big.bin, directory whiteout cache, etc/config rewritten (120 B),
+///   opaque opt with opt/y 10 B.
+/// Layer 2 (plain): app/keep again with the same content and mode 0755 (chmod-only copy), whiteout
+///   bin/tool (bin/tool2 still links the inode).
+pub fn waste_scenario() -> Vec<Layer> {
+    vec![
+        Layer::new(
+            &[
+                Item::Dir("etc"),
+                Item::File("etc/config", bytes(100, 1), 0o644),
+                Item::Dir("app"),
+                Item::File("app/big.bin", bytes(1000, 2), 0o644),
+                Item::File("app/keep", bytes(50, 3), 0o644),
+                Item::Dir("cache"),
+                Item::File("cache/a", bytes(200, 4), 0o644),
+                Item::Dir("cache/sub"),
+                Item::File("cache/sub/b", bytes(300, 5), 0o644),
+                Item::Dir("opt"),
+                Item::File("opt/x", bytes(400, 6), 0o644),
+                Item::Dir("bin"),
+                Item::File("bin/tool", bytes(70, 7), 0o755),
+                Item::Hardlink("bin/tool2", "bin/tool"),
+                Item::Symlink("bin/sh", "/bin/tool"),
+            ],
+            Comp::Gzip,
+            "/bin/sh -c #(nop) ADD file:base in /",
+        ),
+        Layer::new(
+            &[
+                Item::Dir("app"),
+                Item::Whiteout("app/big.bin"),
+                Item::Whiteout("cache"),
+                Item::Dir("etc"),
+                Item::File("etc/config", bytes(120, 8), 0o644),
+                Item::Dir("opt"),
+                Item::Opaque("opt"),
+                Item::File("opt/y", bytes(10, 9), 0o644),
+            ],
+            Comp::Zstd,
+            "/bin/sh -c rm -rf /app/big.bin /cache && ./configure",
+        ),
+        Layer::new(
+            &[
+                Item::Dir("app"),
+                Item::File("app/keep", bytes(50, 3), 0o755),
+                Item::Dir("bin"),
+                Item::Whiteout("bin/tool"),
+            ],
+            Comp::None,
+            "/bin/sh -c chmod +x /app/keep && rm /bin/tool",
+        ),
+    ]
+}
+
