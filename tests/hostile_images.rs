@@ -164,6 +164,8 @@ fn not_an_image_is_a_clear_error() {
     assert!(e.contains("junk.tar"), "{e}");
     let e = error_of(&format!("oci:{}", tmp.path("missing").display()), false);
     assert!(e.contains("missing"), "{e}");
-    let e = error_of("ftp:whatever", false);
-    assert!(e.contains("unknown transport"), "{e}");
+    let e = error_of("oci:", false);
+    assert!(e.contains("no path after the transport"), "{e}");
+    let e = error_of("registry:UPPER/Case", false);
+    assert!(e.contains("not a repository name"), "{e}");
 }

@@ -8,7 +8,7 @@ pub enum ImageError {
     #[error("invalid image reference `{reference}`: {reason}")]
     #[diagnostic(
         code(imgopt::image::reference),
-        help("use oci:DIR[:TAG], oci-archive:FILE[:TAG] or docker-archive:FILE[:NAME:TAG]")
+        help("use oci:DIR[:TAG], oci-archive:FILE[:TAG], docker-archive:FILE[:NAME:TAG] or registry:NAME[:TAG|@DIGEST]")
     )]
     Reference { reference: String, reason: String },
 
@@ -19,6 +19,10 @@ pub enum ImageError {
         #[source]
         source: std::io::Error,
     },
+
+    #[error("registry {0}")]
+    #[diagnostic(code(imgopt::image::registry))]
+    Registry(String),
 
     #[error("{what} is not valid: {source}")]
     #[diagnostic(code(imgopt::image::json))]

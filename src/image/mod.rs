@@ -5,6 +5,7 @@
 pub mod error;
 pub mod layer;
 pub mod reference;
+pub mod registry;
 pub mod spec;
 mod store;
 
@@ -60,6 +61,12 @@ impl Image {
             }
             ImageRef::OciArchive { file, tag } => {
                 open_oci(reference.clone(), Store::archive(file)?, tag.as_deref(), options)
+            }
+            ImageRef::Registry(name) => {
+                let cache = registry::cache_dir()?;
+                let wanted = options.platform.clone().unwrap_or_else(Platform::host);
+                let digest = registry::pull(name, &wanted, &cache)?;
+                from_manifest(reference.clone(), Store::dir(&cache)?, &digest)
             }
             ImageRef::DockerArchive { file, name } => {
                 let store = Store::archive(file)?;
@@ -165,13 +172,18 @@ fn open_oci(reference: ImageRef, store: Store, tag: Option<&str>, options: &Open
         None => index.manifests.iter().collect(),
     };
     let descriptor = resolve_manifest(&store, &top, &wanted, 0)?;
-    let manifest: Manifest = read_verified_json(&store, &format!("manifest {}", descriptor.digest), &descriptor.digest)?;
+    from_manifest(reference, store, &descriptor.digest)
+}
+
+/// The image whose manifest is the blob `digest` of `store`.
+fn from_manifest(reference: ImageRef, store: Store, digest: &Digest) -> Result<Image> {
+    let manifest: Manifest = read_verified_json(&store, &format!("manifest {digest}"), digest)?;
     let config_bytes = store.read_json(&manifest.config.digest.blob_path())?;
     let config: ImageConfig = parse_json(&format!("image config {}", manifest.config.digest), &config_bytes)?;
     if manifest.layers.len() != config.rootfs.diff_ids.len() {
         return Err(ImageError::Layout(format!(
             "manifest {} lists {} layers but its config has {} diff_ids",
-            descriptor.digest,
+            digest,
             manifest.layers.len(),
             config.rootfs.diff_ids.len()
         )));
@@ -201,23 +213,28 @@ fn open_oci(reference: ImageRef, store: Store, tag: Option<&str>, options: &Open
     })
 }
 
+/// The descriptor for `wanted` among an index's entries, attestations left out. A single entry
+/// without platform information is taken as it is.
+pub(crate) fn choose_manifest<'a>(candidates: &[&'a spec::Descriptor], wanted: &Platform) -> Result<&'a spec::Descriptor> {
+    let usable: Vec<&spec::Descriptor> = candidates.iter().copied().filter(|d| !d.is_attestation()).collect();
+    let fits = |d: &&spec::Descriptor| d.platform.as_ref().map_or(true, |p| p.matches(wanted));
+    let matching: Vec<&spec::Descriptor> = usable.iter().copied().filter(fits).collect();
+    match matching.as_slice() {
+        [] if usable.len() == 1 => Ok(usable[0]),
+        [] => {
+            let offered: Vec<String> = usable.iter().filter_map(|d| d.platform.as_ref().map(|p| p.to_string())).collect();
+            Err(ImageError::Layout(format!("no image for platform {wanted}; the index offers: {}", offered.join(", "))))
+        }
+        [first, ..] => Ok(first),
+    }
+}
+
 /// Pick one image manifest among descriptors, descending into nested indexes.
 fn resolve_manifest(store: &Store, candidates: &[&spec::Descriptor], wanted: &Platform, depth: usize) -> Result<spec::Descriptor> {
     if depth > 8 {
         return Err(ImageError::Layout("image indexes nest more than 8 deep".into()));
     }
-    let usable: Vec<&spec::Descriptor> = candidates.iter().copied().filter(|d| !d.is_attestation()).collect();
-    let fits = |d: &&spec::Descriptor| d.platform.as_ref().map_or(true, |p| p.matches(wanted));
-    let matching: Vec<&spec::Descriptor> = usable.iter().copied().filter(fits).collect();
-    // A single image without platform information is taken as it is.
-    let chosen = match matching.as_slice() {
-        [] if usable.len() == 1 => usable[0],
-        [] => {
-            let offered: Vec<String> = usable.iter().filter_map(|d| d.platform.as_ref().map(|p| p.to_string())).collect();
-            return Err(ImageError::Layout(format!("no image for platform {wanted}; the index offers: {}", offered.join(", "))));
-        }
-        [first, ..] => first,
-    };
+    let chosen = choose_manifest(candidates, wanted)?;
     if chosen.is_index() {
         let nested: Index = read_verified_json(store, &format!("index {}", chosen.digest), &chosen.digest)?;
         let inner: Vec<&spec::Descriptor> = nested.manifests.iter().collect();

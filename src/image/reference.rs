@@ -5,6 +5,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 use super::error::{ImageError, Result};
+pub use super::registry::RegistryRef;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ImageRef {
@@ -14,12 +15,17 @@ pub enum ImageRef {
     OciArchive { file: PathBuf, tag: Option<String> },
     /// `docker save` output; the name selects an image by its RepoTags when there are several.
     DockerArchive { file: PathBuf, name: Option<String> },
+    /// An image in a registry, pulled into the blob cache.
+    Registry(RegistryRef),
 }
 
 impl ImageRef {
     pub fn parse(text: &str) -> Result<Self> {
         let bad = |reason: &str| ImageError::Reference { reference: text.into(), reason: reason.into() };
-        let (transport, rest) = text.split_once(':').ok_or_else(|| bad("no transport prefix"))?;
+        let registry = |name: &str| RegistryRef::parse(name).map(ImageRef::Registry).map_err(|m| bad(&m));
+        let Some((transport, rest)) = text.split_once(':') else {
+            return registry(text); // a bare name: `debian`, `example.com/app`
+        };
         if rest.is_empty() {
             return Err(bad("no path after the transport"));
         }
@@ -36,8 +42,10 @@ impl ImageRef {
                 let (file, name) = split_existing(rest, Path::is_file);
                 Ok(ImageRef::DockerArchive { file, name })
             }
-            "registry" | "docker" => Err(bad("pulling from a registry is not implemented yet")),
-            other => Err(bad(&format!("unknown transport `{other}`"))),
+            "registry" => registry(rest),
+            "docker" => registry(rest.trim_start_matches("//")),
+            // Not a transport: a registry name with a tag or port, `debian:12`, `localhost:5000/app`.
+            _ => registry(text),
         }
     }
 }
@@ -60,6 +68,7 @@ fn split_existing(rest: &str, exists: fn(&Path) -> bool) -> (PathBuf, Option<Str
 impl fmt::Display for ImageRef {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let (transport, path, suffix) = match self {
+            ImageRef::Registry(r) => return write!(f, "registry:{r}"),
             ImageRef::OciDir { dir, tag } => ("oci", dir, tag),
             ImageRef::OciArchive { file, tag } => ("oci-archive", file, tag),
             ImageRef::DockerArchive { file, name } => ("docker-archive", file, name),
