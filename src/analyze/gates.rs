@@ -28,10 +28,6 @@ pub struct CiConfigError {
 }
 
 impl Gates {
-    pub fn is_empty(&self) -> bool {
-        *self == Gates::default()
-    }
-
     /// Fill the limits not given on the command line from a `.dive-ci` file.
     pub fn with_dive_ci(mut self, path: &Path) -> Result<Self, CiConfigError> {
         let err = |line: usize, message: String| CiConfigError { file: path.display().to_string(), line, message };

@@ -168,12 +168,7 @@ impl Client {
         if response.status().as_u16() != 200 {
             return Err(self.error(format!("token from {realm}: HTTP {}", response.status().as_u16())));
         }
-        let body = response
-            .body_mut()
-            .with_config()
-            .limit(MAX_MANIFEST_BYTES)
-            .read_to_vec()
-            .map_err(|e| self.error(format!("token from {realm}: {e}")))?;
+        let body = self.small_body(&mut response, &format!("token from {realm}"))?;
         let reply: serde_json::Value = parse_json("token response", &body)?;
         reply
             .get("token")
@@ -183,15 +178,20 @@ impl Client {
             .ok_or_else(|| self.error(format!("token from {realm}: no token in the answer")))
     }
 
-    /// A manifest or index by tag or digest; returns its bytes and digest (checked when asked by digest).
-    fn manifest(&self, reference: &str) -> Result<(Vec<u8>, Digest)> {
-        let mut response = self.get(&format!("manifests/{reference}"), Some(MANIFEST_ACCEPT))?;
-        let bytes = response
+    /// A JSON answer, refused past a few MiB.
+    fn small_body(&self, response: &mut ureq::http::Response<ureq::Body>, what: &str) -> Result<Vec<u8>> {
+        response
             .body_mut()
             .with_config()
             .limit(MAX_MANIFEST_BYTES)
             .read_to_vec()
-            .map_err(|e| self.error(format!("manifest {reference}: {e}")))?;
+            .map_err(|e| self.error(format!("{what}: {e}")))
+    }
+
+    /// A manifest or index by tag or digest; returns its bytes and digest (checked when asked by digest).
+    fn manifest(&self, reference: &str) -> Result<(Vec<u8>, Digest)> {
+        let mut response = self.get(&format!("manifests/{reference}"), Some(MANIFEST_ACCEPT))?;
+        let bytes = self.small_body(&mut response, &format!("manifest {reference}"))?;
         let digest = Digest::sha256_from_bytes(Sha256::digest(&bytes).into());
         if let Ok(expected) = Digest::parse(reference) {
             if expected != digest {

@@ -65,11 +65,6 @@ impl Digest {
     pub fn blob_path(&self) -> String {
         format!("blobs/{}/{}", self.algorithm, self.hex)
     }
-
-    /// First 12 hex digits, as `docker images` shows them.
-    pub fn short(&self) -> &str {
-        &self.hex[..12]
-    }
 }
 
 impl fmt::Display for Digest {

@@ -330,3 +330,24 @@ pub fn waste_scenario() -> Vec<Layer> {
     ]
 }
 
+
+pub fn on_path(tool: &str) -> bool {
+    std::process::Command::new("sh")
+        .args(["-c", &format!("command -v {tool}")])
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+/// The house rule for external tools: with CI=true a missing tool fails the test, otherwise the
+/// test says it skipped. Returns whether the test can run.
+pub fn tools_ready(missing: &[&str], install: &str) -> bool {
+    if missing.is_empty() {
+        return true;
+    }
+    let why = format!("missing {} ({install})", missing.join(", "));
+    if std::env::var("CI").is_ok_and(|v| v == "true") {
+        panic!("{why}");
+    }
+    println!("SKIPPED: {why}");
+    false
+}
