@@ -202,3 +202,16 @@ fn cli_gate_exits_1_and_says_why() {
     let passed = run(&["--ci-config", file.to_str().unwrap(), "--max-wasted-bytes", "2050"]);
     assert_eq!(passed.status.code(), Some(0), "{}", String::from_utf8_lossy(&passed.stderr));
 }
+
+#[test]
+fn platform_selection_skips_attestations() {
+    use imgopt::image::Platform;
+    let (_tmp, refs) = layouts("platform");
+    // The nested index offers linux/amd64 and an unknown/unknown attestation.
+    let amd64 = AnalyzeOptions { platform: Some(Platform::parse("linux/amd64").unwrap()), ..Default::default() };
+    assert_eq!(analyze_reference(&refs[0], &amd64).unwrap().totals.reclaimable_bytes, 2050);
+    let arm = AnalyzeOptions { platform: Some(Platform::parse("linux/arm64").unwrap()), ..Default::default() };
+    let e = analyze_reference(&refs[0], &arm).unwrap_err().to_string();
+    assert_eq!(e, "no image for platform linux/arm64; the index offers: linux/amd64");
+    assert!(Platform::parse("linux").is_err());
+}

@@ -330,7 +330,11 @@ impl<R: Seek> Seek for SeekBuf<R> {
             }
         }
         let target = match to {
-            SeekFrom::Current(delta) => SeekFrom::Current(delta - buffered as i64),
+            SeekFrom::Current(delta) => SeekFrom::Current(
+                delta
+                    .checked_sub(buffered as i64)
+                    .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "seek out of range"))?,
+            ),
             other => other,
         };
         self.inner_pos = self.inner.seek(target)?;

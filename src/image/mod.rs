@@ -213,14 +213,13 @@ fn from_manifest(reference: ImageRef, store: Store, digest: &Digest) -> Result<I
     })
 }
 
-/// The descriptor for `wanted` among an index's entries, attestations left out. A single entry
-/// without platform information is taken as it is.
+/// The descriptor for `wanted` among an index's entries, attestations left out. An entry without
+/// platform information (a single-image layout, a nested index) fits any platform.
 pub(crate) fn choose_manifest<'a>(candidates: &[&'a spec::Descriptor], wanted: &Platform) -> Result<&'a spec::Descriptor> {
     let usable: Vec<&spec::Descriptor> = candidates.iter().copied().filter(|d| !d.is_attestation()).collect();
     let fits = |d: &&spec::Descriptor| d.platform.as_ref().map_or(true, |p| p.matches(wanted));
     let matching: Vec<&spec::Descriptor> = usable.iter().copied().filter(fits).collect();
     match matching.as_slice() {
-        [] if usable.len() == 1 => Ok(usable[0]),
         [] => {
             let offered: Vec<String> = usable.iter().filter_map(|d| d.platform.as_ref().map(|p| p.to_string())).collect();
             Err(ImageError::Layout(format!("no image for platform {wanted}; the index offers: {}", offered.join(", "))))

@@ -216,8 +216,19 @@ impl Client {
         }
         let response = self.get(&format!("blobs/{digest}"), None)?;
         let partial = path.with_extension(format!("partial-{}", std::process::id()));
-        let io_error = |e: io::Error| ImageError::io(&partial, e);
-        let mut out = File::create(&partial).map_err(io_error)?;
+        let kept = self.download(response, digest, &partial).and_then(|()| {
+            std::fs::rename(&partial, &path).map_err(|e| ImageError::io(&path, e))
+        });
+        if kept.is_err() {
+            let _ = std::fs::remove_file(&partial);
+        }
+        kept
+    }
+
+    /// Stream a blob to `partial`, hashing it on the way; an error if it does not match `digest`.
+    fn download(&self, response: ureq::http::Response<ureq::Body>, digest: &Digest, partial: &Path) -> Result<()> {
+        let io_error = |e: io::Error| ImageError::io(partial, e);
+        let mut out = File::create(partial).map_err(io_error)?;
         let mut reader = response.into_body().into_reader();
         let mut hasher = Sha256::new();
         let mut buf = vec![0u8; 256 << 10];
@@ -231,14 +242,13 @@ impl Client {
         }
         let actual = Digest::sha256_from_bytes(hasher.finalize().into());
         if &actual != digest {
-            let _ = std::fs::remove_file(&partial);
             return Err(ImageError::DigestMismatch {
                 what: format!("blob from {}", self.image),
                 expected: digest.to_string(),
                 actual: actual.to_string(),
             });
         }
-        std::fs::rename(&partial, &path).map_err(|e| ImageError::io(&path, e))
+        Ok(())
     }
 }
 
@@ -270,6 +280,9 @@ pub fn pull(image: &RegistryRef, wanted: &Platform, cache: &Path) -> Result<Dige
         let manifest: Manifest = parse_json(&format!("manifest {digest}"), &bytes)?;
         let mut wanted_blobs: Vec<&Digest> = vec![&manifest.config.digest];
         wanted_blobs.extend(manifest.layers.iter().map(|l| &l.digest));
+        // The same layer twice in one image would race with itself in the cache.
+        wanted_blobs.sort();
+        wanted_blobs.dedup();
         wanted_blobs.par_iter().try_for_each(|d| client.blob(d, cache))?;
         return Ok(digest);
     }
