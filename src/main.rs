@@ -29,9 +29,10 @@ struct AnalyzeArgs {
     /// os/arch[/variant] to pick from a multi-platform index (default: this machine's).
     #[arg(long)]
     platform: Option<String>,
-    /// How many bottom layers are the base image (default 1, as dive counts).
-    #[arg(long, default_value_t = 1)]
-    base_layers: usize,
+    /// How many bottom layers are the base image (default: guessed from the history's last
+    /// CMD/ENTRYPOINT followed by more layers, else 1 as dive counts).
+    #[arg(long)]
+    base_layers: Option<usize>,
     /// Length of the largest-file lists.
     #[arg(long, default_value_t = 10)]
     top: usize,

@@ -13,8 +13,10 @@
 //!   compression) if no layer shipped what a later one hides;
 //! - *efficiency*: final filesystem bytes / content bytes of all layers;
 //! - *wasted ratio*: reclaimable bytes / content bytes of all layers;
-//! - *base layers*: the first `--base-layers N` layers (default 1, dive's convention: the image
-//!   history does not record where the base image ended). *User bytes* are the rest's.
+//! - *base layers*: the first `--base-layers N` layers; without the option, the layers before the
+//!   last `CMD`/`ENTRYPOINT` history entry that more layers follow (a Dockerfile ends with one, so
+//!   it marks the end of the base image), else the first layer as dive counts. *User bytes* are the
+//!   rest's.
 
 pub mod caches;
 pub mod dive;
@@ -27,7 +29,7 @@ use std::collections::{BTreeMap, HashMap};
 use rayon::prelude::*;
 use serde::Serialize;
 
-use crate::image::{Change, Compression, EntryKind, Image, ImageError, ImageRef, LayerContents, OpenOptions, Platform};
+use crate::image::{Change, Compression, EntryKind, Image, ImageConfig, ImageError, ImageRef, LayerContents, OpenOptions, Platform};
 use caches::CacheReport;
 use dive::DiveFigures;
 use index::{PathIndex, Removal};
@@ -37,15 +39,15 @@ pub struct AnalyzeOptions {
     pub platform: Option<Platform>,
     /// Check every blob digest and diff_id while streaming.
     pub verify: bool,
-    /// How many bottom layers belong to the base image.
-    pub base_layers: usize,
+    /// How many bottom layers belong to the base image; guessed from the history when unset.
+    pub base_layers: Option<usize>,
     /// Length of the top lists.
     pub top: usize,
 }
 
 impl Default for AnalyzeOptions {
     fn default() -> Self {
-        AnalyzeOptions { platform: None, verify: false, base_layers: 1, top: 10 }
+        AnalyzeOptions { platform: None, verify: false, base_layers: None, top: 10 }
     }
 }
 
@@ -197,9 +199,30 @@ fn fill_content_hashes(image: &Image, layers: &mut [LayerContents]) -> Result<()
     Ok(())
 }
 
+/// Where the base image ends. Images do not record it, but a Dockerfile almost always ends with
+/// `CMD` or `ENTRYPOINT`, so such a history entry with more layers after it marks the end of the
+/// base image's history. Without one, the first layer is the base, as dive counts.
+pub fn base_layer_count(config: &ImageConfig) -> usize {
+    let (mut layers, mut candidate, mut confirmed) = (0, None, None);
+    for entry in &config.history {
+        if !entry.empty_layer {
+            confirmed = candidate.take().or(confirmed);
+            layers += 1;
+            continue;
+        }
+        let text = entry.created_by.as_deref().unwrap_or("");
+        let text = text.strip_prefix("/bin/sh -c #(nop)").unwrap_or(text).trim_start();
+        if text.starts_with("CMD") || text.starts_with("ENTRYPOINT") {
+            candidate = Some(layers);
+        }
+    }
+    confirmed.unwrap_or(1)
+}
+
 fn report(image: &Image, layers: &[LayerContents], index: &PathIndex, dive: DiveFigures, options: &AnalyzeOptions) -> Report {
     let history = image.config.layer_history();
     let n = layers.len();
+    let base_layers = options.base_layers.unwrap_or_else(|| base_layer_count(&image.config)).min(n);
     let mut content = vec![0u64; n];
     let mut invisible = vec![(0u64, 0u64); n];
     let mut hidden_by: Vec<BTreeMap<usize, (u64, u64)>> = vec![BTreeMap::new(); n];
@@ -226,7 +249,7 @@ fn report(image: &Image, layers: &[LayerContents], index: &PathIndex, dive: Dive
             LayerReport {
                 index: i,
                 instruction: history.get(i).copied().flatten().and_then(|h| h.created_by.clone()),
-                base: i < options.base_layers,
+                base: i < base_layers,
                 digest: blob.digest.as_ref().map(ToString::to_string),
                 diff_id: blob.diff_id.to_string(),
                 compression: match l.compression {
@@ -248,7 +271,7 @@ fn report(image: &Image, layers: &[LayerContents], index: &PathIndex, dive: Dive
         })
         .collect();
     let content_bytes: u64 = content.iter().sum();
-    let base_bytes: u64 = content.iter().take(options.base_layers).sum();
+    let base_bytes: u64 = content.iter().take(base_layers).sum();
     let reclaimable_bytes: u64 = invisible.iter().map(|(b, _)| b).sum();
     let ratio = |num: u64| if content_bytes == 0 { 0.0 } else { num as f64 / content_bytes as f64 };
     let totals = Totals {
@@ -256,7 +279,7 @@ fn report(image: &Image, layers: &[LayerContents], index: &PathIndex, dive: Dive
         compressed_bytes: layers.iter().map(|l| l.blob_bytes).sum(),
         uncompressed_bytes: layers.iter().map(|l| l.tar_bytes).sum(),
         content_bytes,
-        base_layers: options.base_layers.min(n),
+        base_layers,
         base_bytes,
         user_bytes: content_bytes - base_bytes,
         final_fs_bytes,
@@ -292,5 +315,35 @@ fn report(image: &Image, layers: &[LayerContents], index: &PathIndex, dive: Dive
         invisible_files: hidden,
         caches: caches::find_caches(index),
         dive,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(history: &[(&str, bool)]) -> ImageConfig {
+        let history: Vec<serde_json::Value> =
+            history.iter().map(|(by, empty)| serde_json::json!({"created_by": by, "empty_layer": empty})).collect();
+        let layers = history.iter().filter(|h| h["empty_layer"] == false).count();
+        let diff_ids = vec![format!("sha256:{}", "0".repeat(64)); layers];
+        serde_json::from_value(serde_json::json!({"rootfs": {"type": "layers", "diff_ids": diff_ids}, "history": history})).unwrap()
+    }
+
+    #[test]
+    fn base_ends_at_the_last_cmd_with_layers_after_it() {
+        // python-like base: two layers then CMD; the app adds two layers and its own CMD.
+        let image = config(&[
+            ("/bin/sh -c #(nop) ADD file:abc in /", false),
+            ("/bin/sh -c apt-get install python3", false),
+            ("/bin/sh -c #(nop)  CMD [\"python3\"]", true),
+            ("COPY . /app # buildkit", false),
+            ("RUN /bin/sh -c pip install -r req.txt # buildkit", false),
+            ("CMD [\"python3\", \"app.py\"]", true),
+        ]);
+        assert_eq!(base_layer_count(&image), 2);
+        // No marker, or only a final CMD: the first layer, as dive counts.
+        assert_eq!(base_layer_count(&config(&[("ADD x /", false), ("RUN y", false)])), 1);
+        assert_eq!(base_layer_count(&config(&[("ADD x /", false), ("RUN y", false), ("ENTRYPOINT [\"y\"]", true)])), 1);
     }
 }
