@@ -61,7 +61,8 @@ pub struct ParsedScript<'a> {
 ///
 /// `escape` is the Dockerfile escape character (`\` by default, `` ` `` with
 /// `# escape=``). As BuildKit does before the shell runs: the escape character
-/// followed by optional blanks and a line break is removed, and inside the
+/// followed by optional blanks and a line break is removed (unless it is itself
+/// escaped, as in `foo\\`), and inside the
 /// continued instruction, empty lines and lines whose first non-blank character is
 /// `#` are dropped. Here-document operators (`<<EOF`) are recorded; their bodies are
 /// not part of a `RUN` line (BuildKit hands them over apart), so
