@@ -71,6 +71,12 @@ pub fn parse_run(text: &str, escape: char) -> ParsedScript<'_> {
     parse_source(Source::dockerfile(text, escape))
 }
 
+/// The text the shell receives for shell-form arguments written as `text`: the
+/// continuations joined and the dropped lines removed, as [`parse_run`] reads it.
+pub fn joined_run_text(text: &str, escape: char) -> std::borrow::Cow<'_, str> {
+    Source::dockerfile(text, escape).text
+}
+
 /// Reads a plain shell script, such as the body of a `RUN <<EOF` here-document:
 /// newlines separate commands and `\` is the escape.
 pub fn parse_script(text: &str) -> ParsedScript<'_> {

@@ -529,3 +529,29 @@ fn error_spans_point_into_the_original_text() {
     assert_eq!(error.message, "unterminated double quote");
     assert_eq!(&text[error.span.clone()], "\"oops");
 }
+
+#[test]
+fn bash_array_assignment() {
+    let text = "pkgs=(curl \"$(cat list)\"\n  git) apt-get install; x=() ; y= (z)";
+    let parsed = parse_script(text);
+    let command = simple(&parsed.script);
+    let array = command.assignments[0].array.as_ref().unwrap();
+    assert_eq!(array.iter().map(|w| w.text.to_string()).collect::<Vec<_>>(), ["curl", "$(cat list)", "git"]);
+    assert_eq!(&text[command.assignments[0].span.clone()], "pkgs=(curl \"$(cat list)\"\n  git)");
+    assert_eq!(words(&parsed.script)[..2], [vec!["cat", "list"], vec!["apt-get", "install"]]);
+    // `y= (z)` is not an array: the space makes `(` a syntax error, as in bash.
+    assert_eq!(parsed.error.unwrap().message, "unexpected `(`");
+    assert_eq!(error_of("a=(b").message, "missing `)`");
+}
+
+#[test]
+fn array_argument_of_declaration_builtins() {
+    let script = ok("export A=1 B=(git show -s) C=\"$(date)\"; local -a D=(x \"$(id)\")");
+    let export = simple(&script);
+    assert_eq!(export.words[2].text, "B=(git show -s)");
+    let all = words(&script);
+    assert_eq!(all[0], ["date"]);
+    assert_eq!(all[2], ["id"]);
+    // Elsewhere `(` after a word is still a syntax error, as in bash.
+    assert_eq!(error_of("echo B=(x)").message, "unexpected `(`");
+}
