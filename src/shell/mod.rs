@@ -18,6 +18,8 @@
 //! panics, takes linear time, and on a syntax error returns the tree built so far
 //! together with the error.
 
+#![warn(missing_docs)]
+
 mod ast;
 mod command;
 mod dialect;
