@@ -1,7 +1,8 @@
 //! imgopt: make container images small and Dockerfiles clean.
 //!
 //! Data flows one way:
-//! - text ─▶ [`syntax`] (spans, BuildKit's reading) ─▶ [`model`] (stages, variables);
+//! - text ─▶ [`syntax`] (spans, BuildKit's reading) ─▶ [`model`] (stages, variables), and
+//!   RUN bodies ─▶ [`shell`] (commands, pipelines, words with quoting);
 //! - image ─▶ [`image`] (manifests, configs, layers) ─▶ [`analyze`] (path index, bytes per
 //!   layer, invisible bytes, reports and gates).
 //!
@@ -11,4 +12,5 @@ pub mod analyze;
 pub mod commands;
 pub mod image;
 pub mod model;
+pub mod shell;
 pub mod syntax;
