@@ -1,9 +1,16 @@
 //! imgopt: make container images small and Dockerfiles clean.
 //!
-//! Data flows one way: text ─▶ [`syntax`] (spans, BuildKit's reading) ─▶ [`model`]
-//! (stages, variables). The CLI in `main.rs` only parses arguments and calls in here.
+//! Data flows one way:
+//! - text ─▶ [`syntax`] (spans, BuildKit's reading) ─▶ [`model`] (stages, variables), and
+//!   RUN bodies ─▶ [`shell`] (commands, pipelines, words with quoting);
+//! - image ─▶ [`image`] (manifests, configs, layers) ─▶ [`analyze`] (path index, bytes per
+//!   layer, invisible bytes, reports and gates).
+//!
+//! The CLI in `main.rs` only parses arguments and calls in here.
 
+pub mod analyze;
 pub mod commands;
+pub mod image;
 pub mod lint;
 pub mod model;
 pub mod shell;

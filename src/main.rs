@@ -21,6 +21,8 @@ enum Command {
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },
+    /// Account for every byte of an image: per layer, what is shipped and what stays visible.
+    Analyze(AnalyzeArgs),
     /// Lint Dockerfiles.
     Lint(imgopt::lint::cli::LintArgs),
     /// List the lint rules.
@@ -29,22 +31,78 @@ enum Command {
     Explain { rule: String },
 }
 
-fn main() -> ExitCode {
-    let cli = Cli::parse();
-    match cli.command {
-        Command::Lint(args) => imgopt::lint::cli::lint(&args),
-        Command::Rules(args) => imgopt::lint::cli::rules(&args),
-        Command::Explain { rule } => imgopt::lint::cli::explain(&rule),
-        Command::Parse { json, files } => {
-            let (mut out, mut err) = (std::io::stdout().lock(), std::io::stderr().lock());
-            match imgopt::commands::parse::run(&files, json, &mut out, &mut err) {
-                Ok(true) => ExitCode::SUCCESS,
-                Ok(false) => ExitCode::from(1),
-                Err(e) => {
-                    eprintln!("imgopt: {e}");
-                    ExitCode::from(2)
-                }
-            }
-        }
+#[derive(clap::Args)]
+struct AnalyzeArgs {
+    /// oci:DIR[:TAG], oci-archive:FILE[:TAG], docker-archive:FILE[:NAME:TAG], registry:NAME[:TAG|@DIGEST] or a bare NAME
+    #[arg(long)]
+    image: String,
+    #[arg(long, value_enum, default_value = "table")]
+    format: imgopt::analyze::render::Format,
+    /// Check every blob digest and diff_id while reading.
+    #[arg(long)]
+    verify: bool,
+    /// os/arch[/variant] to pick from a multi-platform index (default: this machine's).
+    #[arg(long)]
+    platform: Option<String>,
+    /// How many bottom layers are the base image (default: guessed from the history's last
+    /// CMD/ENTRYPOINT followed by more layers, else 1 as dive counts).
+    #[arg(long)]
+    base_layers: Option<usize>,
+    /// Length of the largest-file lists.
+    #[arg(long, default_value_t = 10)]
+    top: usize,
+    /// Fail (exit 1) when more bytes than this are reclaimable (e.g. 20MB, 5MiB).
+    #[arg(long, value_parser = imgopt::analyze::gates::parse_bytes)]
+    max_wasted_bytes: Option<u64>,
+    /// Fail when reclaimable / content bytes exceeds this fraction.
+    #[arg(long)]
+    max_wasted_ratio: Option<f64>,
+    /// Fail when final filesystem / content bytes is below this fraction.
+    #[arg(long)]
+    min_efficiency: Option<f64>,
+    /// A dive `.dive-ci` file with the same rules; command-line limits win.
+    #[arg(long)]
+    ci_config: Option<PathBuf>,
+}
+
+fn analyze(args: AnalyzeArgs) -> miette::Result<ExitCode> {
+    use imgopt::analyze::{analyze_reference, gates::Gates, render, AnalyzeOptions};
+    let platform = args
+        .platform
+        .as_deref()
+        .map(imgopt::image::Platform::parse)
+        .transpose()
+        .map_err(|m| miette::miette!("--platform: {m}"))?;
+    let options = AnalyzeOptions { platform, verify: args.verify, base_layers: args.base_layers, top: args.top };
+    let mut gates = Gates {
+        max_wasted_bytes: args.max_wasted_bytes,
+        max_wasted_ratio: args.max_wasted_ratio,
+        min_efficiency: args.min_efficiency,
+    };
+    if let Some(path) = &args.ci_config {
+        gates = gates.with_dive_ci(path)?;
+    }
+    let report = analyze_reference(&args.image, &options)?;
+    print!("{}", render::render(&report, args.format));
+    let failures = gates.check(&report);
+    for failure in &failures {
+        eprintln!("gate failed: {failure}");
+    }
+    Ok(if failures.is_empty() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+}
+
+fn parse(json: bool, files: &[PathBuf]) -> miette::Result<ExitCode> {
+    let (mut out, mut err) = (std::io::stdout().lock(), std::io::stderr().lock());
+    let all_ok = imgopt::commands::parse::run(files, json, &mut out, &mut err).map_err(|e| miette::miette!("{e}"))?;
+    Ok(if all_ok { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+}
+
+fn main() -> miette::Result<ExitCode> {
+    match Cli::parse().command {
+        Command::Parse { json, files } => parse(json, &files),
+        Command::Analyze(args) => analyze(args),
+        Command::Lint(args) => Ok(imgopt::lint::cli::lint(&args)),
+        Command::Rules(args) => Ok(imgopt::lint::cli::rules(&args)),
+        Command::Explain { rule } => Ok(imgopt::lint::cli::explain(&rule)),
     }
 }

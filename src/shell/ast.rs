@@ -110,7 +110,9 @@ pub struct Assignment<'a> {
     pub append: bool,
     /// The value after `=`, possibly empty.
     pub value: Word<'a>,
-    /// The whole assignment word.
+    /// The elements of a bash array assignment `NAME=(a b c)`; `value` is then empty.
+    pub array: Option<Vec<Word<'a>>>,
+    /// The whole assignment, array included.
     pub span: Span,
 }
 

@@ -18,6 +18,8 @@
 //! panics, takes linear time, and on a syntax error returns the tree built so far
 //! together with the error.
 
+#![warn(missing_docs)]
+
 mod ast;
 mod command;
 mod dialect;
@@ -61,13 +63,20 @@ pub struct ParsedScript<'a> {
 ///
 /// `escape` is the Dockerfile escape character (`\` by default, `` ` `` with
 /// `# escape=``). As BuildKit does before the shell runs: the escape character
-/// followed by optional blanks and a line break is removed, and inside the
+/// followed by optional blanks and a line break is removed (unless it is itself
+/// escaped, as in `foo\\`), and inside the
 /// continued instruction, empty lines and lines whose first non-blank character is
 /// `#` are dropped. Here-document operators (`<<EOF`) are recorded; their bodies are
 /// not part of a `RUN` line (BuildKit hands them over apart), so
 /// [`HereDoc::body`] stays `None` unless the body follows in `text`.
 pub fn parse_run(text: &str, escape: char) -> ParsedScript<'_> {
     parse_source(Source::dockerfile(text, escape))
+}
+
+/// The text the shell receives for shell-form arguments written as `text`: the
+/// continuations joined and the dropped lines removed, as [`parse_run`] reads it.
+pub fn joined_run_text(text: &str, escape: char) -> std::borrow::Cow<'_, str> {
+    Source::dockerfile(text, escape).text
 }
 
 /// Reads a plain shell script, such as the body of a `RUN <<EOF` here-document:

@@ -793,9 +793,18 @@ impl<'s, 'a> Parser<'s, 'a> {
                 let word = self.word();
                 if command.words.is_empty() {
                     match self.assignment(word, word_start) {
-                        Ok(assignment) => command.assignments.push(assignment),
+                        Ok(mut assignment) => {
+                            if assignment.value.span.is_empty() && self.peek() == Some(b'(') {
+                                assignment.array = Some(self.array_elements());
+                                assignment.span.end = self.source.span(word_start, self.pos).end;
+                            }
+                            command.assignments.push(assignment);
+                        }
                         Err(word) => command.words.push(word),
                     }
+                } else if self.peek() == Some(b'(') && self.is_declaration_array(&command, &word, word_start) {
+                    let word = self.declaration_array(word, word_start);
+                    command.words.push(word);
                 } else {
                     command.words.push(word);
                 }
@@ -807,6 +816,52 @@ impl<'s, 'a> Parser<'s, 'a> {
         }
         command.span = self.source.span(start, end);
         Command::Simple(command)
+    }
+
+    /// The `( ... )` of a bash array assignment; the cursor is at `(`.
+    fn array_elements(&mut self) -> Vec<Word<'a>> {
+        let open = self.pos;
+        self.pos += 1;
+        let mut elements = Vec::new();
+        while !self.failed() {
+            self.linebreaks();
+            match self.peek() {
+                Some(b')') => {
+                    self.pos += 1;
+                    break;
+                }
+                None => self.fail(open, self.pos, "missing `)`"),
+                Some(c) if is_meta(c) => self.unexpected(),
+                Some(_) => elements.push(self.word()),
+            }
+        }
+        elements
+    }
+
+    /// bash reads `NAME=(...)` as an array assignment in the arguments of its
+    /// declaration builtins too: `export A=(x y)`, `local -a B=(...)`.
+    fn is_declaration_array(&self, command: &SimpleCommand<'a>, word: &Word<'a>, word_start: usize) -> bool {
+        let builtin = command.words.first().map(|w| &*w.text);
+        matches!(builtin, Some("export" | "declare" | "typeset" | "local" | "readonly"))
+            && !word.quoted
+            && word.text.ends_with('=')
+            && self.bytes.get(word_start).copied().is_some_and(is_name_start)
+            && word.text[..word.text.len() - 1].bytes().all(is_name_char)
+    }
+
+    /// Extends `word` (`NAME=`) with the `(...)` at the cursor into one argument
+    /// word, as written, holding the elements' expansions.
+    fn declaration_array(&mut self, mut word: Word<'a>, word_start: usize) -> Word<'a> {
+        for element in self.array_elements() {
+            word.quoted |= element.quoted;
+            word.expansion |= element.expansion;
+            word.unquoted_expansion |= element.unquoted_expansion;
+            word.glob |= element.glob;
+            word.substitutions.extend(element.substitutions);
+        }
+        word.span = self.source.span(word_start, self.pos);
+        word.text = self.source.slice(word_start, self.pos);
+        word
     }
 
     /// `name ( ) body`, with `name` already read into `command`.
@@ -859,6 +914,7 @@ impl<'s, 'a> Parser<'s, 'a> {
             name: self.source.slice(start, start + name_len),
             append,
             value,
+            array: None,
             span: word.span,
         })
     }

@@ -163,6 +163,7 @@ fn visit_command<'s, 'a>(
         Command::Simple(simple) => {
             for assignment in &simple.assignments {
                 visit_word(&assignment.value, frame, visit);
+                visit_words(assignment.array.as_deref().unwrap_or_default(), frame, visit);
             }
             visit_words(&simple.words, frame, visit);
             visit_redirects(&simple.redirects, frame, visit);
@@ -241,6 +242,7 @@ fn redirects_in_command(command: &mut Command<'_>, change: &mut dyn FnMut(&mut R
         Command::Simple(simple) => {
             for assignment in &mut simple.assignments {
                 redirects_in_words(std::slice::from_mut(&mut assignment.value), change);
+                redirects_in_words(assignment.array.as_deref_mut().unwrap_or_default(), change);
             }
             redirects_in_words(&mut simple.words, change);
             redirects_in_list(&mut simple.redirects, change);

@@ -1,7 +1,11 @@
-//! Helpers shared by the integration tests.
+//! Helpers shared by the integration tests: the shared corpus, external tools, and test images
+//! generated on the fly (layer tars written with the `tar` crate, packed as an OCI layout, an
+//! OCI archive, or a `docker save` archive in the legacy and Docker 25+ forms; no binary blobs
+//! in git).
+
 #![allow(dead_code)]
 
-use std::path::PathBuf;
+
 
 /// The shared corpus (`IMGOPT_CORPUS`), or None after saying plainly that the test is skipped.
 /// Under CI the corpus is required.
@@ -31,4 +35,354 @@ pub fn sorted_dir(dir: &std::path::Path) -> Vec<PathBuf> {
         .collect();
     v.sort();
     v
+}
+
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use serde_json::json;
+use sha2::{Digest, Sha256};
+
+pub enum Item<'a> {
+    Dir(&'a str),
+    File(&'a str, Vec<u8>, u32),
+    Symlink(&'a str, &'a str),
+    Hardlink(&'a str, &'a str),
+    /// `.wh.` entry for the path.
+    Whiteout(&'a str),
+    /// `.wh..wh..opq` in the directory.
+    Opaque(&'a str),
+    /// An entry whose name (and link target) is written byte for byte, bypassing the tar
+    /// crate's own checks: how hostile tars are made.
+    Raw { name: &'a str, kind: tar::EntryType, link: Option<&'a str>, data: Vec<u8> },
+}
+
+pub fn bytes(n: usize, seed: u8) -> Vec<u8> {
+    (0..n).map(|i| (i as u8).wrapping_mul(31).wrapping_add(seed)).collect()
+}
+
+fn raw_header(name: &str, kind: tar::EntryType, link: Option<&str>, size: u64, mode: u32) -> tar::Header {
+    let mut h = tar::Header::new_ustar();
+    {
+        let ustar = h.as_ustar_mut().expect("ustar header");
+        ustar.name[..name.len()].copy_from_slice(name.as_bytes());
+        if let Some(link) = link {
+            ustar.linkname[..link.len()].copy_from_slice(link.as_bytes());
+        }
+    }
+    h.set_entry_type(kind);
+    h.set_size(size);
+    h.set_mode(mode);
+    h.set_uid(0);
+    h.set_gid(0);
+    h.set_mtime(0);
+    h.set_cksum();
+    h
+}
+
+pub fn layer_tar(items: &[Item]) -> Vec<u8> {
+    let mut builder = tar::Builder::new(Vec::new());
+    for item in items {
+        match item {
+            Item::Dir(p) => {
+                let h = raw_header(&format!("{p}/"), tar::EntryType::Directory, None, 0, 0o755);
+                builder.append(&h, &[][..]).unwrap();
+            }
+            Item::File(p, data, mode) => {
+                let h = raw_header(p, tar::EntryType::Regular, None, data.len() as u64, *mode);
+                builder.append(&h, &data[..]).unwrap();
+            }
+            Item::Symlink(p, t) => {
+                let h = raw_header(p, tar::EntryType::Symlink, Some(t), 0, 0o777);
+                builder.append(&h, &[][..]).unwrap();
+            }
+            Item::Hardlink(p, t) => {
+                let h = raw_header(p, tar::EntryType::Link, Some(t), 0, 0o644);
+                builder.append(&h, &[][..]).unwrap();
+            }
+            Item::Whiteout(p) => {
+                let name = match p.rsplit_once('/') {
+                    Some((dir, base)) => format!("{dir}/.wh.{base}"),
+                    None => format!(".wh.{p}"),
+                };
+                let h = raw_header(&name, tar::EntryType::Regular, None, 0, 0o644);
+                builder.append(&h, &[][..]).unwrap();
+            }
+            Item::Opaque(dir) => {
+                let h = raw_header(&format!("{dir}/.wh..wh..opq"), tar::EntryType::Regular, None, 0, 0o644);
+                builder.append(&h, &[][..]).unwrap();
+            }
+            Item::Raw { name, kind, link, data } => {
+                let h = raw_header(name, *kind, *link, data.len() as u64, 0o644);
+                builder.append(&h, &data[..]).unwrap();
+            }
+        }
+    }
+    builder.into_inner().unwrap()
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Comp {
+    None,
+    Gzip,
+    Zstd,
+}
+
+pub fn compress(tar: &[u8], comp: Comp) -> Vec<u8> {
+    match comp {
+        Comp::None => tar.to_vec(),
+        Comp::Gzip => {
+            let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+            e.write_all(tar).unwrap();
+            e.finish().unwrap()
+        }
+        Comp::Zstd => zstd::encode_all(tar, 3).unwrap(),
+    }
+}
+
+pub fn sha256(data: &[u8]) -> String {
+    let d = Sha256::digest(data);
+    d.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+pub struct Layer {
+    pub tar: Vec<u8>,
+    pub comp: Comp,
+    pub created_by: String,
+}
+
+impl Layer {
+    pub fn new(items: &[Item], comp: Comp, created_by: &str) -> Self {
+        Layer { tar: layer_tar(items), comp, created_by: created_by.into() }
+    }
+    pub fn blob(&self) -> Vec<u8> {
+        compress(&self.tar, self.comp)
+    }
+}
+
+pub fn config_json(layers: &[Layer]) -> Vec<u8> {
+    // An empty_layer entry first, as ENV would make, to check the history mapping skips it.
+    let mut history = vec![json!({"created_by": "/bin/sh -c #(nop)  ENV A=1", "empty_layer": true})];
+    history.extend(layers.iter().map(|l| json!({"created_by": l.created_by})));
+    let diff_ids: Vec<String> = layers.iter().map(|l| format!("sha256:{}", sha256(&l.tar))).collect();
+    serde_json::to_vec(&json!({
+        "architecture": "amd64",
+        "os": "linux",
+        "config": {"Cmd": ["/bin/sh"]},
+        "rootfs": {"type": "layers", "diff_ids": diff_ids},
+        "history": history,
+    }))
+    .unwrap()
+}
+
+/// Files of an OCI layout, name → content.
+pub fn oci_files(layers: &[Layer], config: &[u8]) -> Vec<(String, Vec<u8>)> {
+    let mut files = vec![("oci-layout".to_string(), br#"{"imageLayoutVersion":"1.0.0"}"#.to_vec())];
+    let mut descriptors = Vec::new();
+    for l in layers {
+        let blob = l.blob();
+        let media = match l.comp {
+            Comp::None => "application/vnd.oci.image.layer.v1.tar",
+            Comp::Gzip => "application/vnd.oci.image.layer.v1.tar+gzip",
+            Comp::Zstd => "application/vnd.oci.image.layer.v1.tar+zstd",
+        };
+        let digest = sha256(&blob);
+        descriptors.push(json!({"mediaType": media, "digest": format!("sha256:{digest}"), "size": blob.len()}));
+        files.push((format!("blobs/sha256/{digest}"), blob));
+    }
+    let config_digest = sha256(config);
+    files.push((format!("blobs/sha256/{config_digest}"), config.to_vec()));
+    let manifest = serde_json::to_vec(&json!({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": format!("sha256:{config_digest}"), "size": config.len()},
+        "layers": descriptors,
+    }))
+    .unwrap();
+    let manifest_digest = sha256(&manifest);
+    files.push((format!("blobs/sha256/{manifest_digest}"), manifest.clone()));
+    // A nested index: the top index points to an index holding the image and an attestation.
+    let attestation = serde_json::to_vec(&json!({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": format!("sha256:{config_digest}"), "size": config.len()},
+        "layers": [],
+    }))
+    .unwrap();
+    let attestation_digest = sha256(&attestation);
+    files.push((format!("blobs/sha256/{attestation_digest}"), attestation.clone()));
+    let inner = serde_json::to_vec(&json!({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.index.v1+json",
+        "manifests": [
+            {"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": format!("sha256:{attestation_digest}"), "size": attestation.len(),
+             "platform": {"architecture": "unknown", "os": "unknown"},
+             "annotations": {"vnd.docker.reference.type": "attestation-manifest"}},
+            {"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": format!("sha256:{manifest_digest}"), "size": manifest.len(),
+             "platform": {"architecture": "amd64", "os": "linux"}},
+        ],
+    }))
+    .unwrap();
+    let inner_digest = sha256(&inner);
+    files.push((format!("blobs/sha256/{inner_digest}"), inner.clone()));
+    let index = serde_json::to_vec(&json!({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.index.v1+json",
+        "manifests": [{"mediaType": "application/vnd.oci.image.index.v1+json", "digest": format!("sha256:{inner_digest}"), "size": inner.len(),
+                       "annotations": {"org.opencontainers.image.ref.name": "latest"}}],
+    }))
+    .unwrap();
+    files.push(("index.json".to_string(), index));
+    files
+}
+
+pub fn write_dir(dir: &Path, files: &[(String, Vec<u8>)]) {
+    for (name, data) in files {
+        let path = dir.join(name);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, data).unwrap();
+    }
+}
+
+pub fn write_tar(file: &Path, files: &[(String, Vec<u8>)]) {
+    let mut builder = tar::Builder::new(std::fs::File::create(file).unwrap());
+    for (name, data) in files {
+        let mut h = tar::Header::new_gnu();
+        h.set_size(data.len() as u64);
+        h.set_mode(0o644);
+        h.set_entry_type(tar::EntryType::Regular);
+        builder.append_data(&mut h, name, &data[..]).unwrap();
+    }
+    builder.finish().unwrap();
+}
+
+/// `docker save` before Docker 25: `<id>/layer.tar` (uncompressed), `<config hex>.json`.
+pub fn docker_legacy_files(layers: &[Layer], config: &[u8]) -> Vec<(String, Vec<u8>)> {
+    let config_name = format!("{}.json", sha256(config));
+    let mut files = vec![(config_name.clone(), config.to_vec())];
+    let mut names = Vec::new();
+    for (i, l) in layers.iter().enumerate() {
+        let name = format!("{:064x}/layer.tar", i + 1);
+        files.push((name.clone(), l.tar.clone()));
+        names.push(name);
+    }
+    let manifest = serde_json::to_vec(&json!([{"Config": config_name, "RepoTags": ["test/image:latest"], "Layers": names}])).unwrap();
+    files.push(("manifest.json".into(), manifest));
+    files
+}
+
+/// Docker 25+: an OCI layout inside, plus a manifest.json pointing at its blobs.
+pub fn docker25_files(layers: &[Layer], config: &[u8]) -> Vec<(String, Vec<u8>)> {
+    let mut files = oci_files(layers, config);
+    let names: Vec<String> = layers.iter().map(|l| format!("blobs/sha256/{}", sha256(&l.blob()))).collect();
+    let manifest = serde_json::to_vec(&json!([{
+        "Config": format!("blobs/sha256/{}", sha256(config)),
+        "RepoTags": ["test/image:latest"],
+        "Layers": names,
+    }]))
+    .unwrap();
+    files.push(("manifest.json".into(), manifest));
+    files
+}
+
+pub struct TempDir(pub PathBuf);
+
+impl TempDir {
+    pub fn new(tag: &str) -> Self {
+        let dir = std::env::temp_dir().join(format!("imgopt-test-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        TempDir(dir)
+    }
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.0.join(name)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Three layers exercising every way bytes become invisible.
+///
+/// Layer 0 (gzip): etc/config 100 B, app/big.bin 1000 B, app/keep 50 B, cache/a 200 B,
+///   cache/sub/b 300 B, opt/x 400 B, bin/tool 70 B, bin/tool2 hardlink to bin/tool, bin/sh
+///   symlink to /bin/tool.
+/// Layer 1 (zstd): whiteout app/big.bin, directory whiteout cache, etc/config rewritten (120 B),
+///   opaque opt with opt/y 10 B.
+/// Layer 2 (plain): app/keep again with the same content and mode 0755 (chmod-only copy), whiteout
+///   bin/tool (bin/tool2 still links the inode).
+pub fn waste_scenario() -> Vec<Layer> {
+    vec![
+        Layer::new(
+            &[
+                Item::Dir("etc"),
+                Item::File("etc/config", bytes(100, 1), 0o644),
+                Item::Dir("app"),
+                Item::File("app/big.bin", bytes(1000, 2), 0o644),
+                Item::File("app/keep", bytes(50, 3), 0o644),
+                Item::Dir("cache"),
+                Item::File("cache/a", bytes(200, 4), 0o644),
+                Item::Dir("cache/sub"),
+                Item::File("cache/sub/b", bytes(300, 5), 0o644),
+                Item::Dir("opt"),
+                Item::File("opt/x", bytes(400, 6), 0o644),
+                Item::Dir("bin"),
+                Item::File("bin/tool", bytes(70, 7), 0o755),
+                Item::Hardlink("bin/tool2", "bin/tool"),
+                Item::Symlink("bin/sh", "/bin/tool"),
+            ],
+            Comp::Gzip,
+            "/bin/sh -c #(nop) ADD file:base in /",
+        ),
+        Layer::new(
+            &[
+                Item::Dir("app"),
+                Item::Whiteout("app/big.bin"),
+                Item::Whiteout("cache"),
+                Item::Dir("etc"),
+                Item::File("etc/config", bytes(120, 8), 0o644),
+                Item::Dir("opt"),
+                Item::Opaque("opt"),
+                Item::File("opt/y", bytes(10, 9), 0o644),
+            ],
+            Comp::Zstd,
+            "/bin/sh -c rm -rf /app/big.bin /cache && ./configure",
+        ),
+        Layer::new(
+            &[
+                Item::Dir("app"),
+                Item::File("app/keep", bytes(50, 3), 0o755),
+                Item::Dir("bin"),
+                Item::Whiteout("bin/tool"),
+            ],
+            Comp::None,
+            "/bin/sh -c chmod +x /app/keep && rm /bin/tool",
+        ),
+    ]
+}
+
+
+pub fn on_path(tool: &str) -> bool {
+    std::process::Command::new("sh")
+        .args(["-c", &format!("command -v {tool}")])
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+/// The house rule for external tools: with CI=true a missing tool fails the test, otherwise the
+/// test says it skipped. Returns whether the test can run.
+pub fn tools_ready(missing: &[&str], install: &str) -> bool {
+    if missing.is_empty() {
+        return true;
+    }
+    let why = format!("missing {} ({install})", missing.join(", "));
+    if std::env::var("CI").is_ok_and(|v| v == "true") {
+        panic!("{why}");
+    }
+    println!("SKIPPED: {why}");
+    false
 }

@@ -1,0 +1,153 @@
+//! dive 0.13's figures, computed the way dive computes them, so users can compare.
+//!
+//! dive (`filetree/efficiency.go`, `image/image.go`) looks at the *leaves* of each layer's tree
+//! (entries with no child in that layer). Each leaf adds its tar header size to its path; a
+//! whiteout leaf adds, when the path was a directory in the layers below, the sizes of that whole
+//! subtree, and 0 when it was a file. Per path it keeps the sum (`cumulative`) and the smallest
+//! single contribution (`min`).
+//!
+//! - `efficiency = Σ min / Σ cumulative` over all paths (1 when nothing was seen);
+//! - `wastedBytes = Σ cumulative` over paths seen in two or more layers;
+//! - `userWastedPercent = wastedBytes / userSize`, where a layer's size is the sum of its tar
+//!   header sizes and `userSize` is the size of every layer but the first.
+//!
+//! Where this is wrong, and imgopt's exact figures differ:
+//! - the kept copy counts as waste: a file written in layer 1 and overwritten in layer 2 counts
+//!   both copies, although removing the waste saves only the first;
+//! - a directory deleted by a directory whiteout is not waste at all: the directory was not a
+//!   leaf below, so its path has a single contribution, and the files under it keep theirs;
+//! - opaque directories (`.wh..wh..opq`) are ignored entirely;
+//! - hardlinks and symlinks count 0 bytes each, which is right, but a hardlinked file deleted under
+//!   one name while another remains is still counted as deleted.
+//!
+//! One divergence from dive's code: when a whiteout names a path that does not exist below, dive
+//! logs an error and stops visiting that layer; here such a whiteout simply contributes 0.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use serde::Serialize;
+
+use crate::image::{Change, EntryKind, LayerContents};
+
+#[derive(Clone, Debug, Serialize)]
+pub struct DiveFigures {
+    pub efficiency: f64,
+    pub wasted_bytes: u64,
+    /// `null` when the image has a single layer: dive divides by zero there.
+    pub user_wasted_percent: Option<f64>,
+    pub size_bytes: u64,
+    pub user_size_bytes: u64,
+}
+
+#[derive(Default)]
+struct PathTally {
+    cumulative: u64,
+    min: u64,
+    seen: u32,
+}
+
+pub fn dive_figures(layers: &[LayerContents]) -> DiveFigures {
+    let mut tallies: HashMap<String, PathTally> = HashMap::new();
+    // The layers below the current one stacked the way dive stacks them: whiteouts remove,
+    // opaque markers are ignored. Value: (is_dir, size).
+    let mut stacked: BTreeMap<String, (bool, u64)> = BTreeMap::new();
+    for contents in layers {
+        let leaves = layer_leaves(contents);
+        for (path, leaf) in &leaves {
+            let size = match leaf {
+                Leaf::Entry(size) => *size,
+                Leaf::Whiteout => match stacked.get(path.as_str()) {
+                    Some((true, own)) => own + subtree(&stacked, path).map(|(_, (_, s))| s).sum::<u64>(),
+                    _ => 0,
+                },
+            };
+            let tally = tallies.entry(path.clone()).or_default();
+            tally.min = if tally.seen == 0 { size } else { tally.min.min(size) };
+            tally.cumulative += size;
+            tally.seen += 1;
+        }
+        apply(&mut stacked, contents);
+    }
+    let (mut min_sum, mut cumulative_sum, mut wasted) = (0u64, 0u64, 0u64);
+    for t in tallies.values() {
+        min_sum += t.min;
+        cumulative_sum += t.cumulative;
+        if t.seen >= 2 {
+            wasted += t.cumulative;
+        }
+    }
+    let efficiency = if cumulative_sum == 0 { 1.0 } else { min_sum as f64 / cumulative_sum as f64 };
+    let sizes: Vec<u64> = layers.iter().map(|l| l.header_bytes).collect();
+    let user_size: u64 = sizes.iter().skip(1).sum();
+    DiveFigures {
+        efficiency,
+        wasted_bytes: wasted,
+        user_wasted_percent: (user_size > 0).then(|| wasted as f64 / user_size as f64),
+        size_bytes: sizes.iter().sum(),
+        user_size_bytes: user_size,
+    }
+}
+
+enum Leaf {
+    Entry(u64),
+    Whiteout,
+}
+
+/// Entries of the layer that have no child in the layer's own tree.
+fn layer_leaves(contents: &LayerContents) -> BTreeMap<String, Leaf> {
+    let mut nodes: BTreeMap<String, Leaf> = BTreeMap::new();
+    let mut parents: BTreeSet<&str> = BTreeSet::new();
+    for change in &contents.changes {
+        let path = match change {
+            Change::Put(e) => {
+                nodes.insert(e.path.clone(), Leaf::Entry(e.size));
+                e.path.as_str()
+            }
+            Change::Whiteout(p) => {
+                nodes.insert(p.clone(), Leaf::Whiteout);
+                p.as_str()
+            }
+            // dive stops at the marker's name, but the directory holding it is still created.
+            Change::Opaque(dir) => {
+                if !dir.is_empty() {
+                    parents.insert(dir.as_str());
+                }
+                dir.as_str()
+            }
+        };
+        let mut rest = path;
+        while let Some((parent, _)) = rest.rsplit_once('/') {
+            parents.insert(parent);
+            rest = parent;
+        }
+    }
+    nodes.retain(|p, _| !parents.contains(p.as_str()));
+    nodes
+}
+
+fn subtree<'a>(stacked: &'a BTreeMap<String, (bool, u64)>, dir: &str) -> impl Iterator<Item = (&'a String, &'a (bool, u64))> {
+    stacked.range(format!("{dir}/")..format!("{dir}0"))
+}
+
+fn apply(stacked: &mut BTreeMap<String, (bool, u64)>, contents: &LayerContents) {
+    for change in &contents.changes {
+        match change {
+            Change::Put(e) => {
+                let mut rest = e.path.as_str();
+                while let Some((parent, _)) = rest.rsplit_once('/') {
+                    stacked.entry(parent.to_string()).or_insert((true, 0));
+                    rest = parent;
+                }
+                stacked.insert(e.path.clone(), (e.kind == EntryKind::Dir, e.size));
+            }
+            Change::Whiteout(p) => {
+                let doomed: Vec<String> = subtree(stacked, p).map(|(k, _)| k.clone()).collect();
+                for k in doomed {
+                    stacked.remove(&k);
+                }
+                stacked.remove(p);
+            }
+            Change::Opaque(_) => {}
+        }
+    }
+}

@@ -1,0 +1,82 @@
+//! Image references as skopeo and buildah spell them: `oci:DIR[:TAG]`, `oci-archive:FILE[:TAG]`,
+//! `docker-archive:FILE[:NAME:TAG]`.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use super::error::{ImageError, Result};
+pub use super::registry::RegistryRef;
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ImageRef {
+    /// An OCI image layout directory; the tag selects a manifest by its ref.name annotation.
+    OciDir { dir: PathBuf, tag: Option<String> },
+    /// An OCI image layout packed as a tar.
+    OciArchive { file: PathBuf, tag: Option<String> },
+    /// `docker save` output; the name selects an image by its RepoTags when there are several.
+    DockerArchive { file: PathBuf, name: Option<String> },
+    /// An image in a registry, pulled into the blob cache.
+    Registry(RegistryRef),
+}
+
+impl ImageRef {
+    pub fn parse(text: &str) -> Result<Self> {
+        let bad = |reason: &str| ImageError::Reference { reference: text.into(), reason: reason.into() };
+        let registry = |name: &str| RegistryRef::parse(name).map(ImageRef::Registry).map_err(|m| bad(&m));
+        let Some((transport, rest)) = text.split_once(':') else {
+            return registry(text); // a bare name: `debian`, `example.com/app`
+        };
+        if rest.is_empty() {
+            return Err(bad("no path after the transport"));
+        }
+        match transport {
+            "oci" => {
+                let (dir, tag) = split_existing(rest, Path::is_dir);
+                Ok(ImageRef::OciDir { dir, tag })
+            }
+            "oci-archive" => {
+                let (file, tag) = split_existing(rest, Path::is_file);
+                Ok(ImageRef::OciArchive { file, tag })
+            }
+            "docker-archive" => {
+                let (file, name) = split_existing(rest, Path::is_file);
+                Ok(ImageRef::DockerArchive { file, name })
+            }
+            "registry" => registry(rest),
+            "docker" => registry(rest.trim_start_matches("//")),
+            // Not a transport: a registry name with a tag or port, `debian:12`, `localhost:5000/app`.
+            _ => registry(text),
+        }
+    }
+}
+
+/// Paths may contain `:` themselves, so the split point is the longest prefix that exists; with
+/// none, the whole text is the path (and opening it reports that it is missing).
+fn split_existing(rest: &str, exists: fn(&Path) -> bool) -> (PathBuf, Option<String>) {
+    if exists(Path::new(rest)) {
+        return (rest.into(), None);
+    }
+    for (at, _) in rest.match_indices(':').collect::<Vec<_>>().into_iter().rev() {
+        let (path, suffix) = (&rest[..at], &rest[at + 1..]);
+        if !suffix.is_empty() && exists(Path::new(path)) {
+            return (path.into(), Some(suffix.into()));
+        }
+    }
+    (rest.into(), None)
+}
+
+impl fmt::Display for ImageRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (transport, path, suffix) = match self {
+            ImageRef::Registry(r) => return write!(f, "registry:{r}"),
+            ImageRef::OciDir { dir, tag } => ("oci", dir, tag),
+            ImageRef::OciArchive { file, tag } => ("oci-archive", file, tag),
+            ImageRef::DockerArchive { file, name } => ("docker-archive", file, name),
+        };
+        write!(f, "{transport}:{}", path.display())?;
+        if let Some(s) = suffix {
+            write!(f, ":{s}")?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,349 @@
+//! Pulling an image over the OCI distribution API into the blob cache.
+//!
+//! Everything fetched is content-addressed and verified before it is kept: manifests, indexes,
+//! configs and layers land in `$XDG_CACHE_HOME/imgopt/blobs/sha256/<hex>` (an OCI-layout blob
+//! directory), so the image is then read like a local layout and a second analysis downloads
+//! nothing. Loopback registries (`localhost`, `127.0.0.1`, `[::1]`) are spoken to over plain
+//! HTTP, all others over HTTPS. A 401 answer starts the anonymous bearer-token handshake
+//! (`WWW-Authenticate: Bearer realm=…,service=…,scope=…`). Redirects (blob storage on another host)
+//! are followed without the `Authorization` header.
+
+use std::fs::File;
+use std::io::{self, Read, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use rayon::prelude::*;
+use sha2::{Digest as _, Sha256};
+
+use super::error::{ImageError, Result};
+use super::spec::{self, Digest, Index, Manifest, Platform};
+use super::{choose_manifest, parse_json};
+
+const DEFAULT_REGISTRY: &str = "registry-1.docker.io";
+const MAX_MANIFEST_BYTES: u64 = 4 << 20;
+const MANIFEST_ACCEPT: &str = "application/vnd.oci.image.index.v1+json, application/vnd.oci.image.manifest.v1+json, \
+    application/vnd.docker.distribution.manifest.list.v2+json, application/vnd.docker.distribution.manifest.v2+json";
+
+/// `[HOST[:PORT]/]REPOSITORY[:TAG|@DIGEST]`, as docker spells image names.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RegistryRef {
+    pub registry: String,
+    pub repository: String,
+    /// A tag, or a digest (`sha256:…`).
+    pub reference: String,
+}
+
+impl RegistryRef {
+    pub fn parse(name: &str) -> std::result::Result<Self, String> {
+        let (rest, reference) = match name.split_once('@') {
+            Some((rest, digest)) => {
+                Digest::parse(digest)?;
+                (rest, digest.to_string())
+            }
+            None => match name.rsplit_once(':') {
+                Some((rest, tag)) if !tag.contains('/') => (rest, tag.to_string()),
+                _ => (name, "latest".to_string()),
+            },
+        };
+        let (registry, repository) = match rest.split_once('/') {
+            Some((host, repo)) if host.contains('.') || host.contains(':') || host == "localhost" => {
+                (host.to_string(), repo.to_string())
+            }
+            _ if !rest.contains('/') => (DEFAULT_REGISTRY.to_string(), format!("library/{rest}")),
+            _ => (DEFAULT_REGISTRY.to_string(), rest.to_string()),
+        };
+        let valid = |s: &str| {
+            !s.is_empty() && s.split('/').all(|p| !p.is_empty() && p != "." && p != "..")
+                && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-/".contains(&b))
+        };
+        if !valid(&repository) {
+            return Err(format!("`{repository}` is not a repository name"));
+        }
+        if reference.is_empty() || reference.contains('/') {
+            return Err(format!("`{reference}` is not a tag"));
+        }
+        Ok(RegistryRef { registry, repository, reference })
+    }
+
+    fn base_url(&self) -> String {
+        let host = self.registry.split(':').next().unwrap_or("");
+        let loopback = matches!(host, "localhost" | "127.0.0.1") || self.registry.starts_with("[::1]");
+        format!("{}://{}", if loopback { "http" } else { "https" }, self.registry)
+    }
+}
+
+impl std::fmt::Display for RegistryRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let sep = if self.reference.contains(':') { '@' } else { ':' };
+        write!(f, "{}/{}{sep}{}", self.registry, self.repository, self.reference)
+    }
+}
+
+/// `$XDG_CACHE_HOME/imgopt`, else `$HOME/.cache/imgopt`.
+pub fn cache_dir() -> Result<PathBuf> {
+    if let Some(dir) = std::env::var_os("XDG_CACHE_HOME").filter(|d| !d.is_empty()) {
+        return Ok(PathBuf::from(dir).join("imgopt"));
+    }
+    std::env::var_os("HOME")
+        .map(|home| PathBuf::from(home).join(".cache/imgopt"))
+        .ok_or_else(|| ImageError::Registry("neither XDG_CACHE_HOME nor HOME is set: no place for the blob cache".into()))
+}
+
+struct Client {
+    agent: ureq::Agent,
+    image: RegistryRef,
+    token: Mutex<Option<String>>,
+}
+
+impl Client {
+    fn new(image: &RegistryRef) -> Self {
+        let agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .redirect_auth_headers(ureq::config::RedirectAuthHeaders::Never)
+            .timeout_connect(Some(std::time::Duration::from_secs(30)))
+            .build()
+            .into();
+        Client { agent, image: image.clone(), token: Mutex::new(None) }
+    }
+
+    fn error(&self, message: impl std::fmt::Display) -> ImageError {
+        ImageError::Registry(format!("{}: {message}", self.image))
+    }
+
+    /// GET a path under `/v2/<repository>/`, authenticating once if the registry asks for it.
+    fn get(&self, path: &str, accept: Option<&str>) -> Result<ureq::http::Response<ureq::Body>> {
+        let url = format!("{}/v2/{}/{path}", self.image.base_url(), self.image.repository);
+        for attempt in 0..2 {
+            let mut request = self.agent.get(&url);
+            if let Some(accept) = accept {
+                request = request.header("Accept", accept);
+            }
+            let token = self.token.lock().map(|t| t.clone()).unwrap_or(None);
+            if let Some(token) = token {
+                request = request.header("Authorization", format!("Bearer {token}"));
+            }
+            let response = request.call().map_err(|e| self.error(format!("GET {url}: {e}")))?;
+            let status = response.status().as_u16();
+            if status == 401 && attempt == 0 {
+                let challenge = response
+                    .headers()
+                    .get("www-authenticate")
+                    .and_then(|v| v.to_str().ok())
+                    .ok_or_else(|| self.error(format!("GET {url}: 401 without a WWW-Authenticate challenge")))?
+                    .to_string();
+                let token = self.fetch_token(&challenge)?;
+                if let Ok(mut slot) = self.token.lock() {
+                    *slot = Some(token);
+                }
+                continue;
+            }
+            if status != 200 {
+                return Err(self.error(format!("GET {url}: HTTP {status}")));
+            }
+            return Ok(response);
+        }
+        Err(self.error(format!("GET {url}: still unauthorized after the token handshake")))
+    }
+
+    fn fetch_token(&self, challenge: &str) -> Result<String> {
+        let params = challenge
+            .strip_prefix("Bearer ")
+            .ok_or_else(|| self.error(format!("unsupported authentication `{challenge}` (only anonymous Bearer tokens)")))?;
+        let mut realm = None;
+        let mut query = Vec::new();
+        for (key, value) in parse_challenge(params) {
+            match key.as_str() {
+                "realm" => realm = Some(value),
+                "service" | "scope" => query.push(format!("{key}={}", percent_encode(&value))),
+                _ => {}
+            }
+        }
+        if !query.iter().any(|q| q.starts_with("scope=")) {
+            query.push(format!("scope={}", percent_encode(&format!("repository:{}:pull", self.image.repository))));
+        }
+        let realm = realm.ok_or_else(|| self.error("token challenge without a realm"))?;
+        let url = format!("{realm}?{}", query.join("&"));
+        let mut response = self.agent.get(&url).call().map_err(|e| self.error(format!("token from {realm}: {e}")))?;
+        if response.status().as_u16() != 200 {
+            return Err(self.error(format!("token from {realm}: HTTP {}", response.status().as_u16())));
+        }
+        let body = self.small_body(&mut response, &format!("token from {realm}"))?;
+        let reply: serde_json::Value = parse_json("token response", &body)?;
+        reply
+            .get("token")
+            .or_else(|| reply.get("access_token"))
+            .and_then(|t| t.as_str())
+            .map(str::to_string)
+            .ok_or_else(|| self.error(format!("token from {realm}: no token in the answer")))
+    }
+
+    /// A JSON answer, refused past a few MiB.
+    fn small_body(&self, response: &mut ureq::http::Response<ureq::Body>, what: &str) -> Result<Vec<u8>> {
+        response
+            .body_mut()
+            .with_config()
+            .limit(MAX_MANIFEST_BYTES)
+            .read_to_vec()
+            .map_err(|e| self.error(format!("{what}: {e}")))
+    }
+
+    /// A manifest or index by tag or digest; returns its bytes and digest (checked when asked by digest).
+    fn manifest(&self, reference: &str) -> Result<(Vec<u8>, Digest)> {
+        let mut response = self.get(&format!("manifests/{reference}"), Some(MANIFEST_ACCEPT))?;
+        let bytes = self.small_body(&mut response, &format!("manifest {reference}"))?;
+        let digest = Digest::sha256_from_bytes(Sha256::digest(&bytes).into());
+        if let Ok(expected) = Digest::parse(reference) {
+            if expected != digest {
+                return Err(ImageError::DigestMismatch {
+                    what: format!("manifest {reference} from {}", self.image),
+                    expected: expected.to_string(),
+                    actual: digest.to_string(),
+                });
+            }
+        }
+        Ok((bytes, digest))
+    }
+
+    /// Download a blob into the cache unless it is there; verified before it is kept.
+    fn blob(&self, digest: &Digest, cache: &Path) -> Result<()> {
+        let path = cache.join(digest.blob_path());
+        if path.is_file() {
+            return Ok(());
+        }
+        if digest.algorithm() != "sha256" {
+            return Err(self.error(format!("blob {digest}: only sha256 digests are supported")));
+        }
+        let response = self.get(&format!("blobs/{digest}"), None)?;
+        let partial = path.with_extension(format!("partial-{}", std::process::id()));
+        let kept = self.download(response, digest, &partial).and_then(|()| {
+            std::fs::rename(&partial, &path).map_err(|e| ImageError::io(&path, e))
+        });
+        if kept.is_err() {
+            let _ = std::fs::remove_file(&partial);
+        }
+        kept
+    }
+
+    /// Stream a blob to `partial`, hashing it on the way; an error if it does not match `digest`.
+    fn download(&self, response: ureq::http::Response<ureq::Body>, digest: &Digest, partial: &Path) -> Result<()> {
+        let io_error = |e: io::Error| ImageError::io(partial, e);
+        let mut out = File::create(partial).map_err(io_error)?;
+        let mut reader = response.into_body().into_reader();
+        let mut hasher = Sha256::new();
+        let mut buf = vec![0u8; 256 << 10];
+        loop {
+            let n = reader.read(&mut buf).map_err(|e| self.error(format!("blob {digest}: {e}")))?;
+            if n == 0 {
+                break;
+            }
+            hasher.update(&buf[..n]);
+            out.write_all(&buf[..n]).map_err(io_error)?;
+        }
+        let actual = Digest::sha256_from_bytes(hasher.finalize().into());
+        if &actual != digest {
+            return Err(ImageError::DigestMismatch {
+                what: format!("blob from {}", self.image),
+                expected: digest.to_string(),
+                actual: actual.to_string(),
+            });
+        }
+        Ok(())
+    }
+}
+
+fn store_blob(cache: &Path, digest: &Digest, bytes: &[u8]) -> Result<()> {
+    let path = cache.join(digest.blob_path());
+    std::fs::write(&path, bytes).map_err(|e| ImageError::io(&path, e))
+}
+
+/// Pull the image for `wanted` into `cache`; returns the digest of its manifest, now a blob there.
+pub fn pull(image: &RegistryRef, wanted: &Platform, cache: &Path) -> Result<Digest> {
+    let blobs = cache.join("blobs/sha256");
+    std::fs::create_dir_all(&blobs).map_err(|e| ImageError::io(&blobs, e))?;
+    let client = Client::new(image);
+    let mut reference = image.reference.clone();
+    for _ in 0..8 {
+        let (bytes, digest) = client.manifest(&reference)?;
+        store_blob(cache, &digest, &bytes)?;
+        let kind: serde_json::Value = parse_json(&format!("manifest {digest}"), &bytes)?;
+        let media_type = kind.get("mediaType").and_then(|m| m.as_str()).unwrap_or("");
+        let is_index = media_type == spec::MEDIA_OCI_INDEX
+            || media_type == spec::MEDIA_DOCKER_MANIFEST_LIST
+            || (media_type.is_empty() && kind.get("manifests").is_some());
+        if is_index {
+            let index: Index = parse_json(&format!("index {digest}"), &bytes)?;
+            let candidates: Vec<&spec::Descriptor> = index.manifests.iter().collect();
+            reference = choose_manifest(&candidates, wanted)?.digest.to_string();
+            continue;
+        }
+        let manifest: Manifest = parse_json(&format!("manifest {digest}"), &bytes)?;
+        let mut wanted_blobs: Vec<&Digest> = vec![&manifest.config.digest];
+        wanted_blobs.extend(manifest.layers.iter().map(|l| &l.digest));
+        // The same layer twice in one image would race with itself in the cache.
+        wanted_blobs.sort();
+        wanted_blobs.dedup();
+        wanted_blobs.par_iter().try_for_each(|d| client.blob(d, cache))?;
+        return Ok(digest);
+    }
+    Err(client.error("image indexes nest more than 8 deep"))
+}
+
+/// `key="value",key2="value2"` of a `WWW-Authenticate` challenge.
+fn parse_challenge(params: &str) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let mut rest = params.trim();
+    while let Some((key, after)) = rest.split_once('=') {
+        let key = key.trim().trim_start_matches(',').trim().to_ascii_lowercase();
+        let (value, remaining) = if let Some(quoted) = after.strip_prefix('"') {
+            match quoted.split_once('"') {
+                Some((v, r)) => (v.to_string(), r),
+                None => (quoted.to_string(), ""),
+            }
+        } else {
+            match after.split_once(',') {
+                Some((v, r)) => (v.trim().to_string(), r),
+                None => (after.trim().to_string(), ""),
+            }
+        };
+        out.push((key, value));
+        rest = remaining.trim_start_matches(',').trim();
+    }
+    out
+}
+
+fn percent_encode(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b':' | b'/' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names() {
+        let r = RegistryRef::parse("debian").unwrap();
+        assert_eq!((r.registry.as_str(), r.repository.as_str(), r.reference.as_str()), (DEFAULT_REGISTRY, "library/debian", "latest"));
+        let r = RegistryRef::parse("127.0.0.1:5000/test/img:v1").unwrap();
+        assert_eq!((r.registry.as_str(), r.repository.as_str(), r.reference.as_str()), ("127.0.0.1:5000", "test/img", "v1"));
+        assert_eq!(r.base_url(), "http://127.0.0.1:5000");
+        let digest = format!("sha256:{}", "a".repeat(64));
+        let r = RegistryRef::parse(&format!("ghcr.io/o/r@{digest}")).unwrap();
+        assert_eq!(r.reference, digest);
+        assert_eq!(r.base_url(), "https://ghcr.io");
+        assert!(RegistryRef::parse("localhost:5000/../etc").is_err());
+        assert!(RegistryRef::parse("x@sha256:nothex").is_err());
+    }
+
+    #[test]
+    fn challenges() {
+        let parsed = parse_challenge(r#"realm="https://auth.docker.io/token",service="registry.docker.io",scope="repository:library/debian:pull""#);
+        assert_eq!(parsed[0], ("realm".into(), "https://auth.docker.io/token".into()));
+        assert_eq!(parsed[2], ("scope".into(), "repository:library/debian:pull".into()));
+    }
+}

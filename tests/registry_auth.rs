@@ -1,0 +1,127 @@
+//! The bearer-token handshake and redirects, against a small registry served by this test: every
+//! `/v2/` request without the token gets a 401 challenge; blobs answer with a redirect to another
+//! host name (as registries do to their storage), which must not receive the token.
+
+mod common;
+
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader, Write};
+use std::net::{TcpListener, TcpStream};
+use std::process::Command;
+use std::sync::{Arc, Mutex};
+
+use common::*;
+
+const TOKEN: &str = "secret-token-123";
+
+#[derive(Default)]
+struct Seen {
+    /// (path, Authorization header) of every request.
+    requests: Vec<(String, Option<String>)>,
+}
+
+fn respond(stream: &mut TcpStream, status: &str, headers: &[(&str, String)], body: &[u8]) {
+    let mut head = format!("HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n", body.len());
+    for (k, v) in headers {
+        head.push_str(&format!("{k}: {v}\r\n"));
+    }
+    head.push_str("\r\n");
+    let _ = stream.write_all(head.as_bytes());
+    let _ = stream.write_all(body);
+}
+
+fn serve(listener: TcpListener, blobs: HashMap<String, Vec<u8>>, top: String, seen: Arc<Mutex<Seen>>) {
+    let port = listener.local_addr().unwrap().port();
+    for stream in listener.incoming() {
+        let Ok(mut stream) = stream else { continue };
+        let mut reader = BufReader::new(stream.try_clone().unwrap());
+        let mut request_line = String::new();
+        if reader.read_line(&mut request_line).is_err() {
+            continue;
+        }
+        let path = request_line.split_whitespace().nth(1).unwrap_or("").to_string();
+        let mut auth = None;
+        loop {
+            let mut line = String::new();
+            if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                break;
+            }
+            if let Some((k, v)) = line.split_once(':') {
+                if k.eq_ignore_ascii_case("authorization") {
+                    auth = Some(v.trim().to_string());
+                }
+            }
+        }
+        seen.lock().unwrap().requests.push((path.clone(), auth.clone()));
+        if let Some(hex) = path.strip_prefix("/storage/") {
+            match blobs.get(hex) {
+                Some(b) => respond(&mut stream, "200 OK", &[], b),
+                None => respond(&mut stream, "404 Not Found", &[], b""),
+            }
+            continue;
+        }
+        if path.starts_with("/token?") {
+            respond(&mut stream, "200 OK", &[("Content-Type", "application/json".into())], format!("{{\"token\":\"{TOKEN}\"}}").as_bytes());
+            continue;
+        }
+        if auth.as_deref() != Some(&format!("Bearer {TOKEN}")) {
+            let challenge = format!("Bearer realm=\"http://127.0.0.1:{port}/token\",service=\"fake\",scope=\"repository:test/img:pull\"");
+            respond(&mut stream, "401 Unauthorized", &[("WWW-Authenticate", challenge)], b"");
+            continue;
+        }
+        if let Some(reference) = path.strip_prefix("/v2/test/img/manifests/") {
+            let hex = if reference == "latest" { top.as_str() } else { reference.trim_start_matches("sha256:") };
+            match blobs.get(hex) {
+                Some(b) => {
+                    let media = serde_json::from_slice::<serde_json::Value>(b).ok().and_then(|v| v["mediaType"].as_str().map(str::to_string)).unwrap_or_default();
+                    respond(&mut stream, "200 OK", &[("Content-Type", media)], b)
+                }
+                None => respond(&mut stream, "404 Not Found", &[], b""),
+            }
+        } else if let Some(digest) = path.strip_prefix("/v2/test/img/blobs/") {
+            // Storage lives on "another host": the same server under the name localhost.
+            let location = format!("http://localhost:{port}/storage/{}", digest.trim_start_matches("sha256:"));
+            respond(&mut stream, "307 Temporary Redirect", &[("Location", location)], b"");
+        } else {
+            respond(&mut stream, "404 Not Found", &[], b"");
+        }
+    }
+}
+
+#[test]
+fn token_handshake_and_redirects_without_the_token() {
+    let layers = waste_scenario();
+    let files = oci_files(&layers, &config_json(&layers));
+    let index: serde_json::Value = serde_json::from_slice(&files.iter().find(|(n, _)| n == "index.json").unwrap().1).unwrap();
+    let top = index["manifests"][0]["digest"].as_str().unwrap().trim_start_matches("sha256:").to_string();
+    let blobs: HashMap<String, Vec<u8>> = files
+        .into_iter()
+        .filter_map(|(n, b)| n.strip_prefix("blobs/sha256/").map(|h| (h.to_string(), b)))
+        .collect();
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let seen = Arc::new(Mutex::new(Seen::default()));
+    let server_seen = seen.clone();
+    std::thread::spawn(move || serve(listener, blobs, top, server_seen));
+
+    let tmp = TempDir::new("registry-auth");
+    let out = Command::new(env!("CARGO_BIN_EXE_imgopt"))
+        .args(["analyze", "--image", &format!("registry:127.0.0.1:{port}/test/img:latest"), "--format", "json", "--verify"])
+        .env("XDG_CACHE_HOME", tmp.path("cache"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["totals"]["reclaimable_bytes"], 2050);
+
+    let seen = seen.lock().unwrap();
+    let token_requests: Vec<&String> = seen.requests.iter().map(|(p, _)| p).filter(|p| p.starts_with("/token?")).collect();
+    assert!(!token_requests.is_empty());
+    assert!(token_requests[0].contains("service=fake") && token_requests[0].contains("scope=repository:test/img:pull"), "{token_requests:?}");
+    let storage: Vec<&(String, Option<String>)> = seen.requests.iter().filter(|(p, _)| p.starts_with("/storage/")).collect();
+    // Config and three layers came from storage, none with the token.
+    assert_eq!(storage.len(), 4, "{:?}", seen.requests);
+    assert!(storage.iter().all(|(_, auth)| auth.is_none()), "{storage:?}");
+    // Registry requests after the handshake carried it.
+    assert!(seen.requests.iter().any(|(p, a)| p.starts_with("/v2/test/img/blobs/") && a.as_deref() == Some(&format!("Bearer {TOKEN}"))));
+}

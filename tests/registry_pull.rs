@@ -1,0 +1,119 @@
+//! Pulling from a real registry on loopback: Debian's `docker-registry` (distribution), started
+//! here, filled with `skopeo copy --all` from a generated OCI layout whose nested index holds the
+//! image and a BuildKit-style attestation manifest.
+//!
+//! Needs: docker-registry, skopeo (apt). With CI=true missing tools fail the test.
+
+mod common;
+
+use std::net::{TcpListener, TcpStream};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::*;
+use serde_json::Value;
+
+struct Registry(Child);
+
+impl Drop for Registry {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn tools_present() -> bool {
+    let missing: Vec<&str> = ["docker-registry", "skopeo"].into_iter().filter(|t| !on_path(t)).collect();
+    tools_ready(&missing, "apt-get install docker-registry skopeo")
+}
+
+fn analyze(reference: &str, cache: &std::path::Path) -> Value {
+    let out = Command::new(env!("CARGO_BIN_EXE_imgopt"))
+        .args(["analyze", "--image", reference, "--format", "json", "--verify"])
+        .env("XDG_CACHE_HOME", cache)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{reference}: {}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+fn without_storage(report: &Value) -> Value {
+    let mut report = report.clone();
+    report["image"] = Value::Null;
+    report["totals"]["compressed_bytes"] = Value::Null;
+    for layer in report["layers"].as_array_mut().unwrap() {
+        for key in ["digest", "compression", "compressed_bytes"] {
+            layer[key] = Value::Null;
+        }
+    }
+    report
+}
+
+#[test]
+fn pulls_from_a_loopback_registry() {
+    if !tools_present() {
+        return;
+    }
+    let tmp = TempDir::new("registry");
+    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let config = tmp.path("config.yml");
+    std::fs::write(
+        &config,
+        format!(
+            "version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: {}\nhttp:\n  addr: 127.0.0.1:{port}\n",
+            tmp.path("data").display()
+        ),
+    )
+    .unwrap();
+    let _registry = Registry(
+        Command::new("docker-registry").arg("serve").arg(&config).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap(),
+    );
+    let started = Instant::now();
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(started.elapsed() < Duration::from_secs(20), "docker-registry did not start on port {port}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+
+    let layers = waste_scenario();
+    let oci = tmp.path("oci");
+    write_dir(&oci, &oci_files(&layers, &config_json(&layers)));
+    let name = format!("127.0.0.1:{port}/test/scenario:latest");
+    let out = Command::new("skopeo")
+        .args(["copy", "--all", "--dest-tls-verify=false"])
+        .arg(format!("oci:{}:latest", oci.display()))
+        .arg(format!("docker://{name}"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "skopeo: {}", String::from_utf8_lossy(&out.stderr));
+
+    let cache = tmp.path("cache");
+    let local = analyze(&format!("oci:{}", oci.display()), &cache);
+    let pulled = analyze(&format!("registry:{name}"), &cache);
+    // skopeo gzips the uncompressed layer on the way to the registry: compare everything but the
+    // stored form.
+    assert_eq!(without_storage(&pulled), without_storage(&local));
+    assert_eq!(pulled["totals"]["reclaimable_bytes"], 2050);
+    // Blobs are cached by digest: the three layers, config, manifest, and both indexes.
+    let cached = std::fs::read_dir(cache.join("imgopt/blobs/sha256")).unwrap().count();
+    assert!(cached >= 6, "{cached} blobs cached");
+    // By digest (of the top index, as skopeo reports it), with the cache warm.
+    let out = Command::new("skopeo")
+        .args(["inspect", "--tls-verify=false", "--format", "{{.Digest}}"])
+        .arg(format!("docker://{name}"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "skopeo inspect: {}", String::from_utf8_lossy(&out.stderr));
+    let digest = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    assert!(digest.starts_with("sha256:"), "{digest}");
+    let by_digest = analyze(&format!("registry:127.0.0.1:{port}/test/scenario@{digest}"), &cache);
+    assert_eq!(without_storage(&by_digest), without_storage(&local));
+    // An unknown tag is a clear error naming the image.
+    let out = Command::new(env!("CARGO_BIN_EXE_imgopt"))
+        .args(["analyze", "--image", &format!("registry:127.0.0.1:{port}/test/scenario:nope")])
+        .env("XDG_CACHE_HOME", &cache)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("test/scenario:nope") && stderr.contains("404"), "{stderr}");
+}
