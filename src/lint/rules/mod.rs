@@ -29,6 +29,7 @@ mod copy_from_own_stage;
 mod copy_from_unknown_stage;
 mod copy_relative_dest;
 mod copy_secret_file;
+mod credentials_in_url;
 mod duplicate_stage_name;
 mod env_self_reference;
 mod expose_invalid_format;
@@ -119,6 +120,7 @@ pub static RULES: &[&Rule] = &[
     &last_user_root::RULE,
     &trusted_registries::RULE,
     &sudo_in_run::RULE,
+    &credentials_in_url::RULE,
     &maintainer_deprecated::RULE,
     &stage_name_casing::RULE,
     &from_as_casing::RULE,
