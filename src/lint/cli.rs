@@ -21,7 +21,7 @@ pub struct LintArgs {
     /// Default: the current directory.
     pub paths: Vec<PathBuf>,
     /// Output format (default: github when GITHUB_ACTIONS=true, full on a terminal, else concise).
-    #[arg(long, value_enum)]
+    #[arg(long, visible_alias = "format", value_enum)]
     pub output_format: Option<Format>,
     /// Exit 1 only for findings at or above this severity: error, warning, info, style, none.
     #[arg(long)]
