@@ -579,14 +579,7 @@ impl DockerfileSteps {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn config(history: &[(&str, bool)]) -> ImageConfig {
-        let history: Vec<serde_json::Value> =
-            history.iter().map(|(by, empty)| serde_json::json!({"created_by": by, "empty_layer": empty})).collect();
-        let layers = history.iter().filter(|h| h["empty_layer"] == false).count();
-        let diff_ids = vec![format!("sha256:{}", "0".repeat(64)); layers];
-        serde_json::from_value(serde_json::json!({"rootfs": {"type": "layers", "diff_ids": diff_ids}, "history": history})).unwrap()
-    }
+    use crate::analyze::tests::config;
 
     fn lines(map: &DockerfileMap) -> Vec<(Option<usize>, Match)> {
         map.layers.iter().map(|l| (l.line, l.how)).collect()
@@ -641,5 +634,24 @@ mod tests {
         assert!(map.complete);
         assert_eq!(map.instructions[5].instruction, "RUN make install");
         assert_eq!(map.instructions[5].end_line, 7);
+    }
+
+    #[test]
+    fn shells_heredoc_scripts_and_copy_heredocs() {
+        let text = "FROM scratch\nSHELL [\"/bin/bash\", \"-o\", \"pipefail\", \"-c\"]\nRUN curl x | tar x\nRUN <<EOT\n#!/usr/bin/env python3\nprint(1)\nEOT\nCOPY <<CONF /etc/app.conf\nk=v\nCONF\nWORKDIR app\n";
+        let steps = DockerfileSteps::from_text("Dockerfile", text).unwrap();
+        let map = steps.map(&config(&[
+            ("SHELL [/bin/bash -o pipefail -c]", true),
+            ("RUN /bin/bash -o pipefail -c curl x | tar x # buildkit", false),
+            ("RUN /bin/bash -o pipefail -c /dev/pipes/EOT # buildkit", false),
+            ("COPY <<CONF /etc/app.conf # buildkit", false),
+            ("WORKDIR /app", false),
+        ]));
+        // FROM scratch: no base layers, WORKDIR resolved against `/`.
+        assert_eq!(
+            lines(&map),
+            vec![(Some(3), Match::Content), (Some(4), Match::Content), (Some(8), Match::Content), (Some(11), Match::Content)]
+        );
+        assert_eq!(map.base_layers, Some(0));
     }
 }

@@ -340,7 +340,8 @@ fn report(image: &Image, layers: &[LayerContents], index: &PathIndex, dive: Dive
 mod tests {
     use super::*;
 
-    fn config(history: &[(&str, bool)]) -> ImageConfig {
+    /// A config with this history (created_by, empty_layer) and one zero diff_id per layer.
+    pub(super) fn config(history: &[(&str, bool)]) -> ImageConfig {
         let history: Vec<serde_json::Value> =
             history.iter().map(|(by, empty)| serde_json::json!({"created_by": by, "empty_layer": empty})).collect();
         let layers = history.iter().filter(|h| h["empty_layer"] == false).count();
