@@ -386,6 +386,8 @@ fn summary_dest(body: &str) -> Option<&str> {
 }
 
 const CONTENT: u32 = 4;
+/// 4M cells: 32 MB of alignment table.
+const MAX_ALIGNMENT_CELLS: usize = 4_000_000;
 const KIND: u32 = 1;
 
 fn score(e: &Entry<'_>, s: &Step, shell_flags: &[String]) -> u32 {
@@ -454,7 +456,10 @@ impl DockerfileSteps {
     /// Maps the image's layers (`config.rootfs.diff_ids`) to the Dockerfile.
     pub fn map(&self, config: &ImageConfig) -> DockerfileMap {
         let entries: Vec<Entry<'_>> = config.history.iter().map(|h| entry(h.created_by.as_deref(), !h.empty_layer)).collect();
-        let pairs = align(&entries, &self.steps, &self.shell_flags);
+        // The alignment table is entries × instructions; a config with an absurd history must not
+        // exhaust memory (real ones hold at most a few hundred entries).
+        let too_long = entries.len().saturating_mul(self.steps.len()) > MAX_ALIGNMENT_CELLS;
+        let pairs = if too_long { Vec::new() } else { align(&entries, &self.steps, &self.shell_flags) };
         let mut step_of_entry = vec![None; entries.len()];
         let mut entry_of_step = vec![None; self.steps.len()];
         for &(i, j, s) in &pairs {
@@ -529,6 +534,11 @@ impl DockerfileSteps {
                         after.map(|l| format!(" after line {l}")).unwrap_or_default()
                     ))
                 }
+                (None, None) if too_long => unmapped(format!(
+                    "the history has {} entries: too many to align with {} instructions",
+                    entries.len(),
+                    self.steps.len()
+                )),
                 (None, None) => unmapped(format!(
                     "no history entry of the image matches an instruction of {}: was the image built from it?",
                     self.file
