@@ -302,13 +302,17 @@ fn expectation(inst: &Instruction<'_>, df: &Dockerfile<'_>, vars: &Vars, workdir
                     bodies.push(pairs.join(" "));
                 }
                 "ARG" => {
-                    let decls: Vec<String> = arg_decls(inst, 0)
-                        .iter()
-                        .map(|d| match vars.get(&d.name) {
-                            Some(v) => format!("{}={v}", d.name),
-                            None => d.name.clone(),
-                        })
-                        .collect();
+                    // BuildKit records the value in effect: the default (which sees the names
+                    // declared before it in the same ARG), else an inherited one.
+                    let mut scope = vars.clone();
+                    let mut decls = Vec::new();
+                    for d in arg_decls(inst, 0) {
+                        let value = d.default.as_deref().map(|v| expand(v, &scope, escape)).or_else(|| scope.get(&d.name).cloned());
+                        decls.push(value.as_ref().map_or_else(|| d.name.clone(), |v| format!("{}={v}", d.name)));
+                        if let Some(v) = value {
+                            scope.insert(d.name, v);
+                        }
+                    }
                     bodies.push(decls.join(" "));
                 }
                 "WORKDIR" | "USER" => {
@@ -623,13 +627,13 @@ mod tests {
     fn buildkit_history_maps_line_by_line_after_the_base() {
         let steps = DockerfileSteps::from_text(
             "Dockerfile",
-            "FROM debian\nARG V=1\nENV P=/opt\nWORKDIR $P\nCOPY a.txt ./\nRUN make \\\n    install\nCMD [\"app\"]\n",
+            "FROM debian\nARG V=1 W=${V}.2\nENV P=/opt\nWORKDIR $P\nCOPY a.txt ./\nRUN make \\\n    install\nCMD [\"app\"]\n",
         )
         .unwrap();
         let map = steps.map(&config(&[
             ("/bin/sh -c #(nop) ADD file:x in / ", false),
             ("/bin/sh -c #(nop)  CMD [\"bash\"]", true),
-            ("ARG V=1", true),
+            ("ARG V=1 W=1.2", true),
             ("ENV P=/opt", true),
             ("WORKDIR /opt", false),
             ("COPY a.txt ./ # buildkit", false),
@@ -644,6 +648,8 @@ mod tests {
         assert!(map.complete);
         assert_eq!(map.instructions[5].instruction, "RUN make install");
         assert_eq!(map.instructions[5].end_line, 7);
+        // The ARG's entry agrees on its values (W's default expanded), not only on the keyword.
+        assert_eq!(score(&entry(Some("ARG V=1 W=1.2"), false), &steps.steps[0], &steps.shell_flags), CONTENT);
     }
 
     #[test]
