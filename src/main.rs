@@ -63,6 +63,9 @@ struct AnalyzeArgs {
     /// A dive `.dive-ci` file with the same rules; command-line limits win.
     #[arg(long)]
     ci_config: Option<PathBuf>,
+    /// The Dockerfile the image was built from: each layer is mapped to the line that made it.
+    #[arg(short = 'f', long = "file")]
+    file: Option<PathBuf>,
 }
 
 fn analyze(args: AnalyzeArgs) -> miette::Result<ExitCode> {
@@ -73,7 +76,8 @@ fn analyze(args: AnalyzeArgs) -> miette::Result<ExitCode> {
         .map(imgopt::image::Platform::parse)
         .transpose()
         .map_err(|m| miette::miette!("--platform: {m}"))?;
-    let options = AnalyzeOptions { platform, verify: args.verify, base_layers: args.base_layers, top: args.top };
+    let dockerfile = args.file.as_deref().map(imgopt::analyze::dockerfile_map::DockerfileSteps::read).transpose()?;
+    let options = AnalyzeOptions { platform, verify: args.verify, base_layers: args.base_layers, top: args.top, dockerfile };
     let mut gates = Gates {
         max_wasted_bytes: args.max_wasted_bytes,
         max_wasted_ratio: args.max_wasted_ratio,

@@ -12,7 +12,7 @@ use std::path::Path;
 use std::process::Command;
 
 use common::TempDir;
-use serde_json::Value;
+use serde_json::{json, Value};
 
 const BUSYBOX: &str = "/bin/busybox";
 /// Written into the first layer and deleted in the second.
@@ -152,4 +152,96 @@ fn busybox_image_in_every_format() {
     assert_eq!(out.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains(&format!("{} B over the limit of 1000 B", busybox_bytes + BLOB_BYTES as u64 - 1000)), "{stderr}");
+}
+
+/// A multi-stage Dockerfile built by `buildah build` on a base made by `buildah commit`.
+const DOCKERFILE: &str = r#"FROM localhost/imgopt-df-base AS tools
+RUN ["/bin/busybox", "mkdir", "-p", "/opt/tools"]
+
+FROM tools
+ARG VERSION=1.0
+ENV APP=/app
+WORKDIR /app
+COPY hello.txt ./
+COPY dir/ /app/dir/
+RUN /bin/busybox echo $VERSION > /app/version && \
+    /bin/busybox rm /app/hello.txt
+COPY --from=tools /bin/busybox /app/bb
+LABEL purpose=test
+RUN /bin/busybox touch /app/last
+CMD ["/bin/busybox", "sh"]
+"#;
+
+/// 1-based line of the instruction that starts with `start`.
+fn line_of(start: &str) -> u64 {
+    DOCKERFILE.lines().position(|l| l.starts_with(start)).map(|i| i as u64 + 1).expect("instruction in DOCKERFILE")
+}
+
+fn mapped_lines(report: &Value) -> Vec<(Value, Value)> {
+    report["layers"].as_array().expect("layers").iter().map(|l| (l["dockerfile"]["line"].clone(), l["dockerfile"]["match"].clone())).collect()
+}
+
+#[test]
+fn buildah_build_maps_back_to_its_dockerfile() {
+    if !tools_present() {
+        return;
+    }
+    let tmp = TempDir::new("buildah-df");
+    let b = Buildah { root: tmp.path("root").display().to_string(), runroot: tmp.path("runroot").display().to_string() };
+    let busybox_bytes = std::fs::metadata(BUSYBOX).unwrap().len();
+    // The base image: busybox and a /bin/sh link to it, committed (its history is not the
+    // Dockerfile's: it maps to the FROM line).
+    let c = b.run(&["from", "scratch"]);
+    b.run(&["copy", &c, BUSYBOX, "/bin/busybox"]);
+    b.run(&["run", "--isolation", "chroot", &c, "--", "/bin/busybox", "ln", "-s", "busybox", "/bin/sh"]);
+    b.run(&["commit", "--rm", &c, "imgopt-df-base"]);
+
+    let ctx = tmp.path("ctx");
+    std::fs::create_dir_all(ctx.join("dir")).unwrap();
+    std::fs::write(ctx.join("Dockerfile"), DOCKERFILE).unwrap();
+    std::fs::write(ctx.join("hello.txt"), "hello\n").unwrap();
+    std::fs::write(ctx.join("dir/a"), "a\n").unwrap();
+    std::fs::write(ctx.join("dir/b"), "b\n").unwrap();
+    let dockerfile = ctx.join("Dockerfile").display().to_string();
+    let context = ctx.display().to_string();
+    let build = |tag: &str, layers: &str| {
+        b.run(&["build", "--isolation", "chroot", "--pull=never", layers, "-f", &dockerfile, "-t", tag, &context]);
+        let oci = tmp.path(tag);
+        b.run(&["push", tag, &format!("oci:{}:latest", oci.display())]);
+        let reference = format!("oci:{}:latest", oci.display());
+        let json: Value = serde_json::from_str(&imgopt(&["analyze", "--image", &reference, "-f", &dockerfile, "--format", "json"])).unwrap();
+        let table = imgopt(&["analyze", "--image", &reference, "-f", &dockerfile]);
+        (json, table)
+    };
+
+    // One layer per RUN and COPY: every layer comes back to its line.
+    let (r, table) = build("imgopt-df-layers", "--layers=true");
+    let base_layers = r["dockerfile"]["base_layers"].as_u64().expect("base layers found");
+    assert!(base_layers >= 1, "{r}");
+    let mut expected: Vec<(Value, Value)> = vec![(json!(1), json!("base_image")); base_layers as usize];
+    for start in ["RUN [\"/bin/busybox\", \"mkdir\"", "COPY hello.txt", "COPY dir/", "RUN /bin/busybox echo", "COPY --from=tools", "RUN /bin/busybox touch"] {
+        expected.push((json!(line_of(start)), json!("content")));
+    }
+    assert_eq!(mapped_lines(&r), expected, "{table}");
+    assert_eq!(r["dockerfile"]["complete"], true, "{table}");
+    assert_eq!(r["totals"]["base_layers"], base_layers);
+    // Bytes by line: COPY --from ships a second busybox; hello.txt (6 B) is deleted by the RUN
+    // on the next lines, in the layer that RUN made.
+    let by_line = |line: u64| r["layers"].as_array().unwrap().iter().find(|l| l["dockerfile"]["line"] == line).cloned().unwrap();
+    assert_eq!(by_line(line_of("COPY --from=tools"))["content_bytes"], busybox_bytes);
+    let hello = by_line(line_of("COPY hello.txt"));
+    assert_eq!(hello["invisible_bytes"], 6);
+    assert_eq!(hello["hidden_by"][0]["layer"], by_line(line_of("RUN /bin/busybox echo"))["index"]);
+    assert!(table.contains(&format!("Dockerfile:{} COPY --from=tools /bin/busybox /app/bb", line_of("COPY --from=tools"))), "{table}");
+    assert!(table.contains(&format!("Dockerfile:{} RUN /bin/busybox echo $VERSION > /app/version", line_of("RUN /bin/busybox echo"))), "{table}");
+
+    // buildah's default commits each stage as one layer: the last one spans its stage's lines.
+    let (r, table) = build("imgopt-df-squashed", "--layers=false");
+    let base = r["dockerfile"]["base_layers"].as_u64().expect("base layers found") as usize;
+    let lines = mapped_lines(&r);
+    assert_eq!(lines.len(), base + 2, "{table}");
+    assert_eq!(lines[base], (json!(2), json!("content")), "{table}");
+    assert_eq!(lines[base + 1], (json!(line_of("COPY hello.txt")), json!("squashed")), "{table}");
+    assert_eq!(r["layers"][base + 1]["dockerfile"]["end_line"], line_of("CMD"));
+    assert!(table.contains(&format!("Dockerfile:{}-{} CMD", line_of("COPY hello.txt"), line_of("CMD"))), "{table}");
 }

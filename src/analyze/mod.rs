@@ -20,6 +20,7 @@
 
 pub mod caches;
 pub mod dive;
+pub mod dockerfile_map;
 pub mod gates;
 pub mod index;
 pub mod render;
@@ -32,6 +33,7 @@ use serde::Serialize;
 use crate::image::{Change, Compression, EntryKind, Image, ImageConfig, ImageError, ImageRef, LayerContents, OpenOptions, Platform};
 use caches::CacheReport;
 use dive::DiveFigures;
+use dockerfile_map::{DockerfileMap, DockerfileSteps, LayerLine};
 use index::{PathIndex, Removal};
 
 #[derive(Clone, Debug)]
@@ -43,11 +45,13 @@ pub struct AnalyzeOptions {
     pub base_layers: Option<usize>,
     /// Length of the top lists.
     pub top: usize,
+    /// Map each layer to the Dockerfile line that made it.
+    pub dockerfile: Option<DockerfileSteps>,
 }
 
 impl Default for AnalyzeOptions {
     fn default() -> Self {
-        AnalyzeOptions { platform: None, verify: false, base_layers: None, top: 10 }
+        AnalyzeOptions { platform: None, verify: false, base_layers: None, top: 10, dockerfile: None }
     }
 }
 
@@ -61,6 +65,9 @@ pub struct Report {
     pub invisible_files: Vec<InvisibleFile>,
     pub caches: Vec<CacheReport>,
     pub dive: DiveFigures,
+    /// With `-f Dockerfile`: every instruction of the built stages and the layers it made.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dockerfile: Option<DockerfileMap>,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -87,6 +94,9 @@ pub struct LayerReport {
     pub invisible_files: u64,
     /// Who hid this layer's bytes.
     pub hidden_by: Vec<HiddenBy>,
+    /// With `-f Dockerfile`: the line that made the layer.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dockerfile: Option<LayerLine>,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -222,7 +232,13 @@ pub fn base_layer_count(config: &ImageConfig) -> usize {
 fn report(image: &Image, layers: &[LayerContents], index: &PathIndex, dive: DiveFigures, options: &AnalyzeOptions) -> Report {
     let history = image.config.layer_history();
     let n = layers.len();
-    let base_layers = options.base_layers.unwrap_or_else(|| base_layer_count(&image.config)).min(n);
+    let mapping = options.dockerfile.as_ref().map(|d| d.map(&image.config));
+    // The Dockerfile knows where the base image ends better than the history's CMD does.
+    let base_layers = options
+        .base_layers
+        .or_else(|| mapping.as_ref().and_then(|m| m.base_layers))
+        .unwrap_or_else(|| base_layer_count(&image.config))
+        .min(n);
     let mut content = vec![0u64; n];
     let mut invisible = vec![(0u64, 0u64); n];
     let mut hidden_by: Vec<BTreeMap<usize, (u64, u64)>> = vec![BTreeMap::new(); n];
@@ -267,6 +283,7 @@ fn report(image: &Image, layers: &[LayerContents], index: &PathIndex, dive: Dive
                 invisible_bytes: invisible[i].0,
                 invisible_files: invisible[i].1,
                 hidden_by: hidden_by[i].iter().map(|(&layer, &(bytes, files))| HiddenBy { layer, bytes, files }).collect(),
+                dockerfile: mapping.as_ref().and_then(|m| m.layers.get(i).cloned()),
             }
         })
         .collect();
@@ -315,6 +332,7 @@ fn report(image: &Image, layers: &[LayerContents], index: &PathIndex, dive: Dive
         invisible_files: hidden,
         caches: caches::find_caches(index),
         dive,
+        dockerfile: mapping,
     }
 }
 
@@ -322,7 +340,8 @@ fn report(image: &Image, layers: &[LayerContents], index: &PathIndex, dive: Dive
 mod tests {
     use super::*;
 
-    fn config(history: &[(&str, bool)]) -> ImageConfig {
+    /// A config with this history (created_by, empty_layer) and one zero diff_id per layer.
+    pub(super) fn config(history: &[(&str, bool)]) -> ImageConfig {
         let history: Vec<serde_json::Value> =
             history.iter().map(|(by, empty)| serde_json::json!({"created_by": by, "empty_layer": empty})).collect();
         let layers = history.iter().filter(|h| h["empty_layer"] == false).count();

@@ -2,7 +2,8 @@
 
 use std::fmt::Write as _;
 
-use super::Report;
+use super::dockerfile_map::{LayerLine, Match};
+use super::{LayerReport, Report};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
@@ -55,6 +56,54 @@ fn instruction(text: Option<&str>, width: usize) -> String {
     }
 }
 
+/// What the instruction column shows: `Dockerfile:LINE` and the instruction when the report has
+/// a mapping (the file's name only, to keep the column short; the JSON has the path).
+fn layer_label(r: &Report, l: &LayerReport, width: usize) -> String {
+    let (Some(map), Some(line)) = (&r.dockerfile, &l.dockerfile) else {
+        return instruction(l.instruction.as_deref(), width);
+    };
+    let Some(start) = line.line else {
+        return format!("(unmapped) {}", instruction(l.instruction.as_deref(), width));
+    };
+    let file = file_name(&map.file);
+    let at = match (line.how, line.end_line) {
+        (Match::Squashed, Some(end)) if end != start => format!("{file}:{start}-{end}"),
+        _ => format!("{file}:{start}"),
+    };
+    let tag = if line.how == Match::BaseImage { " (base image)" } else { "" };
+    format!("{at} {}{tag}", instruction(line.instruction.as_deref(), width))
+}
+
+fn file_name(path: &str) -> &str {
+    path.rsplit(['/', '\\']).next().unwrap_or(path)
+}
+
+/// Notes under a layer row: why it is unmapped or squashed.
+fn layer_reason(line: Option<&LayerLine>) -> Option<&str> {
+    line.and_then(|l| l.reason.as_deref())
+}
+
+/// The Dockerfile, line by line: the layers each instruction made and their bytes.
+fn dockerfile_lines(r: &Report) -> Vec<String> {
+    let Some(map) = &r.dockerfile else {
+        return Vec::new();
+    };
+    map.instructions
+        .iter()
+        .map(|i| {
+            let bytes: u64 = i.layers.iter().filter_map(|&n| r.layers.get(n)).map(|l| l.content_bytes).sum();
+            let made = match i.layers.as_slice() {
+                [] => "no layer".to_string(),
+                [one] => format!("layer {one}, {}", human(bytes)),
+                many => format!("layers {}-{}, {}", many[0], many[many.len() - 1], human(bytes)),
+            };
+            let note = i.note.as_deref().map(|n| format!("  ({n})")).unwrap_or_default();
+            let at = format!("{}:{}", file_name(&map.file), i.line);
+            format!("{at:<16} {made:<22} {}{note}", instruction(Some(&i.instruction), 70))
+        })
+        .collect()
+}
+
 fn bar(part: u64, whole: u64, width: usize) -> String {
     let filled = if whole == 0 { 0 } else { ((part as f64 / whole as f64) * width as f64).round() as usize };
     format!("{}{}", "█".repeat(filled.min(width)), "·".repeat(width - filled.min(width)))
@@ -83,8 +132,11 @@ fn table(r: &Report) -> String {
             l.files_changed,
             l.files_removed,
             if l.base { "[base] " } else { "" },
-            instruction(l.instruction.as_deref(), 60)
+            layer_label(r, l, 60)
         );
+        if let Some(reason) = layer_reason(l.dockerfile.as_ref()) {
+            let _ = writeln!(out, "{:>41}  └ {reason}", "");
+        }
         for h in &l.hidden_by {
             let _ = writeln!(out, "{:>41}  └ {} in {} files hidden by layer {}", "", human(h.bytes), h.files, h.layer);
         }
@@ -92,6 +144,10 @@ fn table(r: &Report) -> String {
     let _ = writeln!(out);
     for (label, value) in summary(r) {
         let _ = writeln!(out, "{:<19}{value}", format!("{label}:"));
+    }
+    if let Some(map) = &r.dockerfile {
+        let title = format!("{}, line by line (stage {}{})", map.file, map.target_stage, if map.complete { "" } else { "; history and Dockerfile disagree" });
+        section(&mut out, &title, dockerfile_lines(r).into_iter());
     }
     section(&mut out, "Largest files", r.largest_files.iter().map(|f| format!("{:>10}  layer {:<3} /{}", human(f.bytes), f.layer, f.path)));
     section(
@@ -160,7 +216,7 @@ fn markdown(r: &Report) -> String {
             l.files_added,
             l.files_changed,
             l.files_removed,
-            instruction(l.instruction.as_deref(), 80).replace('|', "\\|").replace('`', "'")
+            layer_label(r, l, 80).replace('|', "\\|").replace('`', "'")
         );
     }
     let _ = writeln!(out);
@@ -176,6 +232,13 @@ fn markdown(r: &Report) -> String {
             }
         }
     };
+    let unmapped: Vec<String> = r
+        .layers
+        .iter()
+        .filter_map(|l| layer_reason(l.dockerfile.as_ref()).map(|why| format!("layer {}: {}", l.index, why.replace('`', "'"))))
+        .collect();
+    list(&mut out, "Layer notes", unmapped);
+    list(&mut out, "Dockerfile, line by line", dockerfile_lines(r).into_iter().map(|l| format!("`{}`", l.replace('`', "'"))).collect());
     list(&mut out, "Largest files", r.largest_files.iter().map(|f| format!("`/{}` {} (layer {})", f.path, human(f.bytes), f.layer)).collect());
     list(
         &mut out,

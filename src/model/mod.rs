@@ -133,10 +133,19 @@ impl Model {
     /// stage up to, not including, that instruction), for lint rules and the builder.
     /// `build_args` override ARG defaults as `--build-arg` does.
     pub fn scope_at(&self, df: &Dockerfile<'_>, index: usize, build_args: &Vars) -> Vars {
+        match self.stage_of(index) {
+            Some(stage) => self.scope_before(df, stage, index, build_args),
+            None => Vars::new(),
+        }
+    }
+
+    /// The variables a stage ends with: what `FROM <stage>` inherits.
+    pub fn scope_after(&self, df: &Dockerfile<'_>, stage: &Stage, build_args: &Vars) -> Vars {
+        self.scope_before(df, stage, stage.instructions.end, build_args)
+    }
+
+    fn scope_before(&self, df: &Dockerfile<'_>, stage: &Stage, index: usize, build_args: &Vars) -> Vars {
         let mut vars = Vars::new();
-        let Some(stage) = self.stage_of(index) else {
-            return vars;
-        };
         let meta: HashMap<&str, &ArgDecl> = self.meta_args.iter().map(|a| (a.name.as_str(), a)).collect();
         for i in stage.instructions.start + 1..index {
             let inst = &df.instructions[i];

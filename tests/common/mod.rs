@@ -165,6 +165,12 @@ pub fn config_json(layers: &[Layer]) -> Vec<u8> {
     // An empty_layer entry first, as ENV would make, to check the history mapping skips it.
     let mut history = vec![json!({"created_by": "/bin/sh -c #(nop)  ENV A=1", "empty_layer": true})];
     history.extend(layers.iter().map(|l| json!({"created_by": l.created_by})));
+    config_json_with_history(layers, history)
+}
+
+/// A config with the history given entry by entry (`json!({"created_by": …, "empty_layer": …})`),
+/// as a builder writes it; the layers' own `created_by` is not used.
+pub fn config_json_with_history(layers: &[Layer], history: Vec<serde_json::Value>) -> Vec<u8> {
     let diff_ids: Vec<String> = layers.iter().map(|l| format!("sha256:{}", sha256(&l.tar))).collect();
     serde_json::to_vec(&json!({
         "architecture": "amd64",
