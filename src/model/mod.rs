@@ -71,6 +71,8 @@ impl Stage {
 pub struct Model {
     /// ARGs before the first FROM.
     pub meta_args: Vec<ArgDecl>,
+    /// Indices of the instructions before the first FROM (where meta ARGs live).
+    pub meta_instructions: Range<usize>,
     pub stages: Vec<Stage>,
 }
 
@@ -110,7 +112,41 @@ impl Model {
         if let Some(last) = model.stages.last_mut() {
             last.instructions.end = df.instructions.len();
         }
+        model.meta_instructions = 0..model.stages.first().map_or(df.instructions.len(), |s| s.from);
         model
+    }
+
+    /// Whether stage `index` ends up in the image built by default (no `--target`): the
+    /// last stage, or a stage it is built `FROM`, directly or through others.
+    pub fn ships(&self, index: usize) -> bool {
+        self.stages.last().is_some_and(|last| self.lineage(last.index).any(|s| s.index == index))
+    }
+
+    /// For each stage, whether it ships (see [`Model::ships`]); indexed by stage.
+    pub fn shipping_stages(&self) -> Vec<bool> {
+        let mut ships = vec![false; self.stages.len()];
+        if let Some(last) = self.stages.last() {
+            for s in self.lineage(last.index) {
+                ships[s.index] = true;
+            }
+        }
+        ships
+    }
+
+    /// Stage `index` followed by the in-file stages it builds on, nearest first.
+    pub fn lineage(&self, index: usize) -> impl Iterator<Item = &Stage> {
+        // base_stage always points to an earlier stage, so the walk ends.
+        std::iter::successors(self.stages.get(index), move |s| {
+            s.base_stage.filter(|&b| b < s.index).and_then(|b| self.stages.get(b))
+        })
+    }
+
+    /// Whether `name` is the name of a stage defined before stage `before` (so `FROM name`
+    /// or `COPY --from=name` means that stage, not an image).
+    pub fn is_earlier_stage(&self, name: &str, before: usize) -> bool {
+        self.stages[..before.min(self.stages.len())]
+            .iter()
+            .any(|s| s.name.as_deref().is_some_and(|n| n.eq_ignore_ascii_case(name)))
     }
 
     /// The stage that contains instruction `index`.
@@ -262,6 +298,33 @@ mod tests {
         let over = m.scope_at(&df, 6, &[("GO".to_string(), "1.23".to_string())].into_iter().collect());
         assert_eq!(over.get("GO").map(String::as_str), Some("1.23"));
         assert_eq!(m.stage_of(8).map(|s| s.index), Some(1));
+    }
+
+    #[test]
+    fn stages_that_ship_follow_the_base_chain_from_the_last() {
+        let text = "ARG BASE=deps\nFROM alpine AS deps\nFROM golang AS build\nFROM ${BASE} AS runtime\nFROM runtime\n";
+        let df = parse(text).unwrap();
+        let m = Model::build(&df);
+        assert_eq!(m.meta_instructions, 0..1);
+        // The last stage builds on runtime, which builds on deps (through the meta ARG).
+        assert_eq!(m.shipping_stages(), [true, false, true, true]);
+        assert!(m.ships(0) && !m.ships(1) && m.ships(3));
+        assert!(!m.ships(7));
+        let lineage: Vec<usize> = m.lineage(3).map(|s| s.index).collect();
+        assert_eq!(lineage, [3, 2, 0]);
+        assert!(m.is_earlier_stage("BUILD", 2));
+        assert!(!m.is_earlier_stage("build", 1));
+        // `before` past the end means any stage.
+        assert!(m.is_earlier_stage("runtime", 99));
+    }
+
+    #[test]
+    fn no_stage_ships_without_a_from_and_meta_range_covers_all() {
+        let df = crate::syntax::read_lines("ARG A\nARG B\n").unwrap();
+        let m = Model::build(&df);
+        assert_eq!(m.meta_instructions, 0..2);
+        assert!(m.shipping_stages().is_empty());
+        assert!(!m.ships(0));
     }
 
     #[test]

@@ -47,7 +47,7 @@ fn check(cx: &mut Checker<'_, '_>) {
         }
     }
     let df = cx.df;
-    for ins in &df.instructions {
+    for ins in df.typed() {
         let Some(t) = transfer(ins) else { continue };
         for p in t.paths().filter(|p| has_credentials(&p.value)) {
             cx.report(

@@ -25,7 +25,7 @@ pub static RULE: Rule = Rule {
 
 fn check(cx: &mut Checker<'_, '_>) {
     let df = cx.df;
-    for ins in &df.instructions {
+    for ins in df.typed() {
         let Instruction::Env(env) = ins else { continue };
         let pairs = key_values(&env.arguments.value, env.arguments.span.start);
         for (i, kv) in pairs.iter().enumerate() {

@@ -28,7 +28,7 @@ fn valid_port(s: &str) -> bool {
 
 fn check(cx: &mut Checker<'_, '_>) {
     let df = cx.df;
-    for ins in &df.instructions {
+    for ins in df.typed() {
         let Instruction::Expose(e) = ins else { continue };
         for arg in &e.arguments {
             let value = arg.value.as_ref();

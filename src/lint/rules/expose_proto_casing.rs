@@ -25,7 +25,7 @@ pub static RULE: Rule = Rule {
 
 fn check(cx: &mut Checker<'_, '_>) {
     let df = cx.df;
-    for ins in &df.instructions {
+    for ins in df.typed() {
         let Instruction::Expose(e) = ins else { continue };
         for arg in &e.arguments {
             let Some((_, proto)) = arg.value.split_once('/') else {

@@ -24,7 +24,7 @@ pub static RULE: Rule = Rule {
 
 fn check(cx: &mut Checker<'_, '_>) {
     let df = cx.df;
-    for ins in &df.instructions {
+    for ins in df.typed() {
         let Instruction::From(from) = ins else { continue };
         let Some((as_kw, _)) = &from.as_ else { continue };
         let from_text = &df.text[from.from.span.clone()];

@@ -26,7 +26,7 @@ const MANAGERS: &[&str] = &["yum", "dnf", "microdnf", "zypper", "tdnf"];
 
 fn check(cx: &mut Checker<'_, '_>) {
     let scripts = cx.scripts.clone();
-    let ships = cx.shipping_stages();
+    let ships = cx.model.shipping_stages();
     for script in scripts.iter().filter(|s| ships.get(s.stage).copied().unwrap_or(false)) {
         let commands = script.commands();
         let cleaned = commands.iter().any(|c| {

@@ -51,7 +51,7 @@ fn is_toolchain(package: &str) -> bool {
 }
 
 fn check(cx: &mut Checker<'_, '_>) {
-    let Some(last) = cx.stages.last().map(|s| s.index) else {
+    let Some(last) = cx.model.stages.last().map(|s| s.index) else {
         return;
     };
     let scripts = cx.scripts.clone();

@@ -29,7 +29,7 @@ fn check(cx: &mut Checker<'_, '_>) {
     // BuildKit defines the platform ARGs for every build.
     let mut declared: Vec<&str> = crate::model::AUTOMATIC_PLATFORM_ARGS.to_vec();
     declared.push("TARGETSTAGE");
-    for ins in &df.instructions[cx.meta_args.clone()] {
+    for ins in df.typed_in(cx.model.meta_instructions.clone()) {
         if let Instruction::Arg(a) = ins {
             declared.extend(
                 key_values(&a.arguments.value, a.arguments.span.start)
@@ -38,8 +38,8 @@ fn check(cx: &mut Checker<'_, '_>) {
             );
         }
     }
-    for stage in cx.stages.clone() {
-        let Some(Instruction::From(from)) = df.instructions.get(stage.instructions.start) else {
+    for stage in cx.model.stages.clone() {
+        let Some(Instruction::From(from)) = df.typed_at(stage.from) else {
             continue;
         };
         let mut places = vec![(&from.image.value, from.image.span.clone())];

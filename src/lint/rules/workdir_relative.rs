@@ -29,9 +29,9 @@ fn is_absolute(path: &str) -> bool {
 
 fn check(cx: &mut Checker<'_, '_>) {
     let df = cx.df;
-    for stage in cx.stages.clone() {
+    for stage in cx.model.stages.clone() {
         let mut has_absolute = false;
-        for ins in &df.instructions[stage.instructions.clone()] {
+        for ins in df.typed_in(stage.instructions.clone()) {
             if let Instruction::Workdir(w) = ins {
                 if is_absolute(&w.arguments.value) {
                     has_absolute = true;
