@@ -208,6 +208,49 @@ impl Model {
     }
 }
 
+impl Model {
+    /// The names an ARG or ENV defines before instruction `index` in its stage and in the
+    /// in-file stages that stage builds on (their ARGs and ENV carry over), in the order
+    /// they are defined, each once. ARGs count whether or not they have a value: that is
+    /// what BuildKit's UndefinedVar check compares against. Meta ARGs are not included:
+    /// inside a stage they need an `ARG NAME` of their own.
+    pub fn names_defined_before(&self, df: &Dockerfile<'_>, index: usize) -> Vec<String> {
+        match self.stage_of(index) {
+            Some(stage) => self.names_defined_in(df, stage.index, index),
+            None => Vec::new(),
+        }
+    }
+
+    /// [`Model::names_defined_before`] for stage `stage` up to instruction `before`
+    /// (exclusive; the stage's end for all of it).
+    pub fn names_defined_in(&self, df: &Dockerfile<'_>, stage: usize, before: usize) -> Vec<String> {
+        let Some(stage) = self.stages.get(stage) else {
+            return Vec::new();
+        };
+        let index = before;
+        let mut chain: Vec<&Stage> = self.lineage(stage.index).collect();
+        chain.reverse();
+        let mut names: Vec<String> = Vec::new();
+        for s in chain {
+            let end = if s.index == stage.index { index } else { s.instructions.end };
+            for i in s.instructions.start + 1..end.min(df.instructions.len()) {
+                let inst = &df.instructions[i];
+                let defined: Vec<String> = match inst.keyword.as_str() {
+                    "ARG" => arg_decls(inst, i).into_iter().map(|d| d.name).collect(),
+                    "ENV" => env_pairs(inst).into_iter().map(|(name, _)| name).collect(),
+                    _ => continue,
+                };
+                for name in defined {
+                    if !names.contains(&name) {
+                        names.push(name);
+                    }
+                }
+            }
+        }
+        names
+    }
+}
+
 /// The ARG declarations of one `ARG` instruction (`ARG a b=1`).
 pub fn arg_decls(inst: &Instruction<'_>, index: usize) -> Vec<ArgDecl> {
     inst.args
@@ -316,6 +359,23 @@ mod tests {
         assert!(!m.is_earlier_stage("build", 1));
         // `before` past the end means any stage.
         assert!(m.is_earlier_stage("runtime", 99));
+    }
+
+    #[test]
+    fn names_defined_follow_stage_scope() {
+        let text = "ARG META=1\nFROM alpine AS base\nARG A\nENV B=1 C=2\nFROM base AS app\nARG D=$A\nENV E=1\nFROM alpine\nENV F=1\n";
+        let df = parse(text).unwrap();
+        let m = Model::build(&df);
+        assert_eq!(m.names_defined_before(&df, 1), Vec::<String>::new());
+        assert_eq!(m.names_defined_before(&df, 3), ["A"]);
+        // A stage built on an in-file stage sees all of it, then its own earlier lines.
+        assert_eq!(m.names_defined_before(&df, 6), ["A", "B", "C", "D"]);
+        // Another stage starts empty; meta ARGs are never in a stage's scope on their own.
+        assert_eq!(m.names_defined_before(&df, 8), Vec::<String>::new());
+        assert!(m.names_defined_before(&df, 0).is_empty());
+        // The whole of a stage: up to its end.
+        assert_eq!(m.names_defined_in(&df, 1, m.stages[1].instructions.end), ["A", "B", "C", "D", "E"]);
+        assert!(m.names_defined_in(&df, 9, 0).is_empty());
     }
 
     #[test]

@@ -37,6 +37,7 @@ mod expose_proto_casing;
 mod from_as_casing;
 mod from_platform_flag_const;
 mod invalid_default_arg_in_from;
+mod invalid_definition_description;
 mod json_args_recommended;
 mod label_key_invalid;
 mod language_cache_left;
@@ -64,6 +65,7 @@ pub mod syntax_error;
 mod toolchain_in_final_stage;
 mod trusted_registries;
 mod undefined_arg_in_from;
+mod undefined_var;
 mod untagged_image;
 mod use_apt_get;
 mod useradd_without_no_log_init;
@@ -102,6 +104,7 @@ pub static RULES: &[&Rule] = &[
     &npm_pin_versions::RULE,
     &copy_from_unknown_stage::RULE,
     &apk_pin_versions::RULE,
+    &undefined_var::RULE,
     &consecutive_run::RULE,
     &apt_lists_left::RULE,
     &apk_no_cache::RULE,
@@ -130,6 +133,7 @@ pub static RULES: &[&Rule] = &[
     &required_labels::RULE,
     &wget_and_curl::RULE,
     &label_key_invalid::RULE,
+    &invalid_definition_description::RULE,
 ];
 
 /// A rule: what it is and the function that finds it.
