@@ -285,12 +285,23 @@ fn stage_from(
             f.as_.as_ref().map(|(_, n)| n.value.to_string()),
             f.as_.as_ref().map(|(_, n)| n.span.clone()),
         ),
+        // No typed view (after a heredoc parse-dockerfile cannot read): BuildKit's words,
+        // located in the source text of the arguments.
         _ => {
-            let name = match inst.args.as_slice() {
-                [_, as_kw, name] if as_kw.eq_ignore_ascii_case("as") => Some(name.clone()),
-                _ => None,
+            let base = inst.args.first().cloned().unwrap_or_default();
+            let args_text = df.text.get(inst.args_span.clone()).unwrap_or_default();
+            let base_span = match args_text.starts_with(base.as_str()) {
+                true => inst.args_span.start..inst.args_span.start + base.len(),
+                false => inst.args_span.clone(),
             };
-            (inst.args.first().cloned().unwrap_or_default(), inst.args_span.clone(), name, None)
+            let (name, name_span) = match inst.args.as_slice() {
+                [_, as_kw, name] if as_kw.eq_ignore_ascii_case("as") => {
+                    let at = args_text.rfind(name.as_str()).map(|i| inst.args_span.start + i);
+                    (Some(name.clone()), at.map(|at| at..at + name.len()))
+                }
+                _ => (None, None),
+            };
+            (base, base_span, name, name_span)
         }
     };
     let base_expanded = expand_word(&base, meta_vars, df.escape).map(|e| e.value).unwrap_or_else(|_| base.clone());
@@ -385,6 +396,18 @@ mod tests {
         assert_eq!(m.meta_instructions, 0..2);
         assert!(m.shipping_stages().is_empty());
         assert!(!m.ships(0));
+    }
+
+    #[test]
+    fn stages_after_an_unreadable_heredoc_keep_their_spans() {
+        let text = "FROM alpine AS a\nRUN cat > /f <<EOF\nx\nEOF\nFROM  debian:12  AS Second\n";
+        let df = parse(text).unwrap();
+        assert!(df.instructions[2].typed.is_none());
+        let m = Model::build(&df);
+        let second = &m.stages[1];
+        assert_eq!(&text[second.base_span.clone()], "debian:12");
+        assert_eq!(second.name_span.clone().map(|s| &text[s]), Some("Second"));
+        assert_eq!(second.name.as_deref(), Some("second"));
     }
 
     #[test]
