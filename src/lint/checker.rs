@@ -1,7 +1,7 @@
 //! The context a rule runs in: the file, its stages, the settings, and where findings go.
 
 use super::rules::{Rule, RuleMeta};
-use super::run_script::{run_scripts, RunScript};
+use super::run_script::{RunCommand, RunScript};
 use super::source::{Dockerfile, Span};
 use super::{Applicability, Diagnostic, Edit, Fix, Related, Settings};
 use crate::model::Model;
@@ -12,19 +12,28 @@ pub struct Checker<'d, 'a> {
     pub model: &'d Model,
     pub settings: &'d Settings,
     /// Every RUN of a POSIX-shell stage, parsed once for all rules.
-    pub scripts: std::rc::Rc<Vec<RunScript<'d, 'a>>>,
+    pub scripts: &'d [RunScript<'d, 'a>],
+    /// Every simple command of those RUNs, in file order, walked once for all rules.
+    pub commands: &'d [RunCommand<'d, 'd>],
     current: Option<&'static RuleMeta>,
     out: Vec<Diagnostic>,
 }
 
 impl<'d, 'a> Checker<'d, 'a> {
-    pub fn new(df: &'d Dockerfile<'a>, settings: &'d Settings) -> Self {
-        let scripts = std::rc::Rc::new(run_scripts(df));
+    /// `scripts` and `commands` come from [`super::run_script::run_scripts`] and
+    /// [`super::run_script::all_commands`] over `df`.
+    pub fn new(
+        df: &'d Dockerfile<'a>,
+        scripts: &'d [RunScript<'d, 'a>],
+        commands: &'d [RunCommand<'d, 'd>],
+        settings: &'d Settings,
+    ) -> Self {
         Checker {
             df,
             model: &df.model,
             settings,
             scripts,
+            commands,
             current: None,
             out: Vec::new(),
         }

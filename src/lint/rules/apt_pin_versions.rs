@@ -1,6 +1,6 @@
 use super::{Rule, RuleMeta};
 use crate::lint::checker::Checker;
-use crate::lint::run_script::{all_commands, is_apt_install, RunCommand, APK, APT};
+use crate::lint::run_script::{is_apt_install, RunCommand, APK, APT};
 use crate::shell::{OptionSpec, Word};
 use crate::lint::{Category, Severity};
 
@@ -130,8 +130,7 @@ impl OsPackages {
 
 /// Reports every package of `manager` installed without a version (shared by the pin rules).
 pub(super) fn report_unpinned(cx: &mut Checker<'_, '_>, manager: OsPackages) {
-    let scripts = cx.scripts.clone();
-    for cmd in all_commands(&scripts) {
+    for &cmd in cx.commands {
         for word in manager.installed(&cmd) {
             let text = &*word.text;
             // Variables, groups (`@core`) and capabilities (`'perl(Foo)'`) are left alone.

@@ -28,7 +28,7 @@ const ARCHIVES: &[&str] = &[
 
 fn check(cx: &mut Checker<'_, '_>) {
     let df = cx.df;
-    let scripts = cx.scripts.clone();
+    let scripts = cx.scripts;
     for (i, ins) in df.instructions.iter().enumerate() {
         let Some(ins) = &ins.typed else { continue };
         let Some(t) = transfer(ins).filter(|t| t.from_context()) else {

@@ -25,7 +25,7 @@ pub static RULE: Rule = Rule {
 
 fn check(cx: &mut Checker<'_, '_>) {
     let df = cx.df;
-    let scripts = cx.scripts.clone();
+    let scripts = cx.scripts;
     for script in scripts.iter() {
         let commands: Vec<_> = script
             .commands()

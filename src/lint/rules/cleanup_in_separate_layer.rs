@@ -94,7 +94,7 @@ fn installs(cmd: &RunCommand<'_, '_>, kind: &str) -> bool {
 
 fn check(cx: &mut Checker<'_, '_>) {
     let df = cx.df;
-    let scripts = cx.scripts.clone();
+    let scripts = cx.scripts;
     for script in scripts.iter() {
         let commands: Vec<_> = script.commands().into_iter().filter(|c| !is_noise(c)).collect();
         let removals: Vec<Removes<'_>> = commands.iter().map_while(cleanup).collect();

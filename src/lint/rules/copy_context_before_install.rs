@@ -47,7 +47,7 @@ fn copies_whole_context(ins: &Instruction<'_>) -> bool {
 
 fn check(cx: &mut Checker<'_, '_>) {
     let df = cx.df;
-    let scripts = cx.scripts.clone();
+    let scripts = cx.scripts;
     for stage in cx.model.stages.clone() {
         let Some(copy) = stage
             .instructions

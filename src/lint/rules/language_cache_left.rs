@@ -50,7 +50,7 @@ fn cleans(cmd: &RunCommand<'_, '_>, name: &str) -> bool {
 }
 
 fn check(cx: &mut Checker<'_, '_>) {
-    let scripts = cx.scripts.clone();
+    let scripts = cx.scripts;
     let ships = cx.model.shipping_stages();
     for script in scripts.iter().filter(|s| ships.get(s.stage).copied().unwrap_or(false)) {
         let commands = script.commands();

@@ -26,7 +26,7 @@ const POINTLESS: &[&str] = &[
 ];
 
 fn check(cx: &mut Checker<'_, '_>) {
-    let scripts = cx.scripts.clone();
+    let scripts = cx.scripts;
     for script in scripts.iter() {
         // What BuildKit makes possible: ssh through a forwarded agent, mount when insecure.
         let ssh_mounted = script.run.flags.iter().any(|f| {

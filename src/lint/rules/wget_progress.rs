@@ -1,6 +1,5 @@
 use super::{Rule, RuleMeta};
 use crate::lint::checker::{edit, Checker};
-use crate::lint::run_script::all_commands;
 use crate::lint::{Applicability, Category, Severity};
 use crate::shell::OptionSpec;
 
@@ -51,8 +50,7 @@ const WGET: OptionSpec<'static> = OptionSpec {
 };
 
 fn check(cx: &mut Checker<'_, '_>) {
-    let scripts = cx.scripts.clone();
-    for cmd in all_commands(&scripts) {
+    for &cmd in cx.commands {
         if cmd.name() != Some("wget") {
             continue;
         }
