@@ -48,6 +48,26 @@ impl<'a> Dockerfile<'a> {
     }
 }
 
+/// BuildKit's arguments of `ins` with where each is written: each argument is looked up
+/// verbatim in the source after the previous one, so an argument written with quotes,
+/// escapes or across a continuation has no span. For instructions whose arguments are
+/// plain words (FROM, EXPOSE...), read without the typed view.
+pub fn arg_spans<'i>(text: &str, ins: &'i syntax::Instruction<'_>) -> Vec<(&'i str, Option<Span>)> {
+    let mut at = ins.args_span.start;
+    let end = ins.args_span.end.min(text.len());
+    ins.args
+        .iter()
+        .map(|arg| {
+            let found = text.get(at..end).and_then(|rest| rest.find(arg.as_str())).filter(|_| !arg.is_empty());
+            let span = found.map(|i| at + i..at + i + arg.len());
+            if let Some(span) = &span {
+                at = span.end;
+            }
+            (arg.as_str(), span)
+        })
+        .collect()
+}
+
 /// Parses `text` (BOM already stripped); the only call into the reader.
 pub fn parse(text: &str) -> Result<Dockerfile<'_>, ParseError> {
     let syntax = syntax::parse(text)?;
@@ -117,6 +137,17 @@ mod tests {
     fn duplicate_stage_names_still_parse() {
         let df = parse("FROM a AS x\nFROM b AS x\n").expect("parses");
         assert_eq!(df.instructions.len(), 2);
+    }
+
+    #[test]
+    fn arguments_are_located_in_the_source() {
+        let text = "FROM a\nEXPOSE 80  80/udp \\\n  443\n";
+        let df = parse(text).expect("parses");
+        let spans: Vec<(&str, Option<&str>)> =
+            arg_spans(text, &df.instructions[1]).into_iter().map(|(a, s)| (a, s.map(|s| &text[s]))).collect();
+        assert_eq!(spans, [("80", Some("80")), ("80/udp", Some("80/udp")), ("443", Some("443"))]);
+        let (_, second) = &arg_spans(text, &df.instructions[1])[1];
+        assert_eq!(second.clone().map(|s| s.start), Some(text.find("80/udp").unwrap_or(0)));
     }
 
     #[test]
