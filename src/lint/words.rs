@@ -1,5 +1,5 @@
 //! Small readers for instruction arguments the rules share: `key=value` lists (ARG, ENV, LABEL),
-//! variable references, image references.
+//! image references, near-miss names.
 
 use super::Span;
 
@@ -89,36 +89,6 @@ fn word_end(bytes: &[u8], mut i: usize) -> usize {
         i += 1;
     }
     i.min(bytes.len())
-}
-
-/// Names of the variables referenced as `$NAME` or `${NAME...}` in `text`.
-pub fn variable_names(text: &str) -> Vec<&str> {
-    let mut out = Vec::new();
-    let bytes = text.as_bytes();
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'\\' {
-            i += 2;
-            continue;
-        }
-        if bytes[i] != b'$' {
-            i += 1;
-            continue;
-        }
-        i += 1;
-        let braced = bytes.get(i) == Some(&b'{');
-        if braced {
-            i += 1;
-        }
-        let start = i;
-        while i < bytes.len() && (bytes[i].is_ascii_alphanumeric() || bytes[i] == b'_') {
-            i += 1;
-        }
-        if i > start {
-            out.push(&text[start..i]);
-        }
-    }
-    out
 }
 
 /// An image reference split into its parts (`registry/repo:tag@digest`).
@@ -219,8 +189,7 @@ mod tests {
     }
 
     #[test]
-    fn variables_and_images() {
-        assert_eq!(variable_names("${REG}/img:$TAG \\$NOT"), ["REG", "TAG"]);
+    fn image_references() {
         let r = image_ref("localhost:5000/team/app:1.2@sha256:ab");
         assert_eq!(r.registry, Some("localhost:5000"));
         assert_eq!(

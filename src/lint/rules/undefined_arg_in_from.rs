@@ -3,7 +3,8 @@ use crate::lint::checker::Checker;
 use crate::lint::source::Instruction;
 use crate::lint::{Category, Severity};
 
-use crate::lint::words::{key_values, variable_names};
+use crate::lint::words::key_values;
+use crate::model::expand::referenced_names;
 
 pub static RULE: Rule = Rule {
     meta: RuleMeta {
@@ -49,8 +50,8 @@ fn check(cx: &mut Checker<'_, '_>) {
                 .filter_map(|f| f.value.as_ref().map(|v| (&v.value, v.span.clone()))),
         );
         for (value, span) in places {
-            for name in variable_names(value) {
-                if !declared.contains(&name) {
+            for name in referenced_names(value, df.escape) {
+                if !declared.contains(&name.as_str()) {
                     cx.report(
                         span.clone(),
                         format!("FROM uses `${name}`, which no ARG before the first FROM declares"),
