@@ -185,6 +185,17 @@ mod tests {
     }
 
     #[test]
+    fn wget_progress_fix_before_and_after() {
+        let before = "FROM debian:12-slim\nRUN sudo wget -O /tmp/a https://example.com/a && wget -q https://example.com/b\n";
+        let out = fixed(before, Applicability::Safe);
+        assert_eq!(
+            out.text,
+            "FROM debian:12-slim\nRUN sudo wget --progress=dot:giga -O /tmp/a https://example.com/a && wget -q https://example.com/b\n"
+        );
+        assert!(out.applied.contains(&"IMG511"));
+    }
+
+    #[test]
     fn a_fix_that_breaks_parsing_is_rolled_back() {
         // A rule whose fix would turn FROM into an unknown instruction, next to a good fix.
         let lint = |t: &str| {

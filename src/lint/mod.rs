@@ -180,7 +180,9 @@ pub fn lint_text(text: &str, settings: &Settings) -> Vec<Diagnostic> {
             return suppress::apply_settings(vec![d], settings);
         }
     };
-    let mut checker = checker::Checker::new(&df, settings);
+    let scripts = run_script::run_scripts(&df);
+    let commands = run_script::all_commands(&scripts);
+    let mut checker = checker::Checker::new(&df, &scripts, &commands, settings);
     for rule in rules::RULES.iter().filter(|r| suppress::enabled(&r.meta, settings)) {
         checker.run(rule);
     }

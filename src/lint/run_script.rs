@@ -5,10 +5,9 @@
 //! judge it. Spans of the shell tree are relative to the parsed text; [`RunCommand::span_of`]
 //! turns them into file offsets.
 
-use parse_dockerfile::{Command, RunInstruction};
-
-use super::source::{Dockerfile, Instruction, Span};
+use super::source::{Dockerfile, Span};
 use crate::shell::{self, CommandContext, OptionSpec, ParsedScript, ShellDialect, SimpleCommand, Word};
+use crate::syntax;
 
 /// One parsed piece of a RUN: the shell-form line or one heredoc body.
 pub struct ScriptPart<'d> {
@@ -17,13 +16,14 @@ pub struct ScriptPart<'d> {
     pub parsed: ParsedScript<'d>,
 }
 
-/// A RUN instruction with its shell.
+/// A RUN instruction with its shell, read from BuildKit's view of it (so a RUN the typed
+/// reader cannot follow is judged too).
 pub struct RunScript<'d, 'a> {
-    /// Index of the instruction in [`Dockerfile::instructions`].
+    /// Index of the instruction in [`Dockerfile::instructions`](crate::syntax::Dockerfile::instructions).
     pub index: usize,
     /// Index of its stage.
     pub stage: usize,
-    pub run: &'d RunInstruction<'a>,
+    pub run: &'d syntax::Instruction<'a>,
     pub parts: Vec<ScriptPart<'d>>,
 }
 
@@ -39,44 +39,38 @@ pub struct RunCommand<'s, 'd> {
 /// Every RUN of the file in a POSIX-shell stage, parsed.
 pub fn run_scripts<'d, 'a>(df: &'d Dockerfile<'a>) -> Vec<RunScript<'d, 'a>> {
     let mut out = Vec::new();
-    let mut stage: Option<usize> = None;
     let mut posix = true;
     for (index, ins) in df.instructions.iter().enumerate() {
-        match ins {
-            Instruction::From(_) => {
-                stage = Some(stage.map_or(0, |s| s + 1));
-                posix = true;
-            }
-            Instruction::Shell(s) => {
-                let args: Vec<&str> = s.arguments.iter().map(|a| a.value.as_ref()).collect();
-                posix = shell::shell_dialect(&args) == ShellDialect::Posix;
-            }
-            Instruction::Run(run) if posix => {
-                let Some(stage) = stage else { continue };
+        match ins.keyword.as_str() {
+            "FROM" => posix = true,
+            "SHELL" => posix = shell::shell_dialect(&ins.args) == ShellDialect::Posix,
+            "RUN" if posix => {
+                let Some(stage) = df.model.stage_of(index).map(|s| s.index) else { continue };
                 let mut parts = Vec::new();
-                if let Command::Shell(line) = &run.arguments {
+                if !ins.json_form {
+                    let line = df.text.get(ins.args_span.clone()).unwrap_or("");
                     parts.push(ScriptPart {
-                        offset: line.span.start,
-                        parsed: shell::parse_run(line.value, df.escape),
+                        offset: ins.args_span.start,
+                        parsed: shell::parse_run(line, df.escape),
                     });
                 }
-                for heredoc in &run.here_docs {
+                for heredoc in &ins.heredocs {
                     // A body is shell only when BuildKit runs it as a script (no `#!python`,
                     // not the stdin of `cat > file`).
-                    let is_script = parts.first().map_or(true, |line: &ScriptPart<'_>| {
-                        shell::heredoc_dialect(&line.parsed.script, &heredoc.value) == ShellDialect::Posix
+                    let is_script = parts.first().is_none_or(|line: &ScriptPart<'_>| {
+                        shell::heredoc_dialect(&line.parsed.script, &heredoc.content) == ShellDialect::Posix
                     });
                     if is_script {
                         parts.push(ScriptPart {
                             offset: heredoc.span.start,
-                            parsed: shell::parse_script(&heredoc.value),
+                            parsed: shell::parse_script(&heredoc.content),
                         });
                     }
                 }
                 out.push(RunScript {
                     index,
                     stage,
-                    run,
+                    run: ins,
                     parts,
                 });
             }
@@ -106,12 +100,12 @@ impl<'d> RunScript<'d, '_> {
     /// Whether the RUN mounts a cache (`--mount=type=cache`) at a path starting with `prefix`.
     pub fn has_cache_mount(&self, prefix: &str) -> bool {
         self.run
-            .options
+            .flags
             .iter()
-            .filter(|f| f.name.value == "mount")
-            .filter_map(|f| f.value.as_ref())
+            .filter(|f| f.name() == "mount")
+            .filter_map(|f| f.value())
             .any(|v| {
-                let fields: Vec<&str> = v.value.split(',').collect();
+                let fields: Vec<&str> = v.split(',').collect();
                 fields.contains(&"type=cache")
                     && fields.iter().any(|f| {
                         f.strip_prefix("target=")
@@ -124,10 +118,7 @@ impl<'d> RunScript<'d, '_> {
 
     /// End of the shell-form command line in the file (where `&& more` can be appended).
     pub fn line_end(&self) -> Option<usize> {
-        match &self.run.arguments {
-            Command::Shell(line) if self.run.here_docs.is_empty() => Some(line.span.end),
-            _ => None,
-        }
+        (!self.run.json_form && self.run.heredocs.is_empty()).then_some(self.run.args_span.end)
     }
 }
 

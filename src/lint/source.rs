@@ -1,60 +1,83 @@
-//! What the rules read: the typed instructions of [`crate::syntax`] with their spans, plus the
-//! comments (where pragmas live), the `# check=` directive and the line index.
+//! What the rules read: the Dockerfile as [`crate::syntax`] reads it (BuildKit's view of every
+//! instruction, with the typed view where `parse-dockerfile` gives one), its
+//! [`crate::model::Model`] (stages, meta ARGs, scoping) and the `# check=` directive.
 //!
-//! [`parse`] is the single place that calls the reader.
+//! [`parse`] is the single place that calls the reader. Instruction indices are the same in
+//! the syntax tree, the model and every rule.
 
+use std::ops::{Deref, Range};
+
+use crate::model::Model;
 use crate::syntax::{self, typed};
 
 pub use crate::syntax::{Comment, EmptyContinuation, LineIndex, ParseError, Span};
 pub use typed::Instruction;
 
-/// A Dockerfile as the rules see it.
+/// A Dockerfile as the rules see it: the syntax tree (reached through `Deref`) and its model.
 pub struct Dockerfile<'a> {
-    /// Without a leading byte-order mark (see [`crate::syntax::strip_bom`]).
-    pub text: &'a str,
-    pub escape: char,
-    /// The typed view of each instruction. An instruction the typed reader cannot follow
-    /// (some heredoc forms) is left out, as are the ones after it: rules cannot judge them.
-    pub instructions: Vec<Instruction<'a>>,
-    /// `spans[i]`: the whole of `instructions[i]`, heredoc bodies included.
-    pub spans: Vec<Span>,
-    pub comments: Vec<Comment>,
-    pub empty_continuations: Vec<EmptyContinuation>,
+    pub syntax: syntax::Dockerfile<'a>,
+    pub model: Model,
     /// Value and span of the `# check=` parser directive, if any.
     pub check_directive: Option<(String, Span)>,
-    pub lines: LineIndex,
-    /// Stages and meta ARGs with variables expanded (spans are file offsets, like ours).
-    pub model: crate::model::Model,
+}
+
+impl<'a> Deref for Dockerfile<'a> {
+    type Target = syntax::Dockerfile<'a>;
+
+    fn deref(&self) -> &Self::Target {
+        &self.syntax
+    }
+}
+
+impl<'a> Dockerfile<'a> {
+    /// The typed view of instruction `index`; None after a construct `parse-dockerfile`
+    /// cannot read (rules that need it skip that instruction).
+    pub fn typed_at(&self, index: usize) -> Option<&Instruction<'a>> {
+        self.syntax.instructions.get(index).and_then(|i| i.typed.as_ref())
+    }
+
+    /// The typed views of the instructions in `range` that have one.
+    pub fn typed_in(&self, range: Range<usize>) -> impl Iterator<Item = &Instruction<'a>> {
+        let range = range.start.min(self.syntax.instructions.len())..range.end.min(self.syntax.instructions.len());
+        self.syntax.instructions[range].iter().filter_map(|i| i.typed.as_ref())
+    }
+
+    /// The typed views of every instruction that has one.
+    pub fn typed(&self) -> impl Iterator<Item = &Instruction<'a>> {
+        self.typed_in(0..self.syntax.instructions.len())
+    }
+}
+
+/// BuildKit's arguments of `ins` with where each is written: each argument is looked up
+/// verbatim in the source after the previous one, so an argument written with quotes,
+/// escapes or across a continuation has no span. For instructions whose arguments are
+/// plain words (FROM, EXPOSE...), read without the typed view.
+pub fn arg_spans<'i>(text: &str, ins: &'i syntax::Instruction<'_>) -> Vec<(&'i str, Option<Span>)> {
+    let mut at = ins.args_span.start;
+    let end = ins.args_span.end.min(text.len());
+    ins.args
+        .iter()
+        .map(|arg| {
+            let found = text.get(at..end).and_then(|rest| rest.find(arg.as_str())).filter(|_| !arg.is_empty());
+            let span = found.map(|i| at + i..at + i + arg.len());
+            if let Some(span) = &span {
+                at = span.end;
+            }
+            (arg.as_str(), span)
+        })
+        .collect()
 }
 
 /// Parses `text` (BOM already stripped); the only call into the reader.
 pub fn parse(text: &str) -> Result<Dockerfile<'_>, ParseError> {
-    let df = syntax::parse(text)?;
-    let model = crate::model::Model::build(&df);
-    let check_directive = df
+    let syntax = syntax::parse(text)?;
+    let model = Model::build(&syntax);
+    let check_directive = syntax
         .directives
         .iter()
         .find(|d| d.name == "check")
         .map(|d| (d.value.clone(), d.span.clone()));
-    let mut instructions = Vec::with_capacity(df.instructions.len());
-    let mut spans = Vec::with_capacity(df.instructions.len());
-    for ins in df.instructions {
-        if let Some(typed) = ins.typed {
-            instructions.push(typed);
-            spans.push(ins.span);
-        }
-    }
-    Ok(Dockerfile {
-        text: df.text,
-        escape: df.escape,
-        instructions,
-        spans,
-        comments: df.comments,
-        empty_continuations: df.empty_continuations,
-        check_directive,
-        lines: df.lines,
-        model,
-    })
+    Ok(Dockerfile { syntax, model, check_directive })
 }
 
 /// What COPY and ADD have in common.
@@ -96,36 +119,6 @@ pub fn transfer<'i, 'a>(instruction: &'i Instruction<'a>) -> Option<Transfer<'i,
     }
 }
 
-/// The keyword span (`RUN`, `FROM`, ...) of an instruction.
-pub fn keyword_span(instruction: &Instruction<'_>) -> Span {
-    syntax::typed_keyword_span(instruction)
-}
-
-/// The instruction's keyword in upper case.
-pub fn keyword(instruction: &Instruction<'_>) -> &'static str {
-    match instruction {
-        Instruction::Add(_) => "ADD",
-        Instruction::Arg(_) => "ARG",
-        Instruction::Cmd(_) => "CMD",
-        Instruction::Copy(_) => "COPY",
-        Instruction::Entrypoint(_) => "ENTRYPOINT",
-        Instruction::Env(_) => "ENV",
-        Instruction::Expose(_) => "EXPOSE",
-        Instruction::From(_) => "FROM",
-        Instruction::Healthcheck(_) => "HEALTHCHECK",
-        Instruction::Label(_) => "LABEL",
-        Instruction::Maintainer(_) => "MAINTAINER",
-        Instruction::Onbuild(_) => "ONBUILD",
-        Instruction::Run(_) => "RUN",
-        Instruction::Shell(_) => "SHELL",
-        Instruction::Stopsignal(_) => "STOPSIGNAL",
-        Instruction::User(_) => "USER",
-        Instruction::Volume(_) => "VOLUME",
-        Instruction::Workdir(_) => "WORKDIR",
-        _ => "",
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -137,12 +130,35 @@ mod tests {
         let texts: Vec<_> = df.comments.iter().map(|c| c.text.as_str()).collect();
         assert_eq!(texts, ["imgopt ignore=Y"]);
         assert_eq!(df.check_directive.as_ref().map(|c| c.0.as_str()), Some("skip=X"));
-        assert_eq!(&text[df.spans[1].clone()], "RUN a \\\n# inner\n  && b");
+        assert_eq!(&text[df.instructions[1].span.clone()], "RUN a \\\n# inner\n  && b");
     }
 
     #[test]
     fn duplicate_stage_names_still_parse() {
         let df = parse("FROM a AS x\nFROM b AS x\n").expect("parses");
         assert_eq!(df.instructions.len(), 2);
+    }
+
+    #[test]
+    fn arguments_are_located_in_the_source() {
+        let text = "FROM a\nEXPOSE 80  80/udp \\\n  443\n";
+        let df = parse(text).expect("parses");
+        let spans: Vec<(&str, Option<&str>)> =
+            arg_spans(text, &df.instructions[1]).into_iter().map(|(a, s)| (a, s.map(|s| &text[s]))).collect();
+        assert_eq!(spans, [("80", Some("80")), ("80/udp", Some("80/udp")), ("443", Some("443"))]);
+        let (_, second) = &arg_spans(text, &df.instructions[1])[1];
+        assert_eq!(second.clone().map(|s| s.start), Some(text.find("80/udp").unwrap_or(0)));
+    }
+
+    #[test]
+    fn instructions_after_an_unreadable_heredoc_keep_their_place() {
+        let text = "FROM a\nRUN cat > /f <<EOF\nx\nEOF\nWORKDIR app\nRUN true\n";
+        let df = parse(text).expect("parses");
+        // BuildKit's view of every instruction, the typed view only up to the heredoc.
+        let keywords: Vec<&str> = df.instructions.iter().map(|i| i.keyword.as_str()).collect();
+        assert_eq!(keywords, ["FROM", "RUN", "WORKDIR", "RUN"]);
+        assert!(df.typed_at(0).is_some());
+        assert!(df.typed_at(2).is_none());
+        assert_eq!(df.model.stages[0].instructions, 0..4);
     }
 }

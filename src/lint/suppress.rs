@@ -32,7 +32,6 @@ fn meta_of(d: &Diagnostic) -> Option<&'static RuleMeta> {
 
 /// Drops findings silenced by comment pragmas.
 pub fn apply_pragmas(df: &Dockerfile<'_>, diagnostics: Vec<Diagnostic>) -> Vec<Diagnostic> {
-    let spans = &df.spans;
     let mut file_wide: Vec<&str> = Vec::new();
     // (instruction span, codes) for each next-instruction pragma.
     let mut scoped: Vec<(std::ops::Range<usize>, Vec<&str>)> = Vec::new();
@@ -43,8 +42,8 @@ pub fn apply_pragmas(df: &Dockerfile<'_>, diagnostics: Vec<Diagnostic>) -> Vec<D
         } else if let Some(codes) =
             pragma_codes(text, "imgopt ignore=").or_else(|| pragma_codes(text, "hadolint ignore="))
         {
-            if let Some(next) = spans.iter().find(|s| s.start > comment.span.start) {
-                scoped.push((next.clone(), codes));
+            if let Some(next) = df.instructions.iter().find(|i| i.span.start > comment.span.start) {
+                scoped.push((next.span.clone(), codes));
             }
         } else if let Some(codes) = pragma_codes(text, "hadolint global ignore=") {
             file_wide.extend(codes);

@@ -1,5 +1,5 @@
 //! Small readers for instruction arguments the rules share: `key=value` lists (ARG, ENV, LABEL),
-//! variable references, image references.
+//! image references, near-miss names.
 
 use super::Span;
 
@@ -91,36 +91,6 @@ fn word_end(bytes: &[u8], mut i: usize) -> usize {
     i.min(bytes.len())
 }
 
-/// Names of the variables referenced as `$NAME` or `${NAME...}` in `text`.
-pub fn variable_names(text: &str) -> Vec<&str> {
-    let mut out = Vec::new();
-    let bytes = text.as_bytes();
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'\\' {
-            i += 2;
-            continue;
-        }
-        if bytes[i] != b'$' {
-            i += 1;
-            continue;
-        }
-        i += 1;
-        let braced = bytes.get(i) == Some(&b'{');
-        if braced {
-            i += 1;
-        }
-        let start = i;
-        while i < bytes.len() && (bytes[i].is_ascii_alphanumeric() || bytes[i] == b'_') {
-            i += 1;
-        }
-        if i > start {
-            out.push(&text[start..i]);
-        }
-    }
-    out
-}
-
 /// An image reference split into its parts (`registry/repo:tag@digest`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ImageRef<'a> {
@@ -153,6 +123,55 @@ pub fn image_ref(reference: &str) -> ImageRef<'_> {
     }
 }
 
+/// The closest of `options` to `name` within an edit distance of 2, the first on ties:
+/// BuildKit's `suggest.Search` (case-sensitive, as on Linux), behind its "did you mean".
+pub fn closest<'o>(name: &str, options: &'o [String]) -> Option<&'o str> {
+    let mut best: Option<&str> = None;
+    let mut best_distance = 3;
+    for option in options {
+        let distance = levenshtein(name, option);
+        if distance < best_distance {
+            best = Some(option);
+            best_distance = distance;
+        }
+    }
+    best
+}
+
+/// Edit distance in characters (insertions, deletions, substitutions).
+fn levenshtein(a: &str, b: &str) -> usize {
+    edit_distance(a, b, false)
+}
+
+/// Whether `a` is one typo away from `b`: one character inserted, deleted, replaced, or two
+/// neighbours swapped (`PAHT` for `PATH`).
+pub fn one_typo_apart(a: &str, b: &str) -> bool {
+    edit_distance(a, b, true) == 1
+}
+
+/// Levenshtein distance, with adjacent transpositions counting one edit when asked
+/// (optimal string alignment).
+fn edit_distance(a: &str, b: &str, transpositions: bool) -> usize {
+    let a: Vec<char> = a.chars().collect();
+    let b: Vec<char> = b.chars().collect();
+    // rows[i][j]: distance between a[..i] and b[..j]; three rows are enough.
+    let mut before: Vec<usize> = Vec::new();
+    let mut previous: Vec<usize> = (0..=b.len()).collect();
+    for i in 1..=a.len() {
+        let mut current = vec![i; b.len() + 1];
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            let mut d = (previous[j] + 1).min(current[j - 1] + 1).min(previous[j - 1] + cost);
+            if transpositions && i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                d = d.min(before[j - 2] + 1);
+            }
+            current[j] = d;
+        }
+        before = std::mem::replace(&mut previous, current);
+    }
+    previous[b.len()]
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -170,8 +189,7 @@ mod tests {
     }
 
     #[test]
-    fn variables_and_images() {
-        assert_eq!(variable_names("${REG}/img:$TAG \\$NOT"), ["REG", "TAG"]);
+    fn image_references() {
         let r = image_ref("localhost:5000/team/app:1.2@sha256:ab");
         assert_eq!(r.registry, Some("localhost:5000"));
         assert_eq!(
@@ -180,5 +198,22 @@ mod tests {
         );
         assert_eq!(image_ref("debian").tag, None);
         assert_eq!(image_ref("library/debian:12").registry, None);
+    }
+
+    #[test]
+    fn suggests_like_buildkit() {
+        let options: Vec<String> = ["PATH", "HOME", "APP_DIR"].iter().map(|s| s.to_string()).collect();
+        assert_eq!(closest("PAHT", &options), Some("PATH"));
+        assert_eq!(closest("APP_DRI", &options), Some("APP_DIR"));
+        assert_eq!(closest("path", &options), None, "case-sensitive: four substitutions");
+        assert_eq!(closest("VERSION", &options), None);
+        assert_eq!(closest("X", &[]), None);
+        assert_eq!(levenshtein("kitten", "sitting"), 3);
+        assert_eq!(levenshtein("", "ab"), 2);
+        assert_eq!(levenshtein("PAHT", "PATH"), 2);
+        assert!(one_typo_apart("PAHT", "PATH"));
+        assert!(one_typo_apart("DIR_ASSET", "DIR_ASSETS"));
+        assert!(!one_typo_apart("GOPATH", "PATH"));
+        assert!(!one_typo_apart("PATH", "PATH"));
     }
 }

@@ -257,5 +257,7 @@ mod tests {
         let e = expand_word("$x ${y:-$z} $x", &Vars::new(), '\\').unwrap();
         assert_eq!(e.unset, ["x", "y", "z"]);
         assert_eq!(referenced_names("${a}/${b}", '\\'), ["a", "b"]);
+        // What FROM and ENV rules read: escaped and single-quoted dollars are not references.
+        assert_eq!(referenced_names("${REG}/img:$TAG \\$NOT '$QUOTED'", '\\'), ["REG", "TAG"]);
     }
 }

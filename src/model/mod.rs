@@ -71,6 +71,8 @@ impl Stage {
 pub struct Model {
     /// ARGs before the first FROM.
     pub meta_args: Vec<ArgDecl>,
+    /// Indices of the instructions before the first FROM (where meta ARGs live).
+    pub meta_instructions: Range<usize>,
     pub stages: Vec<Stage>,
 }
 
@@ -110,7 +112,41 @@ impl Model {
         if let Some(last) = model.stages.last_mut() {
             last.instructions.end = df.instructions.len();
         }
+        model.meta_instructions = 0..model.stages.first().map_or(df.instructions.len(), |s| s.from);
         model
+    }
+
+    /// Whether stage `index` ends up in the image built by default (no `--target`): the
+    /// last stage, or a stage it is built `FROM`, directly or through others.
+    pub fn ships(&self, index: usize) -> bool {
+        self.stages.last().is_some_and(|last| self.lineage(last.index).any(|s| s.index == index))
+    }
+
+    /// For each stage, whether it ships (see [`Model::ships`]); indexed by stage.
+    pub fn shipping_stages(&self) -> Vec<bool> {
+        let mut ships = vec![false; self.stages.len()];
+        if let Some(last) = self.stages.last() {
+            for s in self.lineage(last.index) {
+                ships[s.index] = true;
+            }
+        }
+        ships
+    }
+
+    /// Stage `index` followed by the in-file stages it builds on, nearest first.
+    pub fn lineage(&self, index: usize) -> impl Iterator<Item = &Stage> {
+        // base_stage always points to an earlier stage, so the walk ends.
+        std::iter::successors(self.stages.get(index), move |s| {
+            s.base_stage.filter(|&b| b < s.index).and_then(|b| self.stages.get(b))
+        })
+    }
+
+    /// Whether `name` is the name of a stage defined before stage `before` (so `FROM name`
+    /// or `COPY --from=name` means that stage, not an image).
+    pub fn is_earlier_stage(&self, name: &str, before: usize) -> bool {
+        self.stages[..before.min(self.stages.len())]
+            .iter()
+            .any(|s| s.name.as_deref().is_some_and(|n| n.eq_ignore_ascii_case(name)))
     }
 
     /// The stage that contains instruction `index`.
@@ -181,6 +217,49 @@ impl Model {
     }
 }
 
+impl Model {
+    /// The names an ARG or ENV defines before instruction `index` in its stage and in the
+    /// in-file stages that stage builds on (their ARGs and ENV carry over), in the order
+    /// they are defined, each once. ARGs count whether or not they have a value: that is
+    /// what BuildKit's UndefinedVar check compares against. Meta ARGs are not included:
+    /// inside a stage they need an `ARG NAME` of their own.
+    pub fn names_defined_before(&self, df: &Dockerfile<'_>, index: usize) -> Vec<String> {
+        match self.stage_of(index) {
+            Some(stage) => self.names_defined_in(df, stage.index, index),
+            None => Vec::new(),
+        }
+    }
+
+    /// [`Model::names_defined_before`] for stage `stage` up to instruction `before`
+    /// (exclusive; the stage's end for all of it).
+    pub fn names_defined_in(&self, df: &Dockerfile<'_>, stage: usize, before: usize) -> Vec<String> {
+        let Some(stage) = self.stages.get(stage) else {
+            return Vec::new();
+        };
+        let index = before;
+        let mut chain: Vec<&Stage> = self.lineage(stage.index).collect();
+        chain.reverse();
+        let mut names: Vec<String> = Vec::new();
+        for s in chain {
+            let end = if s.index == stage.index { index } else { s.instructions.end };
+            for i in s.instructions.start + 1..end.min(df.instructions.len()) {
+                let inst = &df.instructions[i];
+                let defined: Vec<String> = match inst.keyword.as_str() {
+                    "ARG" => arg_decls(inst, i).into_iter().map(|d| d.name).collect(),
+                    "ENV" => env_pairs(inst).into_iter().map(|(name, _)| name).collect(),
+                    _ => continue,
+                };
+                for name in defined {
+                    if !names.contains(&name) {
+                        names.push(name);
+                    }
+                }
+            }
+        }
+        names
+    }
+}
+
 /// The ARG declarations of one `ARG` instruction (`ARG a b=1`).
 pub fn arg_decls(inst: &Instruction<'_>, index: usize) -> Vec<ArgDecl> {
     inst.args
@@ -215,12 +294,23 @@ fn stage_from(
             f.as_.as_ref().map(|(_, n)| n.value.to_string()),
             f.as_.as_ref().map(|(_, n)| n.span.clone()),
         ),
+        // No typed view (after a heredoc parse-dockerfile cannot read): BuildKit's words,
+        // located in the source text of the arguments.
         _ => {
-            let name = match inst.args.as_slice() {
-                [_, as_kw, name] if as_kw.eq_ignore_ascii_case("as") => Some(name.clone()),
-                _ => None,
+            let base = inst.args.first().cloned().unwrap_or_default();
+            let args_text = df.text.get(inst.args_span.clone()).unwrap_or_default();
+            let base_span = match args_text.starts_with(base.as_str()) {
+                true => inst.args_span.start..inst.args_span.start + base.len(),
+                false => inst.args_span.clone(),
             };
-            (inst.args.first().cloned().unwrap_or_default(), inst.args_span.clone(), name, None)
+            let (name, name_span) = match inst.args.as_slice() {
+                [_, as_kw, name] if as_kw.eq_ignore_ascii_case("as") => {
+                    let at = args_text.rfind(name.as_str()).map(|i| inst.args_span.start + i);
+                    (Some(name.clone()), at.map(|at| at..at + name.len()))
+                }
+                _ => (None, None),
+            };
+            (base, base_span, name, name_span)
         }
     };
     let base_expanded = expand_word(&base, meta_vars, df.escape).map(|e| e.value).unwrap_or_else(|_| base.clone());
@@ -271,6 +361,62 @@ mod tests {
         let over = m.scope_at(&df, 6, &[("GO".to_string(), "1.23".to_string())].into_iter().collect());
         assert_eq!(over.get("GO").map(String::as_str), Some("1.23"));
         assert_eq!(m.stage_of(8).map(|s| s.index), Some(1));
+    }
+
+    #[test]
+    fn stages_that_ship_follow_the_base_chain_from_the_last() {
+        let text = "ARG BASE=deps\nFROM alpine AS deps\nFROM golang AS build\nFROM ${BASE} AS runtime\nFROM runtime\n";
+        let df = parse(text).unwrap();
+        let m = Model::build(&df);
+        assert_eq!(m.meta_instructions, 0..1);
+        // The last stage builds on runtime, which builds on deps (through the meta ARG).
+        assert_eq!(m.shipping_stages(), [true, false, true, true]);
+        assert!(m.ships(0) && !m.ships(1) && m.ships(3));
+        assert!(!m.ships(7));
+        let lineage: Vec<usize> = m.lineage(3).map(|s| s.index).collect();
+        assert_eq!(lineage, [3, 2, 0]);
+        assert!(m.is_earlier_stage("BUILD", 2));
+        assert!(!m.is_earlier_stage("build", 1));
+        // `before` past the end means any stage.
+        assert!(m.is_earlier_stage("runtime", 99));
+    }
+
+    #[test]
+    fn names_defined_follow_stage_scope() {
+        let text = "ARG META=1\nFROM alpine AS base\nARG A\nENV B=1 C=2\nFROM base AS app\nARG D=$A\nENV E=1\nFROM alpine\nENV F=1\n";
+        let df = parse(text).unwrap();
+        let m = Model::build(&df);
+        assert_eq!(m.names_defined_before(&df, 1), Vec::<String>::new());
+        assert_eq!(m.names_defined_before(&df, 3), ["A"]);
+        // A stage built on an in-file stage sees all of it, then its own earlier lines.
+        assert_eq!(m.names_defined_before(&df, 6), ["A", "B", "C", "D"]);
+        // Another stage starts empty; meta ARGs are never in a stage's scope on their own.
+        assert_eq!(m.names_defined_before(&df, 8), Vec::<String>::new());
+        assert!(m.names_defined_before(&df, 0).is_empty());
+        // The whole of a stage: up to its end.
+        assert_eq!(m.names_defined_in(&df, 1, m.stages[1].instructions.end), ["A", "B", "C", "D", "E"]);
+        assert!(m.names_defined_in(&df, 9, 0).is_empty());
+    }
+
+    #[test]
+    fn no_stage_ships_without_a_from_and_meta_range_covers_all() {
+        let df = crate::syntax::read_lines("ARG A\nARG B\n").unwrap();
+        let m = Model::build(&df);
+        assert_eq!(m.meta_instructions, 0..2);
+        assert!(m.shipping_stages().is_empty());
+        assert!(!m.ships(0));
+    }
+
+    #[test]
+    fn stages_after_an_unreadable_heredoc_keep_their_spans() {
+        let text = "FROM alpine AS a\nRUN cat > /f <<EOF\nx\nEOF\nFROM  debian:12  AS Second\n";
+        let df = parse(text).unwrap();
+        assert!(df.instructions[2].typed.is_none());
+        let m = Model::build(&df);
+        let second = &m.stages[1];
+        assert_eq!(&text[second.base_span.clone()], "debian:12");
+        assert_eq!(second.name_span.clone().map(|s| &text[s]), Some("Second"));
+        assert_eq!(second.name.as_deref(), Some("second"));
     }
 
     #[test]

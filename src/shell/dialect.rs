@@ -1,7 +1,7 @@
 //! Which kind of shell a `SHELL` instruction selects, and whether a here-document
 //! body is a shell script at all.
 
-use super::ast::{Command, Script};
+use super::ast::{AndOr, Command, Script};
 
 /// The family of a shell, as far as lint rules care.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -50,7 +50,13 @@ pub fn shell_dialect<S: AsRef<str>>(shell: &[S]) -> ShellDialect {
 /// a script only when the command is a shell (`bash`, `sh -e`), data otherwise
 /// (`cat > /etc/app.conf`, `python3`).
 pub fn heredoc_dialect(command: &Script<'_>, body: &str) -> ShellDialect {
-    let Some(first) = command.items.first() else {
+    // `RUN <<EOF` read as shell is a command of redirections only: no command either.
+    let only_redirections = |item: &&AndOr<'_>| {
+        item.rest.is_empty()
+            && matches!(item.first.commands.as_slice(), [Command::Simple(simple)] if simple.words.is_empty())
+    };
+    let first = command.items.first().filter(|item| !(command.items.len() == 1 && only_redirections(item)));
+    let Some(first) = first else {
         return match body.strip_prefix("#!") {
             Some(shebang) => {
                 let line = shebang.lines().next().unwrap_or("");
@@ -105,6 +111,12 @@ mod tests {
     fn heredoc_bodies_are_scripts_only_for_shells() {
         let empty = crate::shell::parse_run("", '\\').script;
         assert_eq!(heredoc_dialect(&empty, "apt-get update\n"), ShellDialect::Posix);
+        // The shell-form line of `RUN <<EOF` as BuildKit keeps it: the marker and nothing else.
+        let marker = crate::shell::parse_run("<<EOF", '\\').script;
+        assert_eq!(heredoc_dialect(&marker, "apt-get update\n"), ShellDialect::Posix);
+        assert_eq!(heredoc_dialect(&marker, "#!/usr/bin/env python3\nprint(1)\n"), ShellDialect::Other);
+        let cat = crate::shell::parse_run("cat <<EOF > /etc/x", '\\').script;
+        assert_eq!(heredoc_dialect(&cat, "a=1\n"), ShellDialect::Other);
         assert_eq!(heredoc_dialect(&empty, "#!/bin/bash -e\nset -x\n"), ShellDialect::Posix);
         assert_eq!(heredoc_dialect(&empty, "#!/usr/bin/env python3\nprint(1)\n"), ShellDialect::Other);
         assert_eq!(heredoc_dialect(&empty, "#!/bin/awk -f\nBEGIN {}\n"), ShellDialect::Other);

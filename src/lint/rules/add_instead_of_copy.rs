@@ -40,7 +40,7 @@ fn is_remote_or_archive(src: &str) -> bool {
 
 fn check(cx: &mut Checker<'_, '_>) {
     let df = cx.df;
-    for ins in &df.instructions {
+    for ins in df.typed() {
         let Instruction::Add(add) = ins else { continue };
         let paths: Vec<&str> = add
             .src

@@ -23,8 +23,8 @@ pub static RULE: Rule = Rule {
 };
 
 fn check(cx: &mut Checker<'_, '_>) {
-    let scripts = cx.scripts.clone();
-    let ships = cx.shipping_stages();
+    let scripts = cx.scripts;
+    let ships = cx.model.shipping_stages();
     for script in scripts.iter().filter(|s| ships.get(s.stage).copied().unwrap_or(false)) {
         let commands = script.commands();
         let cleaned = commands

@@ -1,6 +1,6 @@
 use super::{Rule, RuleMeta};
 use crate::lint::checker::{edit, Checker};
-use crate::lint::run_script::{all_commands, is_apt_install, APT};
+use crate::lint::run_script::{is_apt_install, APT};
 use crate::lint::{Applicability, Category, Severity};
 
 pub static RULE: Rule = Rule {
@@ -23,8 +23,7 @@ pub static RULE: Rule = Rule {
 };
 
 fn check(cx: &mut Checker<'_, '_>) {
-    let scripts = cx.scripts.clone();
-    for cmd in all_commands(&scripts).iter().filter(|c| is_apt_install(c)) {
+    for &cmd in cx.commands.iter().filter(|c| is_apt_install(c)) {
         let quiet_twice = cmd
             .args()
             .iter()

@@ -1,6 +1,6 @@
 use super::{Rule, RuleMeta};
 use crate::lint::checker::Checker;
-use crate::lint::source::{keyword_span, transfer, Instruction};
+use crate::lint::source::{transfer, Instruction};
 use crate::lint::{Category, Severity};
 
 pub static RULE: Rule = Rule {
@@ -28,8 +28,9 @@ const ARCHIVES: &[&str] = &[
 
 fn check(cx: &mut Checker<'_, '_>) {
     let df = cx.df;
-    let scripts = cx.scripts.clone();
+    let scripts = cx.scripts;
     for (i, ins) in df.instructions.iter().enumerate() {
+        let Some(ins) = &ins.typed else { continue };
         let Some(t) = transfer(ins).filter(|t| t.from_context()) else {
             continue;
         };
@@ -48,7 +49,7 @@ fn check(cx: &mut Checker<'_, '_>) {
         if archives.is_empty() {
             continue;
         }
-        let Some(stage) = cx.stage_of(i).cloned() else { continue };
+        let Some(stage) = cx.model.stage_of(i).cloned() else { continue };
         let extractor = scripts
             .iter()
             .filter(|s| s.index > i && stage.instructions.contains(&s.index))
@@ -60,7 +61,7 @@ fn check(cx: &mut Checker<'_, '_>) {
                     .map(|c| c.span())
             });
         if let Some(extract) = extractor {
-            cx.report(keyword_span(ins), "the archive is stored in this layer and its content again in the layer that extracts it")
+            cx.report(df.instructions[i].keyword_span.clone(), "the archive is stored in this layer and its content again in the layer that extracts it")
                 .related(extract, "extracted here")
                 .help("use `ADD archive.tar.gz /dest/` (unpacks in one layer) or bind-mount it: `RUN --mount=type=bind,source=...`");
         }

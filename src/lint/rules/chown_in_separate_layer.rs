@@ -1,7 +1,7 @@
 use super::{Rule, RuleMeta};
 use crate::lint::checker::Checker;
 use crate::lint::run_script::PLAIN;
-use crate::lint::source::{keyword_span, transfer};
+use crate::lint::source::transfer;
 use crate::lint::{Category, Severity};
 
 pub static RULE: Rule = Rule {
@@ -25,7 +25,7 @@ pub static RULE: Rule = Rule {
 
 fn check(cx: &mut Checker<'_, '_>) {
     let df = cx.df;
-    let scripts = cx.scripts.clone();
+    let scripts = cx.scripts;
     for script in scripts.iter() {
         let commands: Vec<_> = script
             .commands()
@@ -49,11 +49,11 @@ fn check(cx: &mut Checker<'_, '_>) {
                     .map(|w| w.text.trim_end_matches('/').to_string())
             })
             .collect();
-        let Some(stage) = cx.stages.get(script.stage).cloned() else {
+        let Some(stage) = cx.model.stages.get(script.stage).cloned() else {
             continue;
         };
         let adder = (stage.instructions.start + 1..script.index).rev().find(|&i| {
-            let Some(t) = transfer(&df.instructions[i]) else {
+            let Some(t) = df.typed_at(i).and_then(transfer) else {
                 return false;
             };
             let dest = t.dest.value.trim_end_matches('/');
@@ -64,7 +64,7 @@ fn check(cx: &mut Checker<'_, '_>) {
         if !recursive && adder.is_none() {
             continue;
         }
-        let kw = keyword_span(&df.instructions[script.index]);
+        let kw = script.run.keyword_span.clone();
         let adder_span = adder.map(|i| cx.span_of(i));
         let mut report = cx
             .report(

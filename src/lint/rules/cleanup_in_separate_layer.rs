@@ -1,7 +1,7 @@
 use super::{Rule, RuleMeta};
 use crate::lint::checker::{edit, Checker};
 use crate::lint::run_script::{is_apt_install, is_pip_install, RunCommand, RunScript, PLAIN};
-use crate::lint::source::{keyword_span, transfer, Instruction};
+use crate::lint::source::transfer;
 use crate::lint::{Applicability, Category, Severity};
 
 pub static RULE: Rule = Rule {
@@ -94,30 +94,30 @@ fn installs(cmd: &RunCommand<'_, '_>, kind: &str) -> bool {
 
 fn check(cx: &mut Checker<'_, '_>) {
     let df = cx.df;
-    let scripts = cx.scripts.clone();
+    let scripts = cx.scripts;
     for script in scripts.iter() {
         let commands: Vec<_> = script.commands().into_iter().filter(|c| !is_noise(c)).collect();
         let removals: Vec<Removes<'_>> = commands.iter().map_while(cleanup).collect();
         if removals.is_empty() || removals.len() != commands.len() {
             continue; // not a RUN whose only job is cleaning
         }
-        let Some(stage) = cx.stages.get(script.stage).cloned() else {
+        let Some(stage) = cx.model.stages.get(script.stage).cloned() else {
             continue;
         };
         // The latest earlier instruction of the stage that created what is removed.
         let creator = (stage.instructions.start + 1..script.index)
             .rev()
-            .find(|&i| match &df.instructions[i] {
-                Instruction::Run(_) => scripts
+            .find(|&i| match df.instructions[i].keyword.as_str() {
+                "RUN" => scripts
                     .iter()
                     .find(|s| s.index == i)
                     .is_some_and(|s| removals.iter().any(|r| run_creates(s, &df.text[cx.span_of(i)], r))),
-                other => transfer(other).is_some_and(|t| copies_into(&t.dest.value, &removals)),
+                _ => df.typed_at(i).and_then(transfer).is_some_and(|t| copies_into(&t.dest.value, &removals)),
             });
         let Some(creator) = creator else { continue };
         let creator_span = cx.span_of(creator);
         let cleanup_span = cx.span_of(script.index);
-        let kw = keyword_span(&df.instructions[script.index]);
+        let kw = script.run.keyword_span.clone();
         let report = cx
             .report(
                 kw,
@@ -138,7 +138,7 @@ fn check(cx: &mut Checker<'_, '_>) {
                 delete_end += 1;
             }
             let delete_start = df.text[..cleanup_span.start].rfind('\n').map_or(0, |n| n + 1);
-            if script.run.options.is_empty() && !joined.contains('\\') {
+            if script.run.flags.is_empty() && !joined.contains('\\') {
                 report.fix(
                     "move the cleanup into the RUN that creates the files",
                     Applicability::Unsafe,

@@ -1,11 +1,9 @@
 use super::{Rule, RuleMeta};
 use crate::lint::checker::Checker;
-use crate::lint::source::Instruction;
 use crate::lint::{Category, Severity};
 
 use crate::lint::checker::edit;
 use crate::lint::Applicability;
-use parse_dockerfile::Command;
 
 pub static RULE: Rule = Rule {
     meta: RuleMeta {
@@ -29,13 +27,14 @@ pub static RULE: Rule = Rule {
 fn check(cx: &mut Checker<'_, '_>) {
     let df = cx.df;
     for i in 1..df.instructions.len() {
-        let (Instruction::Run(prev), Instruction::Run(run)) = (&df.instructions[i - 1], &df.instructions[i]) else {
+        let (prev, run) = (&df.instructions[i - 1], &df.instructions[i]);
+        if !(prev.is("RUN") && run.is("RUN")) {
             continue;
-        };
-        let flags = |r: &parse_dockerfile::RunInstruction<'_>| {
-            r.options
+        }
+        let flags = |r: &crate::syntax::Instruction<'_>| {
+            r.flags
                 .iter()
-                .map(|f| df.text[f.span()].to_string())
+                .map(|f| df.text[f.span.clone()].to_string())
                 .collect::<Vec<_>>()
         };
         if flags(prev) != flags(run) {
@@ -43,22 +42,19 @@ fn check(cx: &mut Checker<'_, '_>) {
         }
         let prev_span = cx.span_of(i - 1);
         let report = cx
-            .report(run.run.span.clone(), "consecutive RUN instructions make a layer each")
+            .report(run.keyword_span.clone(), "consecutive RUN instructions make a layer each")
             .related(prev_span, "previous RUN")
             .help("join them with `&&` in one RUN");
-        if let (Command::Shell(a), Command::Shell(b), true, true) = (
-            &prev.arguments,
-            &run.arguments,
-            prev.here_docs.is_empty(),
-            run.here_docs.is_empty(),
-        ) {
-            let between = &df.text[a.span.end..b.span.start];
+        let shell_line = |r: &crate::syntax::Instruction<'_>| !r.json_form && r.heredocs.is_empty();
+        if shell_line(prev) && shell_line(run) {
+            let (a, b) = (&prev.args_span, &run.args_span);
+            let between = df.text.get(a.end..b.start).unwrap_or_default();
             // Only when nothing but whitespace and the second keyword sits between the two commands.
             if between.trim().eq_ignore_ascii_case("RUN") {
                 report.fix(
                     "join with &&",
                     Applicability::Unsafe,
-                    vec![edit(a.span.end..b.span.start, " \\\n && ")],
+                    vec![edit(a.end..b.start, " \\\n && ")],
                 );
             }
         }

@@ -1,9 +1,6 @@
 use super::{Rule, RuleMeta};
 use crate::lint::checker::{edit, Checker};
-use crate::lint::source::Instruction;
 use crate::lint::{Applicability, Category, Severity};
-
-use crate::lint::source::{keyword, keyword_span};
 
 pub static RULE: Rule = Rule {
     meta: RuleMeta {
@@ -26,26 +23,26 @@ pub static RULE: Rule = Rule {
 
 fn check(cx: &mut Checker<'_, '_>) {
     let df = cx.df;
-    let spelled: Vec<(&str, &Instruction<'_>)> =
-        df.instructions.iter().map(|i| (&df.text[keyword_span(i)], i)).collect();
+    let spelled: Vec<(&str, &crate::syntax::Instruction<'_>)> =
+        df.instructions.iter().map(|i| (&df.text[i.keyword_span.clone()], i)).collect();
     let upper = spelled.iter().filter(|(s, _)| *s == s.to_ascii_uppercase()).count();
     let lower = spelled.iter().filter(|(s, _)| *s == s.to_ascii_lowercase()).count();
     let want_upper = upper >= lower;
     for (written, ins) in spelled {
         let wanted = if want_upper {
-            keyword(ins).to_string()
+            ins.keyword.clone()
         } else {
-            keyword(ins).to_ascii_lowercase()
+            ins.keyword.to_ascii_lowercase()
         };
         if written != wanted {
             cx.report(
-                keyword_span(ins),
+                ins.keyword_span.clone(),
                 format!("`{written}` should be written `{wanted}` like the rest of the file"),
             )
             .fix(
                 format!("write `{wanted}`"),
                 Applicability::Safe,
-                vec![edit(keyword_span(ins), wanted)],
+                vec![edit(ins.keyword_span.clone(), wanted)],
             );
         }
     }

@@ -47,12 +47,12 @@ fn copies_whole_context(ins: &Instruction<'_>) -> bool {
 
 fn check(cx: &mut Checker<'_, '_>) {
     let df = cx.df;
-    let scripts = cx.scripts.clone();
-    for stage in cx.stages.clone() {
+    let scripts = cx.scripts;
+    for stage in cx.model.stages.clone() {
         let Some(copy) = stage
             .instructions
             .clone()
-            .find(|&i| copies_whole_context(&df.instructions[i]))
+            .find(|&i| df.typed_at(i).is_some_and(copies_whole_context))
         else {
             continue;
         };

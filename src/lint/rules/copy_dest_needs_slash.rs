@@ -24,7 +24,7 @@ pub static RULE: Rule = Rule {
 
 fn check(cx: &mut Checker<'_, '_>) {
     let df = cx.df;
-    for ins in &df.instructions {
+    for ins in df.typed() {
         let Some(t) = transfer(ins) else { continue };
         let (paths, dest) = (t.paths().count(), t.dest);
         if paths > 1 && !dest.value.ends_with('/') && !dest.value.contains('$') {

@@ -24,15 +24,15 @@ pub static RULE: Rule = Rule {
 
 fn check(cx: &mut Checker<'_, '_>) {
     let df = cx.df;
-    for stage in cx.stages.clone() {
-        for ins in &df.instructions[stage.instructions.clone()] {
+    for stage in cx.model.stages.clone() {
+        for ins in df.typed_in(stage.instructions.clone()) {
             let Instruction::Copy(copy) = ins else { continue };
             for flag in copy.options.iter().filter(|f| f.name.value == "from") {
                 let Some(value) = &flag.value else { continue };
                 let own_name = stage
                     .name
                     .as_ref()
-                    .is_some_and(|(n, _)| n.eq_ignore_ascii_case(&value.value));
+                    .is_some_and(|n| n.eq_ignore_ascii_case(&value.value));
                 if own_name || value.value == stage.index.to_string() {
                     cx.report(
                         flag.span(),

@@ -24,9 +24,9 @@ pub static RULE: Rule = Rule {
 
 fn check(cx: &mut Checker<'_, '_>) {
     let df = cx.df;
-    for stage in cx.stages.clone() {
+    for stage in cx.model.stages.clone() {
         for i in stage.instructions.clone() {
-            let Some(t) = transfer(&df.instructions[i]) else {
+            let Some(t) = df.typed_at(i).and_then(transfer) else {
                 continue;
             };
             for flag in t.options.iter().filter(|f| f.name.value == "from") {
@@ -37,15 +37,15 @@ fn check(cx: &mut Checker<'_, '_>) {
                 }
                 let known = match v.parse::<usize>() {
                     Ok(n) => n < stage.index,
-                    Err(_) => cx.is_earlier_stage(v, stage.index),
+                    Err(_) => cx.model.is_earlier_stage(v, stage.index),
                 };
-                let own = stage.name.as_ref().is_some_and(|(n, _)| n.eq_ignore_ascii_case(v));
+                let own = stage.name.as_ref().is_some_and(|n| n.eq_ignore_ascii_case(v));
                 if known || own {
                     continue; // own stage: copy-from-own-stage reports it
                 }
-                let later = cx.stages[stage.index..]
+                let later = cx.model.stages[stage.index..]
                     .iter()
-                    .any(|s| s.name.as_ref().is_some_and(|(n, _)| n.eq_ignore_ascii_case(v)));
+                    .any(|s| s.name.as_ref().is_some_and(|n| n.eq_ignore_ascii_case(v)));
                 let message = if later {
                     format!("stage `{v}` is defined after this COPY; move it before")
                 } else {

@@ -24,24 +24,13 @@ pub static RULE: Rule = Rule {
 
 fn check(cx: &mut Checker<'_, '_>) {
     let df = cx.df;
-    for stage in cx.stages.clone() {
+    for stage in cx.model.stages.clone() {
         // WORKDIR set in the chain of in-file stages this one builds on.
         let mut has_workdir = false;
-        let mut base = stage.clone();
-        for _ in 0..cx.stages.len() {
-            let Some(parent) = cx.stages[..base.index]
-                .iter()
-                .rev()
-                .find(|p| p.name.as_ref().is_some_and(|(n, _)| n.eq_ignore_ascii_case(&base.base)))
-            else {
-                break;
-            };
-            has_workdir |= df.instructions[parent.instructions.clone()]
-                .iter()
-                .any(|i| matches!(i, Instruction::Workdir(_)));
-            base = parent.clone();
+        for parent in cx.model.lineage(stage.index).skip(1) {
+            has_workdir |= df.instructions[parent.instructions.clone()].iter().any(|i| i.is("WORKDIR"));
         }
-        for ins in &df.instructions[stage.instructions.clone()] {
+        for ins in df.typed_in(stage.instructions.clone()) {
             let dest = match ins {
                 Instruction::Workdir(_) => {
                     has_workdir = true;

@@ -58,7 +58,7 @@ fn is_secret(path: &str) -> bool {
 
 fn check(cx: &mut Checker<'_, '_>) {
     let df = cx.df;
-    for ins in &df.instructions {
+    for ins in df.typed() {
         let Some(t) = transfer(ins).filter(|t| t.from_context()) else {
             continue;
         };

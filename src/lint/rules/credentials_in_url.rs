@@ -1,6 +1,5 @@
 use super::{Rule, RuleMeta};
 use crate::lint::checker::Checker;
-use crate::lint::run_script::all_commands;
 use crate::lint::source::transfer;
 use crate::lint::{Category, Severity};
 
@@ -36,8 +35,7 @@ fn has_credentials(text: &str) -> bool {
 }
 
 fn check(cx: &mut Checker<'_, '_>) {
-    let scripts = cx.scripts.clone();
-    for cmd in all_commands(&scripts) {
+    for &cmd in cx.commands {
         for word in cmd.args().iter().filter(|w| has_credentials(&w.text)) {
             cx.report(
                 cmd.span_of(&word.span),
@@ -47,7 +45,7 @@ fn check(cx: &mut Checker<'_, '_>) {
         }
     }
     let df = cx.df;
-    for ins in &df.instructions {
+    for ins in df.typed() {
         let Some(t) = transfer(ins) else { continue };
         for p in t.paths().filter(|p| has_credentials(&p.value)) {
             cx.report(

@@ -22,16 +22,17 @@ pub static RULE: Rule = Rule {
 };
 
 fn check(cx: &mut Checker<'_, '_>) {
-    let stages = cx.stages.clone();
+    let stages = cx.model.stages.clone();
     for (i, stage) in stages.iter().enumerate() {
-        let Some((name, span)) = &stage.name else { continue };
-        let first = stages[..i]
-            .iter()
-            .find_map(|s| s.name.as_ref().filter(|(n, _)| n.eq_ignore_ascii_case(name)));
-        if let Some((_, first_span)) = first {
-            cx.report(span.clone(), format!("stage name `{name}` is already used"))
-                .related(first_span.clone(), "first defined here")
+        let (Some(name), Some(span)) = (&stage.name_as_written, &stage.name_span) else { continue };
+        let first = stages[..i].iter().find(|s| s.name.is_some() && s.name == stage.name);
+        if let Some(first) = first {
+            let report = cx
+                .report(span.clone(), format!("stage name `{name}` is already used"))
                 .help("give each stage a unique name");
+            if let Some(first_span) = &first.name_span {
+                report.related(first_span.clone(), "first defined here");
+            }
         }
     }
 }

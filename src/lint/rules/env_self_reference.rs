@@ -1,7 +1,8 @@
 use super::{Rule, RuleMeta};
 use crate::lint::checker::Checker;
 use crate::lint::source::Instruction;
-use crate::lint::words::{key_values, variable_names};
+use crate::lint::words::key_values;
+use crate::model::expand::referenced_names;
 use crate::lint::{Category, Severity};
 
 pub static RULE: Rule = Rule {
@@ -25,12 +26,12 @@ pub static RULE: Rule = Rule {
 
 fn check(cx: &mut Checker<'_, '_>) {
     let df = cx.df;
-    for ins in &df.instructions {
+    for ins in df.typed() {
         let Instruction::Env(env) = ins else { continue };
         let pairs = key_values(&env.arguments.value, env.arguments.span.start);
         for (i, kv) in pairs.iter().enumerate() {
             let Some(value) = kv.value else { continue };
-            for name in variable_names(value) {
+            for name in referenced_names(value, df.escape) {
                 if pairs[..i].iter().any(|earlier| earlier.key == name) {
                     cx.report(
                         kv.key_span.clone(),

@@ -1,6 +1,6 @@
 use super::{Rule, RuleMeta};
 use crate::lint::checker::Checker;
-use crate::lint::source::Instruction;
+use crate::lint::source::arg_spans;
 use crate::lint::{Category, Severity};
 
 pub static RULE: Rule = Rule {
@@ -28,17 +28,17 @@ fn valid_port(s: &str) -> bool {
 
 fn check(cx: &mut Checker<'_, '_>) {
     let df = cx.df;
-    for ins in &df.instructions {
-        let Instruction::Expose(e) = ins else { continue };
-        for arg in &e.arguments {
-            let value = arg.value.as_ref();
+    // BuildKit's view: judged after a heredoc the typed reader cannot follow, too.
+    for ins in df.instructions.iter().filter(|i| i.is("EXPOSE")) {
+        for (value, span) in arg_spans(df.text, ins) {
+            let Some(span) = span else { continue };
             if value.contains('$') {
                 continue;
             }
             let ports = value.split_once('/').map_or(value, |(p, _)| p);
             if ports.contains(':') {
                 cx.report(
-                    arg.span.clone(),
+                    span.clone(),
                     format!("`EXPOSE {value}` includes a host address or port; EXPOSE takes container ports only"),
                 )
                 .help("publish to the host with `docker run -p` instead");
@@ -47,7 +47,7 @@ fn check(cx: &mut Checker<'_, '_>) {
             let (lo, hi) = ports.split_once('-').unwrap_or((ports, ports));
             if !valid_port(lo) || !valid_port(hi) {
                 cx.report(
-                    arg.span.clone(),
+                    span.clone(),
                     format!("`{value}` is not a valid port or port range (0-65535)"),
                 );
             }

@@ -1,6 +1,6 @@
 use super::{Rule, RuleMeta};
 use crate::lint::checker::{edit, Checker};
-use crate::lint::source::Instruction;
+use crate::lint::source::arg_spans;
 use crate::lint::{Applicability, Category, Severity};
 
 pub static RULE: Rule = Rule {
@@ -25,19 +25,20 @@ pub static RULE: Rule = Rule {
 
 fn check(cx: &mut Checker<'_, '_>) {
     let df = cx.df;
-    for ins in &df.instructions {
-        let Instruction::Expose(e) = ins else { continue };
-        for arg in &e.arguments {
-            let Some((_, proto)) = arg.value.split_once('/') else {
+    // BuildKit's view: judged after a heredoc the typed reader cannot follow, too.
+    for ins in df.instructions.iter().filter(|i| i.is("EXPOSE")) {
+        for (value, span) in arg_spans(df.text, ins) {
+            let Some(span) = span else { continue };
+            let Some((_, proto)) = value.split_once('/') else {
                 continue;
             };
-            if proto != proto.to_ascii_lowercase() && df.text[arg.span.clone()] == *arg.value {
-                let lower = arg.value.to_ascii_lowercase();
-                cx.report(arg.span.clone(), format!("protocol `{proto}` should be lower case"))
+            if proto != proto.to_ascii_lowercase() {
+                let lower = value.to_ascii_lowercase();
+                cx.report(span.clone(), format!("protocol `{proto}` should be lower case"))
                     .fix(
                         format!("write `{lower}`"),
                         Applicability::Safe,
-                        vec![edit(arg.span.clone(), lower)],
+                        vec![edit(span.clone(), lower)],
                     );
             }
         }

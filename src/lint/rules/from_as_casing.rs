@@ -1,6 +1,6 @@
 use super::{Rule, RuleMeta};
 use crate::lint::checker::{edit, Checker};
-use crate::lint::source::Instruction;
+use crate::lint::source::arg_spans;
 use crate::lint::{Applicability, Category, Severity};
 
 pub static RULE: Rule = Rule {
@@ -24,11 +24,14 @@ pub static RULE: Rule = Rule {
 
 fn check(cx: &mut Checker<'_, '_>) {
     let df = cx.df;
-    for ins in &df.instructions {
-        let Instruction::From(from) = ins else { continue };
-        let Some((as_kw, _)) = &from.as_ else { continue };
-        let from_text = &df.text[from.from.span.clone()];
-        let as_text = &df.text[as_kw.span.clone()];
+    // BuildKit's view: judged after a heredoc the typed reader cannot follow, too.
+    for ins in df.instructions.iter().filter(|i| i.is("FROM")) {
+        let args = arg_spans(df.text, ins);
+        let [_, (as_text, Some(as_span)), _] = args.as_slice() else { continue };
+        if !as_text.eq_ignore_ascii_case("as") {
+            continue;
+        }
+        let from_text = &df.text[ins.keyword_span.clone()];
         let from_upper = from_text == from_text.to_ascii_uppercase();
         let from_lower = from_text == from_text.to_ascii_lowercase();
         let wanted = if from_upper {
@@ -38,15 +41,15 @@ fn check(cx: &mut Checker<'_, '_>) {
         } else {
             continue;
         };
-        if as_text != wanted {
+        if *as_text != wanted {
             cx.report(
-                as_kw.span.clone(),
+                as_span.clone(),
                 format!("`{as_text}` does not match the casing of `{from_text}`"),
             )
             .fix(
                 format!("write `{wanted}`"),
                 Applicability::Safe,
-                vec![edit(as_kw.span.clone(), wanted)],
+                vec![edit(as_span.clone(), wanted)],
             );
         }
     }

@@ -1,9 +1,6 @@
 use super::{Rule, RuleMeta};
 use crate::lint::checker::Checker;
-use crate::lint::source::Instruction;
 use crate::lint::{Category, Severity};
-
-use parse_dockerfile::Command;
 
 pub static RULE: Rule = Rule {
     meta: RuleMeta {
@@ -26,20 +23,16 @@ pub static RULE: Rule = Rule {
 
 fn check(cx: &mut Checker<'_, '_>) {
     let df = cx.df;
-    for stage in cx.stages.clone() {
+    for stage in cx.model.stages.clone() {
         let instructions = &df.instructions[stage.instructions.clone()];
-        if instructions.iter().any(|i| matches!(i, Instruction::Shell(_))) {
+        if instructions.iter().any(|i| i.keyword == "SHELL") {
             continue;
         }
         for ins in instructions {
-            let (name, args) = match ins {
-                Instruction::Cmd(c) => ("CMD", &c.arguments),
-                Instruction::Entrypoint(e) => ("ENTRYPOINT", &e.arguments),
-                _ => continue,
-            };
-            if let Command::Shell(s) = args {
+            let name = ins.keyword.as_str();
+            if matches!(name, "CMD" | "ENTRYPOINT") && !ins.json_form {
                 cx.report(
-                    s.span.clone(),
+                    ins.args_span.clone(),
                     format!("{name} in shell form runs under `/bin/sh -c`, which does not forward signals"),
                 )
                 .help(format!("use the JSON form: {name} [\"executable\", \"arg\"]"));

@@ -46,7 +46,7 @@ fn problem(key: &str) -> Option<&'static str> {
 
 fn check(cx: &mut Checker<'_, '_>) {
     let df = cx.df;
-    for ins in &df.instructions {
+    for ins in df.typed() {
         let Instruction::Label(label) = ins else { continue };
         for kv in key_values(&label.arguments.value, label.arguments.span.start) {
             if let Some(why) = problem(kv.key) {

@@ -50,19 +50,17 @@ fn cleans(cmd: &RunCommand<'_, '_>, name: &str) -> bool {
 }
 
 fn check(cx: &mut Checker<'_, '_>) {
-    let scripts = cx.scripts.clone();
-    let ships = cx.shipping_stages();
+    let scripts = cx.scripts;
+    let ships = cx.model.shipping_stages();
     for script in scripts.iter().filter(|s| ships.get(s.stage).copied().unwrap_or(false)) {
         let commands = script.commands();
         let mut seen: Vec<&str> = Vec::new();
         for cmd in &commands {
             let Some((name, cache)) = manager(cmd) else { continue };
             let cache_dir_word = cache.rsplit('/').next().unwrap_or(cache);
-            let mounted = script.run.options.iter().any(|f| {
-                f.name.value == "mount"
-                    && f.value
-                        .as_ref()
-                        .is_some_and(|v| v.value.contains("type=cache") && v.value.contains(cache_dir_word))
+            let mounted = script.run.flags.iter().any(|f| {
+                f.name() == "mount"
+                    && f.value().is_some_and(|v| v.contains("type=cache") && v.contains(cache_dir_word))
             });
             if seen.contains(&name)
                 || mounted

@@ -1,6 +1,5 @@
 use super::{Rule, RuleMeta};
 use crate::lint::checker::Checker;
-use crate::lint::source::Instruction;
 use crate::lint::{Category, Severity};
 
 pub static RULE: Rule = Rule {
@@ -24,18 +23,15 @@ pub static RULE: Rule = Rule {
 
 fn check(cx: &mut Checker<'_, '_>) {
     let df = cx.df;
-    let Some(last) = cx.stages.last().cloned() else { return };
+    let Some(last) = cx.model.stages.last().cloned() else { return };
     let last_user = df.instructions[last.instructions.clone()]
         .iter()
         .rev()
-        .find_map(|i| match i {
-            Instruction::User(u) => Some(u),
-            _ => None,
-        });
+        .find(|i| i.keyword == "USER");
     if let Some(u) = last_user {
-        let user = u.arguments.value.split(':').next().unwrap_or_default();
+        let user = u.args.first().and_then(|a| a.split(':').next()).unwrap_or_default();
         if user == "root" || user == "0" {
-            cx.report(u.arguments.span.clone(), "the final image runs as root")
+            cx.report(u.args_span.clone(), "the final image runs as root")
                 .help("switch to an unprivileged user at the end: `USER app`");
         }
     }

@@ -24,7 +24,7 @@ pub static RULE: Rule = Rule {
 };
 
 fn check(cx: &mut Checker<'_, '_>) {
-    for stage in cx.stages.clone() {
+    for stage in cx.model.stages.clone() {
         let r = image_ref(&stage.base);
         if r.tag == Some("latest") && r.digest.is_none() {
             cx.report(

@@ -26,7 +26,7 @@ pub static RULE: Rule = Rule {
 
 fn check(cx: &mut Checker<'_, '_>) {
     let df = cx.df;
-    for ins in &df.instructions {
+    for ins in df.typed() {
         let (kind, args) = match ins {
             Instruction::Env(e) => ("ENV", &e.arguments),
             Instruction::Label(l) => ("LABEL", &l.arguments),

@@ -25,7 +25,7 @@ pub static RULE: Rule = Rule {
 fn check(cx: &mut Checker<'_, '_>) {
     let df = cx.df;
     for (i, ins) in df.instructions.iter().enumerate() {
-        let Instruction::Maintainer(m) = ins else { continue };
+        let Some(Instruction::Maintainer(m)) = &ins.typed else { continue };
         let escaped = m.name.value.replace('\\', "\\\\").replace('"', "\\\"");
         let span = cx.span_of(i);
         cx.report(m.maintainer.span.clone(), "MAINTAINER is deprecated")

@@ -19,6 +19,8 @@ mod apt_lists_left;
 mod apt_pin_versions;
 mod archive_copied_then_extracted;
 mod cd_in_run;
+mod dnf_pin_versions;
+mod gem_pin_versions;
 mod chown_in_separate_layer;
 mod cleanup_in_separate_layer;
 mod consecutive_run;
@@ -37,6 +39,7 @@ mod expose_proto_casing;
 mod from_as_casing;
 mod from_platform_flag_const;
 mod invalid_default_arg_in_from;
+mod invalid_definition_description;
 mod json_args_recommended;
 mod label_key_invalid;
 mod language_cache_left;
@@ -51,9 +54,11 @@ mod npm_pin_versions;
 mod pip_no_cache_dir;
 mod pip_pin_versions;
 mod pipefail;
+mod pointless_command;
 mod redundant_target_platform;
 mod required_labels;
 mod reserved_stage_name;
+mod rm_unquoted_variable;
 mod rpm_cache_left;
 mod rpm_install_yes;
 mod secrets_in_arg_or_env;
@@ -64,11 +69,16 @@ pub mod syntax_error;
 mod toolchain_in_final_stage;
 mod trusted_registries;
 mod undefined_arg_in_from;
+mod undefined_var;
 mod untagged_image;
 mod use_apt_get;
 mod useradd_without_no_log_init;
 mod wget_and_curl;
+mod wget_progress;
 mod workdir_relative;
+mod yum_pin_versions;
+mod zypper_dist_upgrade;
+mod zypper_pin_versions;
 
 /// Every rule imgopt knows, in code order. The only list of rules.
 pub static RULES: &[&Rule] = &[
@@ -102,6 +112,14 @@ pub static RULES: &[&Rule] = &[
     &npm_pin_versions::RULE,
     &copy_from_unknown_stage::RULE,
     &apk_pin_versions::RULE,
+    &undefined_var::RULE,
+    &yum_pin_versions::RULE,
+    &dnf_pin_versions::RULE,
+    &zypper_pin_versions::RULE,
+    &gem_pin_versions::RULE,
+    &zypper_dist_upgrade::RULE,
+    &pointless_command::RULE,
+    &rm_unquoted_variable::RULE,
     &consecutive_run::RULE,
     &apt_lists_left::RULE,
     &apk_no_cache::RULE,
@@ -130,6 +148,8 @@ pub static RULES: &[&Rule] = &[
     &required_labels::RULE,
     &wget_and_curl::RULE,
     &label_key_invalid::RULE,
+    &invalid_definition_description::RULE,
+    &wget_progress::RULE,
 ];
 
 /// A rule: what it is and the function that finds it.

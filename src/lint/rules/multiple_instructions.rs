@@ -2,8 +2,6 @@ use super::{Rule, RuleMeta};
 use crate::lint::checker::Checker;
 use crate::lint::{Category, Severity};
 
-use crate::lint::source::keyword;
-
 pub static RULE: Rule = Rule {
     meta: RuleMeta {
         code: "IMG108",
@@ -25,12 +23,12 @@ pub static RULE: Rule = Rule {
 
 fn check(cx: &mut Checker<'_, '_>) {
     let df = cx.df;
-    for stage in cx.stages.clone() {
+    for stage in cx.model.stages.clone() {
         let range = stage.instructions.clone();
         for kind in ["CMD", "ENTRYPOINT", "HEALTHCHECK"] {
             let found: Vec<usize> = range
                 .clone()
-                .filter(|&i| keyword(&df.instructions[i]) == kind)
+                .filter(|&i| df.instructions[i].keyword == kind)
                 .collect();
             let Some((&last, earlier)) = found.split_last() else {
                 continue;

@@ -1,6 +1,6 @@
 use super::{Rule, RuleMeta};
 use crate::lint::checker::Checker;
-use crate::lint::run_script::{all_commands, PLAIN};
+use crate::lint::run_script::PLAIN;
 use crate::lint::{Category, Severity};
 
 pub static RULE: Rule = Rule {
@@ -23,8 +23,7 @@ pub static RULE: Rule = Rule {
 };
 
 fn check(cx: &mut Checker<'_, '_>) {
-    let scripts = cx.scripts.clone();
-    for cmd in all_commands(&scripts).iter().filter(|c| c.name() == Some("npm")) {
+    for &cmd in cx.commands.iter().filter(|c| c.name() == Some("npm")) {
         let operands = cmd.operands(PLAIN);
         if !operands
             .first()

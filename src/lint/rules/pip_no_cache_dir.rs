@@ -1,8 +1,6 @@
 use super::{Rule, RuleMeta};
 use crate::lint::checker::{edit, Checker};
 use crate::lint::run_script::{is_pip_install, PIP};
-use crate::lint::source::Instruction;
-use crate::lint::words::key_values;
 use crate::lint::{Applicability, Category, Severity};
 
 pub static RULE: Rule = Rule {
@@ -26,19 +24,16 @@ pub static RULE: Rule = Rule {
 
 fn check(cx: &mut Checker<'_, '_>) {
     let df = cx.df;
-    let scripts = cx.scripts.clone();
-    let ships = cx.shipping_stages();
+    let scripts = cx.scripts;
+    let ships = cx.model.shipping_stages();
     for script in scripts.iter().filter(|s| ships.get(s.stage).copied().unwrap_or(false)) {
         if script.has_cache_mount("/root/.cache") {
             continue;
         }
-        let stage_start = cx.stages.get(script.stage).map_or(0, |s| s.instructions.start);
-        let env_set = df.instructions[stage_start..script.index].iter().any(|i| match i {
-            Instruction::Env(e) => key_values(&e.arguments.value, 0)
-                .iter()
-                .any(|kv| kv.key == "PIP_NO_CACHE_DIR"),
-            _ => false,
-        });
+        let stage_start = cx.model.stages.get(script.stage).map_or(0, |s| s.instructions.start);
+        let env_set = df.instructions[stage_start..script.index]
+            .iter()
+            .any(|i| i.is("ENV") && crate::model::env_pairs(i).iter().any(|(k, _)| k == "PIP_NO_CACHE_DIR"));
         if env_set {
             continue;
         }

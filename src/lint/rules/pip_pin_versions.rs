@@ -1,6 +1,6 @@
 use super::{Rule, RuleMeta};
 use crate::lint::checker::Checker;
-use crate::lint::run_script::{all_commands, is_pip_install, PIP};
+use crate::lint::run_script::{is_pip_install, PIP};
 use crate::lint::{Category, Severity};
 
 pub static RULE: Rule = Rule {
@@ -23,8 +23,7 @@ pub static RULE: Rule = Rule {
 };
 
 fn check(cx: &mut Checker<'_, '_>) {
-    let scripts = cx.scripts.clone();
-    for cmd in all_commands(&scripts).iter().filter(|c| is_pip_install(c)) {
+    for &cmd in cx.commands.iter().filter(|c| is_pip_install(c)) {
         let operands = cmd.operands(PIP);
         let packages = operands.iter().skip_while(|w| w.text != "install").skip(1);
         for word in packages {

@@ -1,7 +1,6 @@
 use super::{Rule, RuleMeta};
 use crate::lint::checker::Checker;
 use crate::lint::run_script::PLAIN;
-use crate::lint::source::Instruction;
 use crate::lint::{Category, Severity};
 
 pub static RULE: Rule = Rule {
@@ -25,18 +24,16 @@ pub static RULE: Rule = Rule {
 
 fn check(cx: &mut Checker<'_, '_>) {
     let df = cx.df;
-    let scripts = cx.scripts.clone();
+    let scripts = cx.scripts;
     for script in scripts.iter() {
-        let Some(stage) = cx.stages.get(script.stage) else {
+        let Some(stage) = cx.model.stages.get(script.stage) else {
             continue;
         };
         let shell_has_pipefail = df.instructions[stage.instructions.start..script.index]
             .iter()
             .rev()
-            .find_map(|i| match i {
-                Instruction::Shell(s) => Some(s.arguments.iter().any(|a| a.value.contains("pipefail"))),
-                _ => None,
-            })
+            .find(|i| i.is("SHELL"))
+            .map(|s| s.args.iter().any(|a| a.contains("pipefail")))
             .unwrap_or(false);
         if shell_has_pipefail {
             continue;

@@ -27,16 +27,14 @@ pub static RULE: Rule = Rule {
 fn check(cx: &mut Checker<'_, '_>) {
     let required = cx.settings.required_labels.clone();
     let df = cx.df;
-    let Some(last) = cx.stages.last().cloned() else { return };
+    let Some(last) = cx.model.stages.last().cloned() else { return };
     if required.is_empty() {
         return;
     }
     // Labels are inherited: follow the chain of stages the final one is built on.
     let mut present: Vec<String> = Vec::new();
-    let mut stage = Some(last.clone());
-    let mut guard = 0;
-    while let Some(s) = stage.take() {
-        for ins in &df.instructions[s.instructions.clone()] {
+    for s in cx.model.lineage(last.index) {
+        for ins in df.typed_in(s.instructions.clone()) {
             if let Instruction::Label(l) = ins {
                 present.extend(
                     key_values(&l.arguments.value, 0)
@@ -44,15 +42,6 @@ fn check(cx: &mut Checker<'_, '_>) {
                         .map(|kv| kv.key.trim_matches('"').to_string()),
                 );
             }
-        }
-        guard += 1;
-        stage = cx.stages[..s.index]
-            .iter()
-            .rev()
-            .find(|p| p.name.as_ref().is_some_and(|(n, _)| n.eq_ignore_ascii_case(&s.base)))
-            .cloned();
-        if guard > cx.stages.len() {
-            break;
         }
     }
     for label in required.iter().filter(|l| !present.contains(l)) {

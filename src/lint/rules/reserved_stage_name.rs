@@ -22,8 +22,8 @@ pub static RULE: Rule = Rule {
 };
 
 fn check(cx: &mut Checker<'_, '_>) {
-    for stage in cx.stages.clone() {
-        if let Some((name, span)) = &stage.name {
+    for stage in cx.model.stages.clone() {
+        if let (Some(name), Some(span)) = (&stage.name_as_written, &stage.name_span) {
             if ["scratch", "context"].iter().any(|r| name.eq_ignore_ascii_case(r)) {
                 cx.report(
                     span.clone(),

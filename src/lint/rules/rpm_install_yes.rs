@@ -1,6 +1,6 @@
 use super::{Rule, RuleMeta};
 use crate::lint::checker::{edit, Checker};
-use crate::lint::run_script::{all_commands, PLAIN};
+use crate::lint::run_script::PLAIN;
 use crate::lint::{Applicability, Category, Severity};
 
 pub static RULE: Rule = Rule {
@@ -23,8 +23,7 @@ pub static RULE: Rule = Rule {
 };
 
 fn check(cx: &mut Checker<'_, '_>) {
-    let scripts = cx.scripts.clone();
-    for cmd in all_commands(&scripts) {
+    for &cmd in cx.commands {
         let Some(name) = cmd.name().filter(|n| matches!(*n, "yum" | "dnf" | "zypper")) else {
             continue;
         };

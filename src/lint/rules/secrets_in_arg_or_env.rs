@@ -44,7 +44,7 @@ fn names_a_secret(name: &str) -> bool {
 
 fn check(cx: &mut Checker<'_, '_>) {
     let df = cx.df;
-    for ins in &df.instructions {
+    for ins in df.typed() {
         let (kind, args) = match ins {
             Instruction::Arg(a) => ("ARG", &a.arguments),
             Instruction::Env(e) => ("ENV", &e.arguments),

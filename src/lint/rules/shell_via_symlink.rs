@@ -1,6 +1,6 @@
 use super::{Rule, RuleMeta};
 use crate::lint::checker::Checker;
-use crate::lint::run_script::{all_commands, PLAIN};
+use crate::lint::run_script::PLAIN;
 use crate::lint::{Category, Severity};
 
 pub static RULE: Rule = Rule {
@@ -23,8 +23,7 @@ pub static RULE: Rule = Rule {
 };
 
 fn check(cx: &mut Checker<'_, '_>) {
-    let scripts = cx.scripts.clone();
-    for cmd in all_commands(&scripts).iter().filter(|c| c.name() == Some("ln")) {
+    for &cmd in cx.commands.iter().filter(|c| c.name() == Some("ln")) {
         if cmd.operands(PLAIN).last().is_some_and(|w| w.text == "/bin/sh") {
             cx.report(cmd.span(), "relinking /bin/sh changes the shell of the whole image")
                 .help("use the SHELL instruction");

@@ -22,8 +22,8 @@ pub static RULE: Rule = Rule {
 };
 
 fn check(cx: &mut Checker<'_, '_>) {
-    for stage in cx.stages.clone() {
-        let Some((name, span)) = &stage.name else { continue };
+    for stage in cx.model.stages.clone() {
+        let (Some(name), Some(span)) = (&stage.name_as_written, &stage.name_span) else { continue };
         if name.chars().any(|c| c.is_uppercase()) {
             let lower = name.to_lowercase();
             cx.report(span.clone(), format!("stage name `{name}` should be lower case"))

@@ -1,6 +1,5 @@
 use super::{Rule, RuleMeta};
 use crate::lint::checker::Checker;
-use crate::lint::run_script::all_commands;
 use crate::lint::{Category, Severity};
 
 pub static RULE: Rule = Rule {
@@ -23,8 +22,7 @@ pub static RULE: Rule = Rule {
 };
 
 fn check(cx: &mut Checker<'_, '_>) {
-    let scripts = cx.scripts.clone();
-    for cmd in all_commands(&scripts)
+    for &cmd in cx.commands
         .iter()
         .filter(|c| c.has_wrapper("sudo") || c.name() == Some("sudo"))
     {

@@ -51,10 +51,10 @@ fn is_toolchain(package: &str) -> bool {
 }
 
 fn check(cx: &mut Checker<'_, '_>) {
-    let Some(last) = cx.stages.last().map(|s| s.index) else {
+    let Some(last) = cx.model.stages.last().map(|s| s.index) else {
         return;
     };
-    let scripts = cx.scripts.clone();
+    let scripts = cx.scripts;
     for script in scripts.iter().filter(|s| s.stage == last) {
         let commands = script.commands();
         let removed = commands.iter().any(|c| {

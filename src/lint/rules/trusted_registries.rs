@@ -28,9 +28,9 @@ fn check(cx: &mut Checker<'_, '_>) {
     if trusted.is_empty() {
         return;
     }
-    for stage in cx.stages.clone() {
-        let base = stage.base.as_ref();
-        if base.contains('$') || base.eq_ignore_ascii_case("scratch") || cx.is_earlier_stage(base, stage.index) {
+    for stage in cx.model.stages.clone() {
+        let base = stage.base.as_str();
+        if base.contains('$') || base.eq_ignore_ascii_case("scratch") || cx.model.is_earlier_stage(base, stage.index) {
             continue;
         }
         let registry = image_ref(base).registry.unwrap_or("docker.io");

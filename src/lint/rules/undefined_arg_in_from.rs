@@ -3,7 +3,8 @@ use crate::lint::checker::Checker;
 use crate::lint::source::Instruction;
 use crate::lint::{Category, Severity};
 
-use crate::lint::words::{key_values, variable_names};
+use crate::lint::words::key_values;
+use crate::model::expand::referenced_names;
 
 pub static RULE: Rule = Rule {
     meta: RuleMeta {
@@ -29,7 +30,7 @@ fn check(cx: &mut Checker<'_, '_>) {
     // BuildKit defines the platform ARGs for every build.
     let mut declared: Vec<&str> = crate::model::AUTOMATIC_PLATFORM_ARGS.to_vec();
     declared.push("TARGETSTAGE");
-    for ins in &df.instructions[cx.meta_args.clone()] {
+    for ins in df.typed_in(cx.model.meta_instructions.clone()) {
         if let Instruction::Arg(a) = ins {
             declared.extend(
                 key_values(&a.arguments.value, a.arguments.span.start)
@@ -38,8 +39,8 @@ fn check(cx: &mut Checker<'_, '_>) {
             );
         }
     }
-    for stage in cx.stages.clone() {
-        let Some(Instruction::From(from)) = df.instructions.get(stage.instructions.start) else {
+    for stage in cx.model.stages.clone() {
+        let Some(Instruction::From(from)) = df.typed_at(stage.from) else {
             continue;
         };
         let mut places = vec![(&from.image.value, from.image.span.clone())];
@@ -49,8 +50,8 @@ fn check(cx: &mut Checker<'_, '_>) {
                 .filter_map(|f| f.value.as_ref().map(|v| (&v.value, v.span.clone()))),
         );
         for (value, span) in places {
-            for name in variable_names(value) {
-                if !declared.contains(&name) {
+            for name in referenced_names(value, df.escape) {
+                if !declared.contains(&name.as_str()) {
                     cx.report(
                         span.clone(),
                         format!("FROM uses `${name}`, which no ARG before the first FROM declares"),

@@ -24,9 +24,9 @@ pub static RULE: Rule = Rule {
 };
 
 fn check(cx: &mut Checker<'_, '_>) {
-    for stage in cx.stages.clone() {
-        let base = stage.base.as_ref();
-        if base.contains('$') || base.eq_ignore_ascii_case("scratch") || cx.is_earlier_stage(base, stage.index) {
+    for stage in cx.model.stages.clone() {
+        let base = stage.base.as_str();
+        if base.contains('$') || base.eq_ignore_ascii_case("scratch") || cx.model.is_earlier_stage(base, stage.index) {
             continue;
         }
         let r = image_ref(base);

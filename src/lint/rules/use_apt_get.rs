@@ -1,6 +1,5 @@
 use super::{Rule, RuleMeta};
 use crate::lint::checker::{edit, Checker};
-use crate::lint::run_script::all_commands;
 use crate::lint::{Applicability, Category, Severity};
 
 pub static RULE: Rule = Rule {
@@ -23,8 +22,7 @@ pub static RULE: Rule = Rule {
 };
 
 fn check(cx: &mut Checker<'_, '_>) {
-    let scripts = cx.scripts.clone();
-    for cmd in all_commands(&scripts).iter().filter(|c| c.name() == Some("apt")) {
+    for &cmd in cx.commands.iter().filter(|c| c.name() == Some("apt")) {
         let Some(word) = crate::shell::invocation(cmd.command).map(|i| i.command) else {
             continue;
         };

@@ -1,6 +1,5 @@
 use super::{Rule, RuleMeta};
 use crate::lint::checker::{edit, Checker};
-use crate::lint::run_script::all_commands;
 use crate::lint::{Applicability, Category, Severity};
 use crate::shell::{Arg, OptionSpec};
 
@@ -46,8 +45,7 @@ const USERADD: OptionSpec<'static> = OptionSpec {
 };
 
 fn check(cx: &mut Checker<'_, '_>) {
-    let scripts = cx.scripts.clone();
-    for cmd in all_commands(&scripts).iter().filter(|c| c.name() == Some("useradd")) {
+    for &cmd in cx.commands.iter().filter(|c| c.name() == Some("useradd")) {
         if cmd.has_option(USERADD, Some('l'), &["no-log-init"]) {
             continue;
         }

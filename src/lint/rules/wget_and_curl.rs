@@ -22,7 +22,7 @@ pub static RULE: Rule = Rule {
 };
 
 fn check(cx: &mut Checker<'_, '_>) {
-    let scripts = cx.scripts.clone();
+    let scripts = cx.scripts;
     let uses: Vec<(&str, std::ops::Range<usize>)> = scripts
         .iter()
         .flat_map(|s| {

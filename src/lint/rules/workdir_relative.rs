@@ -1,6 +1,5 @@
 use super::{Rule, RuleMeta};
 use crate::lint::checker::Checker;
-use crate::lint::source::Instruction;
 use crate::lint::{Category, Severity};
 
 pub static RULE: Rule = Rule {
@@ -29,22 +28,19 @@ fn is_absolute(path: &str) -> bool {
 
 fn check(cx: &mut Checker<'_, '_>) {
     let df = cx.df;
-    for stage in cx.stages.clone() {
+    for stage in cx.model.stages.clone() {
         let mut has_absolute = false;
-        for ins in &df.instructions[stage.instructions.clone()] {
-            if let Instruction::Workdir(w) = ins {
-                if is_absolute(&w.arguments.value) {
-                    has_absolute = true;
-                } else if !has_absolute {
-                    cx.report(
-                        w.arguments.span.clone(),
-                        format!(
-                            "WORKDIR `{}` is relative to the base image's working directory",
-                            w.arguments.value
-                        ),
-                    )
-                    .help("use an absolute path, e.g. `WORKDIR /app`");
-                }
+        // BuildKit's view: judged after a heredoc the typed reader cannot follow, too.
+        for ins in df.instructions[stage.instructions.clone()].iter().filter(|i| i.is("WORKDIR")) {
+            let Some(path) = ins.args.first() else { continue };
+            if is_absolute(path) {
+                has_absolute = true;
+            } else if !has_absolute {
+                cx.report(
+                    ins.args_span.clone(),
+                    format!("WORKDIR `{path}` is relative to the base image's working directory"),
+                )
+                .help("use an absolute path, e.g. `WORKDIR /app`");
             }
         }
     }

@@ -1,0 +1,77 @@
+use super::{Rule, RuleMeta};
+use crate::lint::checker::Checker;
+use crate::lint::{Category, Severity};
+use crate::model;
+
+pub static RULE: Rule = Rule {
+    meta: RuleMeta {
+        code: "IMG510",
+        name: "invalid-definition-description",
+        category: Category::Style,
+        severity: Severity::Info,
+        hadolint: &[],
+        buildkit: Some("InvalidDefinitionDescription"),
+        fix: None,
+        summary: "A comment right above a named FROM or an ARG does not start with the stage or argument name.",
+        why: "`docker buildx build --call=outline` and `--call=targets` show the comment directly above a stage or ARG as its description when it starts with the name (`# VERSION the release to build`). Any other comment in that place is either a description with the wrong name or a note that is about to be shown as one.",
+        bad: "# flagged: the comment does not start with the stage name\n# compile the binary\nFROM golang:1.22 AS build\n# flagged: nor with the argument name\n# the release to build\nARG VERSION=1.0\n",
+        good: "# build compiles the binary\nFROM golang:1.22 AS build\n# VERSION the release to build\nARG VERSION=1.0\n\n# a note that is not a description, set apart by an empty line\n\nARG COMMIT\n",
+        notes: "As in BuildKit, only the last comment line directly above the instruction counts (an empty line or an empty `#` line in between makes it a plain comment), and the stage name is compared in lower case, as BuildKit stores it. Unlike BuildKit, imgopt and hadolint pragmas (`# imgopt ignore=...`, `# hadolint ignore=...`) are not taken for descriptions: they have to sit right above the instruction. BuildKit runs this check only when experimental checks are enabled.",
+        config: "",
+    },
+    check,
+};
+
+fn check(cx: &mut Checker<'_, '_>) {
+    let df = cx.df;
+    let model = cx.model;
+    for (index, ins) in df.instructions.iter().enumerate() {
+        let names: Vec<String> = match ins.keyword.as_str() {
+            "FROM" => match model
+                .stages
+                .iter()
+                .find(|s| s.from == index)
+                .and_then(|s| s.name.clone())
+            {
+                Some(name) => vec![name],
+                None => continue,
+            },
+            "ARG" => model::arg_decls(ins, index)
+                .into_iter()
+                .map(|d| d.name)
+                .collect(),
+            _ => continue,
+        };
+        if names.is_empty() || ins.start_line < 2 {
+            continue;
+        }
+        let Some(comment) = df
+            .comments
+            .iter()
+            .find(|c| df.lines.line(c.span.start) == ins.start_line - 1)
+        else {
+            continue;
+        };
+        let text = comment.text.as_str();
+        // An empty `#` line ends a description block in BuildKit's parser.
+        if text.is_empty() || text.starts_with("imgopt ") || text.starts_with("hadolint ") {
+            continue;
+        }
+        let first_word = text.split(' ').next().unwrap_or_default();
+        if names.iter().any(|n| n == first_word) {
+            continue;
+        }
+        let example = if names.len() > 1 {
+            "<arg_key>"
+        } else {
+            names[0].as_str()
+        };
+        let message = format!(
+            "comment for {} should follow the format `# {example} <description>`",
+            ins.keyword
+        );
+        cx.report(ins.keyword_span.clone(), message)
+            .related(comment.span.clone(), "taken as the description")
+            .help("start the comment with the name, or put an empty line between the comment and the instruction");
+    }
+}

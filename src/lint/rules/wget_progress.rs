@@ -1,0 +1,80 @@
+use super::{Rule, RuleMeta};
+use crate::lint::checker::{edit, Checker};
+use crate::lint::{Applicability, Category, Severity};
+use crate::shell::OptionSpec;
+
+pub static RULE: Rule = Rule {
+    meta: RuleMeta {
+        code: "IMG511",
+        name: "wget-without-progress",
+        category: Category::Style,
+        severity: Severity::Info,
+        hadolint: &["DL3047"],
+        buildkit: None,
+        fix: Some(Applicability::Safe),
+        summary: "`wget` without `--progress`, `-q` or `-nv`.",
+        why: "Without a terminal, wget's default progress bar prints a line per few kilobytes: a large download floods the build log with thousands of lines.",
+        bad: "FROM debian:12-slim\n# flagged: prints a progress line per chunk\nRUN wget -O /tmp/app.tgz https://example.com/app.tgz\n",
+        good: "FROM debian:12-slim\nRUN wget --progress=dot:giga -O /tmp/app.tgz https://example.com/app.tgz\n",
+        notes: "`-q`/`--quiet`, `-nv`/`--no-verbose`, and `-o`/`-a` (log to a file) also count. The fix adds `--progress=dot:giga` after `wget`.",
+        config: "",
+    },
+    check,
+};
+
+/// wget options that take a value.
+const WGET: OptionSpec<'static> = OptionSpec {
+    short_with_value: "OoaPUeTtwQiBlARDXIY",
+    long_with_value: &[
+        "output-document",
+        "output-file",
+        "append-output",
+        "directory-prefix",
+        "user-agent",
+        "execute",
+        "timeout",
+        "tries",
+        "wait",
+        "quota",
+        "input-file",
+        "base",
+        "level",
+        "accept",
+        "reject",
+        "domains",
+        "header",
+        "user",
+        "password",
+    ],
+    stop_at_positional: false,
+};
+
+fn check(cx: &mut Checker<'_, '_>) {
+    for &cmd in cx.commands {
+        if cmd.name() != Some("wget") {
+            continue;
+        }
+        let quiet = cmd.has_option(WGET, Some('q'), &["quiet", "progress", "no-verbose", "output-file", "append-output"])
+            || cmd.has_option(WGET, Some('o'), &[])
+            || cmd.has_option(WGET, Some('a'), &[])
+            // `-nv` is one option to wget, though it looks like a cluster of `-n` and `-v`.
+            || cmd.args().iter().any(|w| w.text == "-nv");
+        if quiet {
+            continue;
+        }
+        let Some(name_end) =
+            crate::shell::invocation(cmd.command).map(|inv| cmd.span_of(&inv.command.span).end)
+        else {
+            continue;
+        };
+        cx.report(
+            cmd.span(),
+            "`wget` without `--progress` floods the build log with progress lines",
+        )
+        .fix(
+            "add --progress=dot:giga",
+            Applicability::Safe,
+            vec![edit(name_end..name_end, " --progress=dot:giga")],
+        );
+    }
+}
