@@ -34,7 +34,11 @@ pub fn render(reports: &[FileReport], out: &mut dyn Write) -> io::Result<()> {
             .filter(|d| d.severity == severity)
             .count();
         if n > 0 {
-            counts.push(format!("{n} {}", severity.as_str()));
+            let noun = match severity {
+                Severity::Error | Severity::Warning => plural(n, severity.as_str()),
+                Severity::Info | Severity::Style => format!("{n} {}", severity.as_str()),
+            };
+            counts.push(noun);
         }
     }
     writeln!(
@@ -82,7 +86,7 @@ mod tests {
     fn snapshot() {
         let out = test_support::render(Format::Markdown);
         let lines: Vec<&str> = out.lines().collect();
-        assert_eq!(lines[0], "### imgopt lint: 3 findings in 1 file (2 warning, 1 info)");
+        assert_eq!(lines[0], "### imgopt lint: 3 findings in 1 file (2 warnings, 1 info)");
         assert_eq!(lines[2], "| Location | Severity | Rule | Message |");
         assert_eq!(
             lines[5],
