@@ -247,6 +247,8 @@ fn pull_request_annotations_summary_outputs_and_image() {
     let (ws, base) = repo(&tmp.0);
     let layers = waste_scenario();
     write_tar(&ws.join("app.tar"), &oci_files(&layers, &config_json(&layers)));
+    // dive's CI file at the workspace root sets the image's gates: 2050 B reclaimable fails this one.
+    std::fs::write(ws.join(".dive-ci"), "rules:\n  highestWastedBytes: 2000\n").expect("write .dive-ci");
     let image_size: usize = layers.iter().map(|l| l.tar.len()).sum();
     let url = release(&tmp.0, false);
     let run = run_action(
@@ -280,6 +282,9 @@ fn pull_request_annotations_summary_outputs_and_image() {
     assert_eq!(run.ran.last().map(String::as_str), Some("verdict"));
     assert!(run.failed, "{log}");
     assert!(log.contains("lint findings at or above the failure threshold"), "{log}");
+    assert!(log.contains("gate failed: max-wasted-bytes"), "{log}");
+    assert!(log.contains("the image failed its gates"), "{log}");
+    assert!(run.summary.contains("| Layer | Content | Compressed | Invisible |"), "{}", run.summary);
 }
 
 #[test]
