@@ -27,7 +27,9 @@ impl Context {
         let parts: Vec<&str> = path.split('.').collect();
         match parts.as_slice() {
             ["inputs", name] => self.inputs.get(*name).cloned().unwrap_or_default(),
-            ["steps", id, "outcome"] => self.steps.get(*id).map(|s| s.0.clone()).unwrap_or_default(),
+            ["steps", id, "outcome"] => {
+                self.steps.get(*id).map(|s| s.0.clone()).unwrap_or_default()
+            }
             ["steps", id, "outputs", name] => self
                 .steps
                 .get(*id)
@@ -58,7 +60,11 @@ impl Context {
         }
         if let Some((a, b)) = expr.split_once("&&") {
             let a = self.eval(a);
-            return if a.is_empty() || a == "false" { a } else { self.eval(b) };
+            return if a.is_empty() || a == "false" {
+                a
+            } else {
+                self.eval(b)
+            };
         }
         for (op, want) in [("!=", false), ("==", true)] {
             if let Some((a, b)) = expr.split_once(op) {
@@ -100,8 +106,16 @@ struct Run {
 }
 
 /// Runs action.yml in `workspace` with `inputs`; `upload_outcome` is what the SARIF upload does.
-fn run_action(workspace: &Path, scratch: &Path, inputs: &[(&str, &str)], github: Value, upload_outcome: &str, env: &[(&str, String)]) -> Run {
-    let text = std::fs::read_to_string(Path::new(ACTION_DIR).join("action.yml")).expect("action.yml");
+fn run_action(
+    workspace: &Path,
+    scratch: &Path,
+    inputs: &[(&str, &str)],
+    github: Value,
+    upload_outcome: &str,
+    env: &[(&str, String)],
+) -> Run {
+    let text =
+        std::fs::read_to_string(Path::new(ACTION_DIR).join("action.yml")).expect("action.yml");
     let action: Value = serde_saphyr::from_str(&text).expect("action.yml is YAML");
     let mut ctx = Context {
         inputs: BTreeMap::new(),
@@ -109,7 +123,10 @@ fn run_action(workspace: &Path, scratch: &Path, inputs: &[(&str, &str)], github:
         steps: BTreeMap::new(),
     };
     for (name, spec) in action["inputs"].as_object().expect("inputs") {
-        ctx.inputs.insert(name.clone(), spec["default"].as_str().unwrap_or_default().to_string());
+        ctx.inputs.insert(
+            name.clone(),
+            spec["default"].as_str().unwrap_or_default().to_string(),
+        );
     }
     for (k, v) in inputs {
         assert!(ctx.inputs.contains_key(*k), "action.yml has no input {k}");
@@ -118,9 +135,22 @@ fn run_action(workspace: &Path, scratch: &Path, inputs: &[(&str, &str)], github:
     ctx.github["action_path"] = ACTION_DIR.into();
     let summary_file = scratch.join("summary.md");
     std::fs::write(&summary_file, "").expect("summary file");
-    let mut run = Run { log: String::new(), summary: String::new(), outputs: BTreeMap::new(), ran: Vec::new(), failed: false };
-    for (n, step) in action["runs"]["steps"].as_array().expect("steps").iter().enumerate() {
-        let id = step["id"].as_str().map_or_else(|| format!("step{n}"), str::to_string);
+    let mut run = Run {
+        log: String::new(),
+        summary: String::new(),
+        outputs: BTreeMap::new(),
+        ran: Vec::new(),
+        failed: false,
+    };
+    for (n, step) in action["runs"]["steps"]
+        .as_array()
+        .expect("steps")
+        .iter()
+        .enumerate()
+    {
+        let id = step["id"]
+            .as_str()
+            .map_or_else(|| format!("step{n}"), str::to_string);
         // A failed step stops the job; later steps run only under always().
         let condition = step["if"].as_str().unwrap_or("");
         if run.failed && !condition.contains("always()") {
@@ -132,16 +162,22 @@ fn run_action(workspace: &Path, scratch: &Path, inputs: &[(&str, &str)], github:
         run.ran.push(id.clone());
         if let Some(uses) = step["uses"].as_str() {
             let outcome = if uses.starts_with("github/codeql-action/upload-sarif") {
-                let sarif = ctx.interpolate(step["with"]["sarif_file"].as_str().expect("sarif_file"));
+                let sarif =
+                    ctx.interpolate(step["with"]["sarif_file"].as_str().expect("sarif_file"));
                 assert_eq!(step["with"]["category"], "imgopt");
-                let doc: Value = serde_json::from_slice(&std::fs::read(&sarif).expect("SARIF file to upload")).expect("SARIF is JSON");
+                let doc: Value =
+                    serde_json::from_slice(&std::fs::read(&sarif).expect("SARIF file to upload"))
+                        .expect("SARIF is JSON");
                 assert_eq!(doc["version"], "2.1.0");
                 upload_outcome
             } else {
                 "success" // actions/cache: a miss
             };
             if outcome == "failure" {
-                assert_eq!(step["continue-on-error"], true, "{id} must not fail the job");
+                assert_eq!(
+                    step["continue-on-error"], true,
+                    "{id} must not fail the job"
+                );
             }
             ctx.steps.insert(id, (outcome.into(), BTreeMap::new()));
             continue;
@@ -171,21 +207,35 @@ fn run_action(workspace: &Path, scratch: &Path, inputs: &[(&str, &str)], github:
             cmd.env(k, v);
         }
         let out = cmd.output().expect("bash runs");
-        run.log.push_str(&format!("--- {id}\n{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)));
+        run.log.push_str(&format!(
+            "--- {id}\n{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ));
         let mut outputs = BTreeMap::new();
-        for line in std::fs::read_to_string(&output_file).expect("outputs").lines() {
+        for line in std::fs::read_to_string(&output_file)
+            .expect("outputs")
+            .lines()
+        {
             if let Some((k, v)) = line.split_once('=') {
                 outputs.insert(k.to_string(), v.to_string());
             }
         }
-        let outcome = if out.status.success() { "success" } else { "failure" };
+        let outcome = if out.status.success() {
+            "success"
+        } else {
+            "failure"
+        };
         if !out.status.success() && step["continue-on-error"] != true {
             run.failed = true;
         }
         ctx.steps.insert(id, (outcome.into(), outputs));
     }
     for (name, spec) in action["outputs"].as_object().expect("outputs") {
-        run.outputs.insert(name.clone(), ctx.interpolate(spec["value"].as_str().expect("value")));
+        run.outputs.insert(
+            name.clone(),
+            ctx.interpolate(spec["value"].as_str().expect("value")),
+        );
     }
     run.summary = std::fs::read_to_string(&summary_file).expect("summary");
     run
@@ -197,11 +247,19 @@ fn repo(root: &Path) -> (PathBuf, String) {
     let ws = root.join("ws");
     std::fs::create_dir_all(ws.join("svc")).expect("mkdir");
     git(&ws, &["init", "-q", "-b", "main"]);
-    std::fs::write(ws.join("svc/Dockerfile"), "FROM debian\nWORKDIR app\nRUN echo one\n").expect("write");
+    std::fs::write(
+        ws.join("svc/Dockerfile"),
+        "FROM debian\nWORKDIR app\nRUN echo one\n",
+    )
+    .expect("write");
     git(&ws, &["add", "."]);
     git(&ws, &["commit", "-q", "-m", "base"]);
     let base = git(&ws, &["rev-parse", "HEAD"]);
-    std::fs::write(ws.join("svc/Dockerfile"), "FROM debian\nWORKDIR app\nRUN echo one\n\nWORKDIR srv\nRUN echo two\nRUN echo three\n").expect("write");
+    std::fs::write(
+        ws.join("svc/Dockerfile"),
+        "FROM debian\nWORKDIR app\nRUN echo one\n\nWORKDIR srv\nRUN echo two\nRUN echo three\n",
+    )
+    .expect("write");
     git(&ws, &["commit", "-q", "-am", "change"]);
     (ws, base)
 }
@@ -212,12 +270,32 @@ fn release(root: &Path, tamper: bool) -> String {
     std::fs::create_dir_all(dir.join("pkg")).expect("mkdir");
     std::fs::copy(env!("CARGO_BIN_EXE_imgopt"), dir.join("pkg/imgopt")).expect("copy binary");
     let asset = "imgopt-0.1.0-x86_64-unknown-linux-gnu.tar.gz";
-    let status = Command::new("tar").args(["-I", "gzip -1", "-cf", asset, "-C", "pkg", "imgopt"]).current_dir(&dir).status().expect("tar");
+    let status = Command::new("tar")
+        .args(["-I", "gzip -1", "-cf", asset, "-C", "pkg", "imgopt"])
+        .current_dir(&dir)
+        .status()
+        .expect("tar");
     assert!(status.success());
-    let sum = Command::new("sha256sum").arg(asset).current_dir(&dir).output().expect("sha256sum");
-    let digest = String::from_utf8_lossy(&sum.stdout).split_whitespace().next().expect("digest").to_string();
-    let digest = if tamper { digest.replace(|c: char| c != '0', "0") } else { digest };
-    std::fs::write(dir.join(format!("{asset}.sha256")), format!("{digest}  {asset}\n")).expect("write");
+    let sum = Command::new("sha256sum")
+        .arg(asset)
+        .current_dir(&dir)
+        .output()
+        .expect("sha256sum");
+    let digest = String::from_utf8_lossy(&sum.stdout)
+        .split_whitespace()
+        .next()
+        .expect("digest")
+        .to_string();
+    let digest = if tamper {
+        digest.replace(|c: char| c != '0', "0")
+    } else {
+        digest
+    };
+    std::fs::write(
+        dir.join(format!("{asset}.sha256")),
+        format!("{digest}  {asset}\n"),
+    )
+    .expect("write");
     format!("file://{}", root.join("releases").display())
 }
 
@@ -235,7 +313,13 @@ fn ready() -> bool {
 }
 
 fn annotations(log: &str) -> Vec<&str> {
-    log.lines().filter(|l| l.starts_with("::warning file=") || l.starts_with("::notice file=") || l.starts_with("::error file=")).collect()
+    log.lines()
+        .filter(|l| {
+            l.starts_with("::warning file=")
+                || l.starts_with("::notice file=")
+                || l.starts_with("::error file=")
+        })
+        .collect()
 }
 
 #[test]
@@ -246,9 +330,13 @@ fn pull_request_annotations_summary_outputs_and_image() {
     let tmp = TempDir::new("action-pr");
     let (ws, base) = repo(&tmp.0);
     let layers = waste_scenario();
-    write_tar(&ws.join("app.tar"), &oci_files(&layers, &config_json(&layers)));
+    write_tar(
+        &ws.join("app.tar"),
+        &oci_files(&layers, &config_json(&layers)),
+    );
     // dive's CI file at the workspace root sets the image's gates: 2050 B reclaimable fails this one.
-    std::fs::write(ws.join(".dive-ci"), "rules:\n  highestWastedBytes: 2000\n").expect("write .dive-ci");
+    std::fs::write(ws.join(".dive-ci"), "rules:\n  highestWastedBytes: 2000\n")
+        .expect("write .dive-ci");
     let image_size: usize = layers.iter().map(|l| l.tar.len()).sum();
     let url = release(&tmp.0, false);
     let run = run_action(
@@ -267,24 +355,50 @@ fn pull_request_annotations_summary_outputs_and_image() {
     // The change's findings (lines 5 and 7) come before the older ones (lines 1 and 2).
     assert!(a[0].contains("line=5,") && a[0].contains("IMG101"), "{log}");
     assert!(a[1].contains("line=7,") && a[1].contains("IMG201"), "{log}");
-    assert!(a[2].contains("file=svc/Dockerfile,line=1,endLine=1,col=6,endColumn=12,title=IMG102"), "{log}");
+    assert!(
+        a[2].contains("file=svc/Dockerfile,line=1,endLine=1,col=6,endColumn=12,title=IMG102"),
+        "{log}"
+    );
     assert!(a[3].contains("line=2,") && a[3].contains("IMG101"), "{log}");
     // The full findings table and the image's per-layer table are in the job summary.
-    assert!(run.summary.contains("### imgopt lint: 4 findings in 1 file"), "{}", run.summary);
-    assert!(run.summary.contains("| `svc/Dockerfile:5:9` | warning | [IMG101]"), "{}", run.summary);
+    assert!(
+        run.summary
+            .contains("### imgopt lint: 4 findings in 1 file"),
+        "{}",
+        run.summary
+    );
+    assert!(
+        run.summary
+            .contains("| `svc/Dockerfile:5:9` | warning | [IMG101]"),
+        "{}",
+        run.summary
+    );
     assert!(run.summary.contains("|---"), "{}", run.summary);
     assert_eq!(run.outputs["findings"], "4");
     assert_eq!(run.outputs["invisible-bytes"], "2050");
     assert_eq!(run.outputs["image-size"], image_size.to_string());
     assert!(run.outputs["sarif-file"].ends_with("imgopt.sarif"));
     // Same-repository PR: SARIF uploaded, no fallback; the findings fail the job at the end.
-    assert!(run.ran.contains(&"upload".to_string()) && !run.ran.contains(&"upload-fallback".to_string()), "{:?}", run.ran);
+    assert!(
+        run.ran.contains(&"upload".to_string())
+            && !run.ran.contains(&"upload-fallback".to_string()),
+        "{:?}",
+        run.ran
+    );
     assert_eq!(run.ran.last().map(String::as_str), Some("verdict"));
     assert!(run.failed, "{log}");
-    assert!(log.contains("lint findings at or above the failure threshold"), "{log}");
+    assert!(
+        log.contains("lint findings at or above the failure threshold"),
+        "{log}"
+    );
     assert!(log.contains("gate failed: max-wasted-bytes"), "{log}");
     assert!(log.contains("the image failed its gates"), "{log}");
-    assert!(run.summary.contains("| Layer | Content | Compressed | Invisible |"), "{}", run.summary);
+    assert!(
+        run.summary
+            .contains("| Layer | Content | Compressed | Invisible |"),
+        "{}",
+        run.summary
+    );
 }
 
 #[test]
@@ -306,8 +420,18 @@ fn fork_pull_request_falls_back_to_annotations_and_summary() {
     );
     assert!(!run.failed, "{}", run.log);
     assert!(!run.ran.contains(&"upload".to_string()), "{:?}", run.ran);
-    assert!(run.log.contains("::notice title=imgopt::Pull request from stranger/app: the token cannot upload SARIF"), "{}", run.log);
-    assert!(run.summary.contains("the token cannot upload SARIF"), "{}", run.summary);
+    assert!(
+        run.log.contains(
+            "::notice title=imgopt::Pull request from stranger/app: the token cannot upload SARIF"
+        ),
+        "{}",
+        run.log
+    );
+    assert!(
+        run.summary.contains("the token cannot upload SARIF"),
+        "{}",
+        run.summary
+    );
     assert_eq!(annotations(&run.log).len(), 4, "{}", run.log);
     assert_eq!(run.outputs["findings"], "4");
     assert_eq!(run.outputs["image-size"], "");
@@ -329,8 +453,17 @@ fn failed_upload_is_reported_not_fatal() {
         "failure",
         &[("IMGOPT_RELEASE_BASE_URL", url)],
     );
-    assert!(run.ran.contains(&"upload-fallback".to_string()), "{:?}", run.ran);
-    assert!(run.log.contains("::warning title=imgopt::The SARIF upload to code scanning failed"), "{}", run.log);
+    assert!(
+        run.ran.contains(&"upload-fallback".to_string()),
+        "{:?}",
+        run.ran
+    );
+    assert!(
+        run.log
+            .contains("::warning title=imgopt::The SARIF upload to code scanning failed"),
+        "{}",
+        run.log
+    );
     assert!(!run.failed, "{}", run.log);
 }
 
@@ -342,8 +475,20 @@ fn tampered_release_is_refused() {
     let tmp = TempDir::new("action-tamper");
     let (ws, base) = repo(&tmp.0);
     let url = release(&tmp.0, true);
-    let run = run_action(&ws, &tmp.0, &[("version", "v0.1.0")], pull_request(&base, "octo/app"), "success", &[("IMGOPT_RELEASE_BASE_URL", url)]);
+    let run = run_action(
+        &ws,
+        &tmp.0,
+        &[("version", "v0.1.0")],
+        pull_request(&base, "octo/app"),
+        "success",
+        &[("IMGOPT_RELEASE_BASE_URL", url)],
+    );
     assert!(run.failed);
-    assert!(run.log.contains("checksum mismatch for imgopt-0.1.0-x86_64-unknown-linux-gnu.tar.gz"), "{}", run.log);
+    assert!(
+        run.log
+            .contains("checksum mismatch for imgopt-0.1.0-x86_64-unknown-linux-gnu.tar.gz"),
+        "{}",
+        run.log
+    );
     assert!(!run.ran.contains(&"lint".to_string()), "{:?}", run.ran);
 }

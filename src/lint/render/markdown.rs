@@ -27,7 +27,12 @@ pub fn render(reports: &[FileReport], out: &mut dyn Write) -> io::Result<()> {
         return writeln!(out, "### imgopt lint: no findings in {files}");
     }
     let mut counts = Vec::new();
-    for severity in [Severity::Error, Severity::Warning, Severity::Info, Severity::Style] {
+    for severity in [
+        Severity::Error,
+        Severity::Warning,
+        Severity::Info,
+        Severity::Style,
+    ] {
         let n = reports
             .iter()
             .flat_map(|r| &r.diagnostics)
@@ -86,7 +91,10 @@ mod tests {
     fn snapshot() {
         let out = test_support::render(Format::Markdown);
         let lines: Vec<&str> = out.lines().collect();
-        assert_eq!(lines[0], "### imgopt lint: 3 findings in 1 file (2 warnings, 1 info)");
+        assert_eq!(
+            lines[0],
+            "### imgopt lint: 3 findings in 1 file (2 warnings, 1 info)"
+        );
         assert_eq!(lines[2], "| Location | Severity | Rule | Message |");
         assert_eq!(
             lines[5],
@@ -111,6 +119,9 @@ mod tests {
         };
         let mut out = Vec::new();
         render(&[report], &mut out).expect("render");
-        assert_eq!(String::from_utf8_lossy(&out), "### imgopt lint: no findings in 1 file\n");
+        assert_eq!(
+            String::from_utf8_lossy(&out),
+            "### imgopt lint: no findings in 1 file\n"
+        );
     }
 }
