@@ -117,6 +117,38 @@ fn nearest_config_wins_and_hadolint_yaml_is_honoured() {
 }
 
 #[test]
+fn config_exclude_holds_for_paths_named_explicitly() {
+    let bad = "FROM alpine:3.20\nRUN a\nRUN b\n";
+    let dir = scratch(
+        "exclude",
+        &[
+            (".imgopt.toml", "exclude = [\"vendor/**\"]\n"),
+            ("vendor/lib/Dockerfile", bad),
+            ("app/Dockerfile", bad),
+        ],
+    );
+    let concise = ["lint", "--output-format", "concise"];
+    // Walking the tree, and naming the file as pre-commit does, from the root and from below.
+    let o = imgopt(&dir, &concise, None);
+    assert_eq!(stdout(&o), "app/Dockerfile:3:1: IMG201 consecutive RUN instructions make a layer each\n");
+    let o = imgopt(&dir, &[&concise[..], &["vendor/lib/Dockerfile"]].concat(), None);
+    assert_eq!((o.status.code(), stdout(&o)), (Some(0), String::new()));
+    let o = imgopt(&dir.join("vendor"), &[&concise[..], &["lib/Dockerfile"]].concat(), None);
+    assert_eq!((o.status.code(), stdout(&o)), (Some(0), String::new()));
+    let o = imgopt(&dir, &[&concise[..], &["--fix", "vendor/lib/Dockerfile", "app/Dockerfile"]].concat(), None);
+    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(std::fs::read_to_string(dir.join("vendor/lib/Dockerfile")).expect("read"), bad);
+    // stdin under an excluded name is passed through untouched.
+    let o = imgopt(
+        &dir,
+        &[&concise[..], &["--fix", "--stdin-filename", "vendor/x/Dockerfile", "-"]].concat(),
+        Some(bad),
+    );
+    assert_eq!((o.status.code(), stdout(&o)), (Some(0), bad.to_string()));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
 fn fix_writes_the_file_and_diff_does_not() {
     let before = "FROM alpine:3.20 as build\nADD app /app\n";
     let dir = scratch("fix", &[("Dockerfile", before)]);

@@ -35,7 +35,7 @@ fn lint_and_fix_the_whole_corpus() {
 
     // Every renderer over every report: spans at odd places (end of file, empty) must not panic.
     let reports: Vec<_> = results.iter().filter_map(|r| r.as_ref().ok()).map(|l| l.report.clone()).collect();
-    for format in [Format::Full, Format::Concise, Format::Json, Format::Sarif, Format::Github, Format::Checkstyle] {
+    for format in [Format::Full, Format::Concise, Format::Json, Format::Sarif, Format::Github, Format::Checkstyle, Format::Markdown] {
         let mut out = Vec::new();
         render(format, &reports, false, &mut out).unwrap_or_else(|e| panic!("{format:?}: {e}"));
         assert!(!out.is_empty(), "{format:?} wrote nothing");

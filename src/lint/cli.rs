@@ -125,14 +125,24 @@ pub fn lint(args: &LintArgs) -> ExitCode {
                 Err(e) => return fail(miette::Report::new(e)),
             },
         };
+        let excluded = config.as_deref().is_some_and(|c| c.excludes(name.as_ref()));
         let settings = run::settings_for(config.as_deref(), name.as_ref(), &overrides);
         let threshold = config.and_then(|c| c.failure_threshold.clone());
         // With --fix, stdin's fixed text goes to stdout; findings are then rendered to stderr.
-        let linted = run::lint_one(&name, &bytes, &settings, fix, threshold);
-        if let (FixMode::Write(_), Some(outcome)) = (fix, &linted.fixed) {
-            print!("{}{}", if linted.had_bom { "\u{feff}" } else { "" }, outcome.text);
+        if excluded {
+            // An excluded file passes through --fix unchanged.
+            if let FixMode::Write(_) = fix {
+                if let Err(e) = std::io::stdout().write_all(&bytes) {
+                    return fail(format!("cannot write output: {e}"));
+                }
+            }
+        } else {
+            let linted = run::lint_one(&name, &bytes, &settings, fix, threshold);
+            if let (FixMode::Write(_), Some(outcome)) = (fix, &linted.fixed) {
+                print!("{}{}", if linted.had_bom { "\u{feff}" } else { "" }, outcome.text);
+            }
+            results.push(linted);
         }
-        results.push(linted);
     }
     let paths: Vec<PathBuf> = args.paths.iter().filter(|p| p.as_os_str() != "-").cloned().collect();
     if !stdin || !paths.is_empty() {

@@ -7,6 +7,8 @@
 //! trusted-registries = ["registry.example.com", "docker.io"]
 //! required-labels = ["org.opencontainers.image.source"]
 //! failure-threshold = "warning"        # error | warning | info | style | none
+//! exclude = ["vendor/**"]              # globs relative to this file's directory; also applies to
+//!                                      # files named on the command line (pre-commit passes them all)
 //!
 //! [severity]
 //! IMG201 = "warning"
@@ -45,6 +47,9 @@ pub struct Config {
     pub required_labels: Vec<String>,
     /// Lowest severity that makes `imgopt lint` exit 1 (`none` never does).
     pub failure_threshold: Option<String>,
+    /// Globs (relative to the config file's directory) of Dockerfiles not to lint at all.
+    #[serde(default)]
+    pub exclude: Vec<String>,
     /// Directory the config was read from (per-path globs are relative to it).
     #[serde(skip)]
     pub root: PathBuf,
@@ -128,16 +133,25 @@ impl Config {
         }
     }
 
+    /// Whether `pattern` (relative to the config's directory) matches `dockerfile`.
+    fn matches(&self, pattern: &str, dockerfile: &Path) -> bool {
+        let absolute = std::fs::canonicalize(dockerfile).unwrap_or_else(|_| dockerfile.to_path_buf());
+        let relative = absolute.strip_prefix(&self.root).unwrap_or(dockerfile);
+        globset::Glob::new(pattern)
+            .map(|g| g.compile_matcher())
+            .is_ok_and(|m| m.is_match(relative) || m.is_match(dockerfile))
+    }
+
+    /// Whether `exclude` takes `dockerfile` out of the run, however it was named.
+    pub fn excludes(&self, dockerfile: &Path) -> bool {
+        self.exclude.iter().any(|pattern| self.matches(pattern, dockerfile))
+    }
+
     /// The settings for one Dockerfile (per-path ignores resolved).
     pub fn settings_for(&self, dockerfile: &Path) -> Settings {
         let mut ignore = self.ignore.clone();
-        let absolute = std::fs::canonicalize(dockerfile).unwrap_or_else(|_| dockerfile.to_path_buf());
-        let relative = absolute.strip_prefix(&self.root).unwrap_or(dockerfile);
         for (pattern, codes) in &self.per_path_ignores {
-            let matched = globset::Glob::new(pattern)
-                .map(|g| g.compile_matcher())
-                .is_ok_and(|m| m.is_match(relative) || m.is_match(dockerfile));
-            if matched {
+            if self.matches(pattern, dockerfile) {
                 ignore.extend(codes.iter().cloned());
             }
         }

@@ -119,7 +119,7 @@ pub fn lint_one(path: &str, bytes: &[u8], settings: &Settings, fix: FixMode, thr
     }
 }
 
-/// Lints `files` in parallel; results are in the order of `files`.
+/// Lints `files` in parallel, less those their config excludes; results are in the order of `files`.
 pub fn lint_files(
     files: &[PathBuf],
     configs: &ConfigSource,
@@ -145,11 +145,16 @@ pub fn lint_files(
                 }
             }
         };
-        plans.push(config.map_err(RunError::from));
+        // `exclude` holds for files named explicitly too: pre-commit names every staged file.
+        if let Ok(Some(c)) = &config {
+            if c.excludes(file) {
+                continue;
+            }
+        }
+        plans.push((file, config.map_err(RunError::from)));
     }
-    files
-        .par_iter()
-        .zip(plans.into_par_iter())
+    plans
+        .into_par_iter()
         .map(|(file, config)| {
             let config = config?;
             let settings = settings_for(config.as_deref(), file, overrides);

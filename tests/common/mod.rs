@@ -392,3 +392,21 @@ pub fn tools_ready(missing: &[&str], install: &str) -> bool {
     println!("SKIPPED: {why}");
     false
 }
+
+/// `tools_ready` for the tools of this list that are not on PATH.
+pub fn need(tools: &[&str], install: &str) -> bool {
+    let missing: Vec<&str> = tools.iter().copied().filter(|t| !on_path(t)).collect();
+    tools_ready(&missing, install)
+}
+
+/// Runs git in `dir` (as a throwaway identity); its trimmed stdout.
+pub fn git(dir: &Path, args: &[&str]) -> String {
+    let out = std::process::Command::new("git")
+        .args(["-c", "user.name=t", "-c", "user.email=t@example.com", "-c", "commit.gpgsign=false"])
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("git runs");
+    assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}

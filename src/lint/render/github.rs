@@ -63,6 +63,24 @@ mod tests {
     }
 
     #[test]
+    fn rendered_properties_and_message_are_escaped() {
+        // A path with every character the runner splits on, and a finding whose message quotes `%`.
+        let text = "FROM alpine:3.20\nWORKDIR 100%\n";
+        let report = FileReport {
+            path: "a,b:c%\r\n.Dockerfile".into(),
+            text: text.into(),
+            diagnostics: crate::lint::lint_text(text, &Default::default()),
+        };
+        let mut out = Vec::new();
+        render(&[report], &mut out).expect("render");
+        let out = String::from_utf8(out).expect("utf-8");
+        let line = out.lines().find(|l| l.contains("IMG101")).expect("IMG101 reported");
+        assert!(line.starts_with("::warning file=a%2Cb%3Ac%25%0D%0A.Dockerfile,line=2,"), "{line}");
+        assert!(line.contains("title=IMG101 workdir-relative-path::WORKDIR `100%25`"), "{line}");
+        assert_eq!(out.lines().count(), 1, "one line per finding even with CR/LF in the path: {out}");
+    }
+
+    #[test]
     fn snapshot() {
         let out = test_support::render(Format::Github);
         let lines: Vec<&str> = out.lines().collect();

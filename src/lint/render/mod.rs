@@ -5,6 +5,7 @@ mod concise;
 mod full;
 mod github;
 mod json;
+mod markdown;
 mod sarif;
 
 use std::io::{self, Write};
@@ -27,6 +28,8 @@ pub enum Format {
     Github,
     /// Checkstyle XML.
     Checkstyle,
+    /// A Markdown table (the GitHub job summary, PR comments).
+    Markdown,
 }
 
 impl Format {
@@ -51,6 +54,7 @@ pub fn render(format: Format, reports: &[FileReport], color: bool, out: &mut dyn
         Format::Sarif => sarif::render(reports, out),
         Format::Github => github::render(reports, out),
         Format::Checkstyle => checkstyle::render(reports, out),
+        Format::Markdown => markdown::render(reports, out),
     }
 }
 

