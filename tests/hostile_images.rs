@@ -215,3 +215,25 @@ fn sparse_files_count_the_bytes_shipped_and_are_not_expanded() {
         }
     }
 }
+
+#[test]
+fn a_blobs_directory_linked_outside_the_layout_is_refused() {
+    // The layout's `blobs` is a symlink to a directory elsewhere: reading through it would analyze
+    // files that are not part of the image (unverified, without --verify).
+    let layers = vec![Layer::new(&[Item::File("f", bytes(10, 1), 0o644)], Comp::Gzip, "x")];
+    let config = config_json(&layers);
+    let tmp = TempDir::new("blobs-link");
+    write_dir(&tmp.path("elsewhere"), &oci_files(&layers, &config));
+    std::fs::create_dir_all(tmp.path("oci")).unwrap();
+    for name in ["oci-layout", "index.json"] {
+        std::fs::copy(tmp.path("elsewhere").join(name), tmp.path("oci").join(name)).unwrap();
+    }
+    std::os::unix::fs::symlink(tmp.path("elsewhere/blobs"), tmp.path("oci/blobs")).unwrap();
+    let e = error_of(&format!("oci:{}", tmp.path("oci").display()), false);
+    assert!(e.contains("outside") && e.contains("blobs/sha256/"), "{e}");
+    // A link that stays inside the layout is followed.
+    std::fs::remove_file(tmp.path("oci/blobs")).unwrap();
+    std::fs::rename(tmp.path("elsewhere/blobs"), tmp.path("oci/store")).unwrap();
+    std::os::unix::fs::symlink("store", tmp.path("oci/blobs")).unwrap();
+    analyze_reference(&format!("oci:{}", tmp.path("oci").display()), &AnalyzeOptions::default()).unwrap();
+}
