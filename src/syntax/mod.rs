@@ -181,6 +181,12 @@ fn parse_at(text: &str, strict: bool) -> Result<Dockerfile<'_>, ParseError> {
     let mut instructions = Vec::with_capacity(read.instructions.len());
     for (i, raw) in read.instructions.into_iter().enumerate() {
         if strict {
+            // A line holding only the escape character, continued by nothing, is an instruction
+            // with an empty keyword to BuildKit's parser, and an unknown one to its build.
+            if raw.keyword.is_empty() {
+                let message = "unknown instruction: (empty: a line holding only the escape character)".to_string();
+                return Err(located(message, raw.span.clone()));
+            }
             check_flags(&raw).map_err(|(m, s)| located(m, s))?;
             if let Some(inner) = &raw.onbuild {
                 check_flags(inner).map_err(|(m, s)| located(m, s))?;
@@ -347,6 +353,16 @@ mod tests {
         let e = parse("FROM a\nCOPY --from x y\n").unwrap_err();
         assert_eq!(e.message, "missing a value on flag: from");
         assert!(parse("# just a comment\n").is_err());
+        // A lone escape character on the last lines: an empty instruction BuildKit's parser
+        // keeps (read_lines) and its build refuses (parse).
+        for text in ["FROM a\n\\\n", "FROM a\n  \\\n\n# c\n", "FROM a\n\\"] {
+            let e = parse(text).unwrap_err();
+            assert!(e.message.starts_with("unknown instruction"), "{text:?}: {e:?}");
+            assert_eq!(e.line, 2, "{text:?}");
+            let read = read_lines(text).unwrap();
+            assert_eq!(read.instructions.len(), 2, "{text:?}");
+            assert_eq!(read.instructions[1].keyword, "");
+        }
         assert!(parse("").is_err());
     }
 
