@@ -213,7 +213,8 @@ struct Directives {
 const VALID_DIRECTIVES: [&str; 3] = ["escape", "syntax", "check"];
 
 impl Directives {
-    /// BuildKit's `possibleParserDirective`: `^#\s*([a-zA-Z][a-zA-Z0-9]*)\s*=\s*(.+?)\s*$`.
+    /// BuildKit's `DirectiveParser.ParseLine`: `#`, Unicode blanks, then
+    /// `^([a-zA-Z][a-zA-Z0-9]*)\s*=\s*(.+?)\s*$`.
     fn consider(&mut self, line: &str, line_offset: usize) -> Result<(), String> {
         if self.done {
             return Ok(());
@@ -262,10 +263,9 @@ fn match_directive(line: &str) -> Option<(&str, &str, usize)> {
     if b.first() != Some(&b'#') {
         return None;
     }
-    let mut i = 1;
-    while i < b.len() && is_re2_space(b[i]) {
-        i += 1;
-    }
+    // BuildKit's DirectiveParser trims the text after `#` with unicode.IsSpace (so a vertical
+    // tab or a no-break space may stand there); only the regex after the name uses RE2's `\s`.
+    let mut i = 1 + (line[1..].len() - line[1..].trim_start_matches(is_go_space).len());
     let name_start = i;
     if i >= b.len() || !b[i].is_ascii_alphabetic() {
         return None;
@@ -876,6 +876,10 @@ mod tests {
         assert_eq!(match_directive("#syntax=docker/dockerfile:1  "), Some(("syntax", "docker/dockerfile:1", 8)));
         assert_eq!(match_directive("# not a directive"), None);
         assert_eq!(match_directive("#1x=y"), None);
+        // Between `#` and the name, any Unicode space (unicode.IsSpace); after it, only ASCII.
+        assert_eq!(match_directive("#\u{b}escape=`"), Some(("escape", "`", 9)));
+        assert_eq!(match_directive("#\u{a0}escape=`"), Some(("escape", "`", 10)));
+        assert_eq!(match_directive("# escape\u{a0}=`"), None);
     }
 
     #[test]
