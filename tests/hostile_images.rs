@@ -169,3 +169,71 @@ fn not_an_image_is_a_clear_error() {
     let e = error_of("registry:UPPER/Case", false);
     assert!(e.contains("not a repository name"), "{e}");
 }
+
+/// A GNU sparse entry: `stored` bytes of data placed at `offset` in a file of `offset + stored`
+/// bytes. Sizes past 8 GiB use tar's base-256 number form.
+fn sparse_tar(name: &str, offset: u64, stored: &[u8]) -> Vec<u8> {
+    fn number(field: &mut [u8], value: u64) {
+        field.fill(0);
+        field[0] = 0x80;
+        let at = field.len() - 8;
+        field[at..].copy_from_slice(&value.to_be_bytes());
+    }
+    let mut h = tar::Header::new_gnu();
+    {
+        let gnu = h.as_gnu_mut().expect("gnu header");
+        gnu.name[..name.len()].copy_from_slice(name.as_bytes());
+        number(&mut gnu.sparse[0].offset, offset);
+        number(&mut gnu.sparse[0].numbytes, stored.len() as u64);
+        number(&mut gnu.realsize, offset + stored.len() as u64);
+    }
+    h.set_entry_type(tar::EntryType::GNUSparse);
+    h.set_size(stored.len() as u64);
+    h.set_mode(0o644);
+    h.set_uid(0);
+    h.set_gid(0);
+    h.set_mtime(0);
+    h.set_cksum();
+    let mut tar = h.as_bytes().to_vec();
+    tar.extend_from_slice(stored);
+    tar.resize(tar.len().div_ceil(512) * 512 + 1024, 0);
+    tar
+}
+
+#[test]
+fn sparse_files_count_the_bytes_shipped_and_are_not_expanded() {
+    // 512 stored bytes at 16 TiB: expanding the holes would read 16 TiB of zeros. The layer
+    // ships 512 content bytes, and that is what it is charged with, compressed or not.
+    for comp in [Comp::Gzip, Comp::Zstd, Comp::None] {
+        let layer = Layer { tar: sparse_tar("holes", 1 << 44, &bytes(512, 7)), comp, created_by: "sparse".into() };
+        let (_tmp, reference) = oci_with(&format!("sparse-{comp:?}"), &[layer]);
+        for verify in [false, true] {
+            let report = analyze_reference(&reference, &AnalyzeOptions { verify, ..Default::default() })
+                .unwrap_or_else(|e| panic!("{comp:?}: {e}"));
+            assert_eq!(report.layers[0].content_bytes, 512, "{comp:?} verify={verify}");
+            assert_eq!(report.totals.final_fs_bytes, 512, "{comp:?} verify={verify}");
+        }
+    }
+}
+
+#[test]
+fn a_blobs_directory_linked_outside_the_layout_is_refused() {
+    // The layout's `blobs` is a symlink to a directory elsewhere: reading through it would analyze
+    // files that are not part of the image (unverified, without --verify).
+    let layers = vec![Layer::new(&[Item::File("f", bytes(10, 1), 0o644)], Comp::Gzip, "x")];
+    let config = config_json(&layers);
+    let tmp = TempDir::new("blobs-link");
+    write_dir(&tmp.path("elsewhere"), &oci_files(&layers, &config));
+    std::fs::create_dir_all(tmp.path("oci")).unwrap();
+    for name in ["oci-layout", "index.json"] {
+        std::fs::copy(tmp.path("elsewhere").join(name), tmp.path("oci").join(name)).unwrap();
+    }
+    std::os::unix::fs::symlink(tmp.path("elsewhere/blobs"), tmp.path("oci/blobs")).unwrap();
+    let e = error_of(&format!("oci:{}", tmp.path("oci").display()), false);
+    assert!(e.contains("outside") && e.contains("blobs/sha256/"), "{e}");
+    // A link that stays inside the layout is followed.
+    std::fs::remove_file(tmp.path("oci/blobs")).unwrap();
+    std::fs::rename(tmp.path("elsewhere/blobs"), tmp.path("oci/store")).unwrap();
+    std::os::unix::fs::symlink("store", tmp.path("oci/blobs")).unwrap();
+    analyze_reference(&format!("oci:{}", tmp.path("oci").display()), &AnalyzeOptions::default()).unwrap();
+}

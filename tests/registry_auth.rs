@@ -125,3 +125,85 @@ fn token_handshake_and_redirects_without_the_token() {
     // Registry requests after the handshake carried it.
     assert!(seen.requests.iter().any(|(p, a)| p.starts_with("/v2/test/img/blobs/") && a.as_deref() == Some(&format!("Bearer {TOKEN}"))));
 }
+
+/// A registry whose blob answers never end: it streams zeros under a 1 GiB Content-Length and
+/// records how much it managed to write on each connection.
+fn serve_flood(listener: TcpListener, manifests: HashMap<String, Vec<u8>>, top: String, written: Arc<Mutex<Vec<u64>>>) {
+    for stream in listener.incoming() {
+        let Ok(mut stream) = stream else { continue };
+        let mut reader = BufReader::new(stream.try_clone().unwrap());
+        let mut request_line = String::new();
+        if reader.read_line(&mut request_line).is_err() {
+            continue;
+        }
+        let path = request_line.split_whitespace().nth(1).unwrap_or("").to_string();
+        loop {
+            let mut line = String::new();
+            if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                break;
+            }
+        }
+        if let Some(reference) = path.strip_prefix("/v2/test/img/manifests/") {
+            let hex = if reference == "latest" { top.as_str() } else { reference.trim_start_matches("sha256:") };
+            match manifests.get(hex) {
+                Some(b) => {
+                    let media = serde_json::from_slice::<serde_json::Value>(b).ok().and_then(|v| v["mediaType"].as_str().map(str::to_string)).unwrap_or_default();
+                    respond(&mut stream, "200 OK", &[("Content-Type", media)], b)
+                }
+                None => respond(&mut stream, "404 Not Found", &[], b""),
+            }
+        } else if path.starts_with("/v2/test/img/blobs/") {
+            let written = written.clone();
+            std::thread::spawn(move || {
+                let total: u64 = 1 << 30;
+                let head = format!("HTTP/1.1 200 OK\r\nContent-Length: {total}\r\nConnection: close\r\n\r\n");
+                let _ = stream.write_all(head.as_bytes());
+                let chunk = vec![0u8; 64 << 10];
+                let mut sent = 0u64;
+                while sent < total && stream.write_all(&chunk).is_ok() {
+                    sent += chunk.len() as u64;
+                }
+                written.lock().unwrap().push(sent);
+            });
+        } else {
+            respond(&mut stream, "404 Not Found", &[], b"");
+        }
+    }
+}
+
+#[test]
+fn a_blob_larger_than_its_descriptor_is_cut_off() {
+    let layers = waste_scenario();
+    let files = oci_files(&layers, &config_json(&layers));
+    let index: serde_json::Value = serde_json::from_slice(&files.iter().find(|(n, _)| n == "index.json").unwrap().1).unwrap();
+    let top = index["manifests"][0]["digest"].as_str().unwrap().trim_start_matches("sha256:").to_string();
+    let largest = files.iter().filter(|(n, _)| n.starts_with("blobs/")).map(|(_, b)| b.len() as u64).max().unwrap();
+    let manifests: HashMap<String, Vec<u8>> = files
+        .into_iter()
+        .filter_map(|(n, b)| n.strip_prefix("blobs/sha256/").map(|h| (h.to_string(), b)))
+        .collect();
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let written = Arc::new(Mutex::new(Vec::new()));
+    let server_written = written.clone();
+    std::thread::spawn(move || serve_flood(listener, manifests, top, server_written));
+
+    let tmp = TempDir::new("registry-flood");
+    let out = Command::new(env!("CARGO_BIN_EXE_imgopt"))
+        .args(["analyze", "--image", &format!("registry:127.0.0.1:{port}/test/img:latest"), "--format", "json"])
+        .env("XDG_CACHE_HOME", tmp.path("cache"))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "a flooding registry was accepted");
+    assert!(stderr.contains("sha256:") && stderr.contains("sent more than"), "{stderr}");
+    // The client hung up after the declared size: what the server pushed is what fits in the
+    // socket buffers, not the gigabyte it offered.
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let written = written.lock().unwrap();
+    assert!(!written.is_empty());
+    assert!(written.iter().all(|&n| n < largest + (64 << 20)), "server pushed {written:?} bytes");
+    // Nothing half-downloaded stays in the cache.
+    let cached: Vec<_> = std::fs::read_dir(tmp.path("cache/imgopt/blobs/sha256")).map(|d| d.flatten().map(|e| e.file_name()).collect()).unwrap_or_default();
+    assert!(cached.iter().all(|n| !n.to_string_lossy().contains("partial")), "{cached:?}");
+}

@@ -178,7 +178,10 @@ fn fill_content_hashes(image: &Image, layers: &mut [LayerContents]) -> Result<()
     for versions in sizes_by_path.values().filter(|v| v.len() > 1) {
         for (i, &(layer, at, size)) in versions.iter().enumerate() {
             let same_size_elsewhere = versions.iter().enumerate().any(|(j, v)| j != i && v.2 == size);
-            let unknown = matches!(&layers[layer].changes[at], Change::Put(e) if e.content_hash.is_none());
+            // Offsets are into the uncompressed tar: only a plain layer can be hashed by range.
+            // (In a compressed layer only a sparse file is left unhashed, and stays so.)
+            let unknown = layers[layer].compression == Compression::None
+                && matches!(&layers[layer].changes[at], Change::Put(e) if e.content_hash.is_none());
             if same_size_elsewhere && unknown {
                 wanted[layer].push(at);
             }

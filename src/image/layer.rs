@@ -255,7 +255,7 @@ fn collect_changes<R: Read>(
         last_entry.clone_from(&raw_path);
         header_bytes += entry.header().size().unwrap_or(0);
         if let Contents::Skip { blob_size } = contents {
-            if entry.raw_file_position().saturating_add(entry.size()) > blob_size {
+            if entry.raw_file_position().saturating_add(stored_size(&entry)) > blob_size {
                 return Err(origin.entry_error(&raw_path, "content is truncated: the layer ends inside it"));
             }
         }
@@ -396,6 +396,11 @@ fn read_entry<R: Read>(
     let gid = header.gid().map_err(|e| origin.entry_error(raw_path, format!("bad gid: {e}")))?;
     let data_offset = entry.raw_file_position();
     let (size, content_hash) = match (&kind, contents) {
+        // Reading a sparse file expands its holes: a few stored bytes can declare terabytes of
+        // zeros. The layer ships the stored bytes, so those are what it is charged with. The
+        // content is not hashed while streaming: in a compressed layer a rewrite of a sparse
+        // file counts as a change, never as chmod-only.
+        _ if header.entry_type() == tar::EntryType::GNUSparse => (stored_size(entry), None),
         (EntryKind::File, Contents::Hash(buffer)) => {
             let (size, hash) = hash_content(entry, buffer)
                 .map_err(|e| origin.entry_error(raw_path, format!("content is truncated or unreadable: {e}")))?;
@@ -405,6 +410,16 @@ fn read_entry<R: Read>(
         _ => (0, None),
     };
     Ok(Some(Change::Put(LayerEntry { path, kind, size, mode, uid, gid, content_hash, data_offset })))
+}
+
+/// Content bytes the tar holds for the entry: for a sparse file the data blocks, not the size
+/// with its holes.
+fn stored_size<R: Read>(entry: &tar::Entry<'_, R>) -> u64 {
+    if entry.header().entry_type() == tar::EntryType::GNUSparse {
+        entry.header().entry_size().unwrap_or(0)
+    } else {
+        entry.size()
+    }
 }
 
 fn hash_content(reader: &mut impl Read, buf: &mut [u8]) -> io::Result<(u64, u64)> {

@@ -206,7 +206,8 @@ impl Client {
     }
 
     /// Download a blob into the cache unless it is there; verified before it is kept.
-    fn blob(&self, digest: &Digest, cache: &Path) -> Result<()> {
+    /// Fetch a blob into the cache; `size` is the manifest's word for its length.
+    fn blob(&self, digest: &Digest, size: u64, cache: &Path) -> Result<()> {
         let path = cache.join(digest.blob_path());
         if path.is_file() {
             return Ok(());
@@ -216,7 +217,7 @@ impl Client {
         }
         let response = self.get(&format!("blobs/{digest}"), None)?;
         let partial = path.with_extension(format!("partial-{}", std::process::id()));
-        let kept = self.download(response, digest, &partial).and_then(|()| {
+        let kept = self.download(response, digest, size, &partial).and_then(|()| {
             std::fs::rename(&partial, &path).map_err(|e| ImageError::io(&path, e))
         });
         if kept.is_err() {
@@ -226,16 +227,23 @@ impl Client {
     }
 
     /// Stream a blob to `partial`, hashing it on the way; an error if it does not match `digest`.
-    fn download(&self, response: ureq::http::Response<ureq::Body>, digest: &Digest, partial: &Path) -> Result<()> {
+    /// At most `size` bytes are taken: a registry sending more (endlessly, say) would otherwise
+    /// fill the disk before the digest check could refuse the blob.
+    fn download(&self, response: ureq::http::Response<ureq::Body>, digest: &Digest, size: u64, partial: &Path) -> Result<()> {
         let io_error = |e: io::Error| ImageError::io(partial, e);
         let mut out = File::create(partial).map_err(io_error)?;
-        let mut reader = response.into_body().into_reader();
+        let mut reader = response.into_body().into_with_config().limit(size.saturating_add(1)).reader();
+        let mut received = 0u64;
         let mut hasher = Sha256::new();
         let mut buf = vec![0u8; 256 << 10];
         loop {
             let n = reader.read(&mut buf).map_err(|e| self.error(format!("blob {digest}: {e}")))?;
             if n == 0 {
                 break;
+            }
+            received += n as u64;
+            if received > size {
+                return Err(self.error(format!("blob {digest}: the registry sent more than the {size} bytes its manifest declares")));
             }
             hasher.update(&buf[..n]);
             out.write_all(&buf[..n]).map_err(io_error)?;
@@ -278,12 +286,12 @@ pub fn pull(image: &RegistryRef, wanted: &Platform, cache: &Path) -> Result<Dige
             continue;
         }
         let manifest: Manifest = parse_json(&format!("manifest {digest}"), &bytes)?;
-        let mut wanted_blobs: Vec<&Digest> = vec![&manifest.config.digest];
-        wanted_blobs.extend(manifest.layers.iter().map(|l| &l.digest));
+        let mut wanted_blobs: Vec<(&Digest, u64)> = vec![(&manifest.config.digest, manifest.config.size)];
+        wanted_blobs.extend(manifest.layers.iter().map(|l| (&l.digest, l.size)));
         // The same layer twice in one image would race with itself in the cache.
         wanted_blobs.sort();
         wanted_blobs.dedup();
-        wanted_blobs.par_iter().try_for_each(|d| client.blob(d, cache))?;
+        wanted_blobs.par_iter().try_for_each(|&(d, size)| client.blob(d, size, cache))?;
         return Ok(digest);
     }
     Err(client.error("image indexes nest more than 8 deep"))

@@ -128,10 +128,20 @@ impl Store {
                     ImageError::Layout(format!("`{name}` in {} points outside the image", dir.display()))
                 })?;
                 let path = dir.join(rel);
-                let file = File::open(&path).map_err(|e| match e.kind() {
+                let not_found = |e: io::Error| match e.kind() {
                     io::ErrorKind::NotFound => missing(),
                     _ => ImageError::io(&path, e),
-                })?;
+                };
+                // The name stays inside the layout, but a symlink on the way (a `blobs` linked
+                // elsewhere) may not: the layout's files are the image, nothing else is.
+                let root = dir.canonicalize().map_err(|e| ImageError::io(dir, e))?;
+                if !path.canonicalize().map_err(not_found)?.starts_with(&root) {
+                    return Err(ImageError::Layout(format!(
+                        "`{name}` in {} is a link to a file outside the image",
+                        dir.display()
+                    )));
+                }
+                let file = File::open(&path).map_err(not_found)?;
                 let size = file.metadata().map_err(|e| ImageError::io(&path, e))?.len();
                 Ok((Box::new(file), size))
             }

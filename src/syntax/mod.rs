@@ -181,6 +181,12 @@ fn parse_at(text: &str, strict: bool) -> Result<Dockerfile<'_>, ParseError> {
     let mut instructions = Vec::with_capacity(read.instructions.len());
     for (i, raw) in read.instructions.into_iter().enumerate() {
         if strict {
+            // A line holding only the escape character, continued by nothing, is an instruction
+            // with an empty keyword to BuildKit's parser, and an unknown one to its build.
+            if raw.keyword.is_empty() {
+                let message = "unknown instruction: (empty: a line holding only the escape character)".to_string();
+                return Err(located(message, raw.span.clone()));
+            }
             check_flags(&raw).map_err(|(m, s)| located(m, s))?;
             if let Some(inner) = &raw.onbuild {
                 check_flags(inner).map_err(|(m, s)| located(m, s))?;
@@ -258,8 +264,13 @@ pub fn typed_keyword_span(t: &typed::Instruction<'_>) -> Span {
 fn typed_error(lines: &LineIndex, text: &str, e: typed::Error) -> ParseError {
     let line = e.line().max(1);
     let start = lines.line_start(line, text.len());
-    // parse-dockerfile counts columns in bytes from 1.
-    let at = (start + e.column().saturating_sub(1)).min(text.len());
+    // parse-dockerfile counts columns in bytes from 1, but strips a BOM of its own first: a
+    // second one, imgopt having stripped the first, shifts its first line by 3 bytes. The
+    // span must never start inside a character, nor past its line.
+    let bom = if line == 1 && text.starts_with('\u{feff}') { '\u{feff}'.len_utf8() } else { 0 };
+    let line_end = text[start..].find('\n').map_or(text.len(), |i| start + i);
+    let at = (start + bom + e.column().saturating_sub(1)).min(line_end);
+    let at = self::lines::floor_char_boundary(text, at);
     let end = text[at..].find('\n').map_or(text.len(), |i| at + i).max(at);
     let message = e.to_string();
     // Its messages end with " at line:column"; the span says where.
@@ -347,6 +358,16 @@ mod tests {
         let e = parse("FROM a\nCOPY --from x y\n").unwrap_err();
         assert_eq!(e.message, "missing a value on flag: from");
         assert!(parse("# just a comment\n").is_err());
+        // A lone escape character on the last lines: an empty instruction BuildKit's parser
+        // keeps (read_lines) and its build refuses (parse).
+        for text in ["FROM a\n\\\n", "FROM a\n  \\\n\n# c\n", "FROM a\n\\"] {
+            let e = parse(text).unwrap_err();
+            assert!(e.message.starts_with("unknown instruction"), "{text:?}: {e:?}");
+            assert_eq!(e.line, 2, "{text:?}");
+            let read = read_lines(text).unwrap();
+            assert_eq!(read.instructions.len(), 2, "{text:?}");
+            assert_eq!(read.instructions[1].keyword, "");
+        }
         assert!(parse("").is_err());
     }
 
@@ -354,6 +375,26 @@ mod tests {
     fn accepts_duplicate_stage_names_for_the_model_to_report() {
         let df = parse("FROM a AS x\nFROM b AS x\n").unwrap();
         assert_eq!(df.instructions.len(), 2);
+    }
+
+    #[test]
+    fn errors_from_parse_dockerfile_point_at_their_line_whatever_the_bytes() {
+        // parse-dockerfile strips a BOM itself: after imgopt stripped the first, a second one
+        // shifted its positions on line 1 into the middle of a character.
+        // (parse gets the text after the first BOM: these files began with two.)
+        let e = parse("\u{feff}FROM a\nFOO x\n").unwrap_err();
+        assert_eq!((e.line, e.span.start), (2, "\u{feff}FROM a\n".len()), "{e:?}");
+        let e = parse("\u{feff}FROM\n").unwrap_err();
+        assert_eq!((e.line, e.span.start), (1, '\u{feff}'.len_utf8()), "{e:?}");
+        let e = parse("FROM é\nHEALTHCHECK --interval\n").unwrap_err();
+        assert_eq!(e.span.start, "FROM é\nHEALTHCHECK --interval".len(), "{e:?}");
+        for text in ["\u{feff}\t\x13\n \t\t\x13\n \t", "\u{feff}\u{feff}FROM\n"] {
+            for result in [parse(text), read_lines(text)] {
+                if let Err(e) = result {
+                    assert!(text.is_char_boundary(e.span.start) && text.is_char_boundary(e.span.end), "{text:?}: {e:?}");
+                }
+            }
+        }
     }
 
     #[test]

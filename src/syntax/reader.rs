@@ -167,15 +167,21 @@ struct Physical<'a> {
     next: usize,
 }
 
+/// BuildKit reads lines with Go's `bufio.Scanner`, whose buffer stops at 64 KiB: a line that
+/// does not fit, line ending included, ends the reading with this error.
+const MAX_LINE_BYTES: usize = 64 * 1024;
+
 struct Lines<'a> {
     src: &'a str,
     pos: usize,
     number: usize,
+    /// Span of the first line too long to read; reading stops before it.
+    too_long: Option<Range<usize>>,
 }
 
 impl<'a> Lines<'a> {
     fn next_line(&mut self) -> Option<Physical<'a>> {
-        if self.pos >= self.src.len() {
+        if self.pos >= self.src.len() || self.too_long.is_some() {
             return None;
         }
         let rest = &self.src[self.pos..];
@@ -183,6 +189,11 @@ impl<'a> Lines<'a> {
             Some(i) => (i, self.pos + i + 1),
             None => (rest.len(), self.src.len()),
         };
+        // A last line without its line ending must leave the scanner room to see the end.
+        if next - self.pos > MAX_LINE_BYTES || (next == self.src.len() && len == rest.len() && len >= MAX_LINE_BYTES) {
+            self.too_long = Some(self.pos..self.pos + len);
+            return None;
+        }
         let start = self.pos;
         // BuildKit trims "\r\n" from the right of each line.
         let text = rest[..len].trim_end_matches(['\r', '\n']);
@@ -202,7 +213,8 @@ struct Directives {
 const VALID_DIRECTIVES: [&str; 3] = ["escape", "syntax", "check"];
 
 impl Directives {
-    /// BuildKit's `possibleParserDirective`: `^#\s*([a-zA-Z][a-zA-Z0-9]*)\s*=\s*(.+?)\s*$`.
+    /// BuildKit's `DirectiveParser.ParseLine`: `#`, Unicode blanks, then
+    /// `^([a-zA-Z][a-zA-Z0-9]*)\s*=\s*(.+?)\s*$`.
     fn consider(&mut self, line: &str, line_offset: usize) -> Result<(), String> {
         if self.done {
             return Ok(());
@@ -251,10 +263,9 @@ fn match_directive(line: &str) -> Option<(&str, &str, usize)> {
     if b.first() != Some(&b'#') {
         return None;
     }
-    let mut i = 1;
-    while i < b.len() && is_re2_space(b[i]) {
-        i += 1;
-    }
+    // BuildKit's DirectiveParser trims the text after `#` with unicode.IsSpace (so a vertical
+    // tab or a no-break space may stand there); only the regex after the name uses RE2's `\s`.
+    let mut i = 1 + (line[1..].len() - line[1..].trim_start_matches(is_go_space).len());
     let name_start = i;
     if i >= b.len() || !b[i].is_ascii_alphabetic() {
         return None;
@@ -303,7 +314,7 @@ fn continuation_cut(line: &str, escape: char) -> Option<usize> {
 
 /// Reads a whole Dockerfile (without its BOM) the way BuildKit's `parser.Parse` does.
 pub fn read(src: &str) -> Result<Read, ReadError> {
-    let mut lines = Lines { src, pos: 0, number: 0 };
+    let mut lines = Lines { src, pos: 0, number: 0, too_long: None };
     let mut d = Directives { escape: '\\', done: false, seen: Vec::new(), found: Vec::new() };
     let mut out = Read::default();
 
@@ -397,6 +408,10 @@ pub fn read(src: &str) -> Result<Read, ReadError> {
     out.directives = d.found;
     if out.instructions.is_empty() {
         return Err(ReadError { message: "file with no instructions".to_string(), span: src.len()..src.len() });
+    }
+    if let Some(span) = lines.too_long {
+        let message = format!("dockerfile line greater than max allowed size of {}", MAX_LINE_BYTES - 1);
+        return Err(ReadError { message, span });
     }
     Ok(out)
 }
@@ -861,6 +876,10 @@ mod tests {
         assert_eq!(match_directive("#syntax=docker/dockerfile:1  "), Some(("syntax", "docker/dockerfile:1", 8)));
         assert_eq!(match_directive("# not a directive"), None);
         assert_eq!(match_directive("#1x=y"), None);
+        // Between `#` and the name, any Unicode space (unicode.IsSpace); after it, only ASCII.
+        assert_eq!(match_directive("#\u{b}escape=`"), Some(("escape", "`", 9)));
+        assert_eq!(match_directive("#\u{a0}escape=`"), Some(("escape", "`", 10)));
+        assert_eq!(match_directive("# escape\u{a0}=`"), None);
     }
 
     #[test]
@@ -887,6 +906,27 @@ mod tests {
             ]
         );
         assert!(heredocs_from_line("RUN echo \"<<EOF\"").is_empty());
+    }
+
+    #[test]
+    fn lines_longer_than_buildkits_scanner_buffer_are_refused() {
+        // Go's bufio.Scanner holds 64 KiB: 65535 bytes plus the newline fit, one more does not.
+        let fits = format!("FROM a\nLABEL a={}\n", "x".repeat(MAX_LINE_BYTES - 1 - "LABEL a=".len()));
+        assert!(read(&fits).is_ok());
+        let long = format!("FROM a\nLABEL a={}\nRUN true\n", "x".repeat(MAX_LINE_BYTES - "LABEL a=".len()));
+        let e = read(&long).unwrap_err();
+        assert_eq!(e.message, "dockerfile line greater than max allowed size of 65535");
+        assert_eq!(e.span.start, "FROM a\n".len());
+        // Without a final newline the scanner needs one byte of room to see the end.
+        let last = format!("FROM a\nLABEL a={}", "x".repeat(MAX_LINE_BYTES - 1 - "LABEL a=".len()));
+        assert!(read(&last).is_ok());
+        assert!(read(&format!("{last}x")).is_err());
+        // Inside a heredoc the body is cut short first.
+        let heredoc = format!("FROM a\nRUN <<EOF\n{}\nEOF\n", "x".repeat(MAX_LINE_BYTES));
+        assert_eq!(read(&heredoc).unwrap_err().message, "unterminated heredoc");
+        // Before any instruction, BuildKit has nothing to return.
+        let first = format!("# {}\nFROM a\n", "x".repeat(MAX_LINE_BYTES));
+        assert_eq!(read(&first).unwrap_err().message, "file with no instructions");
     }
 
     #[test]
