@@ -1,10 +1,13 @@
 //! Edge cases per rule: `testdata/lint/fixtures/CODE-what.Dockerfile`. Lines after a
 //! `# flagged` comment must be reported by rule CODE, and no other line may be.
+//! Comment lines `# config: <toml>` give the `.imgopt.toml` settings the fixture is linted
+//! with (one TOML line each); an opt-in rule is turned on for its own fixtures.
 
 use std::path::Path;
 
 use imgopt::lint::source::LineIndex;
-use imgopt::lint::{lint_text, Settings};
+use imgopt::lint::config::Config;
+use imgopt::lint::lint_text;
 
 #[test]
 fn fixtures_are_flagged_exactly_where_marked() {
@@ -34,8 +37,16 @@ fn fixtures_are_flagged_exactly_where_marked() {
                     .map(|j| j + 1)
             })
             .collect();
+        let config: String = lines
+            .iter()
+            .filter_map(|l| l.strip_prefix("# config: "))
+            .map(|l| format!("{l}\n"))
+            .collect();
+        let config: Config = toml::from_str(&config).unwrap_or_else(|e| panic!("{name}: bad `# config:` lines: {e}"));
+        let mut settings = config.settings_for(Path::new("Dockerfile"));
+        settings.extend_select.push(code.to_string());
         let index = LineIndex::new(&text);
-        let mut got: Vec<usize> = lint_text(&text, &Settings::default())
+        let mut got: Vec<usize> = lint_text(&text, &settings)
             .iter()
             .filter(|d| d.code == code)
             .map(|d| index.line_col(&text, d.span.start).0)

@@ -50,6 +50,9 @@ pub struct LintArgs {
     /// Only these rules (codes, prefixes, names, hadolint codes, BuildKit names), comma-separated.
     #[arg(long, value_delimiter = ',')]
     pub select: Vec<String>,
+    /// Add these rules to those selected (opt-in rules are turned on this way), comma-separated.
+    #[arg(long, value_delimiter = ',')]
+    pub extend_select: Vec<String>,
     /// Skip these rules, comma-separated.
     #[arg(long, value_delimiter = ',')]
     pub ignore: Vec<String>,
@@ -105,6 +108,7 @@ pub fn lint(args: &LintArgs) -> ExitCode {
     };
     let overrides = Overrides {
         select: args.select.clone(),
+        extend_select: args.extend_select.clone(),
         ignore: args.ignore.clone(),
     };
 

@@ -3,9 +3,11 @@
 //!
 //! ```toml
 //! select = ["IMG1", "IMG2"]            # codes, prefixes, names, hadolint codes, BuildKit names
+//! extend-select = ["IMG140"]           # added to select; turns opt-in rules on
 //! ignore = ["DL3008", "StageNameCasing"]
 //! trusted-registries = ["registry.example.com", "docker.io"]
 //! required-labels = ["org.opencontainers.image.source"]
+//! strict-labels = true                 # labels outside label-schema are findings
 //! failure-threshold = "warning"        # error | warning | info | style | none
 //! exclude = ["vendor/**"]              # globs relative to this file's directory; also applies to
 //!                                      # files named on the command line (pre-commit passes them all)
@@ -13,18 +15,23 @@
 //! [severity]
 //! IMG201 = "warning"
 //!
+//! [label-schema]                       # these labels are required and checked
+//! "org.opencontainers.image.source" = "url"   # text url rfc3339 spdx hash semver email
+//!
 //! [per-path-ignores]                   # globs relative to this file's directory
 //! "legacy/**" = ["IMG101", "IMG501"]
 //! ```
 //!
-//! From `.hadolint.yaml`: `ignored`, `trustedRegistries`, `failure-threshold` and `override`
-//! (severity lists) are honoured through the rules' hadolint codes; other keys are ignored.
+//! From `.hadolint.yaml`: `ignored`, `trustedRegistries`, `failure-threshold`, `override`
+//! (severity lists), `label-schema` and `strict-labels` are honoured through the rules' hadolint
+//! codes; other keys are ignored.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+use super::labels::LabelKind;
 use super::{Settings, Severity};
 
 /// `.imgopt.toml`.
@@ -33,6 +40,9 @@ use super::{Settings, Severity};
 pub struct Config {
     #[serde(default)]
     pub select: Vec<String>,
+    /// Rules added to `select`; opt-in rules are turned on by naming them here.
+    #[serde(default)]
+    pub extend_select: Vec<String>,
     #[serde(default)]
     pub ignore: Vec<String>,
     /// Rule (code, name, hadolint code or BuildKit name) → severity.
@@ -45,6 +55,13 @@ pub struct Config {
     pub trusted_registries: Vec<String>,
     #[serde(default)]
     pub required_labels: Vec<String>,
+    /// Label name → kind of value (text, url, rfc3339, spdx, hash, semver, email); these labels
+    /// are also required, as in hadolint.
+    #[serde(default)]
+    pub label_schema: BTreeMap<String, LabelKind>,
+    /// Labels not in `label-schema` are findings.
+    #[serde(default)]
+    pub strict_labels: bool,
     /// Lowest severity that makes `imgopt lint` exit 1 (`none` never does).
     pub failure_threshold: Option<String>,
     /// Globs (relative to the config file's directory) of Dockerfiles not to lint at all.
@@ -75,6 +92,10 @@ struct HadolintConfig {
     failure_threshold: Option<String>,
     #[serde(default, rename = "override")]
     overrides: BTreeMap<String, Vec<String>>,
+    #[serde(default, rename = "label-schema")]
+    label_schema: BTreeMap<String, LabelKind>,
+    #[serde(default, rename = "strict-labels")]
+    strict_labels: bool,
 }
 
 const FILE_NAMES: &[&str] = &[".imgopt.toml", ".hadolint.yaml", ".hadolint.yml"];
@@ -112,6 +133,8 @@ impl Config {
             trusted_registries: h.trusted_registries,
             failure_threshold: h.failure_threshold,
             severity,
+            label_schema: h.label_schema,
+            strict_labels: h.strict_labels,
             ..Config::default()
         })
     }
@@ -157,10 +180,17 @@ impl Config {
         }
         Settings {
             select: self.select.clone(),
+            extend_select: self.extend_select.clone(),
             ignore,
             severity: self.severity.clone(),
             trusted_registries: self.trusted_registries.clone(),
-            required_labels: self.required_labels.clone(),
+            required_labels: {
+                let mut required = self.required_labels.clone();
+                required.extend(self.label_schema.keys().filter(|k| !self.required_labels.contains(k)).cloned());
+                required
+            },
+            label_schema: self.label_schema.clone(),
+            strict_labels: self.strict_labels,
         }
     }
 }
@@ -193,7 +223,7 @@ mod tests {
     #[test]
     fn hadolint_yaml_maps_to_settings() {
         let h: HadolintConfig = serde_saphyr::from_str(
-            "ignored:\n  - DL3008\ntrustedRegistries:\n  - docker.io\nfailure-threshold: error\noverride:\n  error:\n    - DL3006\n",
+            "ignored:\n  - DL3008\ntrustedRegistries:\n  - docker.io\nfailure-threshold: error\noverride:\n  error:\n    - DL3006\nlabel-schema:\n  author: text\n  version: semver\nstrict-labels: true\n",
         )
         .expect("valid yaml");
         let c = Config::from_hadolint(h).expect("maps");
@@ -201,6 +231,10 @@ mod tests {
         assert_eq!(c.trusted_registries, ["docker.io"]);
         assert_eq!(c.failure_threshold.as_deref(), Some("error"));
         assert_eq!(c.severity.get("DL3006"), Some(&Severity::Error));
+        assert_eq!(c.label_schema.get("version"), Some(&LabelKind::Semver));
+        let s = c.settings_for(Path::new("Dockerfile"));
+        assert!(s.strict_labels);
+        assert_eq!(s.required_labels, ["author", "version"], "schema labels are required, as in hadolint");
     }
 
     #[test]

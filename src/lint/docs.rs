@@ -28,6 +28,13 @@ pub fn rule_page(meta: &RuleMeta) -> String {
     };
     let _ = writeln!(s, "| hadolint | {hadolint} |");
     let _ = writeln!(s, "| BuildKit check | {} |\n", meta.buildkit.unwrap_or("—"));
+    if meta.opt_in {
+        let _ = writeln!(
+            s,
+            "**Opt-in:** off unless named in `extend-select` (`extend-select = [\"{}\"]` in `.imgopt.toml`, or `--extend-select {}`) or `select`, or given a severity in `[severity]` (hadolint's `override`).\n",
+            meta.code, meta.code
+        );
+    }
     let _ = writeln!(s, "## Why\n\n{}\n", meta.why);
     if !meta.config.is_empty() {
         let _ = writeln!(
@@ -64,7 +71,7 @@ pub fn index_page() -> String {
             "| [{code}]({code}.md) | {} | {} | {} | {fix} | {} | {} |",
             meta.name,
             meta.category.as_str(),
-            meta.severity,
+            if meta.opt_in { format!("{} (opt-in)", meta.severity) } else { meta.severity.to_string() },
             meta.hadolint.join(", "),
             meta.buildkit.unwrap_or(""),
             code = meta.code

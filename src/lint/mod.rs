@@ -11,6 +11,7 @@ pub mod config;
 pub mod discover;
 pub mod docs;
 pub mod fix;
+pub mod labels;
 pub mod render;
 pub mod rules;
 pub mod run;
@@ -142,14 +143,20 @@ pub struct Diagnostic {
 pub struct Settings {
     /// Codes or code prefixes to run; empty means every rule.
     pub select: Vec<String>,
+    /// Rules added to `select` (and the way to turn opt-in rules on).
+    pub extend_select: Vec<String>,
     /// Codes, prefixes, rule names or hadolint/BuildKit names to skip.
     pub ignore: Vec<String>,
     /// Severity per code (or hadolint/BuildKit name).
     pub severity: BTreeMap<String, Severity>,
     /// Registries whose images may be used in `FROM` (empty: any).
     pub trusted_registries: Vec<String>,
-    /// Labels every final image must carry.
+    /// Labels every final image must carry (the label schema's labels included).
     pub required_labels: Vec<String>,
+    /// Label name → the kind of value it must hold.
+    pub label_schema: BTreeMap<String, labels::LabelKind>,
+    /// Labels outside the schema are findings.
+    pub strict_labels: bool,
 }
 
 /// The findings of one file, in source order.

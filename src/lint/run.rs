@@ -24,6 +24,7 @@ pub enum ConfigSource {
 #[derive(Debug, Clone, Default)]
 pub struct Overrides {
     pub select: Vec<String>,
+    pub extend_select: Vec<String>,
     pub ignore: Vec<String>,
 }
 
@@ -189,6 +190,7 @@ pub fn settings_for(config: Option<&Config>, file: &Path, overrides: &Overrides)
     if !overrides.select.is_empty() {
         settings.select = overrides.select.clone();
     }
+    settings.extend_select.extend(overrides.extend_select.iter().cloned());
     settings.ignore.extend(overrides.ignore.iter().cloned());
     settings
 }

@@ -7,7 +7,12 @@ use super::{Diagnostic, Settings, Severity};
 
 /// Whether the rule runs at all under `settings` (select, then ignore).
 pub fn enabled(meta: &RuleMeta, settings: &Settings) -> bool {
-    let selected = settings.select.is_empty() || settings.select.iter().any(|s| names(meta, s));
+    let selected = if meta.opt_in {
+        let asked = |key: &String| meta.matches(key.trim());
+        settings.select.iter().chain(&settings.extend_select).any(asked) || settings.severity.keys().any(asked)
+    } else {
+        settings.select.is_empty() || settings.select.iter().chain(&settings.extend_select).any(|s| names(meta, s))
+    };
     selected && !settings.ignore.iter().any(|s| names(meta, s))
 }
 
@@ -143,6 +148,27 @@ mod tests {
         assert!(codes("# check=skip=WorkdirRelativePath\nFROM debian:12\nWORKDIR a\n").is_empty());
         let d = lint_text("# check=error=true\nFROM debian:12\nWORKDIR a\n", &Settings::default());
         assert_eq!(d[0].severity, crate::lint::Severity::Error);
+    }
+
+    #[test]
+    fn opt_in_rules_run_only_when_named() {
+        let text = "FROM alpine:3.20\n";
+        let runs = |s: &Settings| lint_text(text, s).iter().any(|d| d.code == "IMG140");
+        let mut s = Settings::default();
+        assert!(!runs(&s), "off by default");
+        s.select = vec!["IMG1".into()];
+        assert!(!runs(&s), "a prefix does not turn it on");
+        s.select = vec!["ALL".into()];
+        assert!(!runs(&s), "ALL does not turn it on");
+        s.select.clear();
+        s.extend_select = vec!["healthcheck-missing".into()];
+        assert!(runs(&s));
+        assert!(lint_text("FROM alpine\n", &s).iter().any(|d| d.code == "IMG102"), "extend-select keeps the others");
+        s.ignore = vec!["DL3057".into()];
+        assert!(!runs(&s), "ignore wins");
+        let mut s = Settings::default();
+        s.severity.insert("DL3057".into(), crate::lint::Severity::Warning);
+        assert!(runs(&s), "a severity override (hadolint's `override`) turns it on");
     }
 
     #[test]

@@ -164,6 +164,14 @@ fn parse_at(text: &str, strict: bool) -> Result<Dockerfile<'_>, ParseError> {
         Err(e) => typed_error_at = Some(typed_error(&lines, text, e)),
     }
     if strict {
+        // BuildKit's instruction-level checks, in file order; the first one wins over a later
+        // error of parse-dockerfile's (and over its wording on the same instruction).
+        for raw in &read.instructions {
+            if typed_error_at.as_ref().is_some_and(|e| e.line < raw.start_line) {
+                break;
+            }
+            check_instruction(raw).map_err(|(m, s)| located(m, s))?;
+        }
         if let Some(e) = &typed_error_at {
             // Known difference: parse-dockerfile rejects some heredoc forms BuildKit accepts.
             // Anything else it rejects, BuildKit's build rejects too.
@@ -180,18 +188,6 @@ fn parse_at(text: &str, strict: bool) -> Result<Dockerfile<'_>, ParseError> {
     let raw_starts: Vec<usize> = read.instructions.iter().map(|r| r.keyword_span.start).collect();
     let mut instructions = Vec::with_capacity(read.instructions.len());
     for (i, raw) in read.instructions.into_iter().enumerate() {
-        if strict {
-            // A line holding only the escape character, continued by nothing, is an instruction
-            // with an empty keyword to BuildKit's parser, and an unknown one to its build.
-            if raw.keyword.is_empty() {
-                let message = "unknown instruction: (empty: a line holding only the escape character)".to_string();
-                return Err(located(message, raw.span.clone()));
-            }
-            check_flags(&raw).map_err(|(m, s)| located(m, s))?;
-            if let Some(inner) = &raw.onbuild {
-                check_flags(inner).map_err(|(m, s)| located(m, s))?;
-            }
-        }
         let typed = typed_starts.binary_search(&raw.keyword_span.start).ok().and_then(|t| {
             let next_raw = raw_starts.get(i + 1).copied();
             let next_typed = typed_starts.get(t + 1).copied();
@@ -311,6 +307,33 @@ fn known_flags(keyword: &str) -> &'static [(&'static str, bool)] {
     }
 }
 
+/// What a BuildKit build rejects in one instruction that its parser package accepts.
+fn check_instruction(raw: &reader::RawInstruction) -> Result<(), (String, Span)> {
+    // A line holding only the escape character, continued by nothing, is an instruction
+    // with an empty keyword to BuildKit's parser, and an unknown one to its build.
+    if raw.keyword.is_empty() {
+        let message = "unknown instruction: (empty: a line holding only the escape character)".to_string();
+        return Err((message, raw.span.clone()));
+    }
+    check_flags(raw)?;
+    if let Some(inner) = &raw.onbuild {
+        check_onbuild_trigger(inner)?;
+        check_flags(inner)?;
+    }
+    Ok(())
+}
+
+/// BuildKit's `parseOnBuild`: a trigger cannot be another ONBUILD, a FROM or a MAINTAINER.
+fn check_onbuild_trigger(inner: &reader::RawInstruction) -> Result<(), (String, Span)> {
+    let keyword = inner.keyword_upper();
+    let message = match keyword.as_str() {
+        "ONBUILD" => "Chaining ONBUILD via `ONBUILD ONBUILD` isn't allowed".to_string(),
+        "FROM" | "MAINTAINER" => format!("{keyword} isn't allowed as an ONBUILD trigger"),
+        _ => return Ok(()),
+    };
+    Err((message, inner.keyword_span.clone()))
+}
+
 /// BuildKit's `BFlags.Parse`: unknown flags and string flags without a value are errors.
 fn check_flags(raw: &reader::RawInstruction) -> Result<(), (String, Span)> {
     let keyword = raw.keyword_upper();
@@ -355,6 +378,16 @@ mod tests {
         assert_eq!(e.line, 2);
         let e = parse("FROM a\nENV PATH\n").unwrap_err();
         assert_eq!(e.message, "ENV must have two arguments");
+        for (text, message) in [
+            ("FROM a\nONBUILD ONBUILD RUN x\n", "Chaining ONBUILD via `ONBUILD ONBUILD` isn't allowed"),
+            ("FROM a\nonbuild from scratch\n", "FROM isn't allowed as an ONBUILD trigger"),
+            ("FROM a\nONBUILD Maintainer me\n", "MAINTAINER isn't allowed as an ONBUILD trigger"),
+        ] {
+            let e = parse(text).unwrap_err();
+            assert_eq!((e.message.as_str(), e.line), (message, 2), "{text}");
+            assert!(read_lines(text).is_ok(), "BuildKit's parser package accepts {text}");
+        }
+        assert!(parse("FROM a\nONBUILD RUN echo from\n").is_ok());
         let e = parse("FROM a\nCOPY --from x y\n").unwrap_err();
         assert_eq!(e.message, "missing a value on flag: from");
         assert!(parse("# just a comment\n").is_err());
@@ -387,7 +420,10 @@ mod tests {
         let e = parse("\u{feff}FROM\n").unwrap_err();
         assert_eq!((e.line, e.span.start), (1, '\u{feff}'.len_utf8()), "{e:?}");
         let e = parse("FROM é\nHEALTHCHECK --interval\n").unwrap_err();
-        assert_eq!(e.span.start, "FROM é\nHEALTHCHECK --interval".len(), "{e:?}");
+        assert_eq!(e.span.start, "FROM é\nHEALTHCHECK ".len(), "imgopt's own flag check: {e:?}");
+        let e = parse("FROM é\nCOPY x\n").unwrap_err();
+        assert_eq!(e.line, 2, "{e:?}");
+        assert!(e.span.start >= "FROM é\n".len(), "{e:?}");
         for text in ["\u{feff}\t\x13\n \t\t\x13\n \t", "\u{feff}\u{feff}FROM\n"] {
             for result in [parse(text), read_lines(text)] {
                 if let Err(e) = result {

@@ -22,6 +22,7 @@ pub static RULE: Rule = Rule {
         good: "FROM python:3.12-slim\nCOPY src/ /app/\nADD https://example.com/tool.tar.gz /opt/\nADD vendor.tar.gz /opt/\n",
         notes: "URLs, git sources and archive names (.tar, .tgz, .tar.gz, .xz, .bz2, .zst) are not reported. The fix (ADD → COPY) is safe when no source has a wildcard (a wildcard could match an archive that ADD would unpack) and no ADD-only flag is used.",
         config: "",
+        opt_in: false,
     },
     check,
 };

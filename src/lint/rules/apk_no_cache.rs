@@ -18,6 +18,7 @@ pub static RULE: Rule = Rule {
         good: "FROM alpine:3.20\nRUN apk add --no-cache curl\n",
         notes: "Not reported when the same RUN removes /var/cache/apk, or mounts a cache there. Only stages that end up in the final image are checked. The fix adds `--no-cache`.",
         config: "",
+        opt_in: false,
     },
     check,
 };

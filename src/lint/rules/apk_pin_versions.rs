@@ -17,6 +17,7 @@ pub static RULE: Rule = Rule {
         good: "FROM alpine:3.20\nRUN apk add --no-cache curl=8.9.1-r2\n",
         notes: "Info by default (hadolint: warning): Alpine removes old package versions from its mirrors, so exact pins break; pinning the base image digest is often the better tool. Local `.apk` files and variables are not reported.",
         config: "",
+        opt_in: false,
     },
     check: |cx| report_unpinned(cx, OsPackages::Apk),
 };

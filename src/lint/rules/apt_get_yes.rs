@@ -18,6 +18,7 @@ pub static RULE: Rule = Rule {
         good: "FROM debian:12-slim\nRUN apt-get update && apt-get install -y --no-install-recommends curl\n",
         notes: "`-y`, `--yes`, `--assume-yes`, `-qq` and `-q=2` all count. The fix adds `-y`.",
         config: "",
+        opt_in: false,
     },
     check,
 };

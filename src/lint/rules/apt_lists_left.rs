@@ -18,6 +18,7 @@ pub static RULE: Rule = Rule {
         good: "FROM debian:12-slim\nRUN apt-get update \\\n && apt-get install -y --no-install-recommends curl \\\n && rm -rf /var/lib/apt/lists/*\n\nFROM debian:12-slim AS cached\nRUN --mount=type=cache,target=/var/lib/apt,sharing=locked apt-get update && apt-get install -y --no-install-recommends curl\n",
         notes: "Only stages that end up in the final image are checked (a build stage's layers are not shipped). A RUN with a cache mount on /var/lib/apt is fine. The fix appends `rm -rf /var/lib/apt/lists/*` to the RUN; it is unsafe because a later RUN of the stage may install more packages without `apt-get update`. `apt-get dist-clean` counts as removing the lists. Unlike hadolint DL3009, stages that only an explicit `--target` builds (say a `dev-envs` stage when the last stage is another) are not checked.",
         config: "",
+        opt_in: false,
     },
     check,
 };

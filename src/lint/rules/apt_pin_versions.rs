@@ -19,6 +19,7 @@ pub static RULE: Rule = Rule {
         good: "FROM debian:12-slim\nRUN apt-get update && apt-get install -y --no-install-recommends curl=7.88.1-10+deb12u8\n",
         notes: "Info by default (hadolint: warning): pinning exact Debian versions breaks when the archive drops them, so many teams pin the base image digest instead. Local `.deb` files and variables are not reported.",
         config: "",
+        opt_in: false,
     },
     check,
 };

@@ -18,6 +18,7 @@ pub static RULE: Rule = Rule {
         good: "FROM debian:12-slim\nADD app.tar.gz /opt/\nRUN --mount=type=bind,source=tools.zip,target=/tmp/tools.zip unzip /tmp/tools.zip -d /opt\n",
         notes: "Extraction is recognised for `tar` and `unzip` naming the copied file (by path or by file name).",
         config: "",
+        opt_in: false,
     },
     check,
 };

@@ -17,6 +17,7 @@ pub static RULE: Rule = Rule {
         good: "FROM golang:1.23\nWORKDIR /src\nRUN go build ./...\nRUN (cd /tmp && touch scratch)\n",
         notes: "Unlike hadolint DL3003, a `cd` inside a subshell or compound command (`(cd dir && make)`) is not reported: it is scoped on purpose.",
         config: "",
+        opt_in: false,
     },
     check,
 };

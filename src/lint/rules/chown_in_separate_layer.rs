@@ -19,6 +19,7 @@ pub static RULE: Rule = Rule {
         good: "FROM node:22-alpine\nWORKDIR /app\nCOPY --chown=node:node . /app\n",
         notes: "A recursive change is reported even when the files come from the base image (they are duplicated just the same); the related span shows the COPY/ADD that added them when there is one in the stage.",
         config: "",
+        opt_in: false,
     },
     check,
 };

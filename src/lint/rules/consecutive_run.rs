@@ -20,6 +20,7 @@ pub static RULE: Rule = Rule {
         good: "FROM debian:12-slim\nRUN apt-get update \\\n && apt-get install -y --no-install-recommends curl\n",
         notes: "The fix joins the two commands with `&&`; it is unsafe because it changes which steps share a cache entry. Unlike hadolint, which skips a RUN that already chains commands with `&&` (taking the split as deliberate), imgopt reports every consecutive RUN with the same flags: the layer costs the same either way. Where a split is kept on purpose (to cache a slow step), say so with `# imgopt ignore=IMG201`.",
         config: "",
+        opt_in: false,
     },
     check,
 };

@@ -17,6 +17,7 @@ pub static RULE: Rule = Rule {
         good: "FROM alpine:3.20\nRUN echo hi\nRUN echo there\n",
         notes: "The majority casing of the file wins (upper on a tie); keywords in mixed case (`Run`) are always reported.",
         config: "",
+        opt_in: false,
     },
     check,
 };

@@ -19,6 +19,7 @@ pub static RULE: Rule = Rule {
         good: "FROM node:22-alpine\nWORKDIR /app\nCOPY package.json package-lock.json ./\nRUN npm ci\nCOPY . .\n",
         notes: "Installs recognised: npm ci/install, yarn (install), pnpm install, pip install -r, poetry install, pipenv install, bundle install, go mod download, cargo fetch, composer install, mvn dependency:*, gradle dependencies.",
         config: "",
+        opt_in: false,
     },
     check,
 };

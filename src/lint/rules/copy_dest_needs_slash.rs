@@ -18,6 +18,7 @@ pub static RULE: Rule = Rule {
         good: "FROM node:22-alpine\nCOPY package.json package-lock.json /app/\n",
         notes: "The fix appends the slash.",
         config: "",
+        opt_in: false,
     },
     check,
 };

@@ -18,6 +18,7 @@ pub static RULE: Rule = Rule {
         good: "FROM alpine:3.20 AS base\nFROM base AS app\nCOPY --from=base /etc/os-release /tmp/\n",
         notes: "",
         config: "",
+        opt_in: false,
     },
     check,
 };

@@ -18,6 +18,7 @@ pub static RULE: Rule = Rule {
         good: "FROM golang:1.23 AS build\nRUN go version\nFROM alpine:3.20\nCOPY --from=build /go/bin/app /app\nCOPY --from=nginx:1.27 /etc/nginx/nginx.conf /etc/nginx/\n",
         notes: "Values that look like image references (with a tag, digest, registry or path) and variables are not reported; stage numbers are checked against the stages before. hadolint DL3022 also reports image references such as `--from=gloursdocker/docker`, which are valid.",
         config: "",
+        opt_in: false,
     },
     check,
 };

@@ -18,6 +18,7 @@ pub static RULE: Rule = Rule {
         good: "FROM node:22-alpine\nWORKDIR /app\nCOPY package.json .\n",
         notes: "A WORKDIR in a stage this one is built FROM (in the same file) counts, unlike hadolint DL3045, which looks only at the current stage.",
         config: "",
+        opt_in: false,
     },
     check,
 };

@@ -18,6 +18,7 @@ pub static RULE: Rule = Rule {
         good: "FROM node:22-alpine\nWORKDIR /app\nCOPY package.json ./\nRUN --mount=type=secret,id=npmrc,target=/root/.npmrc npm install\n",
         notes: "Sources copied from another stage (`--from`) are not reported: they are not files from the context.",
         config: "",
+        opt_in: false,
     },
     check,
 };

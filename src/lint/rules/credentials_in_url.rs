@@ -18,6 +18,7 @@ pub static RULE: Rule = Rule {
         good: "FROM alpine:3.20\nRUN --mount=type=secret,id=gh_token git clone https://github.com/acme/app.git\n",
         notes: "A password given by a variable (`https://ci:${TOKEN}@...`) is reported too: the expanded value ends up in the RUN's history as well when it comes from an ARG.",
         config: "",
+        opt_in: false,
     },
     check,
 };

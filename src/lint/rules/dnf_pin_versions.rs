@@ -17,6 +17,7 @@ pub static RULE: Rule = Rule {
         good: "FROM fedora:40\nRUN dnf install -y nginx-1.26.0 && dnf clean all\n",
         notes: "A version is `name-<version>` (a dash followed by a digit). Info by default (hadolint: warning): Fedora and EPEL keep only the latest build, so exact pins break; pinning the base image digest is often the better tool. `dnf module install` is not an install of packages; local `.rpm` files, groups (`@core`), capabilities and variables are not reported. hadolint DL3041 takes any dash as a version (`python3-devel` counts as pinned); imgopt does not.",
         config: "",
+        opt_in: false,
     },
     check: |cx| report_unpinned(cx, OsPackages::Dnf),
 };

@@ -17,6 +17,7 @@ pub static RULE: Rule = Rule {
         good: "FROM golang:1.23 AS build\nRUN go version\nFROM alpine:3.20 AS runtime\n",
         notes: "",
         config: "",
+        opt_in: false,
     },
     check,
 };

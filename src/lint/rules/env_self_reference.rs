@@ -20,6 +20,7 @@ pub static RULE: Rule = Rule {
         good: "FROM alpine:3.20\nENV APP_HOME=/app\nENV APP_BIN=$APP_HOME/bin\n",
         notes: "",
         config: "",
+        opt_in: false,
     },
     check,
 };

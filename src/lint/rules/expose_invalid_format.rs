@@ -18,6 +18,7 @@ pub static RULE: Rule = Rule {
         good: "FROM nginx:1.27\nEXPOSE 80 443/tcp 8000-8010/udp\n",
         notes: "",
         config: "",
+        opt_in: false,
     },
     check,
 };

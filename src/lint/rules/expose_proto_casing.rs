@@ -19,6 +19,7 @@ pub static RULE: Rule = Rule {
         good: "FROM nginx:1.27\nEXPOSE 80/tcp\n",
         notes: "",
         config: "",
+        opt_in: false,
     },
     check,
 };

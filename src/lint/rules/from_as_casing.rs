@@ -18,6 +18,7 @@ pub static RULE: Rule = Rule {
         good: "FROM golang:1.23 AS build\n",
         notes: "",
         config: "",
+        opt_in: false,
     },
     check,
 };

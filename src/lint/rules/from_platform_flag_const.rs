@@ -17,6 +17,7 @@ pub static RULE: Rule = Rule {
         good: "FROM --platform=$BUILDPLATFORM golang:1.23 AS build\n",
         notes: "Unlike hadolint DL3029, a platform given through a variable is not reported: that is how cross-compiling stages are written.",
         config: "",
+        opt_in: false,
     },
     check,
 };

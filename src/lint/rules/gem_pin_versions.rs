@@ -17,6 +17,7 @@ pub static RULE: Rule = Rule {
         good: "FROM ruby:3.3-slim\nRUN gem install bundler:2.5.11\n",
         notes: "`-v`/`--version` pins every gem of the command, `name:version` pins one. Local `.gem` files and variables are not reported.",
         config: "",
+        opt_in: false,
     },
     check: |cx| report_unpinned(cx, OsPackages::Gem),
 };

@@ -18,6 +18,7 @@ pub static RULE: Rule = Rule {
         good: "ARG TAG=3.20\nFROM alpine:${TAG}\n",
         notes: "Platform ARGs (`$BUILDPLATFORM`, `$TARGETARCH`...) are set by BuildKit and count as defined.",
         config: "",
+        opt_in: false,
     },
     check,
 };

@@ -18,6 +18,7 @@ pub static RULE: Rule = Rule {
         good: "# build compiles the binary\nFROM golang:1.22 AS build\n# VERSION the release to build\nARG VERSION=1.0\n\n# a note that is not a description, set apart by an empty line\n\nARG COMMIT\n",
         notes: "As in BuildKit, only the last comment line directly above the instruction counts (an empty line or an empty `#` line in between makes it a plain comment), and the stage name is compared in lower case, as BuildKit stores it. Unlike BuildKit, imgopt and hadolint pragmas (`# imgopt ignore=...`, `# hadolint ignore=...`) are not taken for descriptions: they have to sit right above the instruction. BuildKit runs this check only when experimental checks are enabled.",
         config: "",
+        opt_in: false,
     },
     check,
 };

@@ -17,6 +17,7 @@ pub static RULE: Rule = Rule {
         good: "FROM python:3.12-slim\nCMD [\"python\", \"-m\", \"http.server\"]\n",
         notes: "As in BuildKit, a stage that sets SHELL is not reported: the shell form is then deliberate. hadolint takes some valid JSON forms for shell form (escapes such as `\\/` inside the array); imgopt reads the exec form as BuildKit does.",
         config: "",
+        opt_in: false,
     },
     check,
 };

@@ -19,6 +19,7 @@ pub static RULE: Rule = Rule {
         good: "FROM alpine:3.20\nLABEL org.opencontainers.image.authors=\"a@example.com\"\n",
         notes: "",
         config: "",
+        opt_in: false,
     },
     check,
 };

@@ -17,6 +17,7 @@ pub static RULE: Rule = Rule {
         good: "FROM debian:12-slim\nUSER root\nUSER app\n",
         notes: "Only an explicit `USER root` (or `0`) as the last USER of the final stage is reported; a stage without USER inherits its base image's user.",
         config: "",
+        opt_in: false,
     },
     check,
 };

@@ -19,6 +19,7 @@ pub static RULE: Rule = Rule {
         good: "FROM alpine:3.20\n",
         notes: "A `:latest` tag with a digest (`alpine:latest@sha256:...`) is pinned by the digest and not reported.",
         config: "",
+        opt_in: false,
     },
     check,
 };

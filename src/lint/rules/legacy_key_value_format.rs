@@ -20,6 +20,7 @@ pub static RULE: Rule = Rule {
         good: "FROM alpine:3.20\nENV APP_HOME=/app\n",
         notes: "The fix is offered when the value has no quotes or backslashes; a value with spaces is wrapped in double quotes.",
         config: "",
+        opt_in: false,
     },
     check,
 };

@@ -18,6 +18,7 @@ pub static RULE: Rule = Rule {
         good: "FROM alpine:3.20\nLABEL org.opencontainers.image.authors=\"Jane Doe <jane@example.com>\"\n",
         notes: "The fix writes the LABEL; it is unsafe because the image config's `author` field is no longer set.",
         config: "",
+        opt_in: false,
     },
     check,
 };

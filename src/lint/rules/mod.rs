@@ -21,6 +21,8 @@ mod archive_copied_then_extracted;
 mod cd_in_run;
 mod dnf_pin_versions;
 mod gem_pin_versions;
+mod go_pin_versions;
+mod healthcheck_missing;
 mod chown_in_separate_layer;
 mod cleanup_in_separate_layer;
 mod consecutive_run;
@@ -42,6 +44,8 @@ mod invalid_default_arg_in_from;
 mod invalid_definition_description;
 mod json_args_recommended;
 mod label_key_invalid;
+mod label_not_in_schema;
+mod label_value_invalid;
 mod language_cache_left;
 mod last_user_root;
 mod latest_tag;
@@ -117,6 +121,8 @@ pub static RULES: &[&Rule] = &[
     &dnf_pin_versions::RULE,
     &zypper_pin_versions::RULE,
     &gem_pin_versions::RULE,
+    &go_pin_versions::RULE,
+    &healthcheck_missing::RULE,
     &zypper_dist_upgrade::RULE,
     &pointless_command::RULE,
     &rm_unquoted_variable::RULE,
@@ -148,6 +154,8 @@ pub static RULES: &[&Rule] = &[
     &required_labels::RULE,
     &wget_and_curl::RULE,
     &label_key_invalid::RULE,
+    &label_not_in_schema::RULE,
+    &label_value_invalid::RULE,
     &invalid_definition_description::RULE,
     &wget_progress::RULE,
 ];
@@ -185,6 +193,10 @@ pub struct RuleMeta {
     pub notes: &'static str,
     /// `.imgopt.toml` settings the examples are checked with (for rules that need configuration).
     pub config: &'static str,
+    /// Off unless asked for by name: `select` naming the rule itself (its code, name, hadolint
+    /// code or BuildKit name; not a prefix, not `ALL`) or a severity override for it. For checks
+    /// that are right only for some teams, as hadolint's default-ignored rules.
+    pub opt_in: bool,
 }
 
 /// Finds a rule by code, name, hadolint code or BuildKit name (case-insensitive).

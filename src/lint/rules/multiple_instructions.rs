@@ -17,6 +17,7 @@ pub static RULE: Rule = Rule {
         good: "FROM nginx:1.27\nCMD [\"nginx\", \"-g\", \"daemon off;\"]\n",
         notes: "The overridden (earlier) instruction is reported, pointing at the one that wins.",
         config: "",
+        opt_in: false,
     },
     check,
 };

@@ -17,6 +17,7 @@ pub static RULE: Rule = Rule {
         good: "FROM debian:12-slim\nRUN apt-get update && \\\n    apt-get install -y --no-install-recommends curl\n",
         notes: "The fix deletes the empty lines.",
         config: "",
+        opt_in: false,
     },
     check,
 };

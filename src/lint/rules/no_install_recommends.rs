@@ -18,6 +18,7 @@ pub static RULE: Rule = Rule {
         good: "FROM debian:12-slim\nRUN apt-get update && apt-get install -y --no-install-recommends curl\n",
         notes: "`-o APT::Install-Recommends=false` counts too. The fix adds the flag; it is unsafe because a program may rely on a recommended package.",
         config: "",
+        opt_in: false,
     },
     check,
 };

@@ -18,6 +18,7 @@ pub static RULE: Rule = Rule {
         good: "FROM node:22-alpine\nRUN npm install -g typescript@5.6.3\nRUN npm ci\n",
         notes: "`npm install` without package names (installing from package.json), local paths, git and tarball URLs are not reported. A scoped name needs a second `@` to be pinned (`@angular/cli@18`).",
         config: "",
+        opt_in: false,
     },
     check,
 };

@@ -18,6 +18,7 @@ pub static RULE: Rule = Rule {
         good: "FROM python:3.12-slim\nRUN pip install --no-cache-dir requests==2.32.3\n",
         notes: "Not reported when the stage sets `PIP_NO_CACHE_DIR`, or the RUN mounts a cache on /root/.cache. Only stages that end up in the final image are checked. The fix adds `--no-cache-dir`.",
         config: "",
+        opt_in: false,
     },
     check,
 };

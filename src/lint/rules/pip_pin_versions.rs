@@ -18,6 +18,7 @@ pub static RULE: Rule = Rule {
         good: "FROM python:3.12-slim\nRUN pip install --no-cache-dir flask==3.0.3\nRUN pip install --no-cache-dir -r requirements.txt\n",
         notes: "Requirement files (`-r`), editable installs, paths, URLs, wheels and `pip install --upgrade pip` are not reported.",
         config: "",
+        opt_in: false,
     },
     check,
 };

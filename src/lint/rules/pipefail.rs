@@ -18,6 +18,7 @@ pub static RULE: Rule = Rule {
         good: "FROM debian:12-slim\nSHELL [\"/bin/bash\", \"-o\", \"pipefail\", \"-c\"]\nRUN curl -fsSL https://example.com/tool.tgz | tar -xz -C /opt\n",
         notes: "Not reported when the stage's SHELL has `-o pipefail`, or the RUN itself starts with `set -o pipefail` (or `set -euo pipefail`).",
         config: "",
+        opt_in: false,
     },
     check,
 };

@@ -17,6 +17,7 @@ pub static RULE: Rule = Rule {
         good: "FROM debian:12-slim\nCMD [\"nginx\", \"-g\", \"daemon off;\"]\n",
         notes: "hadolint's list, with `ifconfig` added. Unlike hadolint DL3001, `ssh` in a RUN with `--mount=type=ssh` (a forwarded agent) and `mount` in a RUN with `--security=insecure` are not reported: BuildKit makes them work. A command name that comes from a variable is not reported.",
         config: "",
+        opt_in: false,
     },
     check,
 };

@@ -17,6 +17,7 @@ pub static RULE: Rule = Rule {
         good: "FROM alpine:3.20\n",
         notes: "The fix removes the flag.",
         config: "",
+        opt_in: false,
     },
     check,
 };

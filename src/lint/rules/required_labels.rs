@@ -20,6 +20,7 @@ pub static RULE: Rule = Rule {
         good: "FROM alpine:3.20\nLABEL org.opencontainers.image.source=\"https://github.com/example/app\"\n",
         notes: "Labels are looked up in the final stage and in stages it is built FROM in this file.",
         config: "required-labels = [\"org.opencontainers.image.source\"]",
+        opt_in: false,
     },
     check,
 };

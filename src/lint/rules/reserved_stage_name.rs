@@ -17,6 +17,7 @@ pub static RULE: Rule = Rule {
         good: "FROM alpine:3.20 AS base\n",
         notes: "",
         config: "",
+        opt_in: false,
     },
     check,
 };

@@ -18,6 +18,7 @@ pub static RULE: Rule = Rule {
         good: "FROM debian:12-slim\nARG BUILD_DIR=/tmp/build\nRUN rm -rf \"${BUILD_DIR:?}\"/*\n",
         notes: "Like ShellCheck SC2115 (which hadolint runs), reported for recursive `rm` only; a variable inside double quotes is not reported, though `\"${VAR:?}\"` is the form that also stops on an empty value.",
         config: "",
+        opt_in: false,
     },
     check,
 };

@@ -18,6 +18,7 @@ pub static RULE: Rule = Rule {
         good: "FROM rockylinux:9\nRUN dnf install -y nginx && dnf clean all\n",
         notes: "Removing /var/cache/yum, /var/cache/dnf or /var/cache/zypp in the same RUN counts as cleaning. Only stages that end up in the final image are checked.",
         config: "",
+        opt_in: false,
     },
     check,
 };

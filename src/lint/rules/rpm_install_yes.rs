@@ -18,6 +18,7 @@ pub static RULE: Rule = Rule {
         good: "FROM rockylinux:9\nRUN dnf install -y nginx && dnf clean all\n",
         notes: "`--assumeyes` counts for yum/dnf, `--non-interactive` for zypper; microdnf does not ask. The fix adds `-y` (`-n` before `install` for zypper is not offered). hadolint DL3038 also reports `microdnf install` without `-y`; microdnf never prompts, so imgopt does not.",
         config: "",
+        opt_in: false,
     },
     check,
 };

@@ -20,6 +20,7 @@ pub static RULE: Rule = Rule {
         good: "FROM alpine:3.20\nRUN --mount=type=secret,id=github_token,env=GITHUB_TOKEN ./fetch-deps.sh\n",
         notes: "Same name test as BuildKit: a `_`-separated word of the name is one of apikey, auth, credential(s), key, password, pass, pwd, secret, token, and none is `public`.",
         config: "",
+        opt_in: false,
     },
     check,
 };

@@ -18,6 +18,7 @@ pub static RULE: Rule = Rule {
         good: "FROM debian:12-slim\nSHELL [\"/bin/bash\", \"-c\"]\n",
         notes: "",
         config: "",
+        opt_in: false,
     },
     check,
 };

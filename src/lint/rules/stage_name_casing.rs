@@ -17,6 +17,7 @@ pub static RULE: Rule = Rule {
         good: "FROM golang:1.23 AS builder\n",
         notes: "The fix lower-cases the name; references keep working since BuildKit compares names case-insensitively.",
         config: "",
+        opt_in: false,
     },
     check,
 };

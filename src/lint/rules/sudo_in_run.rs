@@ -17,6 +17,7 @@ pub static RULE: Rule = Rule {
         good: "FROM ubuntu:24.04\nUSER root\nRUN apt-get update\nUSER app\n",
         notes: "",
         config: "",
+        opt_in: false,
     },
     check,
 };

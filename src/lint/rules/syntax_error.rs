@@ -8,7 +8,7 @@ pub static RULE: Rule = Rule {
         name: "syntax-error",
         category: Category::Correctness,
         severity: Severity::Error,
-        hadolint: &["DL1000"],
+        hadolint: &["DL1000", "DL3043", "DL3061"],
         buildkit: None,
         fix: None,
         summary: "The file is not a valid Dockerfile.",
@@ -17,6 +17,7 @@ pub static RULE: Rule = Rule {
         good: "FROM alpine:3.20\nRUN echo hello\n",
         notes: "On the shared corpus hadolint (2.15) fails to parse files BuildKit builds (for example a comment line right after a heredoc), which it reports as DL1000; imgopt reads those files as BuildKit does and reports only what BuildKit rejects.",
         config: "",
+        opt_in: false,
     },
     check: |_| {},
 };

@@ -51,7 +51,12 @@ fn codes_and_names_are_unique_and_well_formed() {
 fn bad_examples_are_flagged_where_marked_and_good_examples_are_clean() {
     for rule in RULES {
         let m = &rule.meta;
-        let settings = settings_for(m.config);
+        let mut settings = settings_for(m.config);
+        if m.opt_in {
+            let off = lint_text(m.bad, &settings);
+            assert!(off.iter().all(|d| d.code != m.code), "{}: opt-in rule ran unasked", m.code);
+            settings.extend_select.push(m.code.to_string());
+        }
         let expected = marked_lines(m.bad);
         assert!(
             !expected.is_empty(),

@@ -18,6 +18,7 @@ pub static RULE: Rule = Rule {
         good: "FROM debian:12 AS build\nRUN apt-get update && apt-get install -y --no-install-recommends build-essential\nRUN make -C /src\n\nFROM debian:12-slim\nCOPY --from=build /src/app /usr/local/bin/app\n",
         notes: "Not reported when the same RUN removes the packages again (`apt-get purge`, `apk del`). Info by default: development images (devcontainers) install toolchains on purpose.",
         config: "",
+        opt_in: false,
     },
     check,
 };

@@ -19,6 +19,7 @@ pub static RULE: Rule = Rule {
         good: "FROM registry.example.com/debian:12-slim\n",
         notes: "Images without a registry are from `docker.io`. Stage names, `scratch` and references made of variables are skipped.",
         config: "trusted-registries = [\"registry.example.com\"]",
+        opt_in: false,
     },
     check,
 };

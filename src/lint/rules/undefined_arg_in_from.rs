@@ -21,6 +21,7 @@ pub static RULE: Rule = Rule {
         good: "ARG VERSION=3.20\nFROM alpine:${VERSION}\n",
         notes: "",
         config: "",
+        opt_in: false,
     },
     check,
 };

@@ -20,6 +20,7 @@ pub static RULE: Rule = Rule {
         good: "ARG VERSION=1.2\nFROM alpine:3.20\nARG VERSION\nLABEL org.opencontainers.image.version=$VERSION\nENV PATH=/app/bin:$PATH\n",
         notes: "Like BuildKit, RUN, CMD, ENTRYPOINT and HEALTHCHECK are not judged (the shell expands them), `${NAME:-default}` counts as a use, and the message suggests a name in scope within two edits (\"did you mean\"). The platform ARGs (`TARGETARCH`...) and the proxy ARGs are never reported.\n\nBuildKit reads the base image's configuration and knows its ENV (`PYTHON_VERSION` in `python`, `GOPATH` in `golang`); imgopt lints without pulling images. In a stage built from `scratch` everything in scope is known and every undefined name is reported. In a stage whose chain of bases ends in an image, imgopt reports a name only on a sure sign of a mistake: a meta ARG not redeclared in the stage, a name the stage defines only after this use, or a name one typo away (a letter inserted, deleted, replaced, or two swapped) from one in scope. So `WORKDIR $GOPATH/src` in a `golang` stage is not reported.",
         config: "",
+        opt_in: false,
     },
     check,
 };

@@ -19,6 +19,7 @@ pub static RULE: Rule = Rule {
         good: "FROM debian:12-slim\nRUN echo hi\n",
         notes: "Stage names, `scratch` and references built from variables are not reported. Unlike hadolint DL3006, a FROM that names a stage through a variable (`FROM golangci-binary-${FROM_SOURCE}`) is not reported.",
         config: "",
+        opt_in: false,
     },
     check,
 };

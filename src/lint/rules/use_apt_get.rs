@@ -17,6 +17,7 @@ pub static RULE: Rule = Rule {
         good: "FROM ubuntu:24.04\nRUN apt-get update\n",
         notes: "The fix renames the command; it is unsafe because a few subcommands (`apt list`, `apt search`) have no apt-get equivalent.",
         config: "",
+        opt_in: false,
     },
     check,
 };

@@ -18,6 +18,7 @@ pub static RULE: Rule = Rule {
         good: "FROM debian:12-slim\nRUN useradd --no-log-init -u 4200000 app\nRUN useradd -u 1000 small\n",
         notes: "Reported for UIDs above 65535 or given by a variable (unknown size). The fix adds `-l`.",
         config: "",
+        opt_in: false,
     },
     check,
 };

@@ -17,6 +17,7 @@ pub static RULE: Rule = Rule {
         good: "FROM debian:12-slim\nRUN curl -fsSLo /tmp/a https://example.com/a\nRUN curl -fsSLo /tmp/b https://example.com/b\n",
         notes: "Every use of the tool that appears second is reported.",
         config: "",
+        opt_in: false,
     },
     check,
 };

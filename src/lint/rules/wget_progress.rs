@@ -18,6 +18,7 @@ pub static RULE: Rule = Rule {
         good: "FROM debian:12-slim\nRUN wget --progress=dot:giga -O /tmp/app.tgz https://example.com/app.tgz\n",
         notes: "`-q`/`--quiet`, `-nv`/`--no-verbose`, and `-o`/`-a` (log to a file) also count. The fix adds `--progress=dot:giga` after `wget`.",
         config: "",
+        opt_in: false,
     },
     check,
 };

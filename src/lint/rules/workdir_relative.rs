@@ -17,6 +17,7 @@ pub static RULE: Rule = Rule {
         good: "FROM node:22-alpine\nWORKDIR /app\nWORKDIR src\n",
         notes: "Like BuildKit (and unlike hadolint DL3000), a relative WORKDIR after an absolute one in the same stage is not reported: it is resolved against a directory the file chose.",
         config: "",
+        opt_in: false,
     },
     check,
 };

@@ -17,6 +17,7 @@ pub static RULE: Rule = Rule {
         good: "FROM centos:7\nRUN yum install -y httpd-2.4.6 && yum clean all\n",
         notes: "A version is `name-<version>` (a dash followed by a digit, as rpm writes it). Info by default (hadolint: warning): many repositories keep only the latest build, so exact pins break; pinning the base image digest is often the better tool. Local `.rpm` files, groups (`@core`), capabilities (`perl(Foo)`) and variables are not reported. hadolint DL3033 takes any dash as a version (`python3-devel` counts as pinned); imgopt does not.",
         config: "",
+        opt_in: false,
     },
     check: |cx| report_unpinned(cx, OsPackages::Yum),
 };

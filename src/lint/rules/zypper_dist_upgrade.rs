@@ -18,6 +18,7 @@ pub static RULE: Rule = Rule {
         good: "FROM opensuse/tumbleweed:latest\nRUN zypper --non-interactive install -y curl=8.9.1\n",
         notes: "`zypper update`/`patch` of single packages is not reported.",
         config: "",
+        opt_in: false,
     },
     check,
 };

@@ -17,6 +17,7 @@ pub static RULE: Rule = Rule {
         good: "FROM opensuse/leap:15.6\nRUN zypper install -y curl=8.6.0 && zypper clean\n",
         notes: "A version is written with `=`, `>=`, `<` and the like (`curl>=8`). Info by default (hadolint: warning), as for the other distribution package managers. Local `.rpm` files, patterns and variables are not reported.",
         config: "",
+        opt_in: false,
     },
     check: |cx| report_unpinned(cx, OsPackages::Zypper),
 };

@@ -1,0 +1,3 @@
+FROM alpine
+# BuildKit refuses FROM, MAINTAINER and ONBUILD as ONBUILD triggers
+ONBUILD FROM scratch
