@@ -45,6 +45,14 @@ impl<'d, 'a> Checker<'d, 'a> {
         self.current = None;
     }
 
+    /// The RUNs of stages that end up in the final image (a build stage's layers are not
+    /// shipped, so what they leave behind costs nothing). Borrows nothing from the checker, so
+    /// a rule can report while it walks them.
+    pub fn shipping_scripts(&self) -> impl Iterator<Item = &'d RunScript<'d, 'a>> + use<'d, 'a> {
+        let ships = self.model.shipping_stages();
+        self.scripts.iter().filter(move |s| ships.get(s.stage).copied().unwrap_or(false))
+    }
+
     pub fn into_diagnostics(self) -> Vec<Diagnostic> {
         self.out
     }

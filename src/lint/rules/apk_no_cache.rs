@@ -24,9 +24,7 @@ pub static RULE: Rule = Rule {
 };
 
 fn check(cx: &mut Checker<'_, '_>) {
-    let scripts = cx.scripts;
-    let ships = cx.model.shipping_stages();
-    for script in scripts.iter().filter(|s| ships.get(s.stage).copied().unwrap_or(false)) {
+    for script in cx.shipping_scripts() {
         let commands = script.commands();
         let cleaned = commands
             .iter()

@@ -51,9 +51,7 @@ fn cleans(cmd: &RunCommand<'_, '_>, name: &str) -> bool {
 }
 
 fn check(cx: &mut Checker<'_, '_>) {
-    let scripts = cx.scripts;
-    let ships = cx.model.shipping_stages();
-    for script in scripts.iter().filter(|s| ships.get(s.stage).copied().unwrap_or(false)) {
+    for script in cx.shipping_scripts() {
         let commands = script.commands();
         let mut seen: Vec<&str> = Vec::new();
         for cmd in &commands {
