@@ -161,6 +161,7 @@ impl Config {
             severity: self.severity.clone(),
             trusted_registries: self.trusted_registries.clone(),
             required_labels: self.required_labels.clone(),
+            dockerignore: None,
         }
     }
 }

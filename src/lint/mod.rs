@@ -21,8 +21,11 @@ pub mod words;
 
 use std::collections::BTreeMap;
 use std::fmt;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
+
+use crate::context::IgnoreFile;
 
 pub use source::Span;
 
@@ -150,6 +153,9 @@ pub struct Settings {
     pub trusted_registries: Vec<String>,
     /// Labels every final image must carry.
     pub required_labels: Vec<String>,
+    /// The ignore file of the build context the Dockerfile is built with (none: no such file,
+    /// or no context known).
+    pub dockerignore: Option<Arc<IgnoreFile>>,
 }
 
 /// The findings of one file, in source order.
