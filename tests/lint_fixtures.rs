@@ -1,5 +1,6 @@
 //! Edge cases per rule: `testdata/lint/fixtures/CODE-what.Dockerfile`. Lines after a
-//! `# flagged` comment must be reported by rule CODE, and no other line may be.
+//! `# flagged` comment must be reported by rule CODE, and no other line may be. `# .dockerignore:
+//! PATTERN` lines give the fixture a build context with that `.dockerignore`.
 
 use std::path::Path;
 
@@ -35,7 +36,11 @@ fn fixtures_are_flagged_exactly_where_marked() {
             })
             .collect();
         let index = LineIndex::new(&text);
-        let mut got: Vec<usize> = lint_text(&text, &Settings::default())
+        let settings = Settings {
+            dockerignore: imgopt::lint::rules::example_dockerignore(&text).map(std::sync::Arc::new),
+            ..Settings::default()
+        };
+        let mut got: Vec<usize> = lint_text(&text, &settings)
             .iter()
             .filter(|d| d.code == code)
             .map(|d| index.line_col(&text, d.span.start).0)
