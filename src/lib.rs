@@ -4,12 +4,14 @@
 //! - text ─▶ [`syntax`] (spans, BuildKit's reading) ─▶ [`model`] (stages, variables), and
 //!   RUN bodies ─▶ [`shell`] (commands, pipelines, words with quoting);
 //! - image ─▶ [`image`] (manifests, configs, layers) ─▶ [`analyze`] (path index, bytes per
-//!   layer, invisible bytes, reports and gates).
+//!   layer, invisible bytes, reports and gates);
+//! - build context ─▶ [`context`] (which ignore file applies, what it leaves out).
 //!
 //! The CLI in `main.rs` only parses arguments and calls in here.
 
 pub mod analyze;
 pub mod commands;
+pub mod context;
 pub mod image;
 pub mod lint;
 pub mod model;

@@ -191,3 +191,53 @@ fn github_format_is_the_default_under_github_actions() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn copy_sources_are_checked_against_the_context_ignore_file() {
+    let df = "FROM alpine:3.20\nCOPY app/ /app/\nCOPY notes.md /\n";
+    let dir = scratch(
+        "dockerignore",
+        &[
+            ("svc/Dockerfile", df),
+            ("svc/.dockerignore", "# build output\napp\n"),
+            ("svc/api.Dockerfile", df),
+            ("svc/api.Dockerfile.dockerignore", "*.md\n"),
+            ("other/.dockerignore", "notes.md\napp\n"),
+        ],
+    );
+    let concise = ["lint", "--output-format", "concise", "--select", "IMG138"];
+    // Default context: the Dockerfile's directory; `api.Dockerfile.dockerignore` comes first for api.Dockerfile.
+    let o = imgopt(&dir, &concise, None);
+    assert_eq!(
+        stdout(&o),
+        "svc/Dockerfile:2:6: IMG138 Attempting to Copy file \"app\" that is excluded by .dockerignore\n\
+         svc/api.Dockerfile:3:6: IMG138 Attempting to Copy file \"notes.md\" that is excluded by api.Dockerfile.dockerignore\n"
+    );
+    // --context: that directory's .dockerignore, still after the Dockerfile's own.
+    let o = imgopt(&dir, &[&concise[..], &["--context", "other", "svc"]].concat(), None);
+    assert_eq!(
+        stdout(&o),
+        "svc/Dockerfile:2:6: IMG138 Attempting to Copy file \"app\" that is excluded by .dockerignore\n\
+         svc/Dockerfile:3:6: IMG138 Attempting to Copy file \"notes.md\" that is excluded by .dockerignore\n\
+         svc/api.Dockerfile:3:6: IMG138 Attempting to Copy file \"notes.md\" that is excluded by api.Dockerfile.dockerignore\n"
+    );
+    // A context without an ignore file: nothing to report.
+    let o = imgopt(&dir, &[&concise[..], &["--context", ".", "svc/Dockerfile"]].concat(), None);
+    assert_eq!((o.status.code(), stdout(&o)), (Some(0), String::new()));
+    // Stdin: the directory of --stdin-filename, else the current directory, unless --context.
+    let o = imgopt(&dir, &[&concise[..], &["-", "--stdin-filename", "svc/Dockerfile"]].concat(), Some(df));
+    assert_eq!(stdout(&o).lines().count(), 1, "{}", stdout(&o));
+    let o = imgopt(&dir.join("other"), &[&concise[..], &["-"]].concat(), Some(df));
+    assert_eq!(stdout(&o).lines().count(), 2, "{}", stdout(&o));
+    let o = imgopt(&dir, &[&concise[..], &["-"]].concat(), Some(df));
+    assert_eq!((o.status.code(), stdout(&o)), (Some(0), String::new()));
+    let o = imgopt(&dir, &[&concise[..], &["-", "--context", "other"]].concat(), Some(df));
+    assert_eq!(stdout(&o).lines().count(), 2, "{}", stdout(&o));
+    // The help names the option; a context that is not a directory is a usage error.
+    let o = imgopt(&dir, &["lint", "--help"], None);
+    assert!(stdout(&o).contains("--context <DIR>"), "{}", stdout(&o));
+    let o = imgopt(&dir, &["lint", "--context", "missing", "svc"], None);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("--context: no such directory: missing"));
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -2,6 +2,7 @@
 //! `# flagged` comment must be reported by rule CODE, and no other line may be.
 //! Comment lines `# config: <toml>` give the `.imgopt.toml` settings the fixture is linted
 //! with (one TOML line each); an opt-in rule is turned on for its own fixtures.
+//! `# .dockerignore: PATTERN` lines give the fixture a build context with that `.dockerignore`.
 
 use std::path::Path;
 
@@ -45,6 +46,7 @@ fn fixtures_are_flagged_exactly_where_marked() {
         let config: Config = toml::from_str(&config).unwrap_or_else(|e| panic!("{name}: bad `# config:` lines: {e}"));
         let mut settings = config.settings_for(Path::new("Dockerfile"));
         settings.extend_select.push(code.to_string());
+        settings.dockerignore = imgopt::lint::rules::example_dockerignore(&text).map(std::sync::Arc::new);
         let index = LineIndex::new(&text);
         let mut got: Vec<usize> = lint_text(&text, &settings)
             .iter()

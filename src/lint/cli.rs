@@ -47,6 +47,11 @@ pub struct LintArgs {
     /// The file name to report for stdin (and to match per-path settings).
     #[arg(long)]
     pub stdin_filename: Option<String>,
+    /// The build context the Dockerfiles are built with, where its .dockerignore is looked up
+    /// (a `NAME.dockerignore` beside Dockerfile NAME comes first, as BuildKit does). Default:
+    /// each Dockerfile's directory; for stdin, that of --stdin-filename, else the current one.
+    #[arg(long, value_name = "DIR")]
+    pub context: Option<PathBuf>,
     /// Only these rules (codes, prefixes, names, hadolint codes, BuildKit names), comma-separated.
     #[arg(long, value_delimiter = ',')]
     pub select: Vec<String>,
@@ -106,10 +111,14 @@ pub fn lint(args: &LintArgs) -> ExitCode {
         Ok(t) => t,
         Err(e) => return fail(e),
     };
+    if let Some(dir) = args.context.as_ref().filter(|d| !d.is_dir()) {
+        return fail(format!("--context: no such directory: {}", dir.display()));
+    }
     let overrides = Overrides {
         select: args.select.clone(),
         extend_select: args.extend_select.clone(),
         ignore: args.ignore.clone(),
+        context: args.context.clone(),
     };
 
     let mut results = Vec::new();
@@ -130,7 +139,9 @@ pub fn lint(args: &LintArgs) -> ExitCode {
             },
         };
         let excluded = config.as_deref().is_some_and(|c| c.excludes(name.as_ref()));
-        let settings = run::settings_for(config.as_deref(), name.as_ref(), &overrides);
+        let mut settings = run::settings_for(config.as_deref(), name.as_ref(), &overrides);
+        settings.dockerignore =
+            run::IgnoreFiles::default().for_dockerfile(name.as_ref(), overrides.context.as_deref());
         let threshold = config.and_then(|c| c.failure_threshold.clone());
         // With --fix, stdin's fixed text goes to stdout; findings are then rendered to stderr.
         if excluded {

@@ -191,6 +191,7 @@ impl Config {
             },
             label_schema: self.label_schema.clone(),
             strict_labels: self.strict_labels,
+            dockerignore: None,
         }
     }
 }

@@ -22,8 +22,11 @@ pub mod words;
 
 use std::collections::BTreeMap;
 use std::fmt;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
+
+use crate::context::IgnoreFile;
 
 pub use source::Span;
 
@@ -157,6 +160,9 @@ pub struct Settings {
     pub label_schema: BTreeMap<String, labels::LabelKind>,
     /// Labels outside the schema are findings.
     pub strict_labels: bool,
+    /// The ignore file of the build context the Dockerfile is built with (none: no such file,
+    /// or no context known).
+    pub dockerignore: Option<Arc<IgnoreFile>>,
 }
 
 /// The findings of one file, in source order.

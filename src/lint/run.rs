@@ -9,6 +9,7 @@ use rayon::prelude::*;
 use super::config::{Config, ConfigError};
 use super::fix::{fix_text, FixOutcome};
 use super::{lint_text, Applicability, FileReport, Settings};
+use crate::context::{self, IgnoreFile};
 
 /// Where settings come from.
 pub enum ConfigSource {
@@ -26,6 +27,22 @@ pub struct Overrides {
     pub select: Vec<String>,
     pub extend_select: Vec<String>,
     pub ignore: Vec<String>,
+    /// `--context`: the build context of every Dockerfile (default: each one's directory).
+    pub context: Option<PathBuf>,
+}
+
+/// Ignore files, each read once for all the Dockerfiles that share it.
+#[derive(Default)]
+pub struct IgnoreFiles(HashMap<PathBuf, Arc<IgnoreFile>>);
+
+impl IgnoreFiles {
+    /// The ignore file of `dockerfile` built with `context` (default: the Dockerfile's
+    /// directory), if there is one (see [`context::ignore_file_path`]).
+    pub fn for_dockerfile(&mut self, dockerfile: &Path, context: Option<&Path>) -> Option<Arc<IgnoreFile>> {
+        let context = context.map_or_else(|| context::directory_of(dockerfile), Path::to_path_buf);
+        let path = context::ignore_file_path(dockerfile, &context)?;
+        Some(self.0.entry(path).or_insert_with_key(|p| Arc::new(IgnoreFile::load(p))).clone())
+    }
 }
 
 /// What to do with fixes.
@@ -129,6 +146,7 @@ pub fn lint_files(
 ) -> Vec<Result<Linted, RunError>> {
     // Resolve configs first (sequentially, cached per directory), then lint in parallel.
     let mut by_dir: HashMap<PathBuf, Option<Arc<Config>>> = HashMap::new();
+    let mut ignore_files = IgnoreFiles::default();
     let mut plans = Vec::with_capacity(files.len());
     for file in files {
         let config = match configs {
@@ -152,13 +170,15 @@ pub fn lint_files(
                 continue;
             }
         }
-        plans.push((file, config.map_err(RunError::from)));
+        let dockerignore = ignore_files.for_dockerfile(file, overrides.context.as_deref());
+        plans.push((file, config.map_err(RunError::from), dockerignore));
     }
     plans
         .into_par_iter()
-        .map(|(file, config)| {
+        .map(|(file, config, dockerignore)| {
             let config = config?;
-            let settings = settings_for(config.as_deref(), file, overrides);
+            let mut settings = settings_for(config.as_deref(), file, overrides);
+            settings.dockerignore = dockerignore;
             let bytes = std::fs::read(file).map_err(|source| RunError::Read {
                 path: file.clone(),
                 source,

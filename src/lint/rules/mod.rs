@@ -6,9 +6,12 @@
 //! from these declarations ([`super::docs`]) and the examples are tested against the check.
 //!
 //! Example markers: in `bad`, a comment line starting with `# flagged` marks that the next
-//! instruction must be reported by the rule; every finding must be on such a line.
+//! instruction must be reported by the rule; every finding must be on such a line. Comment
+//! lines `# .dockerignore: PATTERN` give an example (or a test fixture) a build context whose
+//! `.dockerignore` holds those patterns, in order ([`example_dockerignore`]).
 
 use super::checker::Checker;
+use crate::context::IgnoreFile;
 use super::{Applicability, Category, Severity};
 
 mod add_instead_of_copy;
@@ -31,6 +34,7 @@ mod copy_context_before_install;
 mod copy_dest_needs_slash;
 mod copy_from_own_stage;
 mod copy_from_unknown_stage;
+mod copy_ignored_file;
 mod copy_relative_dest;
 mod copy_secret_file;
 mod credentials_in_url;
@@ -126,6 +130,7 @@ pub static RULES: &[&Rule] = &[
     &zypper_dist_upgrade::RULE,
     &pointless_command::RULE,
     &rm_unquoted_variable::RULE,
+    &copy_ignored_file::RULE,
     &consecutive_run::RULE,
     &apt_lists_left::RULE,
     &apk_no_cache::RULE,
@@ -197,6 +202,17 @@ pub struct RuleMeta {
     /// code or BuildKit name; not a prefix, not `ALL`) or a severity override for it. For checks
     /// that are right only for some teams, as hadolint's default-ignored rules.
     pub opt_in: bool,
+}
+
+/// The `.dockerignore` an example or fixture stands for: its `# .dockerignore: PATTERN`
+/// comment lines, one pattern each. None when it has no such line.
+pub fn example_dockerignore(text: &str) -> Option<IgnoreFile> {
+    let patterns: Vec<&str> = text
+        .lines()
+        .filter_map(|l| l.trim_start().strip_prefix("# .dockerignore:"))
+        .map(str::trim)
+        .collect();
+    (!patterns.is_empty()).then(|| IgnoreFile::from_text(".dockerignore", &patterns.join("\n")))
 }
 
 /// Finds a rule by code, name, hadolint code or BuildKit name (case-insensitive).

@@ -1,14 +1,19 @@
 //! Generic checks over the registry: every rule is documented, codes and names are unique, the
 //! bad example is reported exactly where marked and the good example is clean.
 
-use super::RULES;
+use std::sync::Arc;
+
+use super::{example_dockerignore, RULES};
 use crate::lint::config::Config;
 use crate::lint::source::LineIndex;
 use crate::lint::{lint_text, Settings};
 
-fn settings_for(config: &str) -> Settings {
+/// The rule's example config, and the `.dockerignore` the example stands for.
+fn settings_for(config: &str, example: &str) -> Settings {
     let config: Config = toml::from_str(config).unwrap_or_else(|e| panic!("example config does not parse: {e}"));
-    config.settings_for(std::path::Path::new("Dockerfile"))
+    let mut settings = config.settings_for(std::path::Path::new("Dockerfile"));
+    settings.dockerignore = example_dockerignore(example).map(Arc::new);
+    settings
 }
 
 /// 1-based lines that follow a `# flagged` marker (the next non-comment line).
@@ -51,7 +56,7 @@ fn codes_and_names_are_unique_and_well_formed() {
 fn bad_examples_are_flagged_where_marked_and_good_examples_are_clean() {
     for rule in RULES {
         let m = &rule.meta;
-        let mut settings = settings_for(m.config);
+        let mut settings = settings_for(m.config, m.bad);
         if m.opt_in {
             let off = lint_text(m.bad, &settings);
             assert!(off.iter().all(|d| d.code != m.code), "{}: opt-in rule ran unasked", m.code);
@@ -75,7 +80,7 @@ fn bad_examples_are_flagged_where_marked_and_good_examples_are_clean() {
             "{}: findings on lines {got:?}, marked {expected:?}",
             m.code
         );
-        let good: Vec<_> = lint_text(m.good, &settings)
+        let good: Vec<_> = lint_text(m.good, &settings_for(m.config, m.good))
             .into_iter()
             .filter(|d| d.code == m.code)
             .collect();
