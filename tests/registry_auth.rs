@@ -207,3 +207,148 @@ fn a_blob_larger_than_its_descriptor_is_cut_off() {
     let cached: Vec<_> = std::fs::read_dir(tmp.path("cache/imgopt/blobs/sha256")).map(|d| d.flatten().map(|e| e.file_name()).collect()).unwrap_or_default();
     assert!(cached.iter().all(|n| !n.to_string_lossy().contains("partial")), "{cached:?}");
 }
+
+/// How a registry answers blob requests in the timeout tests.
+#[derive(Clone, Copy)]
+enum BlobAnswer {
+    /// Headers and the first bytes, then nothing, the connection left open.
+    Stall,
+    /// The whole blob in eight pieces, `pause` apart: slow, but never silent for long.
+    Trickle { pause: std::time::Duration },
+}
+
+fn serve_slow(listener: TcpListener, blobs: HashMap<String, Vec<u8>>, top: String, answer: BlobAnswer) {
+    let blobs = Arc::new(blobs);
+    for stream in listener.incoming() {
+        let Ok(mut stream) = stream else { continue };
+        let blobs = blobs.clone();
+        let top = top.clone();
+        std::thread::spawn(move || {
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut request_line = String::new();
+            if reader.read_line(&mut request_line).is_err() {
+                return;
+            }
+            let path = request_line.split_whitespace().nth(1).unwrap_or("").to_string();
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                    break;
+                }
+            }
+            if let Some(reference) = path.strip_prefix("/v2/test/img/manifests/") {
+                let hex = if reference == "latest" { top.as_str() } else { reference.trim_start_matches("sha256:") };
+                match blobs.get(hex) {
+                    Some(b) => {
+                        let media = serde_json::from_slice::<serde_json::Value>(b).ok().and_then(|v| v["mediaType"].as_str().map(str::to_string)).unwrap_or_default();
+                        respond(&mut stream, "200 OK", &[("Content-Type", media)], b)
+                    }
+                    None => respond(&mut stream, "404 Not Found", &[], b""),
+                }
+                return;
+            }
+            let Some(blob) = path.strip_prefix("/v2/test/img/blobs/sha256:").and_then(|hex| blobs.get(hex)) else {
+                respond(&mut stream, "404 Not Found", &[], b"");
+                return;
+            };
+            let head = format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n", blob.len());
+            let _ = stream.write_all(head.as_bytes());
+            match answer {
+                BlobAnswer::Stall => {
+                    let _ = stream.write_all(&blob[..blob.len().min(10)]);
+                    let _ = stream.flush();
+                    std::thread::sleep(std::time::Duration::from_secs(60));
+                }
+                BlobAnswer::Trickle { pause } => {
+                    for piece in blob.chunks(blob.len().div_ceil(8).max(1)) {
+                        std::thread::sleep(pause);
+                        if stream.write_all(piece).and_then(|()| stream.flush()).is_err() {
+                            return;
+                        }
+                    }
+                }
+            }
+        });
+    }
+}
+
+/// The scenario's blobs by hex digest, and the hex of the top index.
+fn scenario_blobs() -> (HashMap<String, Vec<u8>>, String) {
+    let layers = waste_scenario();
+    let files = oci_files(&layers, &config_json(&layers));
+    let index: serde_json::Value = serde_json::from_slice(&files.iter().find(|(n, _)| n == "index.json").unwrap().1).unwrap();
+    let top = index["manifests"][0]["digest"].as_str().unwrap().trim_start_matches("sha256:").to_string();
+    let blobs = files.into_iter().filter_map(|(n, b)| n.strip_prefix("blobs/sha256/").map(|h| (h.to_string(), b))).collect();
+    (blobs, top)
+}
+
+#[test]
+fn a_registry_that_never_answers_times_out() {
+    use imgopt::image::{registry, Platform};
+    // The kernel accepts the connection into the backlog; nobody ever reads or answers it.
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let tmp = TempDir::new("registry-silent");
+    let image = registry::RegistryRef::parse(&format!("127.0.0.1:{port}/test/img:latest")).unwrap();
+    let started = std::time::Instant::now();
+    let timeout = std::time::Duration::from_secs(1);
+    let e = registry::pull_with_timeout(&image, &Platform::parse("linux/amd64").unwrap(), &tmp.path("cache"), timeout)
+        .unwrap_err()
+        .to_string();
+    let waited = started.elapsed();
+    assert!(waited >= timeout && waited < std::time::Duration::from_secs(10), "waited {waited:?}");
+    let url = format!("http://127.0.0.1:{port}/v2/test/img/manifests/latest");
+    assert!(e.contains(&url) && e.contains("sent nothing for 1s") && e.contains("IMGOPT_REGISTRY_TIMEOUT"), "{e}");
+    drop(listener);
+}
+
+#[test]
+fn a_blob_download_that_stalls_times_out_and_a_slow_one_does_not() {
+    // Through the command line, the limit set by IMGOPT_REGISTRY_TIMEOUT.
+    let run = |answer: BlobAnswer, tag: &str| {
+        let (blobs, top) = scenario_blobs();
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        std::thread::spawn(move || serve_slow(listener, blobs, top, answer));
+        let tmp = TempDir::new(tag);
+        let started = std::time::Instant::now();
+        let out = Command::new(env!("CARGO_BIN_EXE_imgopt"))
+            .args(["analyze", "--image", &format!("registry:127.0.0.1:{port}/test/img:latest"), "--format", "json"])
+            .env("XDG_CACHE_HOME", tmp.path("cache"))
+            .env("IMGOPT_REGISTRY_TIMEOUT", "1.5")
+            .output()
+            .unwrap();
+        let cached: Vec<String> = std::fs::read_dir(tmp.path("cache/imgopt/blobs/sha256"))
+            .map(|d| d.flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect())
+            .unwrap_or_default();
+        (out, started.elapsed(), port, cached)
+    };
+    let (out, waited, port, cached) = run(BlobAnswer::Stall, "registry-stall");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "a stalled download was accepted");
+    assert!(waited < std::time::Duration::from_secs(20), "waited {waited:?}");
+    // The message is wrapped to the terminal's width: compare it without the wrapping.
+    let flat: String = stderr.chars().filter(|c| !c.is_whitespace() && *c != '│').collect();
+    assert!(
+        flat.contains(&format!("fromhttp://127.0.0.1:{port}/v2/test/img/blobs/sha256:")) && flat.contains("sentnothingfor1.5s"),
+        "{stderr}"
+    );
+    assert!(cached.iter().all(|n| !n.contains("partial")), "{cached:?}");
+    // 8 pieces 0.5 s apart: 4 s in all, more than the limit, but never silent for 1.5 s.
+    let (out, waited, _, _) = run(BlobAnswer::Trickle { pause: std::time::Duration::from_millis(500) }, "registry-trickle");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(waited > std::time::Duration::from_secs(3), "waited {waited:?}");
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["totals"]["reclaimable_bytes"], 2050);
+}
+
+#[test]
+fn a_bad_timeout_setting_is_named() {
+    let out = Command::new(env!("CARGO_BIN_EXE_imgopt"))
+        .args(["analyze", "--image", "registry:127.0.0.1:9/test/img:latest"])
+        .env("IMGOPT_REGISTRY_TIMEOUT", "soon")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && stderr.contains("IMGOPT_REGISTRY_TIMEOUT=`soon`"), "{stderr}");
+}

@@ -60,7 +60,7 @@ fn dockerfile_shaped_junk() {
 #[test]
 fn very_long_lines_and_many_continuations() {
     let mut long = b"FROM a\nRUN echo ".to_vec();
-    long.extend(std::iter::repeat(b'x').take(10 * 1024 * 1024));
+    long.extend(std::iter::repeat_n(b'x', 10 * 1024 * 1024));
     long.push(b'\n');
     read_any(&long);
 
@@ -71,7 +71,7 @@ fn very_long_lines_and_many_continuations() {
     read_any(&cont);
 
     let mut quotes = b"FROM a\nENV A=".to_vec();
-    quotes.extend(std::iter::repeat(b'"').take(100_001));
+    quotes.extend(std::iter::repeat_n(b'"', 100_001));
     read_any(&quotes);
 
     let backslashes = [b"FROM a\nRUN ".as_slice(), &[b'\\'; 10_000], b"\n"].concat();

@@ -115,12 +115,17 @@ impl PathIndex {
 
     /// Remove everything lower layers put under `dir` (not `dir` itself).
     fn remove_below(&mut self, layer: usize, dir: &str, reason: Removal) {
+        self.remove_older_than(layer, layer, dir, reason);
+    }
+
+    /// Remove, on behalf of `layer`, everything under `dir` that layers before `before` put there.
+    fn remove_older_than(&mut self, layer: usize, before: usize, dir: &str, reason: Removal) {
         let doomed: Vec<String> = if dir.is_empty() {
-            self.nodes.iter().filter(|(_, n)| n.layer < layer).map(|(p, _)| p.clone()).collect()
+            self.nodes.iter().filter(|(_, n)| n.layer < before).map(|(p, _)| p.clone()).collect()
         } else {
             let start = format!("{dir}/");
             let end = format!("{dir}0"); // '0' is the byte after '/'
-            self.nodes.range(start..end).filter(|(_, n)| n.layer < layer).map(|(p, _)| p.clone()).collect()
+            self.nodes.range(start..end).filter(|(_, n)| n.layer < before).map(|(p, _)| p.clone()).collect()
         };
         for path in doomed {
             self.remove(layer, &path, reason);
@@ -158,7 +163,8 @@ impl PathIndex {
                 return Ok(());
             }
             if old.is_dir {
-                self.remove_below(layer + 1, &entry.path, Removal::ParentReplaced);
+                // What this very layer put in the directory goes too: the tar replaced it later.
+                self.remove_older_than(layer, layer + 1, &entry.path, Removal::ParentReplaced);
                 self.nodes.remove(&entry.path);
             } else {
                 let same_content = entry.kind == EntryKind::File

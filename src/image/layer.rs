@@ -3,8 +3,13 @@
 //!
 //! Nothing is written anywhere: entries become [`LayerEntry`] values. Paths are checked while
 //! reading, so a hostile tar (`../`, absolute names, links leaving the root) is an error that
-//! names the layer and the entry.
+//! names the layer and the entry. What the tar reader keeps in memory is bounded too: see
+//! [`MetaGuard`].
 
+use std::borrow::Cow;
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::fmt::Write as _;
 use std::io::{self, BufReader, Read, Seek, SeekFrom};
 
 use sha2::{Digest as _, Sha256};
@@ -18,6 +23,22 @@ use super::store::BlobReader;
 pub const WHITEOUT_PREFIX: &str = ".wh.";
 /// A directory holding this entry hides everything the layers below put in it.
 pub const OPAQUE_MARKER: &str = ".wh..wh..opq";
+/// aufs bookkeeping (`.wh..wh.plnk/`, `.wh..wh.aufs`, `.wh..wh.orph/`): not part of the file
+/// system, skipped as docker and containerd skip them on import. Only [`OPAQUE_MARKER`] means
+/// something.
+pub const AUFS_META_PREFIX: &str = ".wh..wh.";
+/// Where aufs keeps the inodes of hardlinks; a hardlink into it gets the file's content.
+const AUFS_LINK_DIR: &str = ".wh..wh.plnk";
+
+/// Linux's PATH_MAX. A container runtime cannot create a longer name (nor a longer link target),
+/// so a layer declaring one is refused, before the name's bytes are read.
+pub const MAX_PATH_BYTES: u64 = 4096;
+/// A PAX extended header (`x`, or global `g`) is refused past this, as Go's `archive/tar` (what
+/// docker, containerd and buildkit read layers with) refuses it.
+pub const MAX_PAX_BYTES: u64 = 1 << 20;
+/// All the tar reader may read between the end of one entry's content and the start of the
+/// next's: headers, GNU long name and link, PAX records, GNU sparse maps.
+pub const MAX_METADATA_BYTES: u64 = 4 << 20;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Compression {
@@ -205,10 +226,11 @@ enum Contents {
 
 fn walk_tar<R: Read>(stream: R, origin: &LayerOrigin<'_>, hash: bool) -> Result<LayerContents> {
     let mut tar_stream = Tap::new(stream, hash);
+    let watch = RefCell::new(MetaWatch::default());
     let (changes, header_bytes, last_entry) = {
-        let mut archive = tar::Archive::new(&mut tar_stream);
+        let mut archive = tar::Archive::new(MetaGuard { inner: &mut tar_stream, watch: &watch });
         let entries = archive.entries().map_err(|e| origin.error(format!("not a tar stream: {e}")))?;
-        collect_changes(entries, origin, Contents::Hash(vec![0u8; READ_BUFFER]))?
+        collect_changes(entries, &watch, origin, Contents::Hash(vec![0u8; READ_BUFFER]))?
     };
     // The end-of-archive blocks and padding belong to the diff_id too.
     io::copy(&mut tar_stream, &mut io::sink())
@@ -225,9 +247,10 @@ fn walk_tar<R: Read>(stream: R, origin: &LayerOrigin<'_>, hash: bool) -> Result<
 }
 
 fn skim_tar<R: Read + Seek>(mut stream: R, origin: &LayerOrigin<'_>, blob_size: u64) -> Result<LayerContents> {
-    let mut archive = tar::Archive::new(&mut stream);
+    let watch = RefCell::new(MetaWatch::default());
+    let mut archive = tar::Archive::new(MetaGuard { inner: &mut stream, watch: &watch });
     let entries = archive.entries_with_seek().map_err(|e| origin.error(format!("not a tar stream: {e}")))?;
-    let (changes, header_bytes, _) = collect_changes(entries, origin, Contents::Skip { blob_size })?;
+    let (changes, header_bytes, _) = collect_changes(entries, &watch, origin, Contents::Skip { blob_size })?;
     Ok(LayerContents {
         changes,
         tar_bytes: blob_size,
@@ -241,29 +264,197 @@ fn skim_tar<R: Read + Seek>(mut stream: R, origin: &LayerOrigin<'_>, blob_size: 
 
 /// Returns the changes, the sum of header sizes (dive's layer size) and the last entry's name.
 fn collect_changes<R: Read>(
-    entries: tar::Entries<'_, R>,
+    mut entries: tar::Entries<'_, R>,
+    watch: &RefCell<MetaWatch>,
     origin: &LayerOrigin<'_>,
     mut contents: Contents,
 ) -> Result<(Vec<Change>, u64, String)> {
     let mut changes = Vec::new();
     let mut header_bytes = 0u64;
     let mut last_entry = String::from("(start of the layer)");
-    for entry in entries {
-        let mut entry =
-            entry.map_err(|e| origin.error(format!("corrupt or truncated tar after entry `{last_entry}`: {e}")))?;
-        let raw_path = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
+    let mut aufs_links = HashMap::new();
+    // Where the tar reader will look for the next header: the end of the last entry's content.
+    let mut next_header = 0u64;
+    loop {
+        watch.borrow_mut().arm(next_header);
+        let Some(entry) = entries.next() else { break };
+        let refused = watch.borrow_mut().disarm();
+        let mut entry = entry.map_err(|e| match refused {
+            Some(why) => origin.error(format!("the entry after `{last_entry}`: {why}")),
+            None => origin.error(format!("corrupt or truncated tar after entry `{last_entry}`: {e}")),
+        })?;
+        let content_start = watch.borrow().pos;
+        let raw_path = name_from_bytes(&entry.path_bytes()).into_owned();
         last_entry.clone_from(&raw_path);
+        let stored = stored_size(&mut entry);
+        next_header = content_start.saturating_add(stored.saturating_add(511) & !511);
         header_bytes += entry.header().size().unwrap_or(0);
+        if entry.path_bytes().len() as u64 > MAX_PATH_BYTES {
+            let shown: String = raw_path.chars().take(100).collect();
+            return Err(origin.entry_error(
+                &format!("{shown}…"),
+                format!("the path is {} bytes long; a path is at most {MAX_PATH_BYTES} bytes", entry.path_bytes().len()),
+            ));
+        }
         if let Contents::Skip { blob_size } = contents {
-            if entry.raw_file_position().saturating_add(stored_size(&entry)) > blob_size {
+            if content_start.saturating_add(stored) > blob_size {
                 return Err(origin.entry_error(&raw_path, "content is truncated: the layer ends inside it"));
             }
         }
-        if let Some(change) = read_entry(&mut entry, &raw_path, origin, &mut contents)? {
+        if let Some(change) = read_entry(&mut entry, &raw_path, stored, origin, &mut contents, &mut aufs_links)? {
             changes.push(change);
         }
     }
     Ok((changes, header_bytes, last_entry))
+}
+
+/// Watches what the tar reader reads while it looks for the next entry, for [`MetaGuard`].
+struct MetaWatch {
+    /// Position in the tar stream: bytes read, or where a seek went.
+    pos: u64,
+    armed: bool,
+    /// No read may go past this while armed.
+    limit: u64,
+    /// The header block expected at `header_at`, as its bytes go by.
+    header_at: u64,
+    header: [u8; 512],
+    filled: usize,
+    /// The chain of extension headers has ended (or was lost): only `limit` is left to check.
+    chain_done: bool,
+    refused: Option<String>,
+}
+
+impl Default for MetaWatch {
+    fn default() -> Self {
+        MetaWatch { pos: 0, armed: false, limit: u64::MAX, header_at: 0, header: [0; 512], filled: 0, chain_done: true, refused: None }
+    }
+}
+
+impl MetaWatch {
+    /// The tar reader is about to look for the entry whose header starts at `header_at`.
+    fn arm(&mut self, header_at: u64) {
+        self.armed = true;
+        self.header_at = header_at;
+        self.limit = header_at.saturating_add(MAX_METADATA_BYTES);
+        self.filled = 0;
+        self.chain_done = false;
+    }
+
+    /// The tar reader has returned; why it was stopped, if it was.
+    fn disarm(&mut self) -> Option<String> {
+        self.armed = false;
+        self.refused.take()
+    }
+
+    /// Bytes `data` were read at stream position `at`.
+    fn saw(&mut self, at: u64, data: &[u8]) {
+        let end = at + data.len() as u64;
+        while !self.chain_done {
+            let want = self.header_at + self.filled as u64;
+            if end <= want {
+                return;
+            }
+            if at > want {
+                // The header went by unseen (skipped over): the chain is lost, the limit stays.
+                self.chain_done = true;
+                return;
+            }
+            let from = (want - at) as usize;
+            let take = (512 - self.filled).min(data.len() - from);
+            self.header[self.filled..self.filled + take].copy_from_slice(&data[from..from + take]);
+            self.filled += take;
+            if self.filled < 512 {
+                return;
+            }
+            self.inspect_header();
+        }
+    }
+
+    /// A whole header block is in: refuse an extension header declaring too much, else follow the
+    /// chain to the header after it. The tar crate reads a GNU long name or link and a PAX header
+    /// whole into memory before it returns the entry they describe.
+    fn inspect_header(&mut self) {
+        let block = &self.header;
+        self.filled = 0;
+        self.chain_done = true;
+        // The end of the archive, or a block that is not a header (the chain is lost: only the
+        // byte limit is left, rather than a guess).
+        let sum: u32 = block[..148].iter().chain(&block[156..]).map(|&b| u32::from(b)).sum::<u32>() + 8 * 32;
+        let header = tar::Header::from_byte_slice(block);
+        if block.iter().all(|&b| b == 0) || header.cksum().ok() != Some(sum) {
+            return;
+        }
+        let Ok(size) = header.entry_size() else { return };
+        let kind = header.entry_type();
+        let (what, most, why) = match kind {
+            tar::EntryType::GNULongName => ("a GNU long-name entry", MAX_PATH_BYTES + 1, "a path is at most 4096 bytes"),
+            tar::EntryType::GNULongLink => ("a GNU long-link entry", MAX_PATH_BYTES + 1, "a link target is at most 4096 bytes"),
+            tar::EntryType::XHeader => ("a PAX extended header", MAX_PAX_BYTES, "at most 1 MiB is read"),
+            tar::EntryType::XGlobalHeader => ("a PAX global header", MAX_PAX_BYTES, "at most 1 MiB is read"),
+            _ => return,
+        };
+        if size > most {
+            self.refused = Some(format!("{what} declares {size} bytes; {why}"));
+            return;
+        }
+        // A global header is an entry of its own; the others describe the entry after them.
+        if kind != tar::EntryType::XGlobalHeader {
+            if let Some(next) = size.checked_add(511).and_then(|s| (self.header_at + 512).checked_add(s & !511)) {
+                self.header_at = next;
+                self.chain_done = false;
+            }
+        }
+    }
+}
+
+/// Sits under the tar reader. While it looks for the next entry (armed), it may read at most
+/// [`MAX_METADATA_BYTES`], and the declared size of each GNU long name or link and PAX header is
+/// checked as its header goes by: a hostile layer declaring gigabytes of name (zeros, which
+/// compress to nothing) is refused before they are read into memory.
+struct MetaGuard<'w, R> {
+    inner: R,
+    watch: &'w RefCell<MetaWatch>,
+}
+
+impl<R: Read> Read for MetaGuard<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let mut watch = self.watch.borrow_mut();
+        if !watch.armed {
+            let n = self.inner.read(buf)?;
+            watch.pos += n as u64;
+            return Ok(n);
+        }
+        let refuse = |why: &str| io::Error::new(io::ErrorKind::InvalidData, why.to_string());
+        if let Some(why) = &watch.refused {
+            return Err(refuse(why));
+        }
+        let room = watch.limit.saturating_sub(watch.pos);
+        if room == 0 {
+            let why = format!(
+                "more than {} MiB of tar metadata (headers, long names, PAX records, sparse maps) before it",
+                MAX_METADATA_BYTES >> 20
+            );
+            watch.refused = Some(why.clone());
+            return Err(refuse(&why));
+        }
+        let len = buf.len().min(usize::try_from(room).unwrap_or(usize::MAX));
+        let n = self.inner.read(&mut buf[..len])?;
+        let at = watch.pos;
+        watch.pos += n as u64;
+        watch.saw(at, &buf[..n]);
+        match &watch.refused {
+            Some(why) => Err(refuse(why)),
+            None => Ok(n),
+        }
+    }
+}
+
+impl<R: Seek> Seek for MetaGuard<'_, R> {
+    fn seek(&mut self, to: SeekFrom) -> io::Result<u64> {
+        let pos = self.inner.seek(to)?;
+        self.watch.borrow_mut().pos = pos;
+        Ok(pos)
+    }
 }
 
 /// Hash (xxh3) byte ranges of an uncompressed layer: the contents [`skim_tar`] skipped, when the
@@ -344,11 +535,32 @@ impl<R: Seek> Seek for SeekBuf<R> {
     }
 }
 
+/// A link's target, named as entries are (see [`name_from_bytes`]); longer than PATH_MAX is refused.
+fn link_target<R: Read>(entry: &tar::Entry<'_, R>, raw_path: &str, origin: &LayerOrigin<'_>) -> Result<String> {
+    let bytes = entry.link_name_bytes().ok_or_else(|| origin.entry_error(raw_path, "link without a target"))?;
+    if bytes.len() as u64 > MAX_PATH_BYTES {
+        return Err(origin.entry_error(
+            raw_path,
+            format!("the link target is {} bytes long; a link target is at most {MAX_PATH_BYTES} bytes", bytes.len()),
+        ));
+    }
+    Ok(name_from_bytes(&bytes).into_owned())
+}
+
+/// A regular file in `.wh..wh.plnk/`, waiting for the hardlinks that give it a name.
+enum AufsLink {
+    Unlinked(LayerEntry),
+    /// The first hardlink to it became the file; the others link to that name.
+    LinkedAt(String),
+}
+
 fn read_entry<R: Read>(
     entry: &mut tar::Entry<'_, R>,
     raw_path: &str,
+    stored: u64,
     origin: &LayerOrigin<'_>,
     contents: &mut Contents,
+    aufs_links: &mut HashMap<String, AufsLink>,
 ) -> Result<Option<Change>> {
     let Some(path) = normalize_entry_path(raw_path).map_err(|m| origin.entry_error(raw_path, m))? else {
         return Ok(None); // the root directory itself
@@ -357,10 +569,15 @@ fn read_entry<R: Read>(
         Some((p, n)) => (p, n),
         None => ("", path.as_str()),
     };
-    if name == OPAQUE_MARKER {
+    let in_aufs_meta = parent.split('/').any(|part| part.starts_with(AUFS_META_PREFIX));
+    let aufs_link = (parent == AUFS_LINK_DIR && entry.header().entry_type().is_file()).then(|| name.to_string());
+    if in_aufs_meta && aufs_link.is_none() {
+        return Ok(None);
+    }
+    if name == OPAQUE_MARKER && aufs_link.is_none() {
         return Ok(Some(Change::Opaque(parent.to_string())));
     }
-    if let Some(hidden) = name.strip_prefix(WHITEOUT_PREFIX) {
+    if let Some(hidden) = name.strip_prefix(WHITEOUT_PREFIX).filter(|_| aufs_link.is_none()) {
         // `.wh..wh.*` names other than the opaque marker are aufs bookkeeping, not changes.
         if hidden.starts_with(WHITEOUT_PREFIX) || hidden.is_empty() {
             return Ok(None);
@@ -369,38 +586,56 @@ fn read_entry<R: Read>(
         return Ok(Some(Change::Whiteout(target)));
     }
     let header = entry.header();
-    let link_name = || -> Result<String> {
-        let bytes = entry.link_name_bytes().ok_or_else(|| origin.entry_error(raw_path, "link without a target"))?;
-        Ok(String::from_utf8_lossy(&bytes).into_owned())
-    };
     let kind = match header.entry_type() {
         tar::EntryType::Regular | tar::EntryType::Continuous | tar::EntryType::GNUSparse => EntryKind::File,
         tar::EntryType::Directory => EntryKind::Dir,
         tar::EntryType::Symlink => {
-            let target = link_name()?;
+            let target = link_target(entry, raw_path, origin)?;
             check_symlink(&path, &target).map_err(|m| origin.entry_error(raw_path, m))?;
             EntryKind::Symlink(target)
         }
         tar::EntryType::Link => {
-            let target = link_name()?;
+            let target = link_target(entry, raw_path, origin)?;
             let normalized = normalize_entry_path(&target)
                 .map_err(|m| origin.entry_error(raw_path, format!("hardlink target `{target}`: {m}")))?
                 .ok_or_else(|| origin.entry_error(raw_path, "hardlink to the root directory"))?;
-            EntryKind::Hardlink(normalized)
+            if let Some(inode) = normalized.strip_prefix(AUFS_LINK_DIR).and_then(|rest| rest.strip_prefix('/')) {
+                // aufs kept the inode in `.wh..wh.plnk/`: this name gets its content.
+                match aufs_links.remove(inode) {
+                    Some(AufsLink::Unlinked(file)) => {
+                        aufs_links.insert(inode.to_string(), AufsLink::LinkedAt(path.clone()));
+                        return Ok(Some(Change::Put(LayerEntry { path, ..file })));
+                    }
+                    Some(AufsLink::LinkedAt(first)) => {
+                        aufs_links.insert(inode.to_string(), AufsLink::LinkedAt(first.clone()));
+                        EntryKind::Hardlink(first)
+                    }
+                    None => {
+                        return Err(origin.entry_error(
+                            raw_path,
+                            format!("hardlink target `{target}` is not among the aufs links this layer held before it"),
+                        ))
+                    }
+                }
+            } else {
+                EntryKind::Hardlink(normalized)
+            }
         }
         tar::EntryType::Char | tar::EntryType::Block | tar::EntryType::Fifo => EntryKind::Special,
         _ => return Ok(None),
     };
+    let header = entry.header();
     let mode = header.mode().map_err(|e| origin.entry_error(raw_path, format!("bad mode: {e}")))?;
     let uid = header.uid().map_err(|e| origin.entry_error(raw_path, format!("bad uid: {e}")))?;
     let gid = header.gid().map_err(|e| origin.entry_error(raw_path, format!("bad gid: {e}")))?;
+    let sparse = header.entry_type() == tar::EntryType::GNUSparse;
     let data_offset = entry.raw_file_position();
     let (size, content_hash) = match (&kind, contents) {
         // Reading a sparse file expands its holes: a few stored bytes can declare terabytes of
         // zeros. The layer ships the stored bytes, so those are what it is charged with. The
         // content is not hashed while streaming: in a compressed layer a rewrite of a sparse
         // file counts as a change, never as chmod-only.
-        _ if header.entry_type() == tar::EntryType::GNUSparse => (stored_size(entry), None),
+        _ if sparse => (stored, None),
         (EntryKind::File, Contents::Hash(buffer)) => {
             let (size, hash) = hash_content(entry, buffer)
                 .map_err(|e| origin.entry_error(raw_path, format!("content is truncated or unreadable: {e}")))?;
@@ -409,17 +644,71 @@ fn read_entry<R: Read>(
         (EntryKind::File, Contents::Skip { .. }) => (entry.size(), None),
         _ => (0, None),
     };
-    Ok(Some(Change::Put(LayerEntry { path, kind, size, mode, uid, gid, content_hash, data_offset })))
+    let put = LayerEntry { path, kind, size, mode, uid, gid, content_hash, data_offset };
+    if let Some(inode) = aufs_link {
+        aufs_links.insert(inode, AufsLink::Unlinked(put));
+        return Ok(None);
+    }
+    Ok(Some(Change::Put(put)))
 }
 
 /// Content bytes the tar holds for the entry: for a sparse file the data blocks, not the size
-/// with its holes.
-fn stored_size<R: Read>(entry: &tar::Entry<'_, R>) -> u64 {
-    if entry.header().entry_type() == tar::EntryType::GNUSparse {
-        entry.header().entry_size().unwrap_or(0)
-    } else {
-        entry.size()
+/// with its holes. The tar crate lets a PAX `size` record override the header's, as here.
+fn stored_size<R: Read>(entry: &mut tar::Entry<'_, R>) -> u64 {
+    if entry.header().entry_type() != tar::EntryType::GNUSparse {
+        return entry.size();
     }
+    pax_size(entry).unwrap_or_else(|| entry.header().entry_size().unwrap_or(0))
+}
+
+/// The PAX `size` record, read as the tar crate reads it (the first, if every record before it
+/// parses).
+fn pax_size<R: Read>(entry: &mut tar::Entry<'_, R>) -> Option<u64> {
+    let extensions = entry.pax_extensions().ok()??;
+    for extension in extensions {
+        let extension = extension.ok()?;
+        if extension.key() == Ok("size") {
+            return extension.value().ok()?.parse().ok();
+        }
+    }
+    None
+}
+
+/// An entry name's bytes as the path index keys them. A valid UTF-8 name is kept as it is. In a
+/// name component that is not valid UTF-8, each invalid byte is written `\xNN` and, so that no
+/// valid name spells the same text, the component's backslashes are doubled; a valid component
+/// that holds `\x` is written the same way. The escaping is one-to-one and keeps every `/`, so
+/// distinct names stay distinct paths and a directory's name is a prefix of its files' names.
+pub fn name_from_bytes(bytes: &[u8]) -> Cow<'_, str> {
+    let plain = |text: &str| !text.contains("\\x");
+    if let Ok(text) = std::str::from_utf8(bytes) {
+        if plain(text) {
+            return Cow::Borrowed(text);
+        }
+    }
+    let mut out = String::with_capacity(bytes.len() + 16);
+    for (i, component) in bytes.split(|&b| b == b'/').enumerate() {
+        if i > 0 {
+            out.push('/');
+        }
+        match std::str::from_utf8(component) {
+            Ok(text) if plain(text) => out.push_str(text),
+            _ => {
+                for chunk in component.utf8_chunks() {
+                    for c in chunk.valid().chars() {
+                        if c == '\\' {
+                            out.push('\\');
+                        }
+                        out.push(c);
+                    }
+                    for byte in chunk.invalid() {
+                        let _ = write!(out, "\\x{byte:02x}");
+                    }
+                }
+            }
+        }
+    }
+    Cow::Owned(out)
 }
 
 fn hash_content(reader: &mut impl Read, buf: &mut [u8]) -> io::Result<(u64, u64)> {
@@ -487,6 +776,18 @@ mod tests {
         assert_eq!(normalize_entry_path("./").unwrap(), None);
         assert!(normalize_entry_path("/etc/passwd").is_err());
         assert!(normalize_entry_path("a/../../x").is_err());
+    }
+
+    #[test]
+    fn names_escape_one_to_one() {
+        assert!(matches!(name_from_bytes(b"usr/bin/caf\xc3\xa9"), Cow::Borrowed("usr/bin/caf\u{e9}")));
+        assert_eq!(name_from_bytes(b"d\xff/caf\xe9"), "d\\xff/caf\\xe9");
+        // A valid name spelling an escape has its backslashes doubled; other components are kept.
+        assert_eq!(name_from_bytes(b"a\\b/caf\\xe9"), "a\\b/caf\\\\xe9");
+        assert_eq!(name_from_bytes(b"x\\\xff"), "x\\\\\\xff");
+        let names: [&[u8]; 6] = [b"caf\xe9", b"caf\xe8", b"caf\\xe9", b"caf\\\\xe9", b"caf\xef\xbf\xbd", b"caf\\\xe9"];
+        let escaped: std::collections::HashSet<_> = names.iter().map(|n| name_from_bytes(n)).collect();
+        assert_eq!(escaped.len(), names.len(), "{escaped:?}");
     }
 
     #[test]

@@ -217,7 +217,7 @@ fn from_manifest(reference: ImageRef, store: Store, digest: &Digest) -> Result<I
 /// platform information (a single-image layout, a nested index) fits any platform.
 pub(crate) fn choose_manifest<'a>(candidates: &[&'a spec::Descriptor], wanted: &Platform) -> Result<&'a spec::Descriptor> {
     let usable: Vec<&spec::Descriptor> = candidates.iter().copied().filter(|d| !d.is_attestation()).collect();
-    let fits = |d: &&spec::Descriptor| d.platform.as_ref().map_or(true, |p| p.matches(wanted));
+    let fits = |d: &&spec::Descriptor| d.platform.as_ref().is_none_or(|p| p.matches(wanted));
     let matching: Vec<&spec::Descriptor> = usable.iter().copied().filter(fits).collect();
     match matching.as_slice() {
         [] => {

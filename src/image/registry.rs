@@ -7,11 +7,16 @@
 //! HTTP, all others over HTTPS. A 401 answer starts the anonymous bearer-token handshake
 //! (`WWW-Authenticate: Bearer realm=…,service=…,scope=…`). Redirects (blob storage on another host)
 //! are followed without the `Authorization` header.
+//!
+//! A registry that stops sending is given up on: every read (of headers or of a body) may wait
+//! [`DEFAULT_READ_TIMEOUT`], or `IMGOPT_REGISTRY_TIMEOUT` seconds, and the response headers as a
+//! whole as long. A large blob that keeps arriving, however slowly, is never cut off.
 
 use std::fs::File;
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
+use std::time::Duration;
 
 use rayon::prelude::*;
 use sha2::{Digest as _, Sha256};
@@ -21,6 +26,10 @@ use super::spec::{self, Digest, Index, Manifest, Platform};
 use super::{choose_manifest, parse_json};
 
 const DEFAULT_REGISTRY: &str = "registry-1.docker.io";
+/// How long a registry may send nothing before the pull fails.
+pub const DEFAULT_READ_TIMEOUT: Duration = Duration::from_secs(60);
+/// Seconds (a decimal number) to use instead of [`DEFAULT_READ_TIMEOUT`].
+pub const READ_TIMEOUT_VAR: &str = "IMGOPT_REGISTRY_TIMEOUT";
 const MAX_MANIFEST_BYTES: u64 = 4 << 20;
 const MANIFEST_ACCEPT: &str = "application/vnd.oci.image.index.v1+json, application/vnd.oci.image.manifest.v1+json, \
     application/vnd.docker.distribution.manifest.list.v2+json, application/vnd.docker.distribution.manifest.v2+json";
@@ -90,25 +99,57 @@ pub fn cache_dir() -> Result<PathBuf> {
         .ok_or_else(|| ImageError::Registry("neither XDG_CACHE_HOME nor HOME is set: no place for the blob cache".into()))
 }
 
+/// [`DEFAULT_READ_TIMEOUT`], or what `IMGOPT_REGISTRY_TIMEOUT` says.
+pub fn read_timeout() -> Result<Duration> {
+    let Some(value) = std::env::var_os(READ_TIMEOUT_VAR) else { return Ok(DEFAULT_READ_TIMEOUT) };
+    let text = value.to_string_lossy();
+    text.trim()
+        .parse::<f64>()
+        .ok()
+        .filter(|s| s.is_finite() && *s > 0.0)
+        .and_then(|s| Duration::try_from_secs_f64(s).ok())
+        .ok_or_else(|| ImageError::Registry(format!("{READ_TIMEOUT_VAR}=`{text}` is not a number of seconds above 0")))
+}
+
 struct Client {
     agent: ureq::Agent,
     image: RegistryRef,
     token: Mutex<Option<String>>,
+    read_timeout: Duration,
 }
 
 impl Client {
-    fn new(image: &RegistryRef) -> Self {
+    fn new(image: &RegistryRef, read_timeout: Duration) -> Self {
         let agent = ureq::Agent::config_builder()
             .http_status_as_error(false)
             .redirect_auth_headers(ureq::config::RedirectAuthHeaders::Never)
-            .timeout_connect(Some(std::time::Duration::from_secs(30)))
+            .timeout_connect(Some(Duration::from_secs(30)))
+            // A stall, not a slow download: each read restarts the clock.
+            .timeout_per_read(Some(read_timeout))
+            .timeout_per_write(Some(read_timeout))
+            .timeout_recv_response(Some(read_timeout))
             .build()
             .into();
-        Client { agent, image: image.clone(), token: Mutex::new(None) }
+        Client { agent, image: image.clone(), token: Mutex::new(None), read_timeout }
     }
 
     fn error(&self, message: impl std::fmt::Display) -> ImageError {
         ImageError::Registry(format!("{}: {message}", self.image))
+    }
+
+    /// A transfer error; a timeout says how long was waited and how to wait longer.
+    fn transfer_error(&self, what: &str, error: &(dyn std::error::Error + 'static)) -> ImageError {
+        let timeout = match error.downcast_ref::<io::Error>() {
+            Some(io) => io.get_ref().and_then(|inner| inner.downcast_ref::<ureq::Error>()),
+            None => error.downcast_ref::<ureq::Error>(),
+        };
+        match timeout {
+            Some(ureq::Error::Timeout(kind)) => self.error(format!(
+                "{what}: the registry sent nothing for {:?} ({kind} timeout; {READ_TIMEOUT_VAR}=SECONDS waits longer)",
+                self.read_timeout
+            )),
+            _ => self.error(format!("{what}: {error}")),
+        }
     }
 
     /// GET a path under `/v2/<repository>/`, authenticating once if the registry asks for it.
@@ -123,7 +164,7 @@ impl Client {
             if let Some(token) = token {
                 request = request.header("Authorization", format!("Bearer {token}"));
             }
-            let response = request.call().map_err(|e| self.error(format!("GET {url}: {e}")))?;
+            let response = request.call().map_err(|e| self.transfer_error(&format!("GET {url}"), &e))?;
             let status = response.status().as_u16();
             if status == 401 && attempt == 0 {
                 let challenge = response
@@ -164,11 +205,12 @@ impl Client {
         }
         let realm = realm.ok_or_else(|| self.error("token challenge without a realm"))?;
         let url = format!("{realm}?{}", query.join("&"));
-        let mut response = self.agent.get(&url).call().map_err(|e| self.error(format!("token from {realm}: {e}")))?;
+        let mut response =
+            self.agent.get(&url).call().map_err(|e| self.transfer_error(&format!("token from {realm}"), &e))?;
         if response.status().as_u16() != 200 {
             return Err(self.error(format!("token from {realm}: HTTP {}", response.status().as_u16())));
         }
-        let body = self.small_body(&mut response, &format!("token from {realm}"))?;
+        let body = self.small_body(&mut response, &format!("token from {url}"))?;
         let reply: serde_json::Value = parse_json("token response", &body)?;
         reply
             .get("token")
@@ -185,13 +227,14 @@ impl Client {
             .with_config()
             .limit(MAX_MANIFEST_BYTES)
             .read_to_vec()
-            .map_err(|e| self.error(format!("{what}: {e}")))
+            .map_err(|e| self.transfer_error(what, &e))
     }
 
     /// A manifest or index by tag or digest; returns its bytes and digest (checked when asked by digest).
     fn manifest(&self, reference: &str) -> Result<(Vec<u8>, Digest)> {
         let mut response = self.get(&format!("manifests/{reference}"), Some(MANIFEST_ACCEPT))?;
-        let bytes = self.small_body(&mut response, &format!("manifest {reference}"))?;
+        let from = ureq::ResponseExt::get_uri(&response).to_string();
+        let bytes = self.small_body(&mut response, &format!("manifest {reference} from {from}"))?;
         let digest = Digest::sha256_from_bytes(Sha256::digest(&bytes).into());
         if let Ok(expected) = Digest::parse(reference) {
             if expected != digest {
@@ -232,12 +275,13 @@ impl Client {
     fn download(&self, response: ureq::http::Response<ureq::Body>, digest: &Digest, size: u64, partial: &Path) -> Result<()> {
         let io_error = |e: io::Error| ImageError::io(partial, e);
         let mut out = File::create(partial).map_err(io_error)?;
+        let from = ureq::ResponseExt::get_uri(&response).to_string();
         let mut reader = response.into_body().into_with_config().limit(size.saturating_add(1)).reader();
         let mut received = 0u64;
         let mut hasher = Sha256::new();
         let mut buf = vec![0u8; 256 << 10];
         loop {
-            let n = reader.read(&mut buf).map_err(|e| self.error(format!("blob {digest}: {e}")))?;
+            let n = reader.read(&mut buf).map_err(|e| self.transfer_error(&format!("blob {digest} from {from}"), &e))?;
             if n == 0 {
                 break;
             }
@@ -266,10 +310,16 @@ fn store_blob(cache: &Path, digest: &Digest, bytes: &[u8]) -> Result<()> {
 }
 
 /// Pull the image for `wanted` into `cache`; returns the digest of its manifest, now a blob there.
+/// Reads wait at most [`read_timeout`].
 pub fn pull(image: &RegistryRef, wanted: &Platform, cache: &Path) -> Result<Digest> {
+    pull_with_timeout(image, wanted, cache, read_timeout()?)
+}
+
+/// [`pull`], with each read from the registry waiting at most `read_timeout`.
+pub fn pull_with_timeout(image: &RegistryRef, wanted: &Platform, cache: &Path, read_timeout: Duration) -> Result<Digest> {
     let blobs = cache.join("blobs/sha256");
     std::fs::create_dir_all(&blobs).map_err(|e| ImageError::io(&blobs, e))?;
-    let client = Client::new(image);
+    let client = Client::new(image, read_timeout);
     let mut reference = image.reference.clone();
     for _ in 0..8 {
         let (bytes, digest) = client.manifest(&reference)?;

@@ -183,7 +183,7 @@ pub fn lint(args: &LintArgs) -> ExitCode {
 
     let format = args.output_format.unwrap_or_else(Format::default_for_environment);
     let color = format == Format::Full
-        && std::env::var_os("NO_COLOR").map_or(true, |v| v.is_empty())
+        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
         && std::io::IsTerminal::is_terminal(&std::io::stdout());
     let reports: Vec<FileReport> = results.iter().map(|l| l.report.clone()).collect();
     let stdout_taken = stdin && matches!(fix, FixMode::Write(_));

@@ -135,7 +135,7 @@ mod tests {
         assert!(out.remaining.iter().all(|d| d
             .fix
             .as_ref()
-            .map_or(true, |f| f.applicability == Applicability::Unsafe)));
+            .is_none_or(|f| f.applicability == Applicability::Unsafe)));
     }
 
     #[test]

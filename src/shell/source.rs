@@ -74,7 +74,7 @@ impl<'a> Source<'a> {
     fn piece_of(&self, logical: usize) -> (usize, usize) {
         let contains = |index: usize| {
             self.pieces.get(index).is_some_and(|&(start, _)| start <= logical)
-                && self.pieces.get(index + 1).map_or(true, |&(next, _)| next > logical)
+                && self.pieces.get(index + 1).is_none_or(|&(next, _)| next > logical)
         };
         let last = self.last_piece.get();
         let index = if contains(last) {

@@ -176,7 +176,7 @@ fn parse_at(text: &str, strict: bool) -> Result<Dockerfile<'_>, ParseError> {
             // Known difference: parse-dockerfile rejects some heredoc forms BuildKit accepts.
             // Anything else it rejects, BuildKit's build rejects too.
             let at = read.instructions.iter().find(|r| r.start_line <= e.line && e.line <= r.end_line);
-            if !at.is_some_and(|r| !r.heredocs.is_empty()) {
+            if at.is_none_or(|r| r.heredocs.is_empty()) {
                 return Err(e.clone());
             }
         }

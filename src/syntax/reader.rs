@@ -325,7 +325,7 @@ pub fn read(src: &str) -> Result<Read, ReadError> {
         d.consider(stripped, first.start + lead)
             .map_err(|message| ReadError { message, span: first.start..first.start + first.text.len() })?;
         if stripped.starts_with('#') {
-            if !d.found.last().is_some_and(|x| x.span.start == first.start + lead) {
+            if d.found.last().is_none_or(|x| x.span.start != first.start + lead) {
                 out.comments.push(Comment {
                     text: stripped.strip_prefix('#').unwrap_or(stripped).trim().to_string(),
                     span: first.start..first.start + first.text.len(),

@@ -33,16 +33,16 @@ fn valid_reference(reference: &str) -> bool {
             && c.as_bytes().first().is_some_and(u8::is_ascii_alphanumeric)
             && c.as_bytes().last().is_some_and(u8::is_ascii_alphanumeric)
     };
-    let tag_ok = r.tag.map_or(true, |t| {
+    let tag_ok = r.tag.is_none_or(|t| {
         !t.is_empty()
             && t.len() <= 128
             && t.bytes().all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
             && !t.starts_with(['.', '-'])
     });
-    let digest_ok = r.digest.map_or(true, |d| {
+    let digest_ok = r.digest.is_none_or(|d| {
         d.split_once(':').is_some_and(|(a, h)| !a.is_empty() && h.len() >= 32)
     });
-    let registry_ok = r.registry.map_or(true, |reg| !reg.is_empty());
+    let registry_ok = r.registry.is_none_or(|reg| !reg.is_empty());
     r.repository.split('/').all(component_ok) && tag_ok && digest_ok && registry_ok
 }
 
