@@ -101,12 +101,18 @@ fn parse(json: bool, files: &[PathBuf]) -> miette::Result<ExitCode> {
     Ok(if all_ok { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }
 
-fn main() -> miette::Result<ExitCode> {
-    match Cli::parse().command {
+/// Exit codes, the same for every command: 0 success, 1 findings or a failed gate, 2 an error
+/// (bad input, I/O, usage).
+fn main() -> ExitCode {
+    let result = match Cli::parse().command {
         Command::Parse { json, files } => parse(json, &files),
         Command::Analyze(args) => analyze(args),
         Command::Lint(args) => Ok(imgopt::lint::cli::lint(&args)),
         Command::Rules(args) => Ok(imgopt::lint::cli::rules(&args)),
         Command::Explain { rule } => Ok(imgopt::lint::cli::explain(&rule)),
-    }
+    };
+    result.unwrap_or_else(|report| {
+        eprintln!("Error: {report:?}");
+        ExitCode::from(2)
+    })
 }

@@ -113,7 +113,7 @@ fn pulls_from_a_loopback_registry() {
         .env("XDG_CACHE_HOME", &cache)
         .output()
         .unwrap();
-    assert!(!out.status.success());
+    assert_eq!(out.status.code(), Some(2), "a missing image is an error");
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("test/scenario:nope") && stderr.contains("404"), "{stderr}");
 }
