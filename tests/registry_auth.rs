@@ -126,32 +126,43 @@ fn token_handshake_and_redirects_without_the_token() {
     assert!(seen.requests.iter().any(|(p, a)| p.starts_with("/v2/test/img/blobs/") && a.as_deref() == Some(&format!("Bearer {TOKEN}"))));
 }
 
+/// Reads one request's line and headers: its path, or None when the client hung up.
+fn request_path(stream: &TcpStream) -> Option<String> {
+    let mut reader = BufReader::new(stream.try_clone().ok()?);
+    let mut request_line = String::new();
+    reader.read_line(&mut request_line).ok()?;
+    let path = request_line.split_whitespace().nth(1).unwrap_or("").to_string();
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+            return Some(path);
+        }
+    }
+}
+
+/// Answers a manifest request (`latest` is `top`) from `manifests`, keyed by hex digest.
+fn answer_manifest(stream: &mut TcpStream, manifests: &HashMap<String, Vec<u8>>, top: &str, reference: &str) {
+    let hex = if reference == "latest" { top } else { reference.trim_start_matches("sha256:") };
+    match manifests.get(hex) {
+        Some(b) => {
+            let media = serde_json::from_slice::<serde_json::Value>(b)
+                .ok()
+                .and_then(|v| v["mediaType"].as_str().map(str::to_string))
+                .unwrap_or_default();
+            respond(stream, "200 OK", &[("Content-Type", media)], b)
+        }
+        None => respond(stream, "404 Not Found", &[], b""),
+    }
+}
+
 /// A registry whose blob answers never end: it streams zeros under a 1 GiB Content-Length and
 /// records how much it managed to write on each connection.
 fn serve_flood(listener: TcpListener, manifests: HashMap<String, Vec<u8>>, top: String, written: Arc<Mutex<Vec<u64>>>) {
     for stream in listener.incoming() {
         let Ok(mut stream) = stream else { continue };
-        let mut reader = BufReader::new(stream.try_clone().unwrap());
-        let mut request_line = String::new();
-        if reader.read_line(&mut request_line).is_err() {
-            continue;
-        }
-        let path = request_line.split_whitespace().nth(1).unwrap_or("").to_string();
-        loop {
-            let mut line = String::new();
-            if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
-                break;
-            }
-        }
+        let Some(path) = request_path(&stream) else { continue };
         if let Some(reference) = path.strip_prefix("/v2/test/img/manifests/") {
-            let hex = if reference == "latest" { top.as_str() } else { reference.trim_start_matches("sha256:") };
-            match manifests.get(hex) {
-                Some(b) => {
-                    let media = serde_json::from_slice::<serde_json::Value>(b).ok().and_then(|v| v["mediaType"].as_str().map(str::to_string)).unwrap_or_default();
-                    respond(&mut stream, "200 OK", &[("Content-Type", media)], b)
-                }
-                None => respond(&mut stream, "404 Not Found", &[], b""),
-            }
+            answer_manifest(&mut stream, &manifests, &top, reference);
         } else if path.starts_with("/v2/test/img/blobs/") {
             let written = written.clone();
             std::thread::spawn(move || {
@@ -224,27 +235,9 @@ fn serve_slow(listener: TcpListener, blobs: HashMap<String, Vec<u8>>, top: Strin
         let blobs = blobs.clone();
         let top = top.clone();
         std::thread::spawn(move || {
-            let mut reader = BufReader::new(stream.try_clone().unwrap());
-            let mut request_line = String::new();
-            if reader.read_line(&mut request_line).is_err() {
-                return;
-            }
-            let path = request_line.split_whitespace().nth(1).unwrap_or("").to_string();
-            loop {
-                let mut line = String::new();
-                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
-                    break;
-                }
-            }
+            let Some(path) = request_path(&stream) else { return };
             if let Some(reference) = path.strip_prefix("/v2/test/img/manifests/") {
-                let hex = if reference == "latest" { top.as_str() } else { reference.trim_start_matches("sha256:") };
-                match blobs.get(hex) {
-                    Some(b) => {
-                        let media = serde_json::from_slice::<serde_json::Value>(b).ok().and_then(|v| v["mediaType"].as_str().map(str::to_string)).unwrap_or_default();
-                        respond(&mut stream, "200 OK", &[("Content-Type", media)], b)
-                    }
-                    None => respond(&mut stream, "404 Not Found", &[], b""),
-                }
+                answer_manifest(&mut stream, &blobs, &top, reference);
                 return;
             }
             let Some(blob) = path.strip_prefix("/v2/test/img/blobs/sha256:").and_then(|hex| blobs.get(hex)) else {
