@@ -52,10 +52,10 @@ fn lint_and_fix_the_whole_corpus() {
         let linted = result.unwrap_or_else(|e| panic!("{}: {e}", file.display()));
         let outcome = linted.fixed.expect("fix mode yields an outcome");
         applied += outcome.applied.len();
-        let was_valid = imgopt::lint::source::parse(&linted.original).is_ok();
+        let was_valid = imgopt::syntax::parse(&linted.original).is_ok();
         if was_valid {
             assert!(
-                imgopt::lint::source::parse(&outcome.text).is_ok(),
+                imgopt::syntax::parse(&outcome.text).is_ok(),
                 "{}: fixes broke parsing",
                 file.display()
             );

@@ -77,3 +77,19 @@ fn very_long_lines_and_many_continuations() {
     let backslashes = [b"FROM a\nRUN ".as_slice(), &[b'\\'; 10_000], b"\n"].concat();
     read_any(&backslashes);
 }
+
+#[test]
+fn many_heredoc_forms_parse_dockerfile_cannot_read() {
+    // Each is commented out and the text read again, up to a bound: 20,000 of them must not
+    // turn into 20,000 readings of a 600 KB text.
+    let mut text = String::from("FROM a\n");
+    for i in 0..20_000 {
+        text.push_str(&format!("RUN python3 <<EOF\nprint({i})\nEOF\n"));
+    }
+    text.push_str("MAINTAINER me\n");
+    let scratch = syntax::Scratch::new();
+    let df = syntax::parse_with(&text, &scratch).expect("BuildKit reads it");
+    assert_eq!(df.instructions.len(), 20_002);
+    assert!(df.instructions[1].typed.is_none());
+    read_any(text.as_bytes());
+}

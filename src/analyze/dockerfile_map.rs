@@ -177,7 +177,8 @@ impl DockerfileSteps {
 
     pub fn from_text(name: &str, text: &str) -> Result<DockerfileSteps, miette::Report> {
         let (text, _) = syntax::strip_bom(text);
-        let df = syntax::parse(text).map_err(|e| e.report(name, text))?;
+        let scratch = syntax::Scratch::new();
+        let df = syntax::parse_with(text, &scratch).map_err(|e| e.report(name, text))?;
         let model = Model::build(&df);
         let target = model.stages.last().ok_or_else(|| miette::miette!("{name}: no FROM instruction"))?;
         // The target, then the stage it builds on, and so on: build order is the reverse.

@@ -1,7 +1,7 @@
 //! Applying fixes: non-overlapping edits of the allowed applicability, re-linting until nothing
 //! more applies (bounded), rolling back any fix whose result no longer parses.
 
-use super::{lint_text, source, Applicability, Diagnostic, Fix, Settings};
+use super::{lint_text, Applicability, Diagnostic, Fix, Settings};
 
 /// At most this many lint-and-fix rounds: fixes that keep enabling each other stop here.
 const MAX_ROUNDS: usize = 10;
@@ -70,7 +70,7 @@ fn fix_with(text: &str, minimum: Applicability, lint: &dyn Fn(&str) -> Vec<Diagn
 }
 
 fn parses(text: &str) -> bool {
-    source::parse(text).is_ok()
+    crate::syntax::parse(text).is_ok()
 }
 
 /// Fixes in source order, skipping any whose edits overlap an earlier chosen one.

@@ -176,7 +176,8 @@ pub struct FileReport {
 
 /// Lints one Dockerfile text. Never fails: a text that does not parse yields a syntax-error finding.
 pub fn lint_text(text: &str, settings: &Settings) -> Vec<Diagnostic> {
-    let df = match source::parse(text) {
+    let scratch = crate::syntax::Scratch::new();
+    let df = match source::parse(text, &scratch) {
         Ok(df) => df,
         Err(e) => {
             let meta = &rules::syntax_error::RULE.meta;

@@ -68,9 +68,11 @@ pub fn arg_spans<'i>(text: &str, ins: &'i syntax::Instruction<'_>) -> Vec<(&'i s
         .collect()
 }
 
-/// Parses `text` (BOM already stripped); the only call into the reader.
-pub fn parse(text: &str) -> Result<Dockerfile<'_>, ParseError> {
-    let syntax = syntax::parse(text)?;
+/// Parses `text` (BOM already stripped); the only call into the reader. `scratch` is fresh
+/// room for the copy [`syntax::parse_with`] may need to give typed views after a heredoc form
+/// parse-dockerfile cannot read.
+pub fn parse<'a>(text: &'a str, scratch: &'a syntax::Scratch) -> Result<Dockerfile<'a>, ParseError> {
+    let syntax = syntax::parse_with(text, scratch)?;
     let model = Model::build(&syntax);
     let check_directive = syntax
         .directives
@@ -126,7 +128,8 @@ mod tests {
     #[test]
     fn comments_check_directive_and_spans() {
         let text = "# check=skip=X\nFROM a\n# imgopt ignore=Y\nRUN a \\\n# inner\n  && b\n";
-        let df = parse(text).expect("parses");
+        let scratch = syntax::Scratch::new();
+        let df = parse(text, &scratch).expect("parses");
         let texts: Vec<_> = df.comments.iter().map(|c| c.text.as_str()).collect();
         assert_eq!(texts, ["imgopt ignore=Y"]);
         assert_eq!(df.check_directive.as_ref().map(|c| c.0.as_str()), Some("skip=X"));
@@ -135,14 +138,16 @@ mod tests {
 
     #[test]
     fn duplicate_stage_names_still_parse() {
-        let df = parse("FROM a AS x\nFROM b AS x\n").expect("parses");
+        let scratch = syntax::Scratch::new();
+        let df = parse("FROM a AS x\nFROM b AS x\n", &scratch).expect("parses");
         assert_eq!(df.instructions.len(), 2);
     }
 
     #[test]
     fn arguments_are_located_in_the_source() {
         let text = "FROM a\nEXPOSE 80  80/udp \\\n  443\n";
-        let df = parse(text).expect("parses");
+        let scratch = syntax::Scratch::new();
+        let df = parse(text, &scratch).expect("parses");
         let spans: Vec<(&str, Option<&str>)> =
             arg_spans(text, &df.instructions[1]).into_iter().map(|(a, s)| (a, s.map(|s| &text[s]))).collect();
         assert_eq!(spans, [("80", Some("80")), ("80/udp", Some("80/udp")), ("443", Some("443"))]);
@@ -151,14 +156,30 @@ mod tests {
     }
 
     #[test]
-    fn instructions_after_an_unreadable_heredoc_keep_their_place() {
-        let text = "FROM a\nRUN cat > /f <<EOF\nx\nEOF\nWORKDIR app\nRUN true\n";
-        let df = parse(text).expect("parses");
-        // BuildKit's view of every instruction, the typed view only up to the heredoc.
+    fn instructions_after_an_unreadable_heredoc_keep_their_place_and_typed_views() {
+        let text = "FROM a\nRUN cat > /f <<EOF\nx é\nEOF\nWORKDIR app\nRUN <<A 3<<B sh\na\nA\nb\nB\nCOPY --chown=1 x /y\n";
+        let scratch = syntax::Scratch::new();
+        let df = parse(text, &scratch).expect("parses");
+        // BuildKit's view of every instruction; the typed view of all but the two heredoc
+        // forms parse-dockerfile cannot read, with spans into the original text.
         let keywords: Vec<&str> = df.instructions.iter().map(|i| i.keyword.as_str()).collect();
-        assert_eq!(keywords, ["FROM", "RUN", "WORKDIR", "RUN"]);
-        assert!(df.typed_at(0).is_some());
-        assert!(df.typed_at(2).is_none());
-        assert_eq!(df.model.stages[0].instructions, 0..4);
+        assert_eq!(keywords, ["FROM", "RUN", "WORKDIR", "RUN", "COPY"]);
+        let typed: Vec<bool> = (0..5).map(|i| df.typed_at(i).is_some()).collect();
+        assert_eq!(typed, [true, false, true, false, true]);
+        let Some(Instruction::Copy(copy)) = df.typed_at(4) else { panic!("COPY has its typed view") };
+        assert_eq!(&text[copy.dest.span.clone()], "/y");
+        assert_eq!(&text[copy.options[0].span()], "--chown=1");
+        assert_eq!(df.model.stages[0].instructions, 0..5);
+        // Without room for the copy, the typed views stop at the first such form.
+        let plain = syntax::parse(text).expect("parses");
+        assert!(plain.instructions[2].typed.is_none() && plain.instructions[4].typed.is_none());
+    }
+
+    #[test]
+    fn an_error_after_an_unreadable_heredoc_is_still_found() {
+        let text = "FROM a\nRUN python3 <<EOF\nprint(1)\nEOF\nCOPY onlyone\n";
+        let e = syntax::parse(text).map(|_| ()).expect_err("COPY with one argument is an error");
+        assert_eq!(e.line, 5, "{e:?}");
+        assert!(parse(text, &syntax::Scratch::new()).is_err());
     }
 }

@@ -9,8 +9,11 @@
 //!   that rules and the builder use. Its known differences from BuildKit are handled here:
 //!   unknown flags and `ENV` without a value are rejected (it accepts them), a duplicate
 //!   stage name is left to the model to report (it fails the file), and an instruction it
-//!   cannot read although BuildKit can (some heredoc forms) keeps its BuildKit view with no
-//!   typed view, as do the instructions after it.
+//!   cannot read although BuildKit can (a heredoc that is not the first word, `RUN python3
+//!   <<EOF`, or numbered ones, `3<<IN`) keeps its BuildKit view with no typed view. With
+//!   [`parse_with`] the instructions after it keep theirs (it reads a copy of the text where
+//!   that instruction is commented out); with [`parse`] they have none. Either way, what
+//!   follows is checked as a build checks it.
 //!
 //! A leading UTF-8 byte-order mark is not part of [`Dockerfile::text`]: spans are offsets
 //! into the text after it, and whoever writes a file back restores it ([`strip_bom`]).
@@ -131,60 +134,130 @@ pub fn decode(bytes: &[u8]) -> Result<&str, ParseError> {
 /// Parses a Dockerfile (its BOM, if any, already stripped with [`strip_bom`]) and rejects
 /// what a BuildKit build rejects: unknown instructions and flags, missing arguments, no FROM.
 pub fn parse(text: &str) -> Result<Dockerfile<'_>, ParseError> {
-    parse_at(text, true)
+    parse_at(text, true, None)
 }
 
 /// Reads a Dockerfile only as far as BuildKit's parser package does (`parser.Parse`): no
 /// instruction-level checks, so an unknown flag or a missing FROM is not an error here.
 /// Typed views are attached where `parse-dockerfile` can give them.
 pub fn read_lines(text: &str) -> Result<Dockerfile<'_>, ParseError> {
-    parse_at(text, false)
+    parse_at(text, false, None)
 }
 
-fn parse_at(text: &str, strict: bool) -> Result<Dockerfile<'_>, ParseError> {
-    let lines = LineIndex::new(text);
-    let located = |message: String, span: Span| ParseError { line: lines.line(span.start), message, span };
-    let read = reader::read(text).map_err(|e| located(e.message, e.span))?;
+/// Room for the copy of a text that `parse-dockerfile` reads when it cannot read the original
+/// to the end. Give [`parse_with`] a fresh one per text; it must live as long as the result.
+pub type Scratch = std::cell::OnceCell<String>;
 
-    // The typed views, in order, up to parse-dockerfile's first error (if any).
-    let mut typed_views = Vec::with_capacity(read.instructions.len());
-    let mut typed_error_at = None;
+/// [`parse`], with typed views for the instructions after a heredoc form `parse-dockerfile`
+/// cannot read (`RUN python3 <<EOF`, `RUN <<A 3<<B`). It is given a copy of the text in
+/// `scratch` where each such instruction is turned into comment lines of the same length, so
+/// every other instruction keeps its spans; those instructions get no typed view.
+pub fn parse_with<'a>(text: &'a str, scratch: &'a Scratch) -> Result<Dockerfile<'a>, ParseError> {
+    parse_at(text, true, Some(scratch))
+}
+
+/// The typed views of `text` in order, with their keyword starts, up to parse-dockerfile's
+/// first error (if any).
+fn typed_read<'a>(text: &'a str, lines: &LineIndex) -> (Vec<(usize, Option<typed::Instruction<'a>>)>, Option<ParseError>) {
+    let mut views = Vec::new();
     match typed::parse_iter(text) {
         Ok(it) => {
             for t in it {
                 match t {
-                    Ok(t) => typed_views.push(Some(t)),
-                    Err(e) => {
-                        typed_error_at = Some(typed_error(&lines, text, e));
-                        break;
-                    }
+                    Ok(t) => views.push((typed_keyword_span(&t).start, Some(t))),
+                    Err(e) => return (views, Some(typed_error(lines, text, e))),
                 }
             }
+            (views, None)
         }
-        Err(e) => typed_error_at = Some(typed_error(&lines, text, e)),
+        Err(e) => (views, Some(typed_error(lines, text, e))),
+    }
+}
+
+/// The instruction (index) holding line `line`, when it has heredocs: the forms
+/// parse-dockerfile cannot read.
+fn heredoc_instruction_at(raws: &[reader::RawInstruction], line: usize) -> Option<usize> {
+    raws.iter().position(|r| r.start_line <= line && line <= r.end_line).filter(|&i| !raws[i].heredocs.is_empty())
+}
+
+/// How many unreadable heredoc instructions [`parse_with`] comments out before it gives up.
+const MAX_COMMENTED_OUT: usize = 32;
+
+/// `text` with the instructions at `spans` turned into comment lines of the same length (each
+/// line's first byte `#`, the rest spaces), so that parse-dockerfile skips them.
+fn commented_out(text: &str, spans: &[Span]) -> String {
+    let mut bytes = text.as_bytes().to_vec();
+    for span in spans {
+        let mut line_start = true;
+        for b in &mut bytes[span.clone()] {
+            if *b == b'\n' {
+                line_start = true;
+            } else {
+                *b = if line_start { b'#' } else { b' ' };
+                line_start = false;
+            }
+        }
+    }
+    // Whole characters were replaced by ASCII, within char boundaries: still UTF-8.
+    String::from_utf8(bytes).unwrap_or_else(|_| text.to_string())
+}
+
+fn parse_at<'a>(text: &'a str, strict: bool, scratch: Option<&'a Scratch>) -> Result<Dockerfile<'a>, ParseError> {
+    let lines = LineIndex::new(text);
+    let located = |message: String, span: Span| ParseError { line: lines.line(span.start), message, span };
+    let read = reader::read(text).map_err(|e| located(e.message, e.span))?;
+
+    let (mut typed_views, mut typed_error_at) = typed_read(text, &lines);
+    // Where parse-dockerfile stops at a heredoc form BuildKit reads, comment that instruction
+    // out in a copy and read on, until it reads to the end or stops elsewhere: what it then
+    // rejects, a build rejects too. With a scratch, the typed views come from that copy.
+    let mut rest_error = typed_error_at.clone();
+    if typed_error_at.is_some() {
+        let mut skipped: Vec<usize> = Vec::new();
+        let mut copy = None;
+        while let Some(i) = rest_error.as_ref().and_then(|e| heredoc_instruction_at(&read.instructions, e.line)) {
+            // Each round reads the whole text again: a bound keeps a file made of such forms
+            // linear. Past it, as without a scratch, what follows has no typed view.
+            if skipped.contains(&i) || skipped.len() == MAX_COMMENTED_OUT {
+                break;
+            }
+            skipped.push(i);
+            let spans: Vec<Span> = skipped.iter().map(|&k| read.instructions[k].span.clone()).collect();
+            let next = commented_out(text, &spans);
+            rest_error = typed_read(&next, &lines).1;
+            copy = Some(next);
+        }
+        if let (Some(scratch), Some(copy)) = (scratch, copy) {
+            if scratch.set(copy).is_ok() {
+                let copy = scratch.get().map_or(text, String::as_str);
+                (typed_views, typed_error_at) = typed_read(copy, &lines);
+                // The commented-out instructions hold their place, without a typed view.
+                typed_views.extend(skipped.iter().map(|&k| (read.instructions[k].keyword_span.start, None)));
+                typed_views.sort_by_key(|(start, _)| *start);
+            }
+        }
     }
     if strict {
         // BuildKit's instruction-level checks, in file order; the first one wins over a later
         // error of parse-dockerfile's (and over its wording on the same instruction).
         for raw in &read.instructions {
-            if typed_error_at.as_ref().is_some_and(|e| e.line < raw.start_line) {
+            if rest_error.as_ref().is_some_and(|e| e.line < raw.start_line) {
                 break;
             }
             check_instruction(raw).map_err(|(m, s)| located(m, s))?;
         }
-        if let Some(e) = &typed_error_at {
-            // Known difference: parse-dockerfile rejects some heredoc forms BuildKit accepts.
-            // Anything else it rejects, BuildKit's build rejects too.
-            let at = read.instructions.iter().find(|r| r.start_line <= e.line && e.line <= r.end_line);
-            if at.is_none_or(|r| r.heredocs.is_empty()) {
+        if let Some(e) = &rest_error {
+            // Known difference: parse-dockerfile rejects some heredoc forms BuildKit accepts
+            // (those are commented out above). Anything else it rejects, BuildKit's build
+            // rejects too.
+            if heredoc_instruction_at(&read.instructions, e.line).is_none() {
                 return Err(e.clone());
             }
         }
     }
     // Attach a typed view only where both readings agree on the instruction's boundaries:
     // it starts where BuildKit's starts and the next one starts where BuildKit's next does.
-    let typed_starts: Vec<usize> =
-        typed_views.iter().map(|t| t.as_ref().map_or(usize::MAX, |t| typed_keyword_span(t).start)).collect();
+    let typed_starts: Vec<usize> = typed_views.iter().map(|(start, _)| *start).collect();
     let raw_starts: Vec<usize> = read.instructions.iter().map(|r| r.keyword_span.start).collect();
     let mut instructions = Vec::with_capacity(read.instructions.len());
     for (i, raw) in read.instructions.into_iter().enumerate() {
@@ -193,7 +266,7 @@ fn parse_at(text: &str, strict: bool) -> Result<Dockerfile<'_>, ParseError> {
             let next_typed = typed_starts.get(t + 1).copied();
             let agrees = next_raw == next_typed || (next_raw.is_none() && typed_error_at.is_none());
             if agrees {
-                typed_views[t].take()
+                typed_views[t].1.take()
             } else {
                 None
             }
