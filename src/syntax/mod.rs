@@ -164,21 +164,23 @@ fn parse_at(text: &str, strict: bool) -> Result<Dockerfile<'_>, ParseError> {
         Err(e) => typed_error_at = Some(typed_error(&lines, text, e)),
     }
     if strict {
+        // Known difference: parse-dockerfile rejects some heredoc forms BuildKit accepts.
+        // Anything else it rejects, BuildKit's build rejects too.
+        let fatal = typed_error_at.as_ref().filter(|e| {
+            let at = read.instructions.iter().find(|r| r.start_line <= e.line && e.line <= r.end_line);
+            at.is_none_or(|r| r.heredocs.is_empty())
+        });
         // BuildKit's instruction-level checks, in file order; the first one wins over a later
-        // error of parse-dockerfile's (and over its wording on the same instruction).
+        // error of parse-dockerfile's (and over its wording on the same instruction). After an
+        // error of parse-dockerfile's that BuildKit does not make, they go on to the end.
         for raw in &read.instructions {
-            if typed_error_at.as_ref().is_some_and(|e| e.line < raw.start_line) {
+            if fatal.is_some_and(|e| e.line < raw.start_line) {
                 break;
             }
             check_instruction(raw).map_err(|(m, s)| located(m, s))?;
         }
-        if let Some(e) = &typed_error_at {
-            // Known difference: parse-dockerfile rejects some heredoc forms BuildKit accepts.
-            // Anything else it rejects, BuildKit's build rejects too.
-            let at = read.instructions.iter().find(|r| r.start_line <= e.line && e.line <= r.end_line);
-            if at.is_none_or(|r| r.heredocs.is_empty()) {
-                return Err(e.clone());
-            }
+        if let Some(e) = fatal {
+            return Err(e.clone());
         }
     }
     // Attach a typed view only where both readings agree on the instruction's boundaries:
@@ -388,6 +390,17 @@ mod tests {
             assert!(read_lines(text).is_ok(), "BuildKit's parser package accepts {text}");
         }
         assert!(parse("FROM a\nONBUILD RUN echo from\n").is_ok());
+        // After a heredoc parse-dockerfile refuses (and BuildKit reads), BuildKit's checks go on.
+        let heredoc = "FROM a\nRUN cat <<-EOF\n\thi\n\tEOF\n";
+        assert!(parse(heredoc).is_ok(), "BuildKit reads {heredoc:?}");
+        for (later, message) in [
+            ("COPY --bogus x y\n", "unknown flag: bogus"),
+            ("ONBUILD FROM x\n", "FROM isn't allowed as an ONBUILD trigger"),
+        ] {
+            let text = format!("{heredoc}{later}");
+            let e = parse(&text).unwrap_err();
+            assert_eq!((e.message.as_str(), e.line), (message, 5), "{text:?}");
+        }
         let e = parse("FROM a\nCOPY --from x y\n").unwrap_err();
         assert_eq!(e.message, "missing a value on flag: from");
         assert!(parse("# just a comment\n").is_err());
