@@ -111,3 +111,12 @@ fn label_spans_after_continuations_are_in_the_source() {
         "{found:?}"
     );
 }
+
+/// BuildKit removes a label key's quotes, single or double.
+#[test]
+fn quoted_label_keys_are_the_schema_keys() {
+    let settings = settings_for("strict-labels = true\n[label-schema]\n\"version\" = \"semver\"\n", "");
+    let text = "FROM alpine:3.20\nLABEL 'version'=1.2 \"version\"=1.3\n";
+    let codes: Vec<&str> = lint_text(text, &settings).iter().map(|d| d.code).filter(|c| c.starts_with("IMG51")).collect();
+    assert_eq!(codes, ["IMG513", "IMG513"]);
+}
