@@ -208,7 +208,7 @@ impl Pattern {
 }
 
 /// `*` and `?` matching within one path component.
-fn glob_component(pattern: &str, name: &str) -> bool {
+pub(crate) fn glob_component(pattern: &str, name: &str) -> bool {
     let (p, n): (Vec<char>, Vec<char>) = (pattern.chars().collect(), name.chars().collect());
     let (mut pi, mut ni) = (0, 0);
     let mut star: Option<(usize, usize)> = None;

@@ -68,6 +68,23 @@ pub fn arg_spans<'i>(text: &str, ins: &'i syntax::Instruction<'_>) -> Vec<(&'i s
         .collect()
 }
 
+/// Where `range`, a byte range of `arg.value`, is written: `arg` is an argument of `ins` as
+/// parse-dockerfile unescapes it, with continuations (and the comment and empty lines inside
+/// them) removed, so an offset into the value is not one into the source after the first
+/// continuation. Mapped through the instruction's logical line, which removes the same.
+pub fn unescaped_span(ins: &syntax::Instruction<'_>, arg: &typed::UnescapedString<'_>, range: Range<usize>) -> Span {
+    let value: &str = &arg.value;
+    if value.len() == arg.span.len() {
+        return arg.span.start + range.start..arg.span.start + range.end;
+    }
+    let logical = ins.line.text.as_str();
+    let at = logical.trim_end().strip_suffix(value).map(str::len).or_else(|| logical.find(value));
+    match at {
+        Some(at) => ins.line.source_span(at + range.start..at + range.end),
+        None => arg.span.clone(),
+    }
+}
+
 /// Parses `text` (BOM already stripped); the only call into the reader. `scratch` is fresh
 /// room for the copy [`syntax::parse_with`] may need to give typed views after a heredoc form
 /// parse-dockerfile cannot read.

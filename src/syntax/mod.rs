@@ -238,21 +238,20 @@ fn parse_at<'a>(text: &'a str, strict: bool, scratch: Option<&'a Scratch>) -> Re
         }
     }
     if strict {
+        // Known difference: parse-dockerfile rejects some heredoc forms BuildKit accepts.
+        // Anything else it rejects, BuildKit's build rejects too.
+        let fatal = rest_error.as_ref().filter(|e| heredoc_instruction_at(&read.instructions, e.line).is_none());
         // BuildKit's instruction-level checks, in file order; the first one wins over a later
-        // error of parse-dockerfile's (and over its wording on the same instruction).
+        // error of parse-dockerfile's (and over its wording on the same instruction). After an
+        // error of parse-dockerfile's that BuildKit does not make, they go on to the end.
         for raw in &read.instructions {
-            if rest_error.as_ref().is_some_and(|e| e.line < raw.start_line) {
+            if fatal.is_some_and(|e| e.line < raw.start_line) {
                 break;
             }
             check_instruction(raw).map_err(|(m, s)| located(m, s))?;
         }
-        if let Some(e) = &rest_error {
-            // Known difference: parse-dockerfile rejects some heredoc forms BuildKit accepts
-            // (those are commented out above). Anything else it rejects, BuildKit's build
-            // rejects too.
-            if heredoc_instruction_at(&read.instructions, e.line).is_none() {
-                return Err(e.clone());
-            }
+        if let Some(e) = fatal {
+            return Err(e.clone());
         }
     }
     // Attach a typed view only where both readings agree on the instruction's boundaries:
@@ -461,6 +460,17 @@ mod tests {
             assert!(read_lines(text).is_ok(), "BuildKit's parser package accepts {text}");
         }
         assert!(parse("FROM a\nONBUILD RUN echo from\n").is_ok());
+        // After a heredoc parse-dockerfile refuses (and BuildKit reads), BuildKit's checks go on.
+        let heredoc = "FROM a\nRUN cat <<-EOF\n\thi\n\tEOF\n";
+        assert!(parse(heredoc).is_ok(), "BuildKit reads {heredoc:?}");
+        for (later, message) in [
+            ("COPY --bogus x y\n", "unknown flag: bogus"),
+            ("ONBUILD FROM x\n", "FROM isn't allowed as an ONBUILD trigger"),
+        ] {
+            let text = format!("{heredoc}{later}");
+            let e = parse(&text).unwrap_err();
+            assert_eq!((e.message.as_str(), e.line), (message, 5), "{text:?}");
+        }
         let e = parse("FROM a\nCOPY --from x y\n").unwrap_err();
         assert_eq!(e.message, "missing a value on flag: from");
         assert!(parse("# just a comment\n").is_err());

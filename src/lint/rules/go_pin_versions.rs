@@ -1,6 +1,6 @@
 use super::{Rule, RuleMeta};
 use crate::lint::checker::Checker;
-use crate::lint::run_script::PLAIN;
+use crate::context::dockerignore::glob_component;
 use crate::lint::source::transfer;
 use crate::lint::{Category, Severity};
 
@@ -30,6 +30,34 @@ const FLOATING: &[&str] = &["latest", "upgrade", "patch", "main", "master", "hea
 /// Package patterns that name no remote package (`go install tool` installs go.mod's tools).
 const META_PACKAGES: &[&str] = &["tool", "all", "std", "cmd"];
 
+/// `go` build flags that take the next word as their value when not written `-flag=value`.
+const VALUE_FLAGS: &[&str] = &[
+    "C", "o", "p", "asmflags", "buildmode", "compiler", "covermode", "coverpkg", "exec", "gccgoflags", "gcflags",
+    "installsuffix", "ldflags", "mod", "modfile", "overlay", "pgo", "pkgdir", "tags", "toolexec",
+];
+
+/// The words after `go <sub>`'s flags: Go's flag package stops at the first word that is not a
+/// flag (or after `--`), and `-tags netgo` takes `netgo` as the flag's value.
+fn after_flags<W>(words: &[W], text: impl Fn(&W) -> &str) -> &[W] {
+    let mut i = 0;
+    while let Some(word) = words.get(i) {
+        let word = text(word);
+        if word == "--" {
+            return &words[i + 1..];
+        }
+        let Some(name) = word.strip_prefix('-').filter(|n| !n.is_empty()) else { break };
+        let name = name.strip_prefix('-').unwrap_or(name);
+        i += if !name.contains('=') && VALUE_FLAGS.contains(&name) { 2 } else { 1 };
+    }
+    &words[i.min(words.len())..]
+}
+
+/// A COPY source that brings a go.mod: `go.mod`, or a wildcard that matches it (`go.*`).
+fn copies_go_mod(path: &str) -> bool {
+    let name = path.rsplit('/').next().unwrap_or(path);
+    name == "go.mod" || (name.contains(['*', '?']) && glob_component(name, "go.mod"))
+}
+
 /// A `--mount` that puts a go.mod in the build: a bind of the whole context or of go.mod.
 fn binds_go_mod(mount: &str) -> bool {
     let mut kind = "bind";
@@ -58,7 +86,7 @@ fn check(cx: &mut Checker<'_, '_>) {
                     df.typed_at(i).and_then(transfer).is_some_and(|t| {
                         t.paths().any(|p| {
                             let p = p.value.trim_end_matches('/');
-                            p == "." || p == "*" || p.rsplit('/').next() == Some("go.mod")
+                            p == "." || p == "*" || copies_go_mod(p)
                         })
                     })
                 })
@@ -69,13 +97,14 @@ fn check(cx: &mut Checker<'_, '_>) {
             if cmd.name() != Some("go") {
                 continue;
             }
-            let operands = cmd.operands(PLAIN);
-            let Some(sub) = operands.first().map(|w| &*w.text) else { continue };
+            let args = cmd.args();
+            let Some(sub) = args.first().map(|w| &*w.text) else { continue };
             if !matches!(sub, "install" | "get" | "run") {
                 continue;
             }
+            let operands = after_flags(&args[1..], |w| &w.text);
             // `go run pkg args...`: only the package; the rest are the program's arguments.
-            let packages = if sub == "run" { &operands[1..operands.len().min(2)] } else { &operands[1..] };
+            let packages = if sub == "run" { &operands[..operands.len().min(1)] } else { operands };
             for word in packages {
                 let text = &*word.text;
                 if word.expansion || is_local(text) || text.ends_with(".go") || META_PACKAGES.contains(&text) {
@@ -93,5 +122,28 @@ fn check(cx: &mut Checker<'_, '_>) {
                 cx.report(cmd.span_of(&word.span), message).help(help);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::lint::{lint_text, Settings};
+
+    fn flagged(dockerfile: &str) -> Vec<String> {
+        let settings = Settings { select: vec!["IMG139".into()], ..Settings::default() };
+        lint_text(dockerfile, &settings).into_iter().map(|d| dockerfile[d.span].to_string()).collect()
+    }
+
+    #[test]
+    fn flag_values_are_not_packages() {
+        let df = "FROM golang\nRUN go install -tags netgo -p 4 -ldflags \"-s -w\" github.com/x/y@v1.2.3\nRUN go run -exec sudo -tags=x github.com/x/z@latest github.com/arg\nRUN go get -u -- github.com/x/w\n";
+        assert_eq!(flagged(df), ["github.com/x/z@latest", "github.com/x/w"]);
+    }
+
+    #[test]
+    fn a_wildcard_copy_of_go_mod_pins() {
+        assert!(flagged("FROM golang\nWORKDIR /src\nCOPY go.* ./\nRUN go install github.com/x/y\n").is_empty());
+        assert!(flagged("FROM golang\nCOPY *.mod *.sum ./\nRUN go install github.com/x/y\n").is_empty());
+        assert_eq!(flagged("FROM golang\nCOPY *.json ./\nRUN go install github.com/x/y\n"), ["github.com/x/y"]);
     }
 }

@@ -1,6 +1,6 @@
 use super::{Rule, RuleMeta};
 use crate::lint::checker::Checker;
-use crate::lint::source::Instruction;
+use crate::lint::source::{unescaped_span, Instruction};
 use crate::lint::words::key_values;
 use crate::lint::{Category, Severity};
 
@@ -47,11 +47,11 @@ fn problem(key: &str) -> Option<&'static str> {
 
 fn check(cx: &mut Checker<'_, '_>) {
     let df = cx.df;
-    for ins in df.typed() {
-        let Instruction::Label(label) = ins else { continue };
-        for kv in key_values(&label.arguments.value, label.arguments.span.start) {
+    for ins in &df.instructions {
+        let Some(Instruction::Label(label)) = &ins.typed else { continue };
+        for kv in key_values(&label.arguments.value, 0) {
             if let Some(why) = problem(kv.key) {
-                cx.report(kv.key_span.clone(), format!("label key `{}` {why}", kv.key));
+                cx.report(unescaped_span(ins, &label.arguments, kv.key_span), format!("label key `{}` {why}", kv.key));
             }
         }
     }

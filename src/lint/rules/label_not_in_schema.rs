@@ -1,6 +1,6 @@
 use super::{Rule, RuleMeta};
 use crate::lint::checker::Checker;
-use crate::lint::source::Instruction;
+use crate::lint::source::{unescaped_span, Instruction};
 use crate::lint::words::{closest, key_values};
 use crate::lint::{Category, Severity};
 
@@ -30,14 +30,15 @@ fn check(cx: &mut Checker<'_, '_>) {
     }
     let schema: Vec<String> = cx.settings.label_schema.keys().cloned().collect();
     let df = cx.df;
-    for ins in df.typed() {
-        let Instruction::Label(label) = ins else { continue };
-        for kv in key_values(&label.arguments.value, label.arguments.span.start) {
-            let key = kv.key.trim_matches('"');
+    for ins in &df.instructions {
+        let Some(Instruction::Label(label)) = &ins.typed else { continue };
+        for kv in key_values(&label.arguments.value, 0) {
+            let key = kv.key.trim_matches(['"', '\'']);
             if schema.iter().any(|s| s == key) || key.contains('$') {
                 continue;
             }
-            let report = cx.report(kv.key_span.clone(), format!("label `{key}` is not in the label schema"));
+            let span = unescaped_span(ins, &label.arguments, kv.key_span.clone());
+            let report = cx.report(span, format!("label `{key}` is not in the label schema"));
             match closest(key, &schema) {
                 Some(close) => report.help(format!("did you mean `{close}`?")),
                 None => report.help("add it to `label-schema`, or drop it"),

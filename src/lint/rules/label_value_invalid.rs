@@ -1,6 +1,6 @@
 use super::{Rule, RuleMeta};
 use crate::lint::checker::Checker;
-use crate::lint::source::Instruction;
+use crate::lint::source::{unescaped_span, Instruction};
 use crate::lint::words::key_values;
 use crate::lint::{Category, Severity};
 use crate::model::expand::{expand_word, Vars};
@@ -34,9 +34,9 @@ fn check(cx: &mut Checker<'_, '_>) {
         let Some(Instruction::Label(label)) = &ins.typed else { continue };
         let text: &str = &label.arguments.value;
         let mut scope: Option<Vars> = None;
-        for kv in key_values(text, label.arguments.span.start) {
+        for kv in key_values(text, 0) {
             let Some(raw) = kv.value else { continue };
-            let key = kv.key.trim_matches('"');
+            let key = kv.key.trim_matches(['"', '\'']);
             let Some(&kind) = cx.settings.label_schema.get(key) else { continue };
             let vars = scope.get_or_insert_with(|| cx.model.scope_at(df, index, &Vars::new()));
             let Ok(expanded) = expand_word(raw, vars, df.escape) else { continue };
@@ -44,8 +44,10 @@ fn check(cx: &mut Checker<'_, '_>) {
                 continue;
             }
             if let Some(problem) = kind.problem(&expanded.value) {
-                let start = label.arguments.span.start + (raw.as_ptr() as usize - text.as_ptr() as usize);
-                let span = if raw.is_empty() { kv.key_span.clone() } else { start..start + raw.len() };
+                // `raw` is a slice of `text`, the unescaped value: an offset into it, mapped.
+                let start = raw.as_ptr() as usize - text.as_ptr() as usize;
+                let range = if raw.is_empty() { kv.key_span.clone() } else { start..start + raw.len() };
+                let span = unescaped_span(ins, &label.arguments, range);
                 cx.report(span, format!("label `{key}` {problem}"))
                     .help(format!("`label-schema` wants a `{}` value here", kind.as_str()));
             }

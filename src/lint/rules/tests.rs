@@ -87,3 +87,36 @@ fn bad_examples_are_flagged_where_marked_and_good_examples_are_clean() {
         assert!(good.is_empty(), "{}: good example reported: {good:?}", m.code);
     }
 }
+
+/// LABEL keys and values written after a continuation (parse-dockerfile's value has the
+/// continuations removed): each finding's span is the key or value as written.
+#[test]
+fn label_spans_after_continuations_are_in_the_source() {
+    let settings = settings_for(
+        "strict-labels = true\n[label-schema]\n\"org.opencontainers.image.version\" = \"semver\"\n\"a.url\" = \"url\"\n",
+        "",
+    );
+    let text = "FROM alpine:3.20\nLABEL org.opencontainers.image.version=\"1.2.3\" \\\n  # a comment\n\n  €€€=x \\\t\n      a.url=\"not a url €\" \\\n      org.opencontainers.image.version=\"1.2\"\n";
+    let found: Vec<(&str, &str)> = lint_text(text, &settings)
+        .iter()
+        .filter(|d| ["IMG509", "IMG512", "IMG513"].contains(&d.code))
+        .map(|d| {
+            let span = &text.get(d.span.clone()).unwrap_or_else(|| panic!("{} span {:?} is not on char boundaries", d.code, d.span));
+            (d.code, *span)
+        })
+        .collect();
+    assert_eq!(
+        found,
+        [("IMG509", "€€€"), ("IMG512", "€€€"), ("IMG513", "\"not a url €\""), ("IMG513", "\"1.2\"")],
+        "{found:?}"
+    );
+}
+
+/// BuildKit removes a label key's quotes, single or double.
+#[test]
+fn quoted_label_keys_are_the_schema_keys() {
+    let settings = settings_for("strict-labels = true\n[label-schema]\n\"version\" = \"semver\"\n", "");
+    let text = "FROM alpine:3.20\nLABEL 'version'=1.2 \"version\"=1.3\n";
+    let codes: Vec<&str> = lint_text(text, &settings).iter().map(|d| d.code).filter(|c| c.starts_with("IMG51")).collect();
+    assert_eq!(codes, ["IMG513", "IMG513"]);
+}
