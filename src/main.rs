@@ -97,8 +97,12 @@ fn analyze(args: AnalyzeArgs) -> miette::Result<ExitCode> {
 
 fn parse(json: bool, files: &[PathBuf]) -> miette::Result<ExitCode> {
     let (mut out, mut err) = (std::io::stdout().lock(), std::io::stderr().lock());
-    let all_ok = imgopt::commands::parse::run(files, json, &mut out, &mut err).map_err(|e| miette::miette!("{e}"))?;
-    Ok(if all_ok { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+    use imgopt::commands::parse::{run, Outcome};
+    Ok(match run(files, json, &mut out, &mut err).map_err(|e| miette::miette!("{e}"))? {
+        Outcome::AllParsed => ExitCode::SUCCESS,
+        Outcome::Rejected => ExitCode::FAILURE,
+        Outcome::Unreadable => ExitCode::from(2),
+    })
 }
 
 /// Exit codes, the same for every command: 0 success, 1 findings or a failed gate, 2 an error

@@ -54,3 +54,22 @@ fn valid_fixtures_read_as_expected() {
 fn invalid_fixtures_are_rejected_where_expected() {
     assert!(check_dir(Path::new("testdata/parse/invalid"), false) >= 9);
 }
+
+#[test]
+fn parse_command_exit_codes() {
+    // 0 every file parsed, 1 a file is not a valid Dockerfile, 2 a file cannot be read.
+    let run = |files: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_imgopt"))
+            .arg("parse")
+            .args(files)
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .output()
+            .expect("imgopt runs");
+        out.status.code()
+    };
+    let valid = "testdata/parse/directives.Dockerfile";
+    let invalid = "testdata/parse/invalid/unknown-flag.Dockerfile";
+    assert_eq!(run(&[valid]), Some(0));
+    assert_eq!(run(&[valid, invalid]), Some(1));
+    assert_eq!(run(&[invalid, "testdata/parse/no-such-file", valid]), Some(2));
+}

@@ -13,16 +13,27 @@ use serde_json::{json, Value};
 
 use crate::syntax::{self, Instruction};
 
-/// Reads each file and writes its reading. Returns whether every file parsed.
-pub fn run(files: &[impl AsRef<Path>], as_json: bool, out: &mut dyn Write, err: &mut dyn Write) -> io::Result<bool> {
-    let mut all_ok = true;
+/// How a run went, worst first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Outcome {
+    /// A file could not be read at all (exit 2).
+    Unreadable,
+    /// A file is not a valid Dockerfile (exit 1).
+    Rejected,
+    /// Every file parsed (exit 0).
+    AllParsed,
+}
+
+/// Reads each file and writes its reading.
+pub fn run(files: &[impl AsRef<Path>], as_json: bool, out: &mut dyn Write, err: &mut dyn Write) -> io::Result<Outcome> {
+    let mut outcome = Outcome::AllParsed;
     for file in files {
         let path = file.as_ref();
         let name = path.display().to_string();
         let bytes = match std::fs::read(path) {
             Ok(b) => b,
             Err(e) => {
-                all_ok = false;
+                outcome = Outcome::Unreadable;
                 if as_json {
                     let v = json!({"file": name, "ok": false, "error": {"message": e.to_string(), "line": 0}, "escape": "\\", "instructions": []});
                     writeln!(out, "{v}")?;
@@ -33,7 +44,9 @@ pub fn run(files: &[impl AsRef<Path>], as_json: bool, out: &mut dyn Write, err: 
             }
         };
         let result = syntax::decode(&bytes).and_then(|text| syntax::parse(syntax::strip_bom(text).0));
-        all_ok &= result.is_ok();
+        if result.is_err() {
+            outcome = outcome.min(Outcome::Rejected);
+        }
         if as_json {
             writeln!(out, "{}", file_json(&name, &result))?;
             continue;
@@ -47,7 +60,7 @@ pub fn run(files: &[impl AsRef<Path>], as_json: bool, out: &mut dyn Write, err: 
             }
         }
     }
-    Ok(all_ok)
+    Ok(outcome)
 }
 
 /// The JSON object for one file.

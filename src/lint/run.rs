@@ -207,10 +207,30 @@ pub fn lint_files(
 /// A file's settings: its config (if any) with the command-line overrides on top.
 pub fn settings_for(config: Option<&Config>, file: &Path, overrides: &Overrides) -> Settings {
     let mut settings = config.map(|c| c.settings_for(file)).unwrap_or_default();
+    // As in ruff: a command-line `--select` replaces the config's `select` and `extend-select`.
     if !overrides.select.is_empty() {
         settings.select = overrides.select.clone();
+        settings.extend_select.clear();
     }
     settings.extend_select.extend(overrides.extend_select.iter().cloned());
     settings.ignore.extend(overrides.ignore.iter().cloned());
     settings
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn command_line_select_replaces_the_configs_selection() {
+        let config: Config = toml::from_str("select = [\"IMG1\"]\nextend-select = [\"IMG140\"]\nignore = [\"IMG101\"]\n").expect("config");
+        let file = Path::new("Dockerfile");
+        let kept = settings_for(Some(&config), file, &Overrides::default());
+        assert_eq!((kept.select.as_slice(), kept.extend_select.as_slice()), (&["IMG1".to_string()][..], &["IMG140".to_string()][..]));
+        let overrides = Overrides { select: vec!["IMG102".into()], extend_select: vec!["IMG512".into()], ignore: vec!["IMG103".into()], ..Overrides::default() };
+        let s = settings_for(Some(&config), file, &overrides);
+        assert_eq!(s.select, ["IMG102"]);
+        assert_eq!(s.extend_select, ["IMG512"], "--select drops the config's extend-select; --extend-select adds");
+        assert_eq!(s.ignore, ["IMG101", "IMG103"], "ignores add up");
+    }
 }

@@ -1,6 +1,7 @@
 use super::{Rule, RuleMeta};
 use crate::lint::checker::Checker;
 use crate::lint::source::Instruction;
+use crate::lint::source::unescaped_span;
 use crate::lint::words::key_values;
 use crate::model::expand::referenced_names;
 use crate::lint::{Category, Severity};
@@ -27,15 +28,15 @@ pub static RULE: Rule = Rule {
 
 fn check(cx: &mut Checker<'_, '_>) {
     let df = cx.df;
-    for ins in df.typed() {
-        let Instruction::Env(env) = ins else { continue };
-        let pairs = key_values(&env.arguments.value, env.arguments.span.start);
+    for ins in &df.instructions {
+        let Some(Instruction::Env(env)) = &ins.typed else { continue };
+        let pairs = key_values(&env.arguments.value, 0);
         for (i, kv) in pairs.iter().enumerate() {
             let Some(value) = kv.value else { continue };
             for name in referenced_names(value, df.escape) {
                 if pairs[..i].iter().any(|earlier| earlier.key == name) {
                     cx.report(
-                        kv.key_span.clone(),
+                        unescaped_span(ins, &env.arguments, kv.key_span.clone()),
                         format!("`{}` uses `${name}`, which this same ENV sets", kv.key),
                     )
                     .help(format!("set `{name}` in an earlier ENV"));

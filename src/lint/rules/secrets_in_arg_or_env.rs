@@ -3,6 +3,7 @@ use crate::lint::checker::Checker;
 use crate::lint::source::Instruction;
 use crate::lint::{Category, Severity};
 
+use crate::lint::source::unescaped_span;
 use crate::lint::words::key_values;
 
 pub static RULE: Rule = Rule {
@@ -45,16 +46,16 @@ fn names_a_secret(name: &str) -> bool {
 
 fn check(cx: &mut Checker<'_, '_>) {
     let df = cx.df;
-    for ins in df.typed() {
-        let (kind, args) = match ins {
-            Instruction::Arg(a) => ("ARG", &a.arguments),
-            Instruction::Env(e) => ("ENV", &e.arguments),
+    for ins in &df.instructions {
+        let (kind, args) = match &ins.typed {
+            Some(Instruction::Arg(a)) => ("ARG", &a.arguments),
+            Some(Instruction::Env(e)) => ("ENV", &e.arguments),
             _ => continue,
         };
-        for kv in key_values(&args.value, args.span.start) {
+        for kv in key_values(&args.value, 0) {
             if names_a_secret(kv.key) {
                 cx.report(
-                    kv.key_span.clone(),
+                    unescaped_span(ins, args, kv.key_span.clone()),
                     format!(
                         "{kind} `{}` may hold a secret, and {kind} values are kept in the image",
                         kv.key
