@@ -241,3 +241,19 @@ fn copy_sources_are_checked_against_the_context_ignore_file() {
     assert!(String::from_utf8_lossy(&o.stderr).contains("--context: no such directory: missing"));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn selectors_that_name_no_rule() {
+    let dir = scratch("selectors", &[("Dockerfile", "FROM alpine\n")]);
+    // A typo in --select would select nothing and pass: it is an error.
+    let o = imgopt(&dir, &["lint", "--select", "IMG1O2", "Dockerfile"], None);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("--select: `IMG1O2` names no rule"));
+    let o = imgopt(&dir, &["lint", "--extend-select", "healthcheck-mising", "Dockerfile"], None);
+    assert_eq!(o.status.code(), Some(2));
+    // An unknown --ignore (say a ShellCheck code from a hadolint setup) only warns.
+    let o = imgopt(&dir, &["lint", "--format", "concise", "--ignore", "SC2086", "Dockerfile"], None);
+    assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("--ignore: `SC2086` names no rule"));
+    assert!(stdout(&o).contains("IMG102"));
+}

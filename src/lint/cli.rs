@@ -114,6 +114,14 @@ pub fn lint(args: &LintArgs) -> ExitCode {
     if let Some(dir) = args.context.as_ref().filter(|d| !d.is_dir()) {
         return fail(format!("--context: no such directory: {}", dir.display()));
     }
+    for (flag, keys) in [("--select", &args.select), ("--extend-select", &args.extend_select)] {
+        if let Some(key) = super::suppress::unknown_selectors(keys).first() {
+            return fail(format!("{flag}: `{key}` names no rule (see `imgopt rules`)"));
+        }
+    }
+    for key in super::suppress::unknown_selectors(&args.ignore) {
+        eprintln!("imgopt: warning: --ignore: `{key}` names no rule");
+    }
     let overrides = Overrides {
         select: args.select.clone(),
         extend_select: args.extend_select.clone(),

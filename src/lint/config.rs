@@ -116,7 +116,17 @@ impl Config {
             let h: HadolintConfig = serde_saphyr::from_str(&text).map_err(|e| invalid(e.to_string()))?;
             Config::from_hadolint(h).map_err(invalid)?
         } else {
-            toml::from_str(&text).map_err(|e| invalid(e.to_string()))?
+            let config: Config = toml::from_str(&text).map_err(|e| invalid(e.to_string()))?;
+            // A `.hadolint.yaml` may name ShellCheck codes imgopt has no rule for; an
+            // `.imgopt.toml` is written for imgopt, and a typo there would silently select
+            // nothing.
+            let lists = [("select", &config.select), ("extend-select", &config.extend_select), ("ignore", &config.ignore)];
+            for (key, list) in lists {
+                if let Some(unknown) = super::suppress::unknown_selectors(list).first() {
+                    return Err(invalid(format!("{key}: `{unknown}` names no rule")));
+                }
+            }
+            config
         };
         config.root = path.parent().map(Path::to_path_buf).unwrap_or_default();
         Ok(config)
@@ -236,6 +246,22 @@ mod tests {
         let s = c.settings_for(Path::new("Dockerfile"));
         assert!(s.strict_labels);
         assert_eq!(s.required_labels, ["author", "version"], "schema labels are required, as in hadolint");
+    }
+
+    #[test]
+    fn selectors_that_name_no_rule_are_errors_in_imgopt_toml_only() {
+        let dir = std::env::temp_dir().join(format!("imgopt-config-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let toml = dir.join(".imgopt.toml");
+        std::fs::write(&toml, "select = [\"IMG1O1\"]\n").expect("write");
+        let e = Config::load(&toml).expect_err("a typo is refused");
+        assert!(e.to_string().contains("select: `IMG1O1` names no rule"), "{e}");
+        std::fs::write(&toml, "select = [\"IMG1\", \"ALL\", \"DL3008\", \"StageNameCasing\", \"copy-ignored-file\"]\n").expect("write");
+        assert!(Config::load(&toml).is_ok());
+        let yaml = dir.join(".hadolint.yaml");
+        std::fs::write(&yaml, "ignored:\n  - SC2086\n").expect("write");
+        assert!(Config::load(&yaml).is_ok(), "hadolint configs may name ShellCheck codes");
+        std::fs::remove_dir_all(&dir).ok();
     }
 
     #[test]

@@ -16,6 +16,15 @@ pub fn enabled(meta: &RuleMeta, settings: &Settings) -> bool {
     selected && !settings.ignore.iter().any(|s| names(meta, s))
 }
 
+/// The keys that name no rule (a typo in `select` would otherwise select nothing, and the
+/// lint pass silently).
+pub fn unknown_selectors(keys: &[String]) -> Vec<&str> {
+    keys.iter()
+        .map(String::as_str)
+        .filter(|key| !rules::RULES.iter().any(|r| names(&r.meta, key)))
+        .collect()
+}
+
 /// `key` is the rule's code, a prefix of it (`IMG1`), its name, a hadolint code or a BuildKit name.
 fn names(meta: &RuleMeta, key: &str) -> bool {
     let key = key.trim();
