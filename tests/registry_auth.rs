@@ -90,14 +90,7 @@ fn serve(listener: TcpListener, blobs: HashMap<String, Vec<u8>>, top: String, se
 
 #[test]
 fn token_handshake_and_redirects_without_the_token() {
-    let layers = waste_scenario();
-    let files = oci_files(&layers, &config_json(&layers));
-    let index: serde_json::Value = serde_json::from_slice(&files.iter().find(|(n, _)| n == "index.json").unwrap().1).unwrap();
-    let top = index["manifests"][0]["digest"].as_str().unwrap().trim_start_matches("sha256:").to_string();
-    let blobs: HashMap<String, Vec<u8>> = files
-        .into_iter()
-        .filter_map(|(n, b)| n.strip_prefix("blobs/sha256/").map(|h| (h.to_string(), b)))
-        .collect();
+    let (blobs, top) = scenario_blobs();
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     let seen = Arc::new(Mutex::new(Seen::default()));
@@ -184,15 +177,8 @@ fn serve_flood(listener: TcpListener, manifests: HashMap<String, Vec<u8>>, top: 
 
 #[test]
 fn a_blob_larger_than_its_descriptor_is_cut_off() {
-    let layers = waste_scenario();
-    let files = oci_files(&layers, &config_json(&layers));
-    let index: serde_json::Value = serde_json::from_slice(&files.iter().find(|(n, _)| n == "index.json").unwrap().1).unwrap();
-    let top = index["manifests"][0]["digest"].as_str().unwrap().trim_start_matches("sha256:").to_string();
-    let largest = files.iter().filter(|(n, _)| n.starts_with("blobs/")).map(|(_, b)| b.len() as u64).max().unwrap();
-    let manifests: HashMap<String, Vec<u8>> = files
-        .into_iter()
-        .filter_map(|(n, b)| n.strip_prefix("blobs/sha256/").map(|h| (h.to_string(), b)))
-        .collect();
+    let (manifests, top) = scenario_blobs();
+    let largest = manifests.values().map(|b| b.len() as u64).max().unwrap();
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     let written = Arc::new(Mutex::new(Vec::new()));
