@@ -15,6 +15,13 @@ pub struct KeyValue<'a> {
     pub legacy: bool,
 }
 
+impl<'a> KeyValue<'a> {
+    /// The key as BuildKit reads it: surrounding quotes (`"` or `'`) removed.
+    pub fn name(&self) -> &'a str {
+        self.key.trim_matches(['"', '\''])
+    }
+}
+
 /// Reads `k=v k2="v 2"` or the legacy `k v w`. `offset` is where `text` starts in the file.
 pub fn key_values(text: &str, offset: usize) -> Vec<KeyValue<'_>> {
     let mut out = Vec::new();

@@ -25,7 +25,6 @@ pub static RULE: Rule = Rule {
 };
 
 fn problem(key: &str) -> Option<&'static str> {
-    let key = key.trim_matches('"');
     if ["com.docker.", "io.docker.", "org.dockerproject."]
         .iter()
         .any(|p| key.starts_with(p))
@@ -50,7 +49,7 @@ fn check(cx: &mut Checker<'_, '_>) {
     for ins in &df.instructions {
         let Some(Instruction::Label(label)) = &ins.typed else { continue };
         for kv in key_values(&label.arguments.value, 0) {
-            if let Some(why) = problem(kv.key) {
+            if let Some(why) = problem(kv.name()) {
                 cx.report(unescaped_span(ins, &label.arguments, kv.key_span), format!("label key `{}` {why}", kv.key));
             }
         }

@@ -33,7 +33,7 @@ fn check(cx: &mut Checker<'_, '_>) {
     for ins in &df.instructions {
         let Some(Instruction::Label(label)) = &ins.typed else { continue };
         for kv in key_values(&label.arguments.value, 0) {
-            let key = kv.key.trim_matches(['"', '\'']);
+            let key = kv.name();
             if schema.iter().any(|s| s == key) || key.contains('$') {
                 continue;
             }

@@ -36,7 +36,7 @@ fn check(cx: &mut Checker<'_, '_>) {
         let mut scope: Option<Vars> = None;
         for kv in key_values(text, 0) {
             let Some(raw) = kv.value else { continue };
-            let key = kv.key.trim_matches(['"', '\'']);
+            let key = kv.name();
             let Some(&kind) = cx.settings.label_schema.get(key) else { continue };
             let vars = scope.get_or_insert_with(|| cx.model.scope_at(df, index, &Vars::new()));
             let Ok(expanded) = expand_word(raw, vars, df.escape) else { continue };

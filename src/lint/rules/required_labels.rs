@@ -40,7 +40,7 @@ fn check(cx: &mut Checker<'_, '_>) {
                 present.extend(
                     key_values(&l.arguments.value, 0)
                         .iter()
-                        .map(|kv| kv.key.trim_matches('"').to_string()),
+                        .map(|kv| kv.name().to_string()),
                 );
             }
         }
