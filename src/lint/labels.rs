@@ -42,26 +42,19 @@ impl LabelKind {
         if value.is_empty() {
             return Some("is empty");
         }
-        let ok = match self {
-            LabelKind::Text => true,
-            LabelKind::Url => is_url(value),
-            LabelKind::Rfc3339 => is_rfc3339(value),
-            LabelKind::Spdx => spdx::Expression::parse(value).is_ok(),
-            LabelKind::Hash => {
-                matches!(value.len(), 7 | 40) && value.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
-            }
-            LabelKind::Semver => is_semver(value),
-            LabelKind::Email => is_email(value),
+        let (ok, problem) = match self {
+            LabelKind::Text => (true, ""),
+            LabelKind::Url => (is_url(value), "is not an absolute URL"),
+            LabelKind::Rfc3339 => (is_rfc3339(value), "is not an RFC 3339 date-time"),
+            LabelKind::Spdx => (spdx::Expression::parse(value).is_ok(), "is not an SPDX license expression"),
+            LabelKind::Hash => (
+                matches!(value.len(), 7 | 40) && value.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)),
+                "is not a git commit hash (7 or 40 lower-case hex digits)",
+            ),
+            LabelKind::Semver => (is_semver(value), "is not a semantic version"),
+            LabelKind::Email => (is_email(value), "is not an e-mail address"),
         };
-        (!ok).then_some(match self {
-            LabelKind::Text => "is empty",
-            LabelKind::Url => "is not an absolute URL",
-            LabelKind::Rfc3339 => "is not an RFC 3339 date-time",
-            LabelKind::Spdx => "is not an SPDX license expression",
-            LabelKind::Hash => "is not a git commit hash (7 or 40 lower-case hex digits)",
-            LabelKind::Semver => "is not a semantic version",
-            LabelKind::Email => "is not an e-mail address",
-        })
+        (!ok).then_some(problem)
     }
 }
 
