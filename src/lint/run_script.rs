@@ -27,6 +27,32 @@ pub struct RunScript<'d, 'a> {
     pub parts: Vec<ScriptPart<'d>>,
 }
 
+/// One `--mount=type=...,source=...,target=...` of a RUN, as BuildKit reads its fields.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Mount<'d> {
+    /// `type`; BuildKit's default is `bind`.
+    pub kind: &'d str,
+    /// `source` / `src`.
+    pub source: Option<&'d str>,
+    /// `target` / `dst` / `destination`.
+    pub target: Option<&'d str>,
+}
+
+impl<'d> Mount<'d> {
+    pub fn parse(value: &'d str) -> Mount<'d> {
+        let mut mount = Mount { kind: "bind", source: None, target: None };
+        for field in value.split(',') {
+            match field.split_once('=') {
+                Some(("type", v)) => mount.kind = v,
+                Some(("source" | "src", v)) => mount.source = Some(v),
+                Some(("target" | "dst" | "destination", v)) => mount.target = Some(v),
+                _ => {}
+            }
+        }
+        mount
+    }
+}
+
 /// A simple command of a RUN and where it sits.
 #[derive(Clone, Copy)]
 pub struct RunCommand<'s, 'd> {
@@ -97,23 +123,15 @@ impl<'d> RunScript<'d, '_> {
             .collect()
     }
 
+    /// The RUN's `--mount`s.
+    pub fn mounts(&self) -> impl Iterator<Item = Mount<'d>> {
+        let run: &'d syntax::Instruction<'_> = self.run;
+        run.flags.iter().filter(|f| f.name() == "mount").filter_map(|f| f.value()).map(Mount::parse)
+    }
+
     /// Whether the RUN mounts a cache (`--mount=type=cache`) at a path starting with `prefix`.
     pub fn has_cache_mount(&self, prefix: &str) -> bool {
-        self.run
-            .flags
-            .iter()
-            .filter(|f| f.name() == "mount")
-            .filter_map(|f| f.value())
-            .any(|v| {
-                let fields: Vec<&str> = v.split(',').collect();
-                fields.contains(&"type=cache")
-                    && fields.iter().any(|f| {
-                        f.strip_prefix("target=")
-                            .or_else(|| f.strip_prefix("dst="))
-                            .or_else(|| f.strip_prefix("destination="))
-                            .is_some_and(|t| t.starts_with(prefix))
-                    })
-            })
+        self.mounts().any(|m| m.kind == "cache" && m.target.is_some_and(|t| t.starts_with(prefix)))
     }
 
     /// End of the shell-form command line in the file (where `&& more` can be appended).
@@ -263,5 +281,24 @@ pub fn is_pip_install(cmd: &RunCommand<'_, '_>) -> bool {
                 .any(|w| w[0] == "-m" && w[1] == "pip" && w[2] == "install")
         }
         _ => false,
+    }
+}
+
+#[cfg(test)]
+mod mount_tests {
+    use super::Mount;
+
+    #[test]
+    fn mount_fields_as_buildkit_names_them() {
+        assert_eq!(Mount::parse("target=/x"), Mount { kind: "bind", source: None, target: Some("/x") });
+        assert_eq!(
+            Mount::parse("type=cache,dst=/root/.cache,id=pip"),
+            Mount { kind: "cache", source: None, target: Some("/root/.cache") }
+        );
+        assert_eq!(
+            Mount::parse("type=bind,src=go.mod,destination=/src/go.mod"),
+            Mount { kind: "bind", source: Some("go.mod"), target: Some("/src/go.mod") }
+        );
+        assert_eq!(Mount::parse("type=ssh").kind, "ssh");
     }
 }

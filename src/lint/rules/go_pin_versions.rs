@@ -1,6 +1,7 @@
 use super::{Rule, RuleMeta};
 use crate::lint::checker::Checker;
 use crate::context::dockerignore::glob_component;
+use crate::lint::run_script::Mount;
 use crate::lint::source::transfer;
 use crate::lint::{Category, Severity};
 
@@ -59,17 +60,9 @@ fn copies_go_mod(path: &str) -> bool {
 }
 
 /// A `--mount` that puts a go.mod in the build: a bind of the whole context or of go.mod.
-fn binds_go_mod(mount: &str) -> bool {
-    let mut kind = "bind";
-    let mut source = None;
-    for field in mount.split(',') {
-        match field.split_once('=') {
-            Some(("type", v)) => kind = v,
-            Some(("source" | "src", v)) => source = Some(v),
-            _ => {}
-        }
-    }
-    kind == "bind" && source.is_none_or(|s| matches!(s.trim_end_matches('/'), "" | "." ) || s.rsplit('/').next() == Some("go.mod"))
+fn binds_go_mod(mount: Mount<'_>) -> bool {
+    mount.kind == "bind"
+        && mount.source.is_none_or(|s| matches!(s.trim_end_matches('/'), "" | ".") || s.rsplit('/').next() == Some("go.mod"))
 }
 
 fn is_local(package: &str) -> bool {
@@ -78,21 +71,25 @@ fn is_local(package: &str) -> bool {
 
 fn check(cx: &mut Checker<'_, '_>) {
     let df = cx.df;
+    let model = cx.model;
     for script in cx.scripts {
-        // A go.mod in the stage pins what `go install pkg` (no version) installs.
-        let has_go_mod = cx.model.stage_of(script.index).is_some_and(|stage| {
-            cx.model.lineage(stage.index).any(|s| {
-                s.instructions.clone().filter(|&i| i < script.index).any(|i| {
-                    df.typed_at(i).and_then(transfer).is_some_and(|t| {
-                        t.paths().any(|p| {
-                            let p = p.value.trim_end_matches('/');
-                            p == "." || p == "*" || copies_go_mod(p)
+        // A go.mod in the stage, or mounted into this RUN, pins what `go install pkg` (no
+        // version) installs. Looked up only for such a command.
+        let has_go_mod = || {
+            script.mounts().any(binds_go_mod)
+                || model.stage_of(script.index).is_some_and(|stage| {
+                    model.lineage(stage.index).any(|s| {
+                        s.instructions.clone().filter(|&i| i < script.index).any(|i| {
+                            df.typed_at(i).and_then(transfer).is_some_and(|t| {
+                                t.paths().any(|p| {
+                                    let p = p.value.trim_end_matches('/');
+                                    p == "." || p == "*" || copies_go_mod(p)
+                                })
+                            })
                         })
                     })
                 })
-            })
-        });
-        let has_go_mod = has_go_mod || script.run.flags.iter().any(|f| f.name() == "mount" && f.value().is_some_and(binds_go_mod));
+        };
         for cmd in script.commands() {
             if cmd.name() != Some("go") {
                 continue;
@@ -116,7 +113,7 @@ fn check(cx: &mut Checker<'_, '_>) {
                         format!("pin a release: `{name}@v1.2.3`"),
                     ),
                     Some(_) => continue,
-                    None if sub == "run" || (sub == "install" && has_go_mod) => continue,
+                    None if sub == "run" || (sub == "install" && has_go_mod()) => continue,
                     None => (format!("`{text}` has no version"), format!("pin it: `{text}@<version>`")),
                 };
                 cx.report(cmd.span_of(&word.span), message).help(help);

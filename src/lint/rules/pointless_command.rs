@@ -30,11 +30,7 @@ fn check(cx: &mut Checker<'_, '_>) {
     let scripts = cx.scripts;
     for script in scripts.iter() {
         // What BuildKit makes possible: ssh through a forwarded agent, mount when insecure.
-        let ssh_mounted = script.run.flags.iter().any(|f| {
-            f.name() == "mount"
-                && f.value()
-                    .is_some_and(|v| v.split(',').any(|p| p == "type=ssh"))
-        });
+        let ssh_mounted = script.mounts().any(|m| m.kind == "ssh");
         let insecure = script.run.flag("security").and_then(|f| f.value()) == Some("insecure");
         for cmd in script.commands() {
             let Some(name) = cmd.name().filter(|n| POINTLESS.contains(n)) else {
