@@ -1,22 +1,16 @@
 //! Reads every RUN body of the shared corpus with the shell reader: no panic, and
 //! the few syntax errors listed so they can be checked by hand.
 
-mod common {
-    pub mod run_bodies;
-}
+mod common;
 
-use std::path::PathBuf;
 
 use common::run_bodies::extract;
 use imgopt::shell::simple_commands;
 
 #[test]
 fn every_run_body_of_the_corpus_parses() {
-    let Some(corpus) = std::env::var_os("IMGOPT_CORPUS") else {
-        println!("SKIPPED: IMGOPT_CORPUS unset");
-        return;
-    };
-    let dir = PathBuf::from(corpus).join("dockerfiles");
+    let Some(corpus) = common::corpus("every_run_body_of_the_corpus_parses") else { return };
+    let dir = corpus.join("dockerfiles");
     let extracted = extract(&dir).unwrap_or_else(|e| panic!("cannot read {}: {e}", dir.display()));
     assert!(extracted.files > 0, "no Dockerfiles in {}", dir.display());
     assert!(!extracted.bodies.is_empty(), "no RUN bodies found in {}", dir.display());

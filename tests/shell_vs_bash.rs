@@ -2,14 +2,9 @@
 //! bodies are syntax errors, for the bodies as written and for damaged copies (cut
 //! short, or missing one quote, bracket or operator character).
 
-// This test does not parse through the shared helper's own `parse`.
-#[allow(dead_code)]
-mod common {
-    pub mod run_bodies;
-}
+mod common;
 
 use std::io::Write;
-use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
 use common::run_bodies::{extract, BodyKind};
@@ -47,16 +42,13 @@ fn variants(text: &str, seed: usize) -> Vec<String> {
 
 #[test]
 fn syntax_errors_agree_with_bash() {
-    let Some(corpus) = std::env::var_os("IMGOPT_CORPUS") else {
-        println!("SKIPPED: IMGOPT_CORPUS unset");
-        return;
-    };
+    let Some(corpus) = common::corpus("syntax_errors_agree_with_bash") else { return };
     if Command::new("bash").arg("-c").arg(":").status().is_err() {
         assert!(std::env::var("CI").as_deref() != Ok("true"), "bash is required on CI");
         println!("SKIPPED: bash not found");
         return;
     }
-    let dir = PathBuf::from(corpus).join("dockerfiles");
+    let dir = corpus.join("dockerfiles");
     let extracted = extract(&dir).unwrap_or_else(|e| panic!("cannot read {}: {e}", dir.display()));
     let mut checked = 0;
     let mut rejected = 0;

@@ -5,6 +5,9 @@
 
 #![allow(dead_code)]
 
+/// RUN bodies of the corpus, for the shell reader's tests.
+pub mod run_bodies;
+
 
 
 /// The shared corpus (`IMGOPT_CORPUS`), or None after saying plainly that the test is skipped.
