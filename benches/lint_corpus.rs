@@ -23,10 +23,7 @@ fn main() {
     let serial = || texts.iter().map(|t| lint_text(t, &settings).len()).sum::<usize>();
     let parallel = || texts.par_iter().map(|t| lint_text(t, &settings).len()).sum::<usize>();
     let findings = serial();
-    for (name, run) in [
-        ("single-threaded", &serial as &(dyn Fn() -> usize + Sync)),
-        ("rayon", &parallel),
-    ] {
+    for (name, run) in [("single-threaded", &serial as &(dyn Fn() -> usize + Sync)), ("rayon", &parallel)] {
         let mut times: Vec<Duration> = (0..20)
             .map(|_| {
                 let start = Instant::now();

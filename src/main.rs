@@ -77,7 +77,8 @@ fn analyze(args: AnalyzeArgs) -> miette::Result<ExitCode> {
         .transpose()
         .map_err(|m| miette::miette!("--platform: {m}"))?;
     let dockerfile = args.file.as_deref().map(imgopt::analyze::dockerfile_map::DockerfileSteps::read).transpose()?;
-    let options = AnalyzeOptions { platform, verify: args.verify, base_layers: args.base_layers, top: args.top, dockerfile };
+    let options =
+        AnalyzeOptions { platform, verify: args.verify, base_layers: args.base_layers, top: args.top, dockerfile };
     let mut gates = Gates {
         max_wasted_bytes: args.max_wasted_bytes,
         max_wasted_ratio: args.max_wasted_ratio,

@@ -27,14 +27,10 @@ impl Context {
         let parts: Vec<&str> = path.split('.').collect();
         match parts.as_slice() {
             ["inputs", name] => self.inputs.get(*name).cloned().unwrap_or_default(),
-            ["steps", id, "outcome"] => {
-                self.steps.get(*id).map(|s| s.0.clone()).unwrap_or_default()
+            ["steps", id, "outcome"] => self.steps.get(*id).map(|s| s.0.clone()).unwrap_or_default(),
+            ["steps", id, "outputs", name] => {
+                self.steps.get(*id).and_then(|s| s.1.get(*name).cloned()).unwrap_or_default()
             }
-            ["steps", id, "outputs", name] => self
-                .steps
-                .get(*id)
-                .and_then(|s| s.1.get(*name).cloned())
-                .unwrap_or_default(),
             ["github", rest @ ..] => {
                 let mut v = &self.github;
                 for p in rest {
@@ -60,11 +56,7 @@ impl Context {
         }
         if let Some((a, b)) = expr.split_once("&&") {
             let a = self.eval(a);
-            return if a.is_empty() || a == "false" {
-                a
-            } else {
-                self.eval(b)
-            };
+            return if a.is_empty() || a == "false" { a } else { self.eval(b) };
         }
         for (op, want) in [("!=", false), ("==", true)] {
             if let Some((a, b)) = expr.split_once(op) {
@@ -114,19 +106,11 @@ fn run_action(
     upload_outcome: &str,
     env: &[(&str, String)],
 ) -> Run {
-    let text =
-        std::fs::read_to_string(Path::new(ACTION_DIR).join("action.yml")).expect("action.yml");
+    let text = std::fs::read_to_string(Path::new(ACTION_DIR).join("action.yml")).expect("action.yml");
     let action: Value = serde_saphyr::from_str(&text).expect("action.yml is YAML");
-    let mut ctx = Context {
-        inputs: BTreeMap::new(),
-        github,
-        steps: BTreeMap::new(),
-    };
+    let mut ctx = Context { inputs: BTreeMap::new(), github, steps: BTreeMap::new() };
     for (name, spec) in action["inputs"].as_object().expect("inputs") {
-        ctx.inputs.insert(
-            name.clone(),
-            spec["default"].as_str().unwrap_or_default().to_string(),
-        );
+        ctx.inputs.insert(name.clone(), spec["default"].as_str().unwrap_or_default().to_string());
     }
     for (k, v) in inputs {
         assert!(ctx.inputs.contains_key(*k), "action.yml has no input {k}");
@@ -135,22 +119,10 @@ fn run_action(
     ctx.github["action_path"] = ACTION_DIR.into();
     let summary_file = scratch.join("summary.md");
     std::fs::write(&summary_file, "").expect("summary file");
-    let mut run = Run {
-        log: String::new(),
-        summary: String::new(),
-        outputs: BTreeMap::new(),
-        ran: Vec::new(),
-        failed: false,
-    };
-    for (n, step) in action["runs"]["steps"]
-        .as_array()
-        .expect("steps")
-        .iter()
-        .enumerate()
-    {
-        let id = step["id"]
-            .as_str()
-            .map_or_else(|| format!("step{n}"), str::to_string);
+    let mut run =
+        Run { log: String::new(), summary: String::new(), outputs: BTreeMap::new(), ran: Vec::new(), failed: false };
+    for (n, step) in action["runs"]["steps"].as_array().expect("steps").iter().enumerate() {
+        let id = step["id"].as_str().map_or_else(|| format!("step{n}"), str::to_string);
         // A failed step stops the job; later steps run only under always().
         let condition = step["if"].as_str().unwrap_or("");
         if run.failed && !condition.contains("always()") {
@@ -162,22 +134,17 @@ fn run_action(
         run.ran.push(id.clone());
         if let Some(uses) = step["uses"].as_str() {
             let outcome = if uses.starts_with("github/codeql-action/upload-sarif") {
-                let sarif =
-                    ctx.interpolate(step["with"]["sarif_file"].as_str().expect("sarif_file"));
+                let sarif = ctx.interpolate(step["with"]["sarif_file"].as_str().expect("sarif_file"));
                 assert_eq!(step["with"]["category"], "imgopt");
-                let doc: Value =
-                    serde_json::from_slice(&std::fs::read(&sarif).expect("SARIF file to upload"))
-                        .expect("SARIF is JSON");
+                let doc: Value = serde_json::from_slice(&std::fs::read(&sarif).expect("SARIF file to upload"))
+                    .expect("SARIF is JSON");
                 assert_eq!(doc["version"], "2.1.0");
                 upload_outcome
             } else {
                 "success" // actions/cache: a miss
             };
             if outcome == "failure" {
-                assert_eq!(
-                    step["continue-on-error"], true,
-                    "{id} must not fail the job"
-                );
+                assert_eq!(step["continue-on-error"], true, "{id} must not fail the job");
             }
             ctx.steps.insert(id, (outcome.into(), BTreeMap::new()));
             continue;
@@ -213,29 +180,19 @@ fn run_action(
             String::from_utf8_lossy(&out.stderr)
         ));
         let mut outputs = BTreeMap::new();
-        for line in std::fs::read_to_string(&output_file)
-            .expect("outputs")
-            .lines()
-        {
+        for line in std::fs::read_to_string(&output_file).expect("outputs").lines() {
             if let Some((k, v)) = line.split_once('=') {
                 outputs.insert(k.to_string(), v.to_string());
             }
         }
-        let outcome = if out.status.success() {
-            "success"
-        } else {
-            "failure"
-        };
+        let outcome = if out.status.success() { "success" } else { "failure" };
         if !out.status.success() && step["continue-on-error"] != true {
             run.failed = true;
         }
         ctx.steps.insert(id, (outcome.into(), outputs));
     }
     for (name, spec) in action["outputs"].as_object().expect("outputs") {
-        run.outputs.insert(
-            name.clone(),
-            ctx.interpolate(spec["value"].as_str().expect("value")),
-        );
+        run.outputs.insert(name.clone(), ctx.interpolate(spec["value"].as_str().expect("value")));
     }
     run.summary = std::fs::read_to_string(&summary_file).expect("summary");
     run
@@ -247,11 +204,7 @@ fn repo(root: &Path) -> (PathBuf, String) {
     let ws = root.join("ws");
     std::fs::create_dir_all(ws.join("svc")).expect("mkdir");
     git(&ws, &["init", "-q", "-b", "main"]);
-    std::fs::write(
-        ws.join("svc/Dockerfile"),
-        "FROM debian\nWORKDIR app\nRUN echo one\n",
-    )
-    .expect("write");
+    std::fs::write(ws.join("svc/Dockerfile"), "FROM debian\nWORKDIR app\nRUN echo one\n").expect("write");
     git(&ws, &["add", "."]);
     git(&ws, &["commit", "-q", "-m", "base"]);
     let base = git(&ws, &["rev-parse", "HEAD"]);
@@ -276,26 +229,10 @@ fn release(root: &Path, tamper: bool) -> String {
         .status()
         .expect("tar");
     assert!(status.success());
-    let sum = Command::new("sha256sum")
-        .arg(asset)
-        .current_dir(&dir)
-        .output()
-        .expect("sha256sum");
-    let digest = String::from_utf8_lossy(&sum.stdout)
-        .split_whitespace()
-        .next()
-        .expect("digest")
-        .to_string();
-    let digest = if tamper {
-        digest.replace(|c: char| c != '0', "0")
-    } else {
-        digest
-    };
-    std::fs::write(
-        dir.join(format!("{asset}.sha256")),
-        format!("{digest}  {asset}\n"),
-    )
-    .expect("write");
+    let sum = Command::new("sha256sum").arg(asset).current_dir(&dir).output().expect("sha256sum");
+    let digest = String::from_utf8_lossy(&sum.stdout).split_whitespace().next().expect("digest").to_string();
+    let digest = if tamper { digest.replace(|c: char| c != '0', "0") } else { digest };
+    std::fs::write(dir.join(format!("{asset}.sha256")), format!("{digest}  {asset}\n")).expect("write");
     format!("file://{}", root.join("releases").display())
 }
 
@@ -315,9 +252,7 @@ fn ready() -> bool {
 fn annotations(log: &str) -> Vec<&str> {
     log.lines()
         .filter(|l| {
-            l.starts_with("::warning file=")
-                || l.starts_with("::notice file=")
-                || l.starts_with("::error file=")
+            l.starts_with("::warning file=") || l.starts_with("::notice file=") || l.starts_with("::error file=")
         })
         .collect()
 }
@@ -330,13 +265,9 @@ fn pull_request_annotations_summary_outputs_and_image() {
     let tmp = TempDir::new("action-pr");
     let (ws, base) = repo(&tmp.0);
     let layers = waste_scenario();
-    write_tar(
-        &ws.join("app.tar"),
-        &oci_files(&layers, &config_json(&layers)),
-    );
+    write_tar(&ws.join("app.tar"), &oci_files(&layers, &config_json(&layers)));
     // dive's CI file at the workspace root sets the image's gates: 2050 B reclaimable fails this one.
-    std::fs::write(ws.join(".dive-ci"), "rules:\n  highestWastedBytes: 2000\n")
-        .expect("write .dive-ci");
+    std::fs::write(ws.join(".dive-ci"), "rules:\n  highestWastedBytes: 2000\n").expect("write .dive-ci");
     let image_size: usize = layers.iter().map(|l| l.tar.len()).sum();
     let url = release(&tmp.0, false);
     let run = run_action(
@@ -355,24 +286,11 @@ fn pull_request_annotations_summary_outputs_and_image() {
     // The change's findings (lines 5 and 7) come before the older ones (lines 1 and 2).
     assert!(a[0].contains("line=5,") && a[0].contains("IMG101"), "{log}");
     assert!(a[1].contains("line=7,") && a[1].contains("IMG201"), "{log}");
-    assert!(
-        a[2].contains("file=svc/Dockerfile,line=1,endLine=1,col=6,endColumn=12,title=IMG102"),
-        "{log}"
-    );
+    assert!(a[2].contains("file=svc/Dockerfile,line=1,endLine=1,col=6,endColumn=12,title=IMG102"), "{log}");
     assert!(a[3].contains("line=2,") && a[3].contains("IMG101"), "{log}");
     // The full findings table and the image's per-layer table are in the job summary.
-    assert!(
-        run.summary
-            .contains("### imgopt lint: 4 findings in 1 file"),
-        "{}",
-        run.summary
-    );
-    assert!(
-        run.summary
-            .contains("| `svc/Dockerfile:5:9` | warning | [IMG101]"),
-        "{}",
-        run.summary
-    );
+    assert!(run.summary.contains("### imgopt lint: 4 findings in 1 file"), "{}", run.summary);
+    assert!(run.summary.contains("| `svc/Dockerfile:5:9` | warning | [IMG101]"), "{}", run.summary);
     assert!(run.summary.contains("|---"), "{}", run.summary);
     assert_eq!(run.outputs["findings"], "4");
     assert_eq!(run.outputs["invisible-bytes"], "2050");
@@ -380,25 +298,16 @@ fn pull_request_annotations_summary_outputs_and_image() {
     assert!(run.outputs["sarif-file"].ends_with("imgopt.sarif"));
     // Same-repository PR: SARIF uploaded, no fallback; the findings fail the job at the end.
     assert!(
-        run.ran.contains(&"upload".to_string())
-            && !run.ran.contains(&"upload-fallback".to_string()),
+        run.ran.contains(&"upload".to_string()) && !run.ran.contains(&"upload-fallback".to_string()),
         "{:?}",
         run.ran
     );
     assert_eq!(run.ran.last().map(String::as_str), Some("verdict"));
     assert!(run.failed, "{log}");
-    assert!(
-        log.contains("lint findings at or above the failure threshold"),
-        "{log}"
-    );
+    assert!(log.contains("lint findings at or above the failure threshold"), "{log}");
     assert!(log.contains("gate failed: max-wasted-bytes"), "{log}");
     assert!(log.contains("the image failed its gates"), "{log}");
-    assert!(
-        run.summary
-            .contains("| Layer | Content | Compressed | Invisible |"),
-        "{}",
-        run.summary
-    );
+    assert!(run.summary.contains("| Layer | Content | Compressed | Invisible |"), "{}", run.summary);
 }
 
 #[test]
@@ -421,17 +330,11 @@ fn fork_pull_request_falls_back_to_annotations_and_summary() {
     assert!(!run.failed, "{}", run.log);
     assert!(!run.ran.contains(&"upload".to_string()), "{:?}", run.ran);
     assert!(
-        run.log.contains(
-            "::notice title=imgopt::Pull request from stranger/app: the token cannot upload SARIF"
-        ),
+        run.log.contains("::notice title=imgopt::Pull request from stranger/app: the token cannot upload SARIF"),
         "{}",
         run.log
     );
-    assert!(
-        run.summary.contains("the token cannot upload SARIF"),
-        "{}",
-        run.summary
-    );
+    assert!(run.summary.contains("the token cannot upload SARIF"), "{}", run.summary);
     assert_eq!(annotations(&run.log).len(), 4, "{}", run.log);
     assert_eq!(run.outputs["findings"], "4");
     assert_eq!(run.outputs["image-size"], "");
@@ -453,17 +356,8 @@ fn failed_upload_is_reported_not_fatal() {
         "failure",
         &[("IMGOPT_RELEASE_BASE_URL", url)],
     );
-    assert!(
-        run.ran.contains(&"upload-fallback".to_string()),
-        "{:?}",
-        run.ran
-    );
-    assert!(
-        run.log
-            .contains("::warning title=imgopt::The SARIF upload to code scanning failed"),
-        "{}",
-        run.log
-    );
+    assert!(run.ran.contains(&"upload-fallback".to_string()), "{:?}", run.ran);
+    assert!(run.log.contains("::warning title=imgopt::The SARIF upload to code scanning failed"), "{}", run.log);
     assert!(!run.failed, "{}", run.log);
 }
 
@@ -484,11 +378,6 @@ fn tampered_release_is_refused() {
         &[("IMGOPT_RELEASE_BASE_URL", url)],
     );
     assert!(run.failed);
-    assert!(
-        run.log
-            .contains("checksum mismatch for imgopt-0.1.0-x86_64-unknown-linux-gnu.tar.gz"),
-        "{}",
-        run.log
-    );
+    assert!(run.log.contains("checksum mismatch for imgopt-0.1.0-x86_64-unknown-linux-gnu.tar.gz"), "{}", run.log);
     assert!(!run.ran.contains(&"lint".to_string()), "{:?}", run.ran);
 }

@@ -174,7 +174,11 @@ fn gates_fail_with_the_margin() {
     // A .dive-ci file fills the limits the command line did not set.
     let tmp = TempDir::new("dive-ci");
     let file = tmp.path(".dive-ci");
-    std::fs::write(&file, "rules:\n  lowestEfficiency: 0.95\n  highestWastedBytes: 2KB\n  highestUserWastedPercent: disabled\n").unwrap();
+    std::fs::write(
+        &file,
+        "rules:\n  lowestEfficiency: 0.95\n  highestWastedBytes: 2KB\n  highestUserWastedPercent: disabled\n",
+    )
+    .unwrap();
     let gates = Gates { max_wasted_bytes: Some(5000), ..Default::default() }.with_dive_ci(&file).unwrap();
     assert_eq!(gates, Gates { max_wasted_bytes: Some(5000), max_wasted_ratio: None, min_efficiency: Some(0.95) });
     let failures = gates.check(&report);
@@ -197,7 +201,10 @@ fn cli_gate_exits_1_and_says_why() {
     let failed = run(&["--ci-config", file.to_str().unwrap()]);
     assert_eq!(failed.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&failed.stderr);
-    assert!(stderr.contains("gate failed: max-wasted-bytes: 2.0 kB reclaimable (2050 B) is 50 B over the limit of 2000 B"), "{stderr}");
+    assert!(
+        stderr.contains("gate failed: max-wasted-bytes: 2.0 kB reclaimable (2050 B) is 50 B over the limit of 2000 B"),
+        "{stderr}"
+    );
     // The command line wins over the file.
     let passed = run(&["--ci-config", file.to_str().unwrap(), "--max-wasted-bytes", "2050"]);
     assert_eq!(passed.status.code(), Some(0), "{}", String::from_utf8_lossy(&passed.stderr));

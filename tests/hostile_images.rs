@@ -31,13 +31,19 @@ fn single_entry(tag: &str, item: Item) -> String {
 
 #[test]
 fn dot_dot_paths_are_refused() {
-    let e = single_entry("dotdot", Item::Raw { name: "a/../../etc/passwd", kind: tar::EntryType::Regular, link: None, data: bytes(5, 0) });
+    let e = single_entry(
+        "dotdot",
+        Item::Raw { name: "a/../../etc/passwd", kind: tar::EntryType::Regular, link: None, data: bytes(5, 0) },
+    );
     assert!(e.contains("layer 1") && e.contains("a/../../etc/passwd") && e.contains(".."), "{e}");
 }
 
 #[test]
 fn absolute_paths_are_refused() {
-    let e = single_entry("abs", Item::Raw { name: "/etc/passwd", kind: tar::EntryType::Regular, link: None, data: bytes(5, 0) });
+    let e = single_entry(
+        "abs",
+        Item::Raw { name: "/etc/passwd", kind: tar::EntryType::Regular, link: None, data: bytes(5, 0) },
+    );
     assert!(e.contains("layer 1") && e.contains("`/etc/passwd`") && e.contains("absolute"), "{e}");
 }
 
@@ -151,7 +157,10 @@ fn blob_names_cannot_leave_the_layout() {
 
     let index = serde_json::json!({"schemaVersion": 2, "manifests": [
         {"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": "sha256:../../../../etc/passwd", "size": 10}]});
-    write_dir(&tmp.path("oci"), &[("oci-layout".into(), b"{}".to_vec()), ("index.json".into(), serde_json::to_vec(&index).unwrap())]);
+    write_dir(
+        &tmp.path("oci"),
+        &[("oci-layout".into(), b"{}".to_vec()), ("index.json".into(), serde_json::to_vec(&index).unwrap())],
+    );
     let e = error_of(&format!("oci:{}", tmp.path("oci").display()), false);
     assert!(e.contains("index.json") && e.contains("hex"), "{e}");
 }
@@ -318,15 +327,28 @@ fn oversized_long_names_and_pax_headers_are_refused_before_they_are_read() {
     // refusal comes from the header alone, before any of it would be read into memory.
     let gib = 1u64 << 30;
     let cases: Vec<(&str, Vec<u8>, &str)> = vec![
-        ("longname", header_block(b"././@LongLink", b'L', gib, b""), "a GNU long-name entry declares 1073741824 bytes; a path is at most 4096 bytes"),
+        (
+            "longname",
+            header_block(b"././@LongLink", b'L', gib, b""),
+            "a GNU long-name entry declares 1073741824 bytes; a path is at most 4096 bytes",
+        ),
         ("longlink", header_block(b"././@LongLink", b'K', gib, b""), "a GNU long-link entry declares 1073741824 bytes"),
         ("longname-4098", header_block(b"././@LongLink", b'L', 4098, b""), "a GNU long-name entry declares 4098 bytes"),
-        ("pax", header_block(b"PaxHeaders/x", b'x', 5 << 20, b""), "a PAX extended header declares 5242880 bytes; at most 1 MiB is read"),
-        ("pax-global", header_block(b"pax_global_header", b'g', 5 << 20, b""), "a PAX global header declares 5242880 bytes"),
+        (
+            "pax",
+            header_block(b"PaxHeaders/x", b'x', 5 << 20, b""),
+            "a PAX extended header declares 5242880 bytes; at most 1 MiB is read",
+        ),
+        (
+            "pax-global",
+            header_block(b"pax_global_header", b'g', 5 << 20, b""),
+            "a PAX global header declares 5242880 bytes",
+        ),
         // Behind a small extension header, in the same chain.
         (
             "pax-then-longname",
-            [pax(&[("mtime", b"1")]), gnu_long(b'K', b"target"), header_block(b"././@LongLink", b'L', gib, b"")].concat(),
+            [pax(&[("mtime", b"1")]), gnu_long(b'K', b"target"), header_block(b"././@LongLink", b'L', gib, b"")]
+                .concat(),
             "a GNU long-name entry declares 1073741824 bytes",
         ),
     ];
@@ -334,9 +356,13 @@ fn oversized_long_names_and_pax_headers_are_refused_before_they_are_read() {
         for comp in [Comp::Gzip, Comp::Zstd, Comp::None] {
             let mut tar = raw_file(b"first", b"hello");
             tar.extend_from_slice(&hostile);
-            let (_tmp, reference) = oci_with(&format!("{tag}-{comp:?}"), &[Layer { tar, comp, created_by: "x".into() }]);
+            let (_tmp, reference) =
+                oci_with(&format!("{tag}-{comp:?}"), &[Layer { tar, comp, created_by: "x".into() }]);
             let e = error_of(&reference, false);
-            assert!(e.contains("layer 0") && e.contains("the entry after `first`") && e.contains(expected), "{tag} {comp:?}: {e}");
+            assert!(
+                e.contains("layer 0") && e.contains("the entry after `first`") && e.contains(expected),
+                "{tag} {comp:?}: {e}"
+            );
         }
     }
 }
@@ -361,7 +387,8 @@ fn a_gigabyte_long_name_is_refused_in_bounded_memory() {
     blob.extend(gzip(&raw_tar(&[raw_file(b"after", b"x")])));
     let placeholder = Layer { tar: Vec::new(), comp: Comp::None, created_by: String::new() };
     let tmp = TempDir::new("gib-longname");
-    let mut files = oci_files(&[placeholder], &config_json(&[Layer { tar: Vec::new(), comp: Comp::None, created_by: "x".into() }]));
+    let mut files =
+        oci_files(&[placeholder], &config_json(&[Layer { tar: Vec::new(), comp: Comp::None, created_by: "x".into() }]));
     let name = format!("blobs/sha256/{}", sha256(&[]));
     files.retain(|(n, _)| n != &name);
     files.push((name, blob));
@@ -378,7 +405,10 @@ fn a_gigabyte_long_name_is_refused_in_bounded_memory() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     // An error exit (2), not an abort (a failed allocation is a signal).
     assert_eq!(out.status.code(), Some(2), "{stderr}");
-    assert!(stderr.contains("layer 0") && stderr.contains("a GNU long-name entry declares 1073741824 bytes"), "{stderr}");
+    assert!(
+        stderr.contains("layer 0") && stderr.contains("a GNU long-name entry declares 1073741824 bytes"),
+        "{stderr}"
+    );
 }
 
 #[test]
@@ -405,9 +435,15 @@ fn an_endless_sparse_map_is_cut_off() {
     }
     tar.extend_from_slice(&[0u8; 1024]);
     for comp in [Comp::Gzip, Comp::None] {
-        let (_tmp, reference) = oci_with(&format!("sparse-map-{comp:?}"), &[Layer { tar: tar.clone(), comp, created_by: "x".into() }]);
+        let (_tmp, reference) =
+            oci_with(&format!("sparse-map-{comp:?}"), &[Layer { tar: tar.clone(), comp, created_by: "x".into() }]);
         let e = error_of(&reference, false);
-        assert!(e.contains("layer 0") && e.contains("the entry after `first`") && e.contains("more than 4 MiB of tar metadata"), "{comp:?}: {e}");
+        assert!(
+            e.contains("layer 0")
+                && e.contains("the entry after `first`")
+                && e.contains("more than 4 MiB of tar metadata"),
+            "{comp:?}: {e}"
+        );
     }
 }
 
@@ -423,7 +459,11 @@ fn long_names_within_path_max_still_work() {
     let parts = vec![
         gnu_long(b'L', long.as_bytes()),
         raw_file(b"truncated-name", &bytes(100, 1)),
-        pax(&[("path", pax_path.as_bytes()), ("SCHILY.xattr.security.capability", &[1, 0, 0, 2, 0, 32, 0, 0]), ("mtime", b"1700000000.5")]),
+        pax(&[
+            ("path", pax_path.as_bytes()),
+            ("SCHILY.xattr.security.capability", &[1, 0, 0, 2, 0, 32, 0, 0]),
+            ("mtime", b"1700000000.5"),
+        ]),
         raw_file(b"truncated-pax", &bytes(200, 2)),
         gnu_long(b'L', b"usr/share/link"),
         gnu_long(b'K', target.as_bytes()),
@@ -434,7 +474,11 @@ fn long_names_within_path_max_still_work() {
     for comp in [Comp::Gzip, Comp::None] {
         let (_tmp, reference) = oci_with(&format!("long-ok-{comp:?}"), &[raw_layer(&parts, comp)]);
         let report = analyze_ok(&reference);
-        assert_eq!(final_paths(&report), vec![(max_path.clone(), 300), (pax_path.clone(), 200), (long.clone(), 100)], "{comp:?}");
+        assert_eq!(
+            final_paths(&report),
+            vec![(max_path.clone(), 300), (pax_path.clone(), 200), (long.clone(), 100)],
+            "{comp:?}"
+        );
         assert_eq!(report.totals.final_files, 4, "{comp:?}"); // and the symlink
     }
     // One byte more is refused, however the name is spelled.
@@ -484,7 +528,15 @@ fn aufs_metadata_is_skipped_and_its_hardlinks_resolved() {
     // `.wh..wh.orph/` are bookkeeping. None of them whites out `.wh.plnk`, `.wh.aufs` … nor
     // appears in the file system; the two names linked to the plnk inode share its 100 bytes
     // (one inode: listed once among the largest files, counted as two files).
-    let lower = Layer::new(&[Item::File("plnk", bytes(10, 1), 0o644), Item::File("aufs", bytes(20, 2), 0o644), Item::File("orph", bytes(30, 3), 0o644)], Comp::Gzip, "base");
+    let lower = Layer::new(
+        &[
+            Item::File("plnk", bytes(10, 1), 0o644),
+            Item::File("aufs", bytes(20, 2), 0o644),
+            Item::File("orph", bytes(30, 3), 0o644),
+        ],
+        Comp::Gzip,
+        "base",
+    );
     let upper = raw_layer(
         &[
             raw_entry(b".wh..wh.plnk/", b'5', b"", b""),
@@ -527,10 +579,14 @@ fn odd_entries_do_not_panic() {
         assert!(e.contains("layer 0") && e.contains("NUL byte"), "{tag}: {e}");
     }
     // An empty name is the root: nothing to record.
-    let (_tmp, reference) = oci_with("empty-name", &[raw_layer(&[raw_file(b"", b""), raw_file(b"f", &bytes(5, 1))], Comp::Gzip)]);
+    let (_tmp, reference) =
+        oci_with("empty-name", &[raw_layer(&[raw_file(b"", b""), raw_file(b"f", &bytes(5, 1))], Comp::Gzip)]);
     assert_eq!(final_paths(&analyze_ok(&reference)), vec![("f".into(), 5)]);
     // One path changes type within a layer and across layers: the last entry wins.
-    let lower = raw_layer(&[raw_entry(b"t", b'5', b"", b""), raw_file(b"t/in", &bytes(7, 1)), raw_file(b"u", &bytes(8, 2))], Comp::Gzip);
+    let lower = raw_layer(
+        &[raw_entry(b"t", b'5', b"", b""), raw_file(b"t/in", &bytes(7, 1)), raw_file(b"u", &bytes(8, 2))],
+        Comp::Gzip,
+    );
     let upper = raw_layer(
         &[
             raw_entry(b"a", b'5', b"", b""),
@@ -547,7 +603,8 @@ fn odd_entries_do_not_panic() {
     let report = analyze_ok(&reference);
     assert_eq!(final_paths(&report), vec![("a".into(), 9), ("t".into(), 6)]);
     // A hardlink to a whiteout's name: whiteouts are not files.
-    let layer = raw_layer(&[raw_file(b"f", b"1"), raw_file(b".wh.g", b""), raw_entry(b"h", b'1', b".wh.g", b"")], Comp::Gzip);
+    let layer =
+        raw_layer(&[raw_file(b"f", b"1"), raw_file(b".wh.g", b""), raw_entry(b"h", b'1', b".wh.g", b"")], Comp::Gzip);
     let (_tmp, reference) = oci_with("link-to-whiteout", &[layer]);
     let e = error_of(&reference, false);
     assert!(e.contains("layer 0") && e.contains("`h`") && e.contains("does not exist"), "{e}");

@@ -5,20 +5,12 @@ use std::process::{Command, Output, Stdio};
 
 fn imgopt(dir: &Path, args: &[&str], stdin: Option<&str>) -> Output {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_imgopt"));
-    cmd.current_dir(dir)
-        .args(args)
-        .env_remove("GITHUB_ACTIONS")
-        .env("XDG_CONFIG_HOME", dir.join(".no-user-config"));
+    cmd.current_dir(dir).args(args).env_remove("GITHUB_ACTIONS").env("XDG_CONFIG_HOME", dir.join(".no-user-config"));
     cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
     let mut child = cmd.spawn().expect("imgopt runs");
     if let Some(input) = stdin {
         use std::io::Write;
-        child
-            .stdin
-            .take()
-            .expect("stdin")
-            .write_all(input.as_bytes())
-            .expect("write stdin");
+        child.stdin.take().expect("stdin").write_all(input.as_bytes()).expect("write stdin");
     }
     drop(child.stdin.take());
     child.wait_with_output().expect("imgopt finishes")
@@ -41,35 +33,17 @@ fn stdout(o: &Output) -> String {
 
 #[test]
 fn exit_codes_and_threshold() {
-    let dir = scratch(
-        "exit",
-        &[
-            ("Dockerfile", "FROM alpine:3.20\nRUN a\nRUN b\n"),
-            ("ok/Dockerfile", "FROM alpine:3.20\n"),
-        ],
-    );
+    let dir =
+        scratch("exit", &[("Dockerfile", "FROM alpine:3.20\nRUN a\nRUN b\n"), ("ok/Dockerfile", "FROM alpine:3.20\n")]);
     let o = imgopt(&dir, &["lint", "--output-format", "concise"], None);
     assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
-    assert_eq!(
-        stdout(&o),
-        "Dockerfile:3:1: IMG201 consecutive RUN instructions make a layer each\n"
-    );
+    assert_eq!(stdout(&o), "Dockerfile:3:1: IMG201 consecutive RUN instructions make a layer each\n");
     // IMG201 is info: a warning threshold passes.
-    assert_eq!(
-        imgopt(&dir, &["lint", "--failure-threshold", "warning"], None)
-            .status
-            .code(),
-        Some(0)
-    );
+    assert_eq!(imgopt(&dir, &["lint", "--failure-threshold", "warning"], None).status.code(), Some(0));
     assert_eq!(imgopt(&dir, &["lint", "--exit-zero"], None).status.code(), Some(0));
     assert_eq!(imgopt(&dir, &["lint", "ok"], None).status.code(), Some(0));
     assert_eq!(imgopt(&dir, &["lint", "missing"], None).status.code(), Some(2));
-    assert_eq!(
-        imgopt(&dir, &["lint", "--failure-threshold", "loud"], None)
-            .status
-            .code(),
-        Some(2)
-    );
+    assert_eq!(imgopt(&dir, &["lint", "--failure-threshold", "loud"], None).status.code(), Some(2));
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -79,14 +53,7 @@ fn stdin_with_filename_and_syntax_error_is_a_finding() {
     std::fs::create_dir_all(&dir).expect("mkdir");
     let o = imgopt(
         &dir,
-        &[
-            "lint",
-            "-",
-            "--stdin-filename",
-            "svc/Dockerfile",
-            "--output-format",
-            "concise",
-        ],
+        &["lint", "-", "--stdin-filename", "svc/Dockerfile", "--output-format", "concise"],
         Some("FROM a:1\nRUNN x\n"),
     );
     assert_eq!(o.status.code(), Some(1));
@@ -121,11 +88,7 @@ fn config_exclude_holds_for_paths_named_explicitly() {
     let bad = "FROM alpine:3.20\nRUN a\nRUN b\n";
     let dir = scratch(
         "exclude",
-        &[
-            (".imgopt.toml", "exclude = [\"vendor/**\"]\n"),
-            ("vendor/lib/Dockerfile", bad),
-            ("app/Dockerfile", bad),
-        ],
+        &[(".imgopt.toml", "exclude = [\"vendor/**\"]\n"), ("vendor/lib/Dockerfile", bad), ("app/Dockerfile", bad)],
     );
     let concise = ["lint", "--output-format", "concise"];
     // Walking the tree, and naming the file as pre-commit does, from the root and from below.
@@ -139,11 +102,8 @@ fn config_exclude_holds_for_paths_named_explicitly() {
     assert_eq!(o.status.code(), Some(1));
     assert_eq!(std::fs::read_to_string(dir.join("vendor/lib/Dockerfile")).expect("read"), bad);
     // stdin under an excluded name is passed through untouched.
-    let o = imgopt(
-        &dir,
-        &[&concise[..], &["--fix", "--stdin-filename", "vendor/x/Dockerfile", "-"]].concat(),
-        Some(bad),
-    );
+    let o =
+        imgopt(&dir, &[&concise[..], &["--fix", "--stdin-filename", "vendor/x/Dockerfile", "-"]].concat(), Some(bad));
     assert_eq!((o.status.code(), stdout(&o)), (Some(0), bad.to_string()));
     let _ = std::fs::remove_dir_all(&dir);
 }
@@ -154,10 +114,7 @@ fn fix_writes_the_file_and_diff_does_not() {
     let dir = scratch("fix", &[("Dockerfile", before)]);
     let o = imgopt(&dir, &["lint", "--diff"], None);
     let diff = stdout(&o);
-    assert!(
-        diff.contains("\n-ADD app /app\n") && diff.contains("\n+COPY app /app\n"),
-        "{diff}"
-    );
+    assert!(diff.contains("\n-ADD app /app\n") && diff.contains("\n+COPY app /app\n"), "{diff}");
     assert_eq!(std::fs::read_to_string(dir.join("Dockerfile")).expect("read"), before);
     let o = imgopt(&dir, &["lint", "--fix"], None);
     assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));

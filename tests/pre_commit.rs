@@ -22,10 +22,7 @@ fn project(tmp: &Path) -> PathBuf {
     let dir = tmp.join("project");
     let files = [
         ("Dockerfile", "FROM alpine:3.20\nADD app.py /app/app.py\n"),
-        (
-            "Dockerfile-prod",
-            "FROM alpine:3.20\nRUN apk add curl=8.5.0-r0\n",
-        ),
+        ("Dockerfile-prod", "FROM alpine:3.20\nRUN apk add curl=8.5.0-r0\n"),
         ("svc/api.dockerfile", "FROM alpine:3.20\nCOPY a b /dst\n"),
         ("vendor/Dockerfile", "FROM alpine:3.20\nADD x /x\n"),
         (".imgopt.toml", "exclude = [\"vendor/**\"]\n"),
@@ -42,34 +39,20 @@ fn project(tmp: &Path) -> PathBuf {
 }
 
 fn try_repo(dir: &Path, tmp: &Path, hook: &str) -> (Output, String) {
-    let bin_dir = Path::new(env!("CARGO_BIN_EXE_imgopt"))
-        .parent()
-        .expect("bin dir")
-        .to_path_buf();
-    let path = format!(
-        "{}:{}",
-        bin_dir.display(),
-        std::env::var("PATH").unwrap_or_default()
-    );
+    let bin_dir = Path::new(env!("CARGO_BIN_EXE_imgopt")).parent().expect("bin dir").to_path_buf();
+    let path = format!("{}:{}", bin_dir.display(), std::env::var("PATH").unwrap_or_default());
     let out = Command::new("pre-commit")
         .args(["try-repo", REPO, hook, "--all-files", "--color", "never"])
         .current_dir(dir)
         .env("PATH", path)
         .env("PRE_COMMIT_HOME", tmp.join("pre-commit-home"))
         // The rust hook's `cargo install` keeps its build here, so reruns are incremental.
-        .env(
-            "CARGO_TARGET_DIR",
-            Path::new(REPO).join("target/pre-commit-hook"),
-        )
+        .env("CARGO_TARGET_DIR", Path::new(REPO).join("target/pre-commit-hook"))
         .env("XDG_CONFIG_HOME", tmp.join("no-user-config"))
         .env_remove("GITHUB_ACTIONS")
         .output()
         .expect("pre-commit runs");
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     (out, text)
 }
 
@@ -92,14 +75,8 @@ fn system_hooks_lint_fix_then_pass() {
     assert_eq!(out.status.code(), Some(1), "{log}");
     assert!(log.contains("files were modified by this hook"), "{log}");
     let read = |p: &str| std::fs::read_to_string(dir.join(p)).expect("read");
-    assert_eq!(
-        read("Dockerfile"),
-        "FROM alpine:3.20\nCOPY app.py /app/app.py\n"
-    );
-    assert_eq!(
-        read("svc/api.dockerfile"),
-        "FROM alpine:3.20\nCOPY a b /dst/\n"
-    );
+    assert_eq!(read("Dockerfile"), "FROM alpine:3.20\nCOPY app.py /app/app.py\n");
+    assert_eq!(read("svc/api.dockerfile"), "FROM alpine:3.20\nCOPY a b /dst/\n");
     assert_eq!(read("vendor/Dockerfile"), "FROM alpine:3.20\nADD x /x\n");
 
     let (out, log) = try_repo(&dir, &tmp.0, "imgopt-fix-system");

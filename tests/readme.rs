@@ -14,26 +14,15 @@ fn readme() -> String {
 fn lint_excerpt_is_the_real_output() {
     let readme = readme();
     let command = "$ imgopt lint --format concise testdata/demo/Dockerfile\n";
-    let excerpt = readme
-        .split(command)
-        .nth(1)
-        .and_then(|s| s.split("\n```").next())
-        .expect("the lint excerpt");
+    let excerpt = readme.split(command).nth(1).and_then(|s| s.split("\n```").next()).expect("the lint excerpt");
     let out = Command::new(env!("CARGO_BIN_EXE_imgopt"))
         .args(["lint", "--format", "concise", "testdata/demo/Dockerfile"])
         .current_dir(REPO)
-        .env(
-            "XDG_CONFIG_HOME",
-            std::env::temp_dir().join("imgopt-readme-no-config"),
-        )
+        .env("XDG_CONFIG_HOME", std::env::temp_dir().join("imgopt-readme-no-config"))
         .output()
         .expect("imgopt runs");
     assert_eq!(out.status.code(), Some(1));
-    assert_eq!(
-        String::from_utf8_lossy(&out.stdout).trim_end(),
-        excerpt,
-        "update the README's lint excerpt"
-    );
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim_end(), excerpt, "update the README's lint excerpt");
 }
 
 #[test]
@@ -55,26 +44,13 @@ fn named_files_exist() {
         ".pre-commit-hooks.yaml",
         "tests/rule_docs.rs",
     ] {
-        let name = path
-            .rsplit('/')
-            .next()
-            .expect("name")
-            .trim_end_matches(".rs");
+        let name = path.rsplit('/').next().expect("name").trim_end_matches(".rs");
         assert!(readme.contains(name), "README does not mention {path}");
-        assert!(
-            Path::new(REPO).join(path).exists(),
-            "README names {path}, which is missing"
-        );
+        assert!(Path::new(REPO).join(path).exists(), "README names {path}, which is missing");
     }
     let rules = std::fs::read_dir(Path::new(REPO).join("rules"))
         .expect("rules/")
-        .filter(|e| {
-            e.as_ref()
-                .is_ok_and(|e| e.file_name().to_string_lossy().starts_with("IMG"))
-        })
+        .filter(|e| e.as_ref().is_ok_and(|e| e.file_name().to_string_lossy().starts_with("IMG")))
         .count();
-    assert!(
-        readme.contains(&format!("({rules} rules")),
-        "README's rule count is not {rules}"
-    );
+    assert!(readme.contains(&format!("({rules} rules")), "README's rule count is not {rules}");
 }

@@ -57,8 +57,17 @@ fn figures(report: &Value) -> Value {
         .expect("layers")
         .iter()
         .map(|l| {
-            serde_json::json!([l["diff_id"], l["content_bytes"], l["uncompressed_bytes"], l["invisible_bytes"],
-                l["files_added"], l["files_changed"], l["files_metadata_only"], l["files_removed"], l["instruction"]])
+            serde_json::json!([
+                l["diff_id"],
+                l["content_bytes"],
+                l["uncompressed_bytes"],
+                l["invisible_bytes"],
+                l["files_added"],
+                l["files_changed"],
+                l["files_metadata_only"],
+                l["files_removed"],
+                l["instruction"]
+            ])
         })
         .collect();
     let t = &report["totals"];
@@ -77,7 +86,8 @@ fn busybox_image_in_every_format() {
         return;
     }
     let tmp = TempDir::new("buildah");
-    let b = Buildah { root: tmp.path("root").display().to_string(), runroot: tmp.path("runroot").display().to_string() };
+    let b =
+        Buildah { root: tmp.path("root").display().to_string(), runroot: tmp.path("runroot").display().to_string() };
     let blob = tmp.path("blob");
     std::fs::write(&blob, common::bytes(BLOB_BYTES, 7)).unwrap();
     let busybox_bytes = std::fs::metadata(BUSYBOX).unwrap().len();
@@ -101,7 +111,11 @@ fn busybox_image_in_every_format() {
     b.run(&["push", "imgopt-test", &format!("oci-archive:{}:latest", oci_archive.display())]);
     b.run(&["push", "imgopt-test", &format!("docker-archive:{}:imgopt-test:latest", docker_archive.display())]);
     let out = Command::new("skopeo")
-        .args(["copy", &format!("oci:{}:latest", oci.display()), &format!("docker-archive:{}:imgopt-test:latest", from_skopeo.display())])
+        .args([
+            "copy",
+            &format!("oci:{}:latest", oci.display()),
+            &format!("docker-archive:{}:imgopt-test:latest", from_skopeo.display()),
+        ])
         .output()
         .unwrap();
     assert!(out.status.success(), "skopeo: {}", String::from_utf8_lossy(&out.stderr));
@@ -142,7 +156,10 @@ fn busybox_image_in_every_format() {
     let reclaimable = format!("{} B", busybox_bytes + BLOB_BYTES as u64);
     assert!(table.contains("Reclaimable:  ") && table.contains(&reclaimable), "{table}");
     assert!(markdown.contains("| Reclaimable | ") && markdown.contains(&reclaimable), "{markdown}");
-    assert!(table.contains("wastedBytes") && table.contains(&format!("({} B)", 2 * busybox_bytes + BLOB_BYTES as u64)), "{table}");
+    assert!(
+        table.contains("wastedBytes") && table.contains(&format!("({} B)", 2 * busybox_bytes + BLOB_BYTES as u64)),
+        "{table}"
+    );
 
     // A failing gate exits 1 and says by how much.
     let out = Command::new(env!("CARGO_BIN_EXE_imgopt"))
@@ -151,7 +168,10 @@ fn busybox_image_in_every_format() {
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains(&format!("{} B over the limit of 1000 B", busybox_bytes + BLOB_BYTES as u64 - 1000)), "{stderr}");
+    assert!(
+        stderr.contains(&format!("{} B over the limit of 1000 B", busybox_bytes + BLOB_BYTES as u64 - 1000)),
+        "{stderr}"
+    );
 }
 
 /// A multi-stage Dockerfile built by `buildah build` on a base made by `buildah commit`.
@@ -178,7 +198,12 @@ fn line_of(start: &str) -> u64 {
 }
 
 fn mapped_lines(report: &Value) -> Vec<(Value, Value)> {
-    report["layers"].as_array().expect("layers").iter().map(|l| (l["dockerfile"]["line"].clone(), l["dockerfile"]["match"].clone())).collect()
+    report["layers"]
+        .as_array()
+        .expect("layers")
+        .iter()
+        .map(|l| (l["dockerfile"]["line"].clone(), l["dockerfile"]["match"].clone()))
+        .collect()
 }
 
 #[test]
@@ -187,7 +212,8 @@ fn buildah_build_maps_back_to_its_dockerfile() {
         return;
     }
     let tmp = TempDir::new("buildah-df");
-    let b = Buildah { root: tmp.path("root").display().to_string(), runroot: tmp.path("runroot").display().to_string() };
+    let b =
+        Buildah { root: tmp.path("root").display().to_string(), runroot: tmp.path("runroot").display().to_string() };
     let busybox_bytes = std::fs::metadata(BUSYBOX).unwrap().len();
     // The base image: busybox and a /bin/sh link to it, committed (its history is not the
     // Dockerfile's: it maps to the FROM line).
@@ -209,7 +235,9 @@ fn buildah_build_maps_back_to_its_dockerfile() {
         let oci = tmp.path(tag);
         b.run(&["push", tag, &format!("oci:{}:latest", oci.display())]);
         let reference = format!("oci:{}:latest", oci.display());
-        let json: Value = serde_json::from_str(&imgopt(&["analyze", "--image", &reference, "-f", &dockerfile, "--format", "json"])).unwrap();
+        let json: Value =
+            serde_json::from_str(&imgopt(&["analyze", "--image", &reference, "-f", &dockerfile, "--format", "json"]))
+                .unwrap();
         let table = imgopt(&["analyze", "--image", &reference, "-f", &dockerfile]);
         (json, table)
     };
@@ -219,7 +247,14 @@ fn buildah_build_maps_back_to_its_dockerfile() {
     let base_layers = r["dockerfile"]["base_layers"].as_u64().expect("base layers found");
     assert!(base_layers >= 1, "{r}");
     let mut expected: Vec<(Value, Value)> = vec![(json!(1), json!("base_image")); base_layers as usize];
-    for start in ["RUN [\"/bin/busybox\", \"mkdir\"", "COPY hello.txt", "COPY dir/", "RUN /bin/busybox echo", "COPY --from=tools", "RUN /bin/busybox touch"] {
+    for start in [
+        "RUN [\"/bin/busybox\", \"mkdir\"",
+        "COPY hello.txt",
+        "COPY dir/",
+        "RUN /bin/busybox echo",
+        "COPY --from=tools",
+        "RUN /bin/busybox touch",
+    ] {
         expected.push((json!(line_of(start)), json!("content")));
     }
     assert_eq!(mapped_lines(&r), expected, "{table}");
@@ -227,13 +262,23 @@ fn buildah_build_maps_back_to_its_dockerfile() {
     assert_eq!(r["totals"]["base_layers"], base_layers);
     // Bytes by line: COPY --from ships a second busybox; hello.txt (6 B) is deleted by the RUN
     // on the next lines, in the layer that RUN made.
-    let by_line = |line: u64| r["layers"].as_array().unwrap().iter().find(|l| l["dockerfile"]["line"] == line).cloned().unwrap();
+    let by_line =
+        |line: u64| r["layers"].as_array().unwrap().iter().find(|l| l["dockerfile"]["line"] == line).cloned().unwrap();
     assert_eq!(by_line(line_of("COPY --from=tools"))["content_bytes"], busybox_bytes);
     let hello = by_line(line_of("COPY hello.txt"));
     assert_eq!(hello["invisible_bytes"], 6);
     assert_eq!(hello["hidden_by"][0]["layer"], by_line(line_of("RUN /bin/busybox echo"))["index"]);
-    assert!(table.contains(&format!("Dockerfile:{} COPY --from=tools /bin/busybox /app/bb", line_of("COPY --from=tools"))), "{table}");
-    assert!(table.contains(&format!("Dockerfile:{} RUN /bin/busybox echo $VERSION > /app/version", line_of("RUN /bin/busybox echo"))), "{table}");
+    assert!(
+        table.contains(&format!("Dockerfile:{} COPY --from=tools /bin/busybox /app/bb", line_of("COPY --from=tools"))),
+        "{table}"
+    );
+    assert!(
+        table.contains(&format!(
+            "Dockerfile:{} RUN /bin/busybox echo $VERSION > /app/version",
+            line_of("RUN /bin/busybox echo")
+        )),
+        "{table}"
+    );
 
     // buildah's default commits each stage as one layer: the last one spans its stage's lines.
     let (r, table) = build("imgopt-df-squashed", "--layers=false");

@@ -61,11 +61,18 @@ fn serve(listener: TcpListener, blobs: HashMap<String, Vec<u8>>, top: String, se
             continue;
         }
         if path.starts_with("/token?") {
-            respond(&mut stream, "200 OK", &[("Content-Type", "application/json".into())], format!("{{\"token\":\"{TOKEN}\"}}").as_bytes());
+            respond(
+                &mut stream,
+                "200 OK",
+                &[("Content-Type", "application/json".into())],
+                format!("{{\"token\":\"{TOKEN}\"}}").as_bytes(),
+            );
             continue;
         }
         if auth.as_deref() != Some(&format!("Bearer {TOKEN}")) {
-            let challenge = format!("Bearer realm=\"http://127.0.0.1:{port}/token\",service=\"fake\",scope=\"repository:test/img:pull\"");
+            let challenge = format!(
+                "Bearer realm=\"http://127.0.0.1:{port}/token\",service=\"fake\",scope=\"repository:test/img:pull\""
+            );
             respond(&mut stream, "401 Unauthorized", &[("WWW-Authenticate", challenge)], b"");
             continue;
         }
@@ -73,7 +80,10 @@ fn serve(listener: TcpListener, blobs: HashMap<String, Vec<u8>>, top: String, se
             let hex = if reference == "latest" { top.as_str() } else { reference.trim_start_matches("sha256:") };
             match blobs.get(hex) {
                 Some(b) => {
-                    let media = serde_json::from_slice::<serde_json::Value>(b).ok().and_then(|v| v["mediaType"].as_str().map(str::to_string)).unwrap_or_default();
+                    let media = serde_json::from_slice::<serde_json::Value>(b)
+                        .ok()
+                        .and_then(|v| v["mediaType"].as_str().map(str::to_string))
+                        .unwrap_or_default();
                     respond(&mut stream, "200 OK", &[("Content-Type", media)], b)
                 }
                 None => respond(&mut stream, "404 Not Found", &[], b""),
@@ -99,7 +109,14 @@ fn token_handshake_and_redirects_without_the_token() {
 
     let tmp = TempDir::new("registry-auth");
     let out = Command::new(env!("CARGO_BIN_EXE_imgopt"))
-        .args(["analyze", "--image", &format!("registry:127.0.0.1:{port}/test/img:latest"), "--format", "json", "--verify"])
+        .args([
+            "analyze",
+            "--image",
+            &format!("registry:127.0.0.1:{port}/test/img:latest"),
+            "--format",
+            "json",
+            "--verify",
+        ])
         .env("XDG_CACHE_HOME", tmp.path("cache"))
         .output()
         .unwrap();
@@ -108,15 +125,23 @@ fn token_handshake_and_redirects_without_the_token() {
     assert_eq!(report["totals"]["reclaimable_bytes"], 2050);
 
     let seen = seen.lock().unwrap();
-    let token_requests: Vec<&String> = seen.requests.iter().map(|(p, _)| p).filter(|p| p.starts_with("/token?")).collect();
+    let token_requests: Vec<&String> =
+        seen.requests.iter().map(|(p, _)| p).filter(|p| p.starts_with("/token?")).collect();
     assert!(!token_requests.is_empty());
-    assert!(token_requests[0].contains("service=fake") && token_requests[0].contains("scope=repository:test/img:pull"), "{token_requests:?}");
-    let storage: Vec<&(String, Option<String>)> = seen.requests.iter().filter(|(p, _)| p.starts_with("/storage/")).collect();
+    assert!(
+        token_requests[0].contains("service=fake") && token_requests[0].contains("scope=repository:test/img:pull"),
+        "{token_requests:?}"
+    );
+    let storage: Vec<&(String, Option<String>)> =
+        seen.requests.iter().filter(|(p, _)| p.starts_with("/storage/")).collect();
     // Config and three layers came from storage, none with the token.
     assert_eq!(storage.len(), 4, "{:?}", seen.requests);
     assert!(storage.iter().all(|(_, auth)| auth.is_none()), "{storage:?}");
     // Registry requests after the handshake carried it.
-    assert!(seen.requests.iter().any(|(p, a)| p.starts_with("/v2/test/img/blobs/") && a.as_deref() == Some(&format!("Bearer {TOKEN}"))));
+    assert!(seen
+        .requests
+        .iter()
+        .any(|(p, a)| p.starts_with("/v2/test/img/blobs/") && a.as_deref() == Some(&format!("Bearer {TOKEN}"))));
 }
 
 /// Reads one request's line and headers: its path, or None when the client hung up.
@@ -201,7 +226,9 @@ fn a_blob_larger_than_its_descriptor_is_cut_off() {
     assert!(!written.is_empty());
     assert!(written.iter().all(|&n| n < largest + (64 << 20)), "server pushed {written:?} bytes");
     // Nothing half-downloaded stays in the cache.
-    let cached: Vec<_> = std::fs::read_dir(tmp.path("cache/imgopt/blobs/sha256")).map(|d| d.flatten().map(|e| e.file_name()).collect()).unwrap_or_default();
+    let cached: Vec<_> = std::fs::read_dir(tmp.path("cache/imgopt/blobs/sha256"))
+        .map(|d| d.flatten().map(|e| e.file_name()).collect())
+        .unwrap_or_default();
     assert!(cached.iter().all(|n| !n.to_string_lossy().contains("partial")), "{cached:?}");
 }
 
@@ -255,9 +282,11 @@ fn serve_slow(listener: TcpListener, blobs: HashMap<String, Vec<u8>>, top: Strin
 fn scenario_blobs() -> (HashMap<String, Vec<u8>>, String) {
     let layers = waste_scenario();
     let files = oci_files(&layers, &config_json(&layers));
-    let index: serde_json::Value = serde_json::from_slice(&files.iter().find(|(n, _)| n == "index.json").unwrap().1).unwrap();
+    let index: serde_json::Value =
+        serde_json::from_slice(&files.iter().find(|(n, _)| n == "index.json").unwrap().1).unwrap();
     let top = index["manifests"][0]["digest"].as_str().unwrap().trim_start_matches("sha256:").to_string();
-    let blobs = files.into_iter().filter_map(|(n, b)| n.strip_prefix("blobs/sha256/").map(|h| (h.to_string(), b))).collect();
+    let blobs =
+        files.into_iter().filter_map(|(n, b)| n.strip_prefix("blobs/sha256/").map(|h| (h.to_string(), b))).collect();
     (blobs, top)
 }
 
@@ -309,12 +338,14 @@ fn a_blob_download_that_stalls_times_out_and_a_slow_one_does_not() {
     // The message is wrapped to the terminal's width: compare it without the wrapping.
     let flat: String = stderr.chars().filter(|c| !c.is_whitespace() && *c != '│').collect();
     assert!(
-        flat.contains(&format!("fromhttp://127.0.0.1:{port}/v2/test/img/blobs/sha256:")) && flat.contains("sentnothingfor1.5s"),
+        flat.contains(&format!("fromhttp://127.0.0.1:{port}/v2/test/img/blobs/sha256:"))
+            && flat.contains("sentnothingfor1.5s"),
         "{stderr}"
     );
     assert!(cached.iter().all(|n| !n.contains("partial")), "{cached:?}");
     // 8 pieces 0.5 s apart: 4 s in all, more than the limit, but never silent for 1.5 s.
-    let (out, waited, _, _) = run(BlobAnswer::Trickle { pause: std::time::Duration::from_millis(500) }, "registry-trickle");
+    let (out, waited, _, _) =
+        run(BlobAnswer::Trickle { pause: std::time::Duration::from_millis(500) }, "registry-trickle");
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(waited > std::time::Duration::from_secs(3), "waited {waited:?}");
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();

@@ -66,7 +66,13 @@ fn pulls_from_a_loopback_registry() {
     )
     .unwrap();
     let _registry = Registry(
-        Command::new("docker-registry").arg("serve").arg(&config).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap(),
+        Command::new("docker-registry")
+            .arg("serve")
+            .arg(&config)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
     );
     let started = Instant::now();
     while TcpStream::connect(("127.0.0.1", port)).is_err() {

@@ -42,9 +42,34 @@ fn binary_junk_and_invalid_utf8() {
 fn dockerfile_shaped_junk() {
     // Random sequences of the bytes that matter to the reader.
     let alphabet: &[&[u8]] = &[
-        b"FROM a", b"RUN ", b"COPY ", b"ONBUILD ", b"ENV ", b"HEALTHCHECK ", b"\\", b"`", b"\n", b" ", b"#",
-        b"# escape=`\n", b"<<EOF", b"<<-", b"EOF\n", b"\"", b"'", b"[", b"]", b",", b"--mount=", b"=", b"$", b"{", b"}",
-        b"\t", b"\r\n", b"\xc3\xa9",
+        b"FROM a",
+        b"RUN ",
+        b"COPY ",
+        b"ONBUILD ",
+        b"ENV ",
+        b"HEALTHCHECK ",
+        b"\\",
+        b"`",
+        b"\n",
+        b" ",
+        b"#",
+        b"# escape=`\n",
+        b"<<EOF",
+        b"<<-",
+        b"EOF\n",
+        b"\"",
+        b"'",
+        b"[",
+        b"]",
+        b",",
+        b"--mount=",
+        b"=",
+        b"$",
+        b"{",
+        b"}",
+        b"\t",
+        b"\r\n",
+        b"\xc3\xa9",
     ];
     let mut rng = Lcg(42);
     for _ in 0..3000 {

@@ -10,8 +10,5 @@ fn rule_docs_are_up_to_date() {
         imgopt::lint::docs::write_pages(&dir).expect("write rules/");
     }
     let stale = imgopt::lint::docs::stale_pages(&dir);
-    assert!(
-        stale.is_empty(),
-        "rules/ is stale ({stale:?}); run `IMGOPT_UPDATE_DOCS=1 cargo test --test rule_docs`"
-    );
+    assert!(stale.is_empty(), "rules/ is stale ({stale:?}); run `IMGOPT_UPDATE_DOCS=1 cargo test --test rule_docs`");
 }

@@ -95,7 +95,8 @@ fn sarif_output_validates_against_the_official_schema() {
     assert!(results.len() > 10, "only {} results", results.len());
     assert!(results.iter().any(|r| r["relatedLocations"].is_array()), "no result with related locations");
     assert!(results.iter().any(|r| r["fixes"].is_array()), "no result with fixes");
-    let errors: Vec<String> = validator.iter_errors(&sarif).map(|e| format!("{} at {}", e, e.instance_path())).collect();
+    let errors: Vec<String> =
+        validator.iter_errors(&sarif).map(|e| format!("{} at {}", e, e.instance_path())).collect();
     assert!(errors.is_empty(), "SARIF does not validate:\n{}", errors.join("\n"));
 
     // The validator does reject a broken log: a level SARIF does not define.

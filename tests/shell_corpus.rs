@@ -3,7 +3,6 @@
 
 mod common;
 
-
 use common::run_bodies::extract;
 use imgopt::shell::simple_commands;
 
@@ -53,5 +52,10 @@ fn every_run_body_of_the_corpus_parses() {
     }
     // Errors must stay rare: each one listed above was checked to be a genuine
     // problem of the source (see the shell module's report).
-    assert!(errors.len() * 200 <= extracted.bodies.len(), "{} of {} bodies failed", errors.len(), extracted.bodies.len());
+    assert!(
+        errors.len() * 200 <= extracted.bodies.len(),
+        "{} of {} bodies failed",
+        errors.len(),
+        extracted.bodies.len()
+    );
 }

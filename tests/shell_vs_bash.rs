@@ -64,7 +64,8 @@ fn syntax_errors_agree_with_bash() {
             checked += 1;
             rejected += usize::from(bash);
             if ours.is_some() != bash {
-                disagreements.push(format!("{} @{}: ours={:?} bash rejects={bash}: {variant:?}", body.file, body.offset, ours));
+                disagreements
+                    .push(format!("{} @{}: ours={:?} bash rejects={bash}: {variant:?}", body.file, body.offset, ours));
             }
         }
     }

@@ -125,7 +125,10 @@ fn layer_leaves(contents: &LayerContents) -> BTreeMap<String, Leaf> {
     nodes
 }
 
-fn subtree<'a>(stacked: &'a BTreeMap<String, (bool, u64)>, dir: &str) -> impl Iterator<Item = (&'a String, &'a (bool, u64))> {
+fn subtree<'a>(
+    stacked: &'a BTreeMap<String, (bool, u64)>,
+    dir: &str,
+) -> impl Iterator<Item = (&'a String, &'a (bool, u64))> {
     stacked.range(format!("{dir}/")..format!("{dir}0"))
 }
 

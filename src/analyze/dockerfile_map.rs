@@ -152,7 +152,8 @@ fn expand(word: &str, vars: &Vars, escape: char) -> String {
 
 /// `path` against `workdir` the way BuildKit normalizes WORKDIR and COPY destinations.
 fn resolve(workdir: &str, path: &str) -> String {
-    let joined = if path.starts_with('/') { path.to_string() } else { format!("{}/{}", workdir.trim_end_matches('/'), path) };
+    let joined =
+        if path.starts_with('/') { path.to_string() } else { format!("{}/{}", workdir.trim_end_matches('/'), path) };
     let mut parts: Vec<&str> = Vec::new();
     for part in joined.split('/') {
         match part {
@@ -169,7 +170,8 @@ fn resolve(workdir: &str, path: &str) -> String {
 impl DockerfileSteps {
     /// Reads and parses a Dockerfile; a bad one is a diagnostic that points at the line.
     pub fn read(path: &Path) -> Result<DockerfileSteps, miette::Report> {
-        let bytes = std::fs::read(path).map_err(|e| miette::miette!("cannot read Dockerfile {}: {e}", path.display()))?;
+        let bytes =
+            std::fs::read(path).map_err(|e| miette::miette!("cannot read Dockerfile {}: {e}", path.display()))?;
         let name = path.display().to_string();
         let text = syntax::decode(&bytes).map_err(|e| e.report(&name, &String::from_utf8_lossy(&bytes)))?;
         DockerfileSteps::from_text(&name, text)
@@ -251,7 +253,11 @@ fn expectation(inst: &Instruction<'_>, df: &Dockerfile<'_>, vars: &Vars, workdir
                     } else {
                         first.content.clone()
                     };
-                    commands.push(if body.starts_with("#!") { format!("/dev/pipes/{}", first.name) } else { normalize(&body) });
+                    commands.push(if body.starts_with("#!") {
+                        format!("/dev/pipes/{}", first.name)
+                    } else {
+                        normalize(&body)
+                    });
                 } else {
                     let mut whole = command.to_string();
                     for h in &inst.heredocs {
@@ -298,8 +304,10 @@ fn expectation(inst: &Instruction<'_>, df: &Dockerfile<'_>, vars: &Vars, workdir
             let mut bodies = vec![raw];
             match keyword {
                 "ENV" | "LABEL" => {
-                    let pairs: Vec<String> =
-                        env_pairs(inst).iter().map(|(k, v)| format!("{}={}", expand(k, vars, escape), expand(v, vars, escape))).collect();
+                    let pairs: Vec<String> = env_pairs(inst)
+                        .iter()
+                        .map(|(k, v)| format!("{}={}", expand(k, vars, escape), expand(v, vars, escape)))
+                        .collect();
                     bodies.push(pairs.join(" "));
                 }
                 "ARG" => {
@@ -308,7 +316,11 @@ fn expectation(inst: &Instruction<'_>, df: &Dockerfile<'_>, vars: &Vars, workdir
                     let mut scope = vars.clone();
                     let mut decls = Vec::new();
                     for d in arg_decls(inst, 0) {
-                        let value = d.default.as_deref().map(|v| expand(v, &scope, escape)).or_else(|| scope.get(&d.name).cloned());
+                        let value = d
+                            .default
+                            .as_deref()
+                            .map(|v| expand(v, &scope, escape))
+                            .or_else(|| scope.get(&d.name).cloned());
                         decls.push(value.as_ref().map_or_else(|| d.name.clone(), |v| format!("{}={v}", d.name)));
                         if let Some(v) = value {
                             scope.insert(d.name, v);
@@ -349,8 +361,24 @@ struct Entry<'h> {
 }
 
 const KEYWORDS: [&str; 18] = [
-    "ADD", "ARG", "CMD", "COPY", "ENTRYPOINT", "ENV", "EXPOSE", "FROM", "HEALTHCHECK", "LABEL", "MAINTAINER", "ONBUILD",
-    "RUN", "SHELL", "STOPSIGNAL", "USER", "VOLUME", "WORKDIR",
+    "ADD",
+    "ARG",
+    "CMD",
+    "COPY",
+    "ENTRYPOINT",
+    "ENV",
+    "EXPOSE",
+    "FROM",
+    "HEALTHCHECK",
+    "LABEL",
+    "MAINTAINER",
+    "ONBUILD",
+    "RUN",
+    "SHELL",
+    "STOPSIGNAL",
+    "USER",
+    "VOLUME",
+    "WORKDIR",
 ];
 
 fn entry(created_by: Option<&str>, layer: bool) -> Entry<'_> {
@@ -434,7 +462,8 @@ fn score(e: &Entry<'_>, s: &Step, shell_flags: &[String]) -> u32 {
 /// totals, leaves the earliest entries unpaired (they are the base image's).
 fn align(entries: &[Entry<'_>], steps: &[Step], shell_flags: &[String]) -> Vec<(usize, usize, u32)> {
     let (n, m) = (entries.len(), steps.len());
-    let scores: Vec<Vec<u32>> = entries.iter().map(|e| steps.iter().map(|s| score(e, s, shell_flags)).collect()).collect();
+    let scores: Vec<Vec<u32>> =
+        entries.iter().map(|e| steps.iter().map(|s| score(e, s, shell_flags)).collect()).collect();
     let mut best = vec![vec![0u32; m + 1]; n + 1];
     for i in (0..n).rev() {
         for j in (0..m).rev() {
@@ -460,7 +489,8 @@ fn align(entries: &[Entry<'_>], steps: &[Step], shell_flags: &[String]) -> Vec<(
 impl DockerfileSteps {
     /// Maps the image's layers (`config.rootfs.diff_ids`) to the Dockerfile.
     pub fn map(&self, config: &ImageConfig) -> DockerfileMap {
-        let entries: Vec<Entry<'_>> = config.history.iter().map(|h| entry(h.created_by.as_deref(), !h.empty_layer)).collect();
+        let entries: Vec<Entry<'_>> =
+            config.history.iter().map(|h| entry(h.created_by.as_deref(), !h.empty_layer)).collect();
         // The alignment table is entries × instructions; a config with an absurd history must not
         // exhaust memory (real ones hold at most a few hundred entries).
         let too_long = entries.len().saturating_mul(self.steps.len()) > MAX_ALIGNMENT_CELLS;
@@ -473,9 +503,17 @@ impl DockerfileSteps {
         }
         let first_pair = pairs.first().map(|p| p.0);
         let layer_count = config.rootfs.diff_ids.len();
-        let layer_entries: Vec<usize> = entries.iter().enumerate().filter(|(_, e)| e.layer).map(|(i, _)| i).take(layer_count).collect();
+        let layer_entries: Vec<usize> =
+            entries.iter().enumerate().filter(|(_, e)| e.layer).map(|(i, _)| i).take(layer_count).collect();
 
-        let unmapped = |reason: String| LayerLine { line: None, end_line: None, instruction: None, stage: None, how: Match::Unmapped, reason: Some(reason) };
+        let unmapped = |reason: String| LayerLine {
+            line: None,
+            end_line: None,
+            instruction: None,
+            stage: None,
+            how: Match::Unmapped,
+            reason: Some(reason),
+        };
         let at = |p: &Place, how: Match, reason: Option<String>| LayerLine {
             line: Some(p.line),
             end_line: Some(p.end_line),
@@ -502,7 +540,9 @@ impl DockerfileSteps {
                     // their own: a builder that squashes put their changes here.
                     let start = previous_layer_step.map_or(0, |p| p + 1);
                     let covered: Vec<usize> = (start..j)
-                        .filter(|&k| self.steps[k].makes_layer() && entry_of_step[k].is_some_and(|ei| !entries[ei].layer))
+                        .filter(|&k| {
+                            self.steps[k].makes_layer() && entry_of_step[k].is_some_and(|ei| !entries[ei].layer)
+                        })
                         .collect();
                     previous_layer_step = Some(j);
                     made[j].push(layer);
@@ -587,7 +627,14 @@ impl DockerfileSteps {
         }
         // Base layers are a prefix; without any pair nothing is known about them.
         let base_layers = first_pair.map(|_| base.len());
-        DockerfileMap { file: self.file.clone(), target_stage: self.target_stage, base_layers, complete, instructions, layers }
+        DockerfileMap {
+            file: self.file.clone(),
+            target_stage: self.target_stage,
+            base_layers,
+            complete,
+            instructions,
+            layers,
+        }
     }
 }
 
@@ -643,7 +690,12 @@ mod tests {
         ]));
         assert_eq!(
             lines(&map),
-            vec![(Some(1), Match::BaseImage), (Some(4), Match::Content), (Some(5), Match::Content), (Some(6), Match::Content)]
+            vec![
+                (Some(1), Match::BaseImage),
+                (Some(4), Match::Content),
+                (Some(5), Match::Content),
+                (Some(6), Match::Content)
+            ]
         );
         assert_eq!(map.base_layers, Some(1));
         assert!(map.complete);
@@ -667,7 +719,12 @@ mod tests {
         // FROM scratch: no base layers, WORKDIR resolved against `/`.
         assert_eq!(
             lines(&map),
-            vec![(Some(3), Match::Content), (Some(4), Match::Content), (Some(8), Match::Content), (Some(11), Match::Content)]
+            vec![
+                (Some(3), Match::Content),
+                (Some(4), Match::Content),
+                (Some(8), Match::Content),
+                (Some(11), Match::Content)
+            ]
         );
         assert_eq!(map.base_layers, Some(0));
     }

@@ -132,7 +132,10 @@ mod tests {
     #[test]
     fn reads_dive_ci() {
         let gates = parse_dive_ci("rules:\n  lowestEfficiency: 0.95 # keep it tight\n  highestWastedBytes: 20MB\n  highestUserWastedPercent: disabled\n").unwrap();
-        assert_eq!(gates, Gates { max_wasted_bytes: Some(20_000_000), max_wasted_ratio: None, min_efficiency: Some(0.95) });
+        assert_eq!(
+            gates,
+            Gates { max_wasted_bytes: Some(20_000_000), max_wasted_ratio: None, min_efficiency: Some(0.95) }
+        );
         assert!(parse_dive_ci("rules:\n  bogus: 1\n").is_err());
     }
 

@@ -30,7 +30,9 @@ use std::collections::{BTreeMap, HashMap};
 use rayon::prelude::*;
 use serde::Serialize;
 
-use crate::image::{Change, Compression, EntryKind, Image, ImageConfig, ImageError, ImageRef, LayerContents, OpenOptions, Platform};
+use crate::image::{
+    Change, Compression, EntryKind, Image, ImageConfig, ImageError, ImageRef, LayerContents, OpenOptions, Platform,
+};
 use caches::CacheReport;
 use dive::DiveFigures;
 use dockerfile_map::{DockerfileMap, DockerfileSteps, LayerLine};
@@ -232,7 +234,13 @@ pub fn base_layer_count(config: &ImageConfig) -> usize {
     confirmed.unwrap_or(1)
 }
 
-fn report(image: &Image, layers: &[LayerContents], index: &PathIndex, dive: DiveFigures, options: &AnalyzeOptions) -> Report {
+fn report(
+    image: &Image,
+    layers: &[LayerContents],
+    index: &PathIndex,
+    dive: DiveFigures,
+    options: &AnalyzeOptions,
+) -> Report {
     let history = image.config.layer_history();
     let n = layers.len();
     let mapping = options.dockerfile.as_ref().map(|d| d.map(&image.config));
@@ -285,7 +293,10 @@ fn report(image: &Image, layers: &[LayerContents], index: &PathIndex, dive: Dive
                 files_removed: counts.files_removed,
                 invisible_bytes: invisible[i].0,
                 invisible_files: invisible[i].1,
-                hidden_by: hidden_by[i].iter().map(|(&layer, &(bytes, files))| HiddenBy { layer, bytes, files }).collect(),
+                hidden_by: hidden_by[i]
+                    .iter()
+                    .map(|(&layer, &(bytes, files))| HiddenBy { layer, bytes, files })
+                    .collect(),
                 dockerfile: mapping.as_ref().and_then(|m| m.layers.get(i).cloned()),
             }
         })
@@ -349,7 +360,10 @@ mod tests {
             history.iter().map(|(by, empty)| serde_json::json!({"created_by": by, "empty_layer": empty})).collect();
         let layers = history.iter().filter(|h| h["empty_layer"] == false).count();
         let diff_ids = vec![format!("sha256:{}", "0".repeat(64)); layers];
-        serde_json::from_value(serde_json::json!({"rootfs": {"type": "layers", "diff_ids": diff_ids}, "history": history})).unwrap()
+        serde_json::from_value(
+            serde_json::json!({"rootfs": {"type": "layers", "diff_ids": diff_ids}, "history": history}),
+        )
+        .unwrap()
     }
 
     #[test]

@@ -146,16 +146,33 @@ fn table(r: &Report) -> String {
         let _ = writeln!(out, "{:<19}{value}", format!("{label}:"));
     }
     if let Some(map) = &r.dockerfile {
-        let title = format!("{}, line by line (stage {}{})", map.file, map.target_stage, if map.complete { "" } else { "; history and Dockerfile disagree" });
+        let title = format!(
+            "{}, line by line (stage {}{})",
+            map.file,
+            map.target_stage,
+            if map.complete { "" } else { "; history and Dockerfile disagree" }
+        );
         section(&mut out, &title, dockerfile_lines(r).into_iter());
     }
-    section(&mut out, "Largest files", r.largest_files.iter().map(|f| format!("{:>10}  layer {:<3} /{}", human(f.bytes), f.layer, f.path)));
+    section(
+        &mut out,
+        "Largest files",
+        r.largest_files.iter().map(|f| format!("{:>10}  layer {:<3} /{}", human(f.bytes), f.layer, f.path)),
+    );
     section(
         &mut out,
         "Largest invisible files",
-        r.invisible_files.iter().map(|f| format!("{:>10}  layer {:<3} /{}  ({:?} by layer {})", human(f.bytes), f.layer, f.path, f.how, f.hidden_by)),
+        r.invisible_files.iter().map(|f| {
+            format!("{:>10}  layer {:<3} /{}  ({:?} by layer {})", human(f.bytes), f.layer, f.path, f.how, f.hidden_by)
+        }),
     );
-    section(&mut out, "Caches left in the final filesystem", r.caches.iter().map(|c| format!("{:>10}  {:<15} {} files in /{}", human(c.bytes), c.cache, c.files, c.paths.join(", /"))));
+    section(
+        &mut out,
+        "Caches left in the final filesystem",
+        r.caches
+            .iter()
+            .map(|c| format!("{:>10}  {:<15} {} files in /{}", human(c.bytes), c.cache, c.files, c.paths.join(", /"))),
+    );
     out
 }
 
@@ -166,11 +183,22 @@ fn summary(r: &Report) -> Vec<(String, String)> {
     vec![
         ("Total content".into(), format!("{} ({} B) in {} layers", human(t.content_bytes), t.content_bytes, t.layers)),
         ("Stored".into(), format!("{} compressed, {} as tar", human(t.compressed_bytes), human(t.uncompressed_bytes))),
-        (format!("Base ({} layers)", t.base_layers), format!("{}, user layers {}", human(t.base_bytes), human(t.user_bytes))),
-        ("Final filesystem".into(), format!("{} ({} B) in {} files", human(t.final_fs_bytes), t.final_fs_bytes, t.final_files)),
+        (
+            format!("Base ({} layers)", t.base_layers),
+            format!("{}, user layers {}", human(t.base_bytes), human(t.user_bytes)),
+        ),
+        (
+            "Final filesystem".into(),
+            format!("{} ({} B) in {} files", human(t.final_fs_bytes), t.final_fs_bytes, t.final_files),
+        ),
         (
             "Reclaimable".into(),
-            format!("{} ({} B, {:.1}% of content)", human(t.reclaimable_bytes), t.reclaimable_bytes, t.wasted_ratio * 100.0),
+            format!(
+                "{} ({} B, {:.1}% of content)",
+                human(t.reclaimable_bytes),
+                t.reclaimable_bytes,
+                t.wasted_ratio * 100.0
+            ),
         ),
         ("Efficiency".into(), format!("{:.2}%", t.efficiency * 100.0)),
         (
@@ -203,7 +231,8 @@ fn markdown(r: &Report) -> String {
     let _ = writeln!(out, "| Layer | Content | Compressed | Invisible | Added | Changed | Removed | Instruction |");
     let _ = writeln!(out, "|---:|---:|---:|---:|---:|---:|---:|---|");
     for l in &r.layers {
-        let hidden: Vec<String> = l.hidden_by.iter().map(|h| format!("{} by layer {}", human(h.bytes), h.layer)).collect();
+        let hidden: Vec<String> =
+            l.hidden_by.iter().map(|h| format!("{} by layer {}", human(h.bytes), h.layer)).collect();
         let _ = writeln!(
             out,
             "| {}{} | {} | {} | {}{} | {} | {} | {} | `{}` |",
@@ -235,16 +264,38 @@ fn markdown(r: &Report) -> String {
     let unmapped: Vec<String> = r
         .layers
         .iter()
-        .filter_map(|l| layer_reason(l.dockerfile.as_ref()).map(|why| format!("layer {}: {}", l.index, why.replace('`', "'"))))
+        .filter_map(|l| {
+            layer_reason(l.dockerfile.as_ref()).map(|why| format!("layer {}: {}", l.index, why.replace('`', "'")))
+        })
         .collect();
     list(&mut out, "Layer notes", unmapped);
-    list(&mut out, "Dockerfile, line by line", dockerfile_lines(r).into_iter().map(|l| format!("`{}`", l.replace('`', "'"))).collect());
-    list(&mut out, "Largest files", r.largest_files.iter().map(|f| format!("`/{}` {} (layer {})", f.path, human(f.bytes), f.layer)).collect());
+    list(
+        &mut out,
+        "Dockerfile, line by line",
+        dockerfile_lines(r).into_iter().map(|l| format!("`{}`", l.replace('`', "'"))).collect(),
+    );
+    list(
+        &mut out,
+        "Largest files",
+        r.largest_files.iter().map(|f| format!("`/{}` {} (layer {})", f.path, human(f.bytes), f.layer)).collect(),
+    );
     list(
         &mut out,
         "Largest invisible files",
-        r.invisible_files.iter().map(|f| format!("`/{}` {} (layer {}, {:?} by layer {})", f.path, human(f.bytes), f.layer, f.how, f.hidden_by)).collect(),
+        r.invisible_files
+            .iter()
+            .map(|f| {
+                format!("`/{}` {} (layer {}, {:?} by layer {})", f.path, human(f.bytes), f.layer, f.how, f.hidden_by)
+            })
+            .collect(),
     );
-    list(&mut out, "Caches left", r.caches.iter().map(|c| format!("{} {} ({} files in `/{}`)", c.cache, human(c.bytes), c.files, c.paths.join("`, `/"))).collect());
+    list(
+        &mut out,
+        "Caches left",
+        r.caches
+            .iter()
+            .map(|c| format!("{} {} ({} files in `/{}`)", c.cache, human(c.bytes), c.files, c.paths.join("`, `/")))
+            .collect(),
+    );
     out
 }

@@ -107,29 +107,16 @@ impl Dockerignore {
             }
             let cleaned = clean(pattern);
             let (exception, text) = match cleaned.strip_prefix('!') {
-                Some("") => {
-                    return Err(PatternError {
-                        line,
-                        message: "illegal exclusion pattern: \"!\"".to_string(),
-                    })
-                }
+                Some("") => return Err(PatternError { line, message: "illegal exclusion pattern: \"!\"".to_string() }),
                 Some(rest) => (true, rest.to_string()),
                 None => (false, cleaned),
             };
-            let syntax_error = || PatternError {
-                line,
-                message: format!("syntax error in pattern `{text}`"),
-            };
+            let syntax_error = || PatternError { line, message: format!("syntax error in pattern `{text}`") };
             if !go_match_syntax_ok(&text) {
                 return Err(syntax_error());
             }
             let kind = compile(&text).map_err(|_| syntax_error())?;
-            out.push(Pattern {
-                text,
-                exception,
-                line,
-                kind,
-            });
+            out.push(Pattern { text, exception, line, kind });
         }
         Ok(Dockerignore { patterns: out })
     }
@@ -152,11 +139,7 @@ impl Dockerignore {
     /// The pattern that decides about `path`, with its index: the last one that matches the
     /// path or one of its parent directories.
     pub fn deciding(&self, path: &str) -> Option<(usize, &Pattern)> {
-        self.patterns
-            .iter()
-            .enumerate()
-            .rev()
-            .find(|(_, p)| p.matches_or_parent_matches(path))
+        self.patterns.iter().enumerate().rev().find(|(_, p)| p.matches_or_parent_matches(path))
     }
 
     /// The pattern that leaves out `path` and everything below it: `path` is excluded and no
@@ -169,9 +152,7 @@ impl Dockerignore {
             return None;
         }
         let components: Vec<&str> = if path == "." { Vec::new() } else { path.split('/').collect() };
-        let brought_back = self.patterns[index + 1..]
-            .iter()
-            .any(|e| e.exception && e.may_match_below(&components));
+        let brought_back = self.patterns[index + 1..].iter().any(|e| e.exception && e.may_match_below(&components));
         (!brought_back).then_some(pattern)
     }
 }

@@ -17,14 +17,11 @@ pub const DOCKERIGNORE: &str = ".dockerignore";
 /// root of the context. None when neither exists. A Dockerfile named `-` (stdin) has no file of
 /// its own.
 pub fn ignore_file_path(dockerfile: &Path, context: &Path) -> Option<PathBuf> {
-    let own = dockerfile
-        .file_name()
-        .filter(|name| *name != "-")
-        .map(|name| {
-            let mut own = name.to_os_string();
-            own.push(".dockerignore");
-            dockerfile.with_file_name(own)
-        });
+    let own = dockerfile.file_name().filter(|name| *name != "-").map(|name| {
+        let mut own = name.to_os_string();
+        own.push(".dockerignore");
+        dockerfile.with_file_name(own)
+    });
     let shared = context.join(DOCKERIGNORE);
     let found = own.into_iter().chain([shared]).find(|p| p.is_file())?;
     // `./.dockerignore` reads better as `.dockerignore`.
@@ -55,25 +52,17 @@ impl IgnoreFile {
             Ok(bytes) => Dockerignore::parse(&String::from_utf8_lossy(&bytes)).map_err(|e| e.to_string()),
             Err(e) => Err(format!("cannot read it: {e}")),
         };
-        IgnoreFile {
-            path: path.to_path_buf(),
-            rules,
-        }
+        IgnoreFile { path: path.to_path_buf(), rules }
     }
 
     /// An ignore file with the text `text`, as if read from `path`.
     pub fn from_text(path: impl Into<PathBuf>, text: &str) -> IgnoreFile {
-        IgnoreFile {
-            path: path.into(),
-            rules: Dockerignore::parse(text).map_err(|e| e.to_string()),
-        }
+        IgnoreFile { path: path.into(), rules: Dockerignore::parse(text).map_err(|e| e.to_string()) }
     }
 
     /// The file name, for messages (`.dockerignore`, `app.Dockerfile.dockerignore`).
     pub fn name(&self) -> String {
-        self.path
-            .file_name()
-            .map_or_else(|| self.path.display().to_string(), |n| n.to_string_lossy().into_owned())
+        self.path.file_name().map_or_else(|| self.path.display().to_string(), |n| n.to_string_lossy().into_owned())
     }
 }
 

@@ -8,7 +8,9 @@ pub enum ImageError {
     #[error("invalid image reference `{reference}`: {reason}")]
     #[diagnostic(
         code(imgopt::image::reference),
-        help("use oci:DIR[:TAG], oci-archive:FILE[:TAG], docker-archive:FILE[:NAME:TAG] or registry:NAME[:TAG|@DIGEST]")
+        help(
+            "use oci:DIR[:TAG], oci-archive:FILE[:TAG], docker-archive:FILE[:NAME:TAG] or registry:NAME[:TAG|@DIGEST]"
+        )
     )]
     Reference { reference: String, reason: String },
 
@@ -40,28 +42,15 @@ pub enum ImageError {
 
     #[error("digest mismatch for {what}: the image says {expected}, the content hashes to {actual}")]
     #[diagnostic(code(imgopt::image::digest))]
-    DigestMismatch {
-        what: String,
-        expected: String,
-        actual: String,
-    },
+    DigestMismatch { what: String, expected: String, actual: String },
 
     #[error("layer {layer} ({location}): {message}")]
     #[diagnostic(code(imgopt::image::layer))]
-    Layer {
-        layer: usize,
-        location: String,
-        message: String,
-    },
+    Layer { layer: usize, location: String, message: String },
 
     #[error("layer {layer} ({location}), entry `{entry}`: {message}")]
     #[diagnostic(code(imgopt::image::entry))]
-    Entry {
-        layer: usize,
-        location: String,
-        entry: String,
-        message: String,
-    },
+    Entry { layer: usize, location: String, entry: String, message: String },
 }
 
 pub type Result<T, E = ImageError> = std::result::Result<T, E>;

@@ -174,7 +174,12 @@ pub struct Verify {
 }
 
 /// Read one layer. `blob_size` bounds an uncompressed layer read by seeking.
-pub fn read_layer(mut blob: BlobReader, origin: &LayerOrigin<'_>, verify: Verify, blob_size: u64) -> Result<LayerContents> {
+pub fn read_layer(
+    mut blob: BlobReader,
+    origin: &LayerOrigin<'_>,
+    verify: Verify,
+    blob_size: u64,
+) -> Result<LayerContents> {
     let unreadable = |e: io::Error| origin.error(format!("cannot read the blob: {e}"));
     let mut head = [0u8; 4];
     let mut got = 0;
@@ -192,7 +197,8 @@ pub fn read_layer(mut blob: BlobReader, origin: &LayerOrigin<'_>, verify: Verify
         return skim_tar(SeekBuf::new(blob), origin, blob_size);
     }
     // Reads of the buffer's size or more bypass it, so file contents are not copied twice.
-    let mut raw = BufReader::with_capacity(READ_BUFFER, Tap::new(blob, verify.blob && compression != Compression::None));
+    let mut raw =
+        BufReader::with_capacity(READ_BUFFER, Tap::new(blob, verify.blob && compression != Compression::None));
     let mut contents = match compression {
         Compression::None => walk_tar(&mut raw, origin, hash_tar)?,
         Compression::Gzip => walk_tar(flate2::bufread::MultiGzDecoder::new(&mut raw), origin, hash_tar)?,
@@ -293,7 +299,10 @@ fn collect_changes<R: Read>(
             let shown: String = raw_path.chars().take(100).collect();
             return Err(origin.entry_error(
                 &format!("{shown}…"),
-                format!("the path is {} bytes long; a path is at most {MAX_PATH_BYTES} bytes", entry.path_bytes().len()),
+                format!(
+                    "the path is {} bytes long; a path is at most {MAX_PATH_BYTES} bytes",
+                    entry.path_bytes().len()
+                ),
             ));
         }
         if let Contents::Skip { blob_size } = contents {
@@ -326,7 +335,16 @@ struct MetaWatch {
 
 impl Default for MetaWatch {
     fn default() -> Self {
-        MetaWatch { pos: 0, armed: false, limit: u64::MAX, header_at: 0, header: [0; 512], filled: 0, chain_done: true, refused: None }
+        MetaWatch {
+            pos: 0,
+            armed: false,
+            limit: u64::MAX,
+            header_at: 0,
+            header: [0; 512],
+            filled: 0,
+            chain_done: true,
+            refused: None,
+        }
     }
 }
 
@@ -387,8 +405,12 @@ impl MetaWatch {
         let Ok(size) = header.entry_size() else { return };
         let kind = header.entry_type();
         let (what, most, why) = match kind {
-            tar::EntryType::GNULongName => ("a GNU long-name entry", MAX_PATH_BYTES + 1, "a path is at most 4096 bytes"),
-            tar::EntryType::GNULongLink => ("a GNU long-link entry", MAX_PATH_BYTES + 1, "a link target is at most 4096 bytes"),
+            tar::EntryType::GNULongName => {
+                ("a GNU long-name entry", MAX_PATH_BYTES + 1, "a path is at most 4096 bytes")
+            }
+            tar::EntryType::GNULongLink => {
+                ("a GNU long-link entry", MAX_PATH_BYTES + 1, "a link target is at most 4096 bytes")
+            }
             tar::EntryType::XHeader => ("a PAX extended header", MAX_PAX_BYTES, "at most 1 MiB is read"),
             tar::EntryType::XGlobalHeader => ("a PAX global header", MAX_PAX_BYTES, "at most 1 MiB is read"),
             _ => return,

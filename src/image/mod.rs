@@ -56,9 +56,7 @@ pub struct OpenOptions {
 impl Image {
     pub fn open(reference: &ImageRef, options: &OpenOptions) -> Result<Image> {
         match reference {
-            ImageRef::OciDir { dir, tag } => {
-                open_oci(reference.clone(), Store::dir(dir)?, tag.as_deref(), options)
-            }
+            ImageRef::OciDir { dir, tag } => open_oci(reference.clone(), Store::dir(dir)?, tag.as_deref(), options),
             ImageRef::OciArchive { file, tag } => {
                 open_oci(reference.clone(), Store::archive(file)?, tag.as_deref(), options)
             }
@@ -117,12 +115,20 @@ fn check_layer_digests(blob: &LayerBlob, contents: &LayerContents) -> Result<()>
     let what = |kind: &str| format!("layer {} ({}) {kind}", blob.index, blob.location);
     if let (Some(expected), Some(actual)) = (&blob.digest, &contents.blob_digest) {
         if expected.algorithm() == "sha256" && expected != actual {
-            return Err(ImageError::DigestMismatch { what: what("blob"), expected: expected.to_string(), actual: actual.to_string() });
+            return Err(ImageError::DigestMismatch {
+                what: what("blob"),
+                expected: expected.to_string(),
+                actual: actual.to_string(),
+            });
         }
     }
     if let Some(actual) = &contents.diff_id {
         if &blob.diff_id != actual {
-            return Err(ImageError::DigestMismatch { what: what("diff_id"), expected: blob.diff_id.to_string(), actual: actual.to_string() });
+            return Err(ImageError::DigestMismatch {
+                what: what("diff_id"),
+                expected: blob.diff_id.to_string(),
+                actual: actual.to_string(),
+            });
         }
     }
     Ok(())
@@ -134,7 +140,11 @@ fn check_digest(what: &str, expected: &Digest, bytes: &[u8]) -> Result<()> {
     }
     let actual = Digest::sha256_from_bytes(Sha256::digest(bytes).into());
     if &actual != expected {
-        return Err(ImageError::DigestMismatch { what: what.into(), expected: expected.to_string(), actual: actual.to_string() });
+        return Err(ImageError::DigestMismatch {
+            what: what.into(),
+            expected: expected.to_string(),
+            actual: actual.to_string(),
+        });
     }
     Ok(())
 }
@@ -162,7 +172,11 @@ fn open_oci(reference: ImageRef, store: Store, tag: Option<&str>, options: &Open
             let named: Vec<_> = index
                 .manifests
                 .iter()
-                .filter(|d| d.annotations.get(spec::ANNOTATION_REF_NAME).is_some_and(|n| n == tag || n.rsplit(':').next() == Some(tag)))
+                .filter(|d| {
+                    d.annotations
+                        .get(spec::ANNOTATION_REF_NAME)
+                        .is_some_and(|n| n == tag || n.rsplit(':').next() == Some(tag))
+                })
                 .collect();
             if named.is_empty() {
                 return Err(ImageError::Layout(format!("{reference}: no manifest is named `{tag}` in index.json")));
@@ -215,13 +229,17 @@ fn from_manifest(reference: ImageRef, store: Store, digest: &Digest) -> Result<I
 
 /// The descriptor for `wanted` among an index's entries, attestations left out. An entry without
 /// platform information (a single-image layout, a nested index) fits any platform.
-pub(crate) fn choose_manifest<'a>(candidates: &[&'a spec::Descriptor], wanted: &Platform) -> Result<&'a spec::Descriptor> {
+pub(crate) fn choose_manifest<'a>(
+    candidates: &[&'a spec::Descriptor],
+    wanted: &Platform,
+) -> Result<&'a spec::Descriptor> {
     let usable: Vec<&spec::Descriptor> = candidates.iter().copied().filter(|d| !d.is_attestation()).collect();
     let fits = |d: &&spec::Descriptor| d.platform.as_ref().is_none_or(|p| p.matches(wanted));
     let matching: Vec<&spec::Descriptor> = usable.iter().copied().filter(fits).collect();
     match matching.as_slice() {
         [] => {
-            let offered: Vec<String> = usable.iter().filter_map(|d| d.platform.as_ref().map(|p| p.to_string())).collect();
+            let offered: Vec<String> =
+                usable.iter().filter_map(|d| d.platform.as_ref().map(|p| p.to_string())).collect();
             Err(ImageError::Layout(format!("no image for platform {wanted}; the index offers: {}", offered.join(", "))))
         }
         [first, ..] => Ok(first),
@@ -229,7 +247,12 @@ pub(crate) fn choose_manifest<'a>(candidates: &[&'a spec::Descriptor], wanted: &
 }
 
 /// Pick one image manifest among descriptors, descending into nested indexes.
-fn resolve_manifest(store: &Store, candidates: &[&spec::Descriptor], wanted: &Platform, depth: usize) -> Result<spec::Descriptor> {
+fn resolve_manifest(
+    store: &Store,
+    candidates: &[&spec::Descriptor],
+    wanted: &Platform,
+    depth: usize,
+) -> Result<spec::Descriptor> {
     if depth > 8 {
         return Err(ImageError::Layout("image indexes nest more than 8 deep".into()));
     }
@@ -253,7 +276,8 @@ fn open_docker_archive(reference: ImageRef, store: Store, name: Option<&str>) ->
             [one] => one,
             [] => return Err(ImageError::Layout(format!("{reference}: manifest.json lists no image"))),
             many => {
-                let tags: Vec<&str> = many.iter().flat_map(|e| e.repo_tags.iter().flatten().map(String::as_str)).collect();
+                let tags: Vec<&str> =
+                    many.iter().flat_map(|e| e.repo_tags.iter().flatten().map(String::as_str)).collect();
                 return Err(ImageError::Layout(format!(
                     "{reference} holds {} images; name one: {}",
                     many.len(),

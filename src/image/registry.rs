@@ -63,7 +63,8 @@ impl RegistryRef {
             _ => (DEFAULT_REGISTRY.to_string(), rest.to_string()),
         };
         let valid = |s: &str| {
-            !s.is_empty() && s.split('/').all(|p| !p.is_empty() && p != "." && p != "..")
+            !s.is_empty()
+                && s.split('/').all(|p| !p.is_empty() && p != "." && p != "..")
                 && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-/".contains(&b))
         };
         if !valid(&repository) {
@@ -94,9 +95,9 @@ pub fn cache_dir() -> Result<PathBuf> {
     if let Some(dir) = std::env::var_os("XDG_CACHE_HOME").filter(|d| !d.is_empty()) {
         return Ok(PathBuf::from(dir).join("imgopt"));
     }
-    std::env::var_os("HOME")
-        .map(|home| PathBuf::from(home).join(".cache/imgopt"))
-        .ok_or_else(|| ImageError::Registry("neither XDG_CACHE_HOME nor HOME is set: no place for the blob cache".into()))
+    std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".cache/imgopt")).ok_or_else(|| {
+        ImageError::Registry("neither XDG_CACHE_HOME nor HOME is set: no place for the blob cache".into())
+    })
 }
 
 /// [`DEFAULT_READ_TIMEOUT`], or what `IMGOPT_REGISTRY_TIMEOUT` says.
@@ -188,9 +189,9 @@ impl Client {
     }
 
     fn fetch_token(&self, challenge: &str) -> Result<String> {
-        let params = challenge
-            .strip_prefix("Bearer ")
-            .ok_or_else(|| self.error(format!("unsupported authentication `{challenge}` (only anonymous Bearer tokens)")))?;
+        let params = challenge.strip_prefix("Bearer ").ok_or_else(|| {
+            self.error(format!("unsupported authentication `{challenge}` (only anonymous Bearer tokens)"))
+        })?;
         let mut realm = None;
         let mut query = Vec::new();
         for (key, value) in parse_challenge(params) {
@@ -260,9 +261,9 @@ impl Client {
         }
         let response = self.get(&format!("blobs/{digest}"), None)?;
         let partial = path.with_extension(format!("partial-{}", std::process::id()));
-        let kept = self.download(response, digest, size, &partial).and_then(|()| {
-            std::fs::rename(&partial, &path).map_err(|e| ImageError::io(&path, e))
-        });
+        let kept = self
+            .download(response, digest, size, &partial)
+            .and_then(|()| std::fs::rename(&partial, &path).map_err(|e| ImageError::io(&path, e)));
         if kept.is_err() {
             let _ = std::fs::remove_file(&partial);
         }
@@ -272,7 +273,13 @@ impl Client {
     /// Stream a blob to `partial`, hashing it on the way; an error if it does not match `digest`.
     /// At most `size` bytes are taken: a registry sending more (endlessly, say) would otherwise
     /// fill the disk before the digest check could refuse the blob.
-    fn download(&self, response: ureq::http::Response<ureq::Body>, digest: &Digest, size: u64, partial: &Path) -> Result<()> {
+    fn download(
+        &self,
+        response: ureq::http::Response<ureq::Body>,
+        digest: &Digest,
+        size: u64,
+        partial: &Path,
+    ) -> Result<()> {
         let io_error = |e: io::Error| ImageError::io(partial, e);
         let mut out = File::create(partial).map_err(io_error)?;
         let from = ureq::ResponseExt::get_uri(&response).to_string();
@@ -281,13 +288,16 @@ impl Client {
         let mut hasher = Sha256::new();
         let mut buf = vec![0u8; 256 << 10];
         loop {
-            let n = reader.read(&mut buf).map_err(|e| self.transfer_error(&format!("blob {digest} from {from}"), &e))?;
+            let n =
+                reader.read(&mut buf).map_err(|e| self.transfer_error(&format!("blob {digest} from {from}"), &e))?;
             if n == 0 {
                 break;
             }
             received += n as u64;
             if received > size {
-                return Err(self.error(format!("blob {digest}: the registry sent more than the {size} bytes its manifest declares")));
+                return Err(self.error(format!(
+                    "blob {digest}: the registry sent more than the {size} bytes its manifest declares"
+                )));
             }
             hasher.update(&buf[..n]);
             out.write_all(&buf[..n]).map_err(io_error)?;
@@ -316,7 +326,12 @@ pub fn pull(image: &RegistryRef, wanted: &Platform, cache: &Path) -> Result<Dige
 }
 
 /// [`pull`], with each read from the registry waiting at most `read_timeout`.
-pub fn pull_with_timeout(image: &RegistryRef, wanted: &Platform, cache: &Path, read_timeout: Duration) -> Result<Digest> {
+pub fn pull_with_timeout(
+    image: &RegistryRef,
+    wanted: &Platform,
+    cache: &Path,
+    read_timeout: Duration,
+) -> Result<Digest> {
     let blobs = cache.join("blobs/sha256");
     std::fs::create_dir_all(&blobs).map_err(|e| ImageError::io(&blobs, e))?;
     let client = Client::new(image, read_timeout);
@@ -373,7 +388,9 @@ fn parse_challenge(params: &str) -> Vec<(String, String)> {
 fn percent_encode(text: &str) -> String {
     text.bytes()
         .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b':' | b'/' => (b as char).to_string(),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b':' | b'/' => {
+                (b as char).to_string()
+            }
             _ => format!("%{b:02X}"),
         })
         .collect()
@@ -386,9 +403,15 @@ mod tests {
     #[test]
     fn names() {
         let r = RegistryRef::parse("debian").unwrap();
-        assert_eq!((r.registry.as_str(), r.repository.as_str(), r.reference.as_str()), (DEFAULT_REGISTRY, "library/debian", "latest"));
+        assert_eq!(
+            (r.registry.as_str(), r.repository.as_str(), r.reference.as_str()),
+            (DEFAULT_REGISTRY, "library/debian", "latest")
+        );
         let r = RegistryRef::parse("127.0.0.1:5000/test/img:v1").unwrap();
-        assert_eq!((r.registry.as_str(), r.repository.as_str(), r.reference.as_str()), ("127.0.0.1:5000", "test/img", "v1"));
+        assert_eq!(
+            (r.registry.as_str(), r.repository.as_str(), r.reference.as_str()),
+            ("127.0.0.1:5000", "test/img", "v1")
+        );
         assert_eq!(r.base_url(), "http://127.0.0.1:5000");
         let digest = format!("sha256:{}", "a".repeat(64));
         let r = RegistryRef::parse(&format!("ghcr.io/o/r@{digest}")).unwrap();
@@ -400,7 +423,9 @@ mod tests {
 
     #[test]
     fn challenges() {
-        let parsed = parse_challenge(r#"realm="https://auth.docker.io/token",service="registry.docker.io",scope="repository:library/debian:pull""#);
+        let parsed = parse_challenge(
+            r#"realm="https://auth.docker.io/token",service="registry.docker.io",scope="repository:library/debian:pull""#,
+        );
         assert_eq!(parsed[0], ("realm".into(), "https://auth.docker.io/token".into()));
         assert_eq!(parsed[2], ("scope".into(), "repository:library/debian:pull".into()));
     }

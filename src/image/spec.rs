@@ -15,8 +15,7 @@ pub const MEDIA_OCI_CONFIG: &str = "application/vnd.oci.image.config.v1+json";
 pub const MEDIA_OCI_LAYER_TAR: &str = "application/vnd.oci.image.layer.v1.tar";
 pub const MEDIA_OCI_LAYER_GZIP: &str = "application/vnd.oci.image.layer.v1.tar+gzip";
 pub const MEDIA_OCI_LAYER_ZSTD: &str = "application/vnd.oci.image.layer.v1.tar+zstd";
-pub const MEDIA_DOCKER_MANIFEST_LIST: &str =
-    "application/vnd.docker.distribution.manifest.list.v2+json";
+pub const MEDIA_DOCKER_MANIFEST_LIST: &str = "application/vnd.docker.distribution.manifest.list.v2+json";
 pub const MEDIA_DOCKER_MANIFEST: &str = "application/vnd.docker.distribution.manifest.v2+json";
 
 /// Annotation naming a manifest inside an OCI layout (`oci:DIR:TAG`).
@@ -34,9 +33,8 @@ pub struct Digest {
 
 impl Digest {
     pub fn parse(text: &str) -> Result<Self, String> {
-        let (algorithm, hex) = text
-            .split_once(':')
-            .ok_or_else(|| format!("digest `{text}` has no `algorithm:` prefix"))?;
+        let (algorithm, hex) =
+            text.split_once(':').ok_or_else(|| format!("digest `{text}` has no `algorithm:` prefix"))?;
         let expected_len = match algorithm {
             "sha256" => 64,
             "sha512" => 128,
@@ -168,9 +166,7 @@ impl Descriptor {
     /// BuildKit's provenance and SBOM manifests: they sit in an index beside the real image,
     /// with platform unknown/unknown.
     pub fn is_attestation(&self) -> bool {
-        self.annotations
-            .get(ANNOTATION_DOCKER_REFERENCE_TYPE)
-            .is_some_and(|t| t == "attestation-manifest")
+        self.annotations.get(ANNOTATION_DOCKER_REFERENCE_TYPE).is_some_and(|t| t == "attestation-manifest")
             || self.platform.as_ref().is_some_and(|p| p.os == "unknown" && p.architecture == "unknown")
     }
 }

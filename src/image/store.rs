@@ -115,7 +115,9 @@ impl Store {
     pub fn contains(&self, name: &str) -> bool {
         match self {
             Store::Dir(dir) => safe_relative(name).is_some_and(|rel| dir.join(rel).is_file()),
-            Store::Archive { members, .. } => normalize_member(Path::new(name)).is_some_and(|n| members.contains_key(&n)),
+            Store::Archive { members, .. } => {
+                normalize_member(Path::new(name)).is_some_and(|n| members.contains_key(&n))
+            }
         }
     }
 
@@ -162,7 +164,10 @@ impl Store {
             return Err(ImageError::Layout(format!("`{name}` is {size} bytes, too large for a JSON document")));
         }
         let mut bytes = Vec::with_capacity(size as usize);
-        reader.take(MAX_JSON_BYTES).read_to_end(&mut bytes).map_err(|e| ImageError::io(self.describe().join(name), e))?;
+        reader
+            .take(MAX_JSON_BYTES)
+            .read_to_end(&mut bytes)
+            .map_err(|e| ImageError::io(self.describe().join(name), e))?;
         Ok(bytes)
     }
 }

@@ -28,15 +28,7 @@ impl<'d, 'a> Checker<'d, 'a> {
         commands: &'d [RunCommand<'d, 'd>],
         settings: &'d Settings,
     ) -> Self {
-        Checker {
-            df,
-            model: &df.model,
-            settings,
-            scripts,
-            commands,
-            current: None,
-            out: Vec::new(),
-        }
+        Checker { df, model: &df.model, settings, scripts, commands, current: None, out: Vec::new() }
     }
 
     pub fn run(&mut self, rule: &'static Rule) {
@@ -64,12 +56,7 @@ impl<'d, 'a> Checker<'d, 'a> {
     /// Every `FROM --platform=VALUE` flag with its value, in file order.
     pub fn from_platform_flags(
         &self,
-    ) -> impl Iterator<
-        Item = (
-            &'d parse_dockerfile::Flag<'a>,
-            &'d parse_dockerfile::UnescapedString<'a>,
-        ),
-    > {
+    ) -> impl Iterator<Item = (&'d parse_dockerfile::Flag<'a>, &'d parse_dockerfile::UnescapedString<'a>)> {
         self.df
             .typed()
             .flat_map(|ins| match ins {
@@ -94,9 +81,7 @@ impl<'d, 'a> Checker<'d, 'a> {
             fix: None,
         });
         let last = self.out.len() - 1;
-        Report {
-            diagnostic: &mut self.out[last],
-        }
+        Report { diagnostic: &mut self.out[last] }
     }
 
     /// The whole span of instruction `index`.
@@ -117,27 +102,17 @@ impl Report<'_> {
     }
 
     pub fn related(self, span: Span, message: impl Into<String>) -> Self {
-        self.diagnostic.related.push(Related {
-            span,
-            message: message.into(),
-        });
+        self.diagnostic.related.push(Related { span, message: message.into() });
         self
     }
 
     pub fn fix(self, description: impl Into<String>, applicability: Applicability, edits: Vec<Edit>) -> Self {
-        self.diagnostic.fix = Some(Fix {
-            description: description.into(),
-            applicability,
-            edits,
-        });
+        self.diagnostic.fix = Some(Fix { description: description.into(), applicability, edits });
         self
     }
 }
 
 /// One edit replacing `range` by `replacement`.
 pub fn edit(range: Span, replacement: impl Into<String>) -> Edit {
-    Edit {
-        range,
-        replacement: replacement.into(),
-    }
+    Edit { range, replacement: replacement.into() }
 }

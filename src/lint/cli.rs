@@ -89,11 +89,7 @@ fn fail(message: impl std::fmt::Display) -> ExitCode {
 }
 
 pub fn lint(args: &LintArgs) -> ExitCode {
-    let minimum = if args.unsafe_fixes {
-        Applicability::Unsafe
-    } else {
-        Applicability::Safe
-    };
+    let minimum = if args.unsafe_fixes { Applicability::Unsafe } else { Applicability::Safe };
     let fix = match (args.diff, args.fix) {
         (true, _) => FixMode::Diff(minimum),
         (false, true) => FixMode::Write(minimum),
@@ -148,8 +144,7 @@ pub fn lint(args: &LintArgs) -> ExitCode {
         };
         let excluded = config.as_deref().is_some_and(|c| c.excludes(name.as_ref()));
         let mut settings = run::settings_for(config.as_deref(), name.as_ref(), &overrides);
-        settings.dockerignore =
-            run::IgnoreFiles::default().for_dockerfile(name.as_ref(), overrides.context.as_deref());
+        settings.dockerignore = run::IgnoreFiles::default().for_dockerfile(name.as_ref(), overrides.context.as_deref());
         let threshold = config.and_then(|c| c.failure_threshold.clone());
         // With --fix, stdin's fixed text goes to stdout; findings are then rendered to stderr.
         if excluded {
@@ -169,11 +164,7 @@ pub fn lint(args: &LintArgs) -> ExitCode {
     }
     let paths: Vec<PathBuf> = args.paths.iter().filter(|p| p.as_os_str() != "-").cloned().collect();
     if !stdin || !paths.is_empty() {
-        let paths = if paths.is_empty() {
-            vec![PathBuf::from(".")]
-        } else {
-            paths
-        };
+        let paths = if paths.is_empty() { vec![PathBuf::from(".")] } else { paths };
         let files = match super::discover::discover(&paths) {
             Ok(f) => f,
             Err(e) => return fail(miette::Report::new(e)),
@@ -204,11 +195,7 @@ pub fn lint(args: &LintArgs) -> ExitCode {
             for l in &results {
                 if let Some(outcome) = l.fixed.as_ref().filter(|o| o.text != l.original) {
                     r = r.and_then(|()| {
-                        write!(
-                            out,
-                            "{}",
-                            super::fix::unified_diff(&l.report.path, &l.original, &outcome.text)
-                        )
+                        write!(out, "{}", super::fix::unified_diff(&l.report.path, &l.original, &outcome.text))
                     });
                 }
             }
@@ -221,22 +208,12 @@ pub fn lint(args: &LintArgs) -> ExitCode {
         }
     }
     if let FixMode::Write(_) = fix {
-        let applied: usize = results
-            .iter()
-            .filter_map(|l| l.fixed.as_ref())
-            .map(|o| o.applied.len())
-            .sum();
-        let rolled_back: Vec<&str> = results
-            .iter()
-            .filter_map(|l| l.fixed.as_ref())
-            .flat_map(|o| o.rolled_back.iter().copied())
-            .collect();
+        let applied: usize = results.iter().filter_map(|l| l.fixed.as_ref()).map(|o| o.applied.len()).sum();
+        let rolled_back: Vec<&str> =
+            results.iter().filter_map(|l| l.fixed.as_ref()).flat_map(|o| o.rolled_back.iter().copied()).collect();
         eprintln!("imgopt: applied {applied} fix{}", if applied == 1 { "" } else { "es" });
         if !rolled_back.is_empty() {
-            eprintln!(
-                "imgopt: rolled back fixes that broke parsing: {}",
-                rolled_back.join(", ")
-            );
+            eprintln!("imgopt: rolled back fixes that broke parsing: {}", rolled_back.join(", "));
         }
     }
 

@@ -103,14 +103,8 @@ const FILE_NAMES: &[&str] = &[".imgopt.toml", ".hadolint.yaml", ".hadolint.yml"]
 impl Config {
     /// Reads a config file; the format follows the file name (`.yaml`/`.yml` = hadolint).
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
-            path: path.into(),
-            source,
-        })?;
-        let invalid = |message: String| ConfigError::Invalid {
-            path: path.into(),
-            message,
-        };
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.into(), source })?;
+        let invalid = |message: String| ConfigError::Invalid { path: path.into(), message };
         let is_yaml = path.extension().is_some_and(|e| e == "yaml" || e == "yml");
         let mut config = if is_yaml {
             let h: HadolintConfig = serde_saphyr::from_str(&text).map_err(|e| invalid(e.to_string()))?;
@@ -120,7 +114,8 @@ impl Config {
             // A `.hadolint.yaml` may name ShellCheck codes imgopt has no rule for; an
             // `.imgopt.toml` is written for imgopt, and a typo there would silently select
             // nothing.
-            let lists = [("select", &config.select), ("extend-select", &config.extend_select), ("ignore", &config.ignore)];
+            let lists =
+                [("select", &config.select), ("extend-select", &config.extend_select), ("ignore", &config.ignore)];
             for (key, list) in lists {
                 if let Some(unknown) = super::suppress::unknown_selectors(list).first() {
                     return Err(invalid(format!("{key}: `{unknown}` names no rule")));
@@ -209,9 +204,7 @@ impl Config {
 /// `$XDG_CONFIG_HOME/imgopt/config.toml` (or the platform's equivalent).
 pub fn user_config_path() -> Option<PathBuf> {
     use etcetera::BaseStrategy as _;
-    etcetera::choose_base_strategy()
-        .ok()
-        .map(|s| s.config_dir().join("imgopt").join("config.toml"))
+    etcetera::choose_base_strategy().ok().map(|s| s.config_dir().join("imgopt").join("config.toml"))
 }
 
 #[cfg(test)]
@@ -256,7 +249,8 @@ mod tests {
         std::fs::write(&toml, "select = [\"IMG1O1\"]\n").expect("write");
         let e = Config::load(&toml).expect_err("a typo is refused");
         assert!(e.to_string().contains("select: `IMG1O1` names no rule"), "{e}");
-        std::fs::write(&toml, "select = [\"IMG1\", \"ALL\", \"DL3008\", \"StageNameCasing\", \"copy-ignored-file\"]\n").expect("write");
+        std::fs::write(&toml, "select = [\"IMG1\", \"ALL\", \"DL3008\", \"StageNameCasing\", \"copy-ignored-file\"]\n")
+            .expect("write");
         assert!(Config::load(&toml).is_ok());
         let yaml = dir.join(".hadolint.yaml");
         std::fs::write(&yaml, "ignored:\n  - SC2086\n").expect("write");

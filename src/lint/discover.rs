@@ -48,10 +48,7 @@ fn walk(root: &Path, files: &mut Vec<PathBuf>) -> Result<(), DiscoverError> {
         .filter_entry(|e| e.file_name() != ".git")
         .build();
     for entry in walker {
-        let entry = entry.map_err(|e| DiscoverError::Walk {
-            path: root.to_path_buf(),
-            message: e.to_string(),
-        })?;
+        let entry = entry.map_err(|e| DiscoverError::Walk { path: root.to_path_buf(), message: e.to_string() })?;
         let is_file = entry.file_type().is_some_and(|t| t.is_file());
         if is_file && is_dockerfile_name(&entry.file_name().to_string_lossy()) {
             let path = entry.into_path();
@@ -68,14 +65,9 @@ mod tests {
 
     #[test]
     fn names() {
-        for yes in [
-            "Dockerfile",
-            "Containerfile",
-            "api.Dockerfile",
-            "x.dockerfile",
-            "Dockerfile.dev",
-            "Dockerfile-prod",
-        ] {
+        for yes in
+            ["Dockerfile", "Containerfile", "api.Dockerfile", "x.dockerfile", "Dockerfile.dev", "Dockerfile-prod"]
+        {
             assert!(is_dockerfile_name(yes), "{yes}");
         }
         for no in ["README", "dockerfile.rs", "Makefile", "MyDockerfile"] {
@@ -87,13 +79,7 @@ mod tests {
     fn walks_respecting_gitignore() {
         let dir = std::env::temp_dir().join(format!("imgopt-discover-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
-        for f in [
-            "Dockerfile",
-            "svc/api.Dockerfile",
-            ".devcontainer/Dockerfile",
-            "build/Dockerfile",
-            "notes.txt",
-        ] {
+        for f in ["Dockerfile", "svc/api.Dockerfile", ".devcontainer/Dockerfile", "build/Dockerfile", "notes.txt"] {
             let p = dir.join(f);
             std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
             std::fs::write(&p, "FROM scratch\n").expect("write");

@@ -21,11 +21,7 @@ pub fn rule_page(meta: &RuleMeta) -> String {
         None => "none",
     };
     let _ = writeln!(s, "| Fix | {fix} |");
-    let hadolint = if meta.hadolint.is_empty() {
-        "—".to_string()
-    } else {
-        meta.hadolint.join(", ")
-    };
+    let hadolint = if meta.hadolint.is_empty() { "—".to_string() } else { meta.hadolint.join(", ") };
     let _ = writeln!(s, "| hadolint | {hadolint} |");
     let _ = writeln!(s, "| BuildKit check | {} |\n", meta.buildkit.unwrap_or("—"));
     if meta.opt_in {
@@ -48,11 +44,7 @@ pub fn rule_page(meta: &RuleMeta) -> String {
     if !meta.notes.is_empty() {
         let _ = writeln!(s, "\n## Notes\n\n{}", meta.notes);
     }
-    let _ = writeln!(
-        s,
-        "\nSilence it for one instruction with `# imgopt ignore={}` on the line before.",
-        meta.code
-    );
+    let _ = writeln!(s, "\nSilence it for one instruction with `# imgopt ignore={}` on the line before.", meta.code);
     s
 }
 
@@ -83,11 +75,7 @@ pub fn index_page() -> String {
 /// Every generated file: (file name, content).
 pub fn pages() -> Vec<(String, String)> {
     let mut out = vec![("README.md".to_string(), index_page())];
-    out.extend(
-        RULES
-            .iter()
-            .map(|r| (format!("{}.md", r.meta.code), rule_page(&r.meta))),
-    );
+    out.extend(RULES.iter().map(|r| (format!("{}.md", r.meta.code), rule_page(&r.meta))));
     out
 }
 

@@ -61,12 +61,7 @@ fn fix_with(text: &str, minimum: Applicability, lint: &dyn Fn(&str) -> Vec<Diagn
         }
     }
     let remaining = lint(&current);
-    FixOutcome {
-        text: current,
-        applied,
-        rolled_back,
-        remaining,
-    }
+    FixOutcome { text: current, applied, rolled_back, remaining }
 }
 
 fn parses(text: &str) -> bool {
@@ -132,10 +127,7 @@ mod tests {
             "FROM golang:1.23 AS build\nRUN echo hi\nCOPY src/ /app/\nENV A=1\nEXPOSE 80/tcp\nCOPY a b /dst/\n"
         );
         assert!(out.rolled_back.is_empty());
-        assert!(out.remaining.iter().all(|d| d
-            .fix
-            .as_ref()
-            .is_none_or(|f| f.applicability == Applicability::Unsafe)));
+        assert!(out.remaining.iter().all(|d| d.fix.as_ref().is_none_or(|f| f.applicability == Applicability::Unsafe)));
     }
 
     #[test]
@@ -158,10 +150,7 @@ mod tests {
 
     #[test]
     fn empty_continuation_and_platform_fixes() {
-        let out = fixed(
-            "FROM --platform=$TARGETPLATFORM alpine:3.20\nRUN a \\\n\n  b\n",
-            Applicability::Safe,
-        );
+        let out = fixed("FROM --platform=$TARGETPLATFORM alpine:3.20\nRUN a \\\n\n  b\n", Applicability::Safe);
         assert_eq!(out.text, "FROM alpine:3.20\nRUN a \\\n  b\n");
     }
 
@@ -186,7 +175,8 @@ mod tests {
 
     #[test]
     fn wget_progress_fix_before_and_after() {
-        let before = "FROM debian:12-slim\nRUN sudo wget -O /tmp/a https://example.com/a && wget -q https://example.com/b\n";
+        let before =
+            "FROM debian:12-slim\nRUN sudo wget -O /tmp/a https://example.com/a && wget -q https://example.com/b\n";
         let out = fixed(before, Applicability::Safe);
         assert_eq!(
             out.text,

@@ -48,7 +48,8 @@ impl LabelKind {
             LabelKind::Rfc3339 => (is_rfc3339(value), "is not an RFC 3339 date-time"),
             LabelKind::Spdx => (spdx::Expression::parse(value).is_ok(), "is not an SPDX license expression"),
             LabelKind::Hash => (
-                matches!(value.len(), 7 | 40) && value.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)),
+                matches!(value.len(), 7 | 40)
+                    && value.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)),
                 "is not a git commit hash (7 or 40 lower-case hex digits)",
             ),
             LabelKind::Semver => (is_semver(value), "is not a semantic version"),
@@ -154,11 +155,9 @@ fn is_semver(value: &str) -> bool {
 /// labels; what `Text.Email.Validate` (hadolint's check) accepts in practice.
 fn is_email(value: &str) -> bool {
     let Some((local, domain)) = value.rsplit_once('@') else { return false };
-    let atom = |s: &str| {
-        !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+/=?^_`{|}~-".contains(&b))
-    };
-    let local_ok = (local.len() >= 2 && local.starts_with('"') && local.ends_with('"'))
-        || local.split('.').all(atom);
+    let atom =
+        |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+/=?^_`{|}~-".contains(&b));
+    let local_ok = (local.len() >= 2 && local.starts_with('"') && local.ends_with('"')) || local.split('.').all(atom);
     let label = |s: &str| {
         !s.is_empty()
             && s.len() <= 63
@@ -184,18 +183,66 @@ mod tests {
             (Text, &["anything at all"], &[""]),
             (
                 Url,
-                &["https://github.com/example/app", "mailto:a@b.c", "https://x.example/a%20b?q=1#top", "urn:isbn:0451450523"],
-                &["github.com/example/app", "https://exa mple.com", "://x", "1http://x", "https://x/%zz", "https://x/%2"],
+                &[
+                    "https://github.com/example/app",
+                    "mailto:a@b.c",
+                    "https://x.example/a%20b?q=1#top",
+                    "urn:isbn:0451450523",
+                ],
+                &[
+                    "github.com/example/app",
+                    "https://exa mple.com",
+                    "://x",
+                    "1http://x",
+                    "https://x/%zz",
+                    "https://x/%2",
+                ],
             ),
             (
                 Rfc3339,
-                &["2024-05-01T12:00:00Z", "2024-02-29T23:59:60.123+02:00", "1985-04-12t23:20:50.52z", "2024-05-01 12:00:00-07:00"],
-                &["2024-05-01", "2023-02-29T00:00:00Z", "2024-13-01T00:00:00Z", "2024-05-01T24:00:00Z", "2024-05-01T12:00:00", "2024-05-01T12:00:00.Z", "2024-05-01T12:00:00+0200"],
+                &[
+                    "2024-05-01T12:00:00Z",
+                    "2024-02-29T23:59:60.123+02:00",
+                    "1985-04-12t23:20:50.52z",
+                    "2024-05-01 12:00:00-07:00",
+                ],
+                &[
+                    "2024-05-01",
+                    "2023-02-29T00:00:00Z",
+                    "2024-13-01T00:00:00Z",
+                    "2024-05-01T24:00:00Z",
+                    "2024-05-01T12:00:00",
+                    "2024-05-01T12:00:00.Z",
+                    "2024-05-01T12:00:00+0200",
+                ],
             ),
-            (Spdx, &["MIT", "Apache-2.0", "MIT OR Apache-2.0", "GPL-2.0-only WITH Classpath-exception-2.0"], &["MIT license", "Apache 2", "mit or apache-2.0", "NotALicense-1.0"]),
-            (Hash, &["0123abc", "0123456789abcdef0123456789abcdef01234567"], &["0123ABC", "0123ab", "0123456789abcdef", "g123abc"]),
-            (Semver, &["1.2.3", "0.0.0", "1.0.0-alpha.1", "1.0.0-0.3.7", "1.0.0+20130313144700", "1.0.0-beta+exp.sha.5114f85"], &["1.2", "v1.2.3", "01.2.3", "1.2.3-01", "1.2.3-", "1.2.3+", "1.2.3.4", "1.2.3-alpha..1"]),
-            (Email, &["dev@example.com", "first.last+tag@sub.example.org", "\"odd name\"@example.com"], &["example.com", "a@", "@example.com", "a..b@example.com", "a@-example.com", "a b@example.com"]),
+            (
+                Spdx,
+                &["MIT", "Apache-2.0", "MIT OR Apache-2.0", "GPL-2.0-only WITH Classpath-exception-2.0"],
+                &["MIT license", "Apache 2", "mit or apache-2.0", "NotALicense-1.0"],
+            ),
+            (
+                Hash,
+                &["0123abc", "0123456789abcdef0123456789abcdef01234567"],
+                &["0123ABC", "0123ab", "0123456789abcdef", "g123abc"],
+            ),
+            (
+                Semver,
+                &[
+                    "1.2.3",
+                    "0.0.0",
+                    "1.0.0-alpha.1",
+                    "1.0.0-0.3.7",
+                    "1.0.0+20130313144700",
+                    "1.0.0-beta+exp.sha.5114f85",
+                ],
+                &["1.2", "v1.2.3", "01.2.3", "1.2.3-01", "1.2.3-", "1.2.3+", "1.2.3.4", "1.2.3-alpha..1"],
+            ),
+            (
+                Email,
+                &["dev@example.com", "first.last+tag@sub.example.org", "\"odd name\"@example.com"],
+                &["example.com", "a@", "@example.com", "a..b@example.com", "a@-example.com", "a b@example.com"],
+            ),
         ];
         for (kind, good, bad) in cases {
             for v in *good {

@@ -101,18 +101,8 @@ pub fn lint_one(path: &str, bytes: &[u8], settings: &Settings, fix: FixMode, thr
                 related: Vec::new(),
                 fix: None,
             };
-            let report = FileReport {
-                path: path.to_string(),
-                text: text.clone(),
-                diagnostics: vec![d],
-            };
-            return Linted {
-                report,
-                failure_threshold: threshold,
-                fixed: None,
-                original: text,
-                had_bom: false,
-            };
+            let report = FileReport { path: path.to_string(), text: text.clone(), diagnostics: vec![d] };
+            return Linted { report, failure_threshold: threshold, fixed: None, original: text, had_bom: false };
         }
     };
     let original = text.clone();
@@ -123,18 +113,8 @@ pub fn lint_one(path: &str, bytes: &[u8], settings: &Settings, fix: FixMode, thr
             (outcome.remaining.clone(), Some(outcome.clone()), outcome.text)
         }
     };
-    let report = FileReport {
-        path: path.to_string(),
-        text: report_text,
-        diagnostics,
-    };
-    Linted {
-        report,
-        failure_threshold: threshold,
-        fixed,
-        original,
-        had_bom,
-    }
+    let report = FileReport { path: path.to_string(), text: report_text, diagnostics };
+    Linted { report, failure_threshold: threshold, fixed, original, had_bom }
 }
 
 /// Lints `files` in parallel, less those their config excludes; results are in the order of `files`.
@@ -179,24 +159,14 @@ pub fn lint_files(
             let config = config?;
             let mut settings = settings_for(config.as_deref(), file, overrides);
             settings.dockerignore = dockerignore;
-            let bytes = std::fs::read(file).map_err(|source| RunError::Read {
-                path: file.clone(),
-                source,
-            })?;
+            let bytes = std::fs::read(file).map_err(|source| RunError::Read { path: file.clone(), source })?;
             let threshold = config.as_ref().and_then(|c| c.failure_threshold.clone());
             let linted = lint_one(&file.to_string_lossy(), &bytes, &settings, fix, threshold);
             if let (FixMode::Write(_), Some(outcome)) = (fix, &linted.fixed) {
                 if !outcome.applied.is_empty() {
-                    let mut out = if linted.had_bom {
-                        "\u{feff}".to_string()
-                    } else {
-                        String::new()
-                    };
+                    let mut out = if linted.had_bom { "\u{feff}".to_string() } else { String::new() };
                     out.push_str(&outcome.text);
-                    std::fs::write(file, out).map_err(|source| RunError::Write {
-                        path: file.clone(),
-                        source,
-                    })?;
+                    std::fs::write(file, out).map_err(|source| RunError::Write { path: file.clone(), source })?;
                 }
             }
             Ok(linted)
@@ -223,11 +193,21 @@ mod tests {
 
     #[test]
     fn command_line_select_replaces_the_configs_selection() {
-        let config: Config = toml::from_str("select = [\"IMG1\"]\nextend-select = [\"IMG140\"]\nignore = [\"IMG101\"]\n").expect("config");
+        let config: Config =
+            toml::from_str("select = [\"IMG1\"]\nextend-select = [\"IMG140\"]\nignore = [\"IMG101\"]\n")
+                .expect("config");
         let file = Path::new("Dockerfile");
         let kept = settings_for(Some(&config), file, &Overrides::default());
-        assert_eq!((kept.select.as_slice(), kept.extend_select.as_slice()), (&["IMG1".to_string()][..], &["IMG140".to_string()][..]));
-        let overrides = Overrides { select: vec!["IMG102".into()], extend_select: vec!["IMG512".into()], ignore: vec!["IMG103".into()], ..Overrides::default() };
+        assert_eq!(
+            (kept.select.as_slice(), kept.extend_select.as_slice()),
+            (&["IMG1".to_string()][..], &["IMG140".to_string()][..])
+        );
+        let overrides = Overrides {
+            select: vec!["IMG102".into()],
+            extend_select: vec!["IMG512".into()],
+            ignore: vec!["IMG103".into()],
+            ..Overrides::default()
+        };
         let s = settings_for(Some(&config), file, &overrides);
         assert_eq!(s.select, ["IMG102"]);
         assert_eq!(s.extend_select, ["IMG512"], "--select drops the config's extend-select; --extend-select adds");

@@ -75,10 +75,7 @@ pub fn run_scripts<'d, 'a>(df: &'d Dockerfile<'a>) -> Vec<RunScript<'d, 'a>> {
                 let mut parts = Vec::new();
                 if !ins.json_form {
                     let line = df.text.get(ins.args_span.clone()).unwrap_or("");
-                    parts.push(ScriptPart {
-                        offset: ins.args_span.start,
-                        parsed: shell::parse_run(line, df.escape),
-                    });
+                    parts.push(ScriptPart { offset: ins.args_span.start, parsed: shell::parse_run(line, df.escape) });
                 }
                 for heredoc in &ins.heredocs {
                     // A body is shell only when BuildKit runs it as a script (no `#!python`,
@@ -93,12 +90,7 @@ pub fn run_scripts<'d, 'a>(df: &'d Dockerfile<'a>) -> Vec<RunScript<'d, 'a>> {
                         });
                     }
                 }
-                out.push(RunScript {
-                    index,
-                    stage,
-                    run: ins,
-                    parts,
-                });
+                out.push(RunScript { index, stage, run: ins, parts });
             }
             _ => {}
         }
@@ -112,13 +104,11 @@ impl<'d> RunScript<'d, '_> {
         self.parts
             .iter()
             .flat_map(|part| {
-                shell::simple_commands(&part.parsed.script)
-                    .into_iter()
-                    .map(move |(command, context)| RunCommand {
-                        command,
-                        context,
-                        offset: part.offset,
-                    })
+                shell::simple_commands(&part.parsed.script).into_iter().map(move |(command, context)| RunCommand {
+                    command,
+                    context,
+                    offset: part.offset,
+                })
             })
             .collect()
     }
@@ -211,15 +201,7 @@ pub const APT: OptionSpec<'static> = OptionSpec {
 /// apk options that take a value.
 pub const APK: OptionSpec<'static> = OptionSpec {
     short_with_value: "Xpt",
-    long_with_value: &[
-        "repository",
-        "root",
-        "virtual",
-        "arch",
-        "cache-dir",
-        "keys-dir",
-        "repositories-file",
-    ],
+    long_with_value: &["repository", "root", "virtual", "arch", "cache-dir", "keys-dir", "repositories-file"],
     stop_at_positional: false,
 };
 /// pip options that take a value.
@@ -254,11 +236,8 @@ pub const PIP: OptionSpec<'static> = OptionSpec {
     stop_at_positional: false,
 };
 /// Options of commands rules only need the operands of.
-pub const PLAIN: OptionSpec<'static> = OptionSpec {
-    short_with_value: "",
-    long_with_value: &[],
-    stop_at_positional: false,
-};
+pub const PLAIN: OptionSpec<'static> =
+    OptionSpec { short_with_value: "", long_with_value: &[], stop_at_positional: false };
 
 /// Package managers and what installing with them looks like.
 pub fn is_apt(name: &str) -> bool {
@@ -276,9 +255,7 @@ pub fn is_pip_install(cmd: &RunCommand<'_, '_>) -> bool {
         Some(n) if n == "pip" || n.starts_with("pip3") || n == "pip2" => cmd.subcommand(PIP) == Some("install"),
         Some(n) if n.starts_with("python") => {
             let words: Vec<&str> = cmd.args().iter().map(|w| &*w.text).collect();
-            words
-                .windows(3)
-                .any(|w| w[0] == "-m" && w[1] == "pip" && w[2] == "install")
+            words.windows(3).any(|w| w[0] == "-m" && w[1] == "pip" && w[2] == "install")
         }
         _ => false,
     }

@@ -91,11 +91,8 @@ pub fn unescaped_span(ins: &syntax::Instruction<'_>, arg: &typed::UnescapedStrin
 pub fn parse<'a>(text: &'a str, scratch: &'a syntax::Scratch) -> Result<Dockerfile<'a>, ParseError> {
     let syntax = syntax::parse_with(text, scratch)?;
     let model = Model::build(&syntax);
-    let check_directive = syntax
-        .directives
-        .iter()
-        .find(|d| d.name == "check")
-        .map(|d| (d.value.clone(), d.span.clone()));
+    let check_directive =
+        syntax.directives.iter().find(|d| d.name == "check").map(|d| (d.value.clone(), d.span.clone()));
     Ok(Dockerfile { syntax, model, check_directive })
 }
 
@@ -124,16 +121,8 @@ impl Transfer<'_, '_> {
 /// The sources, flags and destination of a COPY or ADD.
 pub fn transfer<'i, 'a>(instruction: &'i Instruction<'a>) -> Option<Transfer<'i, 'a>> {
     match instruction {
-        Instruction::Copy(c) => Some(Transfer {
-            src: &c.src,
-            options: &c.options,
-            dest: &c.dest,
-        }),
-        Instruction::Add(a) => Some(Transfer {
-            src: &a.src,
-            options: &a.options,
-            dest: &a.dest,
-        }),
+        Instruction::Copy(c) => Some(Transfer { src: &c.src, options: &c.options, dest: &c.dest }),
+        Instruction::Add(a) => Some(Transfer { src: &a.src, options: &a.options, dest: &a.dest }),
         _ => None,
     }
 }
@@ -174,7 +163,8 @@ mod tests {
 
     #[test]
     fn instructions_after_an_unreadable_heredoc_keep_their_place_and_typed_views() {
-        let text = "FROM a\nRUN cat > /f <<EOF\nx é\nEOF\nWORKDIR app\nRUN <<A 3<<B sh\na\nA\nb\nB\nCOPY --chown=1 x /y\n";
+        let text =
+            "FROM a\nRUN cat > /f <<EOF\nx é\nEOF\nWORKDIR app\nRUN <<A 3<<B sh\na\nA\nb\nB\nCOPY --chown=1 x /y\n";
         let scratch = syntax::Scratch::new();
         let df = parse(text, &scratch).expect("parses");
         // BuildKit's view of every instruction; the typed view of all but the two heredoc

@@ -19,10 +19,7 @@ pub fn enabled(meta: &RuleMeta, settings: &Settings) -> bool {
 /// The keys that name no rule (a typo in `select` would otherwise select nothing, and the
 /// lint pass silently).
 pub fn unknown_selectors(keys: &[String]) -> Vec<&str> {
-    keys.iter()
-        .map(String::as_str)
-        .filter(|key| !rules::RULES.iter().any(|r| names(&r.meta, key)))
-        .collect()
+    keys.iter().map(String::as_str).filter(|key| !rules::RULES.iter().any(|r| names(&r.meta, key))).collect()
 }
 
 /// `key` is the rule's code, a prefix of it (`IMG1`), its name, a hadolint code or a BuildKit name.
@@ -71,9 +68,8 @@ pub fn apply_pragmas(df: &Dockerfile<'_>, diagnostics: Vec<Diagnostic>) -> Vec<D
         .filter(|d| {
             let Some(meta) = meta_of(d) else { return true };
             let silenced_file = file_wide.iter().any(|c| names(meta, c));
-            let silenced_here = scoped
-                .iter()
-                .any(|(span, codes)| span.contains(&d.span.start) && codes.iter().any(|c| names(meta, c)));
+            let silenced_here =
+                scoped.iter().any(|(span, codes)| span.contains(&d.span.start) && codes.iter().any(|c| names(meta, c)));
             !(silenced_file || silenced_here)
         })
         .collect()
@@ -99,10 +95,7 @@ pub fn apply_check_directive(df: &Dockerfile<'_>, diagnostics: Vec<Diagnostic>) 
             let Some(check) = meta_of(&d).and_then(|m| m.buildkit) else {
                 return Some(d);
             };
-            if skip
-                .iter()
-                .any(|s| s.eq_ignore_ascii_case("all") || s.eq_ignore_ascii_case(check))
-            {
+            if skip.iter().any(|s| s.eq_ignore_ascii_case("all") || s.eq_ignore_ascii_case(check)) {
                 return None;
             }
             if error {
@@ -145,10 +138,7 @@ mod tests {
         assert!(codes("# hadolint ignore=DL3006,DL3007\nFROM debian\n").is_empty());
         assert!(codes("# imgopt ignore=untagged-base-image reason\nFROM debian\n").is_empty());
         // Only the next instruction.
-        assert_eq!(
-            codes("# imgopt ignore=IMG102\nFROM debian:12\nFROM debian\n"),
-            ["IMG102"]
-        );
+        assert_eq!(codes("# imgopt ignore=IMG102\nFROM debian:12\nFROM debian\n"), ["IMG102"]);
     }
 
     #[test]
@@ -182,21 +172,13 @@ mod tests {
 
     #[test]
     fn settings_select_ignore_and_severity() {
-        let mut s = Settings {
-            ignore: vec!["DL3006".into()],
-            ..Settings::default()
-        };
-        assert!(lint_text("FROM debian\nWORKDIR a\n", &s)
-            .iter()
-            .all(|d| d.code != "IMG102"));
+        let mut s = Settings { ignore: vec!["DL3006".into()], ..Settings::default() };
+        assert!(lint_text("FROM debian\nWORKDIR a\n", &s).iter().all(|d| d.code != "IMG102"));
         s.ignore.clear();
         s.select = vec!["IMG1".into()];
-        s.severity
-            .insert("workdir-relative-path".into(), crate::lint::Severity::Error);
+        s.severity.insert("workdir-relative-path".into(), crate::lint::Severity::Error);
         let d = lint_text("FROM debian\nWORKDIR a\nMAINTAINER x\n", &s);
         assert!(d.iter().all(|d| d.code.starts_with("IMG1")));
-        assert!(d
-            .iter()
-            .any(|d| d.code == "IMG101" && d.severity == crate::lint::Severity::Error));
+        assert!(d.iter().any(|d| d.code == "IMG101" && d.severity == crate::lint::Severity::Error));
     }
 }

@@ -44,36 +44,16 @@ pub fn key_values(text: &str, offset: usize) -> Vec<KeyValue<'_>> {
             i += 1;
             let value_start = i;
             i = word_end(bytes, i);
-            out.push(KeyValue {
-                key,
-                value: Some(&text[value_start..i]),
-                key_span,
-                legacy: false,
-            });
+            out.push(KeyValue { key, value: Some(&text[value_start..i]), key_span, legacy: false });
         } else if out.is_empty() && text[i..].trim().is_empty() {
-            out.push(KeyValue {
-                key,
-                value: None,
-                key_span,
-                legacy: false,
-            });
+            out.push(KeyValue { key, value: None, key_span, legacy: false });
         } else if out.is_empty() {
             // Legacy form: everything after the first whitespace is the value.
             let value = text[i..].trim();
-            out.push(KeyValue {
-                key,
-                value: Some(value),
-                key_span,
-                legacy: true,
-            });
+            out.push(KeyValue { key, value: Some(value), key_span, legacy: true });
             break;
         } else {
-            out.push(KeyValue {
-                key,
-                value: None,
-                key_span,
-                legacy: false,
-            });
+            out.push(KeyValue { key, value: None, key_span, legacy: false });
         }
     }
     out
@@ -122,12 +102,7 @@ pub fn image_ref(reference: &str) -> ImageRef<'_> {
         Some((first, repo)) if first.contains(['.', ':']) || first == "localhost" => (Some(first), repo),
         _ => (None, name),
     };
-    ImageRef {
-        registry,
-        repository,
-        tag,
-        digest,
-    }
+    ImageRef { registry, repository, tag, digest }
 }
 
 /// The closest of `options` to `name` within an edit distance of 2, the first on ties:
@@ -199,10 +174,7 @@ mod tests {
     fn image_references() {
         let r = image_ref("localhost:5000/team/app:1.2@sha256:ab");
         assert_eq!(r.registry, Some("localhost:5000"));
-        assert_eq!(
-            (r.repository, r.tag, r.digest),
-            ("team/app", Some("1.2"), Some("sha256:ab"))
-        );
+        assert_eq!((r.repository, r.tag, r.digest), ("team/app", Some("1.2"), Some("sha256:ab")));
         assert_eq!(image_ref("debian").tag, None);
         assert_eq!(image_ref("library/debian:12").registry, None);
     }

@@ -206,7 +206,9 @@ impl Model {
                     // All values of one ENV expand against the scope before it.
                     let values: Vec<(String, String)> = env_pairs(inst)
                         .into_iter()
-                        .map(|(name, raw)| (name, expand_word(&raw, &vars, df.escape).map(|e| e.value).unwrap_or_default()))
+                        .map(|(name, raw)| {
+                            (name, expand_word(&raw, &vars, df.escape).map(|e| e.value).unwrap_or_default())
+                        })
                         .collect();
                     vars.extend(values);
                 }

@@ -88,9 +88,13 @@ const SUDO: OptionSpec<'static> = OptionSpec {
     stop_at_positional: true,
 };
 const DOAS: OptionSpec<'static> = OptionSpec { short_with_value: "uC", long_with_value: &[], stop_at_positional: true };
-const ENV: OptionSpec<'static> =
-    OptionSpec { short_with_value: "uCS", long_with_value: &["unset", "chdir", "split-string"], stop_at_positional: true };
-const COMMAND: OptionSpec<'static> = OptionSpec { short_with_value: "", long_with_value: &[], stop_at_positional: true };
+const ENV: OptionSpec<'static> = OptionSpec {
+    short_with_value: "uCS",
+    long_with_value: &["unset", "chdir", "split-string"],
+    stop_at_positional: true,
+};
+const COMMAND: OptionSpec<'static> =
+    OptionSpec { short_with_value: "", long_with_value: &[], stop_at_positional: true };
 const EXEC: OptionSpec<'static> = OptionSpec { short_with_value: "a", long_with_value: &[], stop_at_positional: true };
 const NICE: OptionSpec<'static> =
     OptionSpec { short_with_value: "n", long_with_value: &["adjustment"], stop_at_positional: true };
@@ -244,7 +248,11 @@ impl<'c, 'a> Args<'c, 'a, '_> {
         let mut value = None;
         if self.spec.short_with_value.contains(flag) {
             let rest = &text[after..];
-            value = if rest.is_empty() { self.next_word().map(OptionValue::Next) } else { Some(OptionValue::Attached(rest)) };
+            value = if rest.is_empty() {
+                self.next_word().map(OptionValue::Next)
+            } else {
+                Some(OptionValue::Attached(rest))
+            };
         } else if after < text.len() {
             self.cluster = Some((word, after));
         }

@@ -98,10 +98,7 @@ mod tests {
         assert_eq!(shell_dialect(&["/bin/busybox", "sh", "-c"]), ShellDialect::Posix);
         assert_eq!(shell_dialect(&["/usr/bin/env", "bash", "-c"]), ShellDialect::Posix);
         assert_eq!(shell_dialect(&["powershell", "-Command"]), ShellDialect::PowerShell);
-        assert_eq!(
-            shell_dialect(&[r"C:\Program Files\PowerShell\pwsh.EXE", "-Command"]),
-            ShellDialect::PowerShell
-        );
+        assert_eq!(shell_dialect(&[r"C:\Program Files\PowerShell\pwsh.EXE", "-Command"]), ShellDialect::PowerShell);
         assert_eq!(shell_dialect(&["cmd", "/S", "/C"]), ShellDialect::Cmd);
         assert_eq!(shell_dialect(&["python3", "-c"]), ShellDialect::Other);
         assert_eq!(shell_dialect(&["env"]), ShellDialect::Other);

@@ -811,7 +811,8 @@ impl<'s, 'a> Parser<'s, 'a> {
             }
             end = self.pos;
         }
-        if !self.failed() && command.words.is_empty() && command.assignments.is_empty() && command.redirects.is_empty() {
+        if !self.failed() && command.words.is_empty() && command.assignments.is_empty() && command.redirects.is_empty()
+        {
             self.unexpected();
         }
         command.span = self.source.span(start, end);
@@ -910,13 +911,7 @@ impl<'s, 'a> Parser<'s, 'a> {
             glob: word.glob,
             substitutions: word.substitutions,
         };
-        Ok(Assignment {
-            name: self.source.slice(start, start + name_len),
-            append,
-            value,
-            array: None,
-            span: word.span,
-        })
+        Ok(Assignment { name: self.source.slice(start, start + name_len), append, value, array: None, span: word.span })
     }
 
     fn at_redirect(&self) -> bool {
@@ -972,9 +967,7 @@ impl<'s, 'a> Parser<'s, 'a> {
 
     fn required_word(&mut self, message: &str) -> Word<'a> {
         match self.peek() {
-            Some(c) if !is_meta(c) || ((c == b'<' || c == b'>') && self.at(self.pos + 1) == Some(b'(')) => {
-                self.word()
-            }
+            Some(c) if !is_meta(c) || ((c == b'<' || c == b'>') && self.at(self.pos + 1) == Some(b'(')) => self.word(),
             Some(_) => {
                 let at = self.pos;
                 self.unexpected();

@@ -51,9 +51,8 @@ impl<'a> Source<'a> {
             }
             // As BuildKit's `([^\\])\\[ \t]*$|^\\[ \t]*$`: an escaped escape
             // character (`foo\\`) does not continue the line.
-            let continues = end > line_start
-                && bytes[end - 1] == escape
-                && (end - 1 == line_start || bytes[end - 2] != escape);
+            let continues =
+                end > line_start && bytes[end - 1] == escape && (end - 1 == line_start || bytes[end - 2] != escape);
             if continues {
                 text.push_str(&original[piece_start..end - 1]);
                 let next = skip_dropped_lines(bytes, line_break + 1);
@@ -169,10 +168,16 @@ mod tests {
     #[test]
     fn joins_like_buildkit() {
         let joined = |text| Source::dockerfile(text, '\\').text.into_owned();
-        assert_eq!(joined("echo hello\\\n  world\\\n  goodnight  \\\n  moon\\\n  light\\\nning"), "echo hello  world  goodnight    moon  lightning");
+        assert_eq!(
+            joined("echo hello\\\n  world\\\n  goodnight  \\\n  moon\\\n  light\\\nning"),
+            "echo hello  world  goodnight    moon  lightning"
+        );
         assert_eq!(joined("echo hello  \\  \nworld"), "echo hello  world");
         assert_eq!(joined("echo hi \\\n \\\n world \\\n\\\n good\\\n\\\nnight"), "echo hi   world  goodnight");
-        assert_eq!(joined("echo hello \\\n# this is a comment\n\n# another\n\nthis is more"), "echo hello this is more");
+        assert_eq!(
+            joined("echo hello \\\n# this is a comment\n\n# another\n\nthis is more"),
+            "echo hello this is more"
+        );
         assert_eq!(joined("trailing\\\\backslash\\\\\nnext"), "trailing\\\\backslash\\\\\nnext");
         assert_eq!(joined("hello\\\n\\\nworld"), "helloworld");
     }

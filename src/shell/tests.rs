@@ -200,7 +200,10 @@ fn expansions() {
     assert_eq!(w[10].text, "${x#*/}");
     assert!(!w[10].glob, "a pattern inside ${{}} is not a glob of the word");
     // The commands inside substitutions are visited, before their command.
-    assert_eq!(words(&script), vec![vec!["pwd".to_string()], vec!["id".into(), "-u".into()], w.iter().map(|w| w.text.to_string()).collect()]);
+    assert_eq!(
+        words(&script),
+        vec![vec!["pwd".to_string()], vec!["id".into(), "-u".into()], w.iter().map(|w| w.text.to_string()).collect()]
+    );
     let contexts = simple_commands(&script);
     assert!(contexts[0].1.in_substitution && !contexts[2].1.in_substitution);
     // A literal dollar.
@@ -291,7 +294,9 @@ fn loops() {
     let Command::Compound(first) = &script.items[0].first.commands[0] else { panic!() };
     assert!(matches!(first.kind, CompoundKind::While { .. }));
     assert_eq!(first.redirects[0].target.text, "list.txt");
-    assert!(matches!(&script.items[1].first.commands[0], Command::Compound(c) if matches!(c.kind, CompoundKind::Until { .. })));
+    assert!(
+        matches!(&script.items[1].first.commands[0], Command::Compound(c) if matches!(c.kind, CompoundKind::Until { .. }))
+    );
     let script = ok("for ((i=0; i<3; i++)); do echo $i; done");
     assert!(matches!(compound(&script), CompoundKind::ArithmeticFor { .. }));
     assert_eq!(words(&script), [["echo", "$i"]]);
@@ -318,7 +323,9 @@ fn functions_arithmetic_and_conditionals() {
     let script = ok("f() { echo in f; }\nfunction g { echo g; }\n((n++))\n[[ -f a && $b < c ]] && echo ok");
     assert!(matches!(&script.items[0].first.commands[0], Command::Function(f) if f.name.text == "f"));
     assert!(matches!(&script.items[1].first.commands[0], Command::Function(f) if f.name.text == "g"));
-    assert!(matches!(&script.items[2].first.commands[0], Command::Compound(c) if matches!(c.kind, CompoundKind::Arithmetic(_))));
+    assert!(
+        matches!(&script.items[2].first.commands[0], Command::Compound(c) if matches!(c.kind, CompoundKind::Arithmetic(_)))
+    );
     let Command::Compound(conditional) = &script.items[3].first.commands[0] else { panic!() };
     let CompoundKind::Conditional(words_inside) = &conditional.kind else { panic!() };
     assert_eq!(words_inside.iter().map(|w| w.text.to_string()).collect::<Vec<_>>(), ["-f", "a", "&&", "$b", "<", "c"]);
@@ -417,7 +424,27 @@ fn hostile_input_ends_with_an_error_not_a_crash() {
     assert_eq!(error_of(&nested_parameters).message, "nesting too deep");
     let brackets = "[".repeat(100_000);
     assert!(parse_script(&brackets).error.is_none());
-    for text in ["\\", "$", "${", "$(", "$((", "`", "'", "\"", "<<", "2>", "&", ";;", "case", "for", "((", "[[", "f(", "a=", "\u{e9}\\\u{e9}"] {
+    for text in [
+        "\\",
+        "$",
+        "${",
+        "$(",
+        "$((",
+        "`",
+        "'",
+        "\"",
+        "<<",
+        "2>",
+        "&",
+        ";;",
+        "case",
+        "for",
+        "((",
+        "[[",
+        "f(",
+        "a=",
+        "\u{e9}\\\u{e9}",
+    ] {
         let _ = parse_script(text);
         let _ = parse_run(text, '\\');
         let _ = parse_run(text, '`');
@@ -464,14 +491,29 @@ fn option_parsing() {
     let described: Vec<String> = args
         .iter()
         .map(|arg| match arg {
-            Arg::Short { flag, value, .. } => format!("-{flag}{}", value.map(|v| format!("={}", v.text())).unwrap_or_default()),
-            Arg::Long { name, value, .. } => format!("--{name}{}", value.map(|v| format!("={}", v.text())).unwrap_or_default()),
+            Arg::Short { flag, value, .. } => {
+                format!("-{flag}{}", value.map(|v| format!("={}", v.text())).unwrap_or_default())
+            }
+            Arg::Long { name, value, .. } => {
+                format!("--{name}{}", value.map(|v| format!("={}", v.text())).unwrap_or_default())
+            }
             Arg::Positional(word) => word.text.to_string(),
         })
         .collect();
     assert_eq!(
         described,
-        ["-q", "-y", "--no-install-recommends", "-o=Dpkg::Options=x", "install", "-t==bookworm", "curl", "-weird", "--target-release", "sid"]
+        [
+            "-q",
+            "-y",
+            "--no-install-recommends",
+            "-o=Dpkg::Options=x",
+            "install",
+            "-t==bookworm",
+            "curl",
+            "-weird",
+            "--target-release",
+            "sid"
+        ]
     );
     assert!(args[1].is_option(Some('y'), "yes"));
     assert!(args[2].is_option(None, "no-install-recommends"));
@@ -495,7 +537,10 @@ fn option_parsing() {
 #[test]
 fn connector_context_for_cd_rules() {
     let script = ok_run("cd /app; make && make install || true & wait");
-    let contexts: Vec<_> = simple_commands(&script).into_iter().map(|(c, ctx)| (c.words[0].text.to_string(), ctx.before, ctx.after)).collect();
+    let contexts: Vec<_> = simple_commands(&script)
+        .into_iter()
+        .map(|(c, ctx)| (c.words[0].text.to_string(), ctx.before, ctx.after))
+        .collect();
     assert_eq!(
         contexts,
         [
@@ -561,9 +606,9 @@ fn array_argument_of_declaration_builtins() {
 #[test]
 fn random_input_never_panics() {
     const ALPHABET: &[&str] = &[
-        " ", "\n", "\\", "\\\n", "`", "'", "\"", "$", "${", "$(", "$((", "((", "(", ")", "{", "}", ";", ";;", "&", "&&",
-        "|", "||", "<", "<<", "<<-", ">", "2>&1", "#", "=", "A=", "a", "if", "then", "fi", "for", "in", "do", "done",
-        "case", "esac", "while", "[[", "]]", "!", "*", "[", "]", "é", "\r\n", "EOF", "sudo", "-y", "--x=1",
+        " ", "\n", "\\", "\\\n", "`", "'", "\"", "$", "${", "$(", "$((", "((", "(", ")", "{", "}", ";", ";;", "&",
+        "&&", "|", "||", "<", "<<", "<<-", ">", "2>&1", "#", "=", "A=", "a", "if", "then", "fi", "for", "in", "do",
+        "done", "case", "esac", "while", "[[", "]]", "!", "*", "[", "]", "é", "\r\n", "EOF", "sudo", "-y", "--x=1",
     ];
     let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
     let mut next = move || {

@@ -158,7 +158,10 @@ pub fn parse_with<'a>(text: &'a str, scratch: &'a Scratch) -> Result<Dockerfile<
 
 /// The typed views of `text` in order, with their keyword starts, up to parse-dockerfile's
 /// first error (if any).
-fn typed_read<'a>(text: &'a str, lines: &LineIndex) -> (Vec<(usize, Option<typed::Instruction<'a>>)>, Option<ParseError>) {
+fn typed_read<'a>(
+    text: &'a str,
+    lines: &LineIndex,
+) -> (Vec<(usize, Option<typed::Instruction<'a>>)>, Option<ParseError>) {
     let mut views = Vec::new();
     match typed::parse_iter(text) {
         Ok(it) => {
@@ -351,14 +354,9 @@ fn known_flags(keyword: &str) -> &'static [(&'static str, bool)] {
     match keyword {
         "FROM" => &[("platform", true)],
         "RUN" => &[("mount", true), ("network", true), ("security", true), ("device", true)],
-        "COPY" => &[
-            ("from", true),
-            ("chown", true),
-            ("chmod", true),
-            ("link", false),
-            ("parents", false),
-            ("exclude", true),
-        ],
+        "COPY" => {
+            &[("from", true), ("chown", true), ("chmod", true), ("link", false), ("parents", false), ("exclude", true)]
+        }
         "ADD" => &[
             ("chown", true),
             ("chmod", true),
@@ -510,7 +508,10 @@ mod tests {
         for text in ["\u{feff}\t\x13\n \t\t\x13\n \t", "\u{feff}\u{feff}FROM\n"] {
             for result in [parse(text), read_lines(text)] {
                 if let Err(e) = result {
-                    assert!(text.is_char_boundary(e.span.start) && text.is_char_boundary(e.span.end), "{text:?}: {e:?}");
+                    assert!(
+                        text.is_char_boundary(e.span.start) && text.is_char_boundary(e.span.end),
+                        "{text:?}: {e:?}"
+                    );
                 }
             }
         }

@@ -885,7 +885,10 @@ mod tests {
     #[test]
     fn flags_are_split_off() {
         let (flags, at) = extract_builder_flags("--mount=type=cache,target=/x --network=none apt-get update");
-        assert_eq!(flags.iter().map(|f| f.0.as_str()).collect::<Vec<_>>(), ["--mount=type=cache,target=/x", "--network=none"]);
+        assert_eq!(
+            flags.iter().map(|f| f.0.as_str()).collect::<Vec<_>>(),
+            ["--mount=type=cache,target=/x", "--network=none"]
+        );
         assert_eq!(&"--mount=type=cache,target=/x --network=none apt-get update"[at..], "apt-get update");
         let (flags, at) = extract_builder_flags("--doit=true -- foo /tmp/");
         assert_eq!(flags.len(), 1);

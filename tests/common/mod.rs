@@ -8,8 +8,6 @@
 /// RUN bodies of the corpus, for the shell reader's tests.
 pub mod run_bodies;
 
-
-
 /// The shared corpus (`IMGOPT_CORPUS`), or None after saying plainly that the test is skipped.
 /// Under CI the corpus is required.
 pub fn corpus(test: &str) -> Option<PathBuf> {
@@ -20,10 +18,7 @@ pub fn corpus(test: &str) -> Option<PathBuf> {
             Some(dir)
         }
         None => {
-            assert!(
-                std::env::var_os("CI").is_none(),
-                "{test}: IMGOPT_CORPUS must be set under CI"
-            );
+            assert!(std::env::var_os("CI").is_none(), "{test}: IMGOPT_CORPUS must be set under CI");
             eprintln!("SKIPPED: {test}: IMGOPT_CORPUS is unset (it points at ../shared/corpus in imgopt's CI)");
             None
         }
@@ -32,14 +27,11 @@ pub fn corpus(test: &str) -> Option<PathBuf> {
 
 /// Sorted entries of a directory.
 pub fn sorted_dir(dir: &std::path::Path) -> Vec<PathBuf> {
-    let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
-        .expect("readable dir")
-        .map(|e| e.expect("dir entry").path())
-        .collect();
+    let mut v: Vec<PathBuf> =
+        std::fs::read_dir(dir).expect("readable dir").map(|e| e.expect("dir entry").path()).collect();
     v.sort();
     v
 }
-
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -58,7 +50,12 @@ pub enum Item<'a> {
     Opaque(&'a str),
     /// An entry whose name (and link target) is written byte for byte, bypassing the tar
     /// crate's own checks: how hostile tars are made.
-    Raw { name: &'a str, kind: tar::EntryType, link: Option<&'a str>, data: Vec<u8> },
+    Raw {
+        name: &'a str,
+        kind: tar::EntryType,
+        link: Option<&'a str>,
+        data: Vec<u8>,
+    },
 }
 
 pub fn bytes(n: usize, seed: u8) -> Vec<u8> {
@@ -276,7 +273,9 @@ pub fn docker_legacy_files(layers: &[Layer], config: &[u8]) -> Vec<(String, Vec<
         files.push((name.clone(), l.tar.clone()));
         names.push(name);
     }
-    let manifest = serde_json::to_vec(&json!([{"Config": config_name, "RepoTags": ["test/image:latest"], "Layers": names}])).unwrap();
+    let manifest =
+        serde_json::to_vec(&json!([{"Config": config_name, "RepoTags": ["test/image:latest"], "Layers": names}]))
+            .unwrap();
     files.push(("manifest.json".into(), manifest));
     files
 }
@@ -373,7 +372,6 @@ pub fn waste_scenario() -> Vec<Layer> {
         ),
     ]
 }
-
 
 pub fn on_path(tool: &str) -> bool {
     std::process::Command::new("sh")

@@ -8,14 +8,8 @@ use miette::{GraphicalReportHandler, GraphicalTheme, LabeledSpan, MietteDiagnost
 use crate::lint::{rules, Applicability, FileReport, Severity};
 
 pub fn render(reports: &[FileReport], color: bool, out: &mut dyn Write) -> io::Result<()> {
-    let theme = if color {
-        GraphicalTheme::unicode()
-    } else {
-        GraphicalTheme::unicode_nocolor()
-    };
-    let handler = GraphicalReportHandler::new_themed(theme)
-        .with_width(100)
-        .with_links(false);
+    let theme = if color { GraphicalTheme::unicode() } else { GraphicalTheme::unicode_nocolor() };
+    let handler = GraphicalReportHandler::new_themed(theme).with_width(100).with_links(false);
     let (mut findings, mut safe, mut unsafe_) = (0, 0, 0);
     for report in reports {
         let source = NamedSource::new(report.path.clone(), report.text.clone());
@@ -31,19 +25,11 @@ pub fn render(reports: &[FileReport], color: bool, out: &mut dyn Write) -> io::R
                 Severity::Warning => miette::Severity::Warning,
                 Severity::Info | Severity::Style => miette::Severity::Advice,
             };
-            let mut labels = vec![LabeledSpan::new_primary_with_span(
-                Some(d.rule.to_string()),
-                d.span.clone(),
-            )];
-            labels.extend(
-                d.related
-                    .iter()
-                    .map(|r| LabeledSpan::new_with_span(Some(r.message.clone()), r.span.clone())),
-            );
-            let mut diag = MietteDiagnostic::new(d.message.clone())
-                .with_code(d.code)
-                .with_severity(severity)
-                .with_labels(labels);
+            let mut labels = vec![LabeledSpan::new_primary_with_span(Some(d.rule.to_string()), d.span.clone())];
+            labels
+                .extend(d.related.iter().map(|r| LabeledSpan::new_with_span(Some(r.message.clone()), r.span.clone())));
+            let mut diag =
+                MietteDiagnostic::new(d.message.clone()).with_code(d.code).with_severity(severity).with_labels(labels);
             if let Some(rule) = rules::find(d.code) {
                 diag = diag.with_url(rule.meta.docs_url());
             }
@@ -58,20 +44,13 @@ pub fn render(reports: &[FileReport], color: bool, out: &mut dyn Write) -> io::R
             }
             let report = Report::new(diag).with_source_code(source.clone());
             let mut rendered = String::new();
-            handler
-                .render_report(&mut rendered, report.as_ref())
-                .map_err(io::Error::other)?;
+            handler.render_report(&mut rendered, report.as_ref()).map_err(io::Error::other)?;
             writeln!(out, "{rendered}")?;
         }
     }
     if findings > 0 {
         let files = reports.iter().filter(|r| !r.diagnostics.is_empty()).count();
-        write!(
-            out,
-            "Found {findings} finding{} in {files} file{}",
-            plural(findings),
-            plural(files)
-        )?;
+        write!(out, "Found {findings} finding{} in {files} file{}", plural(findings), plural(files))?;
         if safe > 0 {
             write!(out, " ({safe} fixable with --fix)")?;
         }
@@ -100,11 +79,8 @@ mod tests {
         let out = test_support::render(Format::Full);
         let expected = include_str!("../../../testdata/lint/render_full.txt");
         if std::env::var_os("IMGOPT_UPDATE_SNAPSHOTS").is_some() {
-            std::fs::write(
-                concat!(env!("CARGO_MANIFEST_DIR"), "/testdata/lint/render_full.txt"),
-                &out,
-            )
-            .expect("write snapshot");
+            std::fs::write(concat!(env!("CARGO_MANIFEST_DIR"), "/testdata/lint/render_full.txt"), &out)
+                .expect("write snapshot");
         }
         assert_eq!(out, expected);
     }

@@ -26,20 +26,13 @@ pub fn render(reports: &[FileReport], out: &mut dyn Write) -> io::Result<()> {
                 Severity::Info | Severity::Style => "notice",
             };
             let r = region(&index, &report.text, &d.span);
-            let mut props = format!(
-                "file={},line={},endLine={}",
-                escape_property(&report.path),
-                r.start_line,
-                r.end_line
-            );
+            let mut props =
+                format!("file={},line={},endLine={}", escape_property(&report.path), r.start_line, r.end_line);
             // Columns only make sense within one line.
             if r.start_line == r.end_line {
                 props.push_str(&format!(",col={},endColumn={}", r.start_col, r.end_col));
             }
-            props.push_str(&format!(
-                ",title={}",
-                escape_property(&format!("{} {}", d.code, d.rule))
-            ));
+            props.push_str(&format!(",title={}", escape_property(&format!("{} {}", d.code, d.rule))));
             let mut message = d.message.clone();
             if let Some(help) = &d.help {
                 message.push_str("\nhelp: ");
@@ -100,11 +93,7 @@ mod tests {
         // The overridden shell-form CMD spans lines 2-3.
         let text = "FROM alpine:3.20\nCMD echo a \\\n  b\nCMD [\"x\"]\n";
         let diagnostics = crate::lint::lint_text(text, &Default::default());
-        let report = FileReport {
-            path: "D".into(),
-            text: text.into(),
-            diagnostics,
-        };
+        let report = FileReport { path: "D".into(), text: text.into(), diagnostics };
         let mut out = Vec::new();
         render(&[report], &mut out).expect("render");
         let out = String::from_utf8(out).expect("utf-8");

@@ -10,10 +10,7 @@ use crate::lint::{FileReport, Severity};
 
 /// A table cell: `|` would end the cell and a newline the row.
 fn cell(s: &str) -> String {
-    s.replace('\\', "\\\\")
-        .replace('|', "\\|")
-        .replace("\r\n", "<br>")
-        .replace(['\n', '\r'], "<br>")
+    s.replace('\\', "\\\\").replace('|', "\\|").replace("\r\n", "<br>").replace(['\n', '\r'], "<br>")
 }
 
 fn plural(n: usize, word: &str) -> String {
@@ -27,17 +24,8 @@ pub fn render(reports: &[FileReport], out: &mut dyn Write) -> io::Result<()> {
         return writeln!(out, "### imgopt lint: no findings in {files}");
     }
     let mut counts = Vec::new();
-    for severity in [
-        Severity::Error,
-        Severity::Warning,
-        Severity::Info,
-        Severity::Style,
-    ] {
-        let n = reports
-            .iter()
-            .flat_map(|r| &r.diagnostics)
-            .filter(|d| d.severity == severity)
-            .count();
+    for severity in [Severity::Error, Severity::Warning, Severity::Info, Severity::Style] {
+        let n = reports.iter().flat_map(|r| &r.diagnostics).filter(|d| d.severity == severity).count();
         if n > 0 {
             let noun = match severity {
                 Severity::Error | Severity::Warning => plural(n, severity.as_str()),
@@ -46,12 +34,7 @@ pub fn render(reports: &[FileReport], out: &mut dyn Write) -> io::Result<()> {
             counts.push(noun);
         }
     }
-    writeln!(
-        out,
-        "### imgopt lint: {} in {files} ({})\n",
-        plural(findings, "finding"),
-        counts.join(", ")
-    )?;
+    writeln!(out, "### imgopt lint: {} in {files} ({})\n", plural(findings, "finding"), counts.join(", "))?;
     writeln!(out, "| Location | Severity | Rule | Message |")?;
     writeln!(out, "|---|---|---|---|")?;
     for report in reports {
@@ -91,10 +74,7 @@ mod tests {
     fn snapshot() {
         let out = test_support::render(Format::Markdown);
         let lines: Vec<&str> = out.lines().collect();
-        assert_eq!(
-            lines[0],
-            "### imgopt lint: 3 findings in 1 file (2 warnings, 1 info)"
-        );
+        assert_eq!(lines[0], "### imgopt lint: 3 findings in 1 file (2 warnings, 1 info)");
         assert_eq!(lines[2], "| Location | Severity | Rule | Message |");
         assert_eq!(
             lines[5],
@@ -112,16 +92,10 @@ mod tests {
 
     #[test]
     fn no_findings() {
-        let report = FileReport {
-            path: "Dockerfile".into(),
-            text: "FROM alpine:3.20\n".into(),
-            diagnostics: Vec::new(),
-        };
+        let report =
+            FileReport { path: "Dockerfile".into(), text: "FROM alpine:3.20\n".into(), diagnostics: Vec::new() };
         let mut out = Vec::new();
         render(&[report], &mut out).expect("render");
-        assert_eq!(
-            String::from_utf8_lossy(&out),
-            "### imgopt lint: no findings in 1 file\n"
-        );
+        assert_eq!(String::from_utf8_lossy(&out), "### imgopt lint: no findings in 1 file\n");
     }
 }

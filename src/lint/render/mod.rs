@@ -70,12 +70,7 @@ pub(crate) struct Region {
 pub(crate) fn region(index: &LineIndex, text: &str, span: &Span) -> Region {
     let (start_line, start_col) = index.line_col(text, span.start);
     let (end_line, end_col) = index.line_col(text, span.end.max(span.start));
-    Region {
-        start_line,
-        start_col,
-        end_line,
-        end_col,
-    }
+    Region { start_line, start_col, end_line, end_col }
 }
 
 #[cfg(test)]
@@ -86,11 +81,7 @@ pub(crate) mod test_support {
     pub fn sample() -> Vec<FileReport> {
         let text = "FROM debian\nWORKDIR app\nRUN apt-get update\nRUN echo \"a,b:100%\"\n";
         let diagnostics = lint_text(text, &Settings::default());
-        vec![FileReport {
-            path: "app/Dockerfile".into(),
-            text: text.into(),
-            diagnostics,
-        }]
+        vec![FileReport { path: "app/Dockerfile".into(), text: text.into(), diagnostics }]
     }
 
     pub fn render(format: super::Format) -> String {

@@ -135,10 +135,7 @@ mod tests {
         let rule = &run["tool"]["driver"]["rules"][index];
         assert_eq!(rule["id"], "IMG101");
         assert!(rule["help"]["markdown"].as_str().is_some_and(|m| m.contains("## Bad")));
-        assert_eq!(
-            run["results"][2]["relatedLocations"][0]["physicalLocation"]["region"]["startLine"],
-            3
-        );
+        assert_eq!(run["results"][2]["relatedLocations"][0]["physicalLocation"]["region"]["startLine"], 3);
         assert_eq!(run["results"][2]["level"], "note");
     }
 }

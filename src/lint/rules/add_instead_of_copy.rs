@@ -27,9 +27,7 @@ pub static RULE: Rule = Rule {
     check,
 };
 
-const ARCHIVES: &[&str] = &[
-    ".tar", ".tgz", ".gz", ".tbz2", ".bz2", ".txz", ".xz", ".zst", ".tzst", ".lz4",
-];
+const ARCHIVES: &[&str] = &[".tar", ".tgz", ".gz", ".tbz2", ".bz2", ".txz", ".xz", ".zst", ".tzst", ".lz4"];
 
 fn is_remote_or_archive(src: &str) -> bool {
     let lower = src.to_ascii_lowercase();
@@ -54,27 +52,17 @@ fn check(cx: &mut Checker<'_, '_>) {
         if paths.is_empty() || paths.len() != add.src.len() || paths.iter().any(|p| is_remote_or_archive(p)) {
             continue;
         }
-        let add_only_flag = add
-            .options
-            .iter()
-            .any(|f| matches!(f.name.value.as_ref(), "checksum" | "keep-git-dir" | "unpack"));
+        let add_only_flag =
+            add.options.iter().any(|f| matches!(f.name.value.as_ref(), "checksum" | "keep-git-dir" | "unpack"));
         let wildcard = paths.iter().any(|p| p.contains(['*', '?', '[']));
         let kw = add.add.span.clone();
         let report = cx
             .report(kw.clone(), "ADD copies local files here; use COPY")
             .help("COPY copies; ADD also downloads and unpacks");
         if !add_only_flag {
-            let applicability = if wildcard {
-                Applicability::Unsafe
-            } else {
-                Applicability::Safe
-            };
+            let applicability = if wildcard { Applicability::Unsafe } else { Applicability::Safe };
             let upper = df.text[kw.clone()].starts_with('A');
-            report.fix(
-                "replace ADD with COPY",
-                applicability,
-                vec![edit(kw, if upper { "COPY" } else { "copy" })],
-            );
+            report.fix("replace ADD with COPY", applicability, vec![edit(kw, if upper { "COPY" } else { "copy" })]);
         }
     }
 }

@@ -41,11 +41,11 @@ fn check(cx: &mut Checker<'_, '_>) {
                 continue;
             }
             let at = cmd.span_of(&add.span).end;
-            cx.report(
-                cmd.span(),
-                "`apk add` without `--no-cache` leaves the package index in the layer",
-            )
-            .fix("add --no-cache", Applicability::Safe, vec![edit(at..at, " --no-cache")]);
+            cx.report(cmd.span(), "`apk add` without `--no-cache` leaves the package index in the layer").fix(
+                "add --no-cache",
+                Applicability::Safe,
+                vec![edit(at..at, " --no-cache")],
+            );
         }
     }
 }

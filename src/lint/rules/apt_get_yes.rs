@@ -25,18 +25,12 @@ pub static RULE: Rule = Rule {
 
 fn check(cx: &mut Checker<'_, '_>) {
     for &cmd in cx.commands.iter().filter(|c| is_apt_install(c)) {
-        let quiet_twice = cmd
-            .args()
-            .iter()
-            .any(|w| w.text == "-qq" || w.text == "-q=2" || w.text == "--quiet=2")
+        let quiet_twice = cmd.args().iter().any(|w| w.text == "-qq" || w.text == "-q=2" || w.text == "--quiet=2")
             || cmd.args().iter().filter(|w| w.text == "-q").count() >= 2;
         if quiet_twice || cmd.has_option(APT, Some('y'), &["yes", "assume-yes"]) {
             continue;
         }
-        let report = cx.report(
-            cmd.span(),
-            "`apt-get install` without `-y` aborts at the confirmation prompt",
-        );
+        let report = cx.report(cmd.span(), "`apt-get install` without `-y` aborts at the confirmation prompt");
         if let Some(at) = cmd.after_subcommand(APT) {
             report.fix("add -y", Applicability::Safe, vec![edit(at..at, " -y")]);
         }

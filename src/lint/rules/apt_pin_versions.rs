@@ -1,8 +1,8 @@
 use super::{Rule, RuleMeta};
 use crate::lint::checker::Checker;
 use crate::lint::run_script::{is_apt_install, RunCommand, APK, APT};
-use crate::shell::{OptionSpec, Word};
 use crate::lint::{Category, Severity};
+use crate::shell::{OptionSpec, Word};
 
 pub static RULE: Rule = Rule {
     meta: RuleMeta {
@@ -90,9 +90,12 @@ impl OsPackages {
             OsPackages::Yum => (RPM, name == "yum" && matches!(cmd.subcommand(RPM), Some("install" | "reinstall"))),
             OsPackages::Dnf => (
                 RPM,
-                matches!(name, "dnf" | "dnf5" | "microdnf") && matches!(cmd.subcommand(RPM), Some("install" | "reinstall")),
+                matches!(name, "dnf" | "dnf5" | "microdnf")
+                    && matches!(cmd.subcommand(RPM), Some("install" | "reinstall")),
             ),
-            OsPackages::Zypper => (ZYPPER, name == "zypper" && matches!(cmd.subcommand(ZYPPER), Some("install" | "in"))),
+            OsPackages::Zypper => {
+                (ZYPPER, name == "zypper" && matches!(cmd.subcommand(ZYPPER), Some("install" | "in")))
+            }
             OsPackages::Gem => {
                 let pinned_by_option = cmd.has_option(GEM, Some('v'), &["version"]);
                 (GEM, name == "gem" && cmd.subcommand(GEM) == Some("install") && !pinned_by_option)
@@ -107,7 +110,8 @@ impl OsPackages {
     /// Whether `package` (a static word) names a version, and how to write one.
     fn pinned(self, package: &str) -> bool {
         // `name-<version>` for rpm tools: a dash followed by a digit (`nginx-1.24.0`).
-        let rpm_version = || package.match_indices('-').any(|(i, _)| package[i + 1..].starts_with(|c: char| c.is_ascii_digit()));
+        let rpm_version =
+            || package.match_indices('-').any(|(i, _)| package[i + 1..].starts_with(|c: char| c.is_ascii_digit()));
         match self {
             OsPackages::Apt | OsPackages::Apk => package.contains('='),
             OsPackages::Yum | OsPackages::Dnf => rpm_version(),

@@ -23,11 +23,7 @@ pub static RULE: Rule = Rule {
 };
 
 fn check(cx: &mut Checker<'_, '_>) {
-    for &cmd in cx.commands
-        .iter()
-        .filter(|c| c.name() == Some("cd") && c.context.depth == 0)
-    {
-        cx.report(cmd.span(), "`cd` changes the directory for this RUN only")
-            .help("use `WORKDIR` instead");
+    for &cmd in cx.commands.iter().filter(|c| c.name() == Some("cd") && c.context.depth == 0) {
+        cx.report(cmd.span(), "`cd` changes the directory for this RUN only").help("use `WORKDIR` instead");
     }
 }

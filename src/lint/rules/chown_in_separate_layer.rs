@@ -28,27 +28,15 @@ fn check(cx: &mut Checker<'_, '_>) {
     let df = cx.df;
     let scripts = cx.scripts;
     for script in scripts.iter() {
-        let commands: Vec<_> = script
-            .commands()
-            .into_iter()
-            .filter(|c| !matches!(c.name(), Some("set") | None))
-            .collect();
-        if commands.is_empty()
-            || !commands
-                .iter()
-                .all(|c| matches!(c.name(), Some("chown" | "chmod" | "chgrp")))
-        {
+        let commands: Vec<_> =
+            script.commands().into_iter().filter(|c| !matches!(c.name(), Some("set") | None)).collect();
+        if commands.is_empty() || !commands.iter().all(|c| matches!(c.name(), Some("chown" | "chmod" | "chgrp"))) {
             continue;
         }
         let recursive = commands.iter().any(|c| c.has_option(PLAIN, Some('R'), &["recursive"]));
         let paths: Vec<String> = commands
             .iter()
-            .flat_map(|c| {
-                c.operands(PLAIN)
-                    .into_iter()
-                    .skip(1)
-                    .map(|w| w.text.trim_end_matches('/').to_string())
-            })
+            .flat_map(|c| c.operands(PLAIN).into_iter().skip(1).map(|w| w.text.trim_end_matches('/').to_string()))
             .collect();
         let Some(stage) = cx.model.stages.get(script.stage).cloned() else {
             continue;
@@ -58,9 +46,7 @@ fn check(cx: &mut Checker<'_, '_>) {
                 return false;
             };
             let dest = t.dest.value.trim_end_matches('/');
-            paths
-                .iter()
-                .any(|p| p == dest || p.starts_with(&format!("{dest}/")) || dest.starts_with(&format!("{p}/")))
+            paths.iter().any(|p| p == dest || p.starts_with(&format!("{dest}/")) || dest.starts_with(&format!("{p}/")))
         });
         if !recursive && adder.is_none() {
             continue;
@@ -68,10 +54,7 @@ fn check(cx: &mut Checker<'_, '_>) {
         let kw = script.run.keyword_span.clone();
         let adder_span = adder.map(|i| cx.span_of(i));
         let mut report = cx
-            .report(
-                kw,
-                "changing owner or mode in a separate RUN stores every affected file again in a new layer",
-            )
+            .report(kw, "changing owner or mode in a separate RUN stores every affected file again in a new layer")
             .help("set them while copying: `COPY --chown=user:group --chmod=755 ...`");
         if let Some(span) = adder_span {
             report = report.related(span, "the files are added here");

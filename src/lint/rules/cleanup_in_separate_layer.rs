@@ -62,9 +62,7 @@ fn run_creates(script: &RunScript<'_, '_>, text: &str, removes: &Removes<'_>) ->
         Removes::Paths(paths) => paths.iter().any(|p| {
             let dir = p.trim_end_matches('*').trim_end_matches('/');
             if dir.starts_with("/var/lib/apt/lists") || dir.starts_with("/var/cache/apt") {
-                return commands
-                    .iter()
-                    .any(|c| installs(c, "apt") || c.subcommand(PLAIN) == Some("update"));
+                return commands.iter().any(|c| installs(c, "apt") || c.subcommand(PLAIN) == Some("update"));
             }
             if dir.starts_with("/var/cache/apk") {
                 return commands.iter().any(|c| installs(c, "apk"));
@@ -106,9 +104,8 @@ fn check(cx: &mut Checker<'_, '_>) {
             continue;
         };
         // The latest earlier instruction of the stage that created what is removed.
-        let creator = (stage.instructions.start + 1..script.index)
-            .rev()
-            .find(|&i| match df.instructions[i].keyword.as_str() {
+        let creator =
+            (stage.instructions.start + 1..script.index).rev().find(|&i| match df.instructions[i].keyword.as_str() {
                 "RUN" => scripts
                     .iter()
                     .find(|s| s.index == i)
@@ -120,10 +117,7 @@ fn check(cx: &mut Checker<'_, '_>) {
         let cleanup_span = cx.span_of(script.index);
         let kw = script.run.keyword_span.clone();
         let report = cx
-            .report(
-                kw,
-                "this cleanup runs in its own layer and frees nothing: the files stay in an earlier layer",
-            )
+            .report(kw, "this cleanup runs in its own layer and frees nothing: the files stay in an earlier layer")
             .related(creator_span, "the files are created in this layer")
             .help("do the cleanup at the end of the RUN that creates the files");
         // Fix: append the cleanup to the creating RUN when it is the instruction right before.
@@ -143,10 +137,7 @@ fn check(cx: &mut Checker<'_, '_>) {
                 report.fix(
                     "move the cleanup into the RUN that creates the files",
                     Applicability::Unsafe,
-                    vec![
-                        edit(end..end, format!(" \\\n && {joined}")),
-                        edit(delete_start..delete_end, ""),
-                    ],
+                    vec![edit(end..end, format!(" \\\n && {joined}")), edit(delete_start..delete_end, "")],
                 );
             }
         }
@@ -182,19 +173,14 @@ mod tests {
     fn copied_archive_removed_later() {
         let text = "FROM alpine:3.20\nCOPY app.tar.gz /tmp/app.tar.gz\nRUN tar -xzf /tmp/app.tar.gz -C /opt\nRUN rm /tmp/app.tar.gz\n";
         // The RUN that extracts also names the path: it is the latest creator candidate.
-        assert_eq!(
-            found(text),
-            [(text.rfind("RUN").unwrap_or(0), vec![text.find("RUN tar").unwrap_or(0)])]
-        );
+        assert_eq!(found(text), [(text.rfind("RUN").unwrap_or(0), vec![text.find("RUN tar").unwrap_or(0)])]);
     }
 
     #[test]
     fn cleanup_with_other_work_or_without_creator_is_not_reported() {
         assert!(found("FROM alpine:3.20\nRUN rm -rf /var/lib/apt/lists/*\n").is_empty());
-        assert!(
-            found("FROM debian:12\nRUN apt-get update\nRUN apt-get install -y x && rm -rf /var/lib/apt/lists/*\n")
-                .is_empty()
-        );
+        assert!(found("FROM debian:12\nRUN apt-get update\nRUN apt-get install -y x && rm -rf /var/lib/apt/lists/*\n")
+            .is_empty());
         // A cleanup in another stage than the creator is another image.
         assert!(found("FROM debian:12 AS a\nRUN apt-get update\nFROM debian:12\nRUN apt-get clean\n").is_empty());
     }
@@ -205,9 +191,7 @@ mod tests {
         assert_eq!(found(text).len(), 1);
         let fixed = crate::lint::fix::fix_text(text, &Settings::default(), crate::lint::Applicability::Unsafe);
         assert!(
-            fixed
-                .text
-                .contains("RUN pip install --no-cache-dir flask==3.0.3 \\\n && pip cache purge\n"),
+            fixed.text.contains("RUN pip install --no-cache-dir flask==3.0.3 \\\n && pip cache purge\n"),
             "{}",
             fixed.text
         );

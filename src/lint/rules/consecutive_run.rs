@@ -33,10 +33,7 @@ fn check(cx: &mut Checker<'_, '_>) {
             continue;
         }
         let flags = |r: &crate::syntax::Instruction<'_>| {
-            r.flags
-                .iter()
-                .map(|f| df.text[f.span.clone()].to_string())
-                .collect::<Vec<_>>()
+            r.flags.iter().map(|f| df.text[f.span.clone()].to_string()).collect::<Vec<_>>()
         };
         if flags(prev) != flags(run) {
             continue;
@@ -52,11 +49,7 @@ fn check(cx: &mut Checker<'_, '_>) {
             let between = df.text.get(a.end..b.start).unwrap_or_default();
             // Only when nothing but whitespace and the second keyword sits between the two commands.
             if between.trim().eq_ignore_ascii_case("RUN") {
-                report.fix(
-                    "join with &&",
-                    Applicability::Unsafe,
-                    vec![edit(a.end..b.start, " \\\n && ")],
-                );
+                report.fix("join with &&", Applicability::Unsafe, vec![edit(a.end..b.start, " \\\n && ")]);
             }
         }
     }

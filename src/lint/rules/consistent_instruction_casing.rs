@@ -30,11 +30,7 @@ fn check(cx: &mut Checker<'_, '_>) {
     let lower = spelled.iter().filter(|(s, _)| *s == s.to_ascii_lowercase()).count();
     let want_upper = upper >= lower;
     for (written, ins) in spelled {
-        let wanted = if want_upper {
-            ins.keyword.clone()
-        } else {
-            ins.keyword.to_ascii_lowercase()
-        };
+        let wanted = if want_upper { ins.keyword.clone() } else { ins.keyword.to_ascii_lowercase() };
         if written != wanted {
             cx.report(
                 ins.keyword_span.clone(),

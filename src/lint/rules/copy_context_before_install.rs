@@ -33,10 +33,9 @@ fn is_dependency_install(cmd: &RunCommand<'_, '_>) -> bool {
         Some("poetry" | "pipenv" | "bundle" | "composer") => sub == Some("install"),
         Some("go") => cmd.operands(PLAIN).iter().map(|w| &*w.text).collect::<Vec<_>>() == ["mod", "download"],
         Some("cargo") => sub == Some("fetch"),
-        Some("mvn" | "mvnw" | "gradle" | "gradlew") => cmd
-            .args()
-            .iter()
-            .any(|w| w.text.starts_with("dependency:") || w.text == "dependencies"),
+        Some("mvn" | "mvnw" | "gradle" | "gradlew") => {
+            cmd.args().iter().any(|w| w.text.starts_with("dependency:") || w.text == "dependencies")
+        }
         _ => is_pip_install(cmd) && cmd.has_option(PIP, Some('r'), &["requirement"]),
     }
 }
@@ -50,11 +49,7 @@ fn check(cx: &mut Checker<'_, '_>) {
     let df = cx.df;
     let scripts = cx.scripts;
     for stage in cx.model.stages.clone() {
-        let Some(copy) = stage
-            .instructions
-            .clone()
-            .find(|&i| df.typed_at(i).is_some_and(copies_whole_context))
-        else {
+        let Some(copy) = stage.instructions.clone().find(|&i| df.typed_at(i).is_some_and(copies_whole_context)) else {
             continue;
         };
         let install = scripts
@@ -63,12 +58,9 @@ fn check(cx: &mut Checker<'_, '_>) {
             .find_map(|s| s.commands().into_iter().find(is_dependency_install).map(|c| c.span()));
         if let Some(install) = install {
             let span = cx.span_of(copy);
-            cx.report(
-                span,
-                "the whole context is copied before the dependency install, so any file change re-runs it",
-            )
-            .related(install, "this install runs again whenever any file changes")
-            .help("copy only the dependency manifests first, install, then copy the rest");
+            cx.report(span, "the whole context is copied before the dependency install, so any file change re-runs it")
+                .related(install, "this install runs again whenever any file changes")
+                .help("copy only the dependency manifests first, install, then copy the rest");
         }
     }
 }

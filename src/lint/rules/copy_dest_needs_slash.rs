@@ -34,10 +34,7 @@ fn check(cx: &mut Checker<'_, '_>) {
             let at = if quoted { end - 1 } else { end };
             cx.report(
                 dest.span.clone(),
-                format!(
-                    "{paths} sources are copied to `{}`, which must end with `/`",
-                    dest.value
-                ),
+                format!("{paths} sources are copied to `{}`, which must end with `/`", dest.value),
             )
             .fix(
                 "add a trailing slash",

@@ -30,15 +30,9 @@ fn check(cx: &mut Checker<'_, '_>) {
             let Instruction::Copy(copy) = ins else { continue };
             for flag in copy.options.iter().filter(|f| f.name.value == "from") {
                 let Some(value) = &flag.value else { continue };
-                let own_name = stage
-                    .name
-                    .as_ref()
-                    .is_some_and(|n| n.eq_ignore_ascii_case(&value.value));
+                let own_name = stage.name.as_ref().is_some_and(|n| n.eq_ignore_ascii_case(&value.value));
                 if own_name || value.value == stage.index.to_string() {
-                    cx.report(
-                        flag.span(),
-                        format!("`COPY --from={}` refers to the stage it is in", value.value),
-                    );
+                    cx.report(flag.span(), format!("`COPY --from={}` refers to the stage it is in", value.value));
                 }
             }
         }

@@ -63,11 +63,8 @@ fn check(cx: &mut Checker<'_, '_>) {
                 let rules = match &ignore.rules {
                     Ok(rules) => rules,
                     Err(error) => {
-                        cx.report(
-                            span,
-                            format!("the build fails here: {name} cannot be used ({error})"),
-                        )
-                        .help(format!("BuildKit refuses this ignore file; correct {}", ignore.path.display()));
+                        cx.report(span, format!("the build fails here: {name} cannot be used ({error})"))
+                            .help(format!("BuildKit refuses this ignore file; correct {}", ignore.path.display()));
                         return;
                     }
                 };
@@ -91,10 +88,7 @@ fn excluded_by(rules: &Dockerignore, source: &str) -> Option<(usize, String)> {
     let path = context_path(source);
     if path == "." {
         // The context root: only a pattern that takes every entry of the root (BuildKit's test).
-        let takes_all = rules
-            .patterns()
-            .iter()
-            .any(|p| !p.exception && matches!(p.text.as_str(), "*" | "**" | "**/*"));
+        let takes_all = rules.patterns().iter().any(|p| !p.exception && matches!(p.text.as_str(), "*" | "**" | "**/*"));
         if !takes_all {
             return None;
         }
@@ -164,7 +158,10 @@ mod tests {
         };
         let found: Vec<_> = lint_text(df, &settings).into_iter().filter(|d| d.code == "IMG138").collect();
         assert_eq!(found.len(), 2, "{found:?}");
-        assert_eq!(found[0].message, "Attempting to Copy file \"tmp/helloworld.txt\" that is excluded by .dockerignore");
+        assert_eq!(
+            found[0].message,
+            "Attempting to Copy file \"tmp/helloworld.txt\" that is excluded by .dockerignore"
+        );
         assert_eq!(&df[found[0].span.clone()], "./tmp/helloworld.txt");
         assert_eq!(
             found[0].help.as_deref(),

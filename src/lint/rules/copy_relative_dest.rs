@@ -44,11 +44,8 @@ fn check(cx: &mut Checker<'_, '_>) {
             let d = dest.value.as_ref();
             let absolute = d.starts_with('/') || d.starts_with('$') || d.as_bytes().get(1) == Some(&b':');
             if !has_workdir && !absolute {
-                cx.report(
-                    dest.span.clone(),
-                    format!("`{d}` is relative, and no WORKDIR is set before it"),
-                )
-                .help("set `WORKDIR /app` first, or use an absolute destination");
+                cx.report(dest.span.clone(), format!("`{d}` is relative, and no WORKDIR is set before it"))
+                    .help("set `WORKDIR /app` first, or use an absolute destination");
             }
         }
     }

@@ -45,12 +45,7 @@ const SECRET_NAMES: &[&str] = &[
 const SECRET_EXTENSIONS: &[&str] = &[".pem", ".key", ".p12", ".pfx", ".jks", ".keystore"];
 
 fn is_secret(path: &str) -> bool {
-    let name = path
-        .trim_end_matches('/')
-        .rsplit('/')
-        .next()
-        .unwrap_or(path)
-        .to_ascii_lowercase();
+    let name = path.trim_end_matches('/').rsplit('/').next().unwrap_or(path).to_ascii_lowercase();
     if name.starts_with(".env.") {
         return !(name.ends_with(".example") || name.ends_with(".sample") || name.ends_with(".template"));
     }

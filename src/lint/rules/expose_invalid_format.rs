@@ -47,10 +47,7 @@ fn check(cx: &mut Checker<'_, '_>) {
             }
             let (lo, hi) = ports.split_once('-').unwrap_or((ports, ports));
             if !valid_port(lo) || !valid_port(hi) {
-                cx.report(
-                    span.clone(),
-                    format!("`{value}` is not a valid port or port range (0-65535)"),
-                );
+                cx.report(span.clone(), format!("`{value}` is not a valid port or port range (0-65535)"));
             }
         }
     }

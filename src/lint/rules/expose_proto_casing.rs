@@ -35,12 +35,11 @@ fn check(cx: &mut Checker<'_, '_>) {
             };
             if proto != proto.to_ascii_lowercase() {
                 let lower = value.to_ascii_lowercase();
-                cx.report(span.clone(), format!("protocol `{proto}` should be lower case"))
-                    .fix(
-                        format!("write `{lower}`"),
-                        Applicability::Safe,
-                        vec![edit(span.clone(), lower)],
-                    );
+                cx.report(span.clone(), format!("protocol `{proto}` should be lower case")).fix(
+                    format!("write `{lower}`"),
+                    Applicability::Safe,
+                    vec![edit(span.clone(), lower)],
+                );
             }
         }
     }

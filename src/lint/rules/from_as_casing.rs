@@ -43,11 +43,7 @@ fn check(cx: &mut Checker<'_, '_>) {
             continue;
         };
         if *as_text != wanted {
-            cx.report(
-                as_span.clone(),
-                format!("`{as_text}` does not match the casing of `{from_text}`"),
-            )
-            .fix(
+            cx.report(as_span.clone(), format!("`{as_text}` does not match the casing of `{from_text}`")).fix(
                 format!("write `{wanted}`"),
                 Applicability::Safe,
                 vec![edit(as_span.clone(), wanted)],

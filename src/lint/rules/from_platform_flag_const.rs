@@ -23,15 +23,9 @@ pub static RULE: Rule = Rule {
 };
 
 fn check(cx: &mut Checker<'_, '_>) {
-    let constant: Vec<_> = cx
-        .from_platform_flags()
-        .filter(|(_, v)| !v.value.contains('$'))
-        .collect();
+    let constant: Vec<_> = cx.from_platform_flags().filter(|(_, v)| !v.value.contains('$')).collect();
     for (flag, v) in constant {
-        cx.report(
-            flag.span(),
-            format!("FROM --platform={} pins the stage to one platform", v.value),
-        )
-        .help("use `--platform=$BUILDPLATFORM` for a build stage, or drop the flag");
+        cx.report(flag.span(), format!("FROM --platform={} pins the stage to one platform", v.value))
+            .help("use `--platform=$BUILDPLATFORM` for a build stage, or drop the flag");
     }
 }

@@ -1,6 +1,6 @@
 use super::{Rule, RuleMeta};
-use crate::lint::checker::Checker;
 use crate::context::dockerignore::glob_component;
+use crate::lint::checker::Checker;
 use crate::lint::run_script::Mount;
 use crate::lint::source::transfer;
 use crate::lint::{Category, Severity};
@@ -33,8 +33,26 @@ const META_PACKAGES: &[&str] = &["tool", "all", "std", "cmd"];
 
 /// `go` build flags that take the next word as their value when not written `-flag=value`.
 const VALUE_FLAGS: &[&str] = &[
-    "C", "o", "p", "asmflags", "buildmode", "compiler", "covermode", "coverpkg", "exec", "gccgoflags", "gcflags",
-    "installsuffix", "ldflags", "mod", "modfile", "overlay", "pgo", "pkgdir", "tags", "toolexec",
+    "C",
+    "o",
+    "p",
+    "asmflags",
+    "buildmode",
+    "compiler",
+    "covermode",
+    "coverpkg",
+    "exec",
+    "gccgoflags",
+    "gcflags",
+    "installsuffix",
+    "ldflags",
+    "mod",
+    "modfile",
+    "overlay",
+    "pgo",
+    "pkgdir",
+    "tags",
+    "toolexec",
 ];
 
 /// The words after `go <sub>`'s flags: Go's flag package stops at the first word that is not a
@@ -62,11 +80,17 @@ fn copies_go_mod(path: &str) -> bool {
 /// A `--mount` that puts a go.mod in the build: a bind of the whole context or of go.mod.
 fn binds_go_mod(mount: Mount<'_>) -> bool {
     mount.kind == "bind"
-        && mount.source.is_none_or(|s| matches!(s.trim_end_matches('/'), "" | ".") || s.rsplit('/').next() == Some("go.mod"))
+        && mount
+            .source
+            .is_none_or(|s| matches!(s.trim_end_matches('/'), "" | ".") || s.rsplit('/').next() == Some("go.mod"))
 }
 
 fn is_local(package: &str) -> bool {
-    package == "." || package == "..." || package.starts_with("./") || package.starts_with("../") || package.starts_with('/')
+    package == "."
+        || package == "..."
+        || package.starts_with("./")
+        || package.starts_with("../")
+        || package.starts_with('/')
 }
 
 fn check(cx: &mut Checker<'_, '_>) {

@@ -28,8 +28,7 @@ fn valid_reference(reference: &str) -> bool {
     let r = image_ref(reference);
     let component_ok = |c: &str| {
         !c.is_empty()
-            && c.bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b))
+            && c.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b))
             && c.as_bytes().first().is_some_and(u8::is_ascii_alphanumeric)
             && c.as_bytes().last().is_some_and(u8::is_ascii_alphanumeric)
     };
@@ -39,9 +38,7 @@ fn valid_reference(reference: &str) -> bool {
             && t.bytes().all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
             && !t.starts_with(['.', '-'])
     });
-    let digest_ok = r.digest.is_none_or(|d| {
-        d.split_once(':').is_some_and(|(a, h)| !a.is_empty() && h.len() >= 32)
-    });
+    let digest_ok = r.digest.is_none_or(|d| d.split_once(':').is_some_and(|(a, h)| !a.is_empty() && h.len() >= 32));
     let registry_ok = r.registry.is_none_or(|reg| !reg.is_empty());
     r.repository.split('/').all(component_ok) && tag_ok && digest_ok && registry_ok
 }
@@ -50,9 +47,7 @@ fn check(cx: &mut Checker<'_, '_>) {
     let stages = cx.df.model.stages.clone();
     for stage in stages {
         // BuildKit sets the platform ARGs for real; the model leaves them empty.
-        let uses_platform_args = crate::model::AUTOMATIC_PLATFORM_ARGS
-            .iter()
-            .any(|a| stage.base.contains(a));
+        let uses_platform_args = crate::model::AUTOMATIC_PLATFORM_ARGS.iter().any(|a| stage.base.contains(a));
         if !stage.base.contains('$') || uses_platform_args || stage.base_stage.is_some() || stage.is_scratch() {
             continue;
         }
@@ -73,13 +68,9 @@ fn check(cx: &mut Checker<'_, '_>) {
 mod tests {
     #[test]
     fn references() {
-        for ok in [
-            "alpine",
-            "alpine:3.20",
-            "ghcr.io/a/b:1",
-            "localhost:5000/x",
-            "a@sha256:0123456789abcdef0123456789abcdef",
-        ] {
+        for ok in
+            ["alpine", "alpine:3.20", "ghcr.io/a/b:1", "localhost:5000/x", "a@sha256:0123456789abcdef0123456789abcdef"]
+        {
             assert!(super::valid_reference(ok), "{ok}");
         }
         for bad in ["", "alpine:", "Alpine", "/x", "a@", "x:-1"] {

@@ -28,29 +28,17 @@ fn check(cx: &mut Checker<'_, '_>) {
     let model = cx.model;
     for (index, ins) in df.instructions.iter().enumerate() {
         let names: Vec<String> = match ins.keyword.as_str() {
-            "FROM" => match model
-                .stages
-                .iter()
-                .find(|s| s.from == index)
-                .and_then(|s| s.name.clone())
-            {
+            "FROM" => match model.stages.iter().find(|s| s.from == index).and_then(|s| s.name.clone()) {
                 Some(name) => vec![name],
                 None => continue,
             },
-            "ARG" => model::arg_decls(ins, index)
-                .into_iter()
-                .map(|d| d.name)
-                .collect(),
+            "ARG" => model::arg_decls(ins, index).into_iter().map(|d| d.name).collect(),
             _ => continue,
         };
         if names.is_empty() || ins.start_line < 2 {
             continue;
         }
-        let Some(comment) = df
-            .comments
-            .iter()
-            .find(|c| df.lines.line(c.span.start) == ins.start_line - 1)
-        else {
+        let Some(comment) = df.comments.iter().find(|c| df.lines.line(c.span.start) == ins.start_line - 1) else {
             continue;
         };
         let text = comment.text.as_str();
@@ -62,15 +50,8 @@ fn check(cx: &mut Checker<'_, '_>) {
         if names.iter().any(|n| n == first_word) {
             continue;
         }
-        let example = if names.len() > 1 {
-            "<arg_key>"
-        } else {
-            names[0].as_str()
-        };
-        let message = format!(
-            "comment for {} should follow the format `# {example} <description>`",
-            ins.keyword
-        );
+        let example = if names.len() > 1 { "<arg_key>" } else { names[0].as_str() };
+        let message = format!("comment for {} should follow the format `# {example} <description>`", ins.keyword);
         cx.report(ins.keyword_span.clone(), message)
             .related(comment.span.clone(), "taken as the description")
             .help("start the comment with the name, or put an empty line between the comment and the instruction");

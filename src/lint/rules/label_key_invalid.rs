@@ -25,15 +25,10 @@ pub static RULE: Rule = Rule {
 };
 
 fn problem(key: &str) -> Option<&'static str> {
-    if ["com.docker.", "io.docker.", "org.dockerproject."]
-        .iter()
-        .any(|p| key.starts_with(p))
-    {
+    if ["com.docker.", "io.docker.", "org.dockerproject."].iter().any(|p| key.starts_with(p)) {
         return Some("uses a namespace reserved for Docker");
     }
-    let chars_ok = key
-        .bytes()
-        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'.' || b == b'-');
+    let chars_ok = key.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'.' || b == b'-');
     let ends_ok = key.bytes().next().is_some_and(|b| b.is_ascii_alphanumeric())
         && key.bytes().last().is_some_and(|b| b.is_ascii_alphanumeric());
     let no_double = !key.contains("..") && !key.contains("--");

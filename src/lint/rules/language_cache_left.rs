@@ -58,8 +58,7 @@ fn check(cx: &mut Checker<'_, '_>) {
             let Some((name, cache)) = manager(cmd) else { continue };
             let cache_dir_word = cache.rsplit('/').next().unwrap_or(cache);
             let mounted = script.run.flags.iter().any(|f| {
-                f.name() == "mount"
-                    && f.value().is_some_and(|v| v.contains("type=cache") && v.contains(cache_dir_word))
+                f.name() == "mount" && f.value().is_some_and(|v| v.contains("type=cache") && v.contains(cache_dir_word))
             });
             if seen.contains(&name)
                 || mounted
@@ -70,9 +69,7 @@ fn check(cx: &mut Checker<'_, '_>) {
             }
             seen.push(name);
             cx.report(cmd.span(), format!("`{name}` leaves its download cache in this layer"))
-                .help(format!(
-                    "use `RUN --mount=type=cache,target={cache} ...`, or clean the cache in the same RUN"
-                ));
+                .help(format!("use `RUN --mount=type=cache,target={cache} ...`, or clean the cache in the same RUN"));
         }
     }
 }

@@ -28,11 +28,8 @@ fn check(cx: &mut Checker<'_, '_>) {
     for stage in cx.model.stages.clone() {
         let r = image_ref(&stage.base);
         if r.tag == Some("latest") && r.digest.is_none() {
-            cx.report(
-                stage.base_span.clone(),
-                format!("`{}` uses the moving `latest` tag", stage.base),
-            )
-            .help("pin a version tag or a digest");
+            cx.report(stage.base_span.clone(), format!("`{}` uses the moving `latest` tag", stage.base))
+                .help("pin a version tag or a digest");
         }
     }
 }

@@ -33,27 +33,16 @@ fn check(cx: &mut Checker<'_, '_>) {
             Instruction::Label(l) => ("LABEL", &l.arguments),
             _ => continue,
         };
-        let Some(kv) = key_values(&args.value, args.span.start)
-            .into_iter()
-            .next()
-            .filter(|kv| kv.legacy)
-        else {
+        let Some(kv) = key_values(&args.value, args.span.start).into_iter().next().filter(|kv| kv.legacy) else {
             continue;
         };
         let value = kv.value.unwrap_or_default();
         let report = cx
-            .report(
-                args.span.clone(),
-                format!("`{kind} {} {value}` uses the legacy form", kv.key),
-            )
+            .report(args.span.clone(), format!("`{kind} {} {value}` uses the legacy form", kv.key))
             .help(format!("write `{kind} {}=...`", kv.key));
         let raw = &df.text[args.span.clone()];
         if !value.contains(['"', '\'', '\\']) && raw == args.value {
-            let value = if value.contains(char::is_whitespace) {
-                format!("\"{value}\"")
-            } else {
-                value.to_string()
-            };
+            let value = if value.contains(char::is_whitespace) { format!("\"{value}\"") } else { value.to_string() };
             report.fix(
                 "use key=value",
                 Applicability::Safe,

@@ -34,10 +34,7 @@ fn check(cx: &mut Checker<'_, '_>) {
             .fix(
                 "replace with an OCI authors label",
                 Applicability::Unsafe,
-                vec![edit(
-                    span,
-                    format!("LABEL org.opencontainers.image.authors=\"{escaped}\""),
-                )],
+                vec![edit(span, format!("LABEL org.opencontainers.image.authors=\"{escaped}\""))],
             );
     }
 }

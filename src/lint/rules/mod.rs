@@ -11,8 +11,8 @@
 //! `.dockerignore` holds those patterns, in order ([`example_dockerignore`]).
 
 use super::checker::Checker;
-use crate::context::IgnoreFile;
 use super::{Applicability, Category, Severity};
+use crate::context::IgnoreFile;
 
 mod add_instead_of_copy;
 mod apk_no_cache;
@@ -22,10 +22,6 @@ mod apt_lists_left;
 mod apt_pin_versions;
 mod archive_copied_then_extracted;
 mod cd_in_run;
-mod dnf_pin_versions;
-mod gem_pin_versions;
-mod go_pin_versions;
-mod healthcheck_missing;
 mod chown_in_separate_layer;
 mod cleanup_in_separate_layer;
 mod consecutive_run;
@@ -38,12 +34,16 @@ mod copy_ignored_file;
 mod copy_relative_dest;
 mod copy_secret_file;
 mod credentials_in_url;
+mod dnf_pin_versions;
 mod duplicate_stage_name;
 mod env_self_reference;
 mod expose_invalid_format;
 mod expose_proto_casing;
 mod from_as_casing;
 mod from_platform_flag_const;
+mod gem_pin_versions;
+mod go_pin_versions;
+mod healthcheck_missing;
 mod invalid_default_arg_in_from;
 mod invalid_definition_description;
 mod json_args_recommended;
@@ -207,11 +207,8 @@ pub struct RuleMeta {
 /// The `.dockerignore` an example or fixture stands for: its `# .dockerignore: PATTERN`
 /// comment lines, one pattern each. None when it has no such line.
 pub fn example_dockerignore(text: &str) -> Option<IgnoreFile> {
-    let patterns: Vec<&str> = text
-        .lines()
-        .filter_map(|l| l.trim_start().strip_prefix("# .dockerignore:"))
-        .map(str::trim)
-        .collect();
+    let patterns: Vec<&str> =
+        text.lines().filter_map(|l| l.trim_start().strip_prefix("# .dockerignore:")).map(str::trim).collect();
     (!patterns.is_empty()).then(|| IgnoreFile::from_text(".dockerignore", &patterns.join("\n")))
 }
 

@@ -27,22 +27,16 @@ fn check(cx: &mut Checker<'_, '_>) {
     for stage in cx.model.stages.clone() {
         let range = stage.instructions.clone();
         for kind in ["CMD", "ENTRYPOINT", "HEALTHCHECK"] {
-            let found: Vec<usize> = range
-                .clone()
-                .filter(|&i| df.instructions[i].keyword == kind)
-                .collect();
+            let found: Vec<usize> = range.clone().filter(|&i| df.instructions[i].keyword == kind).collect();
             let Some((&last, earlier)) = found.split_last() else {
                 continue;
             };
             for &i in earlier {
                 let span = cx.span_of(i);
                 let last_span = cx.span_of(last);
-                cx.report(
-                    span,
-                    format!("this {kind} is overridden by a later {kind} in the same stage"),
-                )
-                .related(last_span, format!("this {kind} takes effect"))
-                .help(format!("keep a single {kind}"));
+                cx.report(span, format!("this {kind} is overridden by a later {kind} in the same stage"))
+                    .related(last_span, format!("this {kind} takes effect"))
+                    .help(format!("keep a single {kind}"));
             }
         }
     }

@@ -33,15 +33,14 @@ fn check(cx: &mut Checker<'_, '_>) {
             .iter()
             .map(|line| {
                 // Remove the line with its newline.
-                let end = if df.text[line.end..].starts_with('\n') {
-                    line.end + 1
-                } else {
-                    line.end
-                };
+                let end = if df.text[line.end..].starts_with('\n') { line.end + 1 } else { line.end };
                 edit(line.start..end, "")
             })
             .collect();
-        cx.report(empty.instruction.start..keyword_end, "empty continuation line")
-            .fix("remove the empty lines", Applicability::Safe, edits);
+        cx.report(empty.instruction.start..keyword_end, "empty continuation line").fix(
+            "remove the empty lines",
+            Applicability::Safe,
+            edits,
+        );
     }
 }

@@ -26,10 +26,7 @@ pub static RULE: Rule = Rule {
 fn check(cx: &mut Checker<'_, '_>) {
     for &cmd in cx.commands.iter().filter(|c| c.name() == Some("npm")) {
         let operands = cmd.operands(PLAIN);
-        if !operands
-            .first()
-            .is_some_and(|w| matches!(&*w.text, "install" | "i" | "add"))
-        {
+        if !operands.first().is_some_and(|w| matches!(&*w.text, "install" | "i" | "add")) {
             continue;
         }
         for word in operands.iter().skip(1) {

@@ -41,17 +41,10 @@ fn check(cx: &mut Checker<'_, '_>) {
                 continue;
             }
             let install = cmd.args().iter().find(|w| w.text == "install");
-            let report = cx.report(
-                cmd.span(),
-                "`pip install` without `--no-cache-dir` keeps pip's cache in the layer",
-            );
+            let report = cx.report(cmd.span(), "`pip install` without `--no-cache-dir` keeps pip's cache in the layer");
             if let Some(install) = install {
                 let at = cmd.span_of(&install.span).end;
-                report.fix(
-                    "add --no-cache-dir",
-                    Applicability::Safe,
-                    vec![edit(at..at, " --no-cache-dir")],
-                );
+                report.fix("add --no-cache-dir", Applicability::Safe, vec![edit(at..at, " --no-cache-dir")]);
             }
         }
     }

@@ -39,9 +39,7 @@ fn check(cx: &mut Checker<'_, '_>) {
                 continue;
             }
             cx.report(cmd.span_of(&word.span), format!("`{t}` has no version"))
-                .help(format!(
-                    "pin it: `{t}==<version>`, or install from a locked requirements file"
-                ));
+                .help(format!("pin it: `{t}==<version>`, or install from a locked requirements file"));
         }
     }
 }

@@ -48,15 +48,11 @@ fn check(cx: &mut Checker<'_, '_>) {
         if sets_pipefail {
             continue;
         }
-        if let Some(first_piped) = commands
-            .iter()
-            .find(|c| c.context.pipeline_len > 1 && c.context.pipeline_index == 0)
+        if let Some(first_piped) = commands.iter().find(|c| c.context.pipeline_len > 1 && c.context.pipeline_index == 0)
         {
-            cx.report(
-                first_piped.span(),
-                "a failure before the pipe is ignored without `pipefail`",
-            )
-            .help("add `SHELL [\"/bin/bash\", \"-o\", \"pipefail\", \"-c\"]` before the RUN, or `set -o pipefail &&`");
+            cx.report(first_piped.span(), "a failure before the pipe is ignored without `pipefail`").help(
+                "add `SHELL [\"/bin/bash\", \"-o\", \"pipefail\", \"-c\"]` before the RUN, or `set -o pipefail &&`",
+            );
         }
     }
 }

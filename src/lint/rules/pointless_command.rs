@@ -22,9 +22,7 @@ pub static RULE: Rule = Rule {
     check,
 };
 
-const POINTLESS: &[&str] = &[
-    "free", "ifconfig", "kill", "mount", "ps", "service", "shutdown", "ssh", "top", "vim",
-];
+const POINTLESS: &[&str] = &["free", "ifconfig", "kill", "mount", "ps", "service", "shutdown", "ssh", "top", "vim"];
 
 fn check(cx: &mut Checker<'_, '_>) {
     let scripts = cx.scripts;
@@ -39,11 +37,8 @@ fn check(cx: &mut Checker<'_, '_>) {
             if (name == "ssh" && ssh_mounted) || (name == "mount" && insecure) {
                 continue;
             }
-            cx.report(
-                cmd.span(),
-                format!("`{name}` makes no sense in a build step"),
-            )
-            .help("do this when the container runs (CMD/ENTRYPOINT), or not at all");
+            cx.report(cmd.span(), format!("`{name}` makes no sense in a build step"))
+                .help("do this when the container runs (CMD/ENTRYPOINT), or not at all");
         }
     }
 }

@@ -32,11 +32,7 @@ fn check(cx: &mut Checker<'_, '_>) {
         let span = flag.span();
         let rest = &text[span.end..];
         let end = span.end + (rest.len() - rest.trim_start_matches([' ', '\t']).len());
-        cx.report(
-            span.clone(),
-            "`--platform=$TARGETPLATFORM` is the default and can be removed",
-        )
-        .fix(
+        cx.report(span.clone(), "`--platform=$TARGETPLATFORM` is the default and can be removed").fix(
             "remove the flag",
             crate::lint::Applicability::Safe,
             vec![crate::lint::checker::edit(span.start..end, "")],

@@ -37,19 +37,12 @@ fn check(cx: &mut Checker<'_, '_>) {
     for s in cx.model.lineage(last.index) {
         for ins in df.typed_in(s.instructions.clone()) {
             if let Instruction::Label(l) = ins {
-                present.extend(
-                    key_values(&l.arguments.value, 0)
-                        .iter()
-                        .map(|kv| kv.name().to_string()),
-                );
+                present.extend(key_values(&l.arguments.value, 0).iter().map(|kv| kv.name().to_string()));
             }
         }
     }
     for label in required.iter().filter(|l| !present.contains(l)) {
-        cx.report(
-            last.base_span.clone(),
-            format!("the final image has no `{label}` label"),
-        )
-        .help(format!("add `LABEL {label}=...`"));
+        cx.report(last.base_span.clone(), format!("the final image has no `{label}` label"))
+            .help(format!("add `LABEL {label}=...`"));
     }
 }

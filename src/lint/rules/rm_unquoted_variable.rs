@@ -26,22 +26,14 @@ pub static RULE: Rule = Rule {
 fn check(cx: &mut Checker<'_, '_>) {
     for &cmd in cx.commands {
         if cmd.name() != Some("rm")
-            || !cmd.has_option(PLAIN, Some('r'), &["recursive"])
-                && !cmd.has_option(PLAIN, Some('R'), &[])
+            || !cmd.has_option(PLAIN, Some('r'), &["recursive"]) && !cmd.has_option(PLAIN, Some('R'), &[])
         {
             continue;
         }
-        for word in cmd
-            .operands(PLAIN)
-            .into_iter()
-            .filter(|w| w.unquoted_expansion)
-        {
+        for word in cmd.operands(PLAIN).into_iter().filter(|w| w.unquoted_expansion) {
             cx.report(
                 cmd.span_of(&word.span),
-                format!(
-                    "`rm -r {}` deletes the wrong tree when a variable is empty or has spaces",
-                    word.text
-                ),
+                format!("`rm -r {}` deletes the wrong tree when a variable is empty or has spaces", word.text),
             )
             .help("quote it and stop on empty values: `\"${VAR:?}\"/path`");
         }

@@ -40,15 +40,9 @@ fn check(cx: &mut Checker<'_, '_>) {
             let Some(name) = cmd.name().filter(|n| MANAGERS.contains(n)) else {
                 continue;
             };
-            if matches!(
-                cmd.subcommand(PLAIN),
-                Some("install" | "in" | "update" | "upgrade" | "groupinstall")
-            ) {
-                let clean = if name == "zypper" {
-                    "zypper clean --all".to_string()
-                } else {
-                    format!("{name} clean all")
-                };
+            if matches!(cmd.subcommand(PLAIN), Some("install" | "in" | "update" | "upgrade" | "groupinstall")) {
+                let clean =
+                    if name == "zypper" { "zypper clean --all".to_string() } else { format!("{name} clean all") };
                 cx.report(cmd.span(), format!("`{name}` leaves its package cache in this layer"))
                     .help(format!("end the same RUN with `&& {clean}`"));
             }

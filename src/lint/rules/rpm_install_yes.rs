@@ -29,10 +29,7 @@ fn check(cx: &mut Checker<'_, '_>) {
             continue;
         };
         let operands = cmd.operands(PLAIN);
-        let Some(install) = operands
-            .first()
-            .filter(|w| matches!(&*w.text, "install" | "in" | "groupinstall"))
-        else {
+        let Some(install) = operands.first().filter(|w| matches!(&*w.text, "install" | "in" | "groupinstall")) else {
             continue;
         };
         let confirmed = if name == "zypper" {
@@ -45,10 +42,8 @@ fn check(cx: &mut Checker<'_, '_>) {
             continue;
         }
         let at = cmd.span_of(&install.span).end;
-        let report = cx.report(
-            cmd.span(),
-            format!("`{name} install` without a non-interactive flag aborts at the prompt"),
-        );
+        let report =
+            cx.report(cmd.span(), format!("`{name} install` without a non-interactive flag aborts at the prompt"));
         if name != "zypper" {
             report.fix("add -y", Applicability::Safe, vec![edit(at..at, " -y")]);
         }

@@ -26,18 +26,8 @@ pub static RULE: Rule = Rule {
     check,
 };
 
-const SECRET_WORDS: &[&str] = &[
-    "apikey",
-    "auth",
-    "credential",
-    "credentials",
-    "key",
-    "password",
-    "pass",
-    "pwd",
-    "secret",
-    "token",
-];
+const SECRET_WORDS: &[&str] =
+    &["apikey", "auth", "credential", "credentials", "key", "password", "pass", "pwd", "secret", "token"];
 
 fn names_a_secret(name: &str) -> bool {
     let words: Vec<String> = name.split('_').map(str::to_ascii_lowercase).collect();
@@ -56,10 +46,7 @@ fn check(cx: &mut Checker<'_, '_>) {
             if names_a_secret(kv.key) {
                 cx.report(
                     unescaped_span(ins, args, kv.key_span.clone()),
-                    format!(
-                        "{kind} `{}` may hold a secret, and {kind} values are kept in the image",
-                        kv.key
-                    ),
+                    format!("{kind} `{}` may hold a secret, and {kind} values are kept in the image", kv.key),
                 )
                 .help("pass secrets with `RUN --mount=type=secret`");
             }

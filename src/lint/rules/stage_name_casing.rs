@@ -27,12 +27,11 @@ fn check(cx: &mut Checker<'_, '_>) {
         let (Some(name), Some(span)) = (&stage.name_as_written, &stage.name_span) else { continue };
         if name.chars().any(|c| c.is_uppercase()) {
             let lower = name.to_lowercase();
-            cx.report(span.clone(), format!("stage name `{name}` should be lower case"))
-                .fix(
-                    format!("rename to `{lower}`"),
-                    Applicability::Safe,
-                    vec![edit(span.clone(), lower)],
-                );
+            cx.report(span.clone(), format!("stage name `{name}` should be lower case")).fix(
+                format!("rename to `{lower}`"),
+                Applicability::Safe,
+                vec![edit(span.clone(), lower)],
+            );
         }
     }
 }

@@ -23,11 +23,7 @@ pub static RULE: Rule = Rule {
 };
 
 fn check(cx: &mut Checker<'_, '_>) {
-    for &cmd in cx.commands
-        .iter()
-        .filter(|c| c.has_wrapper("sudo") || c.name() == Some("sudo"))
-    {
-        cx.report(cmd.span(), "`sudo` in a RUN")
-            .help("switch user with `USER root` around the step");
+    for &cmd in cx.commands.iter().filter(|c| c.has_wrapper("sudo") || c.name() == Some("sudo")) {
+        cx.report(cmd.span(), "`sudo` in a RUN").help("switch user with `USER root` around the step");
     }
 }

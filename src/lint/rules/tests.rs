@@ -35,13 +35,7 @@ fn codes_and_names_are_unique_and_well_formed() {
     for (i, a) in RULES.iter().enumerate() {
         let m = &a.meta;
         assert!(m.code.starts_with("IMG") && m.code.len() == 6, "{}", m.code);
-        assert!(
-            m.name
-                .chars()
-                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-'),
-            "{}",
-            m.name
-        );
+        assert!(m.name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-'), "{}", m.name);
         for field in [m.summary, m.why, m.bad, m.good] {
             assert!(!field.trim().is_empty(), "{} lacks documentation", m.code);
         }
@@ -63,11 +57,7 @@ fn bad_examples_are_flagged_where_marked_and_good_examples_are_clean() {
             settings.extend_select.push(m.code.to_string());
         }
         let expected = marked_lines(m.bad);
-        assert!(
-            !expected.is_empty(),
-            "{}: bad example has no `# flagged` marker",
-            m.code
-        );
+        assert!(!expected.is_empty(), "{}: bad example has no `# flagged` marker", m.code);
         let index = LineIndex::new(m.bad);
         let mut got: Vec<usize> = lint_text(m.bad, &settings)
             .iter()
@@ -75,15 +65,9 @@ fn bad_examples_are_flagged_where_marked_and_good_examples_are_clean() {
             .map(|d| index.line_col(m.bad, d.span.start).0)
             .collect();
         got.dedup();
-        assert_eq!(
-            got, expected,
-            "{}: findings on lines {got:?}, marked {expected:?}",
-            m.code
-        );
-        let good: Vec<_> = lint_text(m.good, &settings_for(m.config, m.good))
-            .into_iter()
-            .filter(|d| d.code == m.code)
-            .collect();
+        assert_eq!(got, expected, "{}: findings on lines {got:?}, marked {expected:?}", m.code);
+        let good: Vec<_> =
+            lint_text(m.good, &settings_for(m.config, m.good)).into_iter().filter(|d| d.code == m.code).collect();
         assert!(good.is_empty(), "{}: good example reported: {good:?}", m.code);
     }
 }
@@ -101,7 +85,9 @@ fn label_spans_after_continuations_are_in_the_source() {
         .iter()
         .filter(|d| ["IMG509", "IMG512", "IMG513"].contains(&d.code))
         .map(|d| {
-            let span = &text.get(d.span.clone()).unwrap_or_else(|| panic!("{} span {:?} is not on char boundaries", d.code, d.span));
+            let span = &text
+                .get(d.span.clone())
+                .unwrap_or_else(|| panic!("{} span {:?} is not on char boundaries", d.code, d.span));
             (d.code, *span)
         })
         .collect();
@@ -117,6 +103,7 @@ fn label_spans_after_continuations_are_in_the_source() {
 fn quoted_label_keys_are_the_schema_keys() {
     let settings = settings_for("strict-labels = true\n[label-schema]\n\"version\" = \"semver\"\n", "");
     let text = "FROM alpine:3.20\nLABEL 'version'=1.2 \"version\"=1.3\n";
-    let codes: Vec<&str> = lint_text(text, &settings).iter().map(|d| d.code).filter(|c| c.starts_with("IMG51")).collect();
+    let codes: Vec<&str> =
+        lint_text(text, &settings).iter().map(|d| d.code).filter(|c| c.starts_with("IMG51")).collect();
     assert_eq!(codes, ["IMG513", "IMG513"]);
 }

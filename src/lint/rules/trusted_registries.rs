@@ -35,9 +35,7 @@ fn check(cx: &mut Checker<'_, '_>) {
             continue;
         }
         let registry = image_ref(base).registry.unwrap_or("docker.io");
-        let ok = trusted
-            .iter()
-            .any(|t| t == registry || (t == "docker.io" && registry == "index.docker.io"));
+        let ok = trusted.iter().any(|t| t == registry || (t == "docker.io" && registry == "index.docker.io"));
         if !ok {
             cx.report(
                 stage.base_span.clone(),

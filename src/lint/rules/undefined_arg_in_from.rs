@@ -33,11 +33,7 @@ fn check(cx: &mut Checker<'_, '_>) {
     declared.push("TARGETSTAGE");
     for ins in df.typed_in(cx.model.meta_instructions.clone()) {
         if let Instruction::Arg(a) = ins {
-            declared.extend(
-                key_values(&a.arguments.value, a.arguments.span.start)
-                    .iter()
-                    .map(|kv| kv.key),
-            );
+            declared.extend(key_values(&a.arguments.value, a.arguments.span.start).iter().map(|kv| kv.key));
         }
     }
     for stage in cx.model.stages.clone() {
@@ -45,11 +41,7 @@ fn check(cx: &mut Checker<'_, '_>) {
             continue;
         };
         let mut places = vec![(&from.image.value, from.image.span.clone())];
-        places.extend(
-            from.options
-                .iter()
-                .filter_map(|f| f.value.as_ref().map(|v| (&v.value, v.span.clone()))),
-        );
+        places.extend(from.options.iter().filter_map(|f| f.value.as_ref().map(|v| (&v.value, v.span.clone()))));
         for (value, span) in places {
             for name in referenced_names(value, df.escape) {
                 if !declared.contains(&name.as_str()) {

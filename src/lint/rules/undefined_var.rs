@@ -41,25 +41,20 @@ fn always_defined(name: &str) -> bool {
 fn expanded_words(ins: &syntax::Instruction<'_>, index: usize) -> Vec<(String, Vec<String>)> {
     match ins.keyword.as_str() {
         // Each default is expanded before its own name is defined.
-        "ARG" => model::arg_decls(ins, index)
-            .into_iter()
-            .map(|d| (d.default.unwrap_or_default(), vec![d.name]))
-            .collect(),
+        "ARG" => {
+            model::arg_decls(ins, index).into_iter().map(|d| (d.default.unwrap_or_default(), vec![d.name])).collect()
+        }
         // All values of one ENV are expanded before any of its names is set.
         "ENV" => {
             let pairs = model::env_pairs(ins);
             let names: Vec<String> = pairs.iter().map(|(n, _)| n.clone()).collect();
-            let mut words: Vec<(String, Vec<String>)> =
-                pairs.into_iter().map(|(_, v)| (v, Vec::new())).collect();
+            let mut words: Vec<(String, Vec<String>)> = pairs.into_iter().map(|(_, v)| (v, Vec::new())).collect();
             if let Some(last) = words.last_mut() {
                 last.1 = names;
             }
             words
         }
-        "LABEL" => model::env_pairs(ins)
-            .into_iter()
-            .flat_map(|(k, v)| [(k, Vec::new()), (v, Vec::new())])
-            .collect(),
+        "LABEL" => model::env_pairs(ins).into_iter().flat_map(|(k, v)| [(k, Vec::new()), (v, Vec::new())]).collect(),
         "COPY" | "ADD" => ins
             .flags
             .iter()
@@ -76,12 +71,7 @@ fn expanded_words(ins: &syntax::Instruction<'_>, index: usize) -> Vec<(String, V
 }
 
 /// Where `$name` or `${name...}` is written in `text`, searched from `from`.
-fn reference_span(
-    text: &str,
-    from: usize,
-    to: usize,
-    name: &str,
-) -> Option<std::ops::Range<usize>> {
+fn reference_span(text: &str, from: usize, to: usize, name: &str) -> Option<std::ops::Range<usize>> {
     let hay = text.get(from..to)?;
     let is_name_char = |c: char| c.is_ascii_alphanumeric() || c == '_';
     for (at, _) in hay.match_indices('$') {
@@ -103,12 +93,8 @@ fn check(cx: &mut Checker<'_, '_>) {
     let model = cx.model;
     for stage in &model.stages {
         // In a stage built on an image, the image's ENV is unknown here (see the notes).
-        let image_env_unknown = model
-            .lineage(stage.index)
-            .last()
-            .is_some_and(|root| !root.is_scratch());
-        let defined_in_stage =
-            model.names_defined_in(&df.syntax, stage.index, stage.instructions.end);
+        let image_env_unknown = model.lineage(stage.index).last().is_some_and(|root| !root.is_scratch());
+        let defined_in_stage = model.names_defined_in(&df.syntax, stage.index, stage.instructions.end);
         for index in stage.instructions.start + 1..stage.instructions.end {
             let ins = &df.instructions[index];
             let words = expanded_words(ins, index);
@@ -120,11 +106,7 @@ fn check(cx: &mut Checker<'_, '_>) {
             for (word, defines) in words {
                 for name in referenced_names(&word, df.escape) {
                     let plain = name.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_');
-                    if !plain
-                        || always_defined(&name)
-                        || defined.contains(&name)
-                        || reported.contains(&name)
-                    {
+                    if !plain || always_defined(&name) || defined.contains(&name) || reported.contains(&name) {
                         continue;
                     }
                     let is_meta = model.meta_args.iter().any(|a| a.name == name);
@@ -135,9 +117,7 @@ fn check(cx: &mut Checker<'_, '_>) {
                     // not redeclared, a name the stage defines only later, a one-letter typo.
                     let sure = is_meta
                         || defined_in_stage.contains(&name)
-                        || suggestion
-                            .as_deref()
-                            .is_some_and(|s| one_typo_apart(&name, s));
+                        || suggestion.as_deref().is_some_and(|s| one_typo_apart(&name, s));
                     if image_env_unknown && !sure {
                         continue;
                     }
@@ -148,11 +128,11 @@ fn check(cx: &mut Checker<'_, '_>) {
                         message.push_str(&format!(" (did you mean `${s}`?)"));
                     }
                     let help = if is_meta && !defined_in_stage.contains(&name) {
-                        format!("`{name}` is declared before the first FROM: add `ARG {name}` in this stage to use it here")
-                    } else {
                         format!(
-                            "declare it before this instruction (`ARG {name}` or `ENV {name}=...`)"
+                            "`{name}` is declared before the first FROM: add `ARG {name}` in this stage to use it here"
                         )
+                    } else {
+                        format!("declare it before this instruction (`ARG {name}` or `ENV {name}=...`)")
                     };
                     cx.report(span, message).help(help);
                     reported.push(name);

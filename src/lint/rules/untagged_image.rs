@@ -32,11 +32,8 @@ fn check(cx: &mut Checker<'_, '_>) {
         }
         let r = image_ref(base);
         if r.tag.is_none() && r.digest.is_none() {
-            cx.report(
-                stage.base_span.clone(),
-                format!("`{base}` has no tag: the build gets whatever `latest` is"),
-            )
-            .help("pin a tag (`debian:12-slim`) or a digest (`debian@sha256:...`)");
+            cx.report(stage.base_span.clone(), format!("`{base}` has no tag: the build gets whatever `latest` is"))
+                .help("pin a tag (`debian:12-slim`) or a digest (`debian@sha256:...`)");
         }
     }
 }

@@ -55,9 +55,7 @@ fn check(cx: &mut Checker<'_, '_>) {
             Arg::Long { name: "uid", value, .. } => value.map(|v| v.text().to_string()),
             _ => None,
         });
-        let large = uid
-            .as_deref()
-            .is_some_and(|u| u.contains('$') || u.parse::<u64>().is_ok_and(|n| n > 65535));
+        let large = uid.as_deref().is_some_and(|u| u.contains('$') || u.parse::<u64>().is_ok_and(|n| n > 65535));
         if !large {
             continue;
         }
@@ -67,15 +65,8 @@ fn check(cx: &mut Checker<'_, '_>) {
         let at = cmd.span_of(&word.span).end;
         cx.report(
             cmd.span(),
-            format!(
-                "`useradd` with UID {} and without `-l` writes huge sparse log files",
-                uid.unwrap_or_default()
-            ),
+            format!("`useradd` with UID {} and without `-l` writes huge sparse log files", uid.unwrap_or_default()),
         )
-        .fix(
-            "add --no-log-init",
-            Applicability::Safe,
-            vec![edit(at..at, " --no-log-init")],
-        );
+        .fix("add --no-log-init", Applicability::Safe, vec![edit(at..at, " --no-log-init")]);
     }
 }

@@ -43,10 +43,7 @@ fn check(cx: &mut Checker<'_, '_>) {
         return;
     }
     for (name, span) in uses.into_iter().filter(|(n, _)| *n != first) {
-        cx.report(
-            span,
-            format!("`{name}` is used here and `{first}` elsewhere in the file"),
-        )
-        .help(format!("use `{first}` everywhere"));
+        cx.report(span, format!("`{name}` is used here and `{first}` elsewhere in the file"))
+            .help(format!("use `{first}` everywhere"));
     }
 }

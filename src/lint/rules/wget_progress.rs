@@ -63,16 +63,10 @@ fn check(cx: &mut Checker<'_, '_>) {
         if quiet {
             continue;
         }
-        let Some(name_end) =
-            crate::shell::invocation(cmd.command).map(|inv| cmd.span_of(&inv.command.span).end)
-        else {
+        let Some(name_end) = crate::shell::invocation(cmd.command).map(|inv| cmd.span_of(&inv.command.span).end) else {
             continue;
         };
-        cx.report(
-            cmd.span(),
-            "`wget` without `--progress` floods the build log with progress lines",
-        )
-        .fix(
+        cx.report(cmd.span(), "`wget` without `--progress` floods the build log with progress lines").fix(
             "add --progress=dot:giga",
             Applicability::Safe,
             vec![edit(name_end..name_end, " --progress=dot:giga")],

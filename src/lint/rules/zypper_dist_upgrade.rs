@@ -25,14 +25,9 @@ pub static RULE: Rule = Rule {
 
 fn check(cx: &mut Checker<'_, '_>) {
     for &cmd in cx.commands {
-        if cmd.name() == Some("zypper")
-            && matches!(cmd.subcommand(PLAIN), Some("dist-upgrade" | "dup"))
-        {
-            cx.report(
-                cmd.span(),
-                "`zypper dist-upgrade` upgrades the whole distribution during the build",
-            )
-            .help("use a newer base image tag instead");
+        if cmd.name() == Some("zypper") && matches!(cmd.subcommand(PLAIN), Some("dist-upgrade" | "dup")) {
+            cx.report(cmd.span(), "`zypper dist-upgrade` upgrades the whole distribution during the build")
+                .help("use a newer base image tag instead");
         }
     }
 }
