@@ -3,6 +3,7 @@
 //! builder both read it.
 
 pub mod expand;
+pub mod instruction;
 
 use std::collections::HashMap;
 use std::ops::Range;
