@@ -4,6 +4,7 @@
 
 pub mod expand;
 pub mod instruction;
+pub mod state;
 
 use std::collections::HashMap;
 use std::ops::Range;
