@@ -14,5 +14,9 @@
 //!   become `.wh.` entries), hashed (diff_id) and compressed (blob digest) in one pass.
 //! - [`executor`]: the Dockerfile's stages folded into steps, cache keys, history, config.
 
+pub mod copy;
 pub mod diff;
 pub mod extract;
+pub mod sandbox;
+pub mod store;
+pub mod view;
