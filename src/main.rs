@@ -25,6 +25,8 @@ enum Command {
     Analyze(AnalyzeArgs),
     /// Lint Dockerfiles.
     Lint(imgopt::lint::cli::LintArgs),
+    /// Build an image from a Dockerfile with imgopt's own builder (overlayfs, namespaces; no daemon).
+    Build(BuildCmd),
     /// List the lint rules.
     Rules(imgopt::lint::cli::RulesArgs),
     /// Show the documentation of one lint rule (code, name, hadolint code or BuildKit check name).
@@ -68,6 +70,31 @@ struct AnalyzeArgs {
     file: Option<PathBuf>,
 }
 
+#[derive(clap::Args)]
+struct BuildCmd {
+    #[command(flatten)]
+    build: imgopt::commands::build::BuildArgs,
+    /// A name for the image in imgopt's store (repeatable).
+    #[arg(short = 't', long = "tag")]
+    tags: Vec<String>,
+}
+
+fn build(args: BuildCmd) -> miette::Result<ExitCode> {
+    let (result, store) = imgopt::commands::build::build(&args.build, args.tags)?;
+    let cached = result.steps.iter().filter(|s| s.cached).count();
+    eprintln!(
+        "built {} ({} layers, {} of them the base's; {} of {} steps cached) in {}",
+        result.name,
+        result.layers.len(),
+        result.base_layers,
+        cached,
+        result.steps.len(),
+        store.root.display()
+    );
+    println!("{}", result.manifest.digest);
+    Ok(ExitCode::SUCCESS)
+}
+
 fn analyze(args: AnalyzeArgs) -> miette::Result<ExitCode> {
     use imgopt::analyze::{analyze_reference, gates::Gates, render, AnalyzeOptions};
     let platform = args
@@ -109,7 +136,11 @@ fn parse(json: bool, files: &[PathBuf]) -> miette::Result<ExitCode> {
 /// Exit codes, the same for every command: 0 success, 1 findings or a failed gate, 2 an error
 /// (bad input, I/O, usage).
 fn main() -> ExitCode {
+    if std::env::args_os().nth(1).is_some_and(|a| a == imgopt::build::sandbox::HELPER_ARG) {
+        imgopt::build::sandbox::helper_main();
+    }
     let result = match Cli::parse().command {
+        Command::Build(args) => build(args),
         Command::Parse { json, files } => parse(json, &files),
         Command::Analyze(args) => analyze(args),
         Command::Lint(args) => Ok(imgopt::lint::cli::lint(&args)),

@@ -224,7 +224,8 @@ fn decompressed(path: &Path, kind: &str) -> Result<Box<dyn Read>, String> {
 
 fn extract_archive(src: &Path, dest: &Path, owner: Option<(u32, u32)>) -> Result<(), String> {
     let mut head = [0u8; 512];
-    let n = std::fs::File::open(src).and_then(|mut f| f.read(&mut head)).map_err(|e| format!("{}: {e}", src.display()))?;
+    let n =
+        std::fs::File::open(src).and_then(|mut f| f.read(&mut head)).map_err(|e| format!("{}: {e}", src.display()))?;
     let kind = archive_kind(&head[..n]).ok_or_else(|| format!("{}: not an archive", src.display()))?;
     let mut archive = tar::Archive::new(decompressed(src, kind)?);
     archive.set_preserve_permissions(true);

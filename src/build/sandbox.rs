@@ -260,9 +260,8 @@ fn init(spec: &Spec) -> Result<i32, String> {
     // know in advance (so no symlink in the image can point into the host) until it is detached.
     let old_name = format!(".imgopt-old-root-{:016x}", random_u64());
     let old_in_merged = spec.merged.join(&old_name);
-    let merged_times = std::fs::symlink_metadata(&spec.merged)
-        .ok()
-        .map(|m| (m.atime(), m.atime_nsec(), m.mtime(), m.mtime_nsec()));
+    let merged_times =
+        std::fs::symlink_metadata(&spec.merged).ok().map(|m| (m.atime(), m.atime_nsec(), m.mtime(), m.mtime_nsec()));
     std::fs::create_dir(&old_in_merged).map_err(|e| format!("mkdir {}: {e}", old_in_merged.display()))?;
     nix::unistd::pivot_root(&spec.merged, &old_in_merged).map_err(|e| format!("pivot_root: {e}"))?;
     std::env::set_current_dir("/").map_err(|e| format!("chdir /: {e}"))?;
@@ -469,8 +468,8 @@ fn run_command(argv: &[String], env: &[String], cwd: &str, ids: &Ids) -> Result<
         env.push(format!("HOME={}", ids.home.clone().unwrap_or_else(|| "/".to_string())));
     }
     let path_var = env.iter().find_map(|e| e.strip_prefix("PATH=")).unwrap_or(super::super::model::state::DEFAULT_PATH);
-    let program = find_program(&argv[0], path_var)
-        .ok_or_else(|| format!("{}: executable file not found in $PATH", argv[0]))?;
+    let program =
+        find_program(&argv[0], path_var).ok_or_else(|| format!("{}: executable file not found in $PATH", argv[0]))?;
     if std::fs::metadata(cwd).is_err() {
         std::fs::create_dir_all(cwd).map_err(|e| format!("creating the working directory {cwd}: {e}"))?;
     }
@@ -536,9 +535,10 @@ fn find_program(name: &str, path: &str) -> Option<String> {
     if name.contains('/') {
         return Some(name.to_string());
     }
-    path.split(':').filter(|d| !d.is_empty()).map(|d| format!("{d}/{name}")).find(|p| {
-        std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
-    })
+    path.split(':')
+        .filter(|d| !d.is_empty())
+        .map(|d| format!("{d}/{name}"))
+        .find(|p| std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0))
 }
 
 fn random_u64() -> u64 {
