@@ -35,9 +35,14 @@ enum Command {
 
 #[derive(clap::Args)]
 struct AnalyzeArgs {
-    /// oci:DIR[:TAG], oci-archive:FILE[:TAG], docker-archive:FILE[:NAME:TAG], registry:NAME[:TAG|@DIGEST] or a bare NAME
+    /// Analyze this image instead of building the Dockerfile: oci:DIR[:TAG], oci-archive:FILE[:TAG],
+    /// docker-archive:FILE[:NAME:TAG], registry:NAME[:TAG|@DIGEST] or a bare NAME (with -f, each
+    /// layer is mapped to the line that made it).
     #[arg(long)]
-    image: String,
+    image: Option<String>,
+    /// Build options (without --image: imgopt builds the Dockerfile, then analyzes the result).
+    #[command(flatten)]
+    build: imgopt::commands::build::BuildArgs,
     #[arg(long, value_enum, default_value = "table")]
     format: imgopt::analyze::render::Format,
     /// Check every blob digest and diff_id while reading.
@@ -65,9 +70,6 @@ struct AnalyzeArgs {
     /// A dive `.dive-ci` file with the same rules; command-line limits win.
     #[arg(long)]
     ci_config: Option<PathBuf>,
-    /// The Dockerfile the image was built from: each layer is mapped to the line that made it.
-    #[arg(short = 'f', long = "file")]
-    file: Option<PathBuf>,
 }
 
 #[derive(clap::Args)]
@@ -103,9 +105,27 @@ fn analyze(args: AnalyzeArgs) -> miette::Result<ExitCode> {
         .map(imgopt::image::Platform::parse)
         .transpose()
         .map_err(|m| miette::miette!("--platform: {m}"))?;
-    let dockerfile = args.file.as_deref().map(imgopt::analyze::dockerfile_map::DockerfileSteps::read).transpose()?;
-    let options =
-        AnalyzeOptions { platform, verify: args.verify, base_layers: args.base_layers, top: args.top, dockerfile };
+    let mut options = AnalyzeOptions {
+        platform,
+        verify: args.verify,
+        base_layers: args.base_layers,
+        top: args.top,
+        dockerfile: None,
+        built: None,
+    };
+    let reference = match &args.image {
+        Some(image) => {
+            options.dockerfile =
+                args.build.file.as_deref().map(imgopt::analyze::dockerfile_map::DockerfileSteps::read).transpose()?;
+            image.clone()
+        }
+        None => {
+            let (result, store) = imgopt::commands::build::build(&args.build, Vec::new())?;
+            options.built = Some(imgopt::commands::build::built_map(&args.build, &result)?);
+            options.base_layers = options.base_layers.or(Some(result.base_layers));
+            format!("oci:{}:{}", store.root.display(), result.name)
+        }
+    };
     let mut gates = Gates {
         max_wasted_bytes: args.max_wasted_bytes,
         max_wasted_ratio: args.max_wasted_ratio,
@@ -114,7 +134,7 @@ fn analyze(args: AnalyzeArgs) -> miette::Result<ExitCode> {
     if let Some(path) = &args.ci_config {
         gates = gates.with_dive_ci(path)?;
     }
-    let report = analyze_reference(&args.image, &options)?;
+    let report = analyze_reference(&reference, &options)?;
     print!("{}", render::render(&report, args.format));
     let failures = gates.check(&report);
     for failure in &failures {

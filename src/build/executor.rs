@@ -902,8 +902,8 @@ impl<'p> Builder<'p> {
             .opts
             .tags
             .iter()
-            .map(|t| crate::image::registry::RegistryRef::parse(t).map(|r| r.to_string()).unwrap_or_else(|_| t.clone()))
-            .collect();
+            .map(|t| super::store::canonical_name(t).map_err(|m| at(format!("-t {t}: {m}"), &(0..0))))
+            .collect::<Result<_>>()?;
         if names.is_empty() {
             names.push(format!("imgopt.local/build:{}", &manifest_digest.hex()[..12]));
         }

@@ -345,3 +345,15 @@ mod tests {
         std::fs::remove_dir_all(&root).unwrap();
     }
 }
+
+/// The name an image has in the store: Docker's normalisation, `ubuntu` → `docker.io/library/ubuntu:latest`.
+pub fn canonical_name(name: &str) -> std::result::Result<String, String> {
+    let r = crate::image::registry::RegistryRef::parse(name)?;
+    let registry = if r.registry == "registry-1.docker.io" || r.registry == "index.docker.io" {
+        "docker.io"
+    } else {
+        r.registry.as_str()
+    };
+    let sep = if r.reference.contains(':') { '@' } else { ':' };
+    Ok(format!("{registry}/{}{sep}{}", r.repository, r.reference))
+}

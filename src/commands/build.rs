@@ -170,3 +170,24 @@ fn report(e: &BuildError, path: &Path, text: &str) -> miette::Report {
     }
     miette::Report::new(diag)
 }
+
+/// The layer → line map of an image this build made (read again from the Dockerfile it built).
+pub fn built_map(
+    args: &BuildArgs,
+    result: &BuildResult,
+) -> miette::Result<crate::analyze::dockerfile_map::DockerfileMap> {
+    let path = args.dockerfile();
+    let bytes = read_dockerfile(&path)?;
+    let text = std::str::from_utf8(&bytes)
+        .map_err(|_| miette::miette!(code = "imgopt::build", "{}: not valid UTF-8", path.display()))?;
+    let (text, _) = crate::syntax::strip_bom(text);
+    let df = crate::syntax::parse(text).map_err(|e| e.report(&path.display().to_string(), text))?;
+    let model = crate::model::Model::build(&df);
+    Ok(crate::analyze::dockerfile_map::built_map(
+        &path.display().to_string(),
+        &df,
+        &model,
+        result.target_stage,
+        &result.origins,
+    ))
+}
