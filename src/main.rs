@@ -169,6 +169,9 @@ fn main() -> ExitCode {
     };
     result.unwrap_or_else(|report| {
         eprintln!("Error: {report:?}");
+        if imgopt::build::sandbox::interrupted() {
+            return ExitCode::from(130);
+        }
         ExitCode::from(2)
     })
 }

@@ -717,6 +717,9 @@ impl<'p> Builder<'p> {
         let progress = &mut *self.progress;
         let outcome = sandbox::run_step(&spec, &mut |line| progress.output(line))
             .map_err(io_err("starting the build sandbox"))?;
+        if sandbox::interrupted() {
+            return Err(BuildError::Interrupted);
+        }
         if let Some(message) = outcome.setup_error {
             return Err(BuildError::Sandbox { instruction: what.to_string(), message, span: span.clone() });
         }

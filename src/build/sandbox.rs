@@ -112,6 +112,8 @@ fn helper() -> Result<i32, String> {
     // SAFETY: this process is single-threaded (a fresh exec of imgopt that started no threads).
     match unsafe { nix::unistd::fork() }.map_err(|e| format!("fork: {e}"))? {
         ForkResult::Child => {
+            // The init dies with the helper, and every process of the step with the init.
+            let _ = nix::sys::prctl::set_pdeathsig(Signal::SIGKILL);
             let code = match init(&spec) {
                 Ok(code) => code,
                 Err(e) => {
@@ -560,6 +562,34 @@ pub struct Outcome {
     pub setup_error: Option<String>,
 }
 
+static CURRENT_HELPER: std::sync::atomic::AtomicI32 = std::sync::atomic::AtomicI32::new(0);
+static INTERRUPTED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+extern "C" fn on_interrupt(_: libc::c_int) {
+    INTERRUPTED.store(true, std::sync::atomic::Ordering::SeqCst);
+    let pid = CURRENT_HELPER.load(std::sync::atomic::Ordering::SeqCst);
+    if pid > 0 {
+        // SAFETY: kill is async-signal-safe.
+        unsafe { libc::kill(pid, libc::SIGKILL) };
+    }
+}
+
+/// Ctrl-C and SIGTERM stop the running step (its namespaces, and so its mounts, go with it)
+/// and let the build unwind, removing its work directories.
+pub fn handle_interrupts() {
+    use nix::sys::signal::{sigaction, SaFlags, SigAction, SigHandler, SigSet};
+    let action = SigAction::new(SigHandler::Handler(on_interrupt), SaFlags::SA_RESTART, SigSet::empty());
+    for sig in [Signal::SIGINT, Signal::SIGTERM, Signal::SIGHUP] {
+        // SAFETY: the handler only touches atomics and calls kill.
+        let _ = unsafe { sigaction(sig, &action) };
+    }
+}
+
+/// Whether Ctrl-C or SIGTERM arrived.
+pub fn interrupted() -> bool {
+    INTERRUPTED.load(std::sync::atomic::Ordering::SeqCst)
+}
+
 /// Runs a step: starts the helper, feeds it the spec, passes each output line to `on_line`.
 pub fn run_step(spec: &Spec, on_line: &mut dyn FnMut(&str)) -> std::io::Result<Outcome> {
     use std::io::BufRead;
@@ -572,6 +602,10 @@ pub fn run_step(spec: &Spec, on_line: &mut dyn FnMut(&str)) -> std::io::Result<O
         .stderr(Stdio::piped())
         .env_clear()
         .spawn()?;
+    CURRENT_HELPER.store(child.id() as i32, std::sync::atomic::Ordering::SeqCst);
+    if interrupted() {
+        let _ = child.kill();
+    }
     let json = serde_json::to_vec(spec).map_err(std::io::Error::other)?;
     {
         let mut stdin = child.stdin.take().expect("piped stdin");
@@ -607,6 +641,7 @@ pub fn run_step(spec: &Spec, on_line: &mut dyn FnMut(&str)) -> std::io::Result<O
     let _ = t1.join();
     let _ = t2.join();
     let status = child.wait()?;
+    CURRENT_HELPER.store(0, std::sync::atomic::Ordering::SeqCst);
     let exit_code = {
         use std::os::unix::process::ExitStatusExt;
         status.code().unwrap_or_else(|| 128 + status.signal().unwrap_or(0))

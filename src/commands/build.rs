@@ -134,6 +134,7 @@ pub fn build(args: &BuildArgs, tags: Vec<String>) -> miette::Result<(BuildResult
     let store = Store::open_default().map_err(|e| miette::miette!(code = "imgopt::store", "{e}"))?;
     let mut progress = PlainProgress { show_output: true };
     let _ = std::io::stderr().is_terminal();
+    crate::build::sandbox::handle_interrupts();
     let mut builder = Builder::new(store.clone(), options, &mut progress);
     match builder.build(text) {
         Ok(result) => Ok((result, store)),
