@@ -498,6 +498,7 @@ impl<'p> Builder<'p> {
                     cwd: before.workdir().to_string(),
                     user: before.config.user.clone(),
                     mounts,
+                    network,
                 };
                 Ok(Some((task, key)))
             }
@@ -707,7 +708,7 @@ impl<'p> Builder<'p> {
             userxattr: self.rootless,
             hostname: "buildkitsandbox".to_string(),
             network: match &task {
-                Task::Run { .. } => self.opts.network,
+                Task::Run { network, .. } => *network,
                 Task::Copy(_) => NetworkMode::Host,
             },
             hosts_file: hosts,
@@ -825,8 +826,7 @@ impl<'p> Builder<'p> {
     }
 
     fn open_image(&mut self, name: &str, span: &Span) -> Result<Image> {
-        let canonical =
-            crate::image::registry::RegistryRef::parse(name).map_err(|m| at(format!("{name}: {m}"), span))?.to_string();
+        let canonical = super::store::canonical_name(name).map_err(|m| at(format!("{name}: {m}"), span))?;
         let found = match self.store.lookup(name)? {
             Some(d) => Some(d),
             None => self.store.lookup(&canonical)?,

@@ -61,6 +61,7 @@ pub enum Task {
         /// `USER` as written (`name`, `uid`, `name:group`); resolved in the image.
         user: String,
         mounts: Vec<StepMount>,
+        network: NetworkMode,
     },
     Copy(CopyTask),
 }
@@ -272,7 +273,7 @@ fn init(spec: &Spec) -> Result<i32, String> {
 
     let result = (|| -> Result<i32, String> {
         match &spec.task {
-            Task::Run { argv, env, cwd, user, mounts } => {
+            Task::Run { argv, env, cwd, user, mounts, .. } => {
                 set_up_system_mounts(&mut root, &old)?;
                 if let Some(resolv) = &spec.resolv_file {
                     root.bind(&host(resolv), Path::new("/etc/resolv.conf"), true)?;
