@@ -105,7 +105,8 @@ fn imgopt_reads_all_three_forms() {
         assert_eq!(image.config, w.image.config, "{reference}");
         assert_eq!(image.config_digest.as_ref(), Some(&w.written.config_digest), "{reference}");
         let out = run(env!("CARGO_BIN_EXE_imgopt"), &["analyze", "--verify", "--image", &reference]);
-        assert!(text(&out).contains("bin/busybox") || !text(&out).is_empty(), "{reference}: {}", text(&out));
+        // The report names the layer's one big file.
+        assert!(text(&out).contains("busybox"), "{reference}: {}", text(&out));
     }
 }
 
@@ -116,7 +117,8 @@ fn skopeo_inspects_all_three_forms() {
     }
     let Some(w) = busybox_image("write-skopeo", "imgopt-test/write:v1") else { return };
     for reference in w.references() {
-        let inspect: serde_json::Value = serde_json::from_slice(&run("skopeo", &["inspect", &reference]).stdout).unwrap();
+        let inspect: serde_json::Value =
+            serde_json::from_slice(&run("skopeo", &["inspect", &reference]).stdout).unwrap();
         assert_eq!(inspect["Architecture"], Platform::host().architecture, "{reference}: {inspect}");
         assert_eq!(inspect["Os"], "linux", "{reference}");
         assert_eq!(inspect["Env"], serde_json::json!(["PATH=/bin"]), "{reference}");
@@ -143,7 +145,8 @@ fn umoci_unpacks_the_layout() {
     let busybox = std::fs::read(bundle.join("rootfs/bin/busybox")).unwrap();
     assert_eq!(busybox, std::fs::read(common::BUSYBOX).unwrap());
     assert_eq!(std::fs::read_link(bundle.join("rootfs/bin/sh")).unwrap(), Path::new("busybox"));
-    let runtime: serde_json::Value = serde_json::from_slice(&std::fs::read(bundle.join("config.json")).unwrap()).unwrap();
+    let runtime: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(bundle.join("config.json")).unwrap()).unwrap();
     assert_eq!(runtime["process"]["args"], serde_json::json!(CMD), "{runtime}");
 }
 
@@ -168,6 +171,10 @@ fn podman_loads_and_runs_both_archives() {
             "cgroupfs",
             "--events-backend",
             "file",
+            // crun refuses a hybrid cgroup v1/v2 hierarchy ("cgroups in hybrid mode not
+            // supported"), which containers on hosts with both mounted have; runc takes it.
+            "--runtime",
+            "runc",
         ];
         all.extend_from_slice(args);
         run("podman", &all)
@@ -180,7 +187,20 @@ fn podman_loads_and_runs_both_archives() {
         // podman names an OCI archive's image after its ref.name; tag it to run it by one name.
         let id = loaded.lines().find_map(|l| l.strip_prefix("Loaded image: ")).unwrap_or_else(|| panic!("{loaded}"));
         podman(&["tag", id.trim(), name]);
-        let out = podman(&["run", "--rm", "--network", "none", name]);
+        // Podman's default rlimits (nofile and nproc at 1048576) are above the hard limits of
+        // some sandboxes (crun: `setrlimit RLIMIT_NOFILE: Operation not permitted`); this image
+        // needs neither.
+        let out = podman(&[
+            "run",
+            "--rm",
+            "--network",
+            "none",
+            "--ulimit",
+            "nofile=1024:1024",
+            "--ulimit",
+            "nproc=1024:1024",
+            name,
+        ]);
         assert_eq!(text(&out).trim(), "ok", "{}", archive.display());
     }
 }

@@ -483,3 +483,149 @@ fn open_uncompressed(path: &Path) -> Result<(Box<dyn Read>, Compression)> {
     };
     Ok((stream, compression))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::image::spec::{RootFs, MEDIA_OCI_LAYER_TAR};
+    use crate::image::{Image, OpenOptions};
+
+    struct Scratch(PathBuf);
+
+    impl Scratch {
+        fn new(tag: &str) -> Self {
+            let dir = std::env::temp_dir().join(format!("imgopt-write-{tag}-{}", std::process::id()));
+            let _ = fs::remove_dir_all(&dir);
+            fs::create_dir_all(&dir).unwrap();
+            Scratch(dir)
+        }
+    }
+
+    impl Drop for Scratch {
+        fn drop(&mut self) {
+            let _ = fs::remove_dir_all(&self.0);
+        }
+    }
+
+    /// A one-file layer tar written to `dir`, and the image made of it.
+    fn image(dir: &Path, content: &[u8]) -> NewImage {
+        let mut builder = tar::Builder::new(Vec::new());
+        let mut header = ArchiveWriter::header(tar::EntryType::Regular, 0o644, content.len() as u64);
+        builder.append_data(&mut header, "f", content).unwrap();
+        let tar = builder.into_inner().unwrap();
+        let path = dir.join(format!("layer-{}", Digest::sha256_of(&tar).hex()));
+        fs::write(&path, &tar).unwrap();
+        let diff_id = Digest::sha256_of(&tar);
+        let layer =
+            LayerFile { path, descriptor: Descriptor::of_bytes(MEDIA_OCI_LAYER_TAR, &tar), diff_id: diff_id.clone() };
+        let config = ImageConfig {
+            architecture: "amd64".into(),
+            os: "linux".into(),
+            rootfs: RootFs::layers(vec![diff_id]),
+            ..Default::default()
+        };
+        NewImage { config, layers: vec![layer], annotations: BTreeMap::new() }
+    }
+
+    fn index_names(dir: &Path) -> Vec<(String, Digest)> {
+        let index: Index = serde_json::from_slice(&fs::read(dir.join("index.json")).unwrap()).unwrap();
+        index
+            .manifests
+            .iter()
+            .map(|d| (d.annotations.get(ANNOTATION_REF_NAME).cloned().unwrap_or_default(), d.digest.clone()))
+            .collect()
+    }
+
+    #[test]
+    fn a_layout_keeps_other_names_and_replaces_its_own() {
+        let tmp = Scratch::new("names");
+        let layout = tmp.0.join("oci");
+        let (one, two) = (image(&tmp.0, b"one"), image(&tmp.0, b"two"));
+        let first = write_oci_layout(&layout, &one, &["a".into(), "b".into()]).unwrap();
+        let second = write_oci_layout(&layout, &two, &["b".into()]).unwrap();
+        assert_eq!(
+            index_names(&layout),
+            [("a".to_string(), first.manifest.digest.clone()), ("b".to_string(), second.manifest.digest.clone())]
+        );
+        // Writing the same image again changes nothing: same bytes, same digests, one entry.
+        let again = write_oci_layout(&layout, &two, &["b".into()]).unwrap();
+        assert_eq!(again.manifest.digest, second.manifest.digest);
+        assert_eq!(index_names(&layout).len(), 2);
+        // Nothing temporary is left, and the reader opens each name.
+        let leftovers: Vec<_> = fs::read_dir(layout.join("blobs/sha256"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n.starts_with('.'))
+            .collect();
+        assert!(leftovers.is_empty(), "{leftovers:?}");
+        for (name, written) in [("a", &first), ("b", &second)] {
+            let reference = ImageRef::OciDir { dir: layout.clone(), tag: Some(name.into()) };
+            let read = Image::open(&reference, &OpenOptions::default()).unwrap();
+            assert_eq!(read.config_digest.as_ref(), Some(&written.config_digest));
+        }
+    }
+
+    #[test]
+    fn the_same_image_gives_the_same_bytes() {
+        let tmp = Scratch::new("same");
+        let one = image(&tmp.0, b"one");
+        write_oci_archive(&tmp.0.join("a.tar"), &one, &["x".into()]).unwrap();
+        write_oci_archive(&tmp.0.join("b.tar"), &one, &["x".into()]).unwrap();
+        assert_eq!(fs::read(tmp.0.join("a.tar")).unwrap(), fs::read(tmp.0.join("b.tar")).unwrap());
+        write_docker_archive(&tmp.0.join("c.tar"), &one, &["x".into()]).unwrap();
+        write_docker_archive(&tmp.0.join("d.tar"), &one, &["x".into()]).unwrap();
+        assert_eq!(fs::read(tmp.0.join("c.tar")).unwrap(), fs::read(tmp.0.join("d.tar")).unwrap());
+    }
+
+    #[test]
+    fn a_blob_that_does_not_hash_to_its_digest_is_refused() {
+        let tmp = Scratch::new("mismatch");
+        let mut one = image(&tmp.0, b"one");
+        let other = image(&tmp.0, b"two");
+        one.layers[0].path = other.layers[0].path.clone(); // same size, other content
+        let layout = tmp.0.join("oci");
+        let e = write_oci_layout(&layout, &one, &[]).unwrap_err().to_string();
+        assert!(e.contains("digest mismatch") && e.contains(&one.layers[0].descriptor.digest.to_string()), "{e}");
+        assert!(!layout.join(one.layers[0].descriptor.digest.blob_path()).exists());
+        let e = write_oci_archive(&tmp.0.join("a.tar"), &one, &[]).unwrap_err().to_string();
+        assert!(e.contains("digest mismatch"), "{e}");
+        assert!(!tmp.0.join("a.tar").exists(), "no half-written archive");
+        let e = write_docker_archive(&tmp.0.join("d.tar"), &one, &[]).unwrap_err().to_string();
+        assert!(e.contains("digest mismatch") && e.contains("uncompressed"), "{e}");
+        let names: Vec<_> = fs::read_dir(&tmp.0).unwrap().map(|e| e.unwrap().file_name()).collect();
+        assert!(names.iter().all(|n| !n.to_string_lossy().contains(".tmp-")), "{names:?}");
+    }
+
+    #[test]
+    fn docker_archives_hold_uncompressed_layers_and_tagged_names() {
+        let tmp = Scratch::new("docker");
+        let mut one = image(&tmp.0, b"one");
+        let tar = fs::read(&one.layers[0].path).unwrap();
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        gz.write_all(&tar).unwrap();
+        let gz = gz.finish().unwrap();
+        let gz_path = tmp.0.join("layer.gz");
+        fs::write(&gz_path, &gz).unwrap();
+        one.layers[0].path = gz_path;
+        one.layers[0].descriptor = Descriptor::of_bytes(crate::image::spec::MEDIA_OCI_LAYER_GZIP, &gz);
+        let file = tmp.0.join("d.tar");
+        write_docker_archive(&file, &one, &["app".into(), "registry:5000/app:1".into()]).unwrap();
+        let reference = ImageRef::DockerArchive { file, name: Some("app:latest".into()) };
+        let read = Image::open(&reference, &OpenOptions::default()).unwrap();
+        let layer = read.read_layer(0, true).unwrap();
+        assert_eq!(layer.compression, Compression::None);
+        assert_eq!(layer.tar_bytes, tar.len() as u64);
+    }
+
+    #[test]
+    fn config_and_layers_must_agree() {
+        let tmp = Scratch::new("agree");
+        let mut one = image(&tmp.0, b"one");
+        one.config.rootfs.diff_ids.clear();
+        let e = write_oci_layout(&tmp.0.join("oci"), &one, &[]).unwrap_err().to_string();
+        assert!(e.contains("0 diff_ids") && e.contains("1 layers"), "{e}");
+        let e = write_oci_layout(&tmp.0.join("oci"), &image(&tmp.0, b"x"), &["../up".into()]).unwrap_err().to_string();
+        assert!(e.contains("../up"), "{e}");
+        assert!(!tmp.0.join("oci").exists(), "nothing is written for a refused image");
+    }
+}

@@ -398,10 +398,8 @@ pub const BUSYBOX: &str = "/bin/busybox";
 /// per applet the tests use. None after saying the test is skipped (under CI=true a missing
 /// busybox-static fails).
 pub fn busybox_layer() -> Option<Vec<u8>> {
-    let installed = std::process::Command::new("dpkg")
-        .args(["-s", "busybox-static"])
-        .output()
-        .is_ok_and(|o| o.status.success());
+    let installed =
+        std::process::Command::new("dpkg").args(["-s", "busybox-static"]).output().is_ok_and(|o| o.status.success());
     if !tools_ready(if installed { &[] } else { &["busybox-static"] }, "apt-get install busybox-static") {
         return None;
     }
