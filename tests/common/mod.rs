@@ -446,19 +446,17 @@ pub fn docker_daemon() -> bool {
     if docker_answers() {
         return true;
     }
-    let log = std::fs::File::create(dir.join("dockerd.log")).unwrap();
-    use std::os::unix::process::CommandExt as _;
-    std::process::Command::new("dockerd")
-        .args(["--iptables=false", "--bridge=none", "--pidfile"])
-        .arg(dir.join("dockerd.pid"))
-        .stdin(std::process::Stdio::null())
-        .stdout(log.try_clone().unwrap())
-        .stderr(log)
-        // Its own process group: a Ctrl-C of the test run does not take the daemon down mid-test
-        // of another run.
-        .process_group(0)
-        .spawn()
-        .expect("dockerd starts");
+    // Through `sh -c '… &'`: the shell exits at once (and is waited for), the daemon outlives
+    // this test process in a session of its own, so a Ctrl-C of the run does not stop it mid-way
+    // through another test.
+    let started = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(r#"setsid dockerd --iptables=false --bridge=none --pidfile "$1/dockerd.pid" </dev/null >"$1/dockerd.log" 2>&1 &"#)
+        .arg("sh")
+        .arg(&dir)
+        .status()
+        .expect("sh runs");
+    assert!(started.success(), "cannot start dockerd");
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
     while std::time::Instant::now() < deadline {
         if docker_answers() {
