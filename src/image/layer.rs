@@ -116,9 +116,9 @@ pub struct LayerContents {
 }
 
 /// Counts (and optionally hashes) the bytes that pass through.
-struct Tap<R> {
+pub(crate) struct Tap<R> {
     inner: R,
-    bytes: u64,
+    pub(crate) bytes: u64,
     hasher: Option<Sha256>,
 }
 
@@ -134,11 +134,11 @@ impl<R: Read> Read for Tap<R> {
 }
 
 impl<R> Tap<R> {
-    fn new(inner: R, hash: bool) -> Self {
+    pub(crate) fn new(inner: R, hash: bool) -> Self {
         Tap { inner, bytes: 0, hasher: hash.then(Sha256::new) }
     }
 
-    fn digest(&mut self) -> Option<Digest> {
+    pub(crate) fn digest(&mut self) -> Option<Digest> {
         self.hasher.take().map(|h| Digest::sha256_from_bytes(h.finalize().into()))
     }
 }
