@@ -18,11 +18,12 @@ use super::sandbox::{self, NetworkMode, Spec, StepMount, Task};
 use super::store::{chain_id, CacheEntry, CachedLayer, Store, StoreError};
 use super::view::ChainView;
 use crate::context::{Dockerignore, IgnoreFile};
-use crate::image::spec::{self, Descriptor, Digest, Platform};
+use crate::image::spec::{self, Descriptor, Digest, History, ImageConfig, Platform, RootFs};
+use crate::image::write::{LayerFile, NewImage};
 use crate::image::{Image, ImageError, ImageRef, OpenOptions};
 use crate::model::expand::Vars;
 use crate::model::instruction::{Command, CommandLine, MountKind, Network};
-use crate::model::state::{ConfigState, Effect, FoldInputs, HealthcheckConfig, StageState};
+use crate::model::state::{Effect, FoldInputs, StageState};
 use crate::model::Model;
 use crate::syntax::{self, Span};
 
@@ -41,6 +42,8 @@ pub struct BuildOptions {
     pub tags: Vec<String>,
     pub source_date_epoch: Option<i64>,
     pub compression: LayerCompression,
+    /// `-o`: where to write the image besides the store.
+    pub output: Option<ImageRef>,
 }
 
 /// Why a build failed.
@@ -116,9 +119,9 @@ struct StageResult {
     layers: Vec<BuiltLayer>,
     state: StageState,
     key: String,
-    history: Vec<serde_json::Value>,
-    /// The base image's config JSON fields other than `config`, `rootfs`, `history`.
-    base_other: serde_json::Map<String, serde_json::Value>,
+    history: Vec<History>,
+    /// The base image's config (its unknown fields are kept in the image built on it).
+    base: ImageConfig,
     /// Layers the base image (not the Dockerfile) contributed.
     base_layers: usize,
     /// For each layer: the instruction that made it (None for base image layers).
@@ -255,7 +258,7 @@ impl<'p> Builder<'p> {
                 state: StageState::from_base(None),
                 key: "scratch".to_string(),
                 history: Vec::new(),
-                base_other: serde_json::Map::new(),
+                base: ImageConfig::default(),
                 base_layers: 0,
                 origins: Vec::new(),
             },
@@ -785,8 +788,6 @@ impl<'p> Builder<'p> {
     /// A base image from the store, pulled from its registry when the store lacks it.
     fn base_image(&mut self, name: &str, span: &Span) -> Result<StageResult> {
         let image = self.open_image(name, span)?;
-        let config_json: serde_json::Value =
-            serde_json::to_value(&image.config).map_err(|e| BuildError::Layer { message: e.to_string() })?;
         let mut layers = Vec::new();
         let mut parent: Option<Digest> = None;
         for blob in &image.layers {
@@ -806,12 +807,9 @@ impl<'p> Builder<'p> {
             parent = Some(chain.clone());
             layers.push(BuiltLayer { layer, chain });
         }
-        let base_state = config_state(config_json.get("config"));
-        let mut base_other = config_json.as_object().cloned().unwrap_or_default();
-        let history = base_other.remove("history").and_then(|h| h.as_array().cloned()).unwrap_or_default();
-        for k in ["config", "rootfs", "created"] {
-            base_other.remove(k);
-        }
+        let base_state = super::config::config_state(image.config.config.as_ref());
+        let mut base = image.config.clone();
+        let history = std::mem::take(&mut base.history);
         let key = format!("image {}", image.config_digest.as_ref().map(|d| d.to_string()).unwrap_or_default());
         let n = layers.len();
         Ok(StageResult {
@@ -819,7 +817,7 @@ impl<'p> Builder<'p> {
             state: StageState::from_base(Some(base_state)),
             key,
             history,
-            base_other,
+            base,
             base_layers: n,
             origins: vec![None; n],
         })
@@ -868,38 +866,39 @@ impl<'p> Builder<'p> {
             Some(t) => rfc3339(t),
             None => rfc3339(now()),
         };
-        let mut config = result.base_other.clone();
-        config.insert("architecture".into(), json!(platform.architecture));
-        config.insert("os".into(), json!(platform.os));
+        let mut result = result;
+        let mut config = result.base.clone();
+        config.architecture = platform.architecture.clone();
+        config.os = platform.os.clone();
         if let Some(v) = &platform.variant {
-            config.insert("variant".into(), json!(v));
+            config.other.insert("variant".into(), serde_json::json!(v));
         }
-        config.insert("created".into(), json!(created));
-        config.insert("config".into(), config_json(&result.state.config));
-        config.insert(
-            "rootfs".into(),
-            json!({"type": "layers", "diff_ids": result.layers.iter().map(|l| l.layer.diff_id.to_string()).collect::<Vec<_>>()}),
-        );
-        config.insert("history".into(), json!(result.history));
-        let config_bytes = serde_json::to_vec(&serde_json::Value::Object(config)).expect("config serializes");
-        let config_digest = self.store.put_blob(&config_bytes)?;
-        let manifest = json!({
-            "schemaVersion": 2,
-            "mediaType": spec::MEDIA_OCI_MANIFEST,
-            "config": {"mediaType": spec::MEDIA_OCI_CONFIG, "digest": config_digest.to_string(), "size": config_bytes.len()},
-            "layers": result.layers.iter().map(|l| json!({
-                "mediaType": l.layer.media_type, "digest": l.layer.digest.to_string(), "size": l.layer.size,
-            })).collect::<Vec<_>>(),
-        });
-        let manifest_bytes = serde_json::to_vec(&manifest).expect("manifest serializes");
-        let manifest_digest = self.store.put_blob(&manifest_bytes)?;
-        let descriptor = Descriptor {
-            media_type: spec::MEDIA_OCI_MANIFEST.to_string(),
-            digest: manifest_digest.clone(),
-            size: manifest_bytes.len() as u64,
-            platform: Some(platform),
+        config.created = Some(created);
+        config.config = Some(super::config::container_config(&result.state.config, result.base.config.take()));
+        config.rootfs = RootFs {
+            kind: "layers".to_string(),
+            diff_ids: result.layers.iter().map(|l| l.layer.diff_id.clone()).collect(),
+        };
+        config.history = result.history.clone();
+        let image = NewImage {
+            config,
+            layers: result
+                .layers
+                .iter()
+                .map(|l| LayerFile {
+                    path: self.store.blob_path(&l.layer.digest),
+                    descriptor: Descriptor {
+                        media_type: l.layer.media_type.clone(),
+                        digest: l.layer.digest.clone(),
+                        size: l.layer.size,
+                        platform: None,
+                        annotations: Default::default(),
+                        other: Default::default(),
+                    },
+                    diff_id: l.layer.diff_id.clone(),
+                })
+                .collect(),
             annotations: Default::default(),
-            other: Default::default(),
         };
         let mut names: Vec<String> = self
             .opts
@@ -908,15 +907,17 @@ impl<'p> Builder<'p> {
             .map(|t| super::store::canonical_name(t).map_err(|m| at(format!("-t {t}: {m}"), &(0..0))))
             .collect::<Result<_>>()?;
         if names.is_empty() {
-            names.push(format!("imgopt.local/build:{}", &manifest_digest.hex()[..12]));
+            names.push(format!("imgopt.local/build:{}", &hex(&Sha256::digest(result.key.as_bytes()))[..12]));
         }
-        for n in &names {
-            self.store.tag(n, descriptor.clone())?;
+        // write_oci_layout takes the store's lock (a flock on the directory) itself.
+        let written = crate::image::write::write_oci_layout(&self.store.root, &image, &names)?;
+        if let Some(output) = &self.opts.output {
+            crate::image::write::write_image(output, &image, &self.opts.tags)?;
         }
         let _ = p;
         Ok(BuildResult {
-            manifest: descriptor,
-            config_digest,
+            manifest: written.manifest,
+            config_digest: written.config_digest,
             layers: result.layers,
             base_layers: result.base_layers,
             origins: result.origins,
@@ -1076,16 +1077,15 @@ fn one_logical(source: &str) -> String {
     source.lines().map(|l| l.trim_end_matches('\\').trim()).filter(|l| !l.is_empty()).collect::<Vec<_>>().join(" ")
 }
 
-fn history_entry(created_by: &str, empty: bool, epoch: Option<i64>) -> serde_json::Value {
-    let mut h = json!({
-        "created": rfc3339(epoch.unwrap_or_else(now)),
-        "created_by": created_by,
-        "comment": "buildkit.dockerfile.v0",
-    });
-    if empty {
-        h["empty_layer"] = json!(true);
+fn history_entry(created_by: &str, empty: bool, epoch: Option<i64>) -> History {
+    History {
+        created: Some(rfc3339(epoch.unwrap_or_else(now))),
+        created_by: Some(created_by.to_string()),
+        author: None,
+        comment: Some("buildkit.dockerfile.v0".to_string()),
+        empty_layer: empty,
+        other: Default::default(),
     }
-    h
 }
 
 fn now() -> i64 {
@@ -1110,133 +1110,6 @@ pub fn rfc3339(t: i64) -> String {
     format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z", secs / 3600, secs % 3600 / 60, secs % 60)
 }
 
-/// The Dockerfile-relevant fields of an image config's `config` object.
-pub fn config_state(config: Option<&serde_json::Value>) -> ConfigState {
-    let Some(c) = config else { return ConfigState::default() };
-    let strings = |v: Option<&serde_json::Value>| -> Option<Vec<String>> {
-        v.and_then(|v| v.as_array()).map(|a| a.iter().filter_map(|s| s.as_str().map(str::to_string)).collect())
-    };
-    let keys = |v: Option<&serde_json::Value>| -> Vec<String> {
-        v.and_then(|v| v.as_object()).map(|o| o.keys().cloned().collect()).unwrap_or_default()
-    };
-    let text = |v: Option<&serde_json::Value>| v.and_then(|v| v.as_str()).unwrap_or_default().to_string();
-    ConfigState {
-        env: strings(c.get("Env"))
-            .unwrap_or_default()
-            .into_iter()
-            .map(|e| match e.split_once('=') {
-                Some((k, v)) => (k.to_string(), v.to_string()),
-                None => (e, String::new()),
-            })
-            .collect(),
-        user: text(c.get("User")),
-        workdir: text(c.get("WorkingDir")),
-        cmd: strings(c.get("Cmd")),
-        entrypoint: strings(c.get("Entrypoint")),
-        shell: strings(c.get("Shell")),
-        labels: c
-            .get("Labels")
-            .and_then(|l| l.as_object())
-            .map(|o| o.iter().map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string())).collect())
-            .unwrap_or_default(),
-        exposed_ports: keys(c.get("ExposedPorts")),
-        volumes: keys(c.get("Volumes")),
-        stop_signal: c.get("StopSignal").and_then(|s| s.as_str()).map(str::to_string),
-        healthcheck: c
-            .get("Healthcheck")
-            .map(|h| HealthcheckConfig { test: strings(h.get("Test")).unwrap_or_default(), ..Default::default() }),
-        onbuild: strings(c.get("OnBuild")).unwrap_or_default(),
-    }
-}
-
-/// The image config's `config` object for a stage state.
-pub fn config_json(c: &ConfigState) -> serde_json::Value {
-    let mut o = serde_json::Map::new();
-    if !c.user.is_empty() {
-        o.insert("User".into(), json!(c.user));
-    }
-    if !c.exposed_ports.is_empty() {
-        o.insert(
-            "ExposedPorts".into(),
-            json!(c.exposed_ports.iter().map(|p| (p.clone(), json!({}))).collect::<serde_json::Map<_, _>>()),
-        );
-    }
-    o.insert("Env".into(), json!(c.env.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>()));
-    if let Some(e) = &c.entrypoint {
-        o.insert("Entrypoint".into(), json!(e));
-    }
-    if let Some(cmd) = &c.cmd {
-        o.insert("Cmd".into(), json!(cmd));
-    }
-    if !c.volumes.is_empty() {
-        o.insert(
-            "Volumes".into(),
-            json!(c.volumes.iter().map(|p| (p.clone(), json!({}))).collect::<serde_json::Map<_, _>>()),
-        );
-    }
-    if !c.workdir.is_empty() {
-        o.insert("WorkingDir".into(), json!(c.workdir));
-    }
-    if !c.labels.is_empty() {
-        o.insert("Labels".into(), json!(c.labels));
-    }
-    if let Some(s) = &c.stop_signal {
-        o.insert("StopSignal".into(), json!(s));
-    }
-    if let Some(s) = &c.shell {
-        o.insert("Shell".into(), json!(s));
-    }
-    if let Some(h) = &c.healthcheck {
-        let mut hc = serde_json::Map::new();
-        hc.insert("Test".into(), json!(h.test));
-        for (k, v) in [
-            ("Interval", &h.interval),
-            ("Timeout", &h.timeout),
-            ("StartPeriod", &h.start_period),
-            ("StartInterval", &h.start_interval),
-        ] {
-            if let Some(d) = v.as_deref().and_then(parse_duration_ns) {
-                hc.insert(k.into(), json!(d));
-            }
-        }
-        if let Some(r) = h.retries.as_deref().and_then(|r| r.parse::<i64>().ok()) {
-            hc.insert("Retries".into(), json!(r));
-        }
-        o.insert("Healthcheck".into(), serde_json::Value::Object(hc));
-    }
-    if !c.onbuild.is_empty() {
-        o.insert("OnBuild".into(), json!(c.onbuild));
-    }
-    serde_json::Value::Object(o)
-}
-
-/// Go's `time.ParseDuration` for the units HEALTHCHECK uses, in nanoseconds.
-fn parse_duration_ns(s: &str) -> Option<i64> {
-    let mut total: f64 = 0.0;
-    let mut rest = s.trim();
-    if rest.is_empty() {
-        return None;
-    }
-    while !rest.is_empty() {
-        let n_end = rest.find(|c: char| !(c.is_ascii_digit() || c == '.'))?;
-        let n: f64 = rest[..n_end].parse().ok()?;
-        rest = &rest[n_end..];
-        let u_end = rest.find(|c: char| c.is_ascii_digit() || c == '.').unwrap_or(rest.len());
-        let unit = match &rest[..u_end] {
-            "ns" => 1.0,
-            "us" | "µs" => 1e3,
-            "ms" => 1e6,
-            "s" => 1e9,
-            "m" => 60e9,
-            "h" => 3600e9,
-            _ => return None,
-        };
-        total += n * unit;
-        rest = &rest[u_end..];
-    }
-    Some(total as i64)
-}
-
 /// A line of a step's output made safe for a terminal or a CI log: control characters
 /// (ESC, CR, BEL...) shown as `\xNN` instead of acted on.
 pub fn printable(line: &str) -> String {
@@ -1259,22 +1132,5 @@ mod tests {
     fn dates_and_durations() {
         assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
         assert_eq!(rfc3339(1_700_000_000), "2023-11-14T22:13:20Z");
-        assert_eq!(parse_duration_ns("1m30s"), Some(90_000_000_000));
-        assert_eq!(parse_duration_ns("5s"), Some(5_000_000_000));
-        assert_eq!(parse_duration_ns("x"), None);
-    }
-
-    #[test]
-    fn config_round_trips_through_json() {
-        let c = ConfigState {
-            env: vec![("PATH".into(), "/bin".into())],
-            user: "app".into(),
-            workdir: "/w".into(),
-            cmd: Some(vec!["sh".into()]),
-            exposed_ports: vec!["80/tcp".into()],
-            ..Default::default()
-        };
-        let back = config_state(Some(&config_json(&c)));
-        assert_eq!(back, c);
     }
 }

@@ -128,6 +128,7 @@ impl Store {
                 media_type: Some(spec::MEDIA_OCI_INDEX.to_string()),
                 manifests: Vec::new(),
                 annotations: Default::default(),
+                other: Default::default(),
             };
             store.write_atomic(&index, &serde_json::to_vec(&empty).expect("index serializes"))?;
         }
@@ -139,10 +140,10 @@ impl Store {
         Store::open(&Self::default_root()?)
     }
 
-    /// The store-wide lock (index.json, snapshots being renamed in).
+    /// The store-wide lock (index.json, snapshots being renamed in): a flock on the store
+    /// directory itself, the lock `image::write` takes on a layout it updates.
     pub fn lock(&self) -> Result<Lock> {
-        let path = self.root.join("lock");
-        let file = io(&path, std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(&path))?;
+        let file = io(&self.root, File::open(&self.root))?;
         flock(&file, true, true);
         Ok(Lock { _file: file })
     }
@@ -306,6 +307,18 @@ pub fn chain_id(parent: Option<&Digest>, diff_id: &Digest) -> Digest {
     }
 }
 
+/// The name an image has in the store: Docker's normalisation, `ubuntu` → `docker.io/library/ubuntu:latest`.
+pub fn canonical_name(name: &str) -> std::result::Result<String, String> {
+    let r = crate::image::registry::RegistryRef::parse(name)?;
+    let registry = if r.registry == "registry-1.docker.io" || r.registry == "index.docker.io" {
+        "docker.io"
+    } else {
+        r.registry.as_str()
+    };
+    let sep = if r.reference.contains(':') { '@' } else { ':' };
+    Ok(format!("{registry}/{}{sep}{}", r.repository, r.reference))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -344,16 +357,4 @@ mod tests {
         assert_eq!(store.cache_get("k"), Some(entry));
         std::fs::remove_dir_all(&root).unwrap();
     }
-}
-
-/// The name an image has in the store: Docker's normalisation, `ubuntu` → `docker.io/library/ubuntu:latest`.
-pub fn canonical_name(name: &str) -> std::result::Result<String, String> {
-    let r = crate::image::registry::RegistryRef::parse(name)?;
-    let registry = if r.registry == "registry-1.docker.io" || r.registry == "index.docker.io" {
-        "docker.io"
-    } else {
-        r.registry.as_str()
-    };
-    let sep = if r.reference.contains(':') { '@' } else { ':' };
-    Ok(format!("{registry}/{}{sep}{}", r.repository, r.reference))
 }

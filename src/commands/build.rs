@@ -29,6 +29,9 @@ pub struct BuildArgs {
     /// The network of RUN steps: host (the default, as `docker build --network host`) or none.
     #[arg(long, default_value = "host", value_parser = ["host", "none"])]
     pub network: String,
+    /// Also write the image here: oci:DIR[:TAG], oci-archive:FILE[:TAG] or docker-archive:FILE[:NAME:TAG].
+    #[arg(short = 'o', long = "output", value_name = "DEST")]
+    pub output: Option<String>,
     /// Run every step again, ignoring the cache.
     #[arg(long)]
     pub no_cache: bool,
@@ -92,6 +95,12 @@ impl BuildArgs {
             tags,
             source_date_epoch,
             compression: LayerCompression::Gzip,
+            output: self
+                .output
+                .as_deref()
+                .map(crate::image::ImageRef::parse_output)
+                .transpose()
+                .map_err(|e| format!("-o: {e}"))?,
         })
     }
 }
