@@ -769,6 +769,7 @@ impl<'p> Builder<'p> {
     /// Makes sure the snapshot of `chain` exists, unpacking the layer's blob if it does not.
     fn ensure_snapshot(&mut self, chain: &Digest, layer: &CachedLayer) -> Result<()> {
         if self.store.has_snapshot(chain) {
+            self.store.touch(&self.store.snapshot_dir(chain));
             return Ok(());
         }
         let tmp = self.store.temp_dir("unpack")?;
