@@ -93,10 +93,10 @@ fn build(args: BuildCmd) -> miette::Result<ExitCode> {
     if args.build.builder != imgopt::commands::engine::BuilderKind::Imgopt {
         let built = imgopt::commands::build::build_with_engine(&args.build, &args.tags)?;
         eprintln!(
-            "built {} ({} layers) with {:?} in {}",
+            "built {} ({} layers) with {} in {}",
             built.names[0],
             built.layers,
-            args.build.builder,
+            args.build.builder.name(),
             built.store.root.display()
         );
         println!("{}", built.written.manifest.digest);

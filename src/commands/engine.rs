@@ -30,7 +30,7 @@ impl BuilderKind {
         std::env::var_os(var).filter(|v| !v.is_empty()).map_or_else(|| PathBuf::from(default), PathBuf::from)
     }
 
-    fn name(self) -> &'static str {
+    pub fn name(self) -> &'static str {
         match self {
             BuilderKind::Imgopt => "imgopt",
             BuilderKind::Docker => "docker",
@@ -62,8 +62,8 @@ fn run(program: &Path, args: &[String], env: &[(&str, &str)]) -> miette::Result<
         ))
     })?;
     if !status.success() {
-        let shown: Vec<&str> = args.iter().map(String::as_str).take(2).collect();
-        return Err(error(format!("{} {} failed ({status})", program.display(), shown.join(" "))));
+        let what = args.first().map_or("", String::as_str);
+        return Err(error(format!("{} {what} failed ({status}); its output is above", program.display())));
     }
     Ok(())
 }

@@ -83,7 +83,7 @@ pub fn render_images(list: &[ImageSummary], format: ListFormat, now: i64) -> Str
             ]
         })
         .collect();
-    let header = ["NAME", "IMAGE ID", "CREATED", "SIZE (LAYER BLOBS, COMPRESSED)"];
+    let header = ["NAME", "IMAGE ID", "CREATED", "SIZE (STORED LAYER BLOBS)"];
     let mut widths = header.map(str::len);
     for r in &rows {
         for (w, c) in widths.iter_mut().zip(r) {
