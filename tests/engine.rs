@@ -174,3 +174,44 @@ fn a_failing_docker_build_or_a_missing_docker_is_exit_2() {
     assert_eq!(out.status.code(), Some(2), "{err}");
     assert!(err.contains("cannot run /nonexistent/docker"), "{err}");
 }
+
+#[test]
+fn buildah_builds_too() {
+    if !common::need(&["buildah"], "apt-get install buildah") {
+        return;
+    }
+    if !nix::unistd::geteuid().is_root() {
+        assert!(std::env::var_os("CI").is_none(), "the buildah test runs as root under CI");
+        println!("SKIPPED: buildah_builds_too: not root");
+        return;
+    }
+    let d = dir("buildah");
+    let Some((archive, _, _)) = common::busybox_archives(&d.join("base"), BASE) else { return };
+    let pulled =
+        Command::new("buildah").arg("pull").arg(format!("docker-archive:{}", archive.display())).output().unwrap();
+    assert!(pulled.status.success(), "buildah pull: {}", String::from_utf8_lossy(&pulled.stderr));
+    std::fs::write(d.join("Dockerfile"), "FROM imgopt-test/engine-bb:1\nARG MSG\nRUN echo \"$MSG\" > /msg\n").unwrap();
+    let store = d.join("store");
+    // chroot isolation: the OCI runtime (crun) cannot make cgroups in every container this runs in.
+    let out = Command::new(imgopt())
+        .args(["build", "--builder", "buildah", "-t", "imgopt-test/buildah-out:1", "--build-arg", "MSG=hello"])
+        .arg(&d)
+        .env("IMGOPT_STORE", &store)
+        .env("BUILDAH_ISOLATION", "chroot")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let image = Image::open(
+        &ImageRef::OciDir { dir: store, tag: Some("docker.io/imgopt-test/buildah-out:1".into()) },
+        &OpenOptions::default(),
+    )
+    .unwrap();
+    assert_eq!(image.layers.len(), 2);
+    let top = image.read_layer(1, true).expect("the layer verifies");
+    assert!(
+        top.changes.iter().any(|c| matches!(c, Change::Put(e) if e.path == "msg" && e.size == 6)),
+        "{:?}",
+        top.changes
+    );
+    let _ = Command::new("buildah").args(["rmi", "imgopt-test/buildah-out:1"]).output();
+}
