@@ -388,3 +388,52 @@ fn analyze_builds_the_dockerfile_and_maps_every_layer() {
     assert_eq!(run["invisible_bytes"], 300 * 1024, "{run}");
     assert_eq!(layers[0]["dockerfile"]["match"], "base_image");
 }
+
+#[test]
+fn rootless_build_as_an_unprivileged_user() {
+    if !ready("rootless_build_as_an_unprivileged_user") {
+        return;
+    }
+    let user = "imgopt-rootless";
+    if Command::new("id").arg(user).output().map(|o| !o.status.success()).unwrap_or(true) {
+        // useradd gives the user a subordinate id range in /etc/subuid and /etc/subgid.
+        let made = Command::new("useradd").args(["-m", user]).status().expect("useradd runs");
+        assert!(made.success(), "useradd {user}");
+    }
+    let dir = std::env::temp_dir().join(format!("imgopt-rootless-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(dir.join("ctx")).unwrap();
+    std::fs::copy("/bin/busybox", dir.join("ctx/busybox")).unwrap();
+    std::fs::write(
+        dir.join("ctx/Dockerfile"),
+        "FROM scratch\nCOPY busybox /bin/busybox\nRUN [\"/bin/busybox\", \"--install\", \"-s\", \"/bin\"]\nRUN mkdir -p /etc && echo 'root:x:0:0::/root:/bin/sh' > /etc/passwd && test \"$(id -u)\" = 0 && echo made > /made && rm /bin/ls\n",
+    )
+    .unwrap();
+    let chown = Command::new("chown").args(["-R", &format!("{user}:{user}")]).arg(&dir).status().unwrap();
+    assert!(chown.success());
+    let script = format!(
+        "IMGOPT_STORE={store} {imgopt} build -t rootless:1 {ctx} && IMGOPT_STORE={store} {imgopt} analyze --format json --image oci:{store}:docker.io/library/rootless:1",
+        store = dir.join("store").display(),
+        imgopt = imgopt(),
+        ctx = dir.join("ctx").display()
+    );
+    let out = Command::new("runuser").args(["-u", user, "--", "sh", "-c", &script]).output().expect("runuser runs");
+    assert!(out.status.success(), "rootless build failed:\n{}", stderr(&out));
+    // `imgopt build` prints the manifest digest, then analyze its JSON report.
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let json = &stdout[stdout.find('{').expect("a JSON report")..];
+    let report: serde_json::Value = serde_json::from_str(json).unwrap();
+    assert_eq!(report["layers"].as_array().unwrap().len(), 3);
+    let image = Image::open(
+        &ImageRef::OciDir { dir: dir.join("store"), tag: Some("docker.io/library/rootless:1".into()) },
+        &OpenOptions::default(),
+    )
+    .unwrap();
+    let fs = final_fs(&image);
+    // The user's own id is root inside, and in the layer.
+    assert_eq!((fs["made"].uid, fs["made"].gid), (0, 0));
+    assert!(!fs.contains_key("bin/ls"), "the whiteout made rootless hides the file");
+    let mounts = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+    assert!(!mounts.contains(&dir.to_string_lossy().into_owned()));
+    let _ = std::fs::remove_dir_all(&dir);
+}

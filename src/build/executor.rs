@@ -12,7 +12,7 @@ use serde_json::json;
 use sha2::{Digest as _, Sha256};
 
 use super::copy::{CopyItem, CopyTask, Source};
-use super::diff::{self, DiffOptions, LayerCompression};
+use super::diff::{self, DiffOptions, IdMap, IdRange, LayerCompression};
 use super::extract::{self, ExtractOptions};
 use super::sandbox::{self, NetworkMode, Spec, StepMount, Task};
 use super::store::{chain_id, CacheEntry, CachedLayer, Store, StoreError};
@@ -709,6 +709,7 @@ impl<'p> Builder<'p> {
             work,
             merged,
             userxattr: self.rootless,
+            userns: self.rootless.then(sandbox::UserNs::current),
             hostname: "buildkitsandbox".to_string(),
             network: match &task {
                 Task::Run { network, .. } => *network,
@@ -739,11 +740,20 @@ impl<'p> Builder<'p> {
         let lower_refs: Vec<&Path> = lower_dirs.iter().map(PathBuf::as_path).collect();
         let blob_tmp = tmp.path.join("blob");
         let mut out = std::fs::File::create(&blob_tmp).map_err(io_err(blob_tmp.display().to_string()))?;
-        let diff_opts = DiffOptions {
+        let mut diff_opts = DiffOptions {
             compression: self.opts.compression,
             source_date_epoch: self.opts.source_date_epoch,
             ..DiffOptions::default()
         };
+        if self.rootless {
+            // Files the step made are owned by host ids: the layer records the ids the step saw.
+            let (uids, gids) = sandbox::UserNs::current().ranges();
+            let map = |r: Vec<(u32, u32, u32)>| {
+                IdMap::new(r.into_iter().map(|(container, host, count)| IdRange { container, host, count }).collect())
+            };
+            diff_opts.uid_map = map(uids).map_err(|e| BuildError::Layer { message: e.to_string() })?;
+            diff_opts.gid_map = map(gids).map_err(|e| BuildError::Layer { message: e.to_string() })?;
+        }
         let written = diff::write_layer(&upper, &lower_refs, &mut out, &diff_opts)
             .map_err(|e| BuildError::Layer { message: format!("{what}: {e}") })?;
         drop(out);
