@@ -437,3 +437,80 @@ fn rootless_build_as_an_unprivileged_user() {
     assert!(!mounts.contains(&dir.to_string_lossy().into_owned()));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn heredoc_with_a_shebang_runs_as_a_script_file() {
+    if !ready("heredoc_with_a_shebang_runs_as_a_script_file") {
+        return;
+    }
+    let ctx = Context::new("shebang", &format!("FROM {BASE}\nRUN <<EOF\n#!/bin/sh\necho \"$0\" > /ran-as\nEOF\n"));
+    let image = ctx.built(&["--no-cache"]);
+    let fs = final_fs(&image);
+    assert_eq!(fs["ran-as"].size, "/dev/pipes/EOF\n".len() as u64);
+    assert!(!fs.keys().any(|k| k.starts_with("dev/")), "the script file stays out of the layer");
+}
+
+#[test]
+fn add_downloads_urls_and_checks_the_checksum() {
+    if !ready("add_downloads_urls_and_checks_the_checksum") {
+        return;
+    }
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let body = b"downloaded content\n";
+    std::thread::spawn(move || {
+        for stream in listener.incoming().take(2) {
+            let mut s = stream.unwrap();
+            let mut req = [0u8; 1024];
+            let _ = s.read(&mut req);
+            let head = format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n", body.len());
+            let _ = s.write_all(head.as_bytes());
+            let _ = s.write_all(body);
+        }
+    });
+    let sum = {
+        use sha2::Digest;
+        let d = sha2::Sha256::digest(body);
+        d.iter().map(|b| format!("{b:02x}")).collect::<String>()
+    };
+    let ctx = Context::new(
+        "url",
+        &format!("FROM {BASE}\nADD --checksum=sha256:{sum} http://127.0.0.1:{port}/files/tool.txt /opt/\n"),
+    );
+    let fs = final_fs(&ctx.built(&["--no-cache"]));
+    let f = &fs["opt/tool.txt"];
+    assert_eq!((f.size, f.mode & 0o777), (body.len() as u64, 0o600));
+    let bad = Context::new(
+        "url-bad",
+        &format!("FROM {BASE}\nADD --checksum=sha256:{} http://127.0.0.1:{port}/x /x\n", "0".repeat(64)),
+    );
+    let out = bad.build(&["--no-cache"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("checksum mismatch"), "{}", stderr(&out));
+}
+
+#[test]
+fn add_extracts_bzip2_and_xz_archives() {
+    if !ready("add_extracts_bzip2_and_xz_archives") {
+        return;
+    }
+    let mut tar = tar::Builder::new(Vec::new());
+    let mut h = tar::Header::new_ustar();
+    h.set_size(3);
+    h.set_mode(0o644);
+    h.set_uid(0);
+    h.set_gid(0);
+    h.set_cksum();
+    tar.append_data(&mut h, "in/file", &b"abc"[..]).unwrap();
+    let plain = tar.into_inner().unwrap();
+    let mut bz = bzip2::write::BzEncoder::new(Vec::new(), bzip2::Compression::default());
+    std::io::Write::write_all(&mut bz, &plain).unwrap();
+    let mut xz = liblzma::write::XzEncoder::new(Vec::new(), 6);
+    std::io::Write::write_all(&mut xz, &plain).unwrap();
+    let ctx = Context::new("add-bz-xz", &format!("FROM {BASE}\nADD a.tar.bz2 /bz/\nADD a.tar.xz /xz/\n"));
+    ctx.file("a.tar.bz2", &bz.finish().unwrap()).file("a.tar.xz", &xz.finish().unwrap());
+    let fs = final_fs(&ctx.built(&[]));
+    assert_eq!(fs["bz/in/file"].size, 3);
+    assert_eq!(fs["xz/in/file"].size, 3);
+}

@@ -155,6 +155,8 @@ pub struct Builder<'p> {
     pub opts: BuildOptions,
     pub progress: &'p mut dyn Progress,
     rootless: bool,
+    /// Files the build makes on the host (downloads, heredoc scripts), removed at the end.
+    scratch_dir: Option<super::store::TempDir>,
 }
 
 struct Parsed<'t> {
@@ -166,7 +168,7 @@ struct Parsed<'t> {
 impl<'p> Builder<'p> {
     pub fn new(store: Store, opts: BuildOptions, progress: &'p mut dyn Progress) -> Self {
         let rootless = !nix::unistd::geteuid().is_root();
-        Builder { store, opts, progress, rootless }
+        Builder { store, opts, progress, rootless, scratch_dir: None }
     }
 
     /// Reads, checks and builds the Dockerfile; the image is named in the store.
@@ -415,6 +417,7 @@ impl<'p> Builder<'p> {
             }
             Command::Run(run) => {
                 let shell = before.shell();
+                let mut pipe_mounts = Vec::new();
                 let argv = match (&run.command, run.lone_heredoc()) {
                     (CommandLine::Exec(v), _) => v.clone(),
                     (CommandLine::Shell(_), Some(doc)) => {
@@ -425,9 +428,17 @@ impl<'p> Builder<'p> {
                             doc.content.clone()
                         };
                         if body.starts_with("#!") {
-                            return Err(at("a heredoc with a #! line is not supported yet", &inst.span));
+                            // BuildKit writes it to /dev/pipes/NAME (0755) and runs that file.
+                            let file = self.scratch()?.join(format!("pipe-{}", doc.name));
+                            std::fs::write(&file, &body).map_err(io_err(file.display().to_string()))?;
+                            std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o755))
+                                .map_err(io_err(file.display().to_string()))?;
+                            let target = format!("/dev/pipes/{}", doc.name);
+                            pipe_mounts.push(StepMount { source: Some(file), target: target.clone(), read_only: true });
+                            shell.iter().cloned().chain(std::iter::once(target)).collect()
+                        } else {
+                            shell.iter().cloned().chain(std::iter::once(body)).collect()
                         }
-                        shell.iter().cloned().chain(std::iter::once(body)).collect()
                     }
                     (CommandLine::Shell(_), None) => {
                         let script = run.shell_script().unwrap_or_default();
@@ -435,7 +446,7 @@ impl<'p> Builder<'p> {
                     }
                 };
                 let env: Vec<String> = before.run_env().into_iter().map(|(k, v)| format!("{k}={v}")).collect();
-                let mut mounts = Vec::new();
+                let mut mounts = pipe_mounts;
                 let mut mount_keys = Vec::new();
                 for m in &run.mounts {
                     let target = m.target.as_deref().map(|t| crate::model::state::join_path(before.workdir(), t));
@@ -582,8 +593,6 @@ impl<'p> Builder<'p> {
             .iter()
             .map(|e| Dockerignore::parse(e).map_err(|er| at(format!("--exclude={e}: {er:?}"), &inst.span)))
             .collect::<Result<_>>()?;
-        let target_view = self.view_of(&self.current_layers_hint());
-        let _ = target_view;
         let mut items: Vec<CopyItem> = Vec::new();
         let mut key = Sha256::new();
         let add_file = |items: &mut Vec<CopyItem>, host: PathBuf, dest: String, key: &mut Sha256| -> Result<()> {
@@ -605,10 +614,13 @@ impl<'p> Builder<'p> {
             }
             let src_text = expand(&src.text)?;
             if copy.is_add && (src_text.starts_with("http://") || src_text.starts_with("https://")) {
-                return Err(at(
-                    format!("ADD of a URL ({src_text}) is not supported by imgopt's builder yet"),
-                    &src.span,
-                ));
+                let file = self.download(&src_text, copy.checksum.as_deref(), &src.span)?;
+                let name = url_file_name(&src_text);
+                let target =
+                    if dest_is_dir { format!("{}/{}", dest.trim_end_matches('/'), name) } else { dest.clone() };
+                hash_entry(&mut key, &file, &target).map_err(io_err(file.display().to_string()))?;
+                items.push(CopyItem { source: Source::Host(file), dest: target });
+                continue;
             }
             if copy.is_add && (src_text.starts_with("git@") || src_text.ends_with(".git")) {
                 return Err(at("ADD of a git repository is not supported by imgopt's builder", &src.span));
@@ -674,8 +686,46 @@ impl<'p> Builder<'p> {
         Ok((CopyTask { dirs, items, chown, chmod, dir_owner: None }, key_text))
     }
 
-    fn current_layers_hint(&self) -> Vec<BuiltLayer> {
-        Vec::new()
+    /// A directory for files the build makes on the host (downloads, heredoc scripts),
+    /// removed when the build ends.
+    fn scratch(&mut self) -> Result<PathBuf> {
+        if self.scratch_dir.is_none() {
+            self.scratch_dir = Some(self.store.temp_dir("build")?);
+        }
+        Ok(self.scratch_dir.as_ref().expect("just made").path.clone())
+    }
+
+    /// ADD's download: mode 0600 as BuildKit makes it, checked against `--checksum`.
+    fn download(&mut self, url: &str, checksum: Option<&str>, span: &Span) -> Result<PathBuf> {
+        let dir = self.scratch()?;
+        let n = std::fs::read_dir(&dir).map(|d| d.count()).unwrap_or(0);
+        let file = dir.join(format!("download-{n}"));
+        self.progress.output(&format!("downloading {url}"));
+        let failed = |e: String| at(format!("ADD {url}: {e}"), span);
+        let agent: ureq::Agent =
+            ureq::Agent::config_builder().timeout_global(Some(std::time::Duration::from_secs(600))).build().into();
+        let mut response = agent.get(url).call().map_err(|e| failed(e.to_string()))?;
+        let mut out = std::fs::File::create(&file).map_err(io_err(file.display().to_string()))?;
+        let mut hasher = Sha256::new();
+        let mut reader = response.body_mut().as_reader();
+        let mut buf = vec![0u8; 1 << 16];
+        loop {
+            let n = reader.read(&mut buf).map_err(|e| failed(e.to_string()))?;
+            if n == 0 {
+                break;
+            }
+            hasher.update(&buf[..n]);
+            std::io::Write::write_all(&mut out, &buf[..n]).map_err(io_err(file.display().to_string()))?;
+        }
+        let got = format!("sha256:{}", hex(&hasher.finalize()));
+        if let Some(want) = checksum {
+            if want != got {
+                return Err(failed(format!("checksum mismatch: expected {want}, got {got}")));
+            }
+        }
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600))
+            .map_err(io_err(file.display().to_string()))?;
+        Ok(file)
     }
 
     fn dockerignore(&self) -> Option<Dockerignore> {
@@ -995,6 +1045,16 @@ fn expand_sources(view: &ChainView, pattern: &str) -> Vec<(String, super::view::
         current = next;
     }
     current.into_iter().filter_map(|p| view.resolve(&p, true)).collect()
+}
+
+/// The file name a URL's path ends with (`index.html` when it ends with `/`).
+fn url_file_name(url: &str) -> String {
+    let path = url.split(['?', '#']).next().unwrap_or(url);
+    let after_host = path.splitn(4, '/').nth(3).unwrap_or("");
+    match after_host.rsplit('/').next() {
+        Some(name) if !name.is_empty() => name.to_string(),
+        _ => "index.html".to_string(),
+    }
 }
 
 fn has_glob(s: &str) -> bool {
