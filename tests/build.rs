@@ -514,3 +514,26 @@ fn add_extracts_bzip2_and_xz_archives() {
     assert_eq!(fs["bz/in/file"].size, 3);
     assert_eq!(fs["xz/in/file"].size, 3);
 }
+
+#[test]
+fn independent_stages_build_at_the_same_time() {
+    if !ready("independent_stages_build_at_the_same_time") {
+        return;
+    }
+    // Each stage waits (10 s at most) for the other's mark in a shared cache mount: built one
+    // after the other, the first would give up and fail.
+    let id = format!("imgopt-test-sync-{}", std::process::id());
+    let wait = |me: &str, other: &str| {
+        format!("RUN --mount=type=cache,id={id},target=/s touch /s/{me} && i=0 && while [ ! -f /s/{other} ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done && test -f /s/{other} && echo {me} > /{me}")
+    };
+    let ctx = Context::new(
+        "parallel",
+        &format!(
+            "FROM {BASE} AS a\n{}\nFROM {BASE} AS b\n{}\nFROM scratch\nCOPY --from=a /a /a\nCOPY --from=b /b /b\n",
+            wait("a", "b"),
+            wait("b", "a")
+        ),
+    );
+    let fs = final_fs(&ctx.built(&[]));
+    assert!(fs.contains_key("a") && fs.contains_key("b"));
+}

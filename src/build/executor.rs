@@ -153,10 +153,10 @@ pub trait Progress {
 pub struct Builder<'p> {
     pub store: Store,
     pub opts: BuildOptions,
-    pub progress: &'p mut dyn Progress,
+    progress: std::sync::Mutex<&'p mut (dyn Progress + Send)>,
     rootless: bool,
     /// Files the build makes on the host (downloads, heredoc scripts), removed at the end.
-    scratch_dir: Option<super::store::TempDir>,
+    scratch_dir: std::sync::Mutex<Option<super::store::TempDir>>,
 }
 
 struct Parsed<'t> {
@@ -166,13 +166,17 @@ struct Parsed<'t> {
 }
 
 impl<'p> Builder<'p> {
-    pub fn new(store: Store, opts: BuildOptions, progress: &'p mut dyn Progress) -> Self {
+    pub fn new(store: Store, opts: BuildOptions, progress: &'p mut (dyn Progress + Send)) -> Self {
         let rootless = !nix::unistd::geteuid().is_root();
-        Builder { store, opts, progress, rootless, scratch_dir: None }
+        Builder { store, opts, progress: std::sync::Mutex::new(progress), rootless, scratch_dir: Default::default() }
+    }
+
+    fn progress(&self) -> std::sync::MutexGuard<'_, &'p mut (dyn Progress + Send)> {
+        self.progress.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Reads, checks and builds the Dockerfile; the image is named in the store.
-    pub fn build(&mut self, text: &str) -> Result<BuildResult> {
+    pub fn build(&self, text: &str) -> Result<BuildResult> {
         let df = syntax::parse(text).map_err(|e| at(e.message, &e.span))?;
         let model = Model::build(&df);
         let commands = df
@@ -197,9 +201,37 @@ impl<'p> Builder<'p> {
         let needed = needed_stages(&parsed, target);
         let mut results: HashMap<usize, StageResult> = HashMap::new();
         let mut steps = Vec::new();
-        for stage in needed {
-            let r = self.build_stage(&parsed, stage, &inputs, &results, &mut steps)?;
-            results.insert(stage, r);
+        // Stages whose dependencies are built run together, each on its own thread.
+        let mut pending: Vec<usize> = needed;
+        while !pending.is_empty() {
+            let ready: Vec<usize> = pending
+                .iter()
+                .copied()
+                .filter(|&s| stage_deps(&parsed, s).iter().all(|d| results.contains_key(d)))
+                .collect();
+            if ready.is_empty() {
+                return Err(at("the stages depend on each other in a cycle", &(0..0)));
+            }
+            pending.retain(|s| !ready.contains(s));
+            let built: Vec<(usize, Result<(StageResult, Vec<StepReport>)>)> = std::thread::scope(|scope| {
+                let handles: Vec<_> = ready
+                    .iter()
+                    .map(|&stage| {
+                        let (parsed, inputs, results) = (&parsed, &inputs, &results);
+                        scope.spawn(move || {
+                            let mut steps = Vec::new();
+                            let r = self.build_stage(parsed, stage, inputs, results, &mut steps);
+                            (stage, r.map(|r| (r, steps)))
+                        })
+                    })
+                    .collect();
+                handles.into_iter().map(|h| h.join().expect("a stage thread panicked")).collect()
+            });
+            for (stage, r) in built {
+                let (r, stage_steps) = r?;
+                steps.extend(stage_steps);
+                results.insert(stage, r);
+            }
         }
         let result = results.remove(&target).expect("target stage built");
         self.finish(&parsed, target, result, steps)
@@ -237,7 +269,7 @@ impl<'p> Builder<'p> {
     }
 
     fn build_stage(
-        &mut self,
+        &self,
         p: &Parsed<'_>,
         index: usize,
         inputs: &FoldInputs,
@@ -272,7 +304,7 @@ impl<'p> Builder<'p> {
             let total = stage.instructions.len() - 1;
             format!("[{name} {n}/{total}]")
         };
-        self.progress.step_started(&format!("{} FROM {base_name}", label_of(stage.from)));
+        self.progress().step_started(&format!("{} FROM {base_name}", label_of(stage.from)));
         let _ = from_inst;
         let mut onbuild_done = false;
         for i in stage.instructions.clone().skip(1) {
@@ -291,7 +323,7 @@ impl<'p> Builder<'p> {
     /// ONBUILD triggers of the base image run first in a stage built on it.
     #[allow(clippy::too_many_arguments)]
     fn run_onbuild(
-        &mut self,
+        &self,
         p: &Parsed<'_>,
         stage: usize,
         first: usize,
@@ -314,7 +346,7 @@ impl<'p> Builder<'p> {
 
     #[allow(clippy::too_many_arguments)]
     fn step(
-        &mut self,
+        &self,
         p: &Parsed<'_>,
         stage: usize,
         i: usize,
@@ -344,11 +376,11 @@ impl<'p> Builder<'p> {
         match effect {
             Effect::None => return Ok(()),
             Effect::Config => {
-                self.progress.step_started(label);
+                self.progress().step_started(label);
                 result.history.push(history_entry(&created_by, true, self.opts.source_date_epoch));
             }
             Effect::Filesystem => {
-                self.progress.step_started(label);
+                self.progress().step_started(label);
                 let planned = self.plan(p, cmd, &before, &result.state, inst, done)?;
                 let Some((task, key_material)) = planned else {
                     // WORKDIR / needs no directory.
@@ -386,7 +418,7 @@ impl<'p> Builder<'p> {
         }
         if effect != Effect::Config || !matches!(cmd, Command::Arg(_)) {
             report.seconds = started.elapsed().as_secs_f64();
-            self.progress.step_done(&report);
+            self.progress().step_done(&report);
             steps.push(report);
         }
         Ok(())
@@ -395,7 +427,7 @@ impl<'p> Builder<'p> {
     /// The sandbox task of a filesystem step and what its cache key covers; None when the
     /// step has nothing to do (WORKDIR /).
     fn plan(
-        &mut self,
+        &self,
         p: &Parsed<'_>,
         cmd: &Command,
         before: &StageState,
@@ -526,7 +558,7 @@ impl<'p> Builder<'p> {
 
     /// A bind mount's source, materialized as a host directory or file, and its content key.
     fn bind_source(
-        &mut self,
+        &self,
         p: &Parsed<'_>,
         from: Option<&str>,
         source: &str,
@@ -550,7 +582,7 @@ impl<'p> Builder<'p> {
 
     /// The file system a `--from` names: an earlier stage, or an image.
     fn stage_or_image_view(
-        &mut self,
+        &self,
         p: &Parsed<'_>,
         name: &str,
         state: &StageState,
@@ -572,7 +604,7 @@ impl<'p> Builder<'p> {
     }
 
     fn plan_copy(
-        &mut self,
+        &self,
         p: &Parsed<'_>,
         copy: &crate::model::instruction::Copy,
         state: &StageState,
@@ -688,19 +720,20 @@ impl<'p> Builder<'p> {
 
     /// A directory for files the build makes on the host (downloads, heredoc scripts),
     /// removed when the build ends.
-    fn scratch(&mut self) -> Result<PathBuf> {
-        if self.scratch_dir.is_none() {
-            self.scratch_dir = Some(self.store.temp_dir("build")?);
+    fn scratch(&self) -> Result<PathBuf> {
+        let mut dir = self.scratch_dir.lock().unwrap_or_else(|e| e.into_inner());
+        if dir.is_none() {
+            *dir = Some(self.store.temp_dir("build")?);
         }
-        Ok(self.scratch_dir.as_ref().expect("just made").path.clone())
+        Ok(dir.as_ref().expect("just made").path.clone())
     }
 
     /// ADD's download: mode 0600 as BuildKit makes it, checked against `--checksum`.
-    fn download(&mut self, url: &str, checksum: Option<&str>, span: &Span) -> Result<PathBuf> {
+    fn download(&self, url: &str, checksum: Option<&str>, span: &Span) -> Result<PathBuf> {
         let dir = self.scratch()?;
         let n = std::fs::read_dir(&dir).map(|d| d.count()).unwrap_or(0);
         let file = dir.join(format!("download-{n}"));
-        self.progress.output(&format!("downloading {url}"));
+        self.progress().output(&format!("downloading {url}"));
         let failed = |e: String| at(format!("ADD {url}: {e}"), span);
         let agent: ureq::Agent =
             ureq::Agent::config_builder().timeout_global(Some(std::time::Duration::from_secs(600))).build().into();
@@ -734,7 +767,7 @@ impl<'p> Builder<'p> {
     }
 
     /// Runs a planned task in the sandbox over the stage's chain and turns the result into a layer.
-    fn execute(&mut self, task: Task, result: &StageResult, what: &str, span: &Span) -> Result<CacheEntry> {
+    fn execute(&self, task: Task, result: &StageResult, what: &str, span: &Span) -> Result<CacheEntry> {
         let tmp = self.store.temp_dir("step")?;
         let (upper, work, merged) = (tmp.path.join("upper"), tmp.path.join("work"), tmp.path.join("merged"));
         for d in [&upper, &work, &merged] {
@@ -769,8 +802,7 @@ impl<'p> Builder<'p> {
             resolv_file,
             task,
         };
-        let progress = &mut *self.progress;
-        let outcome = sandbox::run_step(&spec, &mut |line| progress.output(line))
+        let outcome = sandbox::run_step(&spec, &mut |line| self.progress().output(line))
             .map_err(io_err("starting the build sandbox"))?;
         if sandbox::interrupted() {
             return Err(BuildError::Interrupted);
@@ -827,7 +859,7 @@ impl<'p> Builder<'p> {
     }
 
     /// Makes sure the snapshot of `chain` exists, unpacking the layer's blob if it does not.
-    fn ensure_snapshot(&mut self, chain: &Digest, layer: &CachedLayer) -> Result<()> {
+    fn ensure_snapshot(&self, chain: &Digest, layer: &CachedLayer) -> Result<()> {
         if self.store.has_snapshot(chain) {
             return Ok(());
         }
@@ -846,7 +878,7 @@ impl<'p> Builder<'p> {
     }
 
     /// A base image from the store, pulled from its registry when the store lacks it.
-    fn base_image(&mut self, name: &str, span: &Span) -> Result<StageResult> {
+    fn base_image(&self, name: &str, span: &Span) -> Result<StageResult> {
         let image = self.open_image(name, span)?;
         let mut layers = Vec::new();
         let mut parent: Option<Digest> = None;
@@ -883,7 +915,7 @@ impl<'p> Builder<'p> {
         })
     }
 
-    fn open_image(&mut self, name: &str, span: &Span) -> Result<Image> {
+    fn open_image(&self, name: &str, span: &Span) -> Result<Image> {
         let canonical = super::store::canonical_name(name).map_err(|m| at(format!("{name}: {m}"), span))?;
         let found = match self.store.lookup(name)? {
             Some(d) => Some(d),
@@ -893,7 +925,7 @@ impl<'p> Builder<'p> {
             Some(d) => d.annotations.get(spec::ANNOTATION_REF_NAME).cloned().unwrap_or(canonical),
             None => {
                 let reference = crate::image::registry::RegistryRef::parse(name).map_err(|m| at(m, span))?;
-                self.progress.output(&format!("pulling {canonical}"));
+                self.progress().output(&format!("pulling {canonical}"));
                 let digest = crate::image::registry::pull(&reference, &Platform::host(), &self.store.root)?;
                 let bytes = std::fs::read(self.store.blob_path(&digest)).map_err(io_err(digest.to_string()))?;
                 self.store.tag(
@@ -915,7 +947,7 @@ impl<'p> Builder<'p> {
     }
 
     fn finish(
-        &mut self,
+        &self,
         p: &Parsed<'_>,
         target: usize,
         result: StageResult,
@@ -986,6 +1018,21 @@ impl<'p> Builder<'p> {
             target_stage: target,
         })
     }
+}
+
+/// The stages stage `s` uses: its base, and those its `COPY --from` and `RUN --mount=from` name.
+fn stage_deps(p: &Parsed<'_>, s: usize) -> Vec<usize> {
+    let stage = &p.model.stages[s];
+    let mut deps: Vec<usize> = stage.base_stage.into_iter().collect();
+    for i in stage.instructions.clone() {
+        let froms: Vec<&str> = match &p.commands[i] {
+            Command::Copy(c) => c.from.iter().map(String::as_str).collect(),
+            Command::Run(r) => r.mounts.iter().filter_map(|m| m.from.as_deref()).collect(),
+            _ => Vec::new(),
+        };
+        deps.extend(froms.into_iter().filter_map(|f| p.model.find_stage(f, s)).map(|d| d.index));
+    }
+    deps
 }
 
 /// The stages building `target` needs, in order: its base chain, and the stages its

@@ -227,14 +227,14 @@ pub fn build(args: &BuildArgs, tags: Vec<String>) -> miette::Result<(BuildResult
     let live = std::io::stderr().is_terminal() && std::env::var_os("CI").is_none();
     let mut plain = PlainProgress { show_output: true };
     let mut fancy;
-    let progress: &mut dyn Progress = if live {
+    let progress: &mut (dyn Progress + Send) = if live {
         fancy = LiveProgress::new();
         &mut fancy
     } else {
         &mut plain
     };
     crate::build::sandbox::handle_interrupts();
-    let mut builder = Builder::new(store.clone(), options, progress);
+    let builder = Builder::new(store.clone(), options, progress);
     match builder.build(text) {
         Ok(result) => Ok((result, store)),
         Err(e) => Err(report(&e, &path, text)),
