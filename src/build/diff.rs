@@ -803,11 +803,17 @@ impl Walker<'_> {
                 _ => DiffError::Io { op: "read", path: path.to_path_buf(), source: e },
             })?;
             if got != size {
-                return Err(DiffError::Changed { path: path.to_path_buf(), reason: format!("{size} bytes became {got}") });
+                return Err(DiffError::Changed {
+                    path: path.to_path_buf(),
+                    reason: format!("{size} bytes became {got}"),
+                });
             }
             let mut probe = [0u8; 1];
             if file.read(&mut probe).map_err(io_error("read", path))? != 0 {
-                return Err(DiffError::Changed { path: path.to_path_buf(), reason: format!("it grew past {size} bytes") });
+                return Err(DiffError::Changed {
+                    path: path.to_path_buf(),
+                    reason: format!("it grew past {size} bytes"),
+                });
             }
             self.sink.pad(size).map_err(DiffError::Write)?;
             self.content_bytes += size;
@@ -908,10 +914,8 @@ fn read_full(f: &mut File, buf: &mut [u8]) -> io::Result<usize> {
 }
 
 fn c_path(path: &Path) -> Result<CString, DiffError> {
-    CString::new(path.as_os_str().as_bytes()).map_err(|_| DiffError::Unencodable {
-        path: path.to_path_buf(),
-        reason: "the path holds a NUL byte".into(),
-    })
+    CString::new(path.as_os_str().as_bytes())
+        .map_err(|_| DiffError::Unencodable { path: path.to_path_buf(), reason: "the path holds a NUL byte".into() })
 }
 
 /// The names of a file's xattrs (not following symlinks).
@@ -1222,7 +1226,8 @@ mod tests {
         assert_eq!(&b[257..265], b"ustar\x0000");
         assert_eq!(&b[329..345], b"0000000\x000000000\0");
         assert_eq!(&b[265..329], &[0u8; 64][..], "uname and gname stay empty");
-        let sum: u32 = b.iter().enumerate().map(|(i, &x)| if (148..156).contains(&i) { 32 } else { u32::from(x) }).sum();
+        let sum: u32 =
+            b.iter().enumerate().map(|(i, &x)| if (148..156).contains(&i) { 32 } else { u32::from(x) }).sum();
         assert_eq!(&b[148..156], format!("{sum:06o}\0 ").as_bytes());
         // The tar crate agrees with every field.
         let mut archive = b.clone();
@@ -1277,13 +1282,8 @@ mod tests {
     #[test]
     fn big_numbers_and_xattrs_go_to_pax() {
         let caps = [(b"security.capability".to_vec(), vec![1, 0, 0, 2, 0x20, 0, 0, 0])];
-        let h = EntryHeader {
-            name: b"bin/ping",
-            uid: 5_000_000,
-            mtime: -5,
-            xattrs: &caps,
-            ..EntryHeader::empty_file()
-        };
+        let h =
+            EntryHeader { name: b"bin/ping", uid: 5_000_000, mtime: -5, xattrs: &caps, ..EntryHeader::empty_file() };
         let b = encode(&h);
         let data = &b[BLOCK..2 * BLOCK];
         let text = String::from_utf8_lossy(data);
