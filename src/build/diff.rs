@@ -41,6 +41,9 @@ const CHUNKS_IN_FLIGHT: usize = 4;
 const WALKER_STACK: usize = 16 << 20;
 
 const BLOCK: usize = 512;
+
+/// Xattr names and values, sorted by name.
+type Xattrs = Vec<(Vec<u8>, Vec<u8>)>;
 const WHITEOUT_PREFIX: &[u8] = b".wh.";
 const OPAQUE_MARKER: &[u8] = b".wh..wh..opq";
 const CAPABILITY_XATTR: &[u8] = b"security.capability";
@@ -657,7 +660,7 @@ impl Walker<'_> {
     /// own excepted. BuildKit (and Docker) keep only `security.capability`; imgopt also keeps
     /// the user namespace, which programs set on purpose. `security.selinux` is the host's
     /// labelling and ACLs are dropped as Docker drops them.
-    fn kept_xattrs(&self, path: &Path, names: &[Vec<u8>]) -> Result<Vec<(Vec<u8>, Vec<u8>)>, DiffError> {
+    fn kept_xattrs(&self, path: &Path, names: &[Vec<u8>]) -> Result<Xattrs, DiffError> {
         let mut kept = Vec::new();
         for name in names {
             let wanted = name == CAPABILITY_XATTR || name.starts_with(b"user.");
