@@ -498,3 +498,39 @@ fn speed_against_tar_and_gzip() {
     );
     assert!(ours_bytes > 0 && theirs_bytes > 0);
 }
+
+/// A destination that fails after a few bytes, like a full disk.
+struct FullDisk(usize);
+
+impl std::io::Write for FullDisk {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if self.0 < buf.len() {
+            return Err(std::io::Error::other("no space left on the test device"));
+        }
+        self.0 -= buf.len();
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// No overlay needed: an upper directory with no lowers is a plain directory.
+#[test]
+fn a_failing_destination_is_the_error_reported() {
+    let root = scratch("full_disk");
+    let upper = root.join("upper");
+    let data: Vec<u8> = (0..8u32 << 20).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
+    write_file(&upper.join("data.bin"), &data, 0o644);
+    match write_layer(&upper, &[], &mut FullDisk(4096), &DiffOptions::default()) {
+        Err(DiffError::Write(e)) => assert_eq!(e.to_string(), "no space left on the test device"),
+        other => panic!("expected the destination's error, got {other:?}"),
+    }
+    // And with room enough, the plain directory is one file entry.
+    let (written, blob) = layer(&upper, &[], &DiffOptions::default());
+    let list = entries(&gunzip(&blob));
+    assert_eq!(list.len(), 1);
+    assert_eq!((list[0].path.as_str(), list[0].content == data), ("data.bin", true));
+    assert_eq!(written.content_bytes, data.len() as u64);
+}

@@ -237,7 +237,8 @@ fn io_error<'a>(op: &'static str, path: &'a Path) -> impl FnOnce(io::Error) -> D
 
 /// Write the layer for `upper` (an overlay upper directory) over `lowers` (the snapshot
 /// directories under it, top-most first, whiteouts and opaque directories in overlay's own
-/// form) to `out`, compressed as `opts` says.
+/// form) to `out`, compressed as `opts` says. On error, what was written to `out` is not a
+/// layer and must be thrown away.
 pub fn write_layer(
     upper: &Path,
     lowers: &[&Path],
@@ -254,9 +255,11 @@ pub fn write_layer(
             .map_err(|e| DiffError::Io { op: "start a thread to walk", path: upper.to_path_buf(), source: e })?;
         let compressed = compress(chunk_rx, spare_tx, out, opts.compression);
         let walked = walker.join().map_err(|_| DiffError::Worker)?;
-        // The walker's error explains a compressor that stopped early, not the other way round.
-        let walked = walked?;
+        // The compressor stops early only when `out` fails, and the walker then only sees a
+        // closed pipe: the compressor's error is the cause. A walker that fails closes the pipe
+        // and the compressor ends normally. Either way `out` holds a partial blob.
         let (digest, size) = compressed.map_err(DiffError::Write)?;
+        let walked = walked?;
         let diff_id = walked.diff_id;
         Ok(WrittenLayer {
             digest: digest.unwrap_or_else(|| diff_id.clone()),
