@@ -21,6 +21,7 @@ use std::sync::mpsc::{self, Receiver, SyncSender};
 
 use sha2::{Digest as _, Sha256};
 
+use crate::image::layer::{OPAQUE_MARKER, WHITEOUT_PREFIX};
 use crate::image::spec::{Digest, MEDIA_OCI_LAYER_GZIP, MEDIA_OCI_LAYER_TAR, MEDIA_OCI_LAYER_ZSTD};
 
 /// The xattrs overlayfs marks an opaque directory with: `trusted.` when mounted by root,
@@ -44,8 +45,6 @@ const BLOCK: usize = 512;
 
 /// Xattr names and values, sorted by name.
 type Xattrs = Vec<(Vec<u8>, Vec<u8>)>;
-const WHITEOUT_PREFIX: &[u8] = b".wh.";
-const OPAQUE_MARKER: &[u8] = b".wh..wh..opq";
 const CAPABILITY_XATTR: &[u8] = b"security.capability";
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -759,7 +758,7 @@ impl Walker<'_> {
 
     fn write_whiteout(&mut self, dir: &[u8], name: &[u8]) -> Result<(), DiffError> {
         self.write_parents()?;
-        let mut wh = WHITEOUT_PREFIX.to_vec();
+        let mut wh = WHITEOUT_PREFIX.as_bytes().to_vec();
         wh.extend_from_slice(name);
         let wh = join_name(dir, &wh);
         // containerd 2's whiteout: an empty regular file, mode 0, owner 0:0, mtime 0.
@@ -771,7 +770,7 @@ impl Walker<'_> {
     fn write_opaque_marker(&mut self, parent: usize) -> Result<(), DiffError> {
         let dir = &self.parents[parent];
         let (path, meta) = (dir.path.clone(), dir.meta.clone());
-        let name = join_name(&dir.name, OPAQUE_MARKER);
+        let name = join_name(&dir.name, OPAQUE_MARKER.as_bytes());
         let (uid, gid) = self.translate(&path, &meta)?;
         let header = EntryHeader {
             name: &name,
