@@ -154,7 +154,7 @@ fn copy_chown_chmod_dockerignore_and_workdir() {
     let ctx = Context::new(
         "copy",
         &format!(
-            "FROM {BASE}\nWORKDIR /srv/app\nCOPY --chown=app:wheel --chmod=640 src/ ./\nCOPY top.txt /opt/\nCOPY *.md docs/\n"
+            "FROM {BASE}\nWORKDIR /srv/app\nCOPY --chown=app:wheel --chmod=640 src/ ./\nCOPY top.txt /opt/\nCOPY *.md docs/\nCOPY top.txt /srv\nCOPY empty /e\n"
         ),
     );
     ctx.file("src/main.py", b"print(1)\n")
@@ -164,6 +164,7 @@ fn copy_chown_chmod_dockerignore_and_workdir() {
         .file("a.md", b"a")
         .file("b.md", b"b")
         .file(".dockerignore", b"src/secret.key\n");
+    std::fs::create_dir_all(ctx.dir.join("empty")).unwrap();
     let fs = final_fs(&ctx.built(&[]));
     let main = &fs["srv/app/main.py"];
     assert_eq!((main.uid, main.gid, main.mode & 0o7777, main.size), (1000, 10, 0o640, 9));
@@ -172,6 +173,10 @@ fn copy_chown_chmod_dockerignore_and_workdir() {
     assert_eq!(fs["opt/top.txt"].uid, 0);
     assert!(fs.contains_key("srv/app/docs/a.md") && fs.contains_key("srv/app/docs/b.md"));
     assert_eq!(fs["srv/app"].kind, EntryKind::Dir);
+    // A destination that is a directory in the image takes the file into it.
+    assert_eq!(fs["srv/top.txt"].size, 4);
+    // An empty directory copied is an empty directory.
+    assert_eq!(fs["e"].kind, EntryKind::Dir);
 }
 
 #[test]

@@ -381,7 +381,7 @@ impl<'p> Builder<'p> {
             }
             Effect::Filesystem => {
                 self.progress().step_started(label);
-                let planned = self.plan(p, cmd, &before, &result.state, inst, done)?;
+                let planned = self.plan(p, cmd, &before, &result.state, inst, done, &result.layers)?;
                 let Some((task, key_material)) = planned else {
                     // WORKDIR / needs no directory.
                     result.history.push(history_entry(&created_by, true, self.opts.source_date_epoch));
@@ -434,6 +434,7 @@ impl<'p> Builder<'p> {
         after: &StageState,
         inst: &syntax::Instruction<'_>,
         done: &HashMap<usize, StageResult>,
+        current: &[BuiltLayer],
     ) -> Result<Option<(Task, String)>> {
         let esc = p.df.escape;
         match cmd {
@@ -549,7 +550,7 @@ impl<'p> Builder<'p> {
                 Ok(Some((task, key)))
             }
             Command::Copy(copy) => {
-                let (task, key) = self.plan_copy(p, copy, before, inst, done, esc)?;
+                let (task, key) = self.plan_copy(p, copy, before, inst, done, current, esc)?;
                 Ok(Some((Task::Copy(task), key)))
             }
             _ => Ok(None),
@@ -610,12 +611,15 @@ impl<'p> Builder<'p> {
         state: &StageState,
         inst: &syntax::Instruction<'_>,
         done: &HashMap<usize, StageResult>,
+        current: &[BuiltLayer],
         esc: char,
     ) -> Result<(CopyTask, String)> {
         let expand = |w: &str| state.expand(w, esc).map_err(|e| at(e.to_string(), &inst.span));
         let dest_raw = expand(&copy.dest.text)?;
-        let dest_is_dir = dest_raw.ends_with('/') || copy.sources.len() > 1;
         let dest = crate::model::state::join_path(state.workdir(), &dest_raw);
+        // A destination that is a directory in the image takes files into it, as Docker does.
+        let exists_as_dir = self.view_of(current).resolve(&dest, true).is_some_and(|(_, f)| f.meta.is_dir());
+        let dest_is_dir = dest_raw.ends_with('/') || copy.sources.len() > 1 || exists_as_dir;
         let (view, ignore) = match &copy.from {
             Some(from) => (self.stage_or_image_view(p, from, state, done, &inst.span)?, None),
             None => (self.context_view(), self.dockerignore()),
@@ -626,6 +630,7 @@ impl<'p> Builder<'p> {
             .map(|e| Dockerignore::parse(e).map_err(|er| at(format!("--exclude={e}: {er:?}"), &inst.span)))
             .collect::<Result<_>>()?;
         let mut items: Vec<CopyItem> = Vec::new();
+        let mut dirs: Vec<String> = Vec::new();
         let mut key = Sha256::new();
         let add_file = |items: &mut Vec<CopyItem>, host: PathBuf, dest: String, key: &mut Sha256| -> Result<()> {
             hash_entry(key, &host, &dest).map_err(io_err(host.display().to_string()))?;
@@ -680,6 +685,7 @@ impl<'p> Builder<'p> {
                     dest.clone()
                 };
                 if found.meta.is_dir() {
+                    dirs.push(base_dest.clone());
                     let mut stack = vec![(rel.clone(), base_dest.clone())];
                     if copy.parents {
                         add_file(&mut items, found.host.clone(), base_dest.clone(), &mut key)?;
@@ -713,8 +719,10 @@ impl<'p> Builder<'p> {
             ),
             None => None,
         };
-        let dirs = if dest_is_dir { vec![dest.clone()] } else { Vec::new() };
-        let key_text = format!("copy {dest} {chown:?} {chmod:?} {}", hex(&key.finalize()));
+        if dest_is_dir {
+            dirs.insert(0, dest.clone());
+        }
+        let key_text = format!("copy {dest} {dirs:?} {chown:?} {chmod:?} {}", hex(&key.finalize()));
         Ok((CopyTask { dirs, items, chown, chmod, dir_owner: None }, key_text))
     }
 
