@@ -533,28 +533,37 @@ fn extract_speed_against_tar_xf() {
     };
     let tmp = TempDir::new("extract-speed");
     let sync = || Command::new("sync").status().unwrap();
+    // CPU seconds (user + system) of this process or of its waited-for children: steadier
+    // than wall time on a shared machine.
+    let cpu = |who| {
+        let usage = nix::sys::resource::getrusage(who).unwrap();
+        let secs = |t: nix::sys::time::TimeVal| t.tv_sec() as f64 + t.tv_usec() as f64 / 1e6;
+        secs(usage.user_time()) + secs(usage.system_time())
+    };
+    use nix::sys::resource::UsageWho::{RUSAGE_CHILDREN, RUSAGE_SELF};
     let mut ratios = Vec::new();
     for round in 0..3 {
         let (ours, theirs) = (tmp.path(&format!("ours{round}")), tmp.path(&format!("tar{round}")));
         std::fs::create_dir_all(&ours).unwrap();
         std::fs::create_dir_all(&theirs).unwrap();
         sync();
-        let start = std::time::Instant::now();
+        let (start, cpu_start) = (std::time::Instant::now(), cpu(RUSAGE_SELF));
         let file = std::fs::File::open(&tar_path).unwrap();
         let stats = extract_layer(file, &ours, &ROOT_OPTS).unwrap();
-        let ours_time = start.elapsed();
+        let (ours_time, ours_cpu) = (start.elapsed(), cpu(RUSAGE_SELF) - cpu_start);
         sync();
-        let start = std::time::Instant::now();
+        let (start, cpu_start) = (std::time::Instant::now(), cpu(RUSAGE_CHILDREN));
         let status = Command::new("tar")
             .args(["xf", &tar_path.to_string_lossy(), "-C", &theirs.to_string_lossy(), "--xattrs", "-p"])
             .status()
             .unwrap();
-        let tar_time = start.elapsed();
+        let (tar_time, tar_cpu) = (start.elapsed(), cpu(RUSAGE_CHILDREN) - cpu_start);
         assert!(status.success());
         assert!(stats.files > 0);
         let ratio = ours_time.as_secs_f64() / tar_time.as_secs_f64();
         eprintln!(
-            "round {round}: extract_layer {ours_time:.2?} ({} entries, {} MB), tar xf {tar_time:.2?}: ratio {ratio:.2}",
+            "round {round}: extract_layer {ours_time:.2?} (cpu {ours_cpu:.2}s; {} entries, {} MB), \
+             tar xf {tar_time:.2?} (cpu {tar_cpu:.2}s): wall ratio {ratio:.2}",
             stats.entries,
             stats.content_bytes >> 20
         );
