@@ -12,7 +12,7 @@ use serde_json::json;
 use sha2::{Digest as _, Sha256};
 
 use super::copy::{CopyItem, CopyTask, Source};
-use super::diff::{self, DiffOptions, IdMap, IdRange, LayerCompression};
+use super::diff::{self, DiffOptions, IdMap, LayerCompression};
 use super::extract::{self, ExtractOptions};
 use super::sandbox::{self, NetworkMode, Spec, StepMount, Task};
 use super::store::{chain_id, CacheEntry, CachedLayer, Store, StoreError};
@@ -128,6 +128,9 @@ struct StageResult {
     origins: Vec<Option<usize>>,
 }
 
+/// A stage built on its own thread: what it ended with and the steps it ran.
+type StageOutcome = Result<(StageResult, Vec<StepReport>)>;
+
 /// The built image, named in the store.
 #[derive(Debug, Clone)]
 pub struct BuildResult {
@@ -213,7 +216,7 @@ impl<'p> Builder<'p> {
                 return Err(at("the stages depend on each other in a cycle", &(0..0)));
             }
             pending.retain(|s| !ready.contains(s));
-            let built: Vec<(usize, Result<(StageResult, Vec<StepReport>)>)> = std::thread::scope(|scope| {
+            let built: Vec<(usize, StageOutcome)> = std::thread::scope(|scope| {
                 let handles: Vec<_> = ready
                     .iter()
                     .map(|&stage| {
@@ -426,6 +429,7 @@ impl<'p> Builder<'p> {
 
     /// The sandbox task of a filesystem step and what its cache key covers; None when the
     /// step has nothing to do (WORKDIR /).
+    #[allow(clippy::too_many_arguments)]
     fn plan(
         &self,
         p: &Parsed<'_>,
@@ -589,6 +593,7 @@ impl<'p> Builder<'p> {
     }
 
     /// A bind mount's source, materialized as a host directory or file, and its content key.
+    #[allow(clippy::too_many_arguments)]
     fn bind_source(
         &self,
         p: &Parsed<'_>,
@@ -652,6 +657,7 @@ impl<'p> Builder<'p> {
         ChainView::new(layers.iter().rev().map(|l| self.store.snapshot_dir(&l.chain)).collect())
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn plan_copy(
         &self,
         p: &Parsed<'_>,
@@ -886,9 +892,7 @@ impl<'p> Builder<'p> {
         if self.rootless {
             // Files the step made are owned by host ids: the layer records the ids the step saw.
             let (uids, gids) = sandbox::UserNs::current().ranges();
-            let map = |r: Vec<(u32, u32, u32)>| {
-                IdMap::new(r.into_iter().map(|(container, host, count)| IdRange { container, host, count }).collect())
-            };
+            let map = IdMap::new;
             diff_opts.uid_map = map(uids).map_err(|e| BuildError::Layer { message: e.to_string() })?;
             diff_opts.gid_map = map(gids).map_err(|e| BuildError::Layer { message: e.to_string() })?;
         }

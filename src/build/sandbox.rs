@@ -26,6 +26,7 @@ use nix::unistd::{ForkResult, Gid, Pid, Uid};
 use serde::{Deserialize, Serialize};
 
 use super::copy::{self, CopyTask};
+use super::diff::IdRange;
 
 /// The first word of imgopt's own command line that makes it a sandbox helper.
 pub const HELPER_ARG: &str = "__sandbox";
@@ -700,12 +701,12 @@ impl UserNs {
         UserNs { uid, gid, sub_uids: sub("/etc/subuid"), sub_gids: sub("/etc/subgid") }
     }
 
-    /// The maps as `(container, host, count)` ranges, uids then gids.
-    pub fn ranges(&self) -> (Vec<(u32, u32, u32)>, Vec<(u32, u32, u32)>) {
+    /// The maps, uids then gids.
+    pub fn ranges(&self) -> (Vec<IdRange>, Vec<IdRange>) {
         let one = |id: u32, sub: Option<(u32, u32)>| {
-            let mut v = vec![(0, id, 1)];
+            let mut v = vec![IdRange { container: 0, host: id, count: 1 }];
             if let Some((start, count)) = sub {
-                v.push((1, start, count));
+                v.push(IdRange { container: 1, host: start, count });
             }
             v
         };
@@ -719,8 +720,8 @@ impl UserNs {
             for (tool, ranges) in [("/usr/bin/newuidmap", &uids), ("/usr/bin/newgidmap", &gids)] {
                 let mut cmd = std::process::Command::new(tool);
                 cmd.arg(pid.to_string());
-                for (c, h, n) in ranges.iter() {
-                    cmd.args([c.to_string(), h.to_string(), n.to_string()]);
+                for r in ranges.iter() {
+                    cmd.args([r.container.to_string(), r.host.to_string(), r.count.to_string()]);
                 }
                 let status = cmd.status()?;
                 if !status.success() {
