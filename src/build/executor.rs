@@ -12,7 +12,7 @@ use serde_json::json;
 use sha2::{Digest as _, Sha256};
 
 use super::copy::{CopyItem, CopyTask, Source};
-use super::diff::{self, DiffOptions, LayerCompression};
+use super::diff::{self, DiffOptions, IdMap, LayerCompression};
 use super::extract::{self, ExtractOptions};
 use super::sandbox::{self, NetworkMode, Spec, StepMount, Task};
 use super::store::{chain_id, CacheEntry, CachedLayer, Store, StoreError};
@@ -128,6 +128,9 @@ struct StageResult {
     origins: Vec<Option<usize>>,
 }
 
+/// A stage built on its own thread: what it ended with and the steps it ran.
+type StageOutcome = Result<(StageResult, Vec<StepReport>)>;
+
 /// The built image, named in the store.
 #[derive(Debug, Clone)]
 pub struct BuildResult {
@@ -153,8 +156,10 @@ pub trait Progress {
 pub struct Builder<'p> {
     pub store: Store,
     pub opts: BuildOptions,
-    pub progress: &'p mut dyn Progress,
+    progress: std::sync::Mutex<&'p mut (dyn Progress + Send)>,
     rootless: bool,
+    /// Files the build makes on the host (downloads, heredoc scripts), removed at the end.
+    scratch_dir: std::sync::Mutex<Option<super::store::TempDir>>,
 }
 
 struct Parsed<'t> {
@@ -164,13 +169,17 @@ struct Parsed<'t> {
 }
 
 impl<'p> Builder<'p> {
-    pub fn new(store: Store, opts: BuildOptions, progress: &'p mut dyn Progress) -> Self {
+    pub fn new(store: Store, opts: BuildOptions, progress: &'p mut (dyn Progress + Send)) -> Self {
         let rootless = !nix::unistd::geteuid().is_root();
-        Builder { store, opts, progress, rootless }
+        Builder { store, opts, progress: std::sync::Mutex::new(progress), rootless, scratch_dir: Default::default() }
+    }
+
+    fn progress(&self) -> std::sync::MutexGuard<'_, &'p mut (dyn Progress + Send)> {
+        self.progress.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Reads, checks and builds the Dockerfile; the image is named in the store.
-    pub fn build(&mut self, text: &str) -> Result<BuildResult> {
+    pub fn build(&self, text: &str) -> Result<BuildResult> {
         let df = syntax::parse(text).map_err(|e| at(e.message, &e.span))?;
         let model = Model::build(&df);
         let commands = df
@@ -195,9 +204,37 @@ impl<'p> Builder<'p> {
         let needed = needed_stages(&parsed, target);
         let mut results: HashMap<usize, StageResult> = HashMap::new();
         let mut steps = Vec::new();
-        for stage in needed {
-            let r = self.build_stage(&parsed, stage, &inputs, &results, &mut steps)?;
-            results.insert(stage, r);
+        // Stages whose dependencies are built run together, each on its own thread.
+        let mut pending: Vec<usize> = needed;
+        while !pending.is_empty() {
+            let ready: Vec<usize> = pending
+                .iter()
+                .copied()
+                .filter(|&s| stage_deps(&parsed, s).iter().all(|d| results.contains_key(d)))
+                .collect();
+            if ready.is_empty() {
+                return Err(at("the stages depend on each other in a cycle", &(0..0)));
+            }
+            pending.retain(|s| !ready.contains(s));
+            let built: Vec<(usize, StageOutcome)> = std::thread::scope(|scope| {
+                let handles: Vec<_> = ready
+                    .iter()
+                    .map(|&stage| {
+                        let (parsed, inputs, results) = (&parsed, &inputs, &results);
+                        scope.spawn(move || {
+                            let mut steps = Vec::new();
+                            let r = self.build_stage(parsed, stage, inputs, results, &mut steps);
+                            (stage, r.map(|r| (r, steps)))
+                        })
+                    })
+                    .collect();
+                handles.into_iter().map(|h| h.join().expect("a stage thread panicked")).collect()
+            });
+            for (stage, r) in built {
+                let (r, stage_steps) = r?;
+                steps.extend(stage_steps);
+                results.insert(stage, r);
+            }
         }
         let result = results.remove(&target).expect("target stage built");
         self.finish(&parsed, target, result, steps)
@@ -235,7 +272,7 @@ impl<'p> Builder<'p> {
     }
 
     fn build_stage(
-        &mut self,
+        &self,
         p: &Parsed<'_>,
         index: usize,
         inputs: &FoldInputs,
@@ -270,7 +307,7 @@ impl<'p> Builder<'p> {
             let total = stage.instructions.len() - 1;
             format!("[{name} {n}/{total}]")
         };
-        self.progress.step_started(&format!("{} FROM {base_name}", label_of(stage.from)));
+        self.progress().step_started(&format!("{} FROM {base_name}", label_of(stage.from)));
         let _ = from_inst;
         let mut onbuild_done = false;
         for i in stage.instructions.clone().skip(1) {
@@ -289,7 +326,7 @@ impl<'p> Builder<'p> {
     /// ONBUILD triggers of the base image run first in a stage built on it.
     #[allow(clippy::too_many_arguments)]
     fn run_onbuild(
-        &mut self,
+        &self,
         p: &Parsed<'_>,
         stage: usize,
         first: usize,
@@ -312,7 +349,7 @@ impl<'p> Builder<'p> {
 
     #[allow(clippy::too_many_arguments)]
     fn step(
-        &mut self,
+        &self,
         p: &Parsed<'_>,
         stage: usize,
         i: usize,
@@ -342,12 +379,12 @@ impl<'p> Builder<'p> {
         match effect {
             Effect::None => return Ok(()),
             Effect::Config => {
-                self.progress.step_started(label);
+                self.progress().step_started(label);
                 result.history.push(history_entry(&created_by, true, self.opts.source_date_epoch));
             }
             Effect::Filesystem => {
-                self.progress.step_started(label);
-                let planned = self.plan(p, cmd, &before, &result.state, inst, done)?;
+                self.progress().step_started(label);
+                let planned = self.plan(p, cmd, &before, &result.state, inst, done, &result.layers)?;
                 let Some((task, key_material)) = planned else {
                     // WORKDIR / needs no directory.
                     result.history.push(history_entry(&created_by, true, self.opts.source_date_epoch));
@@ -384,7 +421,7 @@ impl<'p> Builder<'p> {
         }
         if effect != Effect::Config || !matches!(cmd, Command::Arg(_)) {
             report.seconds = started.elapsed().as_secs_f64();
-            self.progress.step_done(&report);
+            self.progress().step_done(&report);
             steps.push(report);
         }
         Ok(())
@@ -392,14 +429,16 @@ impl<'p> Builder<'p> {
 
     /// The sandbox task of a filesystem step and what its cache key covers; None when the
     /// step has nothing to do (WORKDIR /).
+    #[allow(clippy::too_many_arguments)]
     fn plan(
-        &mut self,
+        &self,
         p: &Parsed<'_>,
         cmd: &Command,
         before: &StageState,
         after: &StageState,
         inst: &syntax::Instruction<'_>,
         done: &HashMap<usize, StageResult>,
+        current: &[BuiltLayer],
     ) -> Result<Option<(Task, String)>> {
         let esc = p.df.escape;
         match cmd {
@@ -415,6 +454,7 @@ impl<'p> Builder<'p> {
             }
             Command::Run(run) => {
                 let shell = before.shell();
+                let mut pipe_mounts = Vec::new();
                 let argv = match (&run.command, run.lone_heredoc()) {
                     (CommandLine::Exec(v), _) => v.clone(),
                     (CommandLine::Shell(_), Some(doc)) => {
@@ -425,9 +465,23 @@ impl<'p> Builder<'p> {
                             doc.content.clone()
                         };
                         if body.starts_with("#!") {
-                            return Err(at("a heredoc with a #! line is not supported yet", &inst.span));
+                            // BuildKit writes it to /dev/pipes/NAME (0755) and runs that file.
+                            let file = self.scratch()?.join(format!("pipe-{}", doc.name));
+                            std::fs::write(&file, &body).map_err(io_err(file.display().to_string()))?;
+                            std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o755))
+                                .map_err(io_err(file.display().to_string()))?;
+                            let target = format!("/dev/pipes/{}", doc.name);
+                            pipe_mounts.push(StepMount {
+                                source: Some(file),
+                                target: target.clone(),
+                                read_only: true,
+                                overlay: None,
+                                subpath: String::new(),
+                            });
+                            shell.iter().cloned().chain(std::iter::once(target)).collect()
+                        } else {
+                            shell.iter().cloned().chain(std::iter::once(body)).collect()
                         }
-                        shell.iter().cloned().chain(std::iter::once(body)).collect()
                     }
                     (CommandLine::Shell(_), None) => {
                         let script = run.shell_script().unwrap_or_default();
@@ -435,7 +489,7 @@ impl<'p> Builder<'p> {
                     }
                 };
                 let env: Vec<String> = before.run_env().into_iter().map(|(k, v)| format!("{k}={v}")).collect();
-                let mut mounts = Vec::new();
+                let mut mounts = pipe_mounts;
                 let mut mount_keys = Vec::new();
                 for m in &run.mounts {
                     let target = m.target.as_deref().map(|t| crate::model::state::join_path(before.workdir(), t));
@@ -450,17 +504,33 @@ impl<'p> Builder<'p> {
                             if let Some(mode) = m.mode {
                                 let _ = std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(mode));
                             }
-                            mounts.push(StepMount { source: Some(dir), target, read_only: m.read_only });
+                            mounts.push(StepMount {
+                                source: Some(dir),
+                                target,
+                                read_only: m.read_only,
+                                overlay: None,
+                                subpath: String::new(),
+                            });
                         }
-                        MountKind::Tmpfs => {
-                            mounts.push(StepMount { source: None, target: target.expect("target"), read_only: false })
-                        }
+                        MountKind::Tmpfs => mounts.push(StepMount {
+                            source: None,
+                            target: target.expect("target"),
+                            read_only: false,
+                            overlay: None,
+                            subpath: String::new(),
+                        }),
                         MountKind::Secret => {
                             let id = m.id.clone().or_else(|| m.source.clone()).unwrap_or_default();
                             match self.opts.secrets.get(&id) {
                                 Some(src) => {
                                     if let Some(target) = target {
-                                        mounts.push(StepMount { source: Some(src.clone()), target, read_only: true });
+                                        mounts.push(StepMount {
+                                            source: Some(src.clone()),
+                                            target,
+                                            read_only: true,
+                                            overlay: None,
+                                            subpath: String::new(),
+                                        });
                                     }
                                 }
                                 None if m.required => {
@@ -475,9 +545,18 @@ impl<'p> Builder<'p> {
                         MountKind::Bind => {
                             let target = target.expect("target");
                             let source = m.source.clone().unwrap_or_else(|| "/".to_string());
-                            let (dir, key) = self.bind_source(p, m.from.as_deref(), &source, before, done, &m.span)?;
+                            let (mount, key) = self.bind_source(
+                                p,
+                                m.from.as_deref(),
+                                &source,
+                                before,
+                                done,
+                                &m.span,
+                                target.clone(),
+                                m.read_only,
+                            )?;
                             mount_keys.push(format!("{target}={key}"));
-                            mounts.push(StepMount { source: Some(dir), target, read_only: true });
+                            mounts.push(mount);
                         }
                         MountKind::Ssh => {
                             return Err(at("RUN --mount=type=ssh is not supported by imgopt's builder", &m.span))
@@ -506,7 +585,7 @@ impl<'p> Builder<'p> {
                 Ok(Some((task, key)))
             }
             Command::Copy(copy) => {
-                let (task, key) = self.plan_copy(p, copy, before, inst, done, esc)?;
+                let (task, key) = self.plan_copy(p, copy, before, inst, done, current, esc)?;
                 Ok(Some((Task::Copy(task), key)))
             }
             _ => Ok(None),
@@ -514,23 +593,41 @@ impl<'p> Builder<'p> {
     }
 
     /// A bind mount's source, materialized as a host directory or file, and its content key.
+    #[allow(clippy::too_many_arguments)]
     fn bind_source(
-        &mut self,
+        &self,
         p: &Parsed<'_>,
         from: Option<&str>,
         source: &str,
         state: &StageState,
         done: &HashMap<usize, StageResult>,
         span: &Span,
-    ) -> Result<(PathBuf, String)> {
+        target: String,
+        read_only: bool,
+    ) -> Result<(StepMount, String)> {
         let view = match from {
             None => self.context_view(),
             Some(name) => self.stage_or_image_view(p, name, state, done, span)?,
         };
-        let (_, found) =
+        let (path, found) =
             view.resolve(source, true).ok_or_else(|| at(format!("bind mount source {source} not found"), span))?;
-        let key = tree_key(&found.host).map_err(io_err(found.host.display().to_string()))?;
-        Ok((found.host, key))
+        let key = match from {
+            // A stage or an image is content-addressed by its chain: the path in it is enough.
+            Some(_) => format!("{}:{path}", view.layers.first().map(|l| l.display().to_string()).unwrap_or_default()),
+            None => tree_key(&found.host).map_err(io_err(found.host.display().to_string()))?,
+        };
+        let mount = if found.meta.is_dir() {
+            let lowers = view.layers.iter().map(|l| l.display().to_string()).collect();
+            StepMount { source: None, target, read_only, overlay: Some(lowers), subpath: path }
+        } else if read_only {
+            StepMount { source: Some(found.host), target, read_only, overlay: None, subpath: String::new() }
+        } else {
+            // A writable bind of a file: a copy, so the step never writes to the source.
+            let copy = self.scratch()?.join(format!("bind-{}", hex(&Sha256::digest(key.as_bytes()))));
+            std::fs::copy(&found.host, &copy).map_err(io_err(found.host.display().to_string()))?;
+            StepMount { source: Some(copy), target, read_only, overlay: None, subpath: String::new() }
+        };
+        Ok((mount, key))
     }
 
     fn context_view(&self) -> ChainView {
@@ -539,7 +636,7 @@ impl<'p> Builder<'p> {
 
     /// The file system a `--from` names: an earlier stage, or an image.
     fn stage_or_image_view(
-        &mut self,
+        &self,
         p: &Parsed<'_>,
         name: &str,
         state: &StageState,
@@ -560,19 +657,23 @@ impl<'p> Builder<'p> {
         ChainView::new(layers.iter().rev().map(|l| self.store.snapshot_dir(&l.chain)).collect())
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn plan_copy(
-        &mut self,
+        &self,
         p: &Parsed<'_>,
         copy: &crate::model::instruction::Copy,
         state: &StageState,
         inst: &syntax::Instruction<'_>,
         done: &HashMap<usize, StageResult>,
+        current: &[BuiltLayer],
         esc: char,
     ) -> Result<(CopyTask, String)> {
         let expand = |w: &str| state.expand(w, esc).map_err(|e| at(e.to_string(), &inst.span));
         let dest_raw = expand(&copy.dest.text)?;
-        let dest_is_dir = dest_raw.ends_with('/') || copy.sources.len() > 1;
         let dest = crate::model::state::join_path(state.workdir(), &dest_raw);
+        // A destination that is a directory in the image takes files into it, as Docker does.
+        let exists_as_dir = self.view_of(current).resolve(&dest, true).is_some_and(|(_, f)| f.meta.is_dir());
+        let dest_is_dir = dest_raw.ends_with('/') || copy.sources.len() > 1 || exists_as_dir;
         let (view, ignore) = match &copy.from {
             Some(from) => (self.stage_or_image_view(p, from, state, done, &inst.span)?, None),
             None => (self.context_view(), self.dockerignore()),
@@ -582,9 +683,8 @@ impl<'p> Builder<'p> {
             .iter()
             .map(|e| Dockerignore::parse(e).map_err(|er| at(format!("--exclude={e}: {er:?}"), &inst.span)))
             .collect::<Result<_>>()?;
-        let target_view = self.view_of(&self.current_layers_hint());
-        let _ = target_view;
         let mut items: Vec<CopyItem> = Vec::new();
+        let mut dirs: Vec<String> = Vec::new();
         let mut key = Sha256::new();
         let add_file = |items: &mut Vec<CopyItem>, host: PathBuf, dest: String, key: &mut Sha256| -> Result<()> {
             hash_entry(key, &host, &dest).map_err(io_err(host.display().to_string()))?;
@@ -605,10 +705,13 @@ impl<'p> Builder<'p> {
             }
             let src_text = expand(&src.text)?;
             if copy.is_add && (src_text.starts_with("http://") || src_text.starts_with("https://")) {
-                return Err(at(
-                    format!("ADD of a URL ({src_text}) is not supported by imgopt's builder yet"),
-                    &src.span,
-                ));
+                let file = self.download(&src_text, copy.checksum.as_deref(), &src.span)?;
+                let name = url_file_name(&src_text);
+                let target =
+                    if dest_is_dir { format!("{}/{}", dest.trim_end_matches('/'), name) } else { dest.clone() };
+                hash_entry(&mut key, &file, &target).map_err(io_err(file.display().to_string()))?;
+                items.push(CopyItem { source: Source::Host(file), dest: target });
+                continue;
             }
             if copy.is_add && (src_text.starts_with("git@") || src_text.ends_with(".git")) {
                 return Err(at("ADD of a git repository is not supported by imgopt's builder", &src.span));
@@ -636,6 +739,7 @@ impl<'p> Builder<'p> {
                     dest.clone()
                 };
                 if found.meta.is_dir() {
+                    dirs.push(base_dest.clone());
                     let mut stack = vec![(rel.clone(), base_dest.clone())];
                     if copy.parents {
                         add_file(&mut items, found.host.clone(), base_dest.clone(), &mut key)?;
@@ -669,13 +773,54 @@ impl<'p> Builder<'p> {
             ),
             None => None,
         };
-        let dirs = if dest_is_dir { vec![dest.clone()] } else { Vec::new() };
-        let key_text = format!("copy {dest} {chown:?} {chmod:?} {}", hex(&key.finalize()));
+        if dest_is_dir {
+            dirs.insert(0, dest.clone());
+        }
+        let key_text = format!("copy {dest} {dirs:?} {chown:?} {chmod:?} {}", hex(&key.finalize()));
         Ok((CopyTask { dirs, items, chown, chmod, dir_owner: None }, key_text))
     }
 
-    fn current_layers_hint(&self) -> Vec<BuiltLayer> {
-        Vec::new()
+    /// A directory for files the build makes on the host (downloads, heredoc scripts),
+    /// removed when the build ends.
+    fn scratch(&self) -> Result<PathBuf> {
+        let mut dir = self.scratch_dir.lock().unwrap_or_else(|e| e.into_inner());
+        if dir.is_none() {
+            *dir = Some(self.store.temp_dir("build")?);
+        }
+        Ok(dir.as_ref().expect("just made").path.clone())
+    }
+
+    /// ADD's download: mode 0600 as BuildKit makes it, checked against `--checksum`.
+    fn download(&self, url: &str, checksum: Option<&str>, span: &Span) -> Result<PathBuf> {
+        let dir = self.scratch()?;
+        let n = std::fs::read_dir(&dir).map(|d| d.count()).unwrap_or(0);
+        let file = dir.join(format!("download-{n}"));
+        self.progress().output(&format!("downloading {url}"));
+        let failed = |e: String| at(format!("ADD {url}: {e}"), span);
+        let agent: ureq::Agent =
+            ureq::Agent::config_builder().timeout_global(Some(std::time::Duration::from_secs(600))).build().into();
+        let mut response = agent.get(url).call().map_err(|e| failed(e.to_string()))?;
+        let mut out = std::fs::File::create(&file).map_err(io_err(file.display().to_string()))?;
+        let mut hasher = Sha256::new();
+        let mut reader = response.body_mut().as_reader();
+        let mut buf = vec![0u8; 1 << 16];
+        loop {
+            let n = reader.read(&mut buf).map_err(|e| failed(e.to_string()))?;
+            if n == 0 {
+                break;
+            }
+            hasher.update(&buf[..n]);
+            std::io::Write::write_all(&mut out, &buf[..n]).map_err(io_err(file.display().to_string()))?;
+        }
+        let got = format!("sha256:{}", hex(&hasher.finalize()));
+        if let Some(want) = checksum {
+            if want != got {
+                return Err(failed(format!("checksum mismatch: expected {want}, got {got}")));
+            }
+        }
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600))
+            .map_err(io_err(file.display().to_string()))?;
+        Ok(file)
     }
 
     fn dockerignore(&self) -> Option<Dockerignore> {
@@ -684,7 +829,7 @@ impl<'p> Builder<'p> {
     }
 
     /// Runs a planned task in the sandbox over the stage's chain and turns the result into a layer.
-    fn execute(&mut self, task: Task, result: &StageResult, what: &str, span: &Span) -> Result<CacheEntry> {
+    fn execute(&self, task: Task, result: &StageResult, what: &str, span: &Span) -> Result<CacheEntry> {
         let tmp = self.store.temp_dir("step")?;
         let (upper, work, merged) = (tmp.path.join("upper"), tmp.path.join("work"), tmp.path.join("merged"));
         for d in [&upper, &work, &merged] {
@@ -709,6 +854,7 @@ impl<'p> Builder<'p> {
             work,
             merged,
             userxattr: self.rootless,
+            userns: self.rootless.then(sandbox::UserNs::current),
             hostname: "buildkitsandbox".to_string(),
             network: match &task {
                 Task::Run { network, .. } => *network,
@@ -718,8 +864,7 @@ impl<'p> Builder<'p> {
             resolv_file,
             task,
         };
-        let progress = &mut *self.progress;
-        let outcome = sandbox::run_step(&spec, &mut |line| progress.output(line))
+        let outcome = sandbox::run_step(&spec, &mut |line| self.progress().output(line))
             .map_err(io_err("starting the build sandbox"))?;
         if sandbox::interrupted() {
             return Err(BuildError::Interrupted);
@@ -739,11 +884,18 @@ impl<'p> Builder<'p> {
         let lower_refs: Vec<&Path> = lower_dirs.iter().map(PathBuf::as_path).collect();
         let blob_tmp = tmp.path.join("blob");
         let mut out = std::fs::File::create(&blob_tmp).map_err(io_err(blob_tmp.display().to_string()))?;
-        let diff_opts = DiffOptions {
+        let mut diff_opts = DiffOptions {
             compression: self.opts.compression,
             source_date_epoch: self.opts.source_date_epoch,
             ..DiffOptions::default()
         };
+        if self.rootless {
+            // Files the step made are owned by host ids: the layer records the ids the step saw.
+            let (uids, gids) = sandbox::UserNs::current().ranges();
+            let map = IdMap::new;
+            diff_opts.uid_map = map(uids).map_err(|e| BuildError::Layer { message: e.to_string() })?;
+            diff_opts.gid_map = map(gids).map_err(|e| BuildError::Layer { message: e.to_string() })?;
+        }
         let written = diff::write_layer(&upper, &lower_refs, &mut out, &diff_opts)
             .map_err(|e| BuildError::Layer { message: format!("{what}: {e}") })?;
         drop(out);
@@ -767,7 +919,7 @@ impl<'p> Builder<'p> {
     }
 
     /// Makes sure the snapshot of `chain` exists, unpacking the layer's blob if it does not.
-    fn ensure_snapshot(&mut self, chain: &Digest, layer: &CachedLayer) -> Result<()> {
+    fn ensure_snapshot(&self, chain: &Digest, layer: &CachedLayer) -> Result<()> {
         if self.store.has_snapshot(chain) {
             self.store.touch(&self.store.snapshot_dir(chain));
             return Ok(());
@@ -787,7 +939,7 @@ impl<'p> Builder<'p> {
     }
 
     /// A base image from the store, pulled from its registry when the store lacks it.
-    fn base_image(&mut self, name: &str, span: &Span) -> Result<StageResult> {
+    fn base_image(&self, name: &str, span: &Span) -> Result<StageResult> {
         let image = self.open_image(name, span)?;
         let mut layers = Vec::new();
         let mut parent: Option<Digest> = None;
@@ -824,7 +976,7 @@ impl<'p> Builder<'p> {
         })
     }
 
-    fn open_image(&mut self, name: &str, span: &Span) -> Result<Image> {
+    fn open_image(&self, name: &str, span: &Span) -> Result<Image> {
         let canonical = super::store::canonical_name(name).map_err(|m| at(format!("{name}: {m}"), span))?;
         let found = match self.store.lookup(name)? {
             Some(d) => Some(d),
@@ -834,7 +986,7 @@ impl<'p> Builder<'p> {
             Some(d) => d.annotations.get(spec::ANNOTATION_REF_NAME).cloned().unwrap_or(canonical),
             None => {
                 let reference = crate::image::registry::RegistryRef::parse(name).map_err(|m| at(m, span))?;
-                self.progress.output(&format!("pulling {canonical}"));
+                self.progress().output(&format!("pulling {canonical}"));
                 let digest = crate::image::registry::pull(&reference, &Platform::host(), &self.store.root)?;
                 let bytes = std::fs::read(self.store.blob_path(&digest)).map_err(io_err(digest.to_string()))?;
                 self.store.tag(
@@ -856,7 +1008,7 @@ impl<'p> Builder<'p> {
     }
 
     fn finish(
-        &mut self,
+        &self,
         p: &Parsed<'_>,
         target: usize,
         result: StageResult,
@@ -929,6 +1081,21 @@ impl<'p> Builder<'p> {
     }
 }
 
+/// The stages stage `s` uses: its base, and those its `COPY --from` and `RUN --mount=from` name.
+fn stage_deps(p: &Parsed<'_>, s: usize) -> Vec<usize> {
+    let stage = &p.model.stages[s];
+    let mut deps: Vec<usize> = stage.base_stage.into_iter().collect();
+    for i in stage.instructions.clone() {
+        let froms: Vec<&str> = match &p.commands[i] {
+            Command::Copy(c) => c.from.iter().map(String::as_str).collect(),
+            Command::Run(r) => r.mounts.iter().filter_map(|m| m.from.as_deref()).collect(),
+            _ => Vec::new(),
+        };
+        deps.extend(froms.into_iter().filter_map(|f| p.model.find_stage(f, s)).map(|d| d.index));
+    }
+    deps
+}
+
 /// The stages building `target` needs, in order: its base chain, and the stages its
 /// `COPY --from` and `RUN --mount=from` name.
 fn needed_stages(p: &Parsed<'_>, target: usize) -> Vec<usize> {
@@ -986,6 +1153,16 @@ fn expand_sources(view: &ChainView, pattern: &str) -> Vec<(String, super::view::
         current = next;
     }
     current.into_iter().filter_map(|p| view.resolve(&p, true)).collect()
+}
+
+/// The file name a URL's path ends with (`index.html` when it ends with `/`).
+fn url_file_name(url: &str) -> String {
+    let path = url.split(['?', '#']).next().unwrap_or(url);
+    let after_host = path.splitn(4, '/').nth(3).unwrap_or("");
+    match after_host.rsplit('/').next() {
+        Some(name) if !name.is_empty() => name.to_string(),
+        _ => "index.html".to_string(),
+    }
 }
 
 fn has_glob(s: &str) -> bool {
