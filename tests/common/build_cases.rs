@@ -7,6 +7,7 @@ use std::process::Command;
 
 use super::bases::{self, BaseImage};
 use super::docker::BuildOptions;
+use super::fidelity::Allow;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Base {
@@ -37,6 +38,8 @@ pub struct Case {
     pub docker_cannot: Option<&'static str>,
     /// Why buildah 1.28 cannot build it (or builds it differently), if so.
     pub buildah_cannot: Option<&'static str>,
+    /// Differences from docker that buildah shows on this case only, explained.
+    pub buildah_allow: &'static [Allow],
 }
 
 const fn case(name: &'static str) -> Case {
@@ -49,6 +52,7 @@ const fn case(name: &'static str) -> Case {
         fails_with: None,
         docker_cannot: None,
         buildah_cannot: None,
+        buildah_allow: &[],
     }
 }
 
@@ -68,12 +72,34 @@ pub fn all() -> Vec<Case> {
         case("dockerignore"),
         case("chown-chmod"),
         case("add-archives"),
-        case("cache-mount"),
+        Case {
+            buildah_allow: &[Allow {
+                glob: "{var,var/cache,var/cache/app,root,root/.cache}",
+                final_only: None,
+                reason: "BuildKit leaves the cache mount's target directory (and its parents) in the layer; buildah does not",
+            }],
+            ..case("cache-mount")
+        },
         Case { secrets: &[("token", "token.txt")], ..case("secret") },
         Case { fails_with: Some("about to fail"), ..case("failing-run") },
-        Case { network: Some("none"), ..case("network-none") },
-        case("user-switch"),
-        case("onbuild"),
+        Case {
+            network: Some("none"),
+            buildah_cannot: Some("buildah refuses --network none with --isolation chroot (the only isolation without runc setup)"),
+            ..case("network-none")
+        },
+        Case {
+            buildah_allow: &[Allow {
+                glob: "*",
+                final_only: Some(false),
+                reason: "BuildKit makes a layer of its own for a WORKDIR that creates the directory; buildah creates it \
+                         in the next RUN's layer, so the layers do not line up (the final filesystems are compared)",
+            }],
+            ..case("user-switch")
+        },
+        Case {
+            buildah_cannot: Some("buildah 1.28 does not run the ONBUILD triggers of a stage used as a base (`FROM parent`)"),
+            ..case("onbuild")
+        },
         Case { base: Base::Debian, ..case("apt-install") },
     ]
 }
