@@ -138,7 +138,12 @@ fn buildah_vs_docker(name: &str) {
     let base = case.base.image();
     docker::buildah_load(&storage, &base);
     let options = case.prepare(&dir.join("buildah"));
-    let built = docker::buildah_build(&storage, &options, &format!("imgopt-test/case-{name}:buildah"), &dir.join("buildah.tar"));
+    let built = docker::buildah_build(
+        &storage,
+        &options,
+        &format!("imgopt-test/case-{name}:buildah"),
+        &dir.join("buildah.tar"),
+    );
     let _ = docker::buildah(&storage).args(["rmi", "-a", "-f"]).output();
     let _ = Command::new("rm").arg("-rf").arg(&storage).status();
     match (case.docker_cannot, case.buildah_cannot) {
@@ -209,7 +214,8 @@ fn imgopt_vs_docker(name: &str) {
         .arg(&options.context)
         .output()
         .unwrap();
-    let built = Built { archive: output.status.success().then(|| out.clone()), output, seconds: start.elapsed().as_secs_f64() };
+    let built =
+        Built { archive: output.status.success().then(|| out.clone()), output, seconds: start.elapsed().as_secs_f64() };
     let ok = check_outcome(&case, "imgopt", &built);
     if case.docker_cannot.is_some() {
         // No reference to compare with: the image is checked for what the Dockerfile makes.
@@ -315,7 +321,10 @@ fn comparer_finds_each_difference() {
 
     let b = make(
         "b",
-        vec![base(), Layer::new(&[Item::Dir("etc"), Item::File("etc/a", b"two".to_vec(), 0o600)], Comp::None, "rewrite")],
+        vec![
+            base(),
+            Layer::new(&[Item::Dir("etc"), Item::File("etc/a", b"two".to_vec(), 0o600)], Comp::None, "rewrite"),
+        ],
     );
     let report = fidelity::compare(&a, &b, &[]);
     let places: Vec<String> = report.unexplained.iter().map(|d| format!("{} {}", d.place, d.path)).collect();
@@ -351,5 +360,34 @@ fn busybox_base_is_readable() {
         assert_eq!(s.final_fs["bin/sh"].kind, fidelity::NodeKind::Symlink("/bin/busybox".into()));
         assert_eq!(s.final_fs["tmp"].mode, 0o1777);
         assert_eq!((s.final_fs["home/app"].uid, s.final_fs["home/app"].gid), (1000, 1000));
+    }
+}
+
+/// The Debian base: debootstrap's minbase with ca-certificates and this machine's extra CAs,
+/// readable by imgopt. Needs root (debootstrap, chroot).
+#[test]
+fn debian_base_is_readable() {
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        tools_ready(&["root (debootstrap, chroot)"], "run as root: sudo bash scripts/test");
+        return;
+    }
+    if !need(&["debootstrap"], "apt-get install debootstrap") {
+        return;
+    }
+    let base = bases::debian();
+    let s = fidelity::snapshot(&base.oci_ref()).unwrap();
+    assert_eq!(s.layers.len(), 1);
+    for path in ["usr/bin/apt-get", "usr/bin/dpkg", "etc/ssl/certs/ca-certificates.crt", "etc/apt/sources.list"] {
+        assert!(s.final_fs.contains_key(path), "no /{path} in the Debian base");
+    }
+    assert!(!s.final_fs.keys().any(|p| p.starts_with("dev/")), "device nodes in the Debian base");
+    let extra = std::path::Path::new("/usr/local/share/ca-certificates");
+    if extra.is_dir() {
+        for entry in std::fs::read_dir(extra).unwrap() {
+            let name = entry.unwrap().file_name().to_string_lossy().into_owned();
+            let path = format!("usr/local/share/ca-certificates/{name}");
+            assert!(s.final_fs.contains_key(&path), "the host's CA {name} is not in the Debian base");
+        }
     }
 }

@@ -133,6 +133,9 @@ app:x:1000:1000:app:/home/app:/bin/sh\n\
 nobody:x:65534:65534:nobody:/nonexistent:/bin/false\n";
 pub const GROUP: &str = "root:x:0:\napp:x:1000:\nnogroup:x:65534:\n";
 
+/// path, type, mode, owner (uid = gid), content, link target
+type Entry = (String, tar::EntryType, u32, u64, Vec<u8>, Option<String>);
+
 fn make_busybox_layer(_scratch: &Path, out: &Path) {
     let busybox = ["/bin/busybox", "/usr/bin/busybox"]
         .into_iter()
@@ -146,7 +149,7 @@ fn make_busybox_layer(_scratch: &Path, out: &Path) {
     applets.sort();
     applets.dedup();
 
-    let mut entries: Vec<(String, tar::EntryType, u32, u64, Vec<u8>, Option<String>)> = Vec::new();
+    let mut entries: Vec<Entry> = Vec::new();
     let dir = |p: &str, mode: u32, uid: u64| (p.to_string(), tar::EntryType::Directory, mode, uid, Vec::new(), None);
     for (p, mode, uid) in [
         ("bin", 0o755, 0),
@@ -203,7 +206,10 @@ fn run(cmd: &mut Command) {
 fn make_debian_layer(scratch: &Path, out: &Path) {
     let rootfs = scratch.join("rootfs");
     let mirror = std::env::var("IMGOPT_TEST_DEBIAN_MIRROR").unwrap_or_else(|_| "http://deb.debian.org/debian".into());
-    run(Command::new("debootstrap").args(["--variant=minbase", "--include=ca-certificates", "bookworm"]).arg(&rootfs).arg(&mirror));
+    run(Command::new("debootstrap")
+        .args(["--variant=minbase", "--include=ca-certificates", "bookworm"])
+        .arg(&rootfs)
+        .arg(&mirror));
     // The host's extra CA certificates (this machine's HTTPS proxy), so pip and npm work inside.
     let extra = Path::new("/usr/local/share/ca-certificates");
     if extra.is_dir() {
@@ -331,6 +337,8 @@ fn write_image(name: &str, layer: &Path, dir: &Path) {
     drop(b);
 
     let mut meta = File::create(dir.join("image.json")).unwrap();
-    meta.write_all(serde_json::to_string(&json!({"name": name, "image_id": format!("sha256:{config_hex}")})).unwrap().as_bytes())
-        .unwrap();
+    meta.write_all(
+        serde_json::to_string(&json!({"name": name, "image_id": format!("sha256:{config_hex}")})).unwrap().as_bytes(),
+    )
+    .unwrap();
 }

@@ -148,7 +148,9 @@ fn make_archives(context: &Path) {
     std::fs::write(src.join("dir/a.txt"), "a\n").unwrap();
     std::fs::write(src.join("dir/sub/b.txt"), "b".repeat(5000)).unwrap();
     std::os::unix::fs::symlink("a.txt", src.join("dir/link")).unwrap();
-    for (file, flag) in [("plain.tar", None), ("gz.tar.gz", Some("-z")), ("bz2.tar.bz2", Some("-j")), ("xz.tar.xz", Some("-J"))] {
+    for (file, flag) in
+        [("plain.tar", None), ("gz.tar.gz", Some("-z")), ("bz2.tar.bz2", Some("-j")), ("xz.tar.xz", Some("-J"))]
+    {
         let mut cmd = Command::new("tar");
         cmd.args(["--sort=name", "--mtime=@1700000000", "--owner=1000", "--group=1000", "--numeric-owner"]);
         if let Some(f) = flag {

@@ -48,14 +48,18 @@ pub fn ensure_daemon() {
     let log_path = state.join("dockerd.log");
     let log = std::fs::File::create(&log_path).unwrap();
     let dockerd = if Path::new(DOCKERD).is_file() { DOCKERD } else { "dockerd" };
+    // setsid --fork: the daemon leaves this process's session and outlives the test run, for
+    // the next test binary (and the next run) to use.
     let mut cmd = Command::new("setsid");
-    cmd.arg(dockerd)
+    cmd.arg("--fork")
+        .arg(dockerd)
         .args(["--iptables=false", "--bridge=none", "--pidfile"])
         .arg(state.join("dockerd.pid"))
         .stdin(Stdio::null())
         .stdout(log.try_clone().unwrap())
         .stderr(log);
-    cmd.spawn().expect("start dockerd");
+    let started = cmd.status().expect("start dockerd");
+    assert!(started.success(), "setsid --fork dockerd: {started}");
     let deadline = Instant::now() + Duration::from_secs(90);
     while Instant::now() < deadline {
         if answering() {
@@ -87,8 +91,18 @@ pub fn load(base: &BaseImage) {
         return;
     }
     let out = Command::new(DOCKER).arg("load").arg("-i").arg(&base.docker_archive).output().unwrap();
-    assert!(out.status.success(), "docker load {}: {}", base.docker_archive.display(), String::from_utf8_lossy(&out.stderr));
-    assert_eq!(image_id(&base.name).as_deref(), Some(base.image_id.as_str()), "docker load gave {} another ID", base.name);
+    assert!(
+        out.status.success(),
+        "docker load {}: {}",
+        base.docker_archive.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        image_id(&base.name).as_deref(),
+        Some(base.image_id.as_str()),
+        "docker load gave {} another ID",
+        base.name
+    );
 }
 
 /// How a build is asked for, the same for every builder.
@@ -183,7 +197,11 @@ pub fn buildah_build(root: &Path, options: &BuildOptions, tag: &str, out: &Path)
         return Built { archive: None, output, seconds };
     }
     let _ = std::fs::remove_file(out);
-    let push = buildah(root).args(["push", "-q", tag]).arg(format!("docker-archive:{}:{tag}", out.display())).output().unwrap();
+    let push = buildah(root)
+        .args(["push", "-q", tag])
+        .arg(format!("docker-archive:{}:{tag}", out.display()))
+        .output()
+        .unwrap();
     assert!(push.status.success(), "buildah push {tag}: {}", String::from_utf8_lossy(&push.stderr));
     Built { archive: Some(out.to_path_buf()), output, seconds }
 }

@@ -26,7 +26,10 @@ pub struct Node {
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum NodeKind {
-    File { size: u64, hash: u64 },
+    File {
+        size: u64,
+        hash: u64,
+    },
     Dir,
     Symlink(String),
     /// In a layer: a hardlink to this path (the final filesystem resolves it to a File).
@@ -72,8 +75,19 @@ pub struct Snapshot {
 }
 
 /// The config fields that change how a container runs.
-pub const CONFIG_FIELDS: &[&str] =
-    &["Env", "Cmd", "Entrypoint", "User", "WorkingDir", "Labels", "ExposedPorts", "Volumes", "OnBuild", "StopSignal", "Shell"];
+pub const CONFIG_FIELDS: &[&str] = &[
+    "Env",
+    "Cmd",
+    "Entrypoint",
+    "User",
+    "WorkingDir",
+    "Labels",
+    "ExposedPorts",
+    "Volumes",
+    "OnBuild",
+    "StopSignal",
+    "Shell",
+];
 
 fn node(e: &LayerEntry) -> Node {
     let kind = match &e.kind {
@@ -116,9 +130,7 @@ pub fn snapshot(reference: &str) -> Result<Snapshot, String> {
                     remove_tree(&mut fs, p, true);
                 }
                 Change::Opaque(d) => {
-                    summary
-                        .entries
-                        .insert(format!("{d}/.wh..wh..opq"), Node { kind: NodeKind::Opaque, ..marker() });
+                    summary.entries.insert(format!("{d}/.wh..wh..opq"), Node { kind: NodeKind::Opaque, ..marker() });
                     remove_tree(&mut fs, d, false);
                 }
                 Change::Put(_) => {}
@@ -171,7 +183,8 @@ fn remove_tree(fs: &mut BTreeMap<String, Node>, path: &str, itself: bool) {
         fs.remove(path);
     }
     let prefix = if path.is_empty() { String::new() } else { format!("{path}/") };
-    let doomed: Vec<String> = fs.range(prefix.clone()..).take_while(|(k, _)| k.starts_with(&prefix)).map(|(k, _)| k.clone()).collect();
+    let doomed: Vec<String> =
+        fs.range(prefix.clone()..).take_while(|(k, _)| k.starts_with(&prefix)).map(|(k, _)| k.clone()).collect();
     for k in doomed {
         fs.remove(&k);
     }
@@ -226,12 +239,10 @@ impl Allow {
         Allow { glob, final_only: None, reason }
     }
     fn matches(&self, d: &Difference) -> bool {
-        let place_ok = match (self.final_only, &d.place) {
-            (None, _) => true,
-            (Some(true), Place::Final) => true,
-            (Some(false), Place::Layer(_)) => true,
-            _ => false,
-        };
+        let place_ok = matches!(
+            (self.final_only, &d.place),
+            (None, _) | (Some(true), Place::Final) | (Some(false), Place::Layer(_))
+        );
         place_ok && globset::Glob::new(self.glob).expect("allow glob").compile_matcher().is_match(&d.path)
     }
 }
@@ -288,7 +299,12 @@ pub fn compare(a: &Snapshot, b: &Snapshot, allow: &[Allow]) -> Report {
                 s.layers.iter().map(|l| l.created_by.clone().unwrap_or_default()).collect::<Vec<_>>().join(" | ")
             )
         };
-        diffs.push(Difference { place: Place::Layer(0), path: "(layer count)".into(), a: Some(list(a)), b: Some(list(b)) });
+        diffs.push(Difference {
+            place: Place::Layer(0),
+            path: "(layer count)".into(),
+            a: Some(list(a)),
+            b: Some(list(b)),
+        });
     }
     for (i, (la, lb)) in a.layers.iter().zip(&b.layers).enumerate() {
         if la.content_bytes != lb.content_bytes {
@@ -330,7 +346,10 @@ pub fn compare(a: &Snapshot, b: &Snapshot, allow: &[Allow]) -> Report {
 /// timestamp in their content. Timestamps in the tar headers are not compared at all.
 /// Builder-specific lists sit beside the tests that need them.
 pub const ALWAYS: &[Allow] = &[
-    Allow::anywhere("var/log/{dpkg.log,apt/history.log,apt/term.log,alternatives.log}", "apt and dpkg logs: dated lines"),
+    Allow::anywhere(
+        "var/log/{dpkg.log,apt/history.log,apt/term.log,alternatives.log}",
+        "apt and dpkg logs: dated lines",
+    ),
     Allow::anywhere("var/cache/apt/{pkgcache.bin,srcpkgcache.bin}", "apt's binary caches record the lists' mtimes"),
     Allow::anywhere("var/cache/ldconfig/aux-cache", "ldconfig's cache records the libraries' mtimes"),
     Allow::anywhere("var/cache/debconf/*.dat{,-old}", "debconf's databases: order varies"),
