@@ -6,6 +6,7 @@
 #
 #   benches/build_vs_docker.sh                 # RUNS=3 CASES="delete-20mb multistage chown-chmod user-switch apt-install"
 #   RUNS=5 CASES=multistage benches/build_vs_docker.sh
+#   IMGOPT=target/release/imgopt benches/build_vs_docker.sh   # no cargo build
 #
 # Cold: docker after `docker builder prune -af` (the base image stays loaded); buildah in a fresh
 # storage holding only the base; imgopt in a fresh store (IMGOPT_STORE) holding only the base.
@@ -25,15 +26,21 @@ target=${CARGO_TARGET_DIR:-$here/target}
 work=$(mktemp -d /tmp/imgopt-build-bench.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 
-# The bases, made by the test helpers (tests/common/bases.rs) as the tests make them.
-need_debian=false
-[[ " $cases " == *" apt-install "* ]] && need_debian=true
-tests=(busybox_base_is_readable)
-$need_debian && tests+=(debian_base_is_readable)
-(cd "$here" && cargo test --quiet --test build_fidelity -- --exact "${tests[@]}" >/dev/null)
+# The bases, made by the test helpers (tests/common/bases.rs) as the tests make them, unless
+# the tests made them already.
 bases=${IMGOPT_TEST_BASES:-$target/tmp/bases}/v1
-(cd "$here" && cargo build --release --quiet)
-imgopt=$target/release/imgopt
+tests=()
+[[ -f $bases/busybox/image.json ]] || tests+=(busybox_base_is_readable)
+[[ " $cases " != *" apt-install "* || -f $bases/debian/image.json ]] || tests+=(debian_base_is_readable)
+if ((${#tests[@]})); then
+  (cd "$here" && cargo test --quiet --test build_fidelity -- --exact "${tests[@]}" >/dev/null)
+fi
+# IMGOPT=path names a built imgopt (no cargo build then).
+imgopt=${IMGOPT:-}
+if [[ -z $imgopt ]]; then
+  (cd "$here" && cargo build --release --quiet)
+  imgopt=$target/release/imgopt
+fi
 
 have_imgopt=false
 "$imgopt" build --help >/dev/null 2>&1 && have_imgopt=true
