@@ -82,6 +82,7 @@ timed() {
     exit 1
   fi
   cat "$work/time.$$" >>"$work/$label"
+  echo "  $label: $(cat "$work/time.$$") (s, peak kB)" >&2
 }
 
 for case in $cases; do
@@ -118,7 +119,7 @@ for case in $cases; do
 done
 
 # min and median of column $2 of file $1
-stat_col() { awk -v c="$2" '{print $c}' "$1" | sort -g | awk '{v[NR]=$1} END {m = (NR % 2) ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2; printf "%s %s", v[1], m}'; }
+stat_col() { awk -v c="$2" '{print $c}' "$1" | sort -g | awk '{v[NR]=$1} END {m = (NR % 2) ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2; printf "%s %s\n", v[1], m}'; }
 
 echo
 echo "Build times, $runs runs each (wall seconds: min / median; peak RSS median), one run of this script:"
