@@ -221,9 +221,19 @@ fn prune_frees_what_no_named_image_needs_and_builds_still_work() {
     assert_eq!(all["snapshots"], 3, "the base, keep's and drop's: {all}");
     assert_eq!(all["cache_mounts"], 1, "{all}");
     assert!(all["cache_entries"].as_u64().unwrap() >= 2, "{all}");
-    assert_eq!(all["blobs"], 0, "{all}");
+    // Blobs: at most the config and manifest of the `keep` that its rebuild replaced (a new
+    // `created` time when the clock moved on); the named images are whole.
+    assert!(all["blobs"].as_u64().unwrap() <= 2, "{all}");
     assert!(std::fs::read_dir(env.store().join("s")).unwrap().next().is_none());
-    assert_eq!(names(&env.images()).len(), 3);
+    let named = names(&env.images());
+    assert_eq!(named.len(), 3);
+    for name in &named {
+        let image = env.open(name);
+        image.verify_config().unwrap();
+        for i in 0..image.layers.len() {
+            image.read_layer(i, true).unwrap_or_else(|e| panic!("{name} layer {i}: {e}"));
+        }
+    }
     // The next build unpacks the base again from its blob and runs its step.
     let err = env.build(&keep, "keep");
     assert!(!err.contains("CACHED"), "{err}");
