@@ -458,12 +458,7 @@ impl<'p> Builder<'p> {
                 let argv = match (&run.command, run.lone_heredoc()) {
                     (CommandLine::Exec(v), _) => v.clone(),
                     (CommandLine::Shell(_), Some(doc)) => {
-                        let body = if doc.chomp {
-                            doc.content.lines().map(|l| l.trim_start_matches('\t')).collect::<Vec<_>>().join("\n")
-                                + "\n"
-                        } else {
-                            doc.content.clone()
-                        };
+                        let body = if doc.chomp { chomped(&doc.content) } else { doc.content.clone() };
                         if body.starts_with("#!") {
                             // BuildKit writes it to /dev/pipes/NAME (0755) and runs that file.
                             let file = self.scratch()?.join(format!("pipe-{}", doc.name));
@@ -693,7 +688,8 @@ impl<'p> Builder<'p> {
         };
         for src in &copy.sources {
             if let Some(doc) = copy.heredoc_source(src) {
-                let content = if doc.expand { expand(&doc.content)? } else { doc.content.clone() };
+                let body = if doc.chomp { chomped(&doc.content) } else { doc.content.clone() };
+                let content = if doc.expand { expand(&body)? } else { body };
                 let target =
                     if dest_is_dir { format!("{}/{}", dest.trim_end_matches('/'), doc.name) } else { dest.clone() };
                 key.update(format!("heredoc {target} {content}\n").as_bytes());
@@ -1163,6 +1159,11 @@ fn url_file_name(url: &str) -> String {
         Some(name) if !name.is_empty() => name.to_string(),
         _ => "index.html".to_string(),
     }
+}
+
+/// A `<<-` heredoc's body: leading tabs removed from every line (line endings kept).
+fn chomped(body: &str) -> String {
+    body.split_inclusive('\n').map(|l| l.trim_start_matches('\t')).collect()
 }
 
 fn has_glob(s: &str) -> bool {
