@@ -14,6 +14,7 @@ pub mod analyze;
 pub mod build;
 pub mod commands;
 pub mod context;
+pub mod escape;
 pub mod fsio;
 pub mod image;
 pub mod lint;
