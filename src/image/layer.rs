@@ -309,6 +309,7 @@ fn collect_changes<R: Read>(
         let refused = watch.borrow_mut().disarm();
         let mut entry = entry.map_err(|e| match refused {
             Some(why) => origin.error(format!("the entry after `{last_entry}`: {why}")),
+            None if e.to_string().contains("too much memory") => origin.error(zstd_error(e)),
             None => origin.error(format!("corrupt or truncated tar after entry `{last_entry}`: {e}")),
         })?;
         let content_start = watch.borrow().pos;
