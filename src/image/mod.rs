@@ -165,7 +165,7 @@ pub const MAX_LAYERS: usize = 1_000;
 
 /// Refuse a document over [`MAX_JSON_VALUES`] or [`MAX_JSON_DEPTH`], in one pass over its bytes
 /// and before anything is allocated for it.
-pub(crate) fn check_json_shape(what: &str, bytes: &[u8]) -> Result<()> {
+pub fn check_json_shape(what: &str, bytes: &[u8]) -> Result<()> {
     let (mut depth, mut values, mut in_string, mut escaped) = (0usize, 0usize, false, false);
     for &b in bytes {
         if in_string {
