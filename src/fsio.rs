@@ -159,8 +159,7 @@ pub fn write_atomic_in(dir: &Path, path: &Path, bytes: &[u8]) -> io::Result<()> 
 fn write_atomic_via(temp: TempFile, path: &Path, bytes: &[u8]) -> io::Result<()> {
     // The new file keeps the old one's permission bits (an executable script stays executable).
     let mode = fs::metadata(path).ok().filter(|m| m.is_file()).map(|m| m.permissions().mode() & 0o7777);
-    let mut file =
-        fs::OpenOptions::new().write(true).create_new(true).mode(mode.unwrap_or(0o644)).open(&temp.path)?;
+    let mut file = fs::OpenOptions::new().write(true).create_new(true).mode(mode.unwrap_or(0o644)).open(&temp.path)?;
     file.write_all(bytes)?;
     if let Some(mode) = mode {
         // create_new's mode went through the umask; set the old one exactly.

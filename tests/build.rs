@@ -542,3 +542,21 @@ fn independent_stages_build_at_the_same_time() {
     let fs = final_fs(&ctx.built(&[]));
     assert!(fs.contains_key("a") && fs.contains_key("b"));
 }
+
+#[test]
+fn bind_mounts_show_a_stage_merged_and_keep_no_writes() {
+    if !ready("bind_mounts_show_a_stage_merged_and_keep_no_writes") {
+        return;
+    }
+    let ctx = Context::new(
+        "bind",
+        &format!(
+            "FROM {BASE} AS a\nRUN mkdir /x && echo one > /x/one\nRUN echo two > /x/two\nFROM {BASE}\nRUN --mount=type=bind,from=a,source=/x,target=/mnt test \"$(cat /mnt/one /mnt/two)\" = \"$(printf 'one\\ntwo')\"\nRUN --mount=type=bind,source=.,target=/ctx,rw echo scribble > /ctx/new && cat /ctx/input > /copied\n"
+        ),
+    );
+    ctx.file("input", b"from the context\n");
+    let fs = final_fs(&ctx.built(&["--no-cache"]));
+    assert_eq!(fs["copied"].size, 17);
+    assert!(!ctx.dir.join("new").exists(), "a rw bind never writes to the context");
+    assert!(!fs.keys().any(|k| k.starts_with("mnt/") || k.starts_with("ctx/")), "mount points leave no trace");
+}

@@ -115,7 +115,12 @@ fn bar(part: u64, whole: u64, width: usize) -> String {
 
 fn table(r: &Report) -> String {
     let mut out = String::new();
-    let _ = writeln!(out, "Image: {}{}", control(&r.image.to_string()), if r.verified { " (digests verified)" } else { "" });
+    let _ = writeln!(
+        out,
+        "Image: {}{}",
+        control(&r.image.to_string()),
+        if r.verified { " (digests verified)" } else { "" }
+    );
     let _ = writeln!(out);
     let _ = writeln!(
         out,
@@ -180,11 +185,9 @@ fn table(r: &Report) -> String {
     section(
         &mut out,
         "Caches left in the final filesystem",
-        r.caches
-            .iter()
-            .map(|c| {
-                format!("{:>10}  {:<15} {} files in /{}", human(c.bytes), c.cache, c.files, control(&c.paths.join(", /")))
-            }),
+        r.caches.iter().map(|c| {
+            format!("{:>10}  {:<15} {} files in /{}", human(c.bytes), c.cache, c.files, control(&c.paths.join(", /")))
+        }),
     );
     out
 }
@@ -283,11 +286,7 @@ fn markdown(r: &Report) -> String {
         })
         .collect();
     list(&mut out, "Layer notes", unmapped);
-    list(
-        &mut out,
-        "Dockerfile, line by line",
-        dockerfile_lines(r).into_iter().map(|l| markdown_code(&l)).collect(),
-    );
+    list(&mut out, "Dockerfile, line by line", dockerfile_lines(r).into_iter().map(|l| markdown_code(&l)).collect());
     list(
         &mut out,
         "Largest files",

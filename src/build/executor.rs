@@ -12,7 +12,7 @@ use serde_json::json;
 use sha2::{Digest as _, Sha256};
 
 use super::copy::{CopyItem, CopyTask, Source};
-use super::diff::{self, DiffOptions, IdMap, IdRange, LayerCompression};
+use super::diff::{self, DiffOptions, IdMap, LayerCompression};
 use super::extract::{self, ExtractOptions};
 use super::sandbox::{self, NetworkMode, Spec, StepMount, Task};
 use super::store::{chain_id, CacheEntry, CachedLayer, Store, StoreError};
@@ -128,6 +128,9 @@ struct StageResult {
     origins: Vec<Option<usize>>,
 }
 
+/// A stage built on its own thread: what it ended with and the steps it ran.
+type StageOutcome = Result<(StageResult, Vec<StepReport>)>;
+
 /// The built image, named in the store.
 #[derive(Debug, Clone)]
 pub struct BuildResult {
@@ -213,7 +216,7 @@ impl<'p> Builder<'p> {
                 return Err(at("the stages depend on each other in a cycle", &(0..0)));
             }
             pending.retain(|s| !ready.contains(s));
-            let built: Vec<(usize, Result<(StageResult, Vec<StepReport>)>)> = std::thread::scope(|scope| {
+            let built: Vec<(usize, StageOutcome)> = std::thread::scope(|scope| {
                 let handles: Vec<_> = ready
                     .iter()
                     .map(|&stage| {
@@ -426,6 +429,7 @@ impl<'p> Builder<'p> {
 
     /// The sandbox task of a filesystem step and what its cache key covers; None when the
     /// step has nothing to do (WORKDIR /).
+    #[allow(clippy::too_many_arguments)]
     fn plan(
         &self,
         p: &Parsed<'_>,
@@ -467,7 +471,13 @@ impl<'p> Builder<'p> {
                             std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o755))
                                 .map_err(io_err(file.display().to_string()))?;
                             let target = format!("/dev/pipes/{}", doc.name);
-                            pipe_mounts.push(StepMount { source: Some(file), target: target.clone(), read_only: true });
+                            pipe_mounts.push(StepMount {
+                                source: Some(file),
+                                target: target.clone(),
+                                read_only: true,
+                                overlay: None,
+                                subpath: String::new(),
+                            });
                             shell.iter().cloned().chain(std::iter::once(target)).collect()
                         } else {
                             shell.iter().cloned().chain(std::iter::once(body)).collect()
@@ -494,17 +504,33 @@ impl<'p> Builder<'p> {
                             if let Some(mode) = m.mode {
                                 let _ = std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(mode));
                             }
-                            mounts.push(StepMount { source: Some(dir), target, read_only: m.read_only });
+                            mounts.push(StepMount {
+                                source: Some(dir),
+                                target,
+                                read_only: m.read_only,
+                                overlay: None,
+                                subpath: String::new(),
+                            });
                         }
-                        MountKind::Tmpfs => {
-                            mounts.push(StepMount { source: None, target: target.expect("target"), read_only: false })
-                        }
+                        MountKind::Tmpfs => mounts.push(StepMount {
+                            source: None,
+                            target: target.expect("target"),
+                            read_only: false,
+                            overlay: None,
+                            subpath: String::new(),
+                        }),
                         MountKind::Secret => {
                             let id = m.id.clone().or_else(|| m.source.clone()).unwrap_or_default();
                             match self.opts.secrets.get(&id) {
                                 Some(src) => {
                                     if let Some(target) = target {
-                                        mounts.push(StepMount { source: Some(src.clone()), target, read_only: true });
+                                        mounts.push(StepMount {
+                                            source: Some(src.clone()),
+                                            target,
+                                            read_only: true,
+                                            overlay: None,
+                                            subpath: String::new(),
+                                        });
                                     }
                                 }
                                 None if m.required => {
@@ -519,9 +545,18 @@ impl<'p> Builder<'p> {
                         MountKind::Bind => {
                             let target = target.expect("target");
                             let source = m.source.clone().unwrap_or_else(|| "/".to_string());
-                            let (dir, key) = self.bind_source(p, m.from.as_deref(), &source, before, done, &m.span)?;
+                            let (mount, key) = self.bind_source(
+                                p,
+                                m.from.as_deref(),
+                                &source,
+                                before,
+                                done,
+                                &m.span,
+                                target.clone(),
+                                m.read_only,
+                            )?;
                             mount_keys.push(format!("{target}={key}"));
-                            mounts.push(StepMount { source: Some(dir), target, read_only: true });
+                            mounts.push(mount);
                         }
                         MountKind::Ssh => {
                             return Err(at("RUN --mount=type=ssh is not supported by imgopt's builder", &m.span))
@@ -558,6 +593,7 @@ impl<'p> Builder<'p> {
     }
 
     /// A bind mount's source, materialized as a host directory or file, and its content key.
+    #[allow(clippy::too_many_arguments)]
     fn bind_source(
         &self,
         p: &Parsed<'_>,
@@ -566,15 +602,32 @@ impl<'p> Builder<'p> {
         state: &StageState,
         done: &HashMap<usize, StageResult>,
         span: &Span,
-    ) -> Result<(PathBuf, String)> {
+        target: String,
+        read_only: bool,
+    ) -> Result<(StepMount, String)> {
         let view = match from {
             None => self.context_view(),
             Some(name) => self.stage_or_image_view(p, name, state, done, span)?,
         };
-        let (_, found) =
+        let (path, found) =
             view.resolve(source, true).ok_or_else(|| at(format!("bind mount source {source} not found"), span))?;
-        let key = tree_key(&found.host).map_err(io_err(found.host.display().to_string()))?;
-        Ok((found.host, key))
+        let key = match from {
+            // A stage or an image is content-addressed by its chain: the path in it is enough.
+            Some(_) => format!("{}:{path}", view.layers.first().map(|l| l.display().to_string()).unwrap_or_default()),
+            None => tree_key(&found.host).map_err(io_err(found.host.display().to_string()))?,
+        };
+        let mount = if found.meta.is_dir() {
+            let lowers = view.layers.iter().map(|l| l.display().to_string()).collect();
+            StepMount { source: None, target, read_only, overlay: Some(lowers), subpath: path }
+        } else if read_only {
+            StepMount { source: Some(found.host), target, read_only, overlay: None, subpath: String::new() }
+        } else {
+            // A writable bind of a file: a copy, so the step never writes to the source.
+            let copy = self.scratch()?.join(format!("bind-{}", hex(&Sha256::digest(key.as_bytes()))));
+            std::fs::copy(&found.host, &copy).map_err(io_err(found.host.display().to_string()))?;
+            StepMount { source: Some(copy), target, read_only, overlay: None, subpath: String::new() }
+        };
+        Ok((mount, key))
     }
 
     fn context_view(&self) -> ChainView {
@@ -604,6 +657,7 @@ impl<'p> Builder<'p> {
         ChainView::new(layers.iter().rev().map(|l| self.store.snapshot_dir(&l.chain)).collect())
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn plan_copy(
         &self,
         p: &Parsed<'_>,
@@ -838,9 +892,7 @@ impl<'p> Builder<'p> {
         if self.rootless {
             // Files the step made are owned by host ids: the layer records the ids the step saw.
             let (uids, gids) = sandbox::UserNs::current().ranges();
-            let map = |r: Vec<(u32, u32, u32)>| {
-                IdMap::new(r.into_iter().map(|(container, host, count)| IdRange { container, host, count }).collect())
-            };
+            let map = IdMap::new;
             diff_opts.uid_map = map(uids).map_err(|e| BuildError::Layer { message: e.to_string() })?;
             diff_opts.gid_map = map(gids).map_err(|e| BuildError::Layer { message: e.to_string() })?;
         }
@@ -869,6 +921,7 @@ impl<'p> Builder<'p> {
     /// Makes sure the snapshot of `chain` exists, unpacking the layer's blob if it does not.
     fn ensure_snapshot(&self, chain: &Digest, layer: &CachedLayer) -> Result<()> {
         if self.store.has_snapshot(chain) {
+            self.store.touch(&self.store.snapshot_dir(chain));
             return Ok(());
         }
         let tmp = self.store.temp_dir("unpack")?;

@@ -26,6 +26,7 @@ use nix::unistd::{ForkResult, Gid, Pid, Uid};
 use serde::{Deserialize, Serialize};
 
 use super::copy::{self, CopyTask};
+use super::diff::IdRange;
 
 /// The first word of imgopt's own command line that makes it a sandbox helper.
 pub const HELPER_ARG: &str = "__sandbox";
@@ -54,6 +55,13 @@ pub struct StepMount {
     /// Absolute path in the container.
     pub target: String,
     pub read_only: bool,
+    /// A merged view to bind instead of `source`: these directories (top-most first; relative
+    /// ones to the store) as an overlay, `subpath` of it bound; writes (a `rw` bind) go to a
+    /// scratch upper directory and are thrown away with the step.
+    #[serde(default)]
+    pub overlay: Option<Vec<String>>,
+    #[serde(default)]
+    pub subpath: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -283,6 +291,39 @@ fn init(spec: &Spec) -> Result<i32, String> {
     }
     nix::unistd::sethostname(&spec.hostname).map_err(|e| format!("sethostname: {e}"))?;
 
+    // Merged views for bind mounts of a stage, an image or a context directory, mounted while
+    // the host's paths still resolve; bound into the new root below.
+    let mut step_mounts: Vec<StepMount> = match &spec.task {
+        Task::Run { mounts, .. } => mounts.clone(),
+        Task::Copy(_) => Vec::new(),
+    };
+    let scratch = spec.upper.parent().map(Path::to_path_buf).unwrap_or_else(|| spec.store.join("tmp"));
+    for (i, m) in step_mounts.iter_mut().enumerate() {
+        let Some(lowers) = &m.overlay else { continue };
+        let dir = scratch.join(format!("bind-{i}"));
+        let (up, wk) = (scratch.join(format!("bind-{i}-upper")), scratch.join(format!("bind-{i}-work")));
+        for d in [&dir, &up, &wk] {
+            std::fs::create_dir_all(d).map_err(|e| format!("{}: {e}", d.display()))?;
+        }
+        let mut lowers = lowers.clone();
+        if lowers.len() == 1 && m.read_only {
+            // overlayfs wants two lower directories when it has no upper one.
+            std::fs::create_dir_all(spec.store.join("empty")).map_err(|e| format!("empty lower: {e}"))?;
+            lowers.push("empty".to_string());
+        }
+        let mut data = format!("lowerdir={}", lowers.join(":"));
+        if !m.read_only {
+            data.push_str(&format!(",upperdir={},workdir={}", up.display(), wk.display()));
+        }
+        if spec.userxattr {
+            data.push_str(",userxattr");
+        }
+        let flags = if m.read_only { MsFlags::MS_RDONLY } else { MsFlags::empty() };
+        mount(Some("overlay"), &dir, Some("overlay"), flags, Some(data.as_str()))
+            .map_err(|e| format!("mounting the view for {}: {e}", m.target))?;
+        m.source = Some(dir.join(m.subpath.trim_start_matches('/')));
+    }
+
     let mut root = Root { stubs: Vec::new(), mounts: Vec::new() };
     // pivot_root into the overlay; the old root stays reachable under a name no image can
     // know in advance (so no symlink in the image can point into the host) until it is detached.
@@ -298,7 +339,8 @@ fn init(spec: &Spec) -> Result<i32, String> {
 
     let result = (|| -> Result<i32, String> {
         match &spec.task {
-            Task::Run { argv, env, cwd, user, mounts, .. } => {
+            Task::Run { argv, env, cwd, user, .. } => {
+                let mounts = &step_mounts;
                 set_up_system_mounts(&mut root, &old)?;
                 if let Some(resolv) = &spec.resolv_file {
                     root.bind(&host(resolv), Path::new("/etc/resolv.conf"), true)?;
@@ -659,12 +701,12 @@ impl UserNs {
         UserNs { uid, gid, sub_uids: sub("/etc/subuid"), sub_gids: sub("/etc/subgid") }
     }
 
-    /// The maps as `(container, host, count)` ranges, uids then gids.
-    pub fn ranges(&self) -> (Vec<(u32, u32, u32)>, Vec<(u32, u32, u32)>) {
+    /// The maps, uids then gids.
+    pub fn ranges(&self) -> (Vec<IdRange>, Vec<IdRange>) {
         let one = |id: u32, sub: Option<(u32, u32)>| {
-            let mut v = vec![(0, id, 1)];
+            let mut v = vec![IdRange { container: 0, host: id, count: 1 }];
             if let Some((start, count)) = sub {
-                v.push((1, start, count));
+                v.push(IdRange { container: 1, host: start, count });
             }
             v
         };
@@ -678,8 +720,8 @@ impl UserNs {
             for (tool, ranges) in [("/usr/bin/newuidmap", &uids), ("/usr/bin/newgidmap", &gids)] {
                 let mut cmd = std::process::Command::new(tool);
                 cmd.arg(pid.to_string());
-                for (c, h, n) in ranges.iter() {
-                    cmd.args([c.to_string(), h.to_string(), n.to_string()]);
+                for r in ranges.iter() {
+                    cmd.args([r.container.to_string(), r.host.to_string(), r.count.to_string()]);
                 }
                 let status = cmd.status()?;
                 if !status.success() {

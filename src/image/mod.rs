@@ -44,6 +44,9 @@ pub struct Image {
     config_bytes: Vec<u8>,
     pub manifest: Option<Manifest>,
     pub layers: Vec<LayerBlob>,
+    /// The names the source gives the image: a `docker save` archive's RepoTags, an OCI
+    /// layout's `io.containerd.image.name` or `org.opencontainers.image.ref.name`.
+    pub names: Vec<String>,
     store: Store,
 }
 
@@ -104,6 +107,17 @@ impl Image {
             location: blob.location.clone(),
             message: format!("cannot read file contents: {e}"),
         })
+    }
+
+    /// The stored blob of one layer, as it is (compressed or not), and its size.
+    pub fn open_blob(&self, index: usize) -> Result<(impl std::io::Read, u64)> {
+        let blob = self.layers.get(index).ok_or_else(|| ImageError::Layout(format!("no layer {index}")))?;
+        self.store.open(&blob.location)
+    }
+
+    /// The config exactly as stored (the bytes its digest, the image ID, is computed over).
+    pub fn config_bytes(&self) -> &[u8] {
+        &self.config_bytes
     }
 
     /// With `--verify`: the config must hash to its digest. Layers are checked as they are read.
@@ -235,8 +249,21 @@ fn open_oci(reference: ImageRef, store: Store, tag: Option<&str>, options: &Open
         None => index.manifests.iter().collect(),
     };
     let descriptor = resolve_manifest(&store, &top, &wanted, 0)?;
-    from_manifest(reference, store, &descriptor.digest)
+    let mut names: Vec<String> = Vec::new();
+    for d in &top {
+        let name =
+            d.annotations.get(ANNOTATION_CONTAINERD_NAME).or_else(|| d.annotations.get(spec::ANNOTATION_REF_NAME));
+        if let Some(name) = name.filter(|n| !names.contains(n)) {
+            names.push(name.clone());
+        }
+    }
+    let mut image = from_manifest(reference, store, &descriptor.digest)?;
+    image.names = names;
+    Ok(image)
 }
+
+/// The full name containerd, Docker 25+ and BuildKit's OCI exporter give an image in index.json.
+const ANNOTATION_CONTAINERD_NAME: &str = "io.containerd.image.name";
 
 /// The image whose manifest is the blob `digest` of `store`.
 fn from_manifest(reference: ImageRef, store: Store, digest: &Digest) -> Result<Image> {
@@ -273,6 +300,7 @@ fn from_manifest(reference: ImageRef, store: Store, digest: &Digest) -> Result<I
         config_bytes,
         manifest: Some(manifest),
         layers,
+        names: Vec::new(),
         store,
     })
 }
@@ -361,7 +389,8 @@ fn open_docker_archive(reference: ImageRef, store: Store, name: Option<&str>) ->
             media_type: None,
         });
     }
-    Ok(Image { reference, config, config_digest, config_bytes, manifest: None, layers, store })
+    let names = entry.repo_tags.clone().unwrap_or_default();
+    Ok(Image { reference, config, config_digest, config_bytes, manifest: None, layers, names, store })
 }
 
 fn check_layer_count(what: &str, layers: usize) -> Result<()> {

@@ -17,13 +17,13 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use super::error::{ImageError, Result};
-use crate::fsio::TempFile;
 use super::layer::{Compression, Tap};
 use super::reference::ImageRef;
 use super::spec::{
     Descriptor, Digest, DockerArchiveEntry, ImageConfig, Index, Manifest, Platform, ANNOTATION_REF_NAME,
     MEDIA_OCI_CONFIG, MEDIA_OCI_MANIFEST,
 };
+use crate::fsio::TempFile;
 
 /// The `oci-layout` file of every layout this module writes.
 pub const OCI_LAYOUT: &[u8] = br#"{"imageLayoutVersion":"1.0.0"}"#;
@@ -65,6 +65,12 @@ struct Encoded {
 
 impl NewImage {
     fn encode(&self) -> Result<Encoded> {
+        self.encode_with(None)
+    }
+
+    /// With `config`: those bytes are the config (an imported image keeps its image ID); they
+    /// must parse to the same diff_ids as `self.config`.
+    fn encode_with(&self, config: Option<&[u8]>) -> Result<Encoded> {
         let claimed = &self.config.rootfs.diff_ids;
         if claimed.len() != self.layers.len() || claimed.iter().zip(&self.layers).any(|(c, l)| c != &l.diff_id) {
             return Err(ImageError::Layout(format!(
@@ -73,7 +79,19 @@ impl NewImage {
                 self.layers.len()
             )));
         }
-        let config = json_bytes("the image config", &self.config)?;
+        let config = match config {
+            Some(bytes) => {
+                let parsed: ImageConfig = serde_json::from_slice(bytes)
+                    .map_err(|source| ImageError::Json { what: "the image config".into(), source })?;
+                if &parsed.rootfs.diff_ids != claimed {
+                    return Err(ImageError::Layout(
+                        "cannot write the image: the config bytes given list other diff_ids".into(),
+                    ));
+                }
+                bytes.to_vec()
+            }
+            None => json_bytes("the image config", &self.config)?,
+        };
         let config_descriptor = Descriptor::of_bytes(MEDIA_OCI_CONFIG, &config);
         let config_digest = config_descriptor.digest.clone();
         let mut manifest = Manifest::oci(config_descriptor, self.layers.iter().map(|l| l.descriptor.clone()).collect());
@@ -115,8 +133,23 @@ pub fn write_image(target: &ImageRef, image: &NewImage, names: &[String]) -> Res
 /// entry that had that name; other entries stay. Without names the image is added unnamed.
 /// Blobs already in the layout are kept.
 pub fn write_oci_layout(dir: &Path, image: &NewImage, names: &[String]) -> Result<Written> {
+    write_oci_layout_with(dir, image, None, names)
+}
+
+/// [`write_oci_layout`] with the config written as the exact bytes given (an image imported
+/// from an archive keeps its config digest, the image ID Docker shows).
+pub fn write_oci_layout_keeping_config(
+    dir: &Path,
+    image: &NewImage,
+    config: &[u8],
+    names: &[String],
+) -> Result<Written> {
+    write_oci_layout_with(dir, image, Some(config), names)
+}
+
+fn write_oci_layout_with(dir: &Path, image: &NewImage, config: Option<&[u8]>, names: &[String]) -> Result<Written> {
     names.iter().try_for_each(|n| check_ref_name(n))?;
-    let encoded = image.encode()?;
+    let encoded = image.encode_with(config)?;
     fs::create_dir_all(dir.join("blobs/sha256")).map_err(|e| ImageError::write(dir, e))?;
     for layer in &image.layers {
         put_blob_file(dir, &layer.path, &layer.descriptor)?;
@@ -445,9 +478,7 @@ fn open_uncompressed(path: &Path) -> Result<(Box<dyn Read>, Compression)> {
     let stream: Box<dyn Read> = match compression {
         Compression::None => Box::new(reader),
         Compression::Gzip => Box::new(flate2::bufread::MultiGzDecoder::new(reader)),
-        Compression::Zstd => {
-            Box::new(super::layer::zstd_decoder(reader).map_err(|e| ImageError::io(path, e))?)
-        }
+        Compression::Zstd => Box::new(super::layer::zstd_decoder(reader).map_err(|e| ImageError::io(path, e))?),
     };
     Ok((stream, compression))
 }

@@ -19,8 +19,7 @@ pub fn render(reports: &[FileReport], color: bool, out: &mut dyn Write) -> io::R
     let (mut findings, mut safe, mut unsafe_) = (0, 0, 0);
     for report in reports {
         let text = report.text.as_str();
-        let starts: Vec<usize> =
-            std::iter::once(0).chain(text.match_indices('\n').map(|(i, _)| i + 1)).collect();
+        let starts: Vec<usize> = std::iter::once(0).chain(text.match_indices('\n').map(|(i, _)| i + 1)).collect();
         let name = control(&report.path).into_owned();
         for d in &report.diagnostics {
             findings += 1;
@@ -121,7 +120,8 @@ impl Excerpt {
             let end = starts.get(line + 1).map_or(file.len(), |&n| n - 1).max(start);
             let (mut from, mut to) = (start, end);
             if end - start > MAX_SNIPPET_LINE {
-                let anchor = spans.iter().map(|s| s.start).filter(|&o| (start..=end).contains(&o)).min().unwrap_or(start);
+                let anchor =
+                    spans.iter().map(|s| s.start).filter(|&o| (start..=end).contains(&o)).min().unwrap_or(start);
                 from = floor_char(file, anchor.saturating_sub(CUT_BEFORE).max(start));
                 to = floor_char(file, (anchor + CUT_AFTER).min(end));
             }
