@@ -111,11 +111,14 @@ struct Excerpt {
 impl Excerpt {
     fn new(name: &str, file: &str, starts: &[usize], spans: &[Span]) -> Excerpt {
         let line_of = |offset: usize| starts.partition_point(|&s| s <= offset).saturating_sub(1);
-        let first = spans.iter().map(|s| line_of(s.start)).min().unwrap_or(0);
-        let last = spans.iter().map(|s| line_of(s.end.max(s.start))).max().unwrap_or(0);
+        // One line of context on each side, as miette shows for a whole source.
+        let lines = if starts.last() == Some(&file.len()) { starts.len() - 1 } else { starts.len() };
+        let first = spans.iter().map(|s| line_of(s.start)).min().unwrap_or(0).saturating_sub(1);
+        let last = spans.iter().map(|s| line_of(s.end.max(s.start))).max().unwrap_or(0) + 1;
+        let last = last.min(lines.saturating_sub(1)).max(first);
         let mut text = String::new();
         let mut bounds = Vec::new();
-        for line in first..=last.min(starts.len() - 1) {
+        for line in first..=last {
             let start = starts[line].min(file.len());
             let end = starts.get(line + 1).map_or(file.len(), |&n| n - 1).max(start);
             let (mut from, mut to) = (start, end);
