@@ -172,8 +172,7 @@ fn resolve(workdir: &str, path: &str) -> String {
 impl DockerfileSteps {
     /// Reads and parses a Dockerfile; a bad one is a diagnostic that points at the line.
     pub fn read(path: &Path) -> Result<DockerfileSteps, miette::Report> {
-        let bytes =
-            std::fs::read(path).map_err(|e| miette::miette!("cannot read Dockerfile {}: {e}", path.display()))?;
+        let bytes = syntax::read_dockerfile(path).map_err(|e| miette::miette!(code = "imgopt::analyze", "{e}"))?;
         let name = path.display().to_string();
         let text = syntax::decode(&bytes).map_err(|e| e.report(&name, &String::from_utf8_lossy(&bytes)))?;
         DockerfileSteps::from_text(&name, text)

@@ -194,18 +194,8 @@ impl Store {
 
     /// Writes a file by temp + fsync + rename.
     pub fn write_atomic(&self, path: &Path, bytes: &[u8]) -> Result<()> {
-        use std::sync::atomic::{AtomicU64, Ordering};
-        static COUNTER: AtomicU64 = AtomicU64::new(0);
-        let tmp = self.root.join("tmp").join(format!(
-            ".{}.{}.{}",
-            path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
-            std::process::id(),
-            COUNTER.fetch_add(1, Ordering::Relaxed)
-        ));
-        let mut f = io(&tmp, File::create(&tmp))?;
-        io(&tmp, f.write_all(bytes))?;
-        io(&tmp, f.sync_all())?;
-        io(path, std::fs::rename(&tmp, path))
+        // The temporary file goes to the store's `tmp/`, which the next build cleans after a crash.
+        io(path, crate::fsio::write_atomic_in(&self.root.join("tmp"), path, bytes))
     }
 
     pub fn blob_path(&self, digest: &Digest) -> PathBuf {

@@ -250,12 +250,7 @@ pub fn build(args: &BuildArgs, tags: Vec<String>) -> miette::Result<(BuildResult
 }
 
 fn read_dockerfile(path: &Path) -> miette::Result<Vec<u8>> {
-    let meta =
-        std::fs::metadata(path).map_err(|e| miette::miette!(code = "imgopt::build", "{}: {e}", path.display()))?;
-    if !meta.is_file() {
-        return Err(miette::miette!(code = "imgopt::build", "{}: not a regular file", path.display()));
-    }
-    std::fs::read(path).map_err(|e| miette::miette!(code = "imgopt::build", "{}: {e}", path.display()))
+    crate::syntax::read_dockerfile(path).map_err(|e| miette::miette!(code = "imgopt::build", "{e}"))
 }
 
 fn report(e: &BuildError, path: &Path, text: &str) -> miette::Report {

@@ -13,7 +13,6 @@ use std::collections::{BTreeMap, HashSet};
 use std::fs::{self, File};
 use std::io::{self, BufRead, BufReader, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use serde::Serialize;
 
@@ -24,6 +23,7 @@ use super::spec::{
     Descriptor, Digest, DockerArchiveEntry, ImageConfig, Index, Manifest, Platform, ANNOTATION_REF_NAME,
     MEDIA_OCI_CONFIG, MEDIA_OCI_MANIFEST,
 };
+use crate::fsio::TempFile;
 
 /// The `oci-layout` file of every layout this module writes.
 pub const OCI_LAYOUT: &[u8] = br#"{"imageLayoutVersion":"1.0.0"}"#;
@@ -300,7 +300,7 @@ pub fn put_blob_file(dir: &Path, source: &Path, expected: &Descriptor) -> Result
         (tap.digest(), tap.bytes)
     };
     check_blob(source, expected, digest, size)?;
-    temp.commit(&target)?;
+    temp.commit(&target).map_err(|e| ImageError::write(&target, e))?;
     Ok(target)
 }
 
@@ -351,9 +351,7 @@ fn create_parent(path: &Path) -> Result<()> {
 
 /// Replace `path` with `bytes` in one rename.
 fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let temp = TempFile::beside(path);
-    fs::write(&temp.path, bytes).map_err(|e| ImageError::write(&temp.path, e))?;
-    temp.commit(path)
+    crate::fsio::write_atomic(path, bytes).map_err(|e| ImageError::write(path, e))
 }
 
 /// An exclusive lock on a directory, released when dropped (flock on the directory itself: no
@@ -362,36 +360,6 @@ fn lock_dir(dir: &Path) -> Result<nix::fcntl::Flock<File>> {
     let handle = File::open(dir).map_err(|e| ImageError::io(dir, e))?;
     nix::fcntl::Flock::lock(handle, nix::fcntl::FlockArg::LockExclusive)
         .map_err(|(_, errno)| ImageError::write(dir, io::Error::from(errno)))
-}
-
-/// A file being written beside its final place; removed unless committed.
-struct TempFile {
-    path: PathBuf,
-    committed: bool,
-}
-
-impl TempFile {
-    fn beside(target: &Path) -> Self {
-        static COUNTER: AtomicU64 = AtomicU64::new(0);
-        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-        let name = target.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-        let path = target.with_file_name(format!(".{name}.tmp-{}-{n}", std::process::id()));
-        TempFile { path, committed: false }
-    }
-
-    fn commit(mut self, target: &Path) -> Result<()> {
-        fs::rename(&self.path, target).map_err(|e| ImageError::write(target, e))?;
-        self.committed = true;
-        Ok(())
-    }
-}
-
-impl Drop for TempFile {
-    fn drop(&mut self) {
-        if !self.committed {
-            let _ = fs::remove_file(&self.path);
-        }
-    }
 }
 
 /// A tar being written to a temporary file and renamed into place by [`ArchiveWriter::finish`]:
@@ -486,7 +454,7 @@ impl ArchiveWriter {
         let mut out = builder.into_inner().map_err(|e| ImageError::write(&target, e))?;
         out.flush().map_err(|e| ImageError::write(&target, e))?;
         drop(out);
-        temp.commit(&target)
+        temp.commit(&target).map_err(|e| ImageError::write(&target, e))
     }
 }
 
@@ -510,9 +478,7 @@ fn open_uncompressed(path: &Path) -> Result<(Box<dyn Read>, Compression)> {
     let stream: Box<dyn Read> = match compression {
         Compression::None => Box::new(reader),
         Compression::Gzip => Box::new(flate2::bufread::MultiGzDecoder::new(reader)),
-        Compression::Zstd => {
-            Box::new(zstd::stream::read::Decoder::with_buffer(reader).map_err(|e| ImageError::io(path, e))?)
-        }
+        Compression::Zstd => Box::new(super::layer::zstd_decoder(reader).map_err(|e| ImageError::io(path, e))?),
     };
     Ok((stream, compression))
 }
