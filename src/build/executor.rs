@@ -916,22 +916,7 @@ impl<'p> Builder<'p> {
 
     /// Makes sure the snapshot of `chain` exists, unpacking the layer's blob if it does not.
     fn ensure_snapshot(&self, chain: &Digest, layer: &CachedLayer) -> Result<()> {
-        if self.store.has_snapshot(chain) {
-            self.store.touch(&self.store.snapshot_dir(chain));
-            return Ok(());
-        }
-        let tmp = self.store.temp_dir("unpack")?;
-        let dest = tmp.path.join("fs");
-        std::fs::create_dir(&dest).map_err(io_err(dest.display().to_string()))?;
-        let blob = self.store.blob_path(&layer.digest);
-        let file = std::fs::File::open(&blob).map_err(io_err(blob.display().to_string()))?;
-        let reader = extract::decompressed(std::io::BufReader::new(file))
-            .map_err(|e| BuildError::Layer { message: format!("layer {}: {e}", layer.digest) })?;
-        let opts = ExtractOptions::for_current_user();
-        extract::extract_layer(reader, &dest, &opts)
-            .map_err(|e| BuildError::Layer { message: format!("unpacking layer {}: {e}", layer.digest) })?;
-        self.store.adopt_snapshot(&dest, chain)?;
-        Ok(())
+        unpack_layer(&self.store, chain, &layer.digest)
     }
 
     /// A base image from the store, pulled from its registry when the store lacks it.
@@ -1075,6 +1060,39 @@ impl<'p> Builder<'p> {
             target_stage: target,
         })
     }
+}
+
+/// Makes sure the snapshot of `chain` exists in the store, unpacking layer blob `digest` if not.
+pub fn unpack_layer(store: &Store, chain: &Digest, digest: &Digest) -> Result<()> {
+    if store.has_snapshot(chain) {
+        store.touch(&store.snapshot_dir(chain));
+        return Ok(());
+    }
+    let tmp = store.temp_dir("unpack")?;
+    let dest = tmp.path.join("fs");
+    std::fs::create_dir(&dest).map_err(io_err(dest.display().to_string()))?;
+    let blob = store.blob_path(digest);
+    let file = std::fs::File::open(&blob).map_err(io_err(blob.display().to_string()))?;
+    let reader = extract::decompressed(std::io::BufReader::new(file))
+        .map_err(|e| BuildError::Layer { message: format!("layer {digest}: {e}") })?;
+    let opts = ExtractOptions::for_current_user();
+    extract::extract_layer(reader, &dest, &opts)
+        .map_err(|e| BuildError::Layer { message: format!("unpacking layer {digest}: {e}") })?;
+    store.adopt_snapshot(&dest, chain)?;
+    Ok(())
+}
+
+/// Unpacks every layer of an image in the store into its snapshot (what `docker load` does
+/// too), so that a build on it starts at once.
+pub fn unpack_image(store: &Store, image: &Image) -> Result<()> {
+    let mut parent: Option<Digest> = None;
+    for blob in &image.layers {
+        let Some(digest) = &blob.digest else { continue };
+        let chain = chain_id(parent.as_ref(), &blob.diff_id);
+        unpack_layer(store, &chain, digest)?;
+        parent = Some(chain);
+    }
+    Ok(())
 }
 
 /// The stages stage `s` uses: its base, and those its `COPY --from` and `RUN --mount=from` name.

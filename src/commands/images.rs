@@ -198,6 +198,13 @@ pub fn load_into(store: &Store, reference: &ImageRef, tags: &[String]) -> miette
         .collect::<miette::Result<Vec<String>>>()?;
     let written =
         store.import(&image, &names).map_err(|e| miette::miette!(code = "imgopt::load", "{reference}: {e}"))?;
+    // Unpacked now, as `docker load` does, so the first build on it starts at once.
+    let stored = Image::open(
+        &ImageRef::OciDir { dir: store.root.clone(), tag: Some(names[0].clone()) },
+        &OpenOptions::default(),
+    )?;
+    crate::build::executor::unpack_image(store, &stored)
+        .map_err(|e| miette::miette!(code = "imgopt::load", "{reference}: {e}"))?;
     let id: String = written.config_digest.hex().chars().take(12).collect();
     for n in &names {
         eprintln!("Loaded image: {n} (ID {id}, {} layers)", image.layers.len());
