@@ -29,7 +29,7 @@ release_version() {
     echo "${IMGOPT_VERSION#v}"
     return
   fi
-  crate=$(bash "$source_dir/ci/crate-version.sh" "$source_dir/Cargo.toml")
+  crate=$(bash "$source_dir/ci/crate-version.sh" "$source_dir/Cargo.toml") || return 1
   if [ "$ref" = "v$crate" ]; then
     echo "imgopt: release $crate, the action's ref $ref" >&2
     echo "$crate"
@@ -67,7 +67,9 @@ sha256() {
 # What identifies the build: the release, or a digest of the sources cargo compiles.
 key() {
   if [ -n "$version" ]; then
-    echo "imgopt-release-$version-$(target)"
+    local t
+    t=$(target) || return 1
+    echo "imgopt-release-$version-$t"
   else
     local digest
     digest=$(cd "$source_dir" && find Cargo.toml Cargo.lock src -type f | LC_ALL=C sort | xargs cat | sha256 | cut -c1-16)
