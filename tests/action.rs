@@ -221,20 +221,25 @@ fn repo(root: &Path) -> (PathBuf, String) {
 }
 
 /// Release assets for this version as the action expects them (`v$VERSION/imgopt-$VERSION-$TARGET.tar.gz`
-/// and its `.sha256`), packed by `ci/release/package.sh pack` from the binary under test and served
-/// over HTTP.
-fn release(root: &Path) -> FileServer {
-    let dir = root.join(format!("releases/v{VERSION}"));
-    common::dist::run_ok(
-        Command::new("bash")
-            .arg(Path::new(ACTION_DIR).join("ci/release/package.sh"))
-            .arg("pack")
-            .arg(host_target())
-            .arg(env!("CARGO_BIN_EXE_imgopt"))
-            .arg(&dir),
-        "package.sh pack",
-    );
-    FileServer::serve(&root.join("releases"))
+/// and its `.sha256`), packed once by `ci/release/package.sh pack` from the binary under test
+/// (into target/test-release) and served over HTTP to each test.
+fn release() -> FileServer {
+    static PACKED: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    let root = PACKED.get_or_init(|| {
+        let root = common::dist::target_dir().join("test-release");
+        let _ = std::fs::remove_dir_all(&root);
+        common::dist::run_ok(
+            Command::new("bash")
+                .arg(Path::new(ACTION_DIR).join("ci/release/package.sh"))
+                .arg("pack")
+                .arg(host_target())
+                .arg(env!("CARGO_BIN_EXE_imgopt"))
+                .arg(root.join(format!("v{VERSION}"))),
+            "package.sh pack",
+        );
+        root
+    });
+    FileServer::serve(root)
 }
 
 /// What the install step needs to download from `server`: its URL, and the target the assets
@@ -276,7 +281,7 @@ fn pull_request_annotations_summary_outputs_and_image() {
     // dive's CI file at the workspace root sets the image's gates: 2050 B reclaimable fails this one.
     std::fs::write(ws.join(".dive-ci"), "rules:\n  highestWastedBytes: 2000\n").expect("write .dive-ci");
     let image_size: usize = layers.iter().map(|l| l.tar.len()).sum();
-    let server = release(&tmp.0);
+    let server = release();
     let run = run_action(
         &ws,
         &tmp.0,
@@ -324,7 +329,7 @@ fn fork_pull_request_falls_back_to_annotations_and_summary() {
     }
     let tmp = TempDir::new("action-fork");
     let (ws, base) = repo(&tmp.0);
-    let server = release(&tmp.0);
+    let server = release();
     // failure-threshold none: nothing but the fork could fail this job, and it must not.
     let run = run_action(
         &ws,
@@ -354,7 +359,7 @@ fn failed_upload_is_reported_not_fatal() {
     }
     let tmp = TempDir::new("action-upload");
     let (ws, base) = repo(&tmp.0);
-    let server = release(&tmp.0);
+    let server = release();
     let run = run_action(
         &ws,
         &tmp.0,
@@ -464,7 +469,7 @@ fn action_ref_picks_a_release_or_the_source() {
         (result.status.success(), key, String::from_utf8_lossy(&result.stderr).to_string())
     };
     let here = Path::new(ACTION_DIR);
-    let release = |target: &str| format!("imgopt-release-{VERSION}-{target}");
+    let release_key = |target: &str| format!("imgopt-release-{VERSION}-{target}");
     let musl = "x86_64-unknown-linux-musl";
     let (major, minor) = {
         let mut parts = VERSION.split('.');
@@ -474,7 +479,7 @@ fn action_ref_picks_a_release_or_the_source() {
     // A version tag, and the moving major and minor tags at that release.
     for r in [format!("v{VERSION}"), major, minor] {
         let (ok, key, log) = plan(here, &[("IMGOPT_ACTION_REF", &r)]);
-        assert!(ok && key == release(musl), "{r}: {key} {log}");
+        assert!(ok && key == release_key(musl), "{r}: {key} {log}");
     }
     // A branch, a commit, a local action, a tag of another version: the source.
     for r in ["main", "0123456789abcdef0123456789abcdef01234567", "", "v999.0.0"] {
@@ -489,7 +494,7 @@ fn action_ref_picks_a_release_or_the_source() {
     // The checkout's directory names this action's ref even where github.action_ref names
     // another (imgopt's action nested in a composite action used from main).
     let (ok, key, log) = plan(&checked_out, &[("IMGOPT_ACTION_REF", "main")]);
-    assert!(ok && key == release(musl), "{key} {log}");
+    assert!(ok && key == release_key(musl), "{key} {log}");
     // An explicit `version` wins over the ref.
     let (ok, key, log) = plan(here, &[("IMGOPT_ACTION_REF", "main"), ("IMGOPT_VERSION", "v0.0.7")]);
     assert!(ok && key == "imgopt-release-0.0.7-x86_64-unknown-linux-musl", "{key} {log}");
@@ -501,7 +506,7 @@ fn action_ref_picks_a_release_or_the_source() {
     ] {
         let (ok, key, log) =
             plan(here, &[("IMGOPT_ACTION_REF", &format!("v{VERSION}")), ("RUNNER_OS", os), ("RUNNER_ARCH", arch)]);
-        assert!(ok && key == release(target), "{os}/{arch}: {key} {log}");
+        assert!(ok && key == release_key(target), "{os}/{arch}: {key} {log}");
     }
     let (ok, _, log) =
         plan(here, &[("IMGOPT_ACTION_REF", &format!("v{VERSION}")), ("RUNNER_OS", "Windows"), ("RUNNER_ARCH", "X64")]);

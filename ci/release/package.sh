@@ -9,6 +9,8 @@
 # target/release-assets. VERSION is Cargo.toml's.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
+stage=$(mktemp -d)
+trap 'rm -rf "$stage"' EXIT
 
 usage() {
   echo "usage: package.sh build TARGET [OUT] | package.sh pack TARGET BINARY [OUT]" >&2
@@ -20,14 +22,12 @@ sha256() {
 }
 
 pack() {
-  local target=$1 binary=$2 out=$3 version name stage
+  local target=$1 binary=$2 out=$3 version name
   [ -f "$binary" ] && [ -x "$binary" ] || { echo "package.sh: $binary is not an executable file" >&2; exit 1; }
   version=$(bash "$root/ci/crate-version.sh")
   name="imgopt-$version-$target"
   mkdir -p "$out"
   out=$(cd "$out" && pwd)
-  stage=$(mktemp -d)
-  trap 'rm -rf "$stage"' EXIT
   mkdir "$stage/$name"
   cp "$binary" "$stage/$name/imgopt"
   chmod 0755 "$stage/$name/imgopt"
