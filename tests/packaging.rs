@@ -31,6 +31,7 @@ fn crate_is_small_holds_its_sources_and_builds_alone() {
     // Unpacked at the same place each run, so that cargo can tell the crate has not changed.
     let unpacked = target_dir().join("crate-check");
     let _ = std::fs::remove_dir_all(&unpacked);
+    std::fs::create_dir_all(&unpacked).expect("mkdir");
     let mut names = Vec::new();
     let mut vcs_info = String::new();
     let bytes = std::fs::read(&krate).expect("read the crate");
