@@ -119,8 +119,10 @@ fn wheel_hooks_install_the_prebuilt_wheel() {
     }
     let wheel = common::dist::wheel();
     let wheels = wheel.parent().expect("wheel dir").to_str().expect("UTF-8 path");
-    // pip finds imgopt-bin in the directory of the wheel built here, and nowhere else: nothing
-    // is compiled and nothing comes from PyPI (the shim's build backend needs nothing either).
+    // pip finds imgopt-bin in the directory of the wheel built here, and nowhere else. No index:
+    // nothing comes from PyPI, and no build backend could be fetched to compile imgopt (the
+    // shim's in-tree backend needs none), so the hook's imgopt is the wheel's. (try-repo removes
+    // the hook's environment when it is done, so it is not looked into.)
     let pip = [("PIP_FIND_LINKS", wheels), ("PIP_NO_INDEX", "1")];
     let tmp = common::TempDir::new("pre-commit-wheel");
     let dir = project(&tmp.0);
@@ -132,25 +134,6 @@ fn wheel_hooks_install_the_prebuilt_wheel() {
     assert!(log.contains("Dockerfile-prod:2:5: IMG203"), "{log}");
     assert!(!log.contains("vendor/"), "excluded by .imgopt.toml: {log}");
 
-    // The hook's environment holds the wheel's binary, pinned by the shim at the crate's version.
-    let envs: Vec<_> = walk(&tmp.path("pre-commit-home"))
-        .into_iter()
-        .filter(|p| p.ends_with("bin/imgopt") && p.to_string_lossy().contains("py_env-"))
-        .collect();
-    assert_eq!(envs.len(), 1, "{envs:?}");
-    let version = Command::new(&envs[0]).arg("--version").output().expect("imgopt --version");
-    let version = String::from_utf8_lossy(&version.stdout);
-    assert_eq!(version.trim(), format!("imgopt {} ({})", common::dist::VERSION, common::dist::head_commit()));
-    let site = envs[0].parent().and_then(Path::parent).expect("env root");
-    let installed: Vec<String> = walk(site)
-        .iter()
-        .filter_map(|p| p.file_name().and_then(|n| n.to_str()).map(str::to_string))
-        .filter(|n| n.ends_with(".dist-info"))
-        .collect();
-    let v = common::dist::VERSION;
-    assert!(installed.contains(&format!("imgopt_bin-{v}.dist-info")), "{installed:?}");
-    assert!(installed.contains(&format!("imgopt_pre_commit-{v}.dist-info")), "{installed:?}");
-
     let (out, log) = try_repo(&dir, &tmp.0, "imgopt-fix-wheel", &pip);
     assert_eq!(out.status.code(), Some(1), "{log}");
     assert!(log.contains("files were modified by this hook"), "{log}");
@@ -160,20 +143,4 @@ fn wheel_hooks_install_the_prebuilt_wheel() {
     );
     let (out, log) = try_repo(&dir, &tmp.0, "imgopt-fix-wheel", &pip);
     assert_eq!(out.status.code(), Some(0), "{log}");
-}
-
-/// Every path under `dir`, directories included (symbolic links are not followed).
-fn walk(dir: &Path) -> Vec<PathBuf> {
-    let mut found = Vec::new();
-    let mut todo = vec![dir.to_path_buf()];
-    while let Some(d) = todo.pop() {
-        for entry in std::fs::read_dir(&d).into_iter().flatten().flatten() {
-            let path = entry.path();
-            if entry.file_type().is_ok_and(|t| t.is_dir()) {
-                todo.push(path.clone());
-            }
-            found.push(path);
-        }
-    }
-    found
 }
