@@ -72,7 +72,7 @@ key() {
     echo "imgopt-release-$version-$t"
   else
     local digest
-    digest=$(cd "$source_dir" && find Cargo.toml Cargo.lock src -type f | LC_ALL=C sort | xargs cat | sha256 | cut -c1-16)
+    digest=$(cd "$source_dir" && find Cargo.toml Cargo.lock build.rs src -type f | LC_ALL=C sort | xargs cat | sha256 | cut -c1-16)
     echo "imgopt-source-$digest-${RUNNER_OS:-$(uname -s)}-${RUNNER_ARCH:-$(uname -m)}"
   fi
 }
