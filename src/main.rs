@@ -5,7 +5,8 @@ use clap::{Parser, Subcommand};
 
 /// Make container images small and Dockerfiles clean.
 #[derive(Parser)]
-#[command(name = "imgopt", version, about)]
+// The version and the commit it was built from (build.rs).
+#[command(name = "imgopt", version = env!("IMGOPT_LONG_VERSION"), about)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

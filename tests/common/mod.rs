@@ -16,6 +16,9 @@ pub mod fidelity;
 /// RUN bodies of the corpus, for the shell reader's tests.
 pub mod run_bodies;
 
+/// The release build, the wheel, and an HTTP server for release assets.
+pub mod dist;
+
 /// The shared corpus (`IMGOPT_CORPUS`), or None after saying plainly that the test is skipped.
 /// Under CI the corpus is required.
 pub fn corpus(test: &str) -> Option<PathBuf> {
