@@ -78,7 +78,9 @@ imgopt_store() { # fresh imgopt store in $1 holding the case's base
 timed() {
   local label=$1
   shift
-  if ! /usr/bin/time -f "%e %M" -o "$work/time.$$" "$@" >"$work/last.log" 2>&1; then
+  # One retry: buildah 1.28 fails now and then on a loaded machine ("sealing memfd copy").
+  if ! /usr/bin/time -f "%e %M" -o "$work/time.$$" "$@" >"$work/last.log" 2>&1 &&
+    ! /usr/bin/time -f "%e %M" -o "$work/time.$$" "$@" >"$work/last.log" 2>&1; then
     echo "failed: $label: $*" >&2
     tail -20 "$work/last.log" >&2
     exit 1
