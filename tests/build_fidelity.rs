@@ -402,3 +402,60 @@ fn debian_base_is_readable() {
         }
     }
 }
+
+/// An image imgopt's builder made is taken by the real tools: `docker load` + `docker run`,
+/// `skopeo inspect`, `umoci unpack` and `dive --ci` (the writers' own tests cover the forms;
+/// this is the builder's output end to end).
+#[test]
+fn imgopt_images_run_in_docker_and_are_read_by_the_real_tools() {
+    let case = build_cases::by_name("multistage");
+    if !ready(&case, &["skopeo", "umoci", "dive"]) {
+        return;
+    }
+    docker::ensure_daemon();
+    let dir = work_dir("real-tools", "imgopt");
+    let base = case.base.image();
+    let options = case.prepare(&dir.join("imgopt"));
+    let store = dir.join("store");
+    let imgopt = env!("CARGO_BIN_EXE_imgopt");
+    let load = Command::new(imgopt)
+        .env("IMGOPT_STORE", &store)
+        .arg("load")
+        .arg(base.docker_archive_ref())
+        .args(["-t", &base.name])
+        .output()
+        .unwrap();
+    assert!(load.status.success(), "imgopt load: {}", String::from_utf8_lossy(&load.stderr));
+    let tag = "imgopt-real-tools/multistage:1";
+    let archive = dir.join("out.tar");
+    let oci = dir.join("oci");
+    for out in [format!("docker-archive:{}:{tag}", archive.display()), format!("oci:{}:v1", oci.display())] {
+        let built = Command::new(imgopt)
+            .env("IMGOPT_STORE", &store)
+            .arg("build")
+            .args(options.common_args())
+            .args(["-o", &out])
+            .arg(&options.context)
+            .output()
+            .unwrap();
+        assert!(built.status.success(), "imgopt build: {}", String::from_utf8_lossy(&built.stderr));
+    }
+    let run = |program: &str, args: &[&str]| {
+        let out = Command::new(program).args(args).output().unwrap();
+        assert!(out.status.success(), "{program} {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let archive_arg = archive.display().to_string();
+    run("/usr/bin/docker", &["load", "-i", &archive_arg]);
+    let shown =
+        run("/usr/bin/docker", &["run", "--rm", "--network", "none", tag, "cat", "/app/HELLO.txt", "/listing.txt"]);
+    assert!(shown.contains("/app/stamp"), "{shown}");
+    let _ = Command::new("/usr/bin/docker").args(["rmi", "-f", tag]).output();
+    let inspected = run("skopeo", &["inspect", &format!("docker-archive:{archive_arg}")]);
+    let json: serde_json::Value = serde_json::from_str(&inspected).unwrap();
+    assert_eq!(json["Layers"].as_array().map(Vec::len), Some(5), "{inspected}");
+    let bundle = dir.join("bundle");
+    run("umoci", &["unpack", "--image", &format!("{}:v1", oci.display()), &bundle.display().to_string()]);
+    assert!(bundle.join("rootfs/app/orig.txt").is_file());
+    run("dive", &["--ci", &format!("docker-archive://{archive_arg}")]);
+}
