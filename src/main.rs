@@ -66,6 +66,12 @@ struct AnalyzeArgs {
     /// The Dockerfile the image was built from: each layer is mapped to the line that made it.
     #[arg(short = 'f', long = "file")]
     file: Option<PathBuf>,
+    /// List every installed package, not only the largest (table and markdown; JSON lists all).
+    #[arg(long, conflicts_with = "skip_packages")]
+    packages: bool,
+    /// Do not read the package databases (dpkg, apk, pip, npm, gems).
+    #[arg(long)]
+    skip_packages: bool,
 }
 
 fn analyze(args: AnalyzeArgs) -> miette::Result<ExitCode> {
@@ -77,8 +83,14 @@ fn analyze(args: AnalyzeArgs) -> miette::Result<ExitCode> {
         .transpose()
         .map_err(|m| miette::miette!("--platform: {m}"))?;
     let dockerfile = args.file.as_deref().map(imgopt::analyze::dockerfile_map::DockerfileSteps::read).transpose()?;
-    let options =
-        AnalyzeOptions { platform, verify: args.verify, base_layers: args.base_layers, top: args.top, dockerfile };
+    let options = AnalyzeOptions {
+        platform,
+        verify: args.verify,
+        base_layers: args.base_layers,
+        top: args.top,
+        dockerfile,
+        packages: !args.skip_packages,
+    };
     let mut gates = Gates {
         max_wasted_bytes: args.max_wasted_bytes,
         max_wasted_ratio: args.max_wasted_ratio,
@@ -88,7 +100,8 @@ fn analyze(args: AnalyzeArgs) -> miette::Result<ExitCode> {
         gates = gates.with_dive_ci(path)?;
     }
     let report = analyze_reference(&args.image, &options)?;
-    print!("{}", render::render(&report, args.format));
+    let shown = if args.packages { usize::MAX } else { render::TOP_PACKAGES };
+    print!("{}", render::render_with(&report, args.format, shown));
     let failures = gates.check(&report);
     for failure in &failures {
         eprintln!("gate failed: {failure}");

@@ -11,6 +11,7 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::io::{self, BufReader, Read, Seek, SeekFrom};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use sha2::{Digest as _, Sha256};
 use xxhash_rust::xxh3::Xxh3;
@@ -119,32 +120,28 @@ pub struct LayerContents {
 
 /// Files whose content the caller wants while the layer streams by (package databases, read
 /// without a second pass over the layer): chosen by path, each kept only up to
-/// `max_file_bytes`, all of a layer's together up to `max_layer_bytes`. A file over either limit
-/// is left out of [`LayerContents::kept`]; its entry (path and size) is still there for the
-/// caller to say why.
+/// `max_file_bytes`, and only while `budget` (shared by all the layers read at once) lasts. A
+/// file over either limit is left out of [`LayerContents::kept`]; its entry (path and size) is
+/// still there for the caller to say why.
 #[derive(Clone, Copy)]
 pub struct Keep<'a> {
     pub wanted: &'a (dyn Fn(&str) -> bool + Sync),
     pub max_file_bytes: u64,
-    pub max_layer_bytes: u64,
+    pub budget: &'a AtomicU64,
 }
 
-/// A [`Keep`] and what it has kept of the layer so far.
+/// A [`Keep`], for the layer being read.
 struct Keeper<'a> {
     keep: Option<Keep<'a>>,
-    used: u64,
 }
 
 impl Keeper<'_> {
     /// Whether to keep the content of this regular file, `size` bytes long.
     fn wants(&mut self, path: &str, size: u64) -> bool {
         let Some(keep) = self.keep else { return false };
-        if size > keep.max_file_bytes || self.used.saturating_add(size) > keep.max_layer_bytes || !(keep.wanted)(path)
-        {
-            return false;
-        }
-        self.used += size;
-        true
+        size <= keep.max_file_bytes
+            && (keep.wanted)(path)
+            && keep.budget.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |left| left.checked_sub(size)).is_ok()
     }
 }
 
@@ -215,7 +212,7 @@ pub fn read_layer(
     blob_size: u64,
     keep: Option<Keep<'_>>,
 ) -> Result<LayerContents> {
-    let keeper = Keeper { keep, used: 0 };
+    let keeper = Keeper { keep };
     let unreadable = |e: io::Error| origin.error(format!("cannot read the blob: {e}"));
     let mut head = [0u8; 4];
     let mut got = 0;

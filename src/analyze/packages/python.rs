@@ -1,0 +1,109 @@
+//! Python: each `NAME-VERSION.dist-info/RECORD` lists the distribution's files (CSV: path, hash,
+//! size), relative to the directory holding the dist-info (`../../../bin/x` for scripts). pip
+//! writes `REQUESTED` beside it for what was asked for by name.
+
+use std::collections::BTreeMap;
+
+use super::paths::normalize;
+use super::{Database, Found, Sources, Manager, Notes, Reason, MAX_PACKAGES};
+
+const RECORD: &str = ".dist-info/RECORD";
+
+pub(super) fn wanted(path: &str) -> bool {
+    path.ends_with(RECORD)
+}
+
+/// The first CSV field of a RECORD line: the path (quoted when it holds a comma or a quote).
+fn first_field(line: &[u8]) -> Vec<u8> {
+    let Some(rest) = line.strip_prefix(b"\"") else {
+        return line.split(|&b| b == b',').next().unwrap_or(line).to_vec();
+    };
+    let mut out = Vec::new();
+    let mut bytes = rest.iter().copied().peekable();
+    while let Some(b) = bytes.next() {
+        if b == b'"' {
+            if bytes.peek() == Some(&b'"') {
+                bytes.next();
+            } else {
+                break;
+            }
+        }
+        out.push(b);
+    }
+    out
+}
+
+pub(super) fn read(image: &Sources<'_>, found: &mut Vec<Found>, databases: &mut Vec<Database>) {
+    let records = image.final_files_where(wanted);
+    // One database per directory of dist-infos (a site-packages).
+    let mut sites: BTreeMap<&str, (usize, usize, Notes)> = BTreeMap::new();
+    for (path, file) in records {
+        let dist_info = &path[..path.len() - "/RECORD".len()];
+        let (site, dir_name) = dist_info.rsplit_once('/').unwrap_or(("", dist_info));
+        let site_entry = sites.entry(site).or_insert_with(|| (file.layer, 0, Notes::default()));
+        site_entry.0 = site_entry.0.max(file.layer);
+        let notes = &mut site_entry.2;
+        if site_entry.1 >= MAX_PACKAGES {
+            notes.add(format!("/{path}: more than {MAX_PACKAGES} distributions here: ignored"));
+            continue;
+        }
+        let Some(data) = file.content else {
+            notes.add(file.refusal(path));
+            continue;
+        };
+        let stem = dir_name.trim_end_matches(".dist-info");
+        let (name, version) = stem.split_once('-').unwrap_or((stem, ""));
+        let mut paths = Vec::new();
+        let mut outside = 0usize;
+        for line in data.split(|&b| b == b'\n') {
+            let line = line.strip_suffix(b"\r").unwrap_or(line);
+            if line.is_empty() {
+                continue;
+            }
+            match normalize(site, &first_field(line)) {
+                Some(p) if !p.is_empty() => paths.push(p),
+                Some(_) => {}
+                None => outside += 1,
+            }
+        }
+        if outside > 0 {
+            notes.add(format!("/{path}: {outside} paths climb out of the image root: ignored"));
+        }
+        site_entry.1 += 1;
+        let requested = image.tree.exists(&format!("{dist_info}/REQUESTED"));
+        found.push(Found {
+            manager: Manager::Python,
+            name: name.to_string(),
+            version: version.to_string(),
+            arch: None,
+            layer: file.layer,
+            paths,
+            declared_bytes: None,
+            reason: Some(if requested { Reason::Manual } else { Reason::Dependency }),
+            via: Vec::new(),
+            source: dist_info.to_string(),
+        });
+    }
+    for (site, (layer, packages, notes)) in sites {
+        databases.push(Database {
+            manager: Manager::Python,
+            path: site.to_string(),
+            layer,
+            packages,
+            error: None,
+            notes: notes.into_vec(),
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_quoted_paths() {
+        assert_eq!(first_field(b"six.py,sha256=abc,1234"), b"six.py");
+        assert_eq!(first_field(b"\"a,\"\"b\"\".py\",sha256=x,1"), b"a,\"b\".py");
+        assert_eq!(first_field(b"x.dist-info/RECORD,,"), b"x.dist-info/RECORD");
+    }
+}

@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Build the apt test image (testdata/packages/apt/Dockerfile) into an OCI archive.
+#
+#   build-apt-image.sh CACHE_DIR OUT.tar [EXTRA_RUN]
+#
+# The debootstrap minbase rootfs is made once and kept as CACHE_DIR/minbase-bookworm.tar (the
+# tests keep it under target/); the image is built with buildah (vfs storage, chroot isolation)
+# in a store under CACHE_DIR that is removed afterwards. EXTRA_RUN, when given, is one more RUN
+# line appended to the Dockerfile (the benchmark makes a bigger image with it).
+# Needs: debootstrap, buildah (apt); the Debian mirror and PyPI. Run as root.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+cache=$1
+out=$2
+extra=${3:-}
+mkdir -p "$cache"
+cache=$(cd "$cache" && pwd)
+mirror=${IMGOPT_DEBIAN_MIRROR:-http://deb.debian.org/debian}
+
+rootfs_tar=$cache/minbase-bookworm.tar
+if [[ ! -f $rootfs_tar ]]; then
+  tmp=$(mktemp -d "$cache/debootstrap.XXXXXX")
+  debootstrap --variant=minbase bookworm "$tmp/root" "$mirror" >"$tmp/log" 2>&1 || {
+    tail -20 "$tmp/log" >&2
+    exit 1
+  }
+  # The downloaded .debs are debootstrap's, not the base image's.
+  rm -f "$tmp/root"/var/cache/apt/archives/*.deb
+  tar -C "$tmp/root" --numeric-owner -cf "$tmp/rootfs.tar" .
+  mv "$tmp/rootfs.tar" "$rootfs_tar"
+  rm -rf "$tmp"
+fi
+
+store=$(mktemp -d "$cache/buildah.XXXXXX")
+b() { buildah --root "$store/root" --runroot "$store/runroot" --storage-driver vfs "$@"; }
+trap 'b rmi -a -f >/dev/null 2>&1 || true; rm -rf "$store"' EXIT
+export BUILDAH_ISOLATION=chroot
+c=$(b from scratch)
+b add "$c" "$rootfs_tar" / >/dev/null
+b config --cmd /bin/bash "$c"
+b commit -q --rm "$c" imgopt-minbase >/dev/null
+
+context=$store/context
+mkdir -p "$context/ca"
+cp "$here/apt/Dockerfile" "$context/Dockerfile"
+if [[ -n $extra ]]; then printf 'RUN %s\n' "$extra" >>"$context/Dockerfile"; fi
+# pip reaches PyPI over HTTPS: the image trusts what this machine trusts.
+cp /usr/local/share/ca-certificates/*.crt "$context/ca/" 2>/dev/null || true
+b build -q --layers --network host -f "$context/Dockerfile" -t imgopt-apt "$context" >"$store/build.log" 2>&1 || {
+  tail -30 "$store/build.log" >&2
+  exit 1
+}
+b push -q imgopt-apt "oci-archive:$out.tmp:latest"
+mv "$out.tmp" "$out"
