@@ -230,12 +230,12 @@ fn package_line(r: &Report, p: &super::packages::Package) -> String {
 /// Why a package is there, in words.
 fn why(p: &super::packages::Package) -> Option<String> {
     use super::packages::Reason;
-    let chain = p.via.join(" → ");
+    let via = if p.via.is_empty() { String::new() } else { format!(" via {}", p.via.join(" → ")) };
     Some(match p.reason? {
         Reason::Manual => "asked for".into(),
-        Reason::Dependency => format!("dependency via {chain}"),
+        Reason::Dependency => format!("dependency{via}"),
         Reason::Recommended => {
-            format!("recommended via {chain}: installed because apt installs Recommends (--no-install-recommends)")
+            format!("recommended{via}: installed because apt installs Recommends (--no-install-recommends)")
         }
         Reason::Auto => "installed automatically, nothing needs it now".into(),
     })

@@ -28,6 +28,9 @@ pub enum Reason {
 pub(crate) struct Graph<'a> {
     pub names: Vec<&'a str>,
     pub manual: Vec<bool>,
+    /// Manual packages to credit first when several pull the same package equally (those asked
+    /// for in the layer being explained).
+    pub preferred: Vec<bool>,
     pub hard: Vec<Vec<usize>>,
     pub soft: Vec<Vec<usize>>,
 }
@@ -35,36 +38,43 @@ pub(crate) struct Graph<'a> {
 impl<'a> Graph<'a> {
     pub fn new(names: Vec<&'a str>, manual: Vec<bool>) -> Self {
         let n = names.len();
-        Graph { names, manual, hard: vec![Vec::new(); n], soft: vec![Vec::new(); n] }
+        Graph { names, manual, preferred: vec![false; n], hard: vec![Vec::new(); n], soft: vec![Vec::new(); n] }
     }
 
-    /// Each package's reason and the chain that pulled it in. A 0-1 breadth-first search from
-    /// the manual packages, where a Recommends edge costs 1: the packages at cost 0 are
-    /// dependencies, the others were recommended. Linear in the edges; cycles are harmless.
+    /// Each package's reason and the chain that pulled it in. Breadth-first from the manual
+    /// packages over the hard edges; the packages left are then reached one Recommends edge
+    /// further per round. Each package is visited once (cycles are harmless), and its chain is
+    /// one of the shortest with the fewest Recommends.
     pub fn classify(&self) -> Vec<(Reason, Vec<String>)> {
         let n = self.names.len();
         let mut cost = vec![usize::MAX; n];
         let mut parent = vec![usize::MAX; n];
         let mut root = vec![usize::MAX; n];
-        let mut queue = VecDeque::new();
-        for v in (0..n).filter(|&v| self.manual[v]) {
+        let mut seeds: Vec<usize> = (0..n).filter(|&v| self.manual[v]).collect();
+        seeds.sort_by_key(|&v| !self.preferred[v]);
+        for &v in &seeds {
             cost[v] = 0;
             root[v] = v;
-            queue.push_back(v);
         }
-        while let Some(u) = queue.pop_front() {
-            for (edges, weight) in [(&self.hard[u], 0), (&self.soft[u], 1)] {
-                for &v in edges {
-                    let through = cost[u] + weight;
-                    if through < cost[v] && !self.manual[v] {
-                        cost[v] = through;
-                        parent[v] = u;
-                        root[v] = root[u];
-                        if weight == 0 {
-                            queue.push_front(v);
-                        } else {
-                            queue.push_back(v);
-                        }
+        let mut round = 0;
+        while !seeds.is_empty() {
+            let mut level: Vec<usize> = Vec::new();
+            let mut queue: VecDeque<usize> = seeds.drain(..).collect();
+            while let Some(u) = queue.pop_front() {
+                level.push(u);
+                for &v in &self.hard[u] {
+                    if cost[v] == usize::MAX {
+                        (cost[v], parent[v], root[v]) = (round, u, root[u]);
+                        queue.push_back(v);
+                    }
+                }
+            }
+            round += 1;
+            for u in level {
+                for &v in &self.soft[u] {
+                    if cost[v] == usize::MAX {
+                        (cost[v], parent[v], root[v]) = (round, u, root[u]);
+                        seeds.push(v);
                     }
                 }
             }

@@ -134,18 +134,15 @@ fn relations(field: &[u8]) -> impl Iterator<Item = Vec<&str>> + '_ {
 }
 
 pub(super) fn read(image: &Sources<'_>, found: &mut Vec<Found>, databases: &mut Vec<Database>) {
-    let auto = extended_states(image);
     if let Some(file) = image.final_file(STATUS) {
-        read_status(image, file, &auto, found, databases);
+        read_status(image, file, found, databases);
     }
+    let auto = image.final_file(EXTENDED_STATES).and_then(|f| f.content).map(auto_installed).unwrap_or_default();
     read_status_d(image, &auto, found, databases);
 }
 
-/// Packages apt installed automatically (by name).
-fn extended_states(image: &Sources<'_>) -> HashSet<String> {
-    let Some(data) = image.final_file(EXTENDED_STATES).and_then(|f| f.content) else {
-        return HashSet::new();
-    };
+/// Packages apt marked as installed automatically (by name), from one copy of extended_states.
+fn auto_installed(data: &[u8]) -> HashSet<String> {
     stanzas(data)
         .iter()
         .filter(|s| s.text("Auto-Installed").ok().flatten() == Some("1"))
@@ -153,13 +150,30 @@ fn extended_states(image: &Sources<'_>) -> HashSet<String> {
         .collect()
 }
 
-fn read_status(
-    image: &Sources<'_>,
-    file: &DbFile<'_>,
-    auto: &HashSet<String>,
-    found: &mut Vec<Found>,
-    databases: &mut Vec<Database>,
-) {
+/// apt's automatic marks as they were when `layer` was made: the last copy at or below it.
+fn auto_as_of(image: &Sources<'_>, layer: usize) -> HashSet<String> {
+    let copies = image.versions(EXTENDED_STATES);
+    copies.iter().rev().find(|f| f.layer <= layer).and_then(|f| f.content).map(auto_installed).unwrap_or_default()
+}
+
+/// The installed packages one copy of `status` lists; stanzas that cannot be read go to `notes`.
+fn installed_in<'a>(data: &'a [u8], notes: &mut Notes) -> Result<Vec<Control<'a>>, String> {
+    let all = stanzas(data);
+    if all.len() > MAX_PACKAGES {
+        return Err(format!("/{STATUS} holds {} stanzas; at most {MAX_PACKAGES} are read: not read", all.len()));
+    }
+    let mut installed = Vec::new();
+    for stanza in &all {
+        match control(stanza, true) {
+            Ok(Some(c)) => installed.push(c),
+            Ok(None) => {}
+            Err(why) => notes.add(format!("the stanza at byte {} is skipped: {why}", stanza.at)),
+        }
+    }
+    Ok(installed)
+}
+
+fn read_status(image: &Sources<'_>, file: &DbFile<'_>, found: &mut Vec<Found>, databases: &mut Vec<Database>) {
     let mut db = Database {
         manager: Manager::Dpkg,
         path: STATUS.into(),
@@ -173,23 +187,30 @@ fn read_status(
         databases.push(db);
         return;
     };
-    let all = stanzas(data);
-    if all.len() > MAX_PACKAGES {
-        db.error = Some(format!("/{STATUS} holds {} stanzas; at most {MAX_PACKAGES} are read: not read", all.len()));
-        databases.push(db);
-        return;
-    }
     let mut notes = Notes::default();
-    let mut installed = Vec::new();
-    for stanza in &all {
-        match control(stanza, true) {
-            Ok(Some(c)) => installed.push(c),
-            Ok(None) => {}
-            Err(why) => notes.add(format!("the stanza at byte {} is skipped: {why}", stanza.at)),
+    let installed = match installed_in(data, &mut notes) {
+        Ok(installed) => installed,
+        Err(why) => {
+            db.error = Some(why);
+            databases.push(db);
+            return;
         }
+    };
+    // Every earlier copy, oldest first: None where it could not be read.
+    let versions = image.versions(STATUS);
+    let mut copies: Vec<(usize, Option<Vec<Control<'_>>>)> = Vec::with_capacity(versions.len());
+    for copy in &versions[..versions.len().saturating_sub(1)] {
+        let parsed = match copy.content {
+            Some(data) => installed_in(data, &mut Notes::default()).ok(),
+            None => {
+                notes.add(copy.refusal(STATUS));
+                None
+            }
+        };
+        copies.push((copy.layer, parsed));
     }
-    let layers = install_layers(image, &installed, &mut notes);
-    let reasons = classify(&installed, auto);
+    let layers = install_layers(&installed, file.layer, &copies);
+    let reasons = reasons_when_installed(image, &installed, &layers, file.layer, &copies);
     for ((c, layer), (reason, via)) in installed.iter().zip(layers).zip(reasons) {
         let arch_list = c.arch.map(|a| format!("{INFO}{}:{a}.list", c.name));
         let plain_list = format!("{INFO}{}.list", c.name);
@@ -220,29 +241,23 @@ fn read_status(
 
 /// The layer that installed each package: the first of the last unbroken run of `status` copies
 /// that list it at its final version (a copy that could not be read breaks the run).
-fn install_layers(image: &Sources<'_>, installed: &[Control<'_>], notes: &mut Notes) -> Vec<usize> {
-    let versions = image.versions(STATUS);
-    let mut layers: Vec<usize> = vec![versions.last().map_or(0, |f| f.layer); installed.len()];
+fn install_layers(installed: &[Control<'_>], last: usize, copies: &[(usize, Option<Vec<Control<'_>>>)]) -> Vec<usize> {
+    let mut layers: Vec<usize> = vec![last; installed.len()];
     let mut still: Vec<bool> = vec![true; installed.len()];
     let wanted: HashMap<(&str, Option<&str>), usize> =
         installed.iter().enumerate().map(|(i, c)| ((c.name, c.arch), i)).collect();
-    for older in versions.iter().rev().skip(1) {
-        let Some(data) = older.content else {
-            notes.add(older.refusal(STATUS));
-            break;
-        };
+    for (layer, copy) in copies.iter().rev() {
+        let Some(copy) = copy else { break };
         let mut listed = vec![false; installed.len()];
-        for stanza in stanzas(data) {
-            if let Ok(Some(c)) = control(&stanza, true) {
-                if let Some(&i) = wanted.get(&(c.name, c.arch)) {
-                    listed[i] = c.version == installed[i].version;
-                }
+        for c in copy {
+            if let Some(&i) = wanted.get(&(c.name, c.arch)) {
+                listed[i] = c.version == installed[i].version;
             }
         }
         for i in 0..installed.len() {
             still[i] &= listed[i];
             if still[i] {
-                layers[i] = older.layer;
+                layers[i] = *layer;
             }
         }
         if !still.iter().any(|&s| s) {
@@ -252,7 +267,46 @@ fn install_layers(image: &Sources<'_>, installed: &[Control<'_>], notes: &mut No
     layers
 }
 
-fn classify(installed: &[Control<'_>], auto: &HashSet<String>) -> Vec<(super::Reason, Vec<String>)> {
+/// Why each package was installed, judged on the packages and apt's marks of the layer that
+/// installed it: what pulled it in then, not what happens to need it in the final image.
+fn reasons_when_installed(
+    image: &Sources<'_>,
+    installed: &[Control<'_>],
+    layers: &[usize],
+    last: usize,
+    copies: &[(usize, Option<Vec<Control<'_>>>)],
+) -> Vec<(super::Reason, Vec<String>)> {
+    let mut reasons = vec![(super::Reason::Manual, Vec::new()); installed.len()];
+    let mut by_layer: HashMap<usize, Vec<usize>> = HashMap::new();
+    for (i, &layer) in layers.iter().enumerate() {
+        by_layer.entry(layer).or_default().push(i);
+    }
+    for (layer, members) in by_layer {
+        let then = copies.iter().find(|(l, _)| *l == layer).and_then(|(_, c)| c.as_deref());
+        let packages = match then {
+            Some(copy) if layer != last => copy,
+            _ => installed,
+        };
+        let fresh: HashSet<&str> = members.iter().map(|&i| installed[i].name).collect();
+        let classified = classify(packages, &auto_as_of(image, layer), &fresh);
+        let at: HashMap<(&str, Option<&str>), usize> =
+            packages.iter().enumerate().map(|(i, c)| ((c.name, c.arch), i)).collect();
+        for i in members {
+            if let Some(&j) = at.get(&(installed[i].name, installed[i].arch)) {
+                reasons[i].clone_from(&classified[j]);
+            }
+        }
+    }
+    reasons
+}
+
+/// `fresh`: the packages the layer being explained installed; asked-for ones among them are
+/// credited first.
+fn classify(
+    installed: &[Control<'_>],
+    auto: &HashSet<String>,
+    fresh: &HashSet<&str>,
+) -> Vec<(super::Reason, Vec<String>)> {
     let mut by_name: HashMap<&str, Vec<usize>> = HashMap::new();
     for (i, c) in installed.iter().enumerate() {
         by_name.entry(c.name).or_default().push(i);
@@ -268,6 +322,7 @@ fn classify(installed: &[Control<'_>], auto: &HashSet<String>) -> Vec<(super::Re
     let names = installed.iter().map(|c| c.name).collect();
     let manual = installed.iter().map(|c| !auto.contains(c.name)).collect();
     let mut graph = Graph::new(names, manual);
+    graph.preferred = installed.iter().map(|c| fresh.contains(c.name)).collect();
     let targets = |name: &str| {
         by_name.get(name).into_iter().chain(provided.get(name)).flatten().copied().collect::<Vec<usize>>()
     };

@@ -287,7 +287,7 @@ pub fn attribute(layers: &[LayerContents], index: &PathIndex) -> PackageReport {
     npm::read(&image, &mut found, &mut databases);
     gems::read(&image, &mut found, &mut databases);
     rpm_found(&image, &mut databases);
-    let (packages, owned) = charge(&image, index, found);
+    let (packages, owned) = charge(&image, index, found, &mut databases);
     PackageReport { packages, databases, unowned: unowned(index, &owned) }
 }
 
@@ -318,10 +318,32 @@ fn rpm_found(image: &Sources<'_>, databases: &mut Vec<Database>) {
 
 /// Charge each package with the inodes at its paths; returns the packages (largest first) and
 /// the final inodes some package owns.
-fn charge(image: &Sources<'_>, index: &PathIndex, found: Vec<Found>) -> (Vec<Package>, HashSet<usize>) {
+fn charge(
+    image: &Sources<'_>,
+    index: &PathIndex,
+    found: Vec<Found>,
+    databases: &mut [Database],
+) -> (Vec<Package>, HashSet<usize>) {
     let mut owned = HashSet::new();
     let mut packages = Vec::with_capacity(found.len());
-    for f in found {
+    // The system's package managers first: a Python distribution that a dpkg or apk package
+    // ships (its RECORD is one of that package's files) is that package's, not pip's.
+    let (system, languages): (Vec<Found>, Vec<Found>) =
+        found.into_iter().partition(|f| matches!(f.manager, Manager::Dpkg | Manager::Apk));
+    let mut system_inodes: Option<HashSet<usize>> = None;
+    for f in system.into_iter().chain(languages) {
+        if f.manager == Manager::Python {
+            let system = system_inodes.get_or_insert_with(|| owned.clone());
+            let record = image.tree.final_inode(&format!("{}/RECORD", f.source));
+            if record.is_some_and(|id| system.contains(&id)) {
+                let site = f.source.rsplit_once('/').map_or("", |(site, _)| site);
+                if let Some(db) = databases.iter_mut().find(|d| d.manager == Manager::Python && d.path == site) {
+                    db.packages -= 1;
+                    db.notes.push(format!("/{}: shipped by a system package, counted there", f.source));
+                }
+                continue;
+            }
+        }
         let mut shipped: HashSet<usize> = HashSet::new();
         let mut other: HashSet<usize> = HashSet::new();
         let mut visible: HashSet<usize> = HashSet::new();
