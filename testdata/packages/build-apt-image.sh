@@ -51,4 +51,12 @@ b build -q --layers --network host -f "$context/Dockerfile" -t imgopt-apt "$cont
   exit 1
 }
 b push -q imgopt-apt "oci-archive:$out.tmp:latest"
+
+# What the image itself says, for the tests to check imgopt against: per dpkg package its
+# Installed-Size (KiB) and the bytes `du` counts for the regular files `dpkg -L` lists (each
+# inode once); per pip distribution the bytes of the files its RECORD lists.
+c=$(b from imgopt-apt)
+b run "$c" -- /bin/bash -c "$(cat "$here/apt/facts.sh")" >"$out.facts.tmp"
+b rm "$c" >/dev/null
+mv "$out.facts.tmp" "$out.facts"
 mv "$out.tmp" "$out"

@@ -349,20 +349,18 @@ fn charge(
         let mut visible: HashSet<usize> = HashSet::new();
         let mut missing = 0;
         for path in &f.paths {
-            let Some(path) = image.tree.resolve(path) else {
+            let Some(path) = image.tree.resolve(path).filter(|p| image.tree.exists(p)) else {
                 missing += 1;
+                if let Some(path) = image.tree.resolve(path) {
+                    // Deleted or overwritten later: charged to the layers that stored it.
+                    charge_path(&image.tree, index, &path, f.layer, &mut shipped, &mut other);
+                }
                 continue;
             };
             if let Some(id) = image.tree.final_inode(&path) {
                 visible.insert(id);
             }
-            for &id in image.tree.inodes_at(&path) {
-                if index.inodes[id].layer == f.layer {
-                    shipped.insert(id);
-                } else {
-                    other.insert(id);
-                }
-            }
+            charge_path(&image.tree, index, &path, f.layer, &mut shipped, &mut other);
         }
         let size = |ids: &HashSet<usize>| ids.iter().map(|&id| index.inodes[id].size).sum::<u64>();
         let hidden: u64 = shipped.iter().filter(|&&id| index.inodes[id].removed.is_some()).map(|&id| index.inodes[id].size).sum();
@@ -391,6 +389,24 @@ fn charge(
         b.bytes.max(b.final_bytes).cmp(&a.bytes.max(a.final_bytes)).then_with(|| (a.manager, &a.name).cmp(&(b.manager, &b.name)))
     });
     (packages, owned)
+}
+
+/// The inodes any layer stored at `path`: the installing layer's, and the others'.
+fn charge_path(
+    tree: &Tree<'_>,
+    index: &PathIndex,
+    path: &str,
+    layer: usize,
+    shipped: &mut HashSet<usize>,
+    other: &mut HashSet<usize>,
+) {
+    for &id in tree.inodes_at(path) {
+        if index.inodes[id].layer == layer {
+            shipped.insert(id);
+        } else {
+            other.insert(id);
+        }
+    }
 }
 
 /// With `-f Dockerfile`: each package's line is its layer's.

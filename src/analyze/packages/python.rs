@@ -1,6 +1,7 @@
 //! Python: each `NAME-VERSION.dist-info/RECORD` lists the distribution's files (CSV: path, hash,
-//! size), relative to the directory holding the dist-info (`../../../bin/x` for scripts). pip
-//! writes `REQUESTED` beside it for what was asked for by name.
+//! size), relative to the directory holding the dist-info (`../../../bin/x` for scripts); the
+//! `Name:` and `Version:` of `METADATA` beside it name it as its project does. pip writes
+//! `REQUESTED` beside it for what was asked for by name.
 
 use std::collections::BTreeMap;
 
@@ -8,9 +9,28 @@ use super::paths::normalize;
 use super::{Database, Found, Sources, Manager, Notes, Reason, MAX_PACKAGES};
 
 const RECORD: &str = ".dist-info/RECORD";
+const METADATA: &str = ".dist-info/METADATA";
 
 pub(super) fn wanted(path: &str) -> bool {
-    path.ends_with(RECORD)
+    path.ends_with(RECORD) || path.ends_with(METADATA)
+}
+
+/// `Name:` and `Version:` from the headers of a METADATA file (they end at the first blank line).
+fn name_and_version(metadata: &[u8]) -> (Option<&str>, Option<&str>) {
+    let (mut name, mut version) = (None, None);
+    for line in metadata.split(|&b| b == b'\n') {
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        if line.is_empty() {
+            break;
+        }
+        let Ok(line) = std::str::from_utf8(line) else { continue };
+        if let Some(v) = line.strip_prefix("Name:") {
+            name = name.or(Some(v.trim()));
+        } else if let Some(v) = line.strip_prefix("Version:") {
+            version = version.or(Some(v.trim()));
+        }
+    }
+    (name, version)
 }
 
 /// The first CSV field of a RECORD line: the path (quoted when it holds a comma or a quote).
@@ -34,7 +54,7 @@ fn first_field(line: &[u8]) -> Vec<u8> {
 }
 
 pub(super) fn read(image: &Sources<'_>, found: &mut Vec<Found>, databases: &mut Vec<Database>) {
-    let records = image.final_files_where(wanted);
+    let records = image.final_files_where(|p| p.ends_with(RECORD));
     // One database per directory of dist-infos (a site-packages).
     let mut sites: BTreeMap<&str, (usize, usize, Notes)> = BTreeMap::new();
     for (path, file) in records {
@@ -52,7 +72,10 @@ pub(super) fn read(image: &Sources<'_>, found: &mut Vec<Found>, databases: &mut 
             continue;
         };
         let stem = dir_name.trim_end_matches(".dist-info");
-        let (name, version) = stem.split_once('-').unwrap_or((stem, ""));
+        let (dir_project, dir_version) = stem.split_once('-').unwrap_or((stem, ""));
+        let metadata = image.final_file(&format!("{dist_info}/METADATA")).and_then(|f| f.content);
+        let (name, version) = metadata.map(name_and_version).unwrap_or_default();
+        let (name, version) = (name.unwrap_or(dir_project), version.unwrap_or(dir_version));
         let mut paths = Vec::new();
         let mut outside = 0usize;
         for line in data.split(|&b| b == b'\n') {
@@ -99,6 +122,12 @@ pub(super) fn read(image: &Sources<'_>, found: &mut Vec<Found>, databases: &mut 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn names_come_from_metadata_headers() {
+        let m = b"Metadata-Version: 2.1\r\nName: python-dateutil\nVersion: 2.9.0\n\nName: not-a-header\n";
+        assert_eq!(name_and_version(m), (Some("python-dateutil"), Some("2.9.0")));
+    }
 
     #[test]
     fn reads_quoted_paths() {
