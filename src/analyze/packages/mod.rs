@@ -288,7 +288,9 @@ pub fn attribute(layers: &[LayerContents], index: &PathIndex) -> PackageReport {
     gems::read(&image, &mut found, &mut databases);
     rpm_found(&image, &mut databases);
     let (packages, owned) = charge(&image, index, found, &mut databases);
-    PackageReport { packages, databases, unowned: unowned(index, &owned) }
+    // Without any database every file is unowned: saying so tells nothing.
+    let unowned = if databases.is_empty() { Vec::new() } else { unowned(index, &owned) };
+    PackageReport { packages, databases, unowned }
 }
 
 /// The rpm databases imgopt knows of but does not read.
