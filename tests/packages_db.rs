@@ -75,7 +75,10 @@ Package: extra\nStatus: install ok installed\nVersion: 4\nArchitecture: all\n\n\
 Package: caf\xe9\nStatus: install ok installed\nVersion: 5\n\n\
 Package: gone\nStatus: deinstall ok config-files\nVersion: 6\n\n";
     let states: &[u8] = b"Package: lib\nArchitecture: amd64\nAuto-Installed: 1\n\nPackage: helper\nArchitecture: amd64\nAuto-Installed: 1\n\nPackage: extra\nArchitecture: amd64\nAuto-Installed: 1\n";
-    let base = layer(&[E::D(b"usr"), E::D(b"usr/bin"), E::L(b"bin", b"usr/bin"), E::L(b"loop", b"loop2"), E::L(b"loop2", b"loop")], Comp::Gzip);
+    let base = layer(
+        &[E::D(b"usr"), E::D(b"usr/bin"), E::L(b"bin", b"usr/bin"), E::L(b"loop", b"loop2"), E::L(b"loop2", b"loop")],
+        Comp::Gzip,
+    );
     let app = layer(
         &[
             E::F(b"usr/bin/app", bytes(1500, 1)),
@@ -88,7 +91,10 @@ Package: gone\nStatus: deinstall ok config-files\nVersion: 6\n\n";
             E::F(b"var/lib/apt/extended_states", states.to_vec()),
             // /bin/app through the merged-/usr symlink; a path out of the image; a Latin-1 name;
             // a path through a symlink loop.
-            E::F(b"var/lib/dpkg/info/app:amd64.list", b"/.\n/bin\n/bin/app\n/../../../etc/passwd\n/opt/caf\xe9\n/loop/x\n".to_vec()),
+            E::F(
+                b"var/lib/dpkg/info/app:amd64.list",
+                b"/.\n/bin\n/bin/app\n/../../../etc/passwd\n/opt/caf\xe9\n/loop/x\n".to_vec(),
+            ),
             E::F(b"var/lib/dpkg/info/lib:amd64.list", b"/usr/lib/liblib.so\n".to_vec()),
             E::F(b"var/lib/dpkg/info/helper.list", b"/usr/lib/helper\n".to_vec()),
             E::F(b"var/lib/dpkg/info/extra.list", b"/usr/share/extra\n".to_vec()),
@@ -161,8 +167,14 @@ fn install_layer_upgrade_and_deletion_are_told_apart() {
 fn distroless_status_d_with_md5sums() {
     let l = layer(
         &[
-            E::F(b"var/lib/dpkg/status.d/libc6", b"Package: libc6\nVersion: 2.36\nArchitecture: amd64\nInstalled-Size: 1\n".to_vec()),
-            E::F(b"var/lib/dpkg/status.d/libc6.md5sums", b"d41d8cd98f00b204e9800998ecf8427e  lib/x86_64-linux-gnu/libc.so.6\n".to_vec()),
+            E::F(
+                b"var/lib/dpkg/status.d/libc6",
+                b"Package: libc6\nVersion: 2.36\nArchitecture: amd64\nInstalled-Size: 1\n".to_vec(),
+            ),
+            E::F(
+                b"var/lib/dpkg/status.d/libc6.md5sums",
+                b"d41d8cd98f00b204e9800998ecf8427e  lib/x86_64-linux-gnu/libc.so.6\n".to_vec(),
+            ),
             E::F(b"lib/x86_64-linux-gnu/libc.so.6", bytes(4321, 1)),
         ],
         Comp::Gzip,
@@ -195,9 +207,7 @@ fn apk_with_cycles_and_escapes() {
 #[test]
 fn pip_npm_and_gems_and_an_unread_rpm_database() {
     let site = "usr/local/lib/python3.12/site-packages";
-    let record = format!(
-        "tool/__init__.py,sha256=x,500\n\"tool/a,b.py\",,\n../../../bin/tool,,\n../../../../../../../etc/shadow,,\ntool-1.0.dist-info/RECORD,,\n"
-    );
+    let record = "tool/__init__.py,sha256=x,500\n\"tool/a,b.py\",,\n../../../bin/tool,,\n../../../../../../../etc/shadow,,\ntool-1.0.dist-info/RECORD,,\n".to_string();
     let paths: Vec<(String, Vec<u8>)> = vec![
         (format!("{site}/tool/__init__.py"), bytes(500, 1)),
         (format!("{site}/tool/a,b.py"), bytes(50, 2)),
@@ -208,7 +218,10 @@ fn pip_npm_and_gems_and_an_unread_rpm_database() {
         ("app/package.json".into(), br#"{"dependencies": {"left-pad": "1"}}"#.to_vec()),
         ("app/node_modules/left-pad/package.json".into(), br#"{"name": "left-pad", "version": "1.3.0"}"#.to_vec()),
         ("app/node_modules/left-pad/index.js".into(), bytes(400, 4)),
-        ("app/node_modules/left-pad/node_modules/dep/package.json".into(), br#"{"name":"dep","version":"2.0.0"}"#.to_vec()),
+        (
+            "app/node_modules/left-pad/node_modules/dep/package.json".into(),
+            br#"{"name":"dep","version":"2.0.0"}"#.to_vec(),
+        ),
         ("app/node_modules/left-pad/node_modules/dep/index.js".into(), bytes(30, 5)),
         ("app/node_modules/@scope/thing/package.json".into(), br#"{"name":"@scope/thing","version":"0.1.0"}"#.to_vec()),
         ("app/node_modules/broken/package.json".into(), b"{not json".to_vec()),

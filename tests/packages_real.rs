@@ -185,8 +185,7 @@ fn apt_image_in_text_formats() {
     assert!(table.contains("Largest packages (10 of "), "{table}");
     assert!(table.contains("Unowned files (no package lists them), by directory:"), "{table}");
     let all = imgopt(&["analyze", "--image", &reference, "-f", f, "--packages"]);
-    let json: Value =
-        serde_json::from_str(&imgopt(&["analyze", "--image", &reference, "--format", "json"])).unwrap();
+    let json: Value = serde_json::from_str(&imgopt(&["analyze", "--image", &reference, "--format", "json"])).unwrap();
     let count = json["packages"].as_array().unwrap().len();
     assert!(all.contains(&format!("Packages ({count}, largest first)")), "{all}");
     let publicsuffix = all.lines().find(|l| l.contains(" publicsuffix ")).expect("publicsuffix listed");
@@ -270,7 +269,10 @@ fn busybox_with_a_hand_written_apk_database() {
     assert_eq!((u(&hello["hidden_bytes"]), u(&hello["final_bytes"])), (40_000, readme_bytes));
     assert_eq!((hello["reason"].as_str(), u(&hello["missing_paths"])), (Some("manual"), 1));
     let db = &report["package_databases"][0];
-    assert_eq!((db["manager"].as_str(), db["path"].as_str(), u(&db["packages"])), (Some("apk"), Some("lib/apk/db/installed"), 2));
+    assert_eq!(
+        (db["manager"].as_str(), db["path"].as_str(), u(&db["packages"])),
+        (Some("apk"), Some("lib/apk/db/installed"), 2)
+    );
     // The staging files at the root are nobody's.
     let root = report["unowned"].as_array().unwrap().iter().find(|d| d["dir"] == "").expect("files at /");
     assert_eq!(u(&root["files"]), 2, "/hello.apk and /hello.readme");

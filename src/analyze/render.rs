@@ -384,7 +384,11 @@ fn markdown(r: &Report, packages: usize) -> String {
                     human(p.bytes),
                     p.layer,
                     if line.is_empty() { String::new() } else { format!(", {line}") },
-                    if p.hidden_bytes > 0 { format!(", {} hidden later", human(p.hidden_bytes)) } else { String::new() },
+                    if p.hidden_bytes > 0 {
+                        format!(", {} hidden later", human(p.hidden_bytes))
+                    } else {
+                        String::new()
+                    },
                     why(p).map(|w| format!(": {}", w.replace('`', "'"))).unwrap_or_default()
                 )
             })
@@ -393,7 +397,11 @@ fn markdown(r: &Report, packages: usize) -> String {
     list(
         &mut out,
         "Unowned files, by directory",
-        r.unowned.iter().take(packages).map(|u| format!("`/{}` {} in {} files", u.dir, human(u.bytes), u.files)).collect(),
+        r.unowned
+            .iter()
+            .take(packages)
+            .map(|u| format!("`/{}` {} in {} files", u.dir, human(u.bytes), u.files))
+            .collect(),
     );
     list(&mut out, "Package databases", database_lines(r).into_iter().map(|l| l.replace('`', "'")).collect());
     list(

@@ -6,7 +6,7 @@ use std::collections::{HashMap, HashSet};
 
 use super::deps::Graph;
 use super::paths::normalize;
-use super::{Database, Found, Sources, Manager, Notes, Reason, MAX_PACKAGES};
+use super::{Database, Found, Manager, Notes, Reason, Sources, MAX_PACKAGES};
 
 const INSTALLED: &str = "lib/apk/db/installed";
 const WORLD: &str = "etc/apk/world";
@@ -110,8 +110,14 @@ fn parse<'a>(data: &'a [u8], notes: &mut Notes) -> Result<Vec<Entry<'a>>, String
 
 pub(super) fn read(image: &Sources<'_>, found: &mut Vec<Found>, databases: &mut Vec<Database>) {
     let Some(file) = image.final_file(INSTALLED) else { return };
-    let mut db =
-        Database { manager: Manager::Apk, path: INSTALLED.into(), layer: file.layer, packages: 0, error: None, notes: Vec::new() };
+    let mut db = Database {
+        manager: Manager::Apk,
+        path: INSTALLED.into(),
+        layer: file.layer,
+        packages: 0,
+        error: None,
+        notes: Vec::new(),
+    };
     let Some(data) = file.content else {
         db.error = Some(file.refusal(INSTALLED));
         databases.push(db);
@@ -160,8 +166,10 @@ pub(super) fn read(image: &Sources<'_>, found: &mut Vec<Found>, databases: &mut 
                 by_name.entry(dep_name(p)).or_default().push(i);
             }
         }
-        let mut graph =
-            Graph::new(entries.iter().map(|e| e.name).collect(), entries.iter().map(|e| world.contains(e.name)).collect());
+        let mut graph = Graph::new(
+            entries.iter().map(|e| e.name).collect(),
+            entries.iter().map(|e| world.contains(e.name)).collect(),
+        );
         for (i, e) in entries.iter().enumerate() {
             for d in &e.depends {
                 graph.hard[i].extend(by_name.get(dep_name(d)).into_iter().flatten());

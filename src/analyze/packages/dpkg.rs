@@ -6,7 +6,7 @@ use std::collections::{HashMap, HashSet};
 
 use super::deps::Graph;
 use super::paths::normalize;
-use super::{Database, DbFile, Found, Sources, Manager, Notes, MAX_PACKAGES};
+use super::{Database, DbFile, Found, Manager, Notes, Sources, MAX_PACKAGES};
 
 const STATUS: &str = "var/lib/dpkg/status";
 const INFO: &str = "var/lib/dpkg/info/";
@@ -37,9 +37,9 @@ impl<'a> Stanza<'a> {
     pub fn text(&self, name: &str) -> Result<Option<&'a str>, String> {
         match self.raw(name) {
             None => Ok(None),
-            Some(v) => std::str::from_utf8(v.trim_ascii())
-                .map(Some)
-                .map_err(|_| format!("its {name} field is not UTF-8")),
+            Some(v) => {
+                std::str::from_utf8(v.trim_ascii()).map(Some).map_err(|_| format!("its {name} field is not UTF-8"))
+            }
         }
     }
 }
@@ -323,9 +323,8 @@ fn classify(
     let manual = installed.iter().map(|c| !auto.contains(c.name)).collect();
     let mut graph = Graph::new(names, manual);
     graph.preferred = installed.iter().map(|c| fresh.contains(c.name)).collect();
-    let targets = |name: &str| {
-        by_name.get(name).into_iter().chain(provided.get(name)).flatten().copied().collect::<Vec<usize>>()
-    };
+    let targets =
+        |name: &str| by_name.get(name).into_iter().chain(provided.get(name)).flatten().copied().collect::<Vec<usize>>();
     for (i, c) in installed.iter().enumerate() {
         for field in &c.hard {
             for alternatives in relations(field) {
@@ -441,7 +440,8 @@ mod tests {
 
     #[test]
     fn reads_stanzas_with_continuations() {
-        let data = b"Package: a\nDepends: b,\n c (>= 1) | d\nStatus: install ok installed\n\n\nPackage: e\r\nVersion: 1\r\n";
+        let data =
+            b"Package: a\nDepends: b,\n c (>= 1) | d\nStatus: install ok installed\n\n\nPackage: e\r\nVersion: 1\r\n";
         let s = stanzas(data);
         assert_eq!(s.len(), 2);
         assert_eq!(s[0].text("package").unwrap(), Some("a"));

@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 
-use super::{Database, Found, Sources, Manager, Notes, MAX_PACKAGES};
+use super::{Database, Found, Group, Manager, Sources};
 
 const SPECIFICATIONS: &str = "/specifications/";
 
@@ -30,16 +30,12 @@ pub(super) fn wanted(path: &str) -> bool {
 }
 
 pub(super) fn read(image: &Sources<'_>, found: &mut Vec<Found>, databases: &mut Vec<Database>) {
-    let mut dirs: BTreeMap<&str, (usize, usize, Notes)> = BTreeMap::new();
+    let mut dirs: BTreeMap<&str, Group> = BTreeMap::new();
     for (path, file) in image.final_files_where(wanted) {
         let Some((gem_dir, stem)) = gemspec(path) else { continue };
-        let entry = dirs.entry(gem_dir).or_insert_with(|| (file.layer, 0, Notes::default()));
-        entry.0 = entry.0.max(file.layer);
-        if entry.1 >= MAX_PACKAGES {
-            entry.2.add(format!("/{path}: more than {MAX_PACKAGES} gems here: ignored"));
+        if !dirs.entry(gem_dir).or_default().admit(file.layer, path) {
             continue;
         }
-        entry.1 += 1;
         let (name, version) = split_name(stem);
         let mut paths: Vec<String> = vec![path.to_string(), format!("{gem_dir}/cache/{stem}.gem")];
         for sub in ["gems", "doc"] {
@@ -65,15 +61,8 @@ pub(super) fn read(image: &Sources<'_>, found: &mut Vec<Found>, databases: &mut 
             source: path.to_string(),
         });
     }
-    for (dir, (layer, packages, notes)) in dirs {
-        databases.push(Database {
-            manager: Manager::Gem,
-            path: dir.to_string(),
-            layer,
-            packages,
-            error: None,
-            notes: notes.into_vec(),
-        });
+    for (dir, group) in dirs {
+        databases.push(group.into_database(Manager::Gem, dir.to_string()));
     }
 }
 
@@ -85,7 +74,10 @@ mod tests {
     fn splits_names_and_versions() {
         assert_eq!(split_name("net-http-0.4.1"), ("net-http", "0.4.1"));
         assert_eq!(split_name("nokogiri-1.15.4-x86_64-linux"), ("nokogiri", "1.15.4-x86_64-linux"));
-        assert_eq!(gemspec("usr/local/bundle/specifications/rack-3.0.8.gemspec"), Some(("usr/local/bundle", "rack-3.0.8")));
+        assert_eq!(
+            gemspec("usr/local/bundle/specifications/rack-3.0.8.gemspec"),
+            Some(("usr/local/bundle", "rack-3.0.8"))
+        );
         assert_eq!(gemspec("usr/lib/ruby/gems/3.1.0/specifications/default/json-2.6.1.gemspec"), None);
     }
 }

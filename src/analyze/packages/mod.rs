@@ -214,12 +214,8 @@ impl<'a> Sources<'a> {
 
     /// Final database files whose path `matches`, sorted by path.
     pub fn final_files_where(&self, matches: impl Fn(&str) -> bool) -> Vec<(&'a str, &DbFile<'a>)> {
-        let mut found: Vec<(&'a str, &DbFile<'a>)> = self
-            .files
-            .keys()
-            .filter(|p| matches(p))
-            .filter_map(|&p| self.final_file(p).map(|f| (p, f)))
-            .collect();
+        let mut found: Vec<(&'a str, &DbFile<'a>)> =
+            self.files.keys().filter(|p| matches(p)).filter_map(|&p| self.final_file(p).map(|f| (p, f))).collect();
         found.sort_by(|a, b| a.0.cmp(b.0));
         found
     }
@@ -237,6 +233,41 @@ pub(crate) struct Found {
     pub reason: Option<Reason>,
     pub via: Vec<String>,
     pub source: String,
+}
+
+/// A database made of many files (a site-packages, a node_modules tree, a gem directory), as
+/// its packages are read.
+#[derive(Default)]
+pub(crate) struct Group {
+    /// The newest layer among its files.
+    pub layer: usize,
+    pub packages: usize,
+    pub notes: Notes,
+}
+
+impl Group {
+    /// Count one more package from `layer`, unless there are too many already (`what` names
+    /// the file, for the note).
+    pub fn admit(&mut self, layer: usize, what: &str) -> bool {
+        self.layer = self.layer.max(layer);
+        if self.packages >= MAX_PACKAGES {
+            self.notes.add(format!("/{what}: more than {MAX_PACKAGES} packages here: ignored"));
+            return false;
+        }
+        self.packages += 1;
+        true
+    }
+
+    pub fn into_database(self, manager: Manager, path: String) -> Database {
+        Database {
+            manager,
+            path,
+            layer: self.layer,
+            packages: self.packages,
+            error: None,
+            notes: self.notes.into_vec(),
+        }
+    }
 }
 
 /// Notes of one database, bounded.
@@ -365,7 +396,8 @@ fn charge(
             charge_path(&image.tree, index, &path, f.layer, &mut shipped, &mut other);
         }
         let size = |ids: &HashSet<usize>| ids.iter().map(|&id| index.inodes[id].size).sum::<u64>();
-        let hidden: u64 = shipped.iter().filter(|&&id| index.inodes[id].removed.is_some()).map(|&id| index.inodes[id].size).sum();
+        let hidden: u64 =
+            shipped.iter().filter(|&&id| index.inodes[id].removed.is_some()).map(|&id| index.inodes[id].size).sum();
         owned.extend(visible.iter().copied());
         packages.push(Package {
             manager: f.manager,
@@ -388,7 +420,10 @@ fn charge(
         });
     }
     packages.sort_by(|a, b| {
-        b.bytes.max(b.final_bytes).cmp(&a.bytes.max(a.final_bytes)).then_with(|| (a.manager, &a.name).cmp(&(b.manager, &b.name)))
+        b.bytes
+            .max(b.final_bytes)
+            .cmp(&a.bytes.max(a.final_bytes))
+            .then_with(|| (a.manager, &a.name).cmp(&(b.manager, &b.name)))
     });
     (packages, owned)
 }

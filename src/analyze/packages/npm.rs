@@ -5,7 +5,7 @@
 
 use std::collections::{BTreeMap, HashSet};
 
-use super::{Database, DbFile, Found, Sources, Manager, Notes, Reason, MAX_PACKAGES};
+use super::{Database, DbFile, Found, Group, Manager, Reason, Sources};
 
 const NODE_MODULES: &str = "node_modules";
 
@@ -52,26 +52,21 @@ fn project_deps(file: Option<&DbFile<'_>>) -> Option<HashSet<String>> {
 
 pub(super) fn read(image: &Sources<'_>, found: &mut Vec<Found>, databases: &mut Vec<Database>) {
     let manifests = image.final_files_where(|p| package_dir(p).is_some());
-    let mut trees: BTreeMap<&str, (usize, usize, Notes, Option<HashSet<String>>)> = BTreeMap::new();
+    let mut trees: BTreeMap<&str, (Group, Option<HashSet<String>>)> = BTreeMap::new();
     for (path, file) in manifests {
         let Some((project, dir)) = package_dir(path) else { continue };
-        let tree = trees.entry(project).or_insert_with(|| {
+        let (group, project_deps) = trees.entry(project).or_insert_with(|| {
             let own = if project.is_empty() { "package.json".to_string() } else { format!("{project}/package.json") };
-            (file.layer, 0, Notes::default(), project_deps(image.final_file(&own)))
+            (Group::default(), project_deps(image.final_file(&own)))
         });
-        tree.0 = tree.0.max(file.layer);
-        if tree.1 >= MAX_PACKAGES {
-            tree.2.add(format!("/{path}: more than {MAX_PACKAGES} packages in this tree: ignored"));
-            continue;
-        }
         let Some(data) = file.content else {
-            tree.2.add(file.refusal(path));
+            group.notes.add(file.refusal(path));
             continue;
         };
         let json: serde_json::Value = match serde_json::from_slice(data) {
             Ok(v) => v,
             Err(e) => {
-                tree.2.add(format!("/{path} is not valid JSON ({e}): skipped"));
+                group.notes.add(format!("/{path} is not valid JSON ({e}): skipped"));
                 continue;
             }
         };
@@ -83,12 +78,14 @@ pub(super) fn read(image: &Sources<'_>, found: &mut Vec<Found>, databases: &mut 
         let reason = if nested {
             Some(Reason::Dependency)
         } else {
-            tree.3.as_ref().map(|deps| if deps.contains(dir_name) { Reason::Manual } else { Reason::Dependency })
+            project_deps.as_ref().map(|deps| if deps.contains(dir_name) { Reason::Manual } else { Reason::Dependency })
         };
         let inner = format!("{dir}/{NODE_MODULES}/");
         let paths: Vec<String> =
             image.tree.under(dir).filter(|(p, _)| !p.starts_with(&inner)).map(|(p, _)| p.to_string()).collect();
-        tree.1 += 1;
+        if !group.admit(file.layer, path) {
+            continue;
+        }
         found.push(Found {
             manager: Manager::Npm,
             name,
@@ -102,9 +99,9 @@ pub(super) fn read(image: &Sources<'_>, found: &mut Vec<Found>, databases: &mut 
             source: dir.to_string(),
         });
     }
-    for (project, (layer, packages, notes, _)) in trees {
+    for (project, (group, _)) in trees {
         let path = if project.is_empty() { NODE_MODULES.to_string() } else { format!("{project}/{NODE_MODULES}") };
-        databases.push(Database { manager: Manager::Npm, path, layer, packages, error: None, notes: notes.into_vec() });
+        databases.push(group.into_database(Manager::Npm, path));
     }
 }
 

@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 
 use super::paths::normalize;
-use super::{Database, Found, Sources, Manager, Notes, Reason, MAX_PACKAGES};
+use super::{Database, Found, Group, Manager, Reason, Sources};
 
 const RECORD: &str = ".dist-info/RECORD";
 const METADATA: &str = ".dist-info/METADATA";
@@ -56,21 +56,18 @@ fn first_field(line: &[u8]) -> Vec<u8> {
 pub(super) fn read(image: &Sources<'_>, found: &mut Vec<Found>, databases: &mut Vec<Database>) {
     let records = image.final_files_where(|p| p.ends_with(RECORD));
     // One database per directory of dist-infos (a site-packages).
-    let mut sites: BTreeMap<&str, (usize, usize, Notes)> = BTreeMap::new();
+    let mut sites: BTreeMap<&str, Group> = BTreeMap::new();
     for (path, file) in records {
         let dist_info = &path[..path.len() - "/RECORD".len()];
         let (site, dir_name) = dist_info.rsplit_once('/').unwrap_or(("", dist_info));
-        let site_entry = sites.entry(site).or_insert_with(|| (file.layer, 0, Notes::default()));
-        site_entry.0 = site_entry.0.max(file.layer);
-        let notes = &mut site_entry.2;
-        if site_entry.1 >= MAX_PACKAGES {
-            notes.add(format!("/{path}: more than {MAX_PACKAGES} distributions here: ignored"));
-            continue;
-        }
+        let group = sites.entry(site).or_default();
         let Some(data) = file.content else {
-            notes.add(file.refusal(path));
+            group.notes.add(file.refusal(path));
             continue;
         };
+        if !group.admit(file.layer, path) {
+            continue;
+        }
         let stem = dir_name.trim_end_matches(".dist-info");
         let (dir_project, dir_version) = stem.split_once('-').unwrap_or((stem, ""));
         let metadata = image.final_file(&format!("{dist_info}/METADATA")).and_then(|f| f.content);
@@ -90,9 +87,8 @@ pub(super) fn read(image: &Sources<'_>, found: &mut Vec<Found>, databases: &mut 
             }
         }
         if outside > 0 {
-            notes.add(format!("/{path}: {outside} paths climb out of the image root: ignored"));
+            group.notes.add(format!("/{path}: {outside} paths climb out of the image root: ignored"));
         }
-        site_entry.1 += 1;
         let requested = image.tree.exists(&format!("{dist_info}/REQUESTED"));
         found.push(Found {
             manager: Manager::Python,
@@ -107,15 +103,8 @@ pub(super) fn read(image: &Sources<'_>, found: &mut Vec<Found>, databases: &mut 
             source: dist_info.to_string(),
         });
     }
-    for (site, (layer, packages, notes)) in sites {
-        databases.push(Database {
-            manager: Manager::Python,
-            path: site.to_string(),
-            layer,
-            packages,
-            error: None,
-            notes: notes.into_vec(),
-        });
+    for (site, group) in sites {
+        databases.push(group.into_database(Manager::Python, site.to_string()));
     }
 }
 
