@@ -15,6 +15,9 @@ use std::process::Command;
 use std::sync::OnceLock;
 
 use common::TempDir;
+use imgopt::analyze::dockerfile_map::DockerfileSteps;
+use imgopt::analyze::render::{render, render_with, Format};
+use imgopt::analyze::{analyze_reference, AnalyzeOptions, Report};
 use serde_json::Value;
 
 fn imgopt(args: &[&str]) -> String {
@@ -47,6 +50,7 @@ fn apt_image() -> Option<&'static (PathBuf, PathBuf)> {
                 let started = std::time::Instant::now();
                 let out = Command::new("bash")
                     .arg(dir.join("build-apt-image.sh"))
+                    .arg("--uncompressed")
                     .arg(&cache)
                     .arg(&archive)
                     .output()
@@ -101,15 +105,28 @@ fn u(v: &Value) -> u64 {
     v.as_u64().unwrap_or_else(|| panic!("not an integer: {v}"))
 }
 
+/// The apt image analyzed once (in this process: a debug build reads ~400 MB slowly) with
+/// `-f Dockerfile`: the report and its JSON.
+fn apt_report() -> Option<&'static (Report, Value, PathBuf)> {
+    static REPORT: OnceLock<Option<(Report, Value, PathBuf)>> = OnceLock::new();
+    REPORT
+        .get_or_init(|| {
+            let (archive, facts) = apt_image()?;
+            let dockerfile = recipe_dir().join("apt/Dockerfile");
+            let options =
+                AnalyzeOptions { dockerfile: Some(DockerfileSteps::read(&dockerfile).unwrap()), ..Default::default() };
+            let started = std::time::Instant::now();
+            let report = analyze_reference(&format!("oci-archive:{}", archive.display()), &options).unwrap();
+            eprintln!("analyzed {} in {:.2?}", archive.display(), started.elapsed());
+            let json = serde_json::from_str(&render(&report, Format::Json)).unwrap();
+            Some((report, json, facts.clone()))
+        })
+        .as_ref()
+}
+
 #[test]
 fn apt_image_packages_match_dpkg_and_du() {
-    let Some((archive, facts_file)) = apt_image() else { return };
-    let dockerfile = recipe_dir().join("apt/Dockerfile");
-    let reference = format!("oci-archive:{}", archive.display());
-    let started = std::time::Instant::now();
-    let json = imgopt(&["analyze", "--image", &reference, "-f", dockerfile.to_str().unwrap(), "--format", "json"]);
-    eprintln!("analyze with packages: {:.2?}", started.elapsed());
-    let report: Value = serde_json::from_str(&json).unwrap();
+    let Some((_, report, facts_file)) = apt_report() else { return };
     let facts = facts(facts_file);
 
     // Every package: imgopt's final bytes are du's bytes over the files `dpkg -L` (or RECORD)
@@ -120,7 +137,7 @@ fn apt_image_packages_match_dpkg_and_du() {
     // control files plus 1 KiB per path, for a package none of whose files were deleted since.
     let mut checked = 0;
     for ((manager, name), fact) in &facts {
-        let p = package(&report, manager, name);
+        let p = package(report, manager, name);
         assert_eq!(u(&p["final_bytes"]), fact.bytes, "{manager} {name}: final_bytes vs du");
         if let (Some(kib), Some((control_bytes, control_files))) = (fact.kib, fact.control) {
             let estimate = kib * 1024;
@@ -138,16 +155,16 @@ fn apt_image_packages_match_dpkg_and_du() {
     assert!(checked > 100, "only {checked} packages checked");
 
     // wget was asked for on line 5 (layer 1); its dependencies' Recommends were installed too.
-    let wget = package(&report, "dpkg", "wget");
+    let wget = package(report, "dpkg", "wget");
     assert_eq!((wget["reason"].as_str(), u(&wget["layer"]), u(&wget["dockerfile_line"])), (Some("manual"), 1, 5));
     // Line 6 deleted its documentation: those bytes still ship in layer 1.
     assert!(u(&wget["hidden_bytes"]) > 0 && u(&wget["missing_paths"]) > 0);
     assert_eq!(u(&wget["bytes"]) - u(&wget["hidden_bytes"]), u(&wget["final_bytes"]));
-    let libpsl = package(&report, "dpkg", "libpsl5");
+    let libpsl = package(report, "dpkg", "libpsl5");
     assert_eq!(libpsl["reason"], "dependency");
     assert_eq!(libpsl["via"], serde_json::json!(["wget"]));
     for recommended in ["publicsuffix", "ca-certificates"] {
-        let p = package(&report, "dpkg", recommended);
+        let p = package(report, "dpkg", recommended);
         assert_eq!(p["reason"], "recommended", "{recommended}: {p}");
         assert_eq!(p["via"][0], "wget", "{recommended}: {p}");
         assert_eq!(u(&p["layer"]), 1);
@@ -157,14 +174,14 @@ fn apt_image_packages_match_dpkg_and_du() {
         assert_ne!(p["reason"], "recommended", "{p}");
     }
     // The base image's packages: layer 0, mapped to FROM (line 4).
-    let libc = package(&report, "dpkg", "libc6");
+    let libc = package(report, "dpkg", "libc6");
     assert_eq!((u(&libc["layer"]), u(&libc["dockerfile_line"])), (0, 4));
 
     // pip: python-dateutil asked for, six its dependency, both on line 9; the Debian pip's
     // dist-info is dpkg's.
-    let dateutil = package(&report, "python", "python-dateutil");
+    let dateutil = package(report, "python", "python-dateutil");
     assert_eq!((dateutil["reason"].as_str(), u(&dateutil["dockerfile_line"])), (Some("manual"), 9));
-    assert_eq!(package(&report, "python", "six")["reason"], "dependency");
+    assert_eq!(package(report, "python", "six")["reason"], "dependency");
     assert!(!report["packages"].as_array().unwrap().iter().any(|p| p["manager"] == "python" && p["name"] == "pip"));
 
     // Owned and unowned bytes add up to the final filesystem.
@@ -177,28 +194,20 @@ fn apt_image_packages_match_dpkg_and_du() {
 
 #[test]
 fn apt_image_in_text_formats() {
-    let Some((archive, _)) = apt_image() else { return };
-    let reference = format!("oci-archive:{}", archive.display());
-    let dockerfile = recipe_dir().join("apt/Dockerfile");
-    let f = dockerfile.to_str().unwrap();
-    let table = imgopt(&["analyze", "--image", &reference, "-f", f]);
+    let Some((report, json, _)) = apt_report() else { return };
+    let table = render(report, Format::Table);
     assert!(table.contains("Largest packages (10 of "), "{table}");
     assert!(table.contains("Unowned files (no package lists them), by directory:"), "{table}");
-    let all = imgopt(&["analyze", "--image", &reference, "-f", f, "--packages"]);
-    let json: Value = serde_json::from_str(&imgopt(&["analyze", "--image", &reference, "--format", "json"])).unwrap();
+    let all = render_with(report, Format::Table, usize::MAX);
     let count = json["packages"].as_array().unwrap().len();
     assert!(all.contains(&format!("Packages ({count}, largest first)")), "{all}");
     let publicsuffix = all.lines().find(|l| l.contains(" publicsuffix ")).expect("publicsuffix listed");
     assert!(publicsuffix.contains("Dockerfile:5"), "{publicsuffix}");
     assert!(publicsuffix.contains("recommended via wget"), "{publicsuffix}");
     assert!(publicsuffix.contains("--no-install-recommends"), "{publicsuffix}");
-    let markdown = imgopt(&["analyze", "--image", &reference, "-f", f, "--format", "markdown", "--packages"]);
+    let markdown = render_with(report, Format::Markdown, usize::MAX);
     assert!(markdown.contains("**Packages ("), "{markdown}");
     assert!(markdown.contains("dpkg `publicsuffix`"), "{markdown}");
-    let skipped = imgopt(&["analyze", "--image", &reference, "--skip-packages", "--format", "json"]);
-    let skipped: Value = serde_json::from_str(&skipped).unwrap();
-    assert_eq!(skipped["packages"], serde_json::json!([]));
-    assert_eq!(skipped["totals"], json["totals"], "the other figures do not change");
 }
 
 /// busybox-static in layer 0 with an apk database saying so; layer 1 adds a package `hello` and
@@ -276,4 +285,17 @@ fn busybox_with_a_hand_written_apk_database() {
     // The staging files at the root are nobody's.
     let root = report["unowned"].as_array().unwrap().iter().find(|d| d["dir"] == "").expect("files at /");
     assert_eq!(u(&root["files"]), 2, "/hello.apk and /hello.readme");
+
+    // The command line: --packages lists them all, --skip-packages reads no database and
+    // changes no other figure.
+    let all = imgopt(&["analyze", "--image", &reference, "-f", &dockerfile, "--packages"]);
+    assert!(all.contains("Packages (2, largest first):"), "{all}");
+    let hello_line = all.lines().find(|l| l.contains("apk hello 1.0-r0")).expect("hello listed");
+    assert!(hello_line.contains("Dockerfile:3") && hello_line.contains("asked for"), "{hello_line}");
+    let skipped: Value =
+        serde_json::from_str(&imgopt(&["analyze", "--image", &reference, "--skip-packages", "--format", "json"]))
+            .unwrap();
+    assert_eq!((&skipped["packages"], &skipped["unowned"]), (&serde_json::json!([]), &serde_json::json!([])));
+    assert_eq!(skipped["totals"], report["totals"]);
+    assert!(!imgopt(&["analyze", "--image", &reference, "--skip-packages"]).contains("packages"));
 }

@@ -1,18 +1,23 @@
 #!/usr/bin/env bash
 # Build the apt test image (testdata/packages/apt/Dockerfile) into an OCI archive.
 #
-#   build-apt-image.sh CACHE_DIR OUT.tar [EXTRA_RUN]
+#   build-apt-image.sh [--uncompressed] CACHE_DIR OUT.tar
 #
 # The debootstrap minbase rootfs is made once and kept as CACHE_DIR/minbase-bookworm.tar (the
 # tests keep it under target/); the image is built with buildah (vfs storage, chroot isolation)
-# in a store under CACHE_DIR that is removed afterwards. EXTRA_RUN, when given, is one more RUN
-# line appended to the Dockerfile (the benchmark makes a bigger image with it).
+# in a store under CACHE_DIR that is removed afterwards. --uncompressed writes the layers as
+# plain tars (the tests read them faster in a debug build); by default they are gzip, as a
+# registry serves them.
 # Needs: debootstrap, buildah (apt); the Debian mirror and PyPI. Run as root.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
+push_flags=()
+if [[ ${1:-} == --uncompressed ]]; then
+  push_flags=(--disable-compression)
+  shift
+fi
 cache=$1
 out=$2
-extra=${3:-}
 mkdir -p "$cache"
 cache=$(cd "$cache" && pwd)
 mirror=${IMGOPT_DEBIAN_MIRROR:-http://deb.debian.org/debian}
@@ -43,14 +48,13 @@ b commit -q --rm "$c" imgopt-minbase >/dev/null
 context=$store/context
 mkdir -p "$context/ca"
 cp "$here/apt/Dockerfile" "$context/Dockerfile"
-if [[ -n $extra ]]; then printf 'RUN %s\n' "$extra" >>"$context/Dockerfile"; fi
 # pip reaches PyPI over HTTPS: the image trusts what this machine trusts.
 cp /usr/local/share/ca-certificates/*.crt "$context/ca/" 2>/dev/null || true
 b build -q --layers --network host -f "$context/Dockerfile" -t imgopt-apt "$context" >"$store/build.log" 2>&1 || {
   tail -30 "$store/build.log" >&2
   exit 1
 }
-b push -q imgopt-apt "oci-archive:$out.tmp:latest"
+b push -q "${push_flags[@]}" imgopt-apt "oci-archive:$out.tmp:latest"
 
 # What the image itself says, for the tests to check imgopt against: per dpkg package its
 # Installed-Size (KiB) and the bytes `du` counts for the regular files `dpkg -L` lists (each
