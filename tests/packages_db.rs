@@ -125,38 +125,31 @@ Package: gone\nStatus: deinstall ok config-files\nVersion: 6\n\n";
 fn install_layer_upgrade_and_deletion_are_told_apart() {
     let status = |v: &str| format!("Package: tool\nStatus: install ok installed\nVersion: {v}\n\n").into_bytes();
     let list = b"/usr/bin/tool\n/usr/share/doc/tool/README\n".to_vec();
-    let v1 = layer(
-        &[
-            E::F(b"usr/bin/tool", bytes(1000, 1)),
-            E::F(b"usr/share/doc/tool/README", bytes(200, 2)),
-            E::F(b"var/lib/dpkg/status", status("1")),
-            E::F(b"var/lib/dpkg/info/tool.list", list.clone()),
-        ],
-        Comp::Gzip,
-    );
+    let v1 = || {
+        layer(
+            &[
+                E::F(b"usr/bin/tool", bytes(1000, 1)),
+                E::F(b"usr/share/doc/tool/README", bytes(200, 2)),
+                E::F(b"var/lib/dpkg/status", status("1")),
+                E::F(b"var/lib/dpkg/info/tool.list", list.clone()),
+            ],
+            Comp::Gzip,
+        )
+    };
     // A layer that only rewrites status (another package's install) keeps tool at layer 0.
     let unrelated = layer(&[E::F(b"var/lib/dpkg/status", status("1"))], Comp::None);
-    let (_tmp, r) = analyze("pkg-same", &[v1, unrelated]);
+    let (_tmp, r) = analyze("pkg-same", &[v1(), unrelated]);
     assert_eq!(find(&r, "dpkg", "tool").layer, 0);
 
-    let v1 = layer(
-        &[
-            E::F(b"usr/bin/tool", bytes(1000, 1)),
-            E::F(b"usr/share/doc/tool/README", bytes(200, 2)),
-            E::F(b"var/lib/dpkg/status", status("1")),
-            E::F(b"var/lib/dpkg/info/tool.list", list.clone()),
-        ],
-        Comp::Gzip,
-    );
     let v2 = layer(
         &[
             E::F(b"usr/bin/tool", bytes(1100, 3)),
             E::F(b"var/lib/dpkg/status", status("2")),
-            E::F(b"var/lib/dpkg/info/tool.list", list),
+            E::F(b"var/lib/dpkg/info/tool.list", list.clone()),
         ],
         Comp::Gzip,
     );
-    let (_tmp, r) = analyze("pkg-upgrade", &[v1, v2]);
+    let (_tmp, r) = analyze("pkg-upgrade", &[v1(), v2]);
     let tool = find(&r, "dpkg", "tool");
     assert_eq!((tool.layer, tool.version.as_str()), (1, "2"));
     // Layer 1 ships the new binary; the old one (layer 0) and the README stay in layer 0.

@@ -30,7 +30,7 @@ fn recipe_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/packages")
 }
 
-/// The apt image (OCI archive) and its facts file, built once.
+/// The apt image (a `docker save` archive of plain tars) and its facts file, built once.
 fn apt_image() -> Option<&'static (PathBuf, PathBuf)> {
     static IMAGE: OnceLock<Option<(PathBuf, PathBuf)>> = OnceLock::new();
     IMAGE
@@ -116,7 +116,7 @@ fn apt_report() -> Option<&'static (Report, Value, PathBuf)> {
             let options =
                 AnalyzeOptions { dockerfile: Some(DockerfileSteps::read(&dockerfile).unwrap()), ..Default::default() };
             let started = std::time::Instant::now();
-            let report = analyze_reference(&format!("oci-archive:{}", archive.display()), &options).unwrap();
+            let report = analyze_reference(&format!("docker-archive:{}", archive.display()), &options).unwrap();
             eprintln!("analyzed {} in {:.2?}", archive.display(), started.elapsed());
             let json = serde_json::from_str(&render(&report, Format::Json)).unwrap();
             Some((report, json, facts.clone()))
@@ -245,6 +245,8 @@ fn busybox_with_a_hand_written_apk_database() {
         ),
     ];
     common::write_dir(&context, &files);
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(context.join("rootfs/bin/busybox"), std::fs::Permissions::from_mode(0o755)).unwrap();
     let store = |name: &str| tmp.path(name).display().to_string();
     let buildah = |args: &[&str]| {
         let out = Command::new("buildah")

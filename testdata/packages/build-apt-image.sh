@@ -3,17 +3,18 @@
 #
 #   build-apt-image.sh [--uncompressed] CACHE_DIR OUT.tar
 #
+# OUT.tar is an OCI archive (`oci-archive:OUT.tar`) with gzip layers, as a registry serves them;
+# with --uncompressed a `docker save` archive (`docker-archive:OUT.tar`) of plain tars, which the
+# tests read faster in a debug build.
 # The debootstrap minbase rootfs is made once and kept as CACHE_DIR/minbase-bookworm.tar (the
 # tests keep it under target/); the image is built with buildah (vfs storage, chroot isolation)
-# in a store under CACHE_DIR that is removed afterwards. --uncompressed writes the layers as
-# plain tars (the tests read them faster in a debug build); by default they are gzip, as a
-# registry serves them.
+# in a store under CACHE_DIR that is removed afterwards.
 # Needs: debootstrap, buildah (apt); the Debian mirror and PyPI. Run as root.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-push_flags=()
+uncompressed=false
 if [[ ${1:-} == --uncompressed ]]; then
-  push_flags=(--disable-compression)
+  uncompressed=true
   shift
 fi
 cache=$1
@@ -54,7 +55,12 @@ b build -q --layers --network host -f "$context/Dockerfile" -t imgopt-apt "$cont
   tail -30 "$store/build.log" >&2
   exit 1
 }
-b push -q "${push_flags[@]}" imgopt-apt "oci-archive:$out.tmp:latest"
+if $uncompressed; then
+  # buildah 1.28 writes gzip layers to an oci-archive even when told not to compress.
+  b push -q --disable-compression imgopt-apt "docker-archive:$out.tmp:imgopt-apt:latest"
+else
+  b push -q imgopt-apt "oci-archive:$out.tmp:latest"
+fi
 
 # What the image itself says, for the tests to check imgopt against: per dpkg package its
 # Installed-Size (KiB) and the bytes `du` counts for the regular files `dpkg -L` lists (each

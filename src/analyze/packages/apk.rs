@@ -6,7 +6,7 @@ use std::collections::{HashMap, HashSet};
 
 use super::deps::Graph;
 use super::paths::normalize;
-use super::{Database, Found, Manager, Notes, Reason, Sources, MAX_PACKAGES};
+use super::{Database, Found, Manager, Notes, Reason, Sources, MAX_PACKAGES, MAX_PATHS};
 
 const INSTALLED: &str = "lib/apk/db/installed";
 const WORLD: &str = "etc/apk/world";
@@ -38,6 +38,7 @@ fn parse<'a>(data: &'a [u8], notes: &mut Notes) -> Result<Vec<Entry<'a>>, String
     let mut dir = String::new();
     let mut outside = 0usize;
     let mut bad = 0usize;
+    let mut paths = 0usize;
     let mut offset = 0;
     let finish = |entry: Entry<'a>, entries: &mut Vec<Entry<'a>>, bad: &mut usize| {
         if entry.name.is_empty() {
@@ -64,6 +65,9 @@ fn parse<'a>(data: &'a [u8], notes: &mut Notes) -> Result<Vec<Entry<'a>>, String
             [k, b':', rest @ ..] => (*k, rest),
             _ => continue,
         };
+        if key == b'R' {
+            paths += 1;
+        }
         // Paths are bytes; every other value must be text.
         match key {
             b'F' => match normalize("", value) {
@@ -73,6 +77,9 @@ fn parse<'a>(data: &'a [u8], notes: &mut Notes) -> Result<Vec<Entry<'a>>, String
                     dir = String::from("\0");
                 }
             },
+            b'R' if paths > MAX_PATHS => {
+                return Err(format!("/{INSTALLED} lists more than {MAX_PATHS} files: not read"));
+            }
             b'R' if dir != "\0" => match normalize(&dir, value) {
                 Some(p) if !value.contains(&b'/') => current.paths.push(p),
                 _ => outside += 1,
@@ -215,5 +222,15 @@ mod tests {
         assert_eq!(e[0].installed, Some(900));
         assert_eq!(e[1].paths, ["lib/ld-musl.so.1"]);
         assert_eq!(notes.into_vec().len(), 1);
+    }
+
+    #[test]
+    fn too_many_files_are_refused() {
+        let mut db = b"P:big\nF:usr\n".to_vec();
+        db.extend(b"R:x\n".repeat(MAX_PATHS));
+        assert_eq!(parse(&db, &mut Notes::default()).map(|e| e[0].paths.len()), Ok(MAX_PATHS));
+        db.extend(b"R:y\n");
+        let refused = parse(&db, &mut Notes::default()).err();
+        assert_eq!(refused.as_deref(), Some("/lib/apk/db/installed lists more than 2000000 files: not read"));
     }
 }

@@ -6,7 +6,7 @@ use std::collections::{HashMap, HashSet};
 
 use super::deps::Graph;
 use super::paths::normalize;
-use super::{Database, DbFile, Found, Manager, Notes, Sources, MAX_PACKAGES};
+use super::{Database, DbFile, Found, Manager, Notes, Sources, MAX_FIELDS, MAX_PACKAGES, MAX_PATHS};
 
 const STATUS: &str = "var/lib/dpkg/status";
 const INFO: &str = "var/lib/dpkg/info/";
@@ -44,9 +44,11 @@ impl<'a> Stanza<'a> {
     }
 }
 
-/// The stanzas of a deb822 file, separated by blank lines.
-pub(super) fn stanzas(data: &[u8]) -> Vec<Stanza<'_>> {
+/// The stanzas of a deb822 file, separated by blank lines; Err past [`MAX_PACKAGES`] stanzas or
+/// [`MAX_FIELDS`] fields.
+pub(super) fn stanzas(data: &[u8]) -> Result<Vec<Stanza<'_>>, String> {
     let mut out = Vec::new();
+    let mut fields = 0usize;
     let mut current = Stanza { fields: Vec::new(), at: 0 };
     let mut offset = 0;
     for line in data.split_inclusive(|&b| b == b'\n') {
@@ -56,6 +58,9 @@ pub(super) fn stanzas(data: &[u8]) -> Vec<Stanza<'_>> {
         let body = body.strip_suffix(b"\r").unwrap_or(body);
         if body.trim_ascii().is_empty() {
             if !current.fields.is_empty() {
+                if out.len() == MAX_PACKAGES {
+                    return Err(format!("more than {MAX_PACKAGES} stanzas"));
+                }
                 out.push(std::mem::replace(&mut current, Stanza { fields: Vec::new(), at: offset }));
             } else {
                 current.at = offset;
@@ -71,13 +76,20 @@ pub(super) fn stanzas(data: &[u8]) -> Vec<Stanza<'_>> {
             continue;
         }
         if let Some(colon) = body.iter().position(|&b| b == b':') {
+            fields += 1;
+            if fields > MAX_FIELDS {
+                return Err(format!("more than {MAX_FIELDS} fields"));
+            }
             current.fields.push((&body[..colon], &body[colon + 1..]));
         }
     }
     if !current.fields.is_empty() {
+        if out.len() == MAX_PACKAGES {
+            return Err(format!("more than {MAX_PACKAGES} stanzas"));
+        }
         out.push(current);
     }
-    out
+    Ok(out)
 }
 
 /// An installed package as `status` (or a `status.d` file) describes it.
@@ -144,6 +156,7 @@ pub(super) fn read(image: &Sources<'_>, found: &mut Vec<Found>, databases: &mut 
 /// Packages apt marked as installed automatically (by name), from one copy of extended_states.
 fn auto_installed(data: &[u8]) -> HashSet<String> {
     stanzas(data)
+        .unwrap_or_default()
         .iter()
         .filter(|s| s.text("Auto-Installed").ok().flatten() == Some("1"))
         .filter_map(|s| s.text("Package").ok().flatten().map(str::to_string))
@@ -158,10 +171,7 @@ fn auto_as_of(image: &Sources<'_>, layer: usize) -> HashSet<String> {
 
 /// The installed packages one copy of `status` lists; stanzas that cannot be read go to `notes`.
 fn installed_in<'a>(data: &'a [u8], notes: &mut Notes) -> Result<Vec<Control<'a>>, String> {
-    let all = stanzas(data);
-    if all.len() > MAX_PACKAGES {
-        return Err(format!("/{STATUS} holds {} stanzas; at most {MAX_PACKAGES} are read: not read", all.len()));
-    }
+    let all = stanzas(data).map_err(|why| format!("/{STATUS} holds {why}: not read"))?;
     let mut installed = Vec::new();
     for stanza in &all {
         match control(stanza, true) {
@@ -210,6 +220,7 @@ fn read_status(image: &Sources<'_>, file: &DbFile<'_>, found: &mut Vec<Found>, d
         copies.push((copy.layer, parsed));
     }
     let layers = install_layers(&installed, file.layer, &copies);
+    let mut paths_left = MAX_PATHS;
     let reasons = reasons_when_installed(image, &installed, &layers, file.layer, &copies);
     for ((c, layer), (reason, via)) in installed.iter().zip(layers).zip(reasons) {
         let arch_list = c.arch.map(|a| format!("{INFO}{}:{a}.list", c.name));
@@ -217,7 +228,9 @@ fn read_status(image: &Sources<'_>, file: &DbFile<'_>, found: &mut Vec<Found>, d
         let list = arch_list.iter().chain([&plain_list]).find_map(|p| image.final_file(p).map(|f| (p, f)));
         let mut paths = Vec::new();
         match list {
-            Some((_, DbFile { content: Some(data), .. })) => paths = list_paths(data, c.name, &mut notes),
+            Some((_, DbFile { content: Some(data), .. })) => {
+                paths = list_paths(data, c.name, &mut paths_left, &mut notes)
+            }
             Some((path, f)) => notes.add(f.refusal(path)),
             None => notes.add(format!("package `{}` has no file list in /{INFO}", c.name)),
         }
@@ -341,10 +354,18 @@ fn classify(
 }
 
 /// The paths of a `.list` file, one per line; those climbing out of the root are counted.
-fn list_paths(data: &[u8], package: &str, notes: &mut Notes) -> Vec<String> {
+/// `left` is what the database may still read ([`MAX_PATHS`] at first).
+fn list_paths(data: &[u8], package: &str, left: &mut usize, notes: &mut Notes) -> Vec<String> {
     let mut out = Vec::new();
     let mut outside = 0usize;
     for line in data.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
+        if *left == 0 {
+            notes.add(format!(
+                "package `{package}`: more than {MAX_PATHS} paths in this database: the rest are not read"
+            ));
+            break;
+        }
+        *left -= 1;
         match normalize("", line) {
             Some(p) if p.is_empty() => {}
             Some(p) => out.push(p),
@@ -365,6 +386,7 @@ fn read_status_d(image: &Sources<'_>, auto: &HashSet<String>, found: &mut Vec<Fo
     }
     let mut notes = Notes::default();
     let mut count = 0;
+    let mut paths_left = MAX_PATHS;
     let layer = files.iter().map(|(_, f)| f.layer).max().unwrap_or(0);
     if files.len() > MAX_PACKAGES {
         databases.push(Database {
@@ -382,7 +404,14 @@ fn read_status_d(image: &Sources<'_>, auto: &HashSet<String>, found: &mut Vec<Fo
             notes.add(file.refusal(path));
             continue;
         };
-        for stanza in stanzas(data) {
+        let all = match stanzas(data) {
+            Ok(all) => all,
+            Err(why) => {
+                notes.add(format!("/{path} holds {why}: not read"));
+                continue;
+            }
+        };
+        for stanza in all {
             let c = match control(&stanza, false) {
                 Ok(Some(c)) => c,
                 Ok(None) => continue,
@@ -400,7 +429,7 @@ fn read_status_d(image: &Sources<'_>, auto: &HashSet<String>, found: &mut Vec<Fo
                         Some(l[at..].trim_ascii_start())
                     });
                     let joined: Vec<u8> = lines.collect::<Vec<_>>().join(&b'\n');
-                    list_paths(&joined, c.name, &mut notes)
+                    list_paths(&joined, c.name, &mut paths_left, &mut notes)
                 }
                 Some(f) => {
                     notes.add(f.refusal(&md5sums));
@@ -442,13 +471,22 @@ mod tests {
     fn reads_stanzas_with_continuations() {
         let data =
             b"Package: a\nDepends: b,\n c (>= 1) | d\nStatus: install ok installed\n\n\nPackage: e\r\nVersion: 1\r\n";
-        let s = stanzas(data);
+        let s = stanzas(data).unwrap();
         assert_eq!(s.len(), 2);
         assert_eq!(s[0].text("package").unwrap(), Some("a"));
         let deps: Vec<Vec<&str>> = relations(s[0].raw("Depends").unwrap()).collect();
         assert_eq!(deps, vec![vec!["b"], vec!["c", "d"]]);
         assert_eq!(s[1].text("Version").unwrap(), Some("1"));
         assert_eq!(s[1].at, 68);
+    }
+
+    #[test]
+    fn too_many_fields_or_stanzas_are_refused() {
+        let fields = b"a: 1\n".repeat(MAX_FIELDS + 1);
+        assert_eq!(stanzas(&fields).err().as_deref(), Some("more than 2000000 fields"));
+        let many = b"Package: a\n\n".repeat(MAX_PACKAGES + 1);
+        assert_eq!(stanzas(&many).err().as_deref(), Some("more than 200000 stanzas"));
+        assert_eq!(stanzas(&many[..many.len() - 12]).map(|s| s.len()), Ok(MAX_PACKAGES));
     }
 
     #[test]

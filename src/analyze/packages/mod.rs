@@ -22,7 +22,8 @@
 //! directory (one level deeper under `usr` and `var`).
 //!
 //! Hostile databases are bounded: a database file is read up to [`MAX_DB_FILE_BYTES`], all of
-//! an image's together up to [`MAX_KEPT_BYTES`], a database lists at most [`MAX_PACKAGES`];
+//! an image's together up to [`MAX_KEPT_BYTES`], a database lists at most [`MAX_PACKAGES`]
+//! packages, [`MAX_PATHS`] paths and [`MAX_FIELDS`] fields (what is parsed stays proportional);
 //! a path climbing out of the image is ignored and counted; names must be UTF-8. What is refused
 //! is said in the database's `error` or `notes`.
 
@@ -51,6 +52,11 @@ pub const MAX_DB_FILE_BYTES: u64 = 64 << 20;
 pub const MAX_KEPT_BYTES: u64 = 512 << 20;
 /// Packages one database may list.
 pub const MAX_PACKAGES: usize = 200_000;
+/// Paths read from one database's file lists; past it the rest are not read (a big distribution
+/// image lists about 200000).
+pub const MAX_PATHS: usize = 2_000_000;
+/// `Field: value` lines in one deb822 file (dpkg's status has about 20 per package).
+pub const MAX_FIELDS: usize = 2_000_000;
 /// Notes kept per database; the rest are counted.
 const MAX_NOTES: usize = 10;
 /// Entries of a dependency chain kept for the report.
@@ -243,6 +249,8 @@ pub(crate) struct Group {
     pub layer: usize,
     pub packages: usize,
     pub notes: Notes,
+    /// Paths read so far, up to [`MAX_PATHS`].
+    paths: usize,
 }
 
 impl Group {
@@ -256,6 +264,16 @@ impl Group {
         }
         self.packages += 1;
         true
+    }
+
+    /// Count one more path read, unless [`MAX_PATHS`] were (`what` names the file, for the note).
+    pub fn take_path(&mut self, what: &str) -> bool {
+        if self.paths == MAX_PATHS {
+            self.notes.add(format!("/{what}: more than {MAX_PATHS} paths here: the rest are not read"));
+            self.paths += 1;
+        }
+        self.paths += 1;
+        self.paths <= MAX_PATHS
     }
 
     pub fn into_database(self, manager: Manager, path: String) -> Database {

@@ -80,6 +80,9 @@ pub(super) fn read(image: &Sources<'_>, found: &mut Vec<Found>, databases: &mut 
             if line.is_empty() {
                 continue;
             }
+            if !group.take_path(path) {
+                break;
+            }
             match normalize(site, &first_field(line)) {
                 Some(p) if !p.is_empty() => paths.push(p),
                 Some(_) => {}
