@@ -25,25 +25,32 @@ fi
 (cd "$here" && cargo build --release --quiet)
 imgopt=$here/target/release/imgopt
 
-# Best of $runs wall-clock seconds; the page cache is warm after the first run.
-best() {
-  local best=
-  for _ in $(seq "$runs"); do
-    local t0 t1
-    t0=$(date +%s.%N)
-    "$@" >/dev/null
-    t1=$(date +%s.%N)
-    best=$(echo "$t0 $t1 ${best:-1e9}" | awk '{d=$2-$1; print (d<$3)?d:$3}')
-  done
-  echo "$best"
+# The two commands in turn, $runs times each (the page cache is warm after the first run);
+# /usr/bin/time gives each run's wall and CPU (user + system) seconds. Medians are printed, and
+# the median of the per-pair ratios, which holds when the shared machine's speed drifts.
+measure() {
+  local out=$1
+  shift
+  /usr/bin/time -f '%e %U %S' -a -o "$out" "$@" >/dev/null
 }
-
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
 "$imgopt" analyze --image "$image" --format json >/dev/null
-t_skip=$(best "$imgopt" analyze --image "$image" --format json --skip-packages)
-t_packages=$(best "$imgopt" analyze --image "$image" --format json)
+for _ in $(seq "$runs"); do
+  measure "$tmp/skip" "$imgopt" analyze --image "$image" --format json --skip-packages
+  measure "$tmp/packages" "$imgopt" analyze --image "$image" --format json
+done
 packages=$("$imgopt" analyze --image "$image" --format json | grep -c '"manager"' || true)
 
-awk -v s="$t_skip" -v p="$t_packages" -v n="$packages" 'BEGIN {
-  printf "imgopt analyze --skip-packages:  %.3f s\n", s
-  printf "imgopt analyze (packages):       %.3f s  (+%.1f%%, goal < 30%%; %d packages and databases)\n", p, (p / s - 1) * 100, n
-}'
+paste "$tmp/skip" "$tmp/packages" | awk -v n="$packages" '
+  function median(a, k,   i, j, t) {
+    for (i = 1; i <= k; i++) for (j = i + 1; j <= k; j++) if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t }
+    return (k % 2) ? a[(k + 1) / 2] : (a[k / 2] + a[k / 2 + 1]) / 2
+  }
+  { k++; sw[k] = $1; sc[k] = $2 + $3; pw[k] = $4; pc[k] = $5 + $6; rw[k] = $4 / $1; rc[k] = ($5 + $6) / ($2 + $3) }
+  END {
+    printf "runs: %d each, in turn; %d packages and databases found\n", k, n
+    printf "imgopt analyze --skip-packages:  wall %.3f s, cpu %.3f s (medians)\n", median(sw, k), median(sc, k)
+    printf "imgopt analyze (packages):       wall %.3f s, cpu %.3f s\n", median(pw, k), median(pc, k)
+    printf "attribution adds:                wall %+.1f%%, cpu %+.1f%% (median of pair ratios; goal < 30%%)\n", (median(rw, k) - 1) * 100, (median(rc, k) - 1) * 100
+  }'

@@ -53,6 +53,21 @@ fn analyze(tag: &str, layers: &[Layer]) -> (TempDir, Report) {
     (tmp, report)
 }
 
+/// One uncompressed layer of these entries, in a layout made for a small stand-in layer whose
+/// blob is then swapped: digests are checked only with --verify, and hashing tens of MiB in a
+/// debug build is what would make a test slow.
+fn analyze_big(tag: &str, entries: &[E]) -> (TempDir, Report) {
+    let stand_in = layer(&[E::F(b"stand-in", b"x".to_vec())], Comp::None);
+    let mut files = oci_files(std::slice::from_ref(&stand_in), &config_json(std::slice::from_ref(&stand_in)));
+    let blob = files.iter_mut().find(|(_, data)| *data == stand_in.tar).expect("the layer blob");
+    blob.1 = tar_of(entries);
+    let tmp = TempDir::new(tag);
+    write_dir(&tmp.path("oci"), &files);
+    let reference = format!("oci:{}", tmp.path("oci").display());
+    let report = analyze_reference(&reference, &AnalyzeOptions::default()).unwrap_or_else(|e| panic!("{e}"));
+    (tmp, report)
+}
+
 fn find<'a>(r: &'a Report, manager: &str, name: &str) -> &'a Package {
     r.packages
         .iter()
@@ -244,18 +259,10 @@ fn pip_npm_and_gems_and_an_unread_rpm_database() {
 #[test]
 fn huge_databases_are_refused_and_the_rest_stands() {
     // A status file over the size limit, in an uncompressed layer (its content is skipped by
-    // seeking). The layout is made for a small stand-in layer whose blob is then swapped for the
-    // big one: digests are checked only with --verify, and hashing 64 MiB in a debug build is
-    // what would make this test slow.
+    // seeking).
     let huge = vec![b'\n'; (MAX_DB_FILE_BYTES + 1) as usize];
-    let stand_in = layer(&[E::F(b"var/lib/dpkg/status", b"x".to_vec()), E::F(b"usr/bin/x", bytes(10, 1))], Comp::None);
-    let mut files = oci_files(std::slice::from_ref(&stand_in), &config_json(std::slice::from_ref(&stand_in)));
-    let blob = files.iter_mut().find(|(_, data)| *data == stand_in.tar).expect("the layer blob");
-    blob.1 = tar_of(&[E::F(b"var/lib/dpkg/status", huge), E::F(b"usr/bin/x", bytes(10, 1))]);
-    let tmp = TempDir::new("pkg-huge");
-    write_dir(&tmp.path("oci"), &files);
     let started = std::time::Instant::now();
-    let r = analyze_reference(&format!("oci:{}", tmp.path("oci").display()), &AnalyzeOptions::default()).unwrap();
+    let (_tmp, r) = analyze_big("pkg-huge", &[E::F(b"var/lib/dpkg/status", huge), E::F(b"usr/bin/x", bytes(10, 1))]);
     eprintln!("a {MAX_DB_FILE_BYTES} B database refused in {:.2?}", started.elapsed());
     let db = &r.package_databases[0];
     let error = db.error.as_deref().unwrap_or("");
@@ -269,9 +276,9 @@ fn huge_databases_are_refused_and_the_rest_stands() {
         status.extend(format!("Package: p{i}\nStatus: install ok installed\n\n").as_bytes());
     }
     let apk: Vec<u8> = (0..=MAX_PACKAGES).flat_map(|i| format!("P:p{i}\nV:1\n\n").into_bytes()).collect();
-    let l = layer(&[E::F(b"var/lib/dpkg/status", status), E::F(b"lib/apk/db/installed", apk)], Comp::None);
     let started = std::time::Instant::now();
-    let (_tmp, r) = analyze("pkg-many", &[l]);
+    let (_tmp, r) =
+        analyze_big("pkg-many", &[E::F(b"var/lib/dpkg/status", status), E::F(b"lib/apk/db/installed", apk)]);
     eprintln!("{} stanzas refused in {:.2?}", MAX_PACKAGES + 1, started.elapsed());
     for db in &r.package_databases {
         assert!(db.error.as_deref().unwrap_or("").contains(&format!("{MAX_PACKAGES}")), "{db:?}");
