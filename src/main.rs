@@ -25,6 +25,16 @@ enum Command {
     Analyze(AnalyzeArgs),
     /// Lint Dockerfiles.
     Lint(imgopt::lint::cli::LintArgs),
+    /// Build an image from a Dockerfile with imgopt's own builder (overlayfs, namespaces; no daemon).
+    Build(BuildCmd),
+    /// List the images in imgopt's store (IMGOPT_STORE, else ~/.cache/imgopt/store).
+    Images(imgopt::commands::images::ImagesArgs),
+    /// Copy an image from an oci:, oci-archive: or docker-archive: reference into the store.
+    Load(imgopt::commands::images::LoadArgs),
+    /// Remove image names from the store (`imgopt prune` then frees their space).
+    Rmi(imgopt::commands::images::RmiArgs),
+    /// Free space in the store: step cache, snapshots and blobs no named image needs.
+    Prune(imgopt::commands::images::PruneArgs),
     /// List the lint rules.
     Rules(imgopt::lint::cli::RulesArgs),
     /// Show the documentation of one lint rule (code, name, hadolint code or BuildKit check name).
@@ -33,9 +43,14 @@ enum Command {
 
 #[derive(clap::Args)]
 struct AnalyzeArgs {
-    /// oci:DIR[:TAG], oci-archive:FILE[:TAG], docker-archive:FILE[:NAME:TAG], registry:NAME[:TAG|@DIGEST] or a bare NAME
+    /// Analyze this image instead of building the Dockerfile: oci:DIR[:TAG], oci-archive:FILE[:TAG],
+    /// docker-archive:FILE[:NAME:TAG], registry:NAME[:TAG|@DIGEST] or a bare NAME (with -f, each
+    /// layer is mapped to the line that made it).
     #[arg(long)]
-    image: String,
+    image: Option<String>,
+    /// Build options (without --image: imgopt builds the Dockerfile, then analyzes the result).
+    #[command(flatten)]
+    build: imgopt::commands::build::BuildArgs,
     #[arg(long, value_enum, default_value = "table")]
     format: imgopt::analyze::render::Format,
     /// Check every blob digest and diff_id while reading.
@@ -63,15 +78,49 @@ struct AnalyzeArgs {
     /// A dive `.dive-ci` file with the same rules; command-line limits win.
     #[arg(long)]
     ci_config: Option<PathBuf>,
-    /// The Dockerfile the image was built from: each layer is mapped to the line that made it.
-    #[arg(short = 'f', long = "file")]
-    file: Option<PathBuf>,
     /// List every installed package, not only the largest (table and markdown; JSON lists all).
     #[arg(long, conflicts_with = "skip_packages")]
     packages: bool,
     /// Do not read the package databases (dpkg, apk, pip, npm, gems).
     #[arg(long)]
     skip_packages: bool,
+}
+
+#[derive(clap::Args)]
+struct BuildCmd {
+    #[command(flatten)]
+    build: imgopt::commands::build::BuildArgs,
+    /// A name for the image in imgopt's store (repeatable).
+    #[arg(short = 't', long = "tag")]
+    tags: Vec<String>,
+}
+
+fn build(args: BuildCmd) -> miette::Result<ExitCode> {
+    if args.build.builder != imgopt::commands::engine::BuilderKind::Imgopt {
+        let built = imgopt::commands::build::build_with_engine(&args.build, &args.tags)?;
+        eprintln!(
+            "built {} ({} layers) with {} in {}",
+            built.names[0],
+            built.layers,
+            args.build.builder.name(),
+            built.store.root.display()
+        );
+        println!("{}", built.written.manifest.digest);
+        return Ok(ExitCode::SUCCESS);
+    }
+    let (result, store) = imgopt::commands::build::build(&args.build, args.tags)?;
+    let cached = result.steps.iter().filter(|s| s.cached).count();
+    eprintln!(
+        "built {} ({} layers, {} of them the base's; {} of {} steps cached) in {}",
+        result.name,
+        result.layers.len(),
+        result.base_layers,
+        cached,
+        result.steps.len(),
+        store.root.display()
+    );
+    println!("{}", result.manifest.digest);
+    Ok(ExitCode::SUCCESS)
 }
 
 fn analyze(args: AnalyzeArgs) -> miette::Result<ExitCode> {
@@ -82,14 +131,41 @@ fn analyze(args: AnalyzeArgs) -> miette::Result<ExitCode> {
         .map(imgopt::image::Platform::parse)
         .transpose()
         .map_err(|m| miette::miette!("--platform: {m}"))?;
-    let dockerfile = args.file.as_deref().map(imgopt::analyze::dockerfile_map::DockerfileSteps::read).transpose()?;
-    let options = AnalyzeOptions {
+    let mut options = AnalyzeOptions {
         platform,
         verify: args.verify,
         base_layers: args.base_layers,
         top: args.top,
-        dockerfile,
+        dockerfile: None,
+        built: None,
         packages: !args.skip_packages,
+    };
+    // An engine's image is analyzed straight from the archive it saved (kept until the end).
+    let mut _engine_dir = None;
+    let reference = match &args.image {
+        None if args.build.builder != imgopt::commands::engine::BuilderKind::Imgopt => {
+            // No exact layer map from an engine: the history is matched against the Dockerfile.
+            options.dockerfile =
+                Some(imgopt::analyze::dockerfile_map::DockerfileSteps::read(&args.build.dockerfile())?);
+            let store = imgopt::build::store::Store::open_default()
+                .map_err(|e| miette::miette!(code = "imgopt::store", "{e}"))?;
+            let dir = store.temp_dir("engine").map_err(|e| miette::miette!(code = "imgopt::store", "{e}"))?;
+            let reference =
+                imgopt::commands::engine::build_to_archive(args.build.builder, &args.build, &[], &dir.path)?;
+            _engine_dir = Some(dir);
+            reference.to_string()
+        }
+        Some(image) => {
+            options.dockerfile =
+                args.build.file.as_deref().map(imgopt::analyze::dockerfile_map::DockerfileSteps::read).transpose()?;
+            image.clone()
+        }
+        None => {
+            let (result, store) = imgopt::commands::build::build(&args.build, Vec::new())?;
+            options.built = Some(imgopt::commands::build::built_map(&args.build, &result)?);
+            options.base_layers = options.base_layers.or(Some(result.base_layers));
+            format!("oci:{}:{}", store.root.display(), result.name)
+        }
     };
     let mut gates = Gates {
         max_wasted_bytes: args.max_wasted_bytes,
@@ -99,7 +175,7 @@ fn analyze(args: AnalyzeArgs) -> miette::Result<ExitCode> {
     if let Some(path) = &args.ci_config {
         gates = gates.with_dive_ci(path)?;
     }
-    let report = analyze_reference(&args.image, &options)?;
+    let report = analyze_reference(&reference, &options)?;
     let shown = if args.packages { usize::MAX } else { render::TOP_PACKAGES };
     print!("{}", render::render_with(&report, args.format, shown));
     let failures = gates.check(&report);
@@ -122,15 +198,26 @@ fn parse(json: bool, files: &[PathBuf]) -> miette::Result<ExitCode> {
 /// Exit codes, the same for every command: 0 success, 1 findings or a failed gate, 2 an error
 /// (bad input, I/O, usage).
 fn main() -> ExitCode {
+    if std::env::args_os().nth(1).is_some_and(|a| a == imgopt::build::sandbox::HELPER_ARG) {
+        imgopt::build::sandbox::helper_main();
+    }
     let result = match Cli::parse().command {
+        Command::Build(args) => build(args),
         Command::Parse { json, files } => parse(json, &files),
         Command::Analyze(args) => analyze(args),
         Command::Lint(args) => Ok(imgopt::lint::cli::lint(&args)),
+        Command::Images(args) => imgopt::commands::images::images(&args),
+        Command::Load(args) => imgopt::commands::images::load(&args),
+        Command::Rmi(args) => imgopt::commands::images::rmi(&args),
+        Command::Prune(args) => imgopt::commands::images::prune(&args),
         Command::Rules(args) => Ok(imgopt::lint::cli::rules(&args)),
         Command::Explain { rule } => Ok(imgopt::lint::cli::explain(&rule)),
     };
     result.unwrap_or_else(|report| {
         eprintln!("Error: {report:?}");
+        if imgopt::build::sandbox::interrupted() {
+            return ExitCode::from(130);
+        }
         ExitCode::from(2)
     })
 }

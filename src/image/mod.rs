@@ -1,6 +1,6 @@
 //! The image model: what an image is made of (manifest, config, layers) and how to read one from
-//! an OCI layout, an OCI archive or a `docker save` archive. The builder writes images with the
-//! same types.
+//! an OCI layout, an OCI archive or a `docker save` archive, and how to write one in each of those
+//! forms ([`write`]).
 
 pub mod error;
 pub mod layer;
@@ -8,14 +8,14 @@ pub mod reference;
 pub mod registry;
 pub mod spec;
 mod store;
+pub mod write;
 
 use serde::de::DeserializeOwned;
-use sha2::{Digest as _, Sha256};
 
 pub use error::{ImageError, Result};
 pub use layer::{Change, Compression, EntryKind, Keep, LayerContents, LayerEntry};
 pub use reference::ImageRef;
-pub use spec::{Digest, ImageConfig, Index, Manifest, Platform};
+pub use spec::{ContainerConfig, Digest, ImageConfig, Index, Manifest, Platform};
 use store::Store;
 
 /// How a layer is found and what the image claims about it.
@@ -44,6 +44,9 @@ pub struct Image {
     config_bytes: Vec<u8>,
     pub manifest: Option<Manifest>,
     pub layers: Vec<LayerBlob>,
+    /// The names the source gives the image: a `docker save` archive's RepoTags, an OCI
+    /// layout's `io.containerd.image.name` or `org.opencontainers.image.ref.name`.
+    pub names: Vec<String>,
     store: Store,
 }
 
@@ -107,6 +110,17 @@ impl Image {
         })
     }
 
+    /// The stored blob of one layer, as it is (compressed or not), and its size.
+    pub fn open_blob(&self, index: usize) -> Result<(impl std::io::Read, u64)> {
+        let blob = self.layers.get(index).ok_or_else(|| ImageError::Layout(format!("no layer {index}")))?;
+        self.store.open(&blob.location)
+    }
+
+    /// The config exactly as stored (the bytes its digest, the image ID, is computed over).
+    pub fn config_bytes(&self) -> &[u8] {
+        &self.config_bytes
+    }
+
     /// With `--verify`: the config must hash to its digest. Layers are checked as they are read.
     pub fn verify_config(&self) -> Result<()> {
         if let Some(expected) = &self.config_digest {
@@ -143,7 +157,7 @@ fn check_digest(what: &str, expected: &Digest, bytes: &[u8]) -> Result<()> {
     if expected.algorithm() != "sha256" {
         return Err(ImageError::Layout(format!("{what}: cannot verify digest {expected}: only sha256 is supported")));
     }
-    let actual = Digest::sha256_from_bytes(Sha256::digest(bytes).into());
+    let actual = Digest::sha256_of(bytes);
     if &actual != expected {
         return Err(ImageError::DigestMismatch {
             what: what.into(),
@@ -191,8 +205,21 @@ fn open_oci(reference: ImageRef, store: Store, tag: Option<&str>, options: &Open
         None => index.manifests.iter().collect(),
     };
     let descriptor = resolve_manifest(&store, &top, &wanted, 0)?;
-    from_manifest(reference, store, &descriptor.digest)
+    let mut names: Vec<String> = Vec::new();
+    for d in &top {
+        let name =
+            d.annotations.get(ANNOTATION_CONTAINERD_NAME).or_else(|| d.annotations.get(spec::ANNOTATION_REF_NAME));
+        if let Some(name) = name.filter(|n| !names.contains(n)) {
+            names.push(name.clone());
+        }
+    }
+    let mut image = from_manifest(reference, store, &descriptor.digest)?;
+    image.names = names;
+    Ok(image)
 }
+
+/// The full name containerd, Docker 25+ and BuildKit's OCI exporter give an image in index.json.
+const ANNOTATION_CONTAINERD_NAME: &str = "io.containerd.image.name";
 
 /// The image whose manifest is the blob `digest` of `store`.
 fn from_manifest(reference: ImageRef, store: Store, digest: &Digest) -> Result<Image> {
@@ -228,6 +255,7 @@ fn from_manifest(reference: ImageRef, store: Store, digest: &Digest) -> Result<I
         config_bytes,
         manifest: Some(manifest),
         layers,
+        names: Vec::new(),
         store,
     })
 }
@@ -315,7 +343,8 @@ fn open_docker_archive(reference: ImageRef, store: Store, name: Option<&str>) ->
             media_type: None,
         });
     }
-    Ok(Image { reference, config, config_digest, config_bytes, manifest: None, layers, store })
+    let names = entry.repo_tags.clone().unwrap_or_default();
+    Ok(Image { reference, config, config_digest, config_bytes, manifest: None, layers, names, store })
 }
 
 /// `blobs/sha256/<hex>` or `<hex>.json` names their content's digest.

@@ -3,6 +3,8 @@
 //! builder both read it.
 
 pub mod expand;
+pub mod instruction;
+pub mod state;
 
 use std::collections::HashMap;
 use std::ops::Range;
