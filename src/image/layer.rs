@@ -203,9 +203,13 @@ pub struct Verify {
     pub diff_id: bool,
 }
 
-/// Read one layer. `blob_size` bounds an uncompressed layer read by seeking; `keep` names the
-/// files whose content to keep.
-pub fn read_layer(
+/// Read one layer. `blob_size` bounds an uncompressed layer read by seeking.
+pub fn read_layer(blob: BlobReader, origin: &LayerOrigin<'_>, verify: Verify, blob_size: u64) -> Result<LayerContents> {
+    read_layer_keeping(blob, origin, verify, blob_size, None)
+}
+
+/// [`read_layer`], keeping the content of the files `keep` names.
+pub fn read_layer_keeping(
     mut blob: BlobReader,
     origin: &LayerOrigin<'_>,
     verify: Verify,

@@ -92,7 +92,7 @@ impl Image {
         let (reader, size) = self.store.open(&blob.location)?;
         let origin = layer::LayerOrigin { index, location: &blob.location };
         let checks = layer::Verify { blob: verify && blob.digest.is_some(), diff_id: verify };
-        let contents = layer::read_layer(reader, &origin, checks, size, keep)?;
+        let contents = layer::read_layer_keeping(reader, &origin, checks, size, keep)?;
         if verify {
             check_layer_digests(blob, &contents)?;
         }

@@ -1,22 +1,34 @@
 #!/usr/bin/env bash
 # Build the apt test image (testdata/packages/apt/Dockerfile) into an OCI archive.
 #
-#   build-apt-image.sh [--uncompressed] CACHE_DIR OUT.tar
+#   build-apt-image.sh [--uncompressed] [--base IMAGE] CACHE_DIR OUT.tar
 #
 # OUT.tar is an OCI archive (`oci-archive:OUT.tar`) with gzip layers, as a registry serves them;
 # with --uncompressed a `docker save` archive (`docker-archive:OUT.tar`) of plain tars, which the
 # tests read faster in a debug build.
-# The debootstrap minbase rootfs is made once and kept as CACHE_DIR/minbase-bookworm.tar (the
-# tests keep it under target/); the image is built with buildah (vfs storage, chroot isolation)
-# in a store under CACHE_DIR that is removed afterwards.
+# The base is IMAGE (a buildah reference: the tests pass the Debian minbase of
+# tests/common/bases.rs, made once per run) or, without --base, a debootstrap minbase made once
+# and kept as CACHE_DIR/minbase-bookworm.tar. The image is built with buildah (vfs storage,
+# chroot isolation) in a store under CACHE_DIR that is removed afterwards.
 # Needs: debootstrap, buildah (apt); the Debian mirror and PyPI. Run as root.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 uncompressed=false
-if [[ ${1:-} == --uncompressed ]]; then
-  uncompressed=true
+base=
+while [[ ${1:-} == --* ]]; do
+  case $1 in
+    --uncompressed) uncompressed=true ;;
+    --base)
+      base=$2
+      shift
+      ;;
+    *)
+      echo "unknown option $1" >&2
+      exit 2
+      ;;
+  esac
   shift
-fi
+done
 cache=$1
 out=$2
 mkdir -p "$cache"
@@ -24,7 +36,7 @@ cache=$(cd "$cache" && pwd)
 mirror=${IMGOPT_DEBIAN_MIRROR:-http://deb.debian.org/debian}
 
 rootfs_tar=$cache/minbase-bookworm.tar
-if [[ ! -f $rootfs_tar ]]; then
+if [[ -z $base && ! -f $rootfs_tar ]]; then
   tmp=$(mktemp -d "$cache/debootstrap.XXXXXX")
   debootstrap --variant=minbase bookworm "$tmp/root" "$mirror" >"$tmp/log" 2>&1 || {
     tail -20 "$tmp/log" >&2
@@ -41,9 +53,13 @@ store=$(mktemp -d "$cache/buildah.XXXXXX")
 b() { buildah --root "$store/root" --runroot "$store/runroot" --storage-driver vfs "$@"; }
 trap 'b rmi -a -f >/dev/null 2>&1 || true; rm -rf "$store"' EXIT
 export BUILDAH_ISOLATION=chroot
-c=$(b from scratch)
-b add "$c" "$rootfs_tar" / >/dev/null
-b config --cmd /bin/bash "$c"
+if [[ -n $base ]]; then
+  c=$(b from -q "$base")
+else
+  c=$(b from scratch)
+  b add "$c" "$rootfs_tar" / >/dev/null
+  b config --cmd /bin/bash "$c"
+fi
 b commit -q --rm "$c" imgopt-minbase >/dev/null
 
 context=$store/context
