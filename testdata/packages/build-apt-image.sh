@@ -54,13 +54,14 @@ b() { buildah --root "$store/root" --runroot "$store/runroot" --storage-driver v
 trap 'b rmi -a -f >/dev/null 2>&1 || true; rm -rf "$store"' EXIT
 export BUILDAH_ISOLATION=chroot
 if [[ -n $base ]]; then
-  c=$(b from -q "$base")
+  # Pulled as it is: a commit would add a layer.
+  b tag "$(b pull -q "$base")" imgopt-minbase
 else
   c=$(b from scratch)
   b add "$c" "$rootfs_tar" / >/dev/null
   b config --cmd /bin/bash "$c"
+  b commit -q --rm "$c" imgopt-minbase >/dev/null
 fi
-b commit -q --rm "$c" imgopt-minbase >/dev/null
 
 context=$store/context
 mkdir -p "$context/ca"
