@@ -79,6 +79,12 @@ struct AnalyzeArgs {
     /// A dive `.dive-ci` file with the same rules; command-line limits win.
     #[arg(long)]
     ci_config: Option<PathBuf>,
+    /// List every installed package, not only the largest (table and markdown; JSON lists all).
+    #[arg(long, conflicts_with = "skip_packages")]
+    packages: bool,
+    /// Do not read the package databases (dpkg, apk, pip, npm, gems).
+    #[arg(long)]
+    skip_packages: bool,
 }
 
 #[derive(clap::Args)]
@@ -133,6 +139,7 @@ fn analyze(args: AnalyzeArgs) -> miette::Result<ExitCode> {
         top: args.top,
         dockerfile: None,
         built: None,
+        packages: !args.skip_packages,
     };
     // An engine's image is analyzed straight from the archive it saved (kept until the end).
     let mut _engine_dir = None;
@@ -170,7 +177,8 @@ fn analyze(args: AnalyzeArgs) -> miette::Result<ExitCode> {
         gates = gates.with_dive_ci(path)?;
     }
     let report = analyze_reference(&reference, &options)?;
-    print!("{}", render::render(&report, args.format));
+    let shown = if args.packages { usize::MAX } else { render::TOP_PACKAGES };
+    print!("{}", render::render_with(&report, args.format, shown));
     let failures = gates.check(&report);
     for failure in &failures {
         eprintln!("gate failed: {failure}");

@@ -23,6 +23,7 @@ pub mod dive;
 pub mod dockerfile_map;
 pub mod gates;
 pub mod index;
+pub mod packages;
 pub mod render;
 
 use std::collections::{BTreeMap, HashMap};
@@ -51,11 +52,21 @@ pub struct AnalyzeOptions {
     pub dockerfile: Option<DockerfileSteps>,
     /// The map imgopt's builder recorded (wins over `dockerfile`).
     pub built: Option<DockerfileMap>,
+    /// Read the package databases and charge each package with its bytes ([`packages`]).
+    pub packages: bool,
 }
 
 impl Default for AnalyzeOptions {
     fn default() -> Self {
-        AnalyzeOptions { platform: None, verify: false, base_layers: None, top: 10, dockerfile: None, built: None }
+        AnalyzeOptions {
+            platform: None,
+            verify: false,
+            base_layers: None,
+            top: 10,
+            dockerfile: None,
+            built: None,
+            packages: true,
+        }
     }
 }
 
@@ -72,6 +83,12 @@ pub struct Report {
     /// With `-f Dockerfile`: every instruction of the built stages and the layers it made.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub dockerfile: Option<DockerfileMap>,
+    /// Installed packages, largest first (empty when package databases were not read).
+    pub packages: Vec<packages::Package>,
+    /// The package databases found, and what could not be read of them.
+    pub package_databases: Vec<packages::Database>,
+    /// Final-filesystem bytes no package lists, per top-level directory, largest first.
+    pub unowned: Vec<packages::Unowned>,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -153,15 +170,19 @@ pub fn analyze(image: &Image, options: &AnalyzeOptions) -> Result<Report, ImageE
     if options.verify {
         image.verify_config()?;
     }
+    let budget = packages::budget();
+    let keep = options.packages.then(|| packages::keep(&budget));
     let mut layers: Vec<LayerContents> = (0..image.layers.len())
         .into_par_iter()
-        .map(|i| image.read_layer(i, options.verify))
+        .map(|i| image.read_layer_keeping(i, options.verify, keep))
         .collect::<Result<_, _>>()?;
     fill_content_hashes(image, &mut layers)?;
     let locations: Vec<String> = image.layers.iter().map(|l| l.location.clone()).collect();
     // dive's figures need only the layers: compute them beside the path index.
     let (index, dive) = rayon::join(|| PathIndex::build(&layers, &locations), || dive::dive_figures(&layers));
-    Ok(report(image, &layers, &index?, dive, options))
+    let index = index?;
+    let packages = if options.packages { packages::attribute(&layers, &index) } else { Default::default() };
+    Ok(report(image, &layers, &index, dive, packages, options))
 }
 
 /// Uncompressed layers are read without their contents when nothing is verified. To tell a
@@ -241,6 +262,7 @@ fn report(
     layers: &[LayerContents],
     index: &PathIndex,
     dive: DiveFigures,
+    packages: packages::PackageReport,
     options: &AnalyzeOptions,
 ) -> Report {
     let history = image.config.layer_history();
@@ -348,6 +370,9 @@ fn report(
         invisible_files: hidden,
         caches: caches::find_caches(index),
         dive,
+        packages: packages::with_lines(packages.packages, mapping.as_ref()),
+        package_databases: packages.databases,
+        unowned: packages.unowned,
         dockerfile: mapping,
     }
 }

@@ -14,11 +14,19 @@ pub enum Format {
     Markdown,
 }
 
+/// Packages the table and markdown list unless told to list them all.
+pub const TOP_PACKAGES: usize = 10;
+
 pub fn render(report: &Report, format: Format) -> String {
+    render_with(report, format, TOP_PACKAGES)
+}
+
+/// [`render`], listing `packages` of the largest packages (JSON always has them all).
+pub fn render_with(report: &Report, format: Format, packages: usize) -> String {
     match format {
-        Format::Table => table(report),
+        Format::Table => table(report, packages),
         Format::Json => json(report),
-        Format::Markdown => markdown(report),
+        Format::Markdown => markdown(report, packages),
     }
 }
 
@@ -113,7 +121,7 @@ fn bar(part: u64, whole: u64, width: usize) -> String {
     format!("{}{}", "█".repeat(filled.min(width)), "·".repeat(width - filled.min(width)))
 }
 
-fn table(r: &Report) -> String {
+fn table(r: &Report, packages: usize) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
@@ -189,7 +197,78 @@ fn table(r: &Report) -> String {
             format!("{:>10}  {:<15} {} files in /{}", human(c.bytes), c.cache, c.files, control(&c.paths.join(", /")))
         }),
     );
+    if !r.packages.is_empty() {
+        let title = packages_title(r, packages);
+        let _ = writeln!(out, "\n{title}:");
+        let _ = writeln!(out, "  {:>10}  {:>10}  {:<5}  {:<16} Package", "Bytes", "Hidden", "Layer", "Line");
+        for p in r.packages.iter().take(packages) {
+            let line = package_line(r, p);
+            let _ = writeln!(
+                out,
+                "  {:>10}  {:>10}  {:<5}  {:<16} {} {} {}{}",
+                human(p.bytes),
+                human(p.hidden_bytes),
+                p.layer,
+                line,
+                p.manager.name(),
+                p.name,
+                p.version,
+                why(p).map(|w| format!("  ({w})")).unwrap_or_default()
+            );
+        }
+    }
+    section(
+        &mut out,
+        "Unowned files (no package lists them), by directory",
+        r.unowned.iter().take(packages).map(|u| format!("{:>10}  {:>6} files  /{}", human(u.bytes), u.files, u.dir)),
+    );
+    section(&mut out, "Package databases", database_lines(r).into_iter());
     out
+}
+
+fn packages_title(r: &Report, shown: usize) -> String {
+    let total = r.packages.len();
+    if shown >= total {
+        format!("Packages ({total}, largest first)")
+    } else {
+        format!("Largest packages ({shown} of {total}; --packages lists all)")
+    }
+}
+
+/// `Dockerfile:7` with a mapping, else nothing.
+fn package_line(r: &Report, p: &super::packages::Package) -> String {
+    match (&r.dockerfile, p.dockerfile_line) {
+        (Some(map), Some(line)) => format!("{}:{line}", file_name(&map.file)),
+        _ => String::new(),
+    }
+}
+
+/// Why a package is there, in words.
+fn why(p: &super::packages::Package) -> Option<String> {
+    use super::packages::Reason;
+    let via = if p.via.is_empty() { String::new() } else { format!(" via {}", p.via.join(" → ")) };
+    Some(match p.reason? {
+        Reason::Manual => "asked for".into(),
+        Reason::Dependency => format!("dependency{via}"),
+        Reason::Recommended => {
+            format!("recommended{via}: installed because apt installs Recommends (--no-install-recommends)")
+        }
+        Reason::Auto => "installed automatically, nothing needs it now".into(),
+    })
+}
+
+/// Each database found, with what was refused of it.
+fn database_lines(r: &Report) -> Vec<String> {
+    let mut lines = Vec::new();
+    for d in &r.package_databases {
+        let state = match &d.error {
+            Some(e) => format!("not read: {e}"),
+            None => format!("{} packages", d.packages),
+        };
+        lines.push(format!("{} /{} (layer {}): {state}", d.manager.name(), d.path, d.layer));
+        lines.extend(d.notes.iter().map(|n| format!("  {n}")));
+    }
+    lines
 }
 
 /// The image totals, labelled; the table and markdown show the same lines.
@@ -241,7 +320,7 @@ fn section(out: &mut String, title: &str, lines: impl Iterator<Item = String>) {
     }
 }
 
-fn markdown(r: &Report) -> String {
+fn markdown(r: &Report, packages: usize) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "### Image {}\n", markdown_code(&r.image.to_string()));
     let _ = writeln!(out, "| Layer | Content | Compressed | Invisible | Added | Changed | Removed | Instruction |");
@@ -312,6 +391,42 @@ fn markdown(r: &Report) -> String {
             })
             .collect(),
     );
+    list(
+        &mut out,
+        &packages_title(r, packages),
+        r.packages
+            .iter()
+            .take(packages)
+            .map(|p| {
+                let line = package_line(r, p);
+                format!(
+                    "{} `{}` {} {} (layer {}{}{}){}",
+                    p.manager.name(),
+                    p.name.replace('`', "'"),
+                    p.version.replace('`', "'"),
+                    human(p.bytes),
+                    p.layer,
+                    if line.is_empty() { String::new() } else { format!(", {line}") },
+                    if p.hidden_bytes > 0 {
+                        format!(", {} hidden later", human(p.hidden_bytes))
+                    } else {
+                        String::new()
+                    },
+                    why(p).map(|w| format!(": {}", w.replace('`', "'"))).unwrap_or_default()
+                )
+            })
+            .collect(),
+    );
+    list(
+        &mut out,
+        "Unowned files, by directory",
+        r.unowned
+            .iter()
+            .take(packages)
+            .map(|u| format!("`/{}` {} in {} files", u.dir, human(u.bytes), u.files))
+            .collect(),
+    );
+    list(&mut out, "Package databases", database_lines(r).into_iter().map(|l| l.replace('`', "'")).collect());
     list(
         &mut out,
         "Caches left",

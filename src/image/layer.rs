@@ -11,6 +11,7 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::io::{self, BufReader, Read, Seek, SeekFrom};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use sha2::{Digest as _, Sha256};
 use xxhash_rust::xxh3::Xxh3;
@@ -136,6 +137,35 @@ pub struct LayerContents {
     pub diff_id: Option<Digest>,
     /// Sum of the tar header sizes of all entries, as dive counts a layer.
     pub header_bytes: u64,
+    /// Contents of the files a [`Keep`] asked for: (index into `changes`, bytes).
+    pub kept: Vec<(usize, Vec<u8>)>,
+}
+
+/// Files whose content the caller wants while the layer streams by (package databases, read
+/// without a second pass over the layer): chosen by path, each kept only up to
+/// `max_file_bytes`, and only while `budget` (shared by all the layers read at once) lasts. A
+/// file over either limit is left out of [`LayerContents::kept`]; its entry (path and size) is
+/// still there for the caller to say why.
+#[derive(Clone, Copy)]
+pub struct Keep<'a> {
+    pub wanted: &'a (dyn Fn(&str) -> bool + Sync),
+    pub max_file_bytes: u64,
+    pub budget: &'a AtomicU64,
+}
+
+/// A [`Keep`], for the layer being read.
+struct Keeper<'a> {
+    keep: Option<Keep<'a>>,
+}
+
+impl Keeper<'_> {
+    /// Whether to keep the content of this regular file, `size` bytes long.
+    fn wants(&mut self, path: &str, size: u64) -> bool {
+        let Some(keep) = self.keep else { return false };
+        size <= keep.max_file_bytes
+            && (keep.wanted)(path)
+            && keep.budget.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |left| left.checked_sub(size)).is_ok()
+    }
 }
 
 /// Counts (and optionally hashes) the bytes that pass through.
@@ -197,12 +227,19 @@ pub struct Verify {
 }
 
 /// Read one layer. `blob_size` bounds an uncompressed layer read by seeking.
-pub fn read_layer(
+pub fn read_layer(blob: BlobReader, origin: &LayerOrigin<'_>, verify: Verify, blob_size: u64) -> Result<LayerContents> {
+    read_layer_keeping(blob, origin, verify, blob_size, None)
+}
+
+/// [`read_layer`], keeping the content of the files `keep` names.
+pub fn read_layer_keeping(
     mut blob: BlobReader,
     origin: &LayerOrigin<'_>,
     verify: Verify,
     blob_size: u64,
+    keep: Option<Keep<'_>>,
 ) -> Result<LayerContents> {
+    let keeper = Keeper { keep };
     let unreadable = |e: io::Error| origin.error(format!("cannot read the blob: {e}"));
     let mut head = [0u8; 4];
     let mut got = 0;
@@ -217,17 +254,17 @@ pub fn read_layer(
     let hash_tar = verify.diff_id || (verify.blob && compression == Compression::None);
     if compression == Compression::None && !hash_tar {
         // Nothing to hash: read the headers and seek over the contents.
-        return skim_tar(SeekBuf::new(blob), origin, blob_size);
+        return skim_tar(SeekBuf::new(blob), origin, blob_size, keeper);
     }
     // Reads of the buffer's size or more bypass it, so file contents are not copied twice.
     let mut raw =
         BufReader::with_capacity(READ_BUFFER, Tap::new(blob, verify.blob && compression != Compression::None));
     let mut contents = match compression {
-        Compression::None => walk_tar(&mut raw, origin, hash_tar)?,
-        Compression::Gzip => walk_tar(flate2::bufread::MultiGzDecoder::new(&mut raw), origin, hash_tar)?,
+        Compression::None => walk_tar(&mut raw, origin, hash_tar, keeper)?,
+        Compression::Gzip => walk_tar(flate2::bufread::MultiGzDecoder::new(&mut raw), origin, hash_tar, keeper)?,
         Compression::Zstd => {
             let decoder = zstd_decoder(&mut raw).map_err(|e| origin.error(zstd_error(e)))?;
-            walk_tar(decoder, origin, hash_tar)?
+            walk_tar(decoder, origin, hash_tar, keeper)?
         }
     };
     // Whatever follows the compressed stream is still part of the blob and its digest.
@@ -252,13 +289,13 @@ enum Contents {
     Skip { blob_size: u64 },
 }
 
-fn walk_tar<R: Read>(stream: R, origin: &LayerOrigin<'_>, hash: bool) -> Result<LayerContents> {
+fn walk_tar<R: Read>(stream: R, origin: &LayerOrigin<'_>, hash: bool, keeper: Keeper<'_>) -> Result<LayerContents> {
     let mut tar_stream = Tap::new(stream, hash);
     let watch = RefCell::new(MetaWatch::default());
-    let (changes, header_bytes, last_entry) = {
+    let Collected { changes, header_bytes, last_entry, kept } = {
         let mut archive = tar::Archive::new(MetaGuard { inner: &mut tar_stream, watch: &watch });
         let entries = archive.entries().map_err(|e| origin.error(format!("not a tar stream: {e}")))?;
-        collect_changes(entries, &watch, origin, Contents::Hash(vec![0u8; READ_BUFFER]))?
+        collect_changes(entries, &watch, origin, Contents::Hash(vec![0u8; READ_BUFFER]), keeper)?
     };
     // The end-of-archive blocks and padding belong to the diff_id too.
     io::copy(&mut tar_stream, &mut io::sink())
@@ -271,14 +308,21 @@ fn walk_tar<R: Read>(stream: R, origin: &LayerOrigin<'_>, hash: bool) -> Result<
         blob_digest: None,
         diff_id: tar_stream.digest(),
         header_bytes,
+        kept,
     })
 }
 
-fn skim_tar<R: Read + Seek>(mut stream: R, origin: &LayerOrigin<'_>, blob_size: u64) -> Result<LayerContents> {
+fn skim_tar<R: Read + Seek>(
+    mut stream: R,
+    origin: &LayerOrigin<'_>,
+    blob_size: u64,
+    keeper: Keeper<'_>,
+) -> Result<LayerContents> {
     let watch = RefCell::new(MetaWatch::default());
     let mut archive = tar::Archive::new(MetaGuard { inner: &mut stream, watch: &watch });
     let entries = archive.entries_with_seek().map_err(|e| origin.error(format!("not a tar stream: {e}")))?;
-    let (changes, header_bytes, _) = collect_changes(entries, &watch, origin, Contents::Skip { blob_size })?;
+    let Collected { changes, header_bytes, kept, .. } =
+        collect_changes(entries, &watch, origin, Contents::Skip { blob_size }, keeper)?;
     Ok(LayerContents {
         changes,
         tar_bytes: blob_size,
@@ -287,17 +331,28 @@ fn skim_tar<R: Read + Seek>(mut stream: R, origin: &LayerOrigin<'_>, blob_size: 
         blob_digest: None,
         diff_id: None,
         header_bytes,
+        kept,
     })
 }
 
-/// Returns the changes, the sum of header sizes (dive's layer size) and the last entry's name.
+/// What one walk over a tar collected.
+struct Collected {
+    changes: Vec<Change>,
+    /// The sum of header sizes (dive's layer size).
+    header_bytes: u64,
+    last_entry: String,
+    kept: Vec<(usize, Vec<u8>)>,
+}
+
 fn collect_changes<R: Read>(
     mut entries: tar::Entries<'_, R>,
     watch: &RefCell<MetaWatch>,
     origin: &LayerOrigin<'_>,
     mut contents: Contents,
-) -> Result<(Vec<Change>, u64, String)> {
+    mut keeper: Keeper<'_>,
+) -> Result<Collected> {
     let mut changes = Vec::new();
+    let mut kept = Vec::new();
     let mut header_bytes = 0u64;
     let mut last_entry = String::from("(start of the layer)");
     let mut aufs_links = HashMap::new();
@@ -333,11 +388,16 @@ fn collect_changes<R: Read>(
                 return Err(origin.entry_error(&raw_path, "content is truncated: the layer ends inside it"));
             }
         }
-        if let Some(change) = read_entry(&mut entry, &raw_path, stored, origin, &mut contents, &mut aufs_links)? {
+        let mut content = None;
+        let (state, keep) = (&mut contents, (&mut keeper, &mut content));
+        if let Some(change) = read_entry(&mut entry, &raw_path, stored, origin, state, &mut aufs_links, keep)? {
+            if let Some(content) = content {
+                kept.push((changes.len(), content));
+            }
             changes.push(change);
         }
     }
-    Ok((changes, header_bytes, last_entry))
+    Ok(Collected { changes, header_bytes, last_entry, kept })
 }
 
 /// Watches what the tar reader reads while it looks for the next entry, for [`MetaGuard`].
@@ -606,6 +666,7 @@ fn read_entry<R: Read>(
     origin: &LayerOrigin<'_>,
     contents: &mut Contents,
     aufs_links: &mut HashMap<String, AufsLink>,
+    (keeper, kept): (&mut Keeper<'_>, &mut Option<Vec<u8>>),
 ) -> Result<Option<Change>> {
     let Some(path) = normalize_entry_path(raw_path).map_err(|m| origin.entry_error(raw_path, m))? else {
         return Ok(None); // the root directory itself
@@ -681,6 +742,16 @@ fn read_entry<R: Read>(
         // content is not hashed while streaming: in a compressed layer a rewrite of a sparse
         // file counts as a change, never as chmod-only.
         _ if sparse => (stored, None),
+        (EntryKind::File, contents) if aufs_link.is_none() && keeper.wants(&path, entry.size()) => {
+            let mut data = Vec::with_capacity(usize::try_from(entry.size()).unwrap_or(0));
+            entry
+                .read_to_end(&mut data)
+                .map_err(|e| origin.entry_error(raw_path, format!("content is truncated or unreadable: {e}")))?;
+            let hash = matches!(contents, Contents::Hash(_)).then(|| xxhash_rust::xxh3::xxh3_64(&data));
+            let size = data.len() as u64;
+            *kept = Some(data);
+            (size, hash)
+        }
         (EntryKind::File, Contents::Hash(buffer)) => {
             let (size, hash) = hash_content(entry, buffer)
                 .map_err(|e| origin.entry_error(raw_path, format!("content is truncated or unreadable: {e}")))?;

@@ -13,7 +13,7 @@ pub mod write;
 use serde::de::DeserializeOwned;
 
 pub use error::{ImageError, Result};
-pub use layer::{Change, Compression, EntryKind, LayerContents, LayerEntry};
+pub use layer::{Change, Compression, EntryKind, Keep, LayerContents, LayerEntry};
 pub use reference::ImageRef;
 pub use spec::{ContainerConfig, Digest, ImageConfig, Index, Manifest, Platform};
 use store::Store;
@@ -87,11 +87,16 @@ impl Image {
 
     /// Stream one layer: decompress, walk its tar, and with `verify` hash the blob and the tar.
     pub fn read_layer(&self, index: usize, verify: bool) -> Result<LayerContents> {
+        self.read_layer_keeping(index, verify, None)
+    }
+
+    /// [`Image::read_layer`], keeping the content of the files `keep` asks for.
+    pub fn read_layer_keeping(&self, index: usize, verify: bool, keep: Option<Keep<'_>>) -> Result<LayerContents> {
         let blob = self.layers.get(index).ok_or_else(|| ImageError::Layout(format!("no layer {index}")))?;
         let (reader, size) = self.store.open(&blob.location)?;
         let origin = layer::LayerOrigin { index, location: &blob.location };
         let checks = layer::Verify { blob: verify && blob.digest.is_some(), diff_id: verify };
-        let contents = layer::read_layer(reader, &origin, checks, size)?;
+        let contents = layer::read_layer_keeping(reader, &origin, checks, size, keep)?;
         if verify {
             check_layer_digests(blob, &contents)?;
         }
