@@ -32,6 +32,9 @@ pub struct BuildArgs {
     /// Also write the image here: oci:DIR[:TAG], oci-archive:FILE[:TAG] or docker-archive:FILE[:NAME:TAG].
     #[arg(short = 'o', long = "output", value_name = "DEST")]
     pub output: Option<String>,
+    /// How layers are stored: gzip (the default, what every tool reads), zstd, or none.
+    #[arg(long, default_value = "gzip", value_parser = ["gzip", "zstd", "none"])]
+    pub compression: String,
     /// Run every step again, ignoring the cache.
     #[arg(long)]
     pub no_cache: bool,
@@ -98,7 +101,11 @@ impl BuildArgs {
             no_cache: self.no_cache,
             tags,
             source_date_epoch,
-            compression: LayerCompression::Gzip,
+            compression: match self.compression.as_str() {
+                "zstd" => LayerCompression::Zstd,
+                "none" => LayerCompression::None,
+                _ => LayerCompression::Gzip,
+            },
             output: self
                 .output
                 .as_deref()
