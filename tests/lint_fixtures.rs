@@ -8,7 +8,7 @@ use std::path::Path;
 
 use imgopt::lint::config::Config;
 use imgopt::lint::lint_text;
-use imgopt::lint::source::LineIndex;
+use imgopt::syntax::LineIndex;
 
 #[test]
 fn fixtures_are_flagged_exactly_where_marked() {

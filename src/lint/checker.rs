@@ -1,13 +1,14 @@
 //! The context a rule runs in: the file, its stages, the settings, and where findings go.
 
 use super::rules::{Rule, RuleMeta};
-use super::run_script::{RunCommand, RunScript};
-use super::source::{Dockerfile, Span};
 use super::{Applicability, Diagnostic, Edit, Fix, Related, Settings};
+use crate::model::document::Document;
+use crate::model::run_script::{RunCommand, RunScript};
 use crate::model::Model;
+use crate::syntax::Span;
 
 pub struct Checker<'d, 'a> {
-    pub df: &'d Dockerfile<'a>,
+    pub df: &'d Document<'a>,
     /// Stages and meta ARGs (`df.model`), at hand for rules.
     pub model: &'d Model,
     pub settings: &'d Settings,
@@ -20,10 +21,10 @@ pub struct Checker<'d, 'a> {
 }
 
 impl<'d, 'a> Checker<'d, 'a> {
-    /// `scripts` and `commands` come from [`super::run_script::run_scripts`] and
-    /// [`super::run_script::all_commands`] over `df`.
+    /// `scripts` and `commands` come from [`crate::model::run_script::run_scripts`] and
+    /// [`crate::model::run_script::all_commands`] over `df`.
     pub fn new(
-        df: &'d Dockerfile<'a>,
+        df: &'d Document<'a>,
         scripts: &'d [RunScript<'d, 'a>],
         commands: &'d [RunCommand<'d, 'd>],
         settings: &'d Settings,

@@ -2,7 +2,10 @@
 //! variable scoping per stage, as BuildKit's `dockerfile2llb` sees them. The linter and the
 //! builder both read it.
 
+pub mod document;
 pub mod expand;
+pub mod run_script;
+pub mod words;
 
 use std::collections::HashMap;
 use std::ops::Range;

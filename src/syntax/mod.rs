@@ -104,16 +104,6 @@ pub struct ParseError {
     pub line: usize,
 }
 
-impl ParseError {
-    /// A miette report with the source snippet and the span underlined.
-    pub fn report(&self, name: &str, text: &str) -> miette::Report {
-        let diag = miette::MietteDiagnostic::new(self.message.clone())
-            .with_code("imgopt::syntax")
-            .with_label(miette::LabeledSpan::at(self.span.clone(), "here"));
-        miette::Report::new(diag).with_source_code(miette::NamedSource::new(name, text.to_string()))
-    }
-}
-
 /// Splits off a leading UTF-8 byte-order mark.
 pub fn strip_bom(text: &str) -> (&str, bool) {
     match text.strip_prefix('\u{feff}') {

@@ -1,7 +1,7 @@
 use super::{Rule, RuleMeta};
 use crate::lint::checker::Checker;
-use crate::lint::source::Instruction;
 use crate::lint::{Category, Severity};
+use crate::model::document::Instruction;
 
 use crate::lint::checker::edit;
 use crate::lint::Applicability;

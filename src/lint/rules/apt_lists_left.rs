@@ -1,7 +1,7 @@
 use super::{Rule, RuleMeta};
 use crate::lint::checker::{edit, Checker};
-use crate::lint::run_script::{is_apt, is_apt_install, APT};
 use crate::lint::{Applicability, Category, Severity};
+use crate::model::run_script::{is_apt, is_apt_install, APT};
 
 pub static RULE: Rule = Rule {
     meta: RuleMeta {

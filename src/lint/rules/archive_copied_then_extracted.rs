@@ -1,7 +1,7 @@
 use super::{Rule, RuleMeta};
 use crate::lint::checker::Checker;
-use crate::lint::source::{transfer, Instruction};
 use crate::lint::{Category, Severity};
+use crate::model::document::{transfer, Instruction};
 
 pub static RULE: Rule = Rule {
     meta: RuleMeta {

@@ -1,8 +1,8 @@
 use super::{Rule, RuleMeta};
 use crate::lint::checker::Checker;
-use crate::lint::run_script::PLAIN;
-use crate::lint::source::transfer;
 use crate::lint::{Category, Severity};
+use crate::model::document::transfer;
+use crate::model::run_script::PLAIN;
 
 pub static RULE: Rule = Rule {
     meta: RuleMeta {

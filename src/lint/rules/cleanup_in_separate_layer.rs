@@ -1,8 +1,8 @@
 use super::{Rule, RuleMeta};
 use crate::lint::checker::{edit, Checker};
-use crate::lint::run_script::{is_apt_install, is_pip_install, RunCommand, RunScript, PLAIN};
-use crate::lint::source::transfer;
 use crate::lint::{Applicability, Category, Severity};
+use crate::model::document::transfer;
+use crate::model::run_script::{is_apt_install, is_pip_install, RunCommand, RunScript, PLAIN};
 
 pub static RULE: Rule = Rule {
     meta: RuleMeta {

@@ -1,8 +1,8 @@
 use super::{Rule, RuleMeta};
 use crate::lint::checker::Checker;
-use crate::lint::run_script::{is_pip_install, RunCommand, PIP, PLAIN};
-use crate::lint::source::{transfer, Instruction};
 use crate::lint::{Category, Severity};
+use crate::model::document::{transfer, Instruction};
+use crate::model::run_script::{is_pip_install, RunCommand, PIP, PLAIN};
 
 pub static RULE: Rule = Rule {
     meta: RuleMeta {

@@ -1,7 +1,7 @@
 use super::{Rule, RuleMeta};
 use crate::lint::checker::Checker;
-use crate::lint::source::transfer;
 use crate::lint::{Category, Severity};
+use crate::model::document::transfer;
 
 pub static RULE: Rule = Rule {
     meta: RuleMeta {

@@ -2,8 +2,8 @@ use super::{Rule, RuleMeta};
 use crate::context::dockerignore::{clean, context_path};
 use crate::context::Dockerignore;
 use crate::lint::checker::Checker;
-use crate::lint::source::arg_spans;
 use crate::lint::{Category, Severity};
+use crate::model::document::arg_spans;
 use crate::model::{expand_word, Vars};
 use crate::syntax::Heredoc;
 
@@ -138,7 +138,7 @@ mod tests {
             dockerignore: Some(Arc::new(IgnoreFile::from_text(".dockerignore", ignore))),
             ..Settings::default()
         };
-        let index = crate::lint::source::LineIndex::new(dockerfile);
+        let index = crate::syntax::LineIndex::new(dockerfile);
         lint_text(dockerfile, &settings)
             .into_iter()
             .map(|d| (index.line_col(dockerfile, d.span.start).0, d.message))

@@ -1,7 +1,7 @@
 use super::{Rule, RuleMeta};
 use crate::lint::checker::{edit, Checker};
-use crate::lint::source::arg_spans;
 use crate::lint::{Applicability, Category, Severity};
+use crate::model::document::arg_spans;
 
 pub static RULE: Rule = Rule {
     meta: RuleMeta {

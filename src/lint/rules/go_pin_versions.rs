@@ -1,9 +1,9 @@
 use super::{Rule, RuleMeta};
 use crate::context::dockerignore::glob_component;
 use crate::lint::checker::Checker;
-use crate::lint::run_script::Mount;
-use crate::lint::source::transfer;
 use crate::lint::{Category, Severity};
+use crate::model::document::transfer;
+use crate::model::run_script::Mount;
 
 pub static RULE: Rule = Rule {
     meta: RuleMeta {

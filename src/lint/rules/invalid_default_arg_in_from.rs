@@ -1,7 +1,7 @@
 use super::{Rule, RuleMeta};
 use crate::lint::checker::Checker;
-use crate::lint::words::image_ref;
 use crate::lint::{Category, Severity};
+use crate::model::words::image_ref;
 
 pub static RULE: Rule = Rule {
     meta: RuleMeta {

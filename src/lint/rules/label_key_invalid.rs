@@ -1,8 +1,8 @@
 use super::{Rule, RuleMeta};
 use crate::lint::checker::Checker;
-use crate::lint::source::{unescaped_span, Instruction};
-use crate::lint::words::key_values;
 use crate::lint::{Category, Severity};
+use crate::model::document::{unescaped_span, Instruction};
+use crate::model::words::key_values;
 
 pub static RULE: Rule = Rule {
     meta: RuleMeta {

@@ -1,7 +1,7 @@
 use super::{Rule, RuleMeta};
 use crate::lint::checker::{edit, Checker};
-use crate::lint::run_script::{is_pip_install, PIP};
 use crate::lint::{Applicability, Category, Severity};
+use crate::model::run_script::{is_pip_install, PIP};
 
 pub static RULE: Rule = Rule {
     meta: RuleMeta {

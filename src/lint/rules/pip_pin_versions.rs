@@ -1,7 +1,7 @@
 use super::{Rule, RuleMeta};
 use crate::lint::checker::Checker;
-use crate::lint::run_script::{is_pip_install, PIP};
 use crate::lint::{Category, Severity};
+use crate::model::run_script::{is_pip_install, PIP};
 
 pub static RULE: Rule = Rule {
     meta: RuleMeta {

@@ -1,9 +1,9 @@
 use super::{Rule, RuleMeta};
 use crate::lint::checker::Checker;
-use crate::lint::source::Instruction;
 use crate::lint::{Category, Severity};
+use crate::model::document::Instruction;
 
-use crate::lint::words::key_values;
+use crate::model::words::key_values;
 
 pub static RULE: Rule = Rule {
     meta: RuleMeta {

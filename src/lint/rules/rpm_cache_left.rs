@@ -1,7 +1,7 @@
 use super::{Rule, RuleMeta};
 use crate::lint::checker::Checker;
-use crate::lint::run_script::PLAIN;
 use crate::lint::{Category, Severity};
+use crate::model::run_script::PLAIN;
 
 pub static RULE: Rule = Rule {
     meta: RuleMeta {

@@ -5,8 +5,8 @@ use std::sync::Arc;
 
 use super::{example_dockerignore, RULES};
 use crate::lint::config::Config;
-use crate::lint::source::LineIndex;
 use crate::lint::{lint_text, Settings};
+use crate::syntax::LineIndex;
 
 /// The rule's example config, and the `.dockerignore` the example stands for.
 fn settings_for(config: &str, example: &str) -> Settings {

@@ -1,7 +1,7 @@
 use super::{Rule, RuleMeta};
 use crate::lint::checker::Checker;
-use crate::lint::words::{closest, one_typo_apart};
 use crate::lint::{Category, Severity};
+use crate::model::words::{closest, one_typo_apart};
 use crate::model::{self, expand::referenced_names, AUTOMATIC_PLATFORM_ARGS, PREDEFINED_ARGS};
 use crate::syntax;
 

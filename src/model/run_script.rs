@@ -5,9 +5,10 @@
 //! judge it. Spans of the shell tree are relative to the parsed text; [`RunCommand::span_of`]
 //! turns them into file offsets.
 
-use super::source::{Dockerfile, Span};
+use super::document::Document;
 use crate::shell::{self, CommandContext, OptionSpec, ParsedScript, ShellDialect, SimpleCommand, Word};
 use crate::syntax;
+use crate::syntax::Span;
 
 /// One parsed piece of a RUN: the shell-form line or one heredoc body.
 pub struct ScriptPart<'d> {
@@ -19,7 +20,7 @@ pub struct ScriptPart<'d> {
 /// A RUN instruction with its shell, read from BuildKit's view of it (so a RUN the typed
 /// reader cannot follow is judged too).
 pub struct RunScript<'d, 'a> {
-    /// Index of the instruction in [`Dockerfile::instructions`](crate::syntax::Dockerfile::instructions).
+    /// Index of the instruction in [`crate::syntax::Dockerfile::instructions`](crate::syntax::Dockerfile::instructions).
     pub index: usize,
     /// Index of its stage.
     pub stage: usize,
@@ -63,7 +64,7 @@ pub struct RunCommand<'s, 'd> {
 }
 
 /// Every RUN of the file in a POSIX-shell stage, parsed.
-pub fn run_scripts<'d, 'a>(df: &'d Dockerfile<'a>) -> Vec<RunScript<'d, 'a>> {
+pub fn run_scripts<'d, 'a>(df: &'d Document<'a>) -> Vec<RunScript<'d, 'a>> {
     let mut out = Vec::new();
     let mut posix = true;
     for (index, ins) in df.instructions.iter().enumerate() {
