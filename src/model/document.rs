@@ -20,29 +20,36 @@ pub enum LoadError {
     #[error("cannot read Dockerfile {}", path.display())]
     #[diagnostic(code(imgopt::io))]
     Read { path: PathBuf, source: std::io::Error },
-    /// Not UTF-8, or not a Dockerfile a build accepts; with the text to show where.
-    #[error("{}", error.message)]
-    #[diagnostic(code(imgopt::syntax))]
-    Parse {
-        #[source_code]
-        source_code: miette::NamedSource<String>,
-        #[label("here")]
-        at: miette::SourceSpan,
-        error: ParseError,
-    },
+    /// Not UTF-8, or not a Dockerfile a build accepts.
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Parse(Box<Refused>),
+}
+
+/// A text the reader refuses, with the text to show where.
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+#[error("{}", error.message)]
+#[diagnostic(code(imgopt::syntax))]
+pub struct Refused {
+    #[source_code]
+    source_code: miette::NamedSource<String>,
+    #[label("here")]
+    at: miette::SourceSpan,
+    pub error: ParseError,
 }
 
 impl LoadError {
     /// `error` in the text of `name` (the text a span of `error` refers to).
     pub fn parse(name: &str, text: &str, error: ParseError) -> LoadError {
         let at = error.span.start.min(text.len())..error.span.end.min(text.len());
-        LoadError::Parse { source_code: miette::NamedSource::new(name, text.to_string()), at: at.into(), error }
+        let source_code = miette::NamedSource::new(name, text.to_string());
+        LoadError::Parse(Box::new(Refused { source_code, at: at.into(), error }))
     }
 
     /// The reader's error, when the text was read but not accepted.
     pub fn parse_error(&self) -> Option<&ParseError> {
         match self {
-            LoadError::Parse { error, .. } => Some(error),
+            LoadError::Parse(refused) => Some(&refused.error),
             LoadError::Read { .. } => None,
         }
     }
