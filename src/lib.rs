@@ -10,6 +10,7 @@
 //! The CLI in `main.rs` only parses arguments and calls in here.
 
 pub mod analyze;
+pub mod build;
 pub mod commands;
 pub mod context;
 pub mod image;

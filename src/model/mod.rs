@@ -4,7 +4,9 @@
 
 pub mod document;
 pub mod expand;
+pub mod instruction;
 pub mod run_script;
+pub mod state;
 pub mod words;
 
 use std::collections::HashMap;

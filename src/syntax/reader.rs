@@ -51,6 +51,20 @@ impl LogicalLine {
         }
     }
 
+    /// The logical offset of a source offset (the nearest following piece when it falls in
+    /// removed text such as a continuation character).
+    pub fn logical_offset(&self, source: usize) -> usize {
+        for s in &self.segments {
+            if source < s.source {
+                return s.logical;
+            }
+            if source < s.source + s.len {
+                return s.logical + (source - s.source);
+            }
+        }
+        self.text.len()
+    }
+
     /// Source byte range covering a logical range (it may span several physical lines).
     pub fn source_span(&self, logical: Range<usize>) -> Range<usize> {
         if logical.is_empty() {

@@ -1,0 +1,1 @@
+//! Unpacking a layer into a snapshot directory (see the module docs of `crate::build`).

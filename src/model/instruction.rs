@@ -1,0 +1,670 @@
+//! Every instruction BuildKit accepts, as a typed command (BuildKit's
+//! `frontend/dockerfile/instructions`): flags parsed into fields, arguments as words with
+//! their source spans, heredocs attached. Built from BuildKit's own reading of the line
+//! ([`crate::syntax::Instruction`]), so every instruction a build accepts has a typed value.
+//!
+//! Words are kept as written (quotes and `$VAR` included): what they expand to depends on the
+//! stage state at that instruction, which [`super::state`] folds.
+
+use crate::syntax::{self, Heredoc, Span};
+
+/// A word of an instruction as BuildKit split it, with where it is in the source (the span of
+/// the arguments when the word cannot be found verbatim, e.g. inside a JSON array).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Word {
+    pub text: String,
+    pub span: Span,
+}
+
+/// `CMD`, `ENTRYPOINT`, `RUN` and `HEALTHCHECK CMD` take either form.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CommandLine {
+    /// JSON array: run as is.
+    Exec(Vec<String>),
+    /// Run through the stage's `SHELL`.
+    Shell(String),
+}
+
+impl CommandLine {
+    /// How the command appears in an image config's `Cmd`/`Entrypoint` (`/bin/sh -c` for shell form).
+    pub fn to_argv(&self, shell: &[String]) -> Vec<String> {
+        match self {
+            CommandLine::Exec(v) => v.clone(),
+            CommandLine::Shell(s) => shell.iter().cloned().chain(std::iter::once(s.clone())).collect(),
+        }
+    }
+}
+
+/// A `KEY=value` pair of `ENV` or `LABEL`, value as written (quotes not yet removed).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyValue {
+    pub key: String,
+    pub value: String,
+}
+
+/// One name of an `ARG` (`ARG NAME` or `ARG NAME=default`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ArgDef {
+    pub name: String,
+    pub default: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct From {
+    pub image: Word,
+    pub stage_name: Option<Word>,
+    pub platform: Option<String>,
+}
+
+/// `RUN --mount=type=...`: BuildKit's `commands_runmount.go`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MountKind {
+    Bind,
+    Cache,
+    Tmpfs,
+    Secret,
+    Ssh,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CacheSharing {
+    Shared,
+    Private,
+    Locked,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Mount {
+    pub kind: MountKind,
+    pub target: Option<String>,
+    pub source: Option<String>,
+    /// A stage or image name (bind and cache mounts).
+    pub from: Option<String>,
+    pub read_only: bool,
+    pub id: Option<String>,
+    pub sharing: CacheSharing,
+    pub mode: Option<u32>,
+    pub uid: Option<u32>,
+    pub gid: Option<u32>,
+    pub required: bool,
+    pub size: Option<u64>,
+    /// Secret exposed as this environment variable.
+    pub env: Option<String>,
+    /// The flag as written.
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Network {
+    Default,
+    None,
+    Host,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Run {
+    pub command: CommandLine,
+    pub heredocs: Vec<Heredoc>,
+    pub mounts: Vec<Mount>,
+    pub network: Option<Network>,
+    pub insecure: bool,
+}
+
+impl Run {
+    /// BuildKit runs `RUN <<EOF` (the heredoc alone on the line) as a script file; any other
+    /// heredoc use is handed to the shell with the bodies inline.
+    pub fn lone_heredoc(&self) -> Option<&Heredoc> {
+        match (&self.command, self.heredocs.as_slice()) {
+            (CommandLine::Shell(s), [doc]) if is_heredoc_word(s.trim()) => Some(doc),
+            _ => None,
+        }
+    }
+
+    /// The script the shell is given for a shell-form RUN: the command line and, when it uses
+    /// heredocs, their bodies and terminators after it, as the shell reads them.
+    pub fn shell_script(&self) -> Option<String> {
+        let CommandLine::Shell(line) = &self.command else { return None };
+        let mut script = line.clone();
+        for doc in &self.heredocs {
+            script.push('\n');
+            script.push_str(&doc.content);
+            if !doc.content.is_empty() && !doc.content.ends_with('\n') {
+                script.push('\n');
+            }
+            script.push_str(&doc.name);
+        }
+        Some(script)
+    }
+}
+
+/// `COPY` and `ADD` (ADD's own flags are `None`/false for COPY).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Copy {
+    pub is_add: bool,
+    pub sources: Vec<Word>,
+    pub dest: Word,
+    pub heredocs: Vec<Heredoc>,
+    pub from: Option<String>,
+    pub chown: Option<String>,
+    pub chmod: Option<String>,
+    pub link: bool,
+    pub parents: bool,
+    pub exclude: Vec<String>,
+    pub checksum: Option<String>,
+    pub keep_git_dir: bool,
+    pub unpack: Option<bool>,
+}
+
+impl Copy {
+    /// The heredoc a source word names (`<<EOF`), if it is one.
+    pub fn heredoc_source(&self, word: &Word) -> Option<&Heredoc> {
+        let name = heredoc_name(&word.text)?;
+        self.heredocs.iter().find(|h| h.name == name)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Healthcheck {
+    /// None for `HEALTHCHECK NONE`.
+    pub test: Option<CommandLine>,
+    pub interval: Option<String>,
+    pub timeout: Option<String>,
+    pub start_period: Option<String>,
+    pub start_interval: Option<String>,
+    pub retries: Option<String>,
+}
+
+/// The typed command of one instruction.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Command {
+    From(From),
+    Run(Run),
+    Copy(Copy),
+    Env(Vec<KeyValue>),
+    Arg(Vec<ArgDef>),
+    Label(Vec<KeyValue>),
+    Workdir(Word),
+    User(Word),
+    Shell(Vec<String>),
+    Cmd(CommandLine),
+    Entrypoint(CommandLine),
+    Expose(Vec<Word>),
+    Volume(Vec<Word>),
+    StopSignal(Word),
+    Healthcheck(Healthcheck),
+    /// The trigger as written after `ONBUILD`, and its own typed command.
+    Onbuild {
+        trigger: String,
+        command: Box<Command>,
+    },
+    Maintainer(String),
+}
+
+/// Why an instruction BuildKit's parser read is refused when it is turned into a command.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct CommandError {
+    pub message: String,
+    pub span: Span,
+}
+
+fn err<T>(message: impl Into<String>, span: &Span) -> Result<T, CommandError> {
+    Err(CommandError { message: message.into(), span: span.clone() })
+}
+
+impl Command {
+    /// The typed command of an instruction, with BuildKit's per-instruction checks.
+    pub fn parse(inst: &syntax::Instruction<'_>, text: &str) -> Result<Command, CommandError> {
+        let words = || words_of(inst);
+        let one = |name: &str| -> Result<Word, CommandError> {
+            let w = words();
+            match w.as_slice() {
+                [only] => Ok(only.clone()),
+                _ => err(format!("{name} requires exactly one argument"), &inst.span),
+            }
+        };
+        let flag = |name: &str| inst.flag(name).and_then(|f| f.value()).map(str::to_string);
+        let bool_flag = |name: &str| -> Result<bool, CommandError> {
+            match inst.flag(name) {
+                None => Ok(false),
+                Some(f) => match f.value() {
+                    None | Some("true") => Ok(true),
+                    Some("false") => Ok(false),
+                    Some(v) => err(format!("expecting boolean value for flag {name}, not: {v}"), &f.span),
+                },
+            }
+        };
+        Ok(match inst.keyword.as_str() {
+            "FROM" => {
+                let w = words();
+                let (image, stage_name) = match w.as_slice() {
+                    [image] => (image.clone(), None),
+                    [image, kw, name] if kw.text.eq_ignore_ascii_case("as") => {
+                        check_stage_name(name)?;
+                        (image.clone(), Some(name.clone()))
+                    }
+                    _ => return err("FROM requires either one or three arguments", &inst.span),
+                };
+                Command::From(From { image, stage_name, platform: flag("platform") })
+            }
+            "RUN" => {
+                let mut mounts = Vec::new();
+                for f in inst.flags.iter().filter(|f| f.name() == "mount") {
+                    mounts.push(Mount::parse(f.value().unwrap_or(""), &f.span)?);
+                }
+                let network = match flag("network").as_deref() {
+                    None => None,
+                    Some("default") => Some(Network::Default),
+                    Some("none") => Some(Network::None),
+                    Some("host") => Some(Network::Host),
+                    Some(other) => return err(format!("unsupported network mode: {other}"), &inst.span),
+                };
+                let insecure = match flag("security").as_deref() {
+                    None | Some("sandbox") => false,
+                    Some("insecure") => true,
+                    Some(other) => return err(format!("unsupported security mode: {other}"), &inst.span),
+                };
+                Command::Run(Run {
+                    command: command_line(inst),
+                    heredocs: inst.heredocs.clone(),
+                    mounts,
+                    network,
+                    insecure,
+                })
+            }
+            "COPY" | "ADD" => {
+                let mut w = words();
+                if w.len() < 2 {
+                    return err(format!("{} requires at least two arguments", inst.keyword), &inst.span);
+                }
+                let dest = w.pop().expect("two or more words");
+                let from = flag("from");
+                if let Some(f) = &from {
+                    if f.contains('$') {
+                        // BuildKit expands --from (unlike --mount=from): leave it to the state fold.
+                    }
+                }
+                let unpack = match inst.flag("unpack") {
+                    None => None,
+                    Some(_) => Some(bool_flag("unpack")?),
+                };
+                Command::Copy(Copy {
+                    is_add: inst.keyword == "ADD",
+                    sources: w,
+                    dest,
+                    heredocs: inst.heredocs.clone(),
+                    from,
+                    chown: flag("chown"),
+                    chmod: flag("chmod"),
+                    link: bool_flag("link")?,
+                    parents: bool_flag("parents")?,
+                    exclude: inst
+                        .flags
+                        .iter()
+                        .filter(|f| f.name() == "exclude")
+                        .filter_map(|f| f.value().map(str::to_string))
+                        .collect(),
+                    checksum: flag("checksum"),
+                    keep_git_dir: bool_flag("keep-git-dir")?,
+                    unpack,
+                })
+            }
+            "ENV" | "LABEL" => {
+                let pairs: Vec<KeyValue> = inst
+                    .args
+                    .chunks(3)
+                    .filter(|c| c.len() >= 2)
+                    .map(|c| KeyValue { key: c[0].clone(), value: c[1].clone() })
+                    .collect();
+                if pairs.is_empty() {
+                    return err(format!("{} requires at least one argument", inst.keyword), &inst.span);
+                }
+                if inst.keyword == "ENV" {
+                    Command::Env(pairs)
+                } else {
+                    Command::Label(pairs)
+                }
+            }
+            "ARG" => {
+                if inst.args.is_empty() {
+                    return err("ARG requires exactly one argument", &inst.span);
+                }
+                Command::Arg(
+                    inst.args
+                        .iter()
+                        .map(|w| match w.split_once('=') {
+                            Some((n, v)) => ArgDef { name: n.to_string(), default: Some(v.to_string()) },
+                            None => ArgDef { name: w.clone(), default: None },
+                        })
+                        .collect(),
+                )
+            }
+            "WORKDIR" => Command::Workdir(one("WORKDIR")?),
+            "USER" => Command::User(one("USER")?),
+            "STOPSIGNAL" => Command::StopSignal(one("STOPSIGNAL")?),
+            "SHELL" => {
+                if !inst.json_form {
+                    return err("SHELL requires the arguments to be in JSON form", &inst.span);
+                }
+                if inst.args.is_empty() {
+                    return err("SHELL requires at least one argument", &inst.span);
+                }
+                Command::Shell(inst.args.clone())
+            }
+            "CMD" => Command::Cmd(command_line(inst)),
+            "ENTRYPOINT" => Command::Entrypoint(command_line(inst)),
+            "EXPOSE" => Command::Expose(words()),
+            "VOLUME" => {
+                let w = words();
+                if w.iter().any(|w| w.text.trim().is_empty()) {
+                    return err("VOLUME specified can not be an empty string", &inst.span);
+                }
+                Command::Volume(w)
+            }
+            "MAINTAINER" => Command::Maintainer(inst.args.join(" ")),
+            "HEALTHCHECK" => {
+                let kind = inst.args.first().map(|s| s.to_ascii_uppercase());
+                match kind.as_deref() {
+                    Some("NONE") => {
+                        if inst.args.len() > 1 {
+                            return err("HEALTHCHECK NONE takes no arguments", &inst.span);
+                        }
+                        Command::Healthcheck(Healthcheck::default())
+                    }
+                    Some("CMD") => {
+                        let rest = &inst.args[1..];
+                        if rest.is_empty() {
+                            return err("Missing command after HEALTHCHECK CMD", &inst.span);
+                        }
+                        let test = if inst.json_form {
+                            CommandLine::Exec(rest.to_vec())
+                        } else {
+                            CommandLine::Shell(rest.join(" "))
+                        };
+                        Command::Healthcheck(Healthcheck {
+                            test: Some(test),
+                            interval: flag("interval"),
+                            timeout: flag("timeout"),
+                            start_period: flag("start-period"),
+                            start_interval: flag("start-interval"),
+                            retries: flag("retries"),
+                        })
+                    }
+                    _ => return err("Unknown type in HEALTHCHECK (try CMD)", &inst.span),
+                }
+            }
+            "ONBUILD" => {
+                let Some(inner) = &inst.onbuild else {
+                    return err("ONBUILD requires at least one argument", &inst.span);
+                };
+                let trigger = text.get(inst.args_span.clone()).unwrap_or_default().trim().to_string();
+                Command::Onbuild { trigger, command: Box::new(Command::parse(inner, text)?) }
+            }
+            other => return err(format!("unknown instruction: {other}"), &inst.keyword_span),
+        })
+    }
+}
+
+fn command_line(inst: &syntax::Instruction<'_>) -> CommandLine {
+    if inst.json_form {
+        CommandLine::Exec(inst.args.clone())
+    } else {
+        CommandLine::Shell(inst.args.join(" "))
+    }
+}
+
+/// BuildKit's stage-name rule: `^[a-z][a-z0-9-_.]*$` after lower-casing.
+fn check_stage_name(name: &Word) -> Result<(), CommandError> {
+    let lower = name.text.to_ascii_lowercase();
+    let mut chars = lower.chars();
+    let ok = chars.next().is_some_and(|c| c.is_ascii_lowercase())
+        && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '-' | '_' | '.'));
+    if ok {
+        Ok(())
+    } else {
+        err(
+            format!("invalid name for build stage: {:?}, name can't start with a number or contain symbols", name.text),
+            &name.span,
+        )
+    }
+}
+
+/// `<<EOF`, `<<-EOF`, `<<"EOF"`: the delimiter name.
+fn heredoc_name(word: &str) -> Option<String> {
+    let rest = word.strip_prefix("<<")?;
+    let rest = rest.strip_prefix('-').unwrap_or(rest);
+    let name: String = rest.chars().filter(|c| *c != '"' && *c != '\'').collect();
+    (!name.is_empty()).then_some(name)
+}
+
+fn is_heredoc_word(word: &str) -> bool {
+    !word.contains(char::is_whitespace) && heredoc_name(word).is_some()
+}
+
+/// The instruction's words with their spans, found in order in the logical line.
+fn words_of(inst: &syntax::Instruction<'_>) -> Vec<Word> {
+    let logical = &inst.line.text;
+    let args_start = inst.line.logical_offset(inst.args_span.start);
+    let mut at = args_start;
+    inst.args
+        .iter()
+        .map(|a| {
+            let found = (!a.is_empty()).then(|| logical.get(at..).and_then(|rest| rest.find(a.as_str()))).flatten();
+            let span = match found {
+                Some(i) => {
+                    let start = at + i;
+                    at = start + a.len();
+                    inst.line.source_span(start..start + a.len())
+                }
+                None => inst.args_span.clone(),
+            };
+            Word { text: a.clone(), span }
+        })
+        .collect()
+}
+
+impl Mount {
+    /// The value of one `--mount=` flag (BuildKit's CSV of `key=value` fields).
+    pub fn parse(value: &str, span: &Span) -> Result<Mount, CommandError> {
+        let mut m = Mount {
+            kind: MountKind::Bind,
+            target: None,
+            source: None,
+            from: None,
+            read_only: true,
+            id: None,
+            sharing: CacheSharing::Shared,
+            mode: None,
+            uid: None,
+            gid: None,
+            required: false,
+            size: None,
+            env: None,
+            span: span.clone(),
+        };
+        let fields = csv_fields(value);
+        // The type decides the defaults of the others, wherever it is written.
+        for f in &fields {
+            if let Some(("type", t)) = f.split_once('=').map(|(k, v)| (k.trim(), v)) {
+                m.kind = match t.to_ascii_lowercase().as_str() {
+                    "bind" => MountKind::Bind,
+                    "cache" => MountKind::Cache,
+                    "tmpfs" => MountKind::Tmpfs,
+                    "secret" => MountKind::Secret,
+                    "ssh" => MountKind::Ssh,
+                    other => return err(format!("unsupported mount type {other:?}"), span),
+                };
+            }
+        }
+        m.read_only = matches!(m.kind, MountKind::Bind | MountKind::Secret | MountKind::Ssh);
+        m.required = false;
+        for f in &fields {
+            let (key, val) = match f.split_once('=') {
+                Some((k, v)) => (k.trim().to_ascii_lowercase(), Some(v.to_string())),
+                None => (f.trim().to_ascii_lowercase(), None),
+            };
+            let bool_val = |v: &Option<String>| -> Result<bool, CommandError> {
+                match v.as_deref() {
+                    None | Some("true") | Some("1") => Ok(true),
+                    Some("false") | Some("0") => Ok(false),
+                    Some(o) => err(format!("invalid value for {key}: {o}"), span),
+                }
+            };
+            let num = |v: &Option<String>, radix: u32| -> Result<u32, CommandError> {
+                let v = v.as_deref().unwrap_or("");
+                let digits = if radix == 8 { v.trim_start_matches("0o") } else { v };
+                u32::from_str_radix(digits, radix).or_else(|_| err(format!("invalid value for {key}: {v}"), span))
+            };
+            match key.as_str() {
+                "type" => {}
+                "readonly" | "ro" => m.read_only = bool_val(&val)?,
+                "readwrite" | "rw" => m.read_only = !bool_val(&val)?,
+                "required" => m.required = bool_val(&val)?,
+                "target" | "dst" | "destination" => m.target = val,
+                "source" | "src" => m.source = val,
+                "from" => {
+                    if val.as_deref().is_some_and(|v| v.contains('$')) {
+                        return err("'from' doesn't support variable expansion, define alias stage instead", span);
+                    }
+                    m.from = val
+                }
+                "id" => m.id = val,
+                "sharing" => {
+                    m.sharing = match val.as_deref().unwrap_or("") {
+                        "shared" => CacheSharing::Shared,
+                        "private" => CacheSharing::Private,
+                        "locked" => CacheSharing::Locked,
+                        o => return err(format!("unsupported sharing value {o:?}"), span),
+                    }
+                }
+                "mode" => m.mode = Some(num(&val, 8)?),
+                "uid" => m.uid = Some(num(&val, 10)?),
+                "gid" => m.gid = Some(num(&val, 10)?),
+                "size" => {
+                    m.size = Some(parse_size(val.as_deref().unwrap_or("")).ok_or_else(|| CommandError {
+                        message: format!("invalid size {:?}", val.as_deref().unwrap_or("")),
+                        span: span.clone(),
+                    })?)
+                }
+                "env" => m.env = val,
+                other => return err(format!("unexpected key '{other}' in '{f}'"), span),
+            }
+        }
+        if m.kind == MountKind::Secret && m.target.is_none() && m.env.is_none() {
+            let id = m.id.clone().or_else(|| m.source.clone());
+            m.target = id.map(|id| format!("/run/secrets/{id}"));
+        }
+        if m.target.is_none() && !matches!(m.kind, MountKind::Secret | MountKind::Ssh) {
+            return err("mount destination not specified", span);
+        }
+        Ok(m)
+    }
+}
+
+fn parse_size(v: &str) -> Option<u64> {
+    let v = v.trim();
+    let split = v.find(|c: char| !c.is_ascii_digit()).unwrap_or(v.len());
+    let (n, unit) = v.split_at(split);
+    let n: u64 = n.parse().ok()?;
+    let mult = match unit.to_ascii_lowercase().trim_end_matches('b').trim_end_matches('i') {
+        "" => 1,
+        "k" => 1 << 10,
+        "m" => 1 << 20,
+        "g" => 1 << 30,
+        _ => return None,
+    };
+    n.checked_mul(mult)
+}
+
+/// Go's `encoding/csv` reading of one record: fields split on `,`, double quotes group.
+fn csv_fields(value: &str) -> Vec<String> {
+    let mut fields = Vec::new();
+    let mut cur = String::new();
+    let mut quoted = false;
+    let mut chars = value.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '"' if quoted && chars.peek() == Some(&'"') => {
+                cur.push('"');
+                chars.next();
+            }
+            '"' => quoted = !quoted,
+            ',' if !quoted => fields.push(std::mem::take(&mut cur)),
+            c => cur.push(c),
+        }
+    }
+    fields.push(cur);
+    fields.retain(|f| !f.is_empty());
+    fields
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn commands(text: &str) -> Vec<Result<Command, CommandError>> {
+        let df = syntax::parse(text).unwrap();
+        df.instructions.iter().map(|i| Command::parse(i, text)).collect()
+    }
+
+    #[test]
+    fn every_kind_is_typed() {
+        let text = "FROM --platform=linux/amd64 alpine AS b\nRUN --mount=type=cache,target=/x,id=c --network=none echo hi\nCOPY --chown=1 --link a \"b\" /c/\nENV A=1 B=\"2 3\"\nHEALTHCHECK --interval=5s CMD curl x\nCMD [\"a\",\"b\"]\nSHELL [\"/bin/bash\",\"-c\"]\nARG X Y=2\nEXPOSE 80/tcp 90\nONBUILD RUN x\nVOLUME /b /c\nUSER app:app\nWORKDIR /w\nSTOPSIGNAL SIGTERM\nADD --checksum=sha256:00 --unpack=false a.tgz /\n";
+        let c: Vec<Command> = commands(text).into_iter().map(Result::unwrap).collect();
+        let Command::From(f) = &c[0] else { panic!() };
+        assert_eq!((f.image.text.as_str(), f.platform.as_deref()), ("alpine", Some("linux/amd64")));
+        assert_eq!(&text[f.stage_name.as_ref().unwrap().span.clone()], "b");
+        let Command::Run(r) = &c[1] else { panic!() };
+        assert_eq!(r.mounts[0].kind, MountKind::Cache);
+        assert_eq!(r.mounts[0].target.as_deref(), Some("/x"));
+        assert!(!r.mounts[0].read_only);
+        assert_eq!(r.network, Some(Network::None));
+        assert_eq!(r.command, CommandLine::Shell("echo hi".into()));
+        let Command::Copy(cp) = &c[2] else { panic!() };
+        assert!(cp.link && !cp.is_add);
+        assert_eq!(cp.chown.as_deref(), Some("1"));
+        assert_eq!(cp.sources.iter().map(|w| w.text.as_str()).collect::<Vec<_>>(), ["a", "\"b\""]);
+        assert_eq!(&text[cp.dest.span.clone()], "/c/");
+        let Command::Env(env) = &c[3] else { panic!() };
+        assert_eq!(env[1], KeyValue { key: "B".into(), value: "\"2 3\"".into() });
+        let Command::Healthcheck(h) = &c[4] else { panic!() };
+        assert_eq!(h.interval.as_deref(), Some("5s"));
+        assert_eq!(h.test, Some(CommandLine::Shell("curl x".into())));
+        assert_eq!(c[5], Command::Cmd(CommandLine::Exec(vec!["a".into(), "b".into()])));
+        assert_eq!(c[6], Command::Shell(vec!["/bin/bash".into(), "-c".into()]));
+        let Command::Arg(a) = &c[7] else { panic!() };
+        assert_eq!(a[1], ArgDef { name: "Y".into(), default: Some("2".into()) });
+        let Command::Onbuild { trigger, command } = &c[9] else { panic!() };
+        assert_eq!(trigger, "RUN x");
+        assert!(matches!(**command, Command::Run(_)));
+        let Command::Copy(add) = &c[14] else { panic!() };
+        assert!(add.is_add && add.unpack == Some(false));
+    }
+
+    #[test]
+    fn buildkit_semantic_errors() {
+        let e = commands("FROM a\nRUN --mount=type=cache,target=/x,from=$IMG true\n").remove(1).unwrap_err();
+        assert!(e.message.contains("doesn't support variable expansion"), "{e}");
+        let e = commands("FROM a AS build-%s\n").remove(0).unwrap_err();
+        assert!(e.message.contains("invalid name for build stage"), "{e}");
+        assert!(commands("FROM a\nRUN --mount=type=weird,target=/x true\n").remove(1).is_err());
+    }
+
+    #[test]
+    fn heredoc_runs() {
+        let text = "FROM a\nRUN <<EOF\necho hi\nEOF\nRUN python3 <<PY\nprint(1)\nPY\n";
+        let c: Vec<Command> = commands(text).into_iter().map(Result::unwrap).collect();
+        let Command::Run(lone) = &c[1] else { panic!() };
+        assert_eq!(lone.lone_heredoc().map(|h| h.content.as_str()), Some("echo hi\n"));
+        let Command::Run(inline) = &c[2] else { panic!() };
+        assert!(inline.lone_heredoc().is_none());
+        assert_eq!(inline.shell_script().unwrap(), "python3 <<PY\nprint(1)\nPY");
+    }
+
+    #[test]
+    fn secret_mount_defaults_to_run_secrets() {
+        let m = Mount::parse("type=secret,id=tok", &(0..0)).unwrap();
+        assert_eq!(m.target.as_deref(), Some("/run/secrets/tok"));
+        assert_eq!(csv_fields("type=bind,\"source=a,b\""), ["type=bind", "source=a,b"]);
+    }
+}
