@@ -1,5 +1,5 @@
 //! Small readers for instruction arguments the rules share: `key=value` lists (ARG, ENV, LABEL),
-//! image references, near-miss names.
+//! near-miss names.
 
 use super::Span;
 
@@ -78,33 +78,6 @@ fn word_end(bytes: &[u8], mut i: usize) -> usize {
     i.min(bytes.len())
 }
 
-/// An image reference split into its parts (`registry/repo:tag@digest`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ImageRef<'a> {
-    pub registry: Option<&'a str>,
-    pub repository: &'a str,
-    pub tag: Option<&'a str>,
-    pub digest: Option<&'a str>,
-}
-
-pub fn image_ref(reference: &str) -> ImageRef<'_> {
-    let (rest, digest) = match reference.split_once('@') {
-        Some((r, d)) => (r, Some(d)),
-        None => (reference, None),
-    };
-    let last_slash = rest.rfind('/').map_or(0, |i| i + 1);
-    let (name, tag) = match rest[last_slash..].rfind(':') {
-        Some(c) => (&rest[..last_slash + c], Some(&rest[last_slash + c + 1..])),
-        None => (rest, None),
-    };
-    // Docker's rule: the first component is a registry if it has a dot or port, or is localhost.
-    let (registry, repository) = match name.split_once('/') {
-        Some((first, repo)) if first.contains(['.', ':']) || first == "localhost" => (Some(first), repo),
-        _ => (None, name),
-    };
-    ImageRef { registry, repository, tag, digest }
-}
-
 /// The closest of `options` to `name` within an edit distance of 2, the first on ties:
 /// BuildKit's `suggest.Search` (case-sensitive, as on Linux), behind its "did you mean".
 pub fn closest<'o>(name: &str, options: &'o [String]) -> Option<&'o str> {
@@ -168,15 +141,6 @@ mod tests {
         assert!(legacy[0].legacy);
         assert_eq!(legacy[0].value, Some("/usr/bin:/bin"));
         assert_eq!(key_values("VERSION", 0)[0].value, None);
-    }
-
-    #[test]
-    fn image_references() {
-        let r = image_ref("localhost:5000/team/app:1.2@sha256:ab");
-        assert_eq!(r.registry, Some("localhost:5000"));
-        assert_eq!((r.repository, r.tag, r.digest), ("team/app", Some("1.2"), Some("sha256:ab")));
-        assert_eq!(image_ref("debian").tag, None);
-        assert_eq!(image_ref("library/debian:12").registry, None);
     }
 
     #[test]

@@ -1,7 +1,7 @@
 use super::{Rule, RuleMeta};
+use crate::image::name::ImageName;
 use crate::lint::checker::Checker;
 use crate::lint::{Category, Severity};
-use crate::model::words::image_ref;
 
 pub static RULE: Rule = Rule {
     meta: RuleMeta {
@@ -23,26 +23,6 @@ pub static RULE: Rule = Rule {
     check,
 };
 
-/// Docker's reference grammar, enough to tell a usable reference from a broken one.
-fn valid_reference(reference: &str) -> bool {
-    let r = image_ref(reference);
-    let component_ok = |c: &str| {
-        !c.is_empty()
-            && c.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b))
-            && c.as_bytes().first().is_some_and(u8::is_ascii_alphanumeric)
-            && c.as_bytes().last().is_some_and(u8::is_ascii_alphanumeric)
-    };
-    let tag_ok = r.tag.is_none_or(|t| {
-        !t.is_empty()
-            && t.len() <= 128
-            && t.bytes().all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
-            && !t.starts_with(['.', '-'])
-    });
-    let digest_ok = r.digest.is_none_or(|d| d.split_once(':').is_some_and(|(a, h)| !a.is_empty() && h.len() >= 32));
-    let registry_ok = r.registry.is_none_or(|reg| !reg.is_empty());
-    r.repository.split('/').all(component_ok) && tag_ok && digest_ok && registry_ok
-}
-
 fn check(cx: &mut Checker<'_, '_>) {
     let stages = cx.df.model.stages.clone();
     for stage in stages {
@@ -51,7 +31,7 @@ fn check(cx: &mut Checker<'_, '_>) {
         if !stage.base.contains('$') || uses_platform_args || stage.base_stage.is_some() || stage.is_scratch() {
             continue;
         }
-        if !valid_reference(&stage.base_expanded) {
+        if ImageName::parse(&stage.base_expanded).is_err() {
             cx.report(
                 stage.base_span.clone(),
                 format!(
@@ -60,21 +40,6 @@ fn check(cx: &mut Checker<'_, '_>) {
                 ),
             )
             .help("give the ARGs used in FROM default values that work");
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn references() {
-        for ok in
-            ["alpine", "alpine:3.20", "ghcr.io/a/b:1", "localhost:5000/x", "a@sha256:0123456789abcdef0123456789abcdef"]
-        {
-            assert!(super::valid_reference(ok), "{ok}");
-        }
-        for bad in ["", "alpine:", "Alpine", "/x", "a@", "x:-1"] {
-            assert!(!super::valid_reference(bad), "{bad}");
         }
     }
 }

@@ -2,7 +2,7 @@ use super::{Rule, RuleMeta};
 use crate::lint::checker::Checker;
 use crate::lint::{Category, Severity};
 
-use crate::model::words::image_ref;
+use crate::image::name::NameParts;
 
 pub static RULE: Rule = Rule {
     meta: RuleMeta {
@@ -26,7 +26,7 @@ pub static RULE: Rule = Rule {
 
 fn check(cx: &mut Checker<'_, '_>) {
     for stage in cx.model.stages.clone() {
-        let r = image_ref(&stage.base);
+        let r = NameParts::split(&stage.base);
         if r.tag == Some("latest") && r.digest.is_none() {
             cx.report(stage.base_span.clone(), format!("`{}` uses the moving `latest` tag", stage.base))
                 .help("pin a version tag or a digest");

@@ -2,7 +2,7 @@ use super::{Rule, RuleMeta};
 use crate::lint::checker::Checker;
 use crate::lint::{Category, Severity};
 
-use crate::model::words::image_ref;
+use crate::image::name::NameParts;
 
 pub static RULE: Rule = Rule {
     meta: RuleMeta {
@@ -34,7 +34,7 @@ fn check(cx: &mut Checker<'_, '_>) {
         if base.contains('$') || base.eq_ignore_ascii_case("scratch") || cx.model.is_earlier_stage(base, stage.index) {
             continue;
         }
-        let registry = image_ref(base).registry.unwrap_or("docker.io");
+        let registry = NameParts::split(base).domain.unwrap_or("docker.io");
         let ok = trusted.iter().any(|t| t == registry || (t == "docker.io" && registry == "index.docker.io"));
         if !ok {
             cx.report(

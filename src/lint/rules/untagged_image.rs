@@ -2,7 +2,7 @@ use super::{Rule, RuleMeta};
 use crate::lint::checker::Checker;
 use crate::lint::{Category, Severity};
 
-use crate::model::words::image_ref;
+use crate::image::name::NameParts;
 
 pub static RULE: Rule = Rule {
     meta: RuleMeta {
@@ -30,7 +30,7 @@ fn check(cx: &mut Checker<'_, '_>) {
         if base.contains('$') || base.eq_ignore_ascii_case("scratch") || cx.model.is_earlier_stage(base, stage.index) {
             continue;
         }
-        let r = image_ref(base);
+        let r = NameParts::split(base);
         if r.tag.is_none() && r.digest.is_none() {
             cx.report(stage.base_span.clone(), format!("`{base}` has no tag: the build gets whatever `latest` is"))
                 .help("pin a tag (`debian:12-slim`) or a digest (`debian@sha256:...`)");
