@@ -2,6 +2,7 @@
 //! variable scoping per stage, as BuildKit's `dockerfile2llb` sees them. The linter and the
 //! builder both read it.
 
+pub mod caches;
 pub mod document;
 pub mod expand;
 pub mod instruction;

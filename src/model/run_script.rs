@@ -5,6 +5,7 @@
 //! judge it. Spans of the shell tree are relative to the parsed text; [`RunCommand::span_of`]
 //! turns them into file offsets.
 
+use super::caches::WellKnown;
 use super::document::Document;
 use crate::shell::{self, CommandContext, OptionSpec, ParsedScript, ShellDialect, SimpleCommand, Word};
 use crate::syntax;
@@ -120,9 +121,10 @@ impl<'d> RunScript<'d, '_> {
         run.flags.iter().filter(|f| f.name() == "mount").filter_map(|f| f.value()).map(Mount::parse)
     }
 
-    /// Whether the RUN mounts a cache (`--mount=type=cache`) at a path starting with `prefix`.
-    pub fn has_cache_mount(&self, prefix: &str) -> bool {
-        self.mounts().any(|m| m.kind == "cache" && m.target.is_some_and(|t| t.starts_with(prefix)))
+    /// Whether the RUN mounts a cache (`--mount=type=cache`) on one of `known`'s directories,
+    /// above one, or inside one.
+    pub fn has_cache_mount_on(&self, known: &WellKnown) -> bool {
+        self.mounts().any(|m| m.kind == "cache" && m.target.is_some_and(|t| known.touched_by(t)))
     }
 
     /// End of the shell-form command line in the file (where `&& more` can be appended).
@@ -186,6 +188,14 @@ impl<'s, 'd> RunCommand<'s, 'd> {
     pub fn span(&self) -> Span {
         self.span_of(&self.command.span)
     }
+}
+
+/// Whether one of `commands` is an `rm` of one of `known`'s directories (or of what is in it).
+pub fn removes(commands: &[RunCommand<'_, '_>], known: &WellKnown) -> bool {
+    commands.iter().any(|c| {
+        c.name() == Some("rm")
+            && c.args().iter().any(|w| w.text.starts_with('/') && known.touched_by(w.text.trim_end_matches('*')))
+    })
 }
 
 /// Every simple command of every RUN, in file order.

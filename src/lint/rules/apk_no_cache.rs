@@ -1,7 +1,8 @@
 use super::{Rule, RuleMeta};
 use crate::lint::checker::{edit, Checker};
 use crate::lint::{Applicability, Category, Severity};
-use crate::model::run_script::APK;
+use crate::model::caches;
+use crate::model::run_script::{removes, APK};
 
 pub static RULE: Rule = Rule {
     meta: RuleMeta {
@@ -26,10 +27,8 @@ pub static RULE: Rule = Rule {
 fn check(cx: &mut Checker<'_, '_>) {
     for script in cx.shipping_scripts() {
         let commands = script.commands();
-        let cleaned = commands
-            .iter()
-            .any(|c| c.name() == Some("rm") && c.args().iter().any(|w| w.text.starts_with("/var/cache/apk")));
-        if cleaned || script.has_cache_mount("/var/cache/apk") || script.has_cache_mount("/etc/apk/cache") {
+        let apk = caches::named("apk");
+        if removes(&commands, apk) || script.has_cache_mount_on(apk) {
             continue;
         }
         for cmd in commands.iter().filter(|c| c.name() == Some("apk")) {

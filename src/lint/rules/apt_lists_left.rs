@@ -1,7 +1,8 @@
 use super::{Rule, RuleMeta};
 use crate::lint::checker::{edit, Checker};
 use crate::lint::{Applicability, Category, Severity};
-use crate::model::run_script::{is_apt, is_apt_install, APT};
+use crate::model::caches;
+use crate::model::run_script::{is_apt, is_apt_install, removes, APT};
 
 pub static RULE: Rule = Rule {
     meta: RuleMeta {
@@ -30,11 +31,9 @@ fn check(cx: &mut Checker<'_, '_>) {
             continue;
         };
         // `apt-get dist-clean` (apt 2.7+) removes the lists too.
-        let cleaned = commands.iter().any(|c| {
-            (c.name() == Some("rm") && c.args().iter().any(|w| w.text.starts_with("/var/lib/apt/lists")))
-                || (c.name().is_some_and(is_apt) && c.subcommand(APT) == Some("dist-clean"))
-        });
-        if cleaned || script.has_cache_mount("/var/lib/apt") {
+        let cleaned = commands.iter().any(|c| c.name().is_some_and(is_apt) && c.subcommand(APT) == Some("dist-clean"));
+        let lists = caches::named("apt-lists");
+        if cleaned || removes(&commands, lists) || script.has_cache_mount_on(lists) {
             continue;
         }
         let report = cx

@@ -1,6 +1,7 @@
 use super::{Rule, RuleMeta};
 use crate::lint::checker::{edit, Checker};
 use crate::lint::{Applicability, Category, Severity};
+use crate::model::caches;
 use crate::model::document::transfer;
 use crate::model::run_script::{is_apt_install, is_pip_install, RunCommand, RunScript, PLAIN};
 
@@ -61,13 +62,14 @@ fn run_creates(script: &RunScript<'_, '_>, text: &str, removes: &Removes<'_>) ->
         Removes::Cache(kind) => commands.iter().any(|c| installs(c, kind)),
         Removes::Paths(paths) => paths.iter().any(|p| {
             let dir = p.trim_end_matches('*').trim_end_matches('/');
-            if dir.starts_with("/var/lib/apt/lists") || dir.starts_with("/var/cache/apt") {
+            let absolute = dir.starts_with('/');
+            if absolute && ["apt-lists", "apt-archives"].iter().any(|c| caches::named(c).contains(dir)) {
                 return commands.iter().any(|c| installs(c, "apt") || c.subcommand(PLAIN) == Some("update"));
             }
-            if dir.starts_with("/var/cache/apk") {
+            if absolute && caches::named("apk").contains(dir) {
                 return commands.iter().any(|c| installs(c, "apk"));
             }
-            if dir.starts_with("/root/.cache") {
+            if absolute && caches::named("pip").touched_by(dir) {
                 return commands.iter().any(|c| installs(c, "pip"));
             }
             // Otherwise: the earlier RUN names the path (curl -o, wget -O, tar -C, mkdir, ...).

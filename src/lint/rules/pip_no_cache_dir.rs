@@ -1,6 +1,7 @@
 use super::{Rule, RuleMeta};
 use crate::lint::checker::{edit, Checker};
 use crate::lint::{Applicability, Category, Severity};
+use crate::model::caches;
 use crate::model::run_script::{is_pip_install, PIP};
 
 pub static RULE: Rule = Rule {
@@ -26,7 +27,7 @@ pub static RULE: Rule = Rule {
 fn check(cx: &mut Checker<'_, '_>) {
     let df = cx.df;
     for script in cx.shipping_scripts() {
-        if script.has_cache_mount("/root/.cache") {
+        if script.has_cache_mount_on(caches::named("pip")) {
             continue;
         }
         let stage_start = cx.model.stages.get(script.stage).map_or(0, |s| s.instructions.start);

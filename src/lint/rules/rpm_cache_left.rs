@@ -1,7 +1,8 @@
 use super::{Rule, RuleMeta};
 use crate::lint::checker::Checker;
 use crate::lint::{Category, Severity};
-use crate::model::run_script::PLAIN;
+use crate::model::caches;
+use crate::model::run_script::{removes, PLAIN};
 
 pub static RULE: Rule = Rule {
     meta: RuleMeta {
@@ -30,10 +31,10 @@ fn check(cx: &mut Checker<'_, '_>) {
         let commands = script.commands();
         let cleaned = commands.iter().any(|c| {
             let name = c.name().unwrap_or_default();
-            (MANAGERS.contains(&name) && matches!(c.subcommand(PLAIN), Some("clean" | "cc")))
-                || (name == "rm" && c.args().iter().any(|w| w.text.starts_with("/var/cache/")))
+            MANAGERS.contains(&name) && matches!(c.subcommand(PLAIN), Some("clean" | "cc"))
         });
-        if cleaned || script.has_cache_mount("/var/cache") {
+        let rpm_caches = ["dnf", "yum", "zypper"].map(caches::named);
+        if cleaned || rpm_caches.iter().any(|c| removes(&commands, c) || script.has_cache_mount_on(c)) {
             continue;
         }
         for cmd in &commands {
