@@ -25,6 +25,8 @@ enum Command {
     Analyze(AnalyzeArgs),
     /// Lint Dockerfiles.
     Lint(imgopt::lint::cli::LintArgs),
+    /// Build an image from a Dockerfile with imgopt's own builder (overlayfs, namespaces; no daemon).
+    Build(BuildCmd),
     /// List the lint rules.
     Rules(imgopt::lint::cli::RulesArgs),
     /// Show the documentation of one lint rule (code, name, hadolint code or BuildKit check name).
@@ -33,9 +35,14 @@ enum Command {
 
 #[derive(clap::Args)]
 struct AnalyzeArgs {
-    /// oci:DIR[:TAG], oci-archive:FILE[:TAG], docker-archive:FILE[:NAME:TAG], registry:NAME[:TAG|@DIGEST] or a bare NAME
+    /// Analyze this image instead of building the Dockerfile: oci:DIR[:TAG], oci-archive:FILE[:TAG],
+    /// docker-archive:FILE[:NAME:TAG], registry:NAME[:TAG|@DIGEST] or a bare NAME (with -f, each
+    /// layer is mapped to the line that made it).
     #[arg(long)]
-    image: String,
+    image: Option<String>,
+    /// Build options (without --image: imgopt builds the Dockerfile, then analyzes the result).
+    #[command(flatten)]
+    build: imgopt::commands::build::BuildArgs,
     #[arg(long, value_enum, default_value = "table")]
     format: imgopt::analyze::render::Format,
     /// Check every blob digest and diff_id while reading.
@@ -63,9 +70,31 @@ struct AnalyzeArgs {
     /// A dive `.dive-ci` file with the same rules; command-line limits win.
     #[arg(long)]
     ci_config: Option<PathBuf>,
-    /// The Dockerfile the image was built from: each layer is mapped to the line that made it.
-    #[arg(short = 'f', long = "file")]
-    file: Option<PathBuf>,
+}
+
+#[derive(clap::Args)]
+struct BuildCmd {
+    #[command(flatten)]
+    build: imgopt::commands::build::BuildArgs,
+    /// A name for the image in imgopt's store (repeatable).
+    #[arg(short = 't', long = "tag")]
+    tags: Vec<String>,
+}
+
+fn build(args: BuildCmd) -> miette::Result<ExitCode> {
+    let (result, store) = imgopt::commands::build::build(&args.build, args.tags)?;
+    let cached = result.steps.iter().filter(|s| s.cached).count();
+    eprintln!(
+        "built {} ({} layers, {} of them the base's; {} of {} steps cached) in {}",
+        result.name,
+        result.layers.len(),
+        result.base_layers,
+        cached,
+        result.steps.len(),
+        store.root.display()
+    );
+    println!("{}", result.manifest.digest);
+    Ok(ExitCode::SUCCESS)
 }
 
 fn analyze(args: AnalyzeArgs) -> miette::Result<ExitCode> {
@@ -76,9 +105,27 @@ fn analyze(args: AnalyzeArgs) -> miette::Result<ExitCode> {
         .map(imgopt::image::Platform::parse)
         .transpose()
         .map_err(|m| miette::miette!("--platform: {m}"))?;
-    let dockerfile = args.file.as_deref().map(imgopt::analyze::dockerfile_map::DockerfileSteps::read).transpose()?;
-    let options =
-        AnalyzeOptions { platform, verify: args.verify, base_layers: args.base_layers, top: args.top, dockerfile };
+    let mut options = AnalyzeOptions {
+        platform,
+        verify: args.verify,
+        base_layers: args.base_layers,
+        top: args.top,
+        dockerfile: None,
+        built: None,
+    };
+    let reference = match &args.image {
+        Some(image) => {
+            options.dockerfile =
+                args.build.file.as_deref().map(imgopt::analyze::dockerfile_map::DockerfileSteps::read).transpose()?;
+            image.clone()
+        }
+        None => {
+            let (result, store) = imgopt::commands::build::build(&args.build, Vec::new())?;
+            options.built = Some(imgopt::commands::build::built_map(&args.build, &result)?);
+            options.base_layers = options.base_layers.or(Some(result.base_layers));
+            format!("oci:{}:{}", store.root.display(), result.name)
+        }
+    };
     let mut gates = Gates {
         max_wasted_bytes: args.max_wasted_bytes,
         max_wasted_ratio: args.max_wasted_ratio,
@@ -87,7 +134,7 @@ fn analyze(args: AnalyzeArgs) -> miette::Result<ExitCode> {
     if let Some(path) = &args.ci_config {
         gates = gates.with_dive_ci(path)?;
     }
-    let report = analyze_reference(&args.image, &options)?;
+    let report = analyze_reference(&reference, &options)?;
     print!("{}", render::render(&report, args.format));
     let failures = gates.check(&report);
     for failure in &failures {
@@ -109,7 +156,11 @@ fn parse(json: bool, files: &[PathBuf]) -> miette::Result<ExitCode> {
 /// Exit codes, the same for every command: 0 success, 1 findings or a failed gate, 2 an error
 /// (bad input, I/O, usage).
 fn main() -> ExitCode {
+    if std::env::args_os().nth(1).is_some_and(|a| a == imgopt::build::sandbox::HELPER_ARG) {
+        imgopt::build::sandbox::helper_main();
+    }
     let result = match Cli::parse().command {
+        Command::Build(args) => build(args),
         Command::Parse { json, files } => parse(json, &files),
         Command::Analyze(args) => analyze(args),
         Command::Lint(args) => Ok(imgopt::lint::cli::lint(&args)),
@@ -118,6 +169,9 @@ fn main() -> ExitCode {
     };
     result.unwrap_or_else(|report| {
         eprintln!("Error: {report:?}");
+        if imgopt::build::sandbox::interrupted() {
+            return ExitCode::from(130);
+        }
         ExitCode::from(2)
     })
 }

@@ -49,11 +49,13 @@ pub struct AnalyzeOptions {
     pub top: usize,
     /// Map each layer to the Dockerfile line that made it.
     pub dockerfile: Option<DockerfileSteps>,
+    /// The map imgopt's builder recorded (wins over `dockerfile`).
+    pub built: Option<DockerfileMap>,
 }
 
 impl Default for AnalyzeOptions {
     fn default() -> Self {
-        AnalyzeOptions { platform: None, verify: false, base_layers: None, top: 10, dockerfile: None }
+        AnalyzeOptions { platform: None, verify: false, base_layers: None, top: 10, dockerfile: None, built: None }
     }
 }
 
@@ -243,7 +245,7 @@ fn report(
 ) -> Report {
     let history = image.config.layer_history();
     let n = layers.len();
-    let mapping = options.dockerfile.as_ref().map(|d| d.map(&image.config));
+    let mapping = options.built.clone().or_else(|| options.dockerfile.as_ref().map(|d| d.map(&image.config)));
     // The Dockerfile knows where the base image ends better than the history's CMD does.
     let base_layers = options
         .base_layers

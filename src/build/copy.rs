@@ -224,23 +224,36 @@ fn decompressed(path: &Path, kind: &str) -> Result<Box<dyn Read>, String> {
 
 fn extract_archive(src: &Path, dest: &Path, owner: Option<(u32, u32)>) -> Result<(), String> {
     let mut head = [0u8; 512];
-    let n = std::fs::File::open(src).and_then(|mut f| f.read(&mut head)).map_err(|e| format!("{}: {e}", src.display()))?;
+    let n =
+        std::fs::File::open(src).and_then(|mut f| f.read(&mut head)).map_err(|e| format!("{}: {e}", src.display()))?;
     let kind = archive_kind(&head[..n]).ok_or_else(|| format!("{}: not an archive", src.display()))?;
     let mut archive = tar::Archive::new(decompressed(src, kind)?);
     archive.set_preserve_permissions(true);
     archive.set_preserve_mtime(true);
-    archive.set_preserve_ownerships(owner.is_none());
+    // Owners are set below: Go's tar (what docker reads archives with) takes an empty
+    // numeric field as 0, where the tar crate refuses it.
+    archive.set_preserve_ownerships(false);
     archive.set_unpack_xattrs(false);
     archive.set_overwrite(true);
     for entry in archive.entries().map_err(|e| format!("{}: {e}", src.display()))? {
         let mut entry = entry.map_err(|e| format!("{}: {e}", src.display()))?;
-        let unpacked = entry.unpack_in(dest).map_err(|e| format!("{}: {e}", src.display()))?;
+        let unpacked = entry.unpack_in(dest).map_err(|e| {
+            let cause = std::error::Error::source(&e).map(|c| format!(": {c}")).unwrap_or_default();
+            format!("{}: {e}{cause}", src.display())
+        })?;
         if !unpacked {
             return Err(format!("{}: an entry leaves the destination", src.display()));
         }
-        if let Some((uid, gid)) = owner {
-            if let Ok(path) = entry.path() {
-                let _ = std::os::unix::fs::lchown(dest.join(path), Some(uid), Some(gid));
+        let (uid, gid) = owner.unwrap_or_else(|| {
+            let h = entry.header();
+            (h.uid().unwrap_or(0) as u32, h.gid().unwrap_or(0) as u32)
+        });
+        if let Ok(path) = entry.path() {
+            let path = dest.join(path);
+            let _ = std::os::unix::fs::lchown(&path, Some(uid), Some(gid));
+            // lchown clears set-id bits: put the mode back.
+            if let (Ok(mode), false) = (entry.header().mode(), entry.header().entry_type().is_symlink()) {
+                let _ = std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode & 0o7777));
             }
         }
     }

@@ -16,6 +16,7 @@
 
 pub mod copy;
 pub mod diff;
+pub mod executor;
 pub mod extract;
 pub mod sandbox;
 pub mod store;

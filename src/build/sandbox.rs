@@ -61,6 +61,7 @@ pub enum Task {
         /// `USER` as written (`name`, `uid`, `name:group`); resolved in the image.
         user: String,
         mounts: Vec<StepMount>,
+        network: NetworkMode,
     },
     Copy(CopyTask),
 }
@@ -112,6 +113,8 @@ fn helper() -> Result<i32, String> {
     // SAFETY: this process is single-threaded (a fresh exec of imgopt that started no threads).
     match unsafe { nix::unistd::fork() }.map_err(|e| format!("fork: {e}"))? {
         ForkResult::Child => {
+            // The init dies with the helper, and every process of the step with the init.
+            let _ = nix::sys::prctl::set_pdeathsig(Signal::SIGKILL);
             let code = match init(&spec) {
                 Ok(code) => code,
                 Err(e) => {
@@ -260,9 +263,8 @@ fn init(spec: &Spec) -> Result<i32, String> {
     // know in advance (so no symlink in the image can point into the host) until it is detached.
     let old_name = format!(".imgopt-old-root-{:016x}", random_u64());
     let old_in_merged = spec.merged.join(&old_name);
-    let merged_times = std::fs::symlink_metadata(&spec.merged)
-        .ok()
-        .map(|m| (m.atime(), m.atime_nsec(), m.mtime(), m.mtime_nsec()));
+    let merged_times =
+        std::fs::symlink_metadata(&spec.merged).ok().map(|m| (m.atime(), m.atime_nsec(), m.mtime(), m.mtime_nsec()));
     std::fs::create_dir(&old_in_merged).map_err(|e| format!("mkdir {}: {e}", old_in_merged.display()))?;
     nix::unistd::pivot_root(&spec.merged, &old_in_merged).map_err(|e| format!("pivot_root: {e}"))?;
     std::env::set_current_dir("/").map_err(|e| format!("chdir /: {e}"))?;
@@ -271,7 +273,7 @@ fn init(spec: &Spec) -> Result<i32, String> {
 
     let result = (|| -> Result<i32, String> {
         match &spec.task {
-            Task::Run { argv, env, cwd, user, mounts } => {
+            Task::Run { argv, env, cwd, user, mounts, .. } => {
                 set_up_system_mounts(&mut root, &old)?;
                 if let Some(resolv) = &spec.resolv_file {
                     root.bind(&host(resolv), Path::new("/etc/resolv.conf"), true)?;
@@ -469,8 +471,8 @@ fn run_command(argv: &[String], env: &[String], cwd: &str, ids: &Ids) -> Result<
         env.push(format!("HOME={}", ids.home.clone().unwrap_or_else(|| "/".to_string())));
     }
     let path_var = env.iter().find_map(|e| e.strip_prefix("PATH=")).unwrap_or(super::super::model::state::DEFAULT_PATH);
-    let program = find_program(&argv[0], path_var)
-        .ok_or_else(|| format!("{}: executable file not found in $PATH", argv[0]))?;
+    let program =
+        find_program(&argv[0], path_var).ok_or_else(|| format!("{}: executable file not found in $PATH", argv[0]))?;
     if std::fs::metadata(cwd).is_err() {
         std::fs::create_dir_all(cwd).map_err(|e| format!("creating the working directory {cwd}: {e}"))?;
     }
@@ -536,9 +538,10 @@ fn find_program(name: &str, path: &str) -> Option<String> {
     if name.contains('/') {
         return Some(name.to_string());
     }
-    path.split(':').filter(|d| !d.is_empty()).map(|d| format!("{d}/{name}")).find(|p| {
-        std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
-    })
+    path.split(':')
+        .filter(|d| !d.is_empty())
+        .map(|d| format!("{d}/{name}"))
+        .find(|p| std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0))
 }
 
 fn random_u64() -> u64 {
@@ -560,6 +563,34 @@ pub struct Outcome {
     pub setup_error: Option<String>,
 }
 
+static CURRENT_HELPER: std::sync::atomic::AtomicI32 = std::sync::atomic::AtomicI32::new(0);
+static INTERRUPTED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+extern "C" fn on_interrupt(_: libc::c_int) {
+    INTERRUPTED.store(true, std::sync::atomic::Ordering::SeqCst);
+    let pid = CURRENT_HELPER.load(std::sync::atomic::Ordering::SeqCst);
+    if pid > 0 {
+        // SAFETY: kill is async-signal-safe.
+        unsafe { libc::kill(pid, libc::SIGKILL) };
+    }
+}
+
+/// Ctrl-C and SIGTERM stop the running step (its namespaces, and so its mounts, go with it)
+/// and let the build unwind, removing its work directories.
+pub fn handle_interrupts() {
+    use nix::sys::signal::{sigaction, SaFlags, SigAction, SigHandler, SigSet};
+    let action = SigAction::new(SigHandler::Handler(on_interrupt), SaFlags::SA_RESTART, SigSet::empty());
+    for sig in [Signal::SIGINT, Signal::SIGTERM, Signal::SIGHUP] {
+        // SAFETY: the handler only touches atomics and calls kill.
+        let _ = unsafe { sigaction(sig, &action) };
+    }
+}
+
+/// Whether Ctrl-C or SIGTERM arrived.
+pub fn interrupted() -> bool {
+    INTERRUPTED.load(std::sync::atomic::Ordering::SeqCst)
+}
+
 /// Runs a step: starts the helper, feeds it the spec, passes each output line to `on_line`.
 pub fn run_step(spec: &Spec, on_line: &mut dyn FnMut(&str)) -> std::io::Result<Outcome> {
     use std::io::BufRead;
@@ -572,6 +603,10 @@ pub fn run_step(spec: &Spec, on_line: &mut dyn FnMut(&str)) -> std::io::Result<O
         .stderr(Stdio::piped())
         .env_clear()
         .spawn()?;
+    CURRENT_HELPER.store(child.id() as i32, std::sync::atomic::Ordering::SeqCst);
+    if interrupted() {
+        let _ = child.kill();
+    }
     let json = serde_json::to_vec(spec).map_err(std::io::Error::other)?;
     {
         let mut stdin = child.stdin.take().expect("piped stdin");
@@ -607,6 +642,7 @@ pub fn run_step(spec: &Spec, on_line: &mut dyn FnMut(&str)) -> std::io::Result<O
     let _ = t1.join();
     let _ = t2.join();
     let status = child.wait()?;
+    CURRENT_HELPER.store(0, std::sync::atomic::Ordering::SeqCst);
     let exit_code = {
         use std::os::unix::process::ExitStatusExt;
         status.code().unwrap_or_else(|| 128 + status.signal().unwrap_or(0))

@@ -91,6 +91,9 @@ impl Drop for TempDir {
 
 /// Removes a tree, including overlay work directories (mode 000 inside).
 pub fn remove_tree(path: &Path) {
+    if std::fs::symlink_metadata(path).is_err() {
+        return;
+    }
     if std::fs::remove_dir_all(path).is_err() {
         let _ = std::process::Command::new("chmod").arg("-R").arg("u+rwx").arg(path).status();
         let _ = std::fs::remove_dir_all(path);
@@ -322,19 +325,35 @@ mod tests {
         assert!(!path.exists());
         let d = store.put_blob(b"hello").unwrap();
         assert!(store.has_blob(&d));
-        store.tag("example.com/a:1", Descriptor {
-            media_type: spec::MEDIA_OCI_MANIFEST.to_string(),
-            digest: d.clone(),
-            size: 5,
-            platform: None,
-            annotations: Default::default(),
-            other: Default::default(),
-        })
-        .unwrap();
+        store
+            .tag(
+                "example.com/a:1",
+                Descriptor {
+                    media_type: spec::MEDIA_OCI_MANIFEST.to_string(),
+                    digest: d.clone(),
+                    size: 5,
+                    platform: None,
+                    annotations: Default::default(),
+                    other: Default::default(),
+                },
+            )
+            .unwrap();
         assert_eq!(store.lookup("example.com/a:1").unwrap().unwrap().digest, d);
         let entry = CacheEntry { layer: None };
         store.cache_put("k", &entry).unwrap();
         assert_eq!(store.cache_get("k"), Some(entry));
         std::fs::remove_dir_all(&root).unwrap();
     }
+}
+
+/// The name an image has in the store: Docker's normalisation, `ubuntu` → `docker.io/library/ubuntu:latest`.
+pub fn canonical_name(name: &str) -> std::result::Result<String, String> {
+    let r = crate::image::registry::RegistryRef::parse(name)?;
+    let registry = if r.registry == "registry-1.docker.io" || r.registry == "index.docker.io" {
+        "docker.io"
+    } else {
+        r.registry.as_str()
+    };
+    let sep = if r.reference.contains(':') { '@' } else { ':' };
+    Ok(format!("{registry}/{}{sep}{}", r.repository, r.reference))
 }

@@ -1,3 +1,4 @@
 //! What each subcommand does, behind the CLI's argument parsing.
 
+pub mod build;
 pub mod parse;

@@ -1,4 +1,4 @@
-//! Errors met while reading an image. Every variant names the thing that is wrong (the file, the
+//! Errors met while reading or writing an image. Every variant names the thing that is wrong (the file, the
 //! blob, the layer and the entry) so that a user can find it without a debugger.
 
 use std::path::PathBuf;
@@ -17,6 +17,14 @@ pub enum ImageError {
     #[error("cannot read {}", path.display())]
     #[diagnostic(code(imgopt::image::io))]
     Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+
+    #[error("cannot write {}", path.display())]
+    #[diagnostic(code(imgopt::image::write))]
+    Write {
         path: PathBuf,
         #[source]
         source: std::io::Error,
@@ -58,5 +66,9 @@ pub type Result<T, E = ImageError> = std::result::Result<T, E>;
 impl ImageError {
     pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
         ImageError::Io { path: path.into(), source }
+    }
+
+    pub(crate) fn write(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        ImageError::Write { path: path.into(), source }
     }
 }

@@ -50,7 +50,7 @@ pub enum Compression {
 impl Compression {
     /// Decided from the first bytes, not from the media type: `docker save` and some registries
     /// label layers loosely, the magic numbers never lie.
-    fn sniff(head: &[u8]) -> Self {
+    pub(crate) fn sniff(head: &[u8]) -> Self {
         if head.starts_with(&[0x1f, 0x8b]) {
             Compression::Gzip
         } else if head.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
@@ -116,9 +116,9 @@ pub struct LayerContents {
 }
 
 /// Counts (and optionally hashes) the bytes that pass through.
-struct Tap<R> {
+pub(crate) struct Tap<R> {
     inner: R,
-    bytes: u64,
+    pub(crate) bytes: u64,
     hasher: Option<Sha256>,
 }
 
@@ -134,11 +134,11 @@ impl<R: Read> Read for Tap<R> {
 }
 
 impl<R> Tap<R> {
-    fn new(inner: R, hash: bool) -> Self {
+    pub(crate) fn new(inner: R, hash: bool) -> Self {
         Tap { inner, bytes: 0, hasher: hash.then(Sha256::new) }
     }
 
-    fn digest(&mut self) -> Option<Digest> {
+    pub(crate) fn digest(&mut self) -> Option<Digest> {
         self.hasher.take().map(|h| Digest::sha256_from_bytes(h.finalize().into()))
     }
 }
@@ -318,9 +318,9 @@ fn collect_changes<R: Read>(
 }
 
 /// Watches what the tar reader reads while it looks for the next entry, for [`MetaGuard`].
-struct MetaWatch {
+pub(crate) struct MetaWatch {
     /// Position in the tar stream: bytes read, or where a seek went.
-    pos: u64,
+    pub(crate) pos: u64,
     armed: bool,
     /// No read may go past this while armed.
     limit: u64,
@@ -350,7 +350,7 @@ impl Default for MetaWatch {
 
 impl MetaWatch {
     /// The tar reader is about to look for the entry whose header starts at `header_at`.
-    fn arm(&mut self, header_at: u64) {
+    pub(crate) fn arm(&mut self, header_at: u64) {
         self.armed = true;
         self.header_at = header_at;
         self.limit = header_at.saturating_add(MAX_METADATA_BYTES);
@@ -359,7 +359,7 @@ impl MetaWatch {
     }
 
     /// The tar reader has returned; why it was stopped, if it was.
-    fn disarm(&mut self) -> Option<String> {
+    pub(crate) fn disarm(&mut self) -> Option<String> {
         self.armed = false;
         self.refused.take()
     }
@@ -433,9 +433,9 @@ impl MetaWatch {
 /// [`MAX_METADATA_BYTES`], and the declared size of each GNU long name or link and PAX header is
 /// checked as its header goes by: a hostile layer declaring gigabytes of name (zeros, which
 /// compress to nothing) is refused before they are read into memory.
-struct MetaGuard<'w, R> {
-    inner: R,
-    watch: &'w RefCell<MetaWatch>,
+pub(crate) struct MetaGuard<'w, R> {
+    pub(crate) inner: R,
+    pub(crate) watch: &'w RefCell<MetaWatch>,
 }
 
 impl<R: Read> Read for MetaGuard<'_, R> {
@@ -676,7 +676,7 @@ fn read_entry<R: Read>(
 
 /// Content bytes the tar holds for the entry: for a sparse file the data blocks, not the size
 /// with its holes. The tar crate lets a PAX `size` record override the header's, as here.
-fn stored_size<R: Read>(entry: &mut tar::Entry<'_, R>) -> u64 {
+pub(crate) fn stored_size<R: Read>(entry: &mut tar::Entry<'_, R>) -> u64 {
     if entry.header().entry_type() != tar::EntryType::GNUSparse {
         return entry.size();
     }

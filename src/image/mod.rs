@@ -1,6 +1,6 @@
 //! The image model: what an image is made of (manifest, config, layers) and how to read one from
-//! an OCI layout, an OCI archive or a `docker save` archive. The builder writes images with the
-//! same types.
+//! an OCI layout, an OCI archive or a `docker save` archive, and how to write one in each of those
+//! forms ([`write`]).
 
 pub mod error;
 pub mod layer;
@@ -9,14 +9,14 @@ pub mod reference;
 pub mod registry;
 pub mod spec;
 mod store;
+pub mod write;
 
 use serde::de::DeserializeOwned;
-use sha2::{Digest as _, Sha256};
 
 pub use error::{ImageError, Result};
 pub use layer::{Change, Compression, EntryKind, LayerContents, LayerEntry};
 pub use reference::ImageRef;
-pub use spec::{Digest, ImageConfig, Index, Manifest, Platform};
+pub use spec::{ContainerConfig, Digest, ImageConfig, Index, Manifest, Platform};
 use store::Store;
 
 /// How a layer is found and what the image claims about it.
@@ -139,7 +139,7 @@ fn check_digest(what: &str, expected: &Digest, bytes: &[u8]) -> Result<()> {
     if expected.algorithm() != "sha256" {
         return Err(ImageError::Layout(format!("{what}: cannot verify digest {expected}: only sha256 is supported")));
     }
-    let actual = Digest::sha256_from_bytes(Sha256::digest(bytes).into());
+    let actual = Digest::sha256_of(bytes);
     if &actual != expected {
         return Err(ImageError::DigestMismatch {
             what: what.into(),

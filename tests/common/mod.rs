@@ -36,6 +36,8 @@ pub fn sorted_dir(dir: &std::path::Path) -> Vec<PathBuf> {
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+use imgopt::image::spec::{self, Descriptor, DockerArchiveEntry, Index, Manifest, Platform};
+use imgopt::image::write;
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
@@ -182,64 +184,48 @@ pub fn config_json_with_history(layers: &[Layer], history: Vec<serde_json::Value
     .unwrap()
 }
 
-/// Files of an OCI layout, name → content.
+fn layer_media_type(comp: Comp) -> &'static str {
+    match comp {
+        Comp::None => spec::MEDIA_OCI_LAYER_TAR,
+        Comp::Gzip => spec::MEDIA_OCI_LAYER_GZIP,
+        Comp::Zstd => spec::MEDIA_OCI_LAYER_ZSTD,
+    }
+}
+
+fn blob(files: &mut Vec<(String, Vec<u8>)>, descriptor: &Descriptor, bytes: Vec<u8>) {
+    files.push((descriptor.digest.blob_path(), bytes));
+}
+
+/// Files of an OCI layout, name → content, as the tests tamper with them before writing. The
+/// top index points to a nested index holding the image and a BuildKit attestation, the shape
+/// `docker buildx` gives.
 pub fn oci_files(layers: &[Layer], config: &[u8]) -> Vec<(String, Vec<u8>)> {
-    let mut files = vec![("oci-layout".to_string(), br#"{"imageLayoutVersion":"1.0.0"}"#.to_vec())];
+    let mut files = vec![("oci-layout".to_string(), write::OCI_LAYOUT.to_vec())];
     let mut descriptors = Vec::new();
     for l in layers {
-        let blob = l.blob();
-        let media = match l.comp {
-            Comp::None => "application/vnd.oci.image.layer.v1.tar",
-            Comp::Gzip => "application/vnd.oci.image.layer.v1.tar+gzip",
-            Comp::Zstd => "application/vnd.oci.image.layer.v1.tar+zstd",
-        };
-        let digest = sha256(&blob);
-        descriptors.push(json!({"mediaType": media, "digest": format!("sha256:{digest}"), "size": blob.len()}));
-        files.push((format!("blobs/sha256/{digest}"), blob));
+        let bytes = l.blob();
+        let descriptor = Descriptor::of_bytes(layer_media_type(l.comp), &bytes);
+        blob(&mut files, &descriptor, bytes);
+        descriptors.push(descriptor);
     }
-    let config_digest = sha256(config);
-    files.push((format!("blobs/sha256/{config_digest}"), config.to_vec()));
-    let manifest = serde_json::to_vec(&json!({
-        "schemaVersion": 2,
-        "mediaType": "application/vnd.oci.image.manifest.v1+json",
-        "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": format!("sha256:{config_digest}"), "size": config.len()},
-        "layers": descriptors,
-    }))
-    .unwrap();
-    let manifest_digest = sha256(&manifest);
-    files.push((format!("blobs/sha256/{manifest_digest}"), manifest.clone()));
-    // A nested index: the top index points to an index holding the image and an attestation.
-    let attestation = serde_json::to_vec(&json!({
-        "schemaVersion": 2,
-        "mediaType": "application/vnd.oci.image.manifest.v1+json",
-        "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": format!("sha256:{config_digest}"), "size": config.len()},
-        "layers": [],
-    }))
-    .unwrap();
-    let attestation_digest = sha256(&attestation);
-    files.push((format!("blobs/sha256/{attestation_digest}"), attestation.clone()));
-    let inner = serde_json::to_vec(&json!({
-        "schemaVersion": 2,
-        "mediaType": "application/vnd.oci.image.index.v1+json",
-        "manifests": [
-            {"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": format!("sha256:{attestation_digest}"), "size": attestation.len(),
-             "platform": {"architecture": "unknown", "os": "unknown"},
-             "annotations": {"vnd.docker.reference.type": "attestation-manifest"}},
-            {"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": format!("sha256:{manifest_digest}"), "size": manifest.len(),
-             "platform": {"architecture": "amd64", "os": "linux"}},
-        ],
-    }))
-    .unwrap();
-    let inner_digest = sha256(&inner);
-    files.push((format!("blobs/sha256/{inner_digest}"), inner.clone()));
-    let index = serde_json::to_vec(&json!({
-        "schemaVersion": 2,
-        "mediaType": "application/vnd.oci.image.index.v1+json",
-        "manifests": [{"mediaType": "application/vnd.oci.image.index.v1+json", "digest": format!("sha256:{inner_digest}"), "size": inner.len(),
-                       "annotations": {"org.opencontainers.image.ref.name": "latest"}}],
-    }))
-    .unwrap();
-    files.push(("index.json".to_string(), index));
+    let config_descriptor = Descriptor::of_bytes(spec::MEDIA_OCI_CONFIG, config);
+    blob(&mut files, &config_descriptor, config.to_vec());
+    let manifest = serde_json::to_vec(&Manifest::oci(config_descriptor.clone(), descriptors)).unwrap();
+    let mut manifest_descriptor = Descriptor::of_bytes(spec::MEDIA_OCI_MANIFEST, &manifest);
+    manifest_descriptor.platform = Some(Platform::parse("linux/amd64").unwrap());
+    blob(&mut files, &manifest_descriptor, manifest);
+    let attestation = serde_json::to_vec(&Manifest::oci(config_descriptor, Vec::new())).unwrap();
+    let mut attestation_descriptor = Descriptor::of_bytes(spec::MEDIA_OCI_MANIFEST, &attestation);
+    attestation_descriptor.platform = Some(Platform::parse("unknown/unknown").unwrap());
+    attestation_descriptor
+        .annotations
+        .insert(spec::ANNOTATION_DOCKER_REFERENCE_TYPE.into(), "attestation-manifest".into());
+    blob(&mut files, &attestation_descriptor, attestation);
+    let inner = serde_json::to_vec(&Index::oci(vec![attestation_descriptor, manifest_descriptor])).unwrap();
+    let mut inner_descriptor = Descriptor::of_bytes(spec::MEDIA_OCI_INDEX, &inner);
+    inner_descriptor.annotations.insert(spec::ANNOTATION_REF_NAME.into(), "latest".into());
+    blob(&mut files, &inner_descriptor, inner);
+    files.push(("index.json".to_string(), serde_json::to_vec(&Index::oci(vec![inner_descriptor])).unwrap()));
     files
 }
 
@@ -251,16 +237,18 @@ pub fn write_dir(dir: &Path, files: &[(String, Vec<u8>)]) {
     }
 }
 
+/// Pack the files as a tar, with the writer imgopt packs its archives with.
 pub fn write_tar(file: &Path, files: &[(String, Vec<u8>)]) {
-    let mut builder = tar::Builder::new(std::fs::File::create(file).unwrap());
+    let mut archive = write::ArchiveWriter::create(file).unwrap();
     for (name, data) in files {
-        let mut h = tar::Header::new_gnu();
-        h.set_size(data.len() as u64);
-        h.set_mode(0o644);
-        h.set_entry_type(tar::EntryType::Regular);
-        builder.append_data(&mut h, name, &data[..]).unwrap();
+        archive.add_bytes(name, data).unwrap();
     }
-    builder.finish().unwrap();
+    archive.finish().unwrap();
+}
+
+fn docker_manifest(config: String, layers: Vec<String>) -> (String, Vec<u8>) {
+    let entry = DockerArchiveEntry { config, repo_tags: Some(vec!["test/image:latest".into()]), layers };
+    ("manifest.json".into(), serde_json::to_vec(&[entry]).unwrap())
 }
 
 /// `docker save` before Docker 25: `<id>/layer.tar` (uncompressed), `<config hex>.json`.
@@ -273,10 +261,7 @@ pub fn docker_legacy_files(layers: &[Layer], config: &[u8]) -> Vec<(String, Vec<
         files.push((name.clone(), l.tar.clone()));
         names.push(name);
     }
-    let manifest =
-        serde_json::to_vec(&json!([{"Config": config_name, "RepoTags": ["test/image:latest"], "Layers": names}]))
-            .unwrap();
-    files.push(("manifest.json".into(), manifest));
+    files.push(docker_manifest(config_name, names));
     files
 }
 
@@ -284,13 +269,7 @@ pub fn docker_legacy_files(layers: &[Layer], config: &[u8]) -> Vec<(String, Vec<
 pub fn docker25_files(layers: &[Layer], config: &[u8]) -> Vec<(String, Vec<u8>)> {
     let mut files = oci_files(layers, config);
     let names: Vec<String> = layers.iter().map(|l| format!("blobs/sha256/{}", sha256(&l.blob()))).collect();
-    let manifest = serde_json::to_vec(&json!([{
-        "Config": format!("blobs/sha256/{}", sha256(config)),
-        "RepoTags": ["test/image:latest"],
-        "Layers": names,
-    }]))
-    .unwrap();
-    files.push(("manifest.json".into(), manifest));
+    files.push(docker_manifest(format!("blobs/sha256/{}", sha256(config)), names));
     files
 }
 
@@ -410,4 +389,81 @@ pub fn git(dir: &Path, args: &[&str]) -> String {
         .expect("git runs");
     assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
     String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+/// Debian's busybox-static binary, the base of the tests that run what they build.
+pub const BUSYBOX: &str = "/bin/busybox";
+
+/// A base layer (uncompressed tar) from Debian's busybox-static: `bin/busybox` and a symlink
+/// per applet the tests use. None after saying the test is skipped (under CI=true a missing
+/// busybox-static fails).
+pub fn busybox_layer() -> Option<Vec<u8>> {
+    let installed =
+        std::process::Command::new("dpkg").args(["-s", "busybox-static"]).output().is_ok_and(|o| o.status.success());
+    if !tools_ready(if installed { &[] } else { &["busybox-static"] }, "apt-get install busybox-static") {
+        return None;
+    }
+    let binary = std::fs::read(BUSYBOX).expect("busybox-static installs /bin/busybox");
+    let mut items = vec![Item::Dir("bin"), Item::File("bin/busybox", binary, 0o755)];
+    for link in ["bin/sh", "bin/echo", "bin/cat", "bin/ls", "bin/true", "bin/env"] {
+        items.push(Item::Symlink(link, "busybox"));
+    }
+    Some(layer_tar(&items))
+}
+
+/// Debian's Docker client; a newer `docker` earlier on PATH may lack the plugins the tests use.
+pub const DOCKER: &str = "/usr/bin/docker";
+
+fn docker_answers() -> bool {
+    std::process::Command::new(DOCKER)
+        .arg("info")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+/// Debian's Docker (docker.io: `/usr/bin/docker`, `dockerd`) with its daemon answering. When
+/// nothing answers on /var/run/docker.sock, the first test to ask starts `dockerd
+/// --iptables=false --bridge=none` (log and pid file in target/tmp/dockerd/, a lock there so
+/// parallel tests start one) and leaves it running for the rest of the run and the next. Returns
+/// false after saying the test is skipped (under CI=true a missing docker fails).
+pub fn docker_daemon() -> bool {
+    let installed = Path::new(DOCKER).is_file() && on_path("dockerd");
+    if !tools_ready(if installed { &[] } else { &["docker.io"] }, "apt-get install docker.io") {
+        return false;
+    }
+    if docker_answers() {
+        return true;
+    }
+    if !nix::unistd::Uid::effective().is_root() {
+        return tools_ready(&["root, to start dockerd"], "run the tests as root, or start dockerd first");
+    }
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("dockerd");
+    std::fs::create_dir_all(&dir).unwrap();
+    let lock = std::fs::File::create(dir.join("lock")).unwrap();
+    let _lock = nix::fcntl::Flock::lock(lock, nix::fcntl::FlockArg::LockExclusive).map_err(|(_, e)| e).unwrap();
+    if docker_answers() {
+        return true;
+    }
+    // Through `sh -c '… &'`: the shell exits at once (and is waited for), the daemon outlives
+    // this test process in a session of its own, so a Ctrl-C of the run does not stop it mid-way
+    // through another test.
+    let started = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(r#"setsid dockerd --iptables=false --bridge=none --pidfile "$1/dockerd.pid" </dev/null >"$1/dockerd.log" 2>&1 &"#)
+        .arg("sh")
+        .arg(&dir)
+        .status()
+        .expect("sh runs");
+    assert!(started.success(), "cannot start dockerd");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while std::time::Instant::now() < deadline {
+        if docker_answers() {
+            return true;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(250));
+    }
+    let log = std::fs::read_to_string(dir.join("dockerd.log")).unwrap_or_default();
+    panic!("dockerd did not answer within 60 s; its log:\n{log}");
 }

@@ -1,0 +1,194 @@
+//! `imgopt build`: the arguments turned into [`BuildOptions`], the progress printed one line per
+//! step, errors as miette reports pointing into the Dockerfile.
+
+use std::collections::BTreeMap;
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+
+use crate::build::diff::LayerCompression;
+use crate::build::executor::{BuildError, BuildOptions, BuildResult, Builder, Progress, StepReport};
+use crate::build::sandbox::NetworkMode;
+use crate::build::store::Store;
+use crate::model::expand::Vars;
+
+/// The build options shared by `imgopt build` and `imgopt analyze`.
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct BuildArgs {
+    /// The Dockerfile (default: CONTEXT/Dockerfile).
+    #[arg(short = 'f', long = "file")]
+    pub file: Option<PathBuf>,
+    /// The stage to build (default: the last).
+    #[arg(long)]
+    pub target: Option<String>,
+    /// A build argument, KEY=VALUE (or KEY to take it from the environment).
+    #[arg(long = "build-arg", value_name = "KEY=VALUE")]
+    pub build_args: Vec<String>,
+    /// A secret for RUN --mount=type=secret: id=ID,src=PATH.
+    #[arg(long = "secret", value_name = "id=ID,src=PATH")]
+    pub secrets: Vec<String>,
+    /// The network of RUN steps: host (the default, as `docker build --network host`) or none.
+    #[arg(long, default_value = "host", value_parser = ["host", "none"])]
+    pub network: String,
+    /// Run every step again, ignoring the cache.
+    #[arg(long)]
+    pub no_cache: bool,
+    /// The build context (default: the current directory).
+    #[arg(value_name = "CONTEXT")]
+    pub context: Option<PathBuf>,
+}
+
+impl BuildArgs {
+    pub fn dockerfile(&self) -> PathBuf {
+        match &self.file {
+            Some(f) => f.clone(),
+            None => self.context_dir().join("Dockerfile"),
+        }
+    }
+
+    pub fn context_dir(&self) -> PathBuf {
+        self.context.clone().unwrap_or_else(|| PathBuf::from("."))
+    }
+
+    pub fn options(&self, tags: Vec<String>) -> Result<BuildOptions, String> {
+        let mut build_args = Vars::new();
+        for a in &self.build_args {
+            match a.split_once('=') {
+                Some((k, v)) => build_args.insert(k.to_string(), v.to_string()),
+                None => match std::env::var(a) {
+                    Ok(v) => build_args.insert(a.clone(), v),
+                    Err(_) => continue,
+                },
+            };
+        }
+        let mut secrets = BTreeMap::new();
+        for s in &self.secrets {
+            let mut id = None;
+            let mut src = None;
+            for field in s.split(',') {
+                match field.split_once('=') {
+                    Some(("id", v)) => id = Some(v.to_string()),
+                    Some(("src" | "source", v)) => src = Some(PathBuf::from(v)),
+                    _ => return Err(format!("--secret {s}: expected id=ID,src=PATH")),
+                }
+            }
+            let (Some(id), Some(src)) = (id, src) else { return Err(format!("--secret {s}: expected id=ID,src=PATH")) };
+            let src = src.canonicalize().map_err(|e| format!("--secret {s}: {}: {e}", src.display()))?;
+            secrets.insert(id, src);
+        }
+        let context = self.context_dir();
+        let context = context.canonicalize().map_err(|e| format!("build context {}: {e}", context.display()))?;
+        let source_date_epoch = match std::env::var("SOURCE_DATE_EPOCH") {
+            Ok(v) if !v.is_empty() => Some(v.parse().map_err(|_| format!("SOURCE_DATE_EPOCH={v}: not a number"))?),
+            _ => None,
+        };
+        Ok(BuildOptions {
+            dockerfile: self.dockerfile(),
+            context,
+            target: self.target.clone(),
+            build_args,
+            secrets,
+            network: if self.network == "none" { NetworkMode::None } else { NetworkMode::Host },
+            no_cache: self.no_cache,
+            tags,
+            source_date_epoch,
+            compression: LayerCompression::Gzip,
+        })
+    }
+}
+
+/// One line per step on standard error; the step's own output indented under it.
+pub struct PlainProgress {
+    pub show_output: bool,
+}
+
+impl Progress for PlainProgress {
+    fn step_started(&mut self, label: &str) {
+        eprintln!("{label}");
+    }
+
+    fn output(&mut self, line: &str) {
+        if self.show_output {
+            eprintln!("  │ {}", crate::build::executor::printable(line));
+        }
+    }
+
+    fn step_done(&mut self, step: &StepReport) {
+        let status = if step.cached { "CACHED".to_string() } else { format!("{:.2}s", step.seconds) };
+        let size = match step.layer_size {
+            Some(n) => format!(", layer {}", crate::analyze::render::human(n)),
+            None => String::new(),
+        };
+        eprintln!("  └ {status}{size}");
+        let _ = std::io::stderr().flush();
+    }
+}
+
+/// Builds; on failure a miette report with the Dockerfile span.
+pub fn build(args: &BuildArgs, tags: Vec<String>) -> miette::Result<(BuildResult, Store)> {
+    let options = args.options(tags).map_err(|m| miette::miette!(code = "imgopt::build", "{m}"))?;
+    let path = options.dockerfile.clone();
+    let bytes = read_dockerfile(&path)?;
+    let text = std::str::from_utf8(&bytes)
+        .map_err(|_| miette::miette!(code = "imgopt::build", "{}: not valid UTF-8", path.display()))?;
+    let (text, _bom) = crate::syntax::strip_bom(text);
+    let store = Store::open_default().map_err(|e| miette::miette!(code = "imgopt::store", "{e}"))?;
+    let mut progress = PlainProgress { show_output: true };
+    let _ = std::io::stderr().is_terminal();
+    crate::build::sandbox::handle_interrupts();
+    let mut builder = Builder::new(store.clone(), options, &mut progress);
+    match builder.build(text) {
+        Ok(result) => Ok((result, store)),
+        Err(e) => Err(report(&e, &path, text)),
+    }
+}
+
+fn read_dockerfile(path: &Path) -> miette::Result<Vec<u8>> {
+    let meta =
+        std::fs::metadata(path).map_err(|e| miette::miette!(code = "imgopt::build", "{}: {e}", path.display()))?;
+    if !meta.is_file() {
+        return Err(miette::miette!(code = "imgopt::build", "{}: not a regular file", path.display()));
+    }
+    std::fs::read(path).map_err(|e| miette::miette!(code = "imgopt::build", "{}: {e}", path.display()))
+}
+
+fn report(e: &BuildError, path: &Path, text: &str) -> miette::Report {
+    let mut message = e.to_string();
+    if let BuildError::StepFailed { tail, .. } = e {
+        if !tail.is_empty() {
+            message.push_str("\nlast output:\n");
+            for l in tail {
+                message.push_str("  ");
+                message.push_str(&crate::build::executor::printable(l));
+                message.push('\n');
+            }
+        }
+    }
+    let mut diag = miette::MietteDiagnostic::new(message).with_code("imgopt::build");
+    if let Some(span) = e.span() {
+        diag = diag.with_label(miette::LabeledSpan::at(span.clone(), "this step"));
+        return miette::Report::new(diag)
+            .with_source_code(miette::NamedSource::new(path.display().to_string(), text.to_string()));
+    }
+    miette::Report::new(diag)
+}
+
+/// The layer → line map of an image this build made (read again from the Dockerfile it built).
+pub fn built_map(
+    args: &BuildArgs,
+    result: &BuildResult,
+) -> miette::Result<crate::analyze::dockerfile_map::DockerfileMap> {
+    let path = args.dockerfile();
+    let bytes = read_dockerfile(&path)?;
+    let text = std::str::from_utf8(&bytes)
+        .map_err(|_| miette::miette!(code = "imgopt::build", "{}: not valid UTF-8", path.display()))?;
+    let (text, _) = crate::syntax::strip_bom(text);
+    let df = crate::syntax::parse(text).map_err(|e| e.report(&path.display().to_string(), text))?;
+    let model = crate::model::Model::build(&df);
+    Ok(crate::analyze::dockerfile_map::built_map(
+        &path.display().to_string(),
+        &df,
+        &model,
+        result.target_stage,
+        &result.origins,
+    ))
+}

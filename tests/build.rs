@@ -1,0 +1,390 @@
+//! `imgopt build` for real: overlayfs, namespaces, layers read back with imgopt's own reader.
+//! Every test builds on one busybox base, made once per run by imgopt itself from Debian's
+//! `busybox-static` (`FROM scratch`, COPY, `busybox --install`), in a store shared by the tests.
+//! The builder needs root (or a user namespace: see the rootless test); without root these
+//! tests say SKIPPED, and fail under CI.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::OnceLock;
+
+use imgopt::image::{Change, EntryKind, Image, ImageRef, LayerEntry, OpenOptions};
+
+const BASE: &str = "imgopt-test/busybox:1";
+
+fn imgopt() -> &'static str {
+    env!("CARGO_BIN_EXE_imgopt")
+}
+
+fn store() -> PathBuf {
+    PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("build-store")
+}
+
+/// Whether the builder can run here; says SKIPPED when not (fails under CI).
+fn ready(test: &str) -> bool {
+    if !nix::unistd::geteuid().is_root() {
+        assert!(std::env::var_os("CI").is_none(), "{test}: the build tests need root under CI");
+        eprintln!("SKIPPED: {test}: not root");
+        return false;
+    }
+    if !Path::new("/bin/busybox").exists() {
+        assert!(std::env::var_os("CI").is_none(), "{test}: busybox-static must be installed under CI");
+        eprintln!("SKIPPED: {test}: /bin/busybox missing (apt-get install busybox-static)");
+        return false;
+    }
+    base();
+    true
+}
+
+/// The base image, built once per run.
+fn base() {
+    static DONE: OnceLock<()> = OnceLock::new();
+    DONE.get_or_init(|| {
+        let ctx = Context::new("base", "FROM scratch\nCOPY busybox /bin/busybox\nRUN [\"/bin/busybox\", \"--install\", \"-s\", \"/bin\"]\nRUN mkdir -p /etc /tmp /root /home/app && chmod 1777 /tmp && printf 'root:x:0:0:root:/root:/bin/sh\\napp:x:1000:1000::/home/app:/bin/sh\\nnobody:x:65534:65534::/:/bin/false\\n' > /etc/passwd && printf 'root:x:0:\\napp:x:1000:\\nwheel:x:10:app\\nnogroup:x:65534:\\n' > /etc/group && chown 1000:1000 /home/app\nENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\nCMD [\"sh\"]\n");
+        std::fs::copy("/bin/busybox", ctx.dir.join("busybox")).expect("copy busybox");
+        let out = ctx.build(&["-t", BASE]);
+        assert!(out.status.success(), "base build failed:\n{}", String::from_utf8_lossy(&out.stderr));
+    });
+}
+
+struct Context {
+    dir: PathBuf,
+}
+
+impl Context {
+    fn new(name: &str, dockerfile: &str) -> Context {
+        let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("build-contexts").join(name);
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("Dockerfile"), dockerfile).unwrap();
+        Context { dir }
+    }
+
+    fn file(&self, rel: &str, content: &[u8]) -> &Self {
+        let p = self.dir.join(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, content).unwrap();
+        self
+    }
+
+    fn build(&self, extra: &[&str]) -> Output {
+        Command::new(imgopt())
+            .arg("build")
+            .args(extra)
+            .arg(&self.dir)
+            .env("IMGOPT_STORE", store())
+            .output()
+            .expect("imgopt runs")
+    }
+
+    /// Builds and returns the image's name in the store; panics with the output on failure.
+    fn built(&self, extra: &[&str]) -> Image {
+        let name = format!("imgopt-test/{}:latest", self.dir.file_name().unwrap().to_string_lossy());
+        let mut args = vec!["-t", name.as_str()];
+        args.extend_from_slice(extra);
+        let out = self.build(&args);
+        assert!(
+            out.status.success(),
+            "build failed:\n{}\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let full = format!("docker.io/{name}");
+        Image::open(&ImageRef::OciDir { dir: store(), tag: Some(full) }, &OpenOptions::default()).expect("image opens")
+    }
+}
+
+/// The final file system of an image: path → entry.
+fn final_fs(image: &Image) -> BTreeMap<String, LayerEntry> {
+    let mut fs: BTreeMap<String, LayerEntry> = BTreeMap::new();
+    for i in 0..image.layers.len() {
+        let layer = image.read_layer(i, true).expect("layer reads and verifies");
+        for change in layer.changes {
+            match change {
+                Change::Whiteout(p) => fs.retain(|k, _| k != &p && !k.starts_with(&format!("{p}/"))),
+                Change::Opaque(d) => fs.retain(|k, _| !k.starts_with(&format!("{d}/"))),
+                Change::Put(e) => {
+                    fs.insert(e.path.clone(), e);
+                }
+            }
+        }
+    }
+    fs
+}
+
+fn content_bytes(image: &Image, layer: usize) -> u64 {
+    let l = image.read_layer(layer, false).unwrap();
+    l.changes
+        .iter()
+        .map(|c| match c {
+            Change::Put(e) if e.kind == EntryKind::File => e.size,
+            _ => 0,
+        })
+        .sum()
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+#[test]
+fn a_deleted_directory_still_ships_in_the_layer_that_made_it() {
+    if !ready("a_deleted_directory_still_ships_in_the_layer_that_made_it") {
+        return;
+    }
+    let ctx = Context::new(
+        "twenty",
+        &format!("FROM {BASE}\nRUN mkdir -p /data && dd if=/dev/urandom of=/data/blob bs=1M count=20 2>/dev/null\nRUN rm -rf /data\n"),
+    );
+    let image = ctx.built(&[]);
+    let n = image.layers.len();
+    assert_eq!(content_bytes(&image, n - 2), 20 << 20, "the RUN that made it ships 20 MiB");
+    assert_eq!(content_bytes(&image, n - 1), 0);
+    let last = image.read_layer(n - 1, false).unwrap();
+    assert!(last.changes.contains(&Change::Whiteout("data".to_string())), "{:?}", last.changes);
+    assert!(!final_fs(&image).contains_key("data/blob"));
+}
+
+#[test]
+fn copy_chown_chmod_dockerignore_and_workdir() {
+    if !ready("copy_chown_chmod_dockerignore_and_workdir") {
+        return;
+    }
+    let ctx = Context::new(
+        "copy",
+        &format!(
+            "FROM {BASE}\nWORKDIR /srv/app\nCOPY --chown=app:wheel --chmod=640 src/ ./\nCOPY top.txt /opt/\nCOPY *.md docs/\n"
+        ),
+    );
+    ctx.file("src/main.py", b"print(1)\n")
+        .file("src/pkg/mod.py", b"x = 1\n")
+        .file("src/secret.key", b"no")
+        .file("top.txt", b"top\n")
+        .file("a.md", b"a")
+        .file("b.md", b"b")
+        .file(".dockerignore", b"src/secret.key\n");
+    let fs = final_fs(&ctx.built(&[]));
+    let main = &fs["srv/app/main.py"];
+    assert_eq!((main.uid, main.gid, main.mode & 0o7777, main.size), (1000, 10, 0o640, 9));
+    assert_eq!(fs["srv/app/pkg/mod.py"].uid, 1000);
+    assert!(!fs.contains_key("srv/app/secret.key"), ".dockerignore leaves it out");
+    assert_eq!(fs["opt/top.txt"].uid, 0);
+    assert!(fs.contains_key("srv/app/docs/a.md") && fs.contains_key("srv/app/docs/b.md"));
+    assert_eq!(fs["srv/app"].kind, EntryKind::Dir);
+}
+
+#[test]
+fn multi_stage_copies_from_an_earlier_stage_and_builds_only_what_the_target_needs() {
+    if !ready("multi_stage_copies_from_an_earlier_stage_and_builds_only_what_the_target_needs") {
+        return;
+    }
+    let ctx = Context::new(
+        "stages",
+        &format!(
+            "FROM {BASE} AS build\nRUN mkdir /out && echo artifact > /out/app && dd if=/dev/zero of=/toolchain bs=1k count=64 2>/dev/null\nFROM {BASE} AS unused\nRUN exit 3\nFROM scratch\nCOPY --from=build /out/app /app\n"
+        ),
+    );
+    let image = ctx.built(&[]);
+    let fs = final_fs(&image);
+    assert_eq!(fs.keys().collect::<Vec<_>>(), ["app"]);
+    assert_eq!(fs["app"].size, 9);
+    // --target builds the stage named, and the stage that fails is then reached.
+    let out = ctx.build(&["--target", "unused"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("exit code 3"), "{}", stderr(&out));
+}
+
+#[test]
+fn a_failing_run_names_its_line_and_shows_its_output() {
+    if !ready("a_failing_run_names_its_line_and_shows_its_output") {
+        return;
+    }
+    let ctx = Context::new("fails", &format!("FROM {BASE}\nRUN echo about to fail && false\n"));
+    let out = ctx.build(&[]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("failed with exit code 1"), "{err}");
+    assert!(err.contains("about to fail"), "{err}");
+    assert!(err.contains("Dockerfile:2") || err.contains(":2:"), "the span names line 2: {err}");
+}
+
+#[test]
+fn user_switching_resolves_names_in_the_image() {
+    if !ready("user_switching_resolves_names_in_the_image") {
+        return;
+    }
+    let ctx = Context::new(
+        "user",
+        &format!(
+            "FROM {BASE}\nUSER app\nRUN test \"$(id -u):$(id -g)\" = 1000:1000 && id -G | grep -qw 10 && test \"$HOME\" = /home/app && touch /home/app/mine\nUSER root\nRUN test \"$(id -u)\" = 0\nUSER nobody:nogroup\nRUN test \"$(id -un)\" = nobody\n"
+        ),
+    );
+    let fs = final_fs(&ctx.built(&[]));
+    assert_eq!(fs["home/app/mine"].uid, 1000);
+}
+
+#[test]
+fn heredocs_run_as_buildkit_runs_them() {
+    if !ready("heredocs_run_as_buildkit_runs_them") {
+        return;
+    }
+    let ctx = Context::new(
+        "heredoc",
+        &format!(
+            "# syntax=docker/dockerfile:1\nFROM {BASE}\nRUN <<EOF\necho one > /one\necho two > /two\nEOF\nRUN cat > /three <<EOT\nthree $HOME\nEOT\nCOPY <<EOF /etc/app.conf\nkey=value\nEOF\n"
+        ),
+    );
+    let image = ctx.built(&[]);
+    let fs = final_fs(&image);
+    assert_eq!(fs["one"].size, 4);
+    assert_eq!(fs["two"].size, 4);
+    assert_eq!(fs["three"].size, "three /root\n".len() as u64);
+    assert_eq!(fs["etc/app.conf"].size, "key=value\n".len() as u64);
+}
+
+#[test]
+fn secrets_cache_mounts_and_no_network() {
+    if !ready("secrets_cache_mounts_and_no_network") {
+        return;
+    }
+    let ctx = Context::new(
+        "mounts",
+        &format!(
+            "FROM {BASE}\nRUN --mount=type=secret,id=token test \"$(cat /run/secrets/token)\" = s3cret\nRUN --mount=type=cache,target=/cache,id=imgopt-test-cache echo filled > /cache/mark\nRUN --mount=type=cache,target=/c2,id=imgopt-test-cache cat /c2/mark > /seen\nRUN --network=none test \"$(wc -l < /proc/net/route)\" -eq 1 && ip link show lo | grep -q UP\n"
+        ),
+    );
+    ctx.file("token.txt", b"s3cret");
+    let secret = format!("id=token,src={}", ctx.dir.join("token.txt").display());
+    let image = ctx.built(&["--secret", &secret, "--no-cache"]);
+    let fs = final_fs(&image);
+    assert!(!fs.contains_key("run/secrets/token"), "the secret never lands in a layer");
+    assert!(!fs.contains_key("cache/mark") && !fs.contains_key("cache"), "cache mounts stay out of layers");
+    assert_eq!(fs["seen"].size, 7, "the second RUN saw what the first left in the cache");
+    // Without the secret the file is not there and the RUN fails (the cache is not asked).
+    let out = ctx.build(&["--no-cache"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("Dockerfile:2"), "{}", stderr(&out));
+}
+
+#[test]
+fn onbuild_triggers_run_in_the_child_image() {
+    if !ready("onbuild_triggers_run_in_the_child_image") {
+        return;
+    }
+    let parent = Context::new("onbuild-parent", &format!("FROM {BASE}\nONBUILD RUN echo triggered > /triggered\n"));
+    parent.built(&[]);
+    let child = Context::new("onbuild-child", "FROM imgopt-test/onbuild-parent:latest\nRUN test -f /triggered\n");
+    let fs = final_fs(&child.built(&[]));
+    assert!(fs.contains_key("triggered"));
+}
+
+#[test]
+fn add_extracts_local_archives() {
+    if !ready("add_extracts_local_archives") {
+        return;
+    }
+    let mut tar = tar::Builder::new(Vec::new());
+    let mut h = tar::Header::new_gnu();
+    h.set_size(5);
+    h.set_mode(0o755);
+    h.set_cksum();
+    tar.append_data(&mut h, "pkg/bin/tool", &b"tool\n"[..]).unwrap();
+    let plain = tar.into_inner().unwrap();
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    std::io::Write::write_all(&mut gz, &plain).unwrap();
+    let ctx =
+        Context::new("add", &format!("FROM {BASE}\nADD plain.tar /plain/\nADD pkg.tar.gz /gz/\nADD notes.txt /\n"));
+    ctx.file("plain.tar", &plain).file("pkg.tar.gz", &gz.finish().unwrap()).file("notes.txt", b"n");
+    let fs = final_fs(&ctx.built(&[]));
+    assert_eq!(fs["plain/pkg/bin/tool"].mode & 0o777, 0o755);
+    assert_eq!(fs["gz/pkg/bin/tool"].size, 5);
+    assert_eq!(fs["notes.txt"].size, 1);
+}
+
+#[test]
+fn a_rebuild_reuses_every_unchanged_step() {
+    if !ready("a_rebuild_reuses_every_unchanged_step") {
+        return;
+    }
+    let ctx = Context::new(
+        "cache",
+        &format!("FROM {BASE}\nRUN date +%s%N > /stamp\nCOPY app.txt /app.txt\nRUN cat /app.txt\n"),
+    );
+    ctx.file("app.txt", b"v1");
+    let first = ctx.built(&[]);
+    let again = ctx.built(&[]);
+    assert_eq!(first.config_digest.is_some(), again.config_digest.is_some());
+    assert_eq!(
+        first.layers.iter().map(|l| &l.diff_id).collect::<Vec<_>>(),
+        again.layers.iter().map(|l| &l.diff_id).collect::<Vec<_>>()
+    );
+    ctx.file("app.txt", b"v2");
+    let changed = ctx.built(&[]);
+    let n = changed.layers.len();
+    // The last RUN changes no file (no layer); the COPY's layer differs, the RUN before it
+    // is reused (the same stamp).
+    assert_eq!(n, first.layers.len());
+    assert_ne!(changed.layers[n - 1].diff_id, first.layers[n - 1].diff_id);
+    assert_eq!(changed.layers[n - 2].diff_id, first.layers[n - 2].diff_id);
+}
+
+#[test]
+fn sigkill_during_a_run_leaves_no_mount_and_the_next_build_works() {
+    if !ready("sigkill_during_a_run_leaves_no_mount_and_the_next_build_works") {
+        return;
+    }
+    let ctx = Context::new("kill", &format!("FROM {BASE}\nRUN echo started; sleep 60\n"));
+    let mut child = Command::new(imgopt())
+        .args(["build"])
+        .arg(&ctx.dir)
+        .env("IMGOPT_STORE", store())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait until the step runs.
+    let mut err = child.stderr.take().unwrap();
+    let mut seen = String::new();
+    let mut buf = [0u8; 256];
+    while !seen.contains("started") {
+        let n = std::io::Read::read(&mut err, &mut buf).unwrap();
+        assert!(n > 0, "the build ended before its RUN started: {seen}");
+        seen.push_str(&String::from_utf8_lossy(&buf[..n]));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let mounts = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+    let store = store().to_string_lossy().into_owned();
+    assert!(!mounts.contains(&store), "a mount under the store was left behind:\n{mounts}");
+    let sleepers = Command::new("pgrep").args(["-f", "sleep 60"]).output().unwrap();
+    assert!(sleepers.stdout.is_empty(), "the step's process outlived the build");
+    std::fs::write(ctx.dir.join("Dockerfile"), format!("FROM {BASE}\nRUN echo started; echo done > /done\n")).unwrap();
+    let fs = final_fs(&ctx.built(&[]));
+    assert!(fs.contains_key("done"));
+}
+
+#[test]
+fn analyze_builds_the_dockerfile_and_maps_every_layer() {
+    if !ready("analyze_builds_the_dockerfile_and_maps_every_layer") {
+        return;
+    }
+    let ctx = Context::new(
+        "analyze",
+        &format!("FROM {BASE}\nRUN mkdir /d && dd if=/dev/zero of=/d/f bs=1k count=300 2>/dev/null\nRUN rm -rf /d\n"),
+    );
+    let out = Command::new(imgopt())
+        .args(["analyze", "--format", "json"])
+        .arg(&ctx.dir)
+        .env("IMGOPT_STORE", store())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let layers = report["layers"].as_array().unwrap();
+    let run = &layers[layers.len() - 2];
+    assert_eq!(run["dockerfile"]["line"], 2);
+    assert_eq!(run["dockerfile"]["match"], "built");
+    assert_eq!(run["invisible_bytes"], 300 * 1024, "{run}");
+    assert_eq!(layers[0]["dockerfile"]["match"], "base_image");
+}
