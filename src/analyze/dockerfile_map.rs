@@ -30,7 +30,7 @@ use serde::Serialize;
 
 use crate::image::ImageConfig;
 use crate::model::document::{LoadError, Source};
-use crate::model::{arg_decls, env_pairs, expand_word, Vars};
+use crate::model::{arg_decls, env_pairs, expand_word, Model, Vars};
 use crate::syntax::{self, Dockerfile, Instruction};
 
 /// How a layer was tied to its line.
