@@ -13,6 +13,7 @@ pub mod docs;
 pub mod fix;
 pub mod labels;
 pub mod render;
+pub mod rule;
 pub mod rules;
 pub mod run;
 pub mod suppress;
@@ -188,7 +189,7 @@ pub fn lint_source(source: &Source, settings: &Settings) -> Vec<Diagnostic> {
     };
     let scripts = crate::model::run_script::run_scripts(&df);
     let commands = crate::model::run_script::all_commands(&scripts);
-    let mut checker = checker::Checker::new(&df, &scripts, &commands, settings);
+    let checker = checker::Checker::new(&df, &scripts, &commands, settings);
     for rule in rules::RULES.iter().filter(|r| suppress::enabled(&r.meta, settings)) {
         checker.run(rule);
     }

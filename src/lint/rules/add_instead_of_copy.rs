@@ -37,9 +37,8 @@ fn is_remote_or_archive(src: &str) -> bool {
         || lower.contains('$')
 }
 
-fn check(cx: &mut Checker<'_, '_>) {
-    let df = cx.df;
-    for ins in df.typed() {
+fn check(cx: &Checker<'_, '_>) {
+    for ins in cx.df.typed() {
         let Instruction::Add(add) = ins else { continue };
         let paths: Vec<&str> = add
             .src
@@ -61,7 +60,7 @@ fn check(cx: &mut Checker<'_, '_>) {
             .help("COPY copies; ADD also downloads and unpacks");
         if !add_only_flag {
             let applicability = if wildcard { Applicability::Unsafe } else { Applicability::Safe };
-            let upper = df.text[kw.clone()].starts_with('A');
+            let upper = cx.df.text[kw.clone()].starts_with('A');
             report.fix("replace ADD with COPY", applicability, vec![edit(kw, if upper { "COPY" } else { "copy" })]);
         }
     }

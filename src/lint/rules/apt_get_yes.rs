@@ -23,7 +23,7 @@ pub static RULE: Rule = Rule {
     check,
 };
 
-fn check(cx: &mut Checker<'_, '_>) {
+fn check(cx: &Checker<'_, '_>) {
     for &cmd in cx.commands.iter().filter(|c| is_apt_install(c)) {
         let quiet_twice = cmd.args().iter().any(|w| w.text == "-qq" || w.text == "-q=2" || w.text == "--quiet=2")
             || cmd.args().iter().filter(|w| w.text == "-q").count() >= 2;

@@ -24,7 +24,7 @@ pub static RULE: Rule = Rule {
     check,
 };
 
-fn check(cx: &mut Checker<'_, '_>) {
+fn check(cx: &Checker<'_, '_>) {
     for script in cx.shipping_scripts() {
         let commands = script.commands();
         let Some(install) = commands.iter().find(|c| is_apt_install(c)) else {

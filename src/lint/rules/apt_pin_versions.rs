@@ -24,7 +24,7 @@ pub static RULE: Rule = Rule {
     check,
 };
 
-fn check(cx: &mut Checker<'_, '_>) {
+fn check(cx: &Checker<'_, '_>) {
     report_unpinned(cx, OsPackages::Apt);
 }
 
@@ -134,7 +134,7 @@ impl OsPackages {
 }
 
 /// Reports every package of `manager` installed without a version (shared by the pin rules).
-pub(super) fn report_unpinned(cx: &mut Checker<'_, '_>, manager: OsPackages) {
+pub(super) fn report_unpinned(cx: &Checker<'_, '_>, manager: OsPackages) {
     for &cmd in cx.commands {
         for word in manager.installed(&cmd) {
             let text = &*word.text;

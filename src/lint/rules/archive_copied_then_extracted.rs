@@ -25,10 +25,8 @@ pub static RULE: Rule = Rule {
 
 const ARCHIVES: &[&str] = &[".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tbz2", ".tar.xz", ".txz", ".tar.zst", ".zip"];
 
-fn check(cx: &mut Checker<'_, '_>) {
-    let df = cx.df;
-    let scripts = cx.scripts;
-    for (i, ins) in df.instructions.iter().enumerate() {
+fn check(cx: &Checker<'_, '_>) {
+    for (i, ins) in cx.df.instructions.iter().enumerate() {
         let Some(ins) = &ins.typed else { continue };
         let Some(t) = transfer(ins).filter(|t| t.from_context()) else {
             continue;
@@ -49,15 +47,16 @@ fn check(cx: &mut Checker<'_, '_>) {
             continue;
         }
         let Some(stage) = cx.model.stage_of(i).cloned() else { continue };
-        let extractor = scripts.iter().filter(|s| s.index > i && stage.instructions.contains(&s.index)).find_map(|s| {
-            s.commands()
-                .into_iter()
-                .filter(|c| matches!(c.name(), Some("tar" | "unzip" | "bsdtar")))
-                .find(|c| c.args().iter().any(|w| archives.iter().any(|a| w.text.ends_with(a))))
-                .map(|c| c.span())
-        });
+        let extractor =
+            cx.scripts.iter().filter(|s| s.index > i && stage.instructions.contains(&s.index)).find_map(|s| {
+                s.commands()
+                    .into_iter()
+                    .filter(|c| matches!(c.name(), Some("tar" | "unzip" | "bsdtar")))
+                    .find(|c| c.args().iter().any(|w| archives.iter().any(|a| w.text.ends_with(a))))
+                    .map(|c| c.span())
+            });
         if let Some(extract) = extractor {
-            cx.report(df.instructions[i].keyword_span.clone(), "the archive is stored in this layer and its content again in the layer that extracts it")
+            cx.report(cx.df.instructions[i].keyword_span.clone(), "the archive is stored in this layer and its content again in the layer that extracts it")
                 .related(extract, "extracted here")
                 .help("use `ADD archive.tar.gz /dest/` (unpacks in one layer) or bind-mount it: `RUN --mount=type=bind,source=...`");
         }

@@ -22,7 +22,7 @@ pub static RULE: Rule = Rule {
     check,
 };
 
-fn check(cx: &mut Checker<'_, '_>) {
+fn check(cx: &Checker<'_, '_>) {
     for &cmd in cx.commands.iter().filter(|c| c.name() == Some("cd") && c.context.depth == 0) {
         cx.report(cmd.span(), "`cd` changes the directory for this RUN only").help("use `WORKDIR` instead");
     }

@@ -24,10 +24,8 @@ pub static RULE: Rule = Rule {
     check,
 };
 
-fn check(cx: &mut Checker<'_, '_>) {
-    let df = cx.df;
-    let scripts = cx.scripts;
-    for script in scripts.iter() {
+fn check(cx: &Checker<'_, '_>) {
+    for script in cx.scripts.iter() {
         let commands: Vec<_> =
             script.commands().into_iter().filter(|c| !matches!(c.name(), Some("set") | None)).collect();
         if commands.is_empty() || !commands.iter().all(|c| matches!(c.name(), Some("chown" | "chmod" | "chgrp"))) {
@@ -42,7 +40,7 @@ fn check(cx: &mut Checker<'_, '_>) {
             continue;
         };
         let adder = (stage.instructions.start + 1..script.index).rev().find(|&i| {
-            let Some(t) = df.typed_at(i).and_then(transfer) else {
+            let Some(t) = cx.df.typed_at(i).and_then(transfer) else {
                 return false;
             };
             let dest = t.dest.value.trim_end_matches('/');

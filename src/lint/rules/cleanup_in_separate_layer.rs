@@ -93,10 +93,8 @@ fn installs(cmd: &RunCommand<'_, '_>, kind: &str) -> bool {
     }
 }
 
-fn check(cx: &mut Checker<'_, '_>) {
-    let df = cx.df;
-    let scripts = cx.scripts;
-    for script in scripts.iter() {
+fn check(cx: &Checker<'_, '_>) {
+    for script in cx.scripts.iter() {
         let commands: Vec<_> = script.commands().into_iter().filter(|c| !is_noise(c)).collect();
         let removals: Vec<Removes<'_>> = commands.iter().map_while(cleanup).collect();
         if removals.is_empty() || removals.len() != commands.len() {
@@ -106,14 +104,16 @@ fn check(cx: &mut Checker<'_, '_>) {
             continue;
         };
         // The latest earlier instruction of the stage that created what is removed.
-        let creator =
-            (stage.instructions.start + 1..script.index).rev().find(|&i| match df.instructions[i].keyword.as_str() {
-                "RUN" => scripts
+        let creator = (stage.instructions.start + 1..script.index).rev().find(|&i| {
+            match cx.df.instructions[i].keyword.as_str() {
+                "RUN" => cx
+                    .scripts
                     .iter()
                     .find(|s| s.index == i)
-                    .is_some_and(|s| removals.iter().any(|r| run_creates(s, &df.text[cx.span_of(i)], r))),
-                _ => df.typed_at(i).and_then(transfer).is_some_and(|t| copies_into(&t.dest.value, &removals)),
-            });
+                    .is_some_and(|s| removals.iter().any(|r| run_creates(s, &cx.df.text[cx.span_of(i)], r))),
+                _ => cx.df.typed_at(i).and_then(transfer).is_some_and(|t| copies_into(&t.dest.value, &removals)),
+            }
+        });
         let Some(creator) = creator else { continue };
         let creator_span = cx.span_of(creator);
         let cleanup_span = cx.span_of(script.index);
@@ -123,18 +123,18 @@ fn check(cx: &mut Checker<'_, '_>) {
             .related(creator_span, "the files are created in this layer")
             .help("do the cleanup at the end of the RUN that creates the files");
         // Fix: append the cleanup to the creating RUN when it is the instruction right before.
-        let creator_script = scripts.iter().find(|s| s.index == creator);
+        let creator_script = cx.scripts.iter().find(|s| s.index == creator);
         if let (true, Some(end), Some(cleanup_line)) = (
             creator + 1 == script.index,
             creator_script.and_then(|s| s.line_end()),
-            script.line_end().map(|end| &df.text[script.parts[0].offset..end]),
+            script.line_end().map(|end| &cx.df.text[script.parts[0].offset..end]),
         ) {
             let joined = cleanup_line.split_whitespace().collect::<Vec<_>>().join(" ");
             let mut delete_end = cleanup_span.end;
-            if df.text[delete_end..].starts_with('\n') {
+            if cx.df.text[delete_end..].starts_with('\n') {
                 delete_end += 1;
             }
-            let delete_start = df.text[..cleanup_span.start].rfind('\n').map_or(0, |n| n + 1);
+            let delete_start = cx.df.text[..cleanup_span.start].rfind('\n').map_or(0, |n| n + 1);
             if script.run.flags.is_empty() && !joined.contains('\\') {
                 report.fix(
                     "move the cleanup into the RUN that creates the files",

@@ -25,15 +25,14 @@ pub static RULE: Rule = Rule {
     check,
 };
 
-fn check(cx: &mut Checker<'_, '_>) {
-    let df = cx.df;
-    for i in 1..df.instructions.len() {
-        let (prev, run) = (&df.instructions[i - 1], &df.instructions[i]);
+fn check(cx: &Checker<'_, '_>) {
+    for i in 1..cx.df.instructions.len() {
+        let (prev, run) = (&cx.df.instructions[i - 1], &cx.df.instructions[i]);
         if !(prev.is("RUN") && run.is("RUN")) {
             continue;
         }
         let flags = |r: &crate::syntax::Instruction<'_>| {
-            r.flags.iter().map(|f| df.text[f.span.clone()].to_string()).collect::<Vec<_>>()
+            r.flags.iter().map(|f| cx.df.text[f.span.clone()].to_string()).collect::<Vec<_>>()
         };
         if flags(prev) != flags(run) {
             continue;
@@ -46,7 +45,7 @@ fn check(cx: &mut Checker<'_, '_>) {
         let shell_line = |r: &crate::syntax::Instruction<'_>| !r.json_form && r.heredocs.is_empty();
         if shell_line(prev) && shell_line(run) {
             let (a, b) = (&prev.args_span, &run.args_span);
-            let between = df.text.get(a.end..b.start).unwrap_or_default();
+            let between = cx.df.text.get(a.end..b.start).unwrap_or_default();
             // Only when nothing but whitespace and the second keyword sits between the two commands.
             if between.trim().eq_ignore_ascii_case("RUN") {
                 report.fix("join with &&", Applicability::Unsafe, vec![edit(a.end..b.start, " \\\n && ")]);

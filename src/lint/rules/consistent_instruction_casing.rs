@@ -22,10 +22,9 @@ pub static RULE: Rule = Rule {
     check,
 };
 
-fn check(cx: &mut Checker<'_, '_>) {
-    let df = cx.df;
+fn check(cx: &Checker<'_, '_>) {
     let spelled: Vec<(&str, &crate::syntax::Instruction<'_>)> =
-        df.instructions.iter().map(|i| (&df.text[i.keyword_span.clone()], i)).collect();
+        cx.df.instructions.iter().map(|i| (&cx.df.text[i.keyword_span.clone()], i)).collect();
     let upper = spelled.iter().filter(|(s, _)| *s == s.to_ascii_uppercase()).count();
     let lower = spelled.iter().filter(|(s, _)| *s == s.to_ascii_lowercase()).count();
     let want_upper = upper >= lower;

@@ -45,14 +45,14 @@ fn copies_whole_context(ins: &Instruction<'_>) -> bool {
         .is_some_and(|t| t.from_context() && t.paths().any(|p| matches!(p.value.as_ref(), "." | "./" | "*" | "./*")))
 }
 
-fn check(cx: &mut Checker<'_, '_>) {
-    let df = cx.df;
-    let scripts = cx.scripts;
-    for stage in cx.model.stages.clone() {
-        let Some(copy) = stage.instructions.clone().find(|&i| df.typed_at(i).is_some_and(copies_whole_context)) else {
+fn check(cx: &Checker<'_, '_>) {
+    for stage in &cx.model.stages {
+        let Some(copy) = stage.instructions.clone().find(|&i| cx.df.typed_at(i).is_some_and(copies_whole_context))
+        else {
             continue;
         };
-        let install = scripts
+        let install = cx
+            .scripts
             .iter()
             .filter(|s| s.index > copy && stage.instructions.contains(&s.index))
             .find_map(|s| s.commands().into_iter().find(is_dependency_install).map(|c| c.span()));

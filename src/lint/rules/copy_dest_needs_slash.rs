@@ -23,14 +23,13 @@ pub static RULE: Rule = Rule {
     check,
 };
 
-fn check(cx: &mut Checker<'_, '_>) {
-    let df = cx.df;
-    for ins in df.typed() {
+fn check(cx: &Checker<'_, '_>) {
+    for ins in cx.df.typed() {
         let Some(t) = transfer(ins) else { continue };
         let (paths, dest) = (t.paths().count(), t.dest);
         if paths > 1 && !dest.value.ends_with('/') && !dest.value.contains('$') {
             let end = dest.span.end;
-            let quoted = df.text.get(end.saturating_sub(1)..end) == Some("\"");
+            let quoted = cx.df.text.get(end.saturating_sub(1)..end) == Some("\"");
             let at = if quoted { end - 1 } else { end };
             cx.report(
                 dest.span.clone(),

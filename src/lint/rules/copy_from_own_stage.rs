@@ -23,10 +23,9 @@ pub static RULE: Rule = Rule {
     check,
 };
 
-fn check(cx: &mut Checker<'_, '_>) {
-    let df = cx.df;
-    for stage in cx.model.stages.clone() {
-        for ins in df.typed_in(stage.instructions.clone()) {
+fn check(cx: &Checker<'_, '_>) {
+    for stage in &cx.model.stages {
+        for ins in cx.df.typed_in(stage.instructions.clone()) {
             let Instruction::Copy(copy) = ins else { continue };
             for flag in copy.options.iter().filter(|f| f.name.value == "from") {
                 let Some(value) = &flag.value else { continue };

@@ -23,11 +23,10 @@ pub static RULE: Rule = Rule {
     check,
 };
 
-fn check(cx: &mut Checker<'_, '_>) {
-    let df = cx.df;
-    for stage in cx.model.stages.clone() {
+fn check(cx: &Checker<'_, '_>) {
+    for stage in &cx.model.stages {
         for i in stage.instructions.clone() {
-            let Some(t) = df.typed_at(i).and_then(transfer) else {
+            let Some(t) = cx.df.typed_at(i).and_then(transfer) else {
                 continue;
             };
             for flag in t.options.iter().filter(|f| f.name.value == "from") {

@@ -27,17 +27,16 @@ pub static RULE: Rule = Rule {
     check,
 };
 
-fn check(cx: &mut Checker<'_, '_>) {
-    let Some(ignore) = cx.settings.dockerignore.clone() else {
+fn check(cx: &Checker<'_, '_>) {
+    let Some(ignore) = cx.settings.dockerignore.as_deref() else {
         return;
     };
     let name = ignore.name();
-    let df = cx.df;
     let text = cx.text();
-    for stage in cx.model.stages.clone() {
+    for stage in &cx.model.stages {
         let mut scope: Option<Vars> = None;
         for index in stage.instructions.clone() {
-            let ins = &df.instructions[index];
+            let ins = &cx.df.instructions[index];
             if !(ins.is("COPY") || ins.is("ADD")) || ins.flag("from").is_some() || ins.args.len() < 2 {
                 continue;
             }
@@ -47,9 +46,9 @@ fn check(cx: &mut Checker<'_, '_>) {
                 if is_heredoc_source(word, &ins.heredocs) {
                     continue;
                 }
-                let source = if word.contains(['$', '\'', '"', df.escape]) {
-                    let vars = scope.get_or_insert_with(|| cx.model.scope_at(df, index, &Vars::new()));
-                    match expand_word(word, vars, df.escape) {
+                let source = if word.contains(['$', '\'', '"', cx.df.escape]) {
+                    let vars = scope.get_or_insert_with(|| cx.model.scope_at(cx.df, index, &Vars::new()));
+                    match expand_word(word, vars, cx.df.escape) {
                         Ok(e) if e.unset.is_empty() => e.value,
                         _ => continue,
                     }

@@ -23,15 +23,14 @@ pub static RULE: Rule = Rule {
     check,
 };
 
-fn check(cx: &mut Checker<'_, '_>) {
-    let df = cx.df;
-    for stage in cx.model.stages.clone() {
+fn check(cx: &Checker<'_, '_>) {
+    for stage in &cx.model.stages {
         // WORKDIR set in the chain of in-file stages this one builds on.
         let mut has_workdir = false;
         for parent in cx.model.lineage(stage.index).skip(1) {
-            has_workdir |= df.instructions[parent.instructions.clone()].iter().any(|i| i.is("WORKDIR"));
+            has_workdir |= cx.df.instructions[parent.instructions.clone()].iter().any(|i| i.is("WORKDIR"));
         }
-        for ins in df.typed_in(stage.instructions.clone()) {
+        for ins in cx.df.typed_in(stage.instructions.clone()) {
             let dest = match ins {
                 Instruction::Workdir(_) => {
                     has_workdir = true;

@@ -52,9 +52,8 @@ fn is_secret(path: &str) -> bool {
     SECRET_NAMES.contains(&name.as_str()) || SECRET_EXTENSIONS.iter().any(|e| name.ends_with(e))
 }
 
-fn check(cx: &mut Checker<'_, '_>) {
-    let df = cx.df;
-    for ins in df.typed() {
+fn check(cx: &Checker<'_, '_>) {
+    for ins in cx.df.typed() {
         let Some(t) = transfer(ins).filter(|t| t.from_context()) else {
             continue;
         };

@@ -35,15 +35,14 @@ fn has_credentials(text: &str) -> bool {
     })
 }
 
-fn check(cx: &mut Checker<'_, '_>) {
+fn check(cx: &Checker<'_, '_>) {
     for &cmd in cx.commands {
         for word in cmd.args().iter().filter(|w| has_credentials(&w.text)) {
             cx.report(cmd.span_of(&word.span), "this URL carries credentials, which are kept in the image history")
                 .help("pass them with `RUN --mount=type=secret` (or a credential helper) instead");
         }
     }
-    let df = cx.df;
-    for ins in df.typed() {
+    for ins in cx.df.typed() {
         let Some(t) = transfer(ins) else { continue };
         for p in t.paths().filter(|p| has_credentials(&p.value)) {
             cx.report(p.span.clone(), "this URL carries credentials, which are kept in the image history");

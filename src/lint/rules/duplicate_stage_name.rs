@@ -22,8 +22,8 @@ pub static RULE: Rule = Rule {
     check,
 };
 
-fn check(cx: &mut Checker<'_, '_>) {
-    let stages = cx.model.stages.clone();
+fn check(cx: &Checker<'_, '_>) {
+    let stages = &cx.model.stages;
     for (i, stage) in stages.iter().enumerate() {
         let (Some(name), Some(span)) = (&stage.name_as_written, &stage.name_span) else { continue };
         let first = stages[..i].iter().find(|s| s.name.is_some() && s.name == stage.name);

@@ -26,14 +26,13 @@ pub static RULE: Rule = Rule {
     check,
 };
 
-fn check(cx: &mut Checker<'_, '_>) {
-    let df = cx.df;
-    for ins in &df.instructions {
+fn check(cx: &Checker<'_, '_>) {
+    for ins in &cx.df.instructions {
         let Some(Instruction::Env(env)) = &ins.typed else { continue };
         let pairs = key_values(&env.arguments.value, 0);
         for (i, kv) in pairs.iter().enumerate() {
             let Some(value) = kv.value else { continue };
-            for name in referenced_names(value, df.escape) {
+            for name in referenced_names(value, cx.df.escape) {
                 if pairs[..i].iter().any(|earlier| earlier.key == name) {
                     cx.report(
                         unescaped_span(ins, &env.arguments, kv.key_span.clone()),

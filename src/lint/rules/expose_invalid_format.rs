@@ -27,11 +27,10 @@ fn valid_port(s: &str) -> bool {
     s.parse::<u32>().is_ok_and(|p| p <= 65535)
 }
 
-fn check(cx: &mut Checker<'_, '_>) {
-    let df = cx.df;
+fn check(cx: &Checker<'_, '_>) {
     // BuildKit's view: judged after a heredoc the typed reader cannot follow, too.
-    for ins in df.instructions.iter().filter(|i| i.is("EXPOSE")) {
-        for (value, span) in arg_spans(df.text, ins) {
+    for ins in cx.df.instructions.iter().filter(|i| i.is("EXPOSE")) {
+        for (value, span) in arg_spans(cx.df.text, ins) {
             let Some(span) = span else { continue };
             if value.contains('$') {
                 continue;

@@ -23,16 +23,15 @@ pub static RULE: Rule = Rule {
     check,
 };
 
-fn check(cx: &mut Checker<'_, '_>) {
-    let df = cx.df;
+fn check(cx: &Checker<'_, '_>) {
     // BuildKit's view: judged after a heredoc the typed reader cannot follow, too.
-    for ins in df.instructions.iter().filter(|i| i.is("FROM")) {
-        let args = arg_spans(df.text, ins);
+    for ins in cx.df.instructions.iter().filter(|i| i.is("FROM")) {
+        let args = arg_spans(cx.df.text, ins);
         let [_, (as_text, Some(as_span)), _] = args.as_slice() else { continue };
         if !as_text.eq_ignore_ascii_case("as") {
             continue;
         }
-        let from_text = &df.text[ins.keyword_span.clone()];
+        let from_text = &cx.df.text[ins.keyword_span.clone()];
         let from_upper = from_text == from_text.to_ascii_uppercase();
         let from_lower = from_text == from_text.to_ascii_lowercase();
         let wanted = if from_upper {

@@ -22,7 +22,7 @@ pub static RULE: Rule = Rule {
     check,
 };
 
-fn check(cx: &mut Checker<'_, '_>) {
+fn check(cx: &Checker<'_, '_>) {
     let constant: Vec<_> = cx.from_platform_flags().filter(|(_, v)| !v.value.contains('$')).collect();
     for (flag, v) in constant {
         cx.report(flag.span(), format!("FROM --platform={} pins the stage to one platform", v.value))

@@ -93,8 +93,7 @@ fn is_local(package: &str) -> bool {
         || package.starts_with('/')
 }
 
-fn check(cx: &mut Checker<'_, '_>) {
-    let df = cx.df;
+fn check(cx: &Checker<'_, '_>) {
     let model = cx.model;
     for script in cx.scripts {
         // A go.mod in the stage, or mounted into this RUN, pins what `go install pkg` (no
@@ -104,7 +103,7 @@ fn check(cx: &mut Checker<'_, '_>) {
                 || model.stage_of(script.index).is_some_and(|stage| {
                     model.lineage(stage.index).any(|s| {
                         s.instructions.clone().filter(|&i| i < script.index).any(|i| {
-                            df.typed_at(i).and_then(transfer).is_some_and(|t| {
+                            cx.df.typed_at(i).and_then(transfer).is_some_and(|t| {
                                 t.paths().any(|p| {
                                     let p = p.value.trim_end_matches('/');
                                     p == "." || p == "*" || copies_go_mod(p)

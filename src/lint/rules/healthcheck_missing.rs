@@ -22,13 +22,12 @@ pub static RULE: Rule = Rule {
     check,
 };
 
-fn check(cx: &mut Checker<'_, '_>) {
-    let df = cx.df;
+fn check(cx: &Checker<'_, '_>) {
     let Some(last) = cx.model.stages.last() else { return };
     let has_healthcheck = cx
         .model
         .lineage(last.index)
-        .any(|s| s.instructions.clone().any(|i| df.instructions[i].keyword == "HEALTHCHECK"));
+        .any(|s| s.instructions.clone().any(|i| cx.df.instructions[i].keyword == "HEALTHCHECK"));
     if !has_healthcheck {
         let span = last.base_span.clone();
         cx.report(span, "the final image has no HEALTHCHECK")

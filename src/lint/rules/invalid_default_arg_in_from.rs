@@ -23,8 +23,8 @@ pub static RULE: Rule = Rule {
     check,
 };
 
-fn check(cx: &mut Checker<'_, '_>) {
-    let stages = cx.df.model.stages.clone();
+fn check(cx: &Checker<'_, '_>) {
+    let stages = &cx.model.stages;
     for stage in stages {
         // BuildKit sets the platform ARGs for real; the model leaves them empty.
         let uses_platform_args = crate::model::AUTOMATIC_PLATFORM_ARGS.iter().any(|a| stage.base.contains(a));

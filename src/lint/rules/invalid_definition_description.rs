@@ -23,10 +23,9 @@ pub static RULE: Rule = Rule {
     check,
 };
 
-fn check(cx: &mut Checker<'_, '_>) {
-    let df = cx.df;
+fn check(cx: &Checker<'_, '_>) {
     let model = cx.model;
-    for (index, ins) in df.instructions.iter().enumerate() {
+    for (index, ins) in cx.df.instructions.iter().enumerate() {
         let names: Vec<String> = match ins.keyword.as_str() {
             "FROM" => match model.stages.iter().find(|s| s.from == index).and_then(|s| s.name.clone()) {
                 Some(name) => vec![name],
@@ -38,7 +37,7 @@ fn check(cx: &mut Checker<'_, '_>) {
         if names.is_empty() || ins.start_line < 2 {
             continue;
         }
-        let Some(comment) = df.comments.iter().find(|c| df.lines.line(c.span.start) == ins.start_line - 1) else {
+        let Some(comment) = cx.df.comments.iter().find(|c| cx.df.lines.line(c.span.start) == ins.start_line - 1) else {
             continue;
         };
         let text = comment.text.as_str();

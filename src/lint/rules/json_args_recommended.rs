@@ -22,10 +22,9 @@ pub static RULE: Rule = Rule {
     check,
 };
 
-fn check(cx: &mut Checker<'_, '_>) {
-    let df = cx.df;
-    for stage in cx.model.stages.clone() {
-        let instructions = &df.instructions[stage.instructions.clone()];
+fn check(cx: &Checker<'_, '_>) {
+    for stage in &cx.model.stages {
+        let instructions = &cx.df.instructions[stage.instructions.clone()];
         if instructions.iter().any(|i| i.keyword == "SHELL") {
             continue;
         }

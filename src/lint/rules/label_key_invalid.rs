@@ -39,9 +39,8 @@ fn problem(key: &str) -> Option<&'static str> {
     }
 }
 
-fn check(cx: &mut Checker<'_, '_>) {
-    let df = cx.df;
-    for ins in &df.instructions {
+fn check(cx: &Checker<'_, '_>) {
+    for ins in &cx.df.instructions {
         let Some(Instruction::Label(label)) = &ins.typed else { continue };
         for kv in key_values(&label.arguments.value, 0) {
             if let Some(why) = problem(kv.name()) {

@@ -24,13 +24,12 @@ pub static RULE: Rule = Rule {
     check,
 };
 
-fn check(cx: &mut Checker<'_, '_>) {
+fn check(cx: &Checker<'_, '_>) {
     if !cx.settings.strict_labels {
         return;
     }
     let schema: Vec<String> = cx.settings.label_schema.keys().cloned().collect();
-    let df = cx.df;
-    for ins in &df.instructions {
+    for ins in &cx.df.instructions {
         let Some(Instruction::Label(label)) = &ins.typed else { continue };
         for kv in key_values(&label.arguments.value, 0) {
             let key = kv.name();

@@ -25,12 +25,11 @@ pub static RULE: Rule = Rule {
     check,
 };
 
-fn check(cx: &mut Checker<'_, '_>) {
+fn check(cx: &Checker<'_, '_>) {
     if cx.settings.label_schema.is_empty() {
         return;
     }
-    let df = cx.df;
-    for (index, ins) in df.instructions.iter().enumerate() {
+    for (index, ins) in cx.df.instructions.iter().enumerate() {
         let Some(Instruction::Label(label)) = &ins.typed else { continue };
         let text: &str = &label.arguments.value;
         let mut scope: Option<Vars> = None;
@@ -38,8 +37,8 @@ fn check(cx: &mut Checker<'_, '_>) {
             let Some(raw) = kv.value else { continue };
             let key = kv.name();
             let Some(&kind) = cx.settings.label_schema.get(key) else { continue };
-            let vars = scope.get_or_insert_with(|| cx.model.scope_at(df, index, &Vars::new()));
-            let Ok(expanded) = expand_word(raw, vars, df.escape) else { continue };
+            let vars = scope.get_or_insert_with(|| cx.model.scope_at(cx.df, index, &Vars::new()));
+            let Ok(expanded) = expand_word(raw, vars, cx.df.escape) else { continue };
             if !expanded.unset.is_empty() {
                 continue;
             }

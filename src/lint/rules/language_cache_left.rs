@@ -52,7 +52,7 @@ fn cleans(cmd: &RunCommand<'_, '_>, name: &str) -> bool {
     }
 }
 
-fn check(cx: &mut Checker<'_, '_>) {
+fn check(cx: &Checker<'_, '_>) {
     for script in cx.shipping_scripts() {
         let commands = script.commands();
         let mut seen: Vec<&str> = Vec::new();

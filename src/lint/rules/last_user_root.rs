@@ -22,10 +22,9 @@ pub static RULE: Rule = Rule {
     check,
 };
 
-fn check(cx: &mut Checker<'_, '_>) {
-    let df = cx.df;
+fn check(cx: &Checker<'_, '_>) {
     let Some(last) = cx.model.stages.last().cloned() else { return };
-    let last_user = df.instructions[last.instructions.clone()].iter().rev().find(|i| i.keyword == "USER");
+    let last_user = cx.df.instructions[last.instructions.clone()].iter().rev().find(|i| i.keyword == "USER");
     if let Some(u) = last_user {
         let user = u.args.first().and_then(|a| a.split(':').next()).unwrap_or_default();
         if user == "root" || user == "0" {

@@ -24,8 +24,8 @@ pub static RULE: Rule = Rule {
     check,
 };
 
-fn check(cx: &mut Checker<'_, '_>) {
-    for stage in cx.model.stages.clone() {
+fn check(cx: &Checker<'_, '_>) {
+    for stage in &cx.model.stages {
         let r = NameParts::split(&stage.base);
         if r.tag == Some("latest") && r.digest.is_none() {
             cx.report(stage.base_span.clone(), format!("`{}` uses the moving `latest` tag", stage.base))

@@ -25,9 +25,8 @@ pub static RULE: Rule = Rule {
     check,
 };
 
-fn check(cx: &mut Checker<'_, '_>) {
-    let df = cx.df;
-    for ins in df.typed() {
+fn check(cx: &Checker<'_, '_>) {
+    for ins in cx.df.typed() {
         let (kind, args) = match ins {
             Instruction::Env(e) => ("ENV", &e.arguments),
             Instruction::Label(l) => ("LABEL", &l.arguments),
@@ -40,7 +39,7 @@ fn check(cx: &mut Checker<'_, '_>) {
         let report = cx
             .report(args.span.clone(), format!("`{kind} {} {value}` uses the legacy form", kv.key))
             .help(format!("write `{kind} {}=...`", kv.key));
-        let raw = &df.text[args.span.clone()];
+        let raw = &cx.df.text[args.span.clone()];
         if !value.contains(['"', '\'', '\\']) && raw == args.value {
             let value = if value.contains(char::is_whitespace) { format!("\"{value}\"") } else { value.to_string() };
             report.fix(

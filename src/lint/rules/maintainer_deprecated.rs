@@ -23,9 +23,8 @@ pub static RULE: Rule = Rule {
     check,
 };
 
-fn check(cx: &mut Checker<'_, '_>) {
-    let df = cx.df;
-    for (i, ins) in df.instructions.iter().enumerate() {
+fn check(cx: &Checker<'_, '_>) {
+    for (i, ins) in cx.df.instructions.iter().enumerate() {
         let Some(Instruction::Maintainer(m)) = &ins.typed else { continue };
         let escaped = m.name.value.replace('\\', "\\\\").replace('"', "\\\"");
         let span = cx.span_of(i);

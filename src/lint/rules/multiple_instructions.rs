@@ -22,12 +22,11 @@ pub static RULE: Rule = Rule {
     check,
 };
 
-fn check(cx: &mut Checker<'_, '_>) {
-    let df = cx.df;
-    for stage in cx.model.stages.clone() {
+fn check(cx: &Checker<'_, '_>) {
+    for stage in &cx.model.stages {
         let range = stage.instructions.clone();
         for kind in ["CMD", "ENTRYPOINT", "HEALTHCHECK"] {
-            let found: Vec<usize> = range.clone().filter(|&i| df.instructions[i].keyword == kind).collect();
+            let found: Vec<usize> = range.clone().filter(|&i| cx.df.instructions[i].keyword == kind).collect();
             let Some((&last, earlier)) = found.split_last() else {
                 continue;
             };

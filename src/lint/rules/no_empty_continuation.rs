@@ -22,10 +22,9 @@ pub static RULE: Rule = Rule {
     check,
 };
 
-fn check(cx: &mut Checker<'_, '_>) {
-    let df = cx.df;
-    for empty in &df.empty_continuations {
-        let keyword_end = df.text[empty.instruction.clone()]
+fn check(cx: &Checker<'_, '_>) {
+    for empty in &cx.df.empty_continuations {
+        let keyword_end = cx.df.text[empty.instruction.clone()]
             .find(char::is_whitespace)
             .map_or(empty.instruction.end, |n| empty.instruction.start + n);
         let edits = empty
@@ -33,7 +32,7 @@ fn check(cx: &mut Checker<'_, '_>) {
             .iter()
             .map(|line| {
                 // Remove the line with its newline.
-                let end = if df.text[line.end..].starts_with('\n') { line.end + 1 } else { line.end };
+                let end = if cx.df.text[line.end..].starts_with('\n') { line.end + 1 } else { line.end };
                 edit(line.start..end, "")
             })
             .collect();

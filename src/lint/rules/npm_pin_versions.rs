@@ -23,7 +23,7 @@ pub static RULE: Rule = Rule {
     check,
 };
 
-fn check(cx: &mut Checker<'_, '_>) {
+fn check(cx: &Checker<'_, '_>) {
     for &cmd in cx.commands.iter().filter(|c| c.name() == Some("npm")) {
         let operands = cmd.operands(PLAIN);
         if !operands.first().is_some_and(|w| matches!(&*w.text, "install" | "i" | "add")) {

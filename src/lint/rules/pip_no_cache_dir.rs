@@ -24,14 +24,13 @@ pub static RULE: Rule = Rule {
     check,
 };
 
-fn check(cx: &mut Checker<'_, '_>) {
-    let df = cx.df;
+fn check(cx: &Checker<'_, '_>) {
     for script in cx.shipping_scripts() {
         if script.has_cache_mount_on(caches::named("pip")) {
             continue;
         }
         let stage_start = cx.model.stages.get(script.stage).map_or(0, |s| s.instructions.start);
-        let env_set = df.instructions[stage_start..script.index]
+        let env_set = cx.df.instructions[stage_start..script.index]
             .iter()
             .any(|i| i.is("ENV") && crate::model::env_pairs(i).iter().any(|(k, _)| k == "PIP_NO_CACHE_DIR"));
         if env_set {

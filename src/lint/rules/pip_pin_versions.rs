@@ -23,7 +23,7 @@ pub static RULE: Rule = Rule {
     check,
 };
 
-fn check(cx: &mut Checker<'_, '_>) {
+fn check(cx: &Checker<'_, '_>) {
     for &cmd in cx.commands.iter().filter(|c| is_pip_install(c)) {
         let operands = cmd.operands(PIP);
         let packages = operands.iter().skip_while(|w| w.text != "install").skip(1);

@@ -23,14 +23,12 @@ pub static RULE: Rule = Rule {
     check,
 };
 
-fn check(cx: &mut Checker<'_, '_>) {
-    let df = cx.df;
-    let scripts = cx.scripts;
-    for script in scripts.iter() {
+fn check(cx: &Checker<'_, '_>) {
+    for script in cx.scripts.iter() {
         let Some(stage) = cx.model.stages.get(script.stage) else {
             continue;
         };
-        let shell_has_pipefail = df.instructions[stage.instructions.start..script.index]
+        let shell_has_pipefail = cx.df.instructions[stage.instructions.start..script.index]
             .iter()
             .rev()
             .find(|i| i.is("SHELL"))

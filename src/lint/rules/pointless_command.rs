@@ -24,9 +24,8 @@ pub static RULE: Rule = Rule {
 
 const POINTLESS: &[&str] = &["free", "ifconfig", "kill", "mount", "ps", "service", "shutdown", "ssh", "top", "vim"];
 
-fn check(cx: &mut Checker<'_, '_>) {
-    let scripts = cx.scripts;
-    for script in scripts.iter() {
+fn check(cx: &Checker<'_, '_>) {
+    for script in cx.scripts.iter() {
         // What BuildKit makes possible: ssh through a forwarded agent, mount when insecure.
         let ssh_mounted = script.mounts().any(|m| m.kind == "ssh");
         let insecure = script.run.flag("security").and_then(|f| f.value()) == Some("insecure");

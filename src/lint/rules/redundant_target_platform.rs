@@ -22,7 +22,7 @@ pub static RULE: Rule = Rule {
     check,
 };
 
-fn check(cx: &mut Checker<'_, '_>) {
+fn check(cx: &Checker<'_, '_>) {
     let text = cx.text();
     let redundant: Vec<_> = cx
         .from_platform_flags()

@@ -25,9 +25,8 @@ pub static RULE: Rule = Rule {
     check,
 };
 
-fn check(cx: &mut Checker<'_, '_>) {
-    let required = cx.settings.required_labels.clone();
-    let df = cx.df;
+fn check(cx: &Checker<'_, '_>) {
+    let required = &cx.settings.required_labels;
     let Some(last) = cx.model.stages.last().cloned() else { return };
     if required.is_empty() {
         return;
@@ -35,7 +34,7 @@ fn check(cx: &mut Checker<'_, '_>) {
     // Labels are inherited: follow the chain of stages the final one is built on.
     let mut present: Vec<String> = Vec::new();
     for s in cx.model.lineage(last.index) {
-        for ins in df.typed_in(s.instructions.clone()) {
+        for ins in cx.df.typed_in(s.instructions.clone()) {
             if let Instruction::Label(l) = ins {
                 present.extend(key_values(&l.arguments.value, 0).iter().map(|kv| kv.name().to_string()));
             }

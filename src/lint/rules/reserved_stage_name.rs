@@ -22,8 +22,8 @@ pub static RULE: Rule = Rule {
     check,
 };
 
-fn check(cx: &mut Checker<'_, '_>) {
-    for stage in cx.model.stages.clone() {
+fn check(cx: &Checker<'_, '_>) {
+    for stage in &cx.model.stages {
         if let (Some(name), Some(span)) = (&stage.name_as_written, &stage.name_span) {
             if ["scratch", "context"].iter().any(|r| name.eq_ignore_ascii_case(r)) {
                 cx.report(span.clone(), format!("`{name}` is a reserved name and cannot be used as a stage name"));

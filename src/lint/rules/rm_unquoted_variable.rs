@@ -23,7 +23,7 @@ pub static RULE: Rule = Rule {
     check,
 };
 
-fn check(cx: &mut Checker<'_, '_>) {
+fn check(cx: &Checker<'_, '_>) {
     for &cmd in cx.commands {
         if cmd.name() != Some("rm")
             || !cmd.has_option(PLAIN, Some('r'), &["recursive"]) && !cmd.has_option(PLAIN, Some('R'), &[])

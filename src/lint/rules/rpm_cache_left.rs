@@ -26,7 +26,7 @@ pub static RULE: Rule = Rule {
 
 const MANAGERS: &[&str] = &["yum", "dnf", "microdnf", "zypper", "tdnf"];
 
-fn check(cx: &mut Checker<'_, '_>) {
+fn check(cx: &Checker<'_, '_>) {
     for script in cx.shipping_scripts() {
         let commands = script.commands();
         let cleaned = commands.iter().any(|c| {

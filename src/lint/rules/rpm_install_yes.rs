@@ -23,7 +23,7 @@ pub static RULE: Rule = Rule {
     check,
 };
 
-fn check(cx: &mut Checker<'_, '_>) {
+fn check(cx: &Checker<'_, '_>) {
     for &cmd in cx.commands {
         let Some(name) = cmd.name().filter(|n| matches!(*n, "yum" | "dnf" | "zypper")) else {
             continue;

@@ -34,9 +34,8 @@ fn names_a_secret(name: &str) -> bool {
     words.iter().any(|w| SECRET_WORDS.contains(&w.as_str())) && !words.iter().any(|w| w == "public")
 }
 
-fn check(cx: &mut Checker<'_, '_>) {
-    let df = cx.df;
-    for ins in &df.instructions {
+fn check(cx: &Checker<'_, '_>) {
+    for ins in &cx.df.instructions {
         let (kind, args) = match &ins.typed {
             Some(Instruction::Arg(a)) => ("ARG", &a.arguments),
             Some(Instruction::Env(e)) => ("ENV", &e.arguments),

@@ -23,7 +23,7 @@ pub static RULE: Rule = Rule {
     check,
 };
 
-fn check(cx: &mut Checker<'_, '_>) {
+fn check(cx: &Checker<'_, '_>) {
     for &cmd in cx.commands.iter().filter(|c| c.name() == Some("ln")) {
         if cmd.operands(PLAIN).last().is_some_and(|w| w.text == "/bin/sh") {
             cx.report(cmd.span(), "relinking /bin/sh changes the shell of the whole image")

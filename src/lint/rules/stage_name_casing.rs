@@ -22,8 +22,8 @@ pub static RULE: Rule = Rule {
     check,
 };
 
-fn check(cx: &mut Checker<'_, '_>) {
-    for stage in cx.model.stages.clone() {
+fn check(cx: &Checker<'_, '_>) {
+    for stage in &cx.model.stages {
         let (Some(name), Some(span)) = (&stage.name_as_written, &stage.name_span) else { continue };
         if name.chars().any(|c| c.is_uppercase()) {
             let lower = name.to_lowercase();

@@ -22,7 +22,7 @@ pub static RULE: Rule = Rule {
     check,
 };
 
-fn check(cx: &mut Checker<'_, '_>) {
+fn check(cx: &Checker<'_, '_>) {
     for &cmd in cx.commands.iter().filter(|c| c.has_wrapper("sudo") || c.name() == Some("sudo")) {
         cx.report(cmd.span(), "`sudo` in a RUN").help("switch user with `USER root` around the step");
     }

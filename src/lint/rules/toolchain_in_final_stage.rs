@@ -51,12 +51,11 @@ fn is_toolchain(package: &str) -> bool {
     TOOLCHAINS.contains(&name) || (name.starts_with("openjdk") && name.contains("jdk") && !name.contains("jre"))
 }
 
-fn check(cx: &mut Checker<'_, '_>) {
+fn check(cx: &Checker<'_, '_>) {
     let Some(last) = cx.model.stages.last().map(|s| s.index) else {
         return;
     };
-    let scripts = cx.scripts;
-    for script in scripts.iter().filter(|s| s.stage == last) {
+    for script in cx.scripts.iter().filter(|s| s.stage == last) {
         let commands = script.commands();
         let removed = commands.iter().any(|c| {
             matches!(

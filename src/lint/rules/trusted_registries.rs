@@ -24,12 +24,12 @@ pub static RULE: Rule = Rule {
     check,
 };
 
-fn check(cx: &mut Checker<'_, '_>) {
-    let trusted = cx.settings.trusted_registries.clone();
+fn check(cx: &Checker<'_, '_>) {
+    let trusted = &cx.settings.trusted_registries;
     if trusted.is_empty() {
         return;
     }
-    for stage in cx.model.stages.clone() {
+    for stage in &cx.model.stages {
         let base = stage.base.as_str();
         if base.contains('$') || base.eq_ignore_ascii_case("scratch") || cx.model.is_earlier_stage(base, stage.index) {
             continue;

@@ -88,23 +88,22 @@ fn reference_span(text: &str, from: usize, to: usize, name: &str) -> Option<std:
     None
 }
 
-fn check(cx: &mut Checker<'_, '_>) {
-    let df = cx.df;
+fn check(cx: &Checker<'_, '_>) {
     let model = cx.model;
     for stage in &model.stages {
         // In a stage built on an image, the image's ENV is unknown here (see the notes).
         let image_env_unknown = model.lineage(stage.index).last().is_some_and(|root| !root.is_scratch());
-        let defined_in_stage = model.names_defined_in(&df.syntax, stage.index, stage.instructions.end);
+        let defined_in_stage = model.names_defined_in(&cx.df.syntax, stage.index, stage.instructions.end);
         for index in stage.instructions.start + 1..stage.instructions.end {
-            let ins = &df.instructions[index];
+            let ins = &cx.df.instructions[index];
             let words = expanded_words(ins, index);
             if words.iter().all(|(w, _)| !w.contains('$')) {
                 continue;
             }
-            let mut defined = model.names_defined_before(&df.syntax, index);
+            let mut defined = model.names_defined_before(&cx.df.syntax, index);
             let mut reported: Vec<String> = Vec::new();
             for (word, defines) in words {
-                for name in referenced_names(&word, df.escape) {
+                for name in referenced_names(&word, cx.df.escape) {
                     let plain = name.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_');
                     if !plain || always_defined(&name) || defined.contains(&name) || reported.contains(&name) {
                         continue;
@@ -121,7 +120,7 @@ fn check(cx: &mut Checker<'_, '_>) {
                     if image_env_unknown && !sure {
                         continue;
                     }
-                    let span = reference_span(df.text, ins.span.start, ins.span.end, &name)
+                    let span = reference_span(cx.df.text, ins.span.start, ins.span.end, &name)
                         .unwrap_or_else(|| ins.keyword_span.clone());
                     let mut message = format!("usage of undefined variable `${name}`");
                     if let Some(s) = &suggestion {

@@ -24,8 +24,8 @@ pub static RULE: Rule = Rule {
     check,
 };
 
-fn check(cx: &mut Checker<'_, '_>) {
-    for stage in cx.model.stages.clone() {
+fn check(cx: &Checker<'_, '_>) {
+    for stage in &cx.model.stages {
         let base = stage.base.as_str();
         if base.contains('$') || base.eq_ignore_ascii_case("scratch") || cx.model.is_earlier_stage(base, stage.index) {
             continue;

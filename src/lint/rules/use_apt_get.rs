@@ -22,7 +22,7 @@ pub static RULE: Rule = Rule {
     check,
 };
 
-fn check(cx: &mut Checker<'_, '_>) {
+fn check(cx: &Checker<'_, '_>) {
     for &cmd in cx.commands.iter().filter(|c| c.name() == Some("apt")) {
         let Some(word) = crate::shell::invocation(cmd.command).map(|i| i.command) else {
             continue;

@@ -45,7 +45,7 @@ const USERADD: OptionSpec<'static> = OptionSpec {
     stop_at_positional: false,
 };
 
-fn check(cx: &mut Checker<'_, '_>) {
+fn check(cx: &Checker<'_, '_>) {
     for &cmd in cx.commands.iter().filter(|c| c.name() == Some("useradd")) {
         if cmd.has_option(USERADD, Some('l'), &["no-log-init"]) {
             continue;

@@ -22,9 +22,9 @@ pub static RULE: Rule = Rule {
     check,
 };
 
-fn check(cx: &mut Checker<'_, '_>) {
-    let scripts = cx.scripts;
-    let uses: Vec<(&str, std::ops::Range<usize>)> = scripts
+fn check(cx: &Checker<'_, '_>) {
+    let uses: Vec<(&str, std::ops::Range<usize>)> = cx
+        .scripts
         .iter()
         .flat_map(|s| {
             s.commands()

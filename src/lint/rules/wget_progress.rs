@@ -50,7 +50,7 @@ const WGET: OptionSpec<'static> = OptionSpec {
     stop_at_positional: false,
 };
 
-fn check(cx: &mut Checker<'_, '_>) {
+fn check(cx: &Checker<'_, '_>) {
     for &cmd in cx.commands {
         if cmd.name() != Some("wget") {
             continue;

@@ -27,12 +27,11 @@ fn is_absolute(path: &str) -> bool {
     path.starts_with('/') || path.starts_with('$') || path.as_bytes().get(1) == Some(&b':')
 }
 
-fn check(cx: &mut Checker<'_, '_>) {
-    let df = cx.df;
-    for stage in cx.model.stages.clone() {
+fn check(cx: &Checker<'_, '_>) {
+    for stage in &cx.model.stages {
         let mut has_absolute = false;
         // BuildKit's view: judged after a heredoc the typed reader cannot follow, too.
-        for ins in df.instructions[stage.instructions.clone()].iter().filter(|i| i.is("WORKDIR")) {
+        for ins in cx.df.instructions[stage.instructions.clone()].iter().filter(|i| i.is("WORKDIR")) {
             let Some(path) = ins.args.first() else { continue };
             if is_absolute(path) {
                 has_absolute = true;

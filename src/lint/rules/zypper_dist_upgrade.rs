@@ -23,7 +23,7 @@ pub static RULE: Rule = Rule {
     check,
 };
 
-fn check(cx: &mut Checker<'_, '_>) {
+fn check(cx: &Checker<'_, '_>) {
     for &cmd in cx.commands {
         if cmd.name() == Some("zypper") && matches!(cmd.subcommand(PLAIN), Some("dist-upgrade" | "dup")) {
             cx.report(cmd.span(), "`zypper dist-upgrade` upgrades the whole distribution during the build")
