@@ -1,6 +1,6 @@
 use super::{Rule, RuleMeta};
 use crate::lint::checker::Checker;
-use crate::lint::{Category, Severity};
+use crate::lint::Severity;
 use crate::model::run_script::{is_apt_install, RunCommand, APK, APT};
 use crate::shell::{OptionSpec, Word};
 
@@ -8,18 +8,14 @@ pub static RULE: Rule = Rule {
     meta: RuleMeta {
         code: "IMG123",
         name: "unpinned-apt-package",
-        category: Category::Correctness,
         severity: Severity::Info,
         hadolint: &["DL3008"],
-        buildkit: None,
-        fix: None,
         summary: "`apt-get install` of a package without a version.",
         why: "Unpinned packages make two builds of the same file differ: a new upstream version can break the image without any change to the Dockerfile.",
         bad: "FROM debian:12-slim\n# flagged: curl is unpinned\nRUN apt-get update && apt-get install -y --no-install-recommends curl\n",
         good: "FROM debian:12-slim\nRUN apt-get update && apt-get install -y --no-install-recommends curl=7.88.1-10+deb12u8\n",
         notes: "Info by default (hadolint: warning): pinning exact Debian versions breaks when the archive drops them, so many teams pin the base image digest instead. Local `.deb` files and variables are not reported.",
-        config: "",
-        opt_in: false,
+        ..RuleMeta::DEFAULT
     },
     check,
 };

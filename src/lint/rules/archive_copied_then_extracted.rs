@@ -1,6 +1,6 @@
 use super::{Rule, RuleMeta};
 use crate::lint::checker::Checker;
-use crate::lint::{Category, Severity};
+use crate::lint::Category;
 use crate::model::document::{transfer, Instruction};
 
 pub static RULE: Rule = Rule {
@@ -8,17 +8,13 @@ pub static RULE: Rule = Rule {
         code: "IMG212",
         name: "archive-copied-then-extracted",
         category: Category::Size,
-        severity: Severity::Warning,
         hadolint: &["DL3010"],
-        buildkit: None,
-        fix: None,
         summary: "An archive is copied into the image and extracted by a later RUN.",
         why: "The COPY layer stores the archive, the RUN layer stores what it unpacks: the image carries the content twice, even if the RUN deletes the archive. Let ADD unpack a local tar in one layer, or bind-mount the archive for the RUN that extracts it.",
         bad: "FROM debian:12-slim\n# flagged: the tarball stays in this layer\nCOPY app.tar.gz /tmp/\nRUN tar -xzf /tmp/app.tar.gz -C /opt && rm /tmp/app.tar.gz\n",
         good: "FROM debian:12-slim\nADD app.tar.gz /opt/\nRUN --mount=type=bind,source=tools.zip,target=/tmp/tools.zip unzip /tmp/tools.zip -d /opt\n",
         notes: "Extraction is recognised for `tar` and `unzip` naming the copied file (by path or by file name).",
-        config: "",
-        opt_in: false,
+        ..RuleMeta::DEFAULT
     },
     check,
 };

@@ -1,6 +1,6 @@
 use super::{Rule, RuleMeta};
 use crate::lint::checker::{edit, Checker};
-use crate::lint::{Applicability, Category, Severity};
+use crate::lint::{Applicability, Category};
 use crate::model::caches;
 use crate::model::document::transfer;
 use crate::model::run_script::{is_apt_install, is_pip_install, RunCommand, RunScript, PLAIN};
@@ -10,17 +10,13 @@ pub static RULE: Rule = Rule {
         code: "IMG206",
         name: "cleanup-in-separate-layer",
         category: Category::Size,
-        severity: Severity::Warning,
-        hadolint: &[],
-        buildkit: None,
         fix: Some(Applicability::Unsafe),
         summary: "A RUN that only deletes or cleans what an earlier instruction of the stage created.",
         why: "Layers only add: deleting a file in a later layer hides it but its bytes stay in the layer that created it, and every pull downloads them. The cleanup frees nothing unless it runs in the same RUN that created the files.",
         bad: "FROM debian:12-slim\nRUN apt-get update && apt-get install -y --no-install-recommends curl\n# flagged: the lists are already in the previous layer\nRUN rm -rf /var/lib/apt/lists/*\n",
         good: "FROM debian:12-slim\nRUN apt-get update && apt-get install -y --no-install-recommends curl \\\n && rm -rf /var/lib/apt/lists/*\n",
         notes: "The finding points at the cleanup and at the instruction that created what it removes. Recognised cleanups: `rm` of paths, `apt-get clean`, `yum`/`dnf clean`, `apk cache clean`, `pip cache purge`, `npm cache clean`, `yarn cache clean`, `composer clear-cache`, `go clean -cache`. The fix moves the cleanup to the end of the creating RUN when that RUN comes right before it; it is unsafe because it changes layers and cache keys.",
-        config: "",
-        opt_in: false,
+        ..RuleMeta::DEFAULT
     },
     check,
 };

@@ -12,15 +12,13 @@ pub static RULE: Rule = Rule {
         category: Category::Size,
         severity: Severity::Info,
         hadolint: &["DL3059"],
-        buildkit: None,
         fix: Some(Applicability::Unsafe),
         summary: "A RUN right after another RUN with the same options.",
         why: "Each RUN is a layer: files one RUN writes and the next deletes stay in the image, and every layer adds metadata and pull round-trips. Related steps belong in one RUN.",
         bad: "FROM debian:12-slim\nRUN apt-get update\n# flagged: could join the previous RUN\nRUN apt-get install -y --no-install-recommends curl\n",
         good: "FROM debian:12-slim\nRUN apt-get update \\\n && apt-get install -y --no-install-recommends curl\n",
         notes: "The fix joins the two commands with `&&`; it is unsafe because it changes which steps share a cache entry. Unlike hadolint, which skips a RUN that already chains commands with `&&` (taking the split as deliberate), imgopt reports every consecutive RUN with the same flags: the layer costs the same either way. Where a split is kept on purpose (to cache a slow step), say so with `# imgopt ignore=IMG201`.",
-        config: "",
-        opt_in: false,
+        ..RuleMeta::DEFAULT
     },
     check,
 };

@@ -1,14 +1,12 @@
 use super::{Rule, RuleMeta};
 use crate::lint::checker::{edit, Checker};
-use crate::lint::{Applicability, Category, Severity};
+use crate::lint::{Applicability, Category};
 
 pub static RULE: Rule = Rule {
     meta: RuleMeta {
         code: "IMG504",
         name: "consistent-instruction-casing",
         category: Category::Style,
-        severity: Severity::Warning,
-        hadolint: &[],
         buildkit: Some("ConsistentInstructionCasing"),
         fix: Some(Applicability::Safe),
         summary: "Instruction keywords written in mixed or inconsistent case.",
@@ -16,8 +14,7 @@ pub static RULE: Rule = Rule {
         bad: "FROM alpine:3.20\n# flagged: lower case among upper case\nrun echo hi\nRUN echo there\n",
         good: "FROM alpine:3.20\nRUN echo hi\nRUN echo there\n",
         notes: "The majority casing of the file wins (upper on a tie); keywords in mixed case (`Run`) are always reported.",
-        config: "",
-        opt_in: false,
+        ..RuleMeta::DEFAULT
     },
     check,
 };

@@ -1,6 +1,6 @@
 use super::{Rule, RuleMeta};
 use crate::lint::checker::Checker;
-use crate::lint::{Category, Severity};
+use crate::lint::Category;
 use crate::model::document::{transfer, Instruction};
 use crate::model::run_script::{is_pip_install, RunCommand, PIP, PLAIN};
 
@@ -9,17 +9,12 @@ pub static RULE: Rule = Rule {
         code: "IMG301",
         name: "copy-context-before-install",
         category: Category::Cache,
-        severity: Severity::Warning,
-        hadolint: &[],
-        buildkit: None,
-        fix: None,
         summary: "The whole build context is copied before the dependency install.",
         why: "A COPY layer's cache key is the content of everything it copies: with `COPY . .` first, editing any source file invalidates the cache and the dependency install runs again on every build. Copy the manifests, install, then copy the rest.",
         bad: "FROM node:22-alpine\nWORKDIR /app\n# flagged: any change re-runs npm ci\nCOPY . .\nRUN npm ci\n",
         good: "FROM node:22-alpine\nWORKDIR /app\nCOPY package.json package-lock.json ./\nRUN npm ci\nCOPY . .\n",
         notes: "Installs recognised: npm ci/install, yarn (install), pnpm install, pip install -r, poetry install, pipenv install, bundle install, go mod download, cargo fetch, composer install, mvn dependency:*, gradle dependencies.",
-        config: "",
-        opt_in: false,
+        ..RuleMeta::DEFAULT
     },
     check,
 };

@@ -1,24 +1,21 @@
 use super::{Rule, RuleMeta};
 use crate::lint::checker::Checker;
-use crate::lint::{Category, Severity};
+use crate::lint::Severity;
 use crate::model::document::transfer;
 
 pub static RULE: Rule = Rule {
     meta: RuleMeta {
         code: "IMG110",
         name: "copy-multiple-sources-dest-slash",
-        category: Category::Correctness,
         severity: Severity::Error,
         hadolint: &["DL3021"],
-        buildkit: None,
         fix: Some(crate::lint::Applicability::Safe),
         summary: "COPY or ADD with several sources to a destination that does not end in `/`.",
         why: "With more than one source the destination must be a directory written with a trailing slash; BuildKit stops the build otherwise.",
         bad: "FROM node:22-alpine\n# flagged: two sources, one file name\nCOPY package.json package-lock.json /app\n",
         good: "FROM node:22-alpine\nCOPY package.json package-lock.json /app/\n",
         notes: "The fix appends the slash.",
-        config: "",
-        opt_in: false,
+        ..RuleMeta::DEFAULT
     },
     check,
 };

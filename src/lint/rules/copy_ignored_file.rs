@@ -2,7 +2,6 @@ use super::{Rule, RuleMeta};
 use crate::context::dockerignore::{clean, context_path};
 use crate::context::Dockerignore;
 use crate::lint::checker::Checker;
-use crate::lint::{Category, Severity};
 use crate::model::document::arg_spans;
 use crate::model::{expand_word, Vars};
 use crate::syntax::Heredoc;
@@ -11,18 +10,13 @@ pub static RULE: Rule = Rule {
     meta: RuleMeta {
         code: "IMG138",
         name: "copy-ignored-file",
-        category: Category::Correctness,
-        severity: Severity::Warning,
-        hadolint: &[],
         buildkit: Some("CopyIgnoredFile"),
-        fix: None,
         summary: "COPY or ADD of a path that the build context's `.dockerignore` leaves out.",
         why: "The builder never sends what `.dockerignore` excludes, so a COPY of it fails with \"not found\" (or, for a directory, copies only what an exception brings back). Either the ignore file or the COPY is wrong.",
         bad: "# .dockerignore: node_modules\n# .dockerignore: *.md\nFROM node:22-alpine\nWORKDIR /app\n# flagged: *.md leaves README.md out of the context\nCOPY package.json README.md ./\n",
         good: "# .dockerignore: node_modules\n# .dockerignore: *.md\n# .dockerignore: !README.md\nFROM node:22-alpine\nWORKDIR /app\nCOPY package.json README.md ./\n",
         notes: "The ignore file is the one BuildKit picks: `NAME.dockerignore` beside Dockerfile `NAME` (`app.Dockerfile.dockerignore`), else `.dockerignore` at the root of the context. `imgopt lint --context DIR` names the context; by default it is the Dockerfile's directory (for stdin, the directory of `--stdin-filename`, else the current one). Without an ignore file the rule finds nothing. In the examples, `# .dockerignore: PATTERN` lines stand for the ignore file's lines.\n\nAs in BuildKit, each source of a COPY or ADD without `--from` is matched after variable expansion (sources with a variable the stage does not define are skipped), URLs and here-documents are not, and a wildcard source is matched as written (`*.md` is reported when a pattern such as `*.md` or `*` matches that text). `.` is reported only when a pattern is `*`, `**` or `**/*`. Unlike BuildKit, which skips the check when the ignore file has any `!` exception, imgopt reports a source whose exclusion no later exception can undo for it or for anything below it, and skips only wildcard sources there. Sources are matched where they land in the context (`/app` and `../app` as `app`), where BuildKit misses them. An ignore file the builder refuses (an unclosed `[`, a bare `!`) is reported at the first COPY from the context, where the build would fail. BuildKit runs this check only when experimental checks are enabled.",
-        config: "",
-        opt_in: false,
+        ..RuleMeta::DEFAULT
     },
     check,
 };

@@ -9,16 +9,12 @@ pub static RULE: Rule = Rule {
         name: "credentials-in-url",
         category: Category::Security,
         severity: Severity::Error,
-        hadolint: &[],
-        buildkit: None,
-        fix: None,
         summary: "A URL with a user name and password (`https://user:token@host/...`) in a RUN or ADD.",
         why: "The instruction text is stored in the image history (`docker history --no-trunc` shows it) and in the build cache: the credential leaks to everyone who can pull the image.",
         bad: "FROM alpine:3.20\n# flagged: the token is in the image history\nRUN git clone https://ci:ghp_abc123@github.com/acme/app.git\n",
         good: "FROM alpine:3.20\nRUN --mount=type=secret,id=gh_token git clone https://github.com/acme/app.git\n",
         notes: "A password given by a variable (`https://ci:${TOKEN}@...`) is reported too: the expanded value ends up in the RUN's history as well when it comes from an ARG.",
-        config: "",
-        opt_in: false,
+        ..RuleMeta::DEFAULT
     },
     check,
 };

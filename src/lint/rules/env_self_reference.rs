@@ -1,6 +1,6 @@
 use super::{Rule, RuleMeta};
 use crate::lint::checker::Checker;
-use crate::lint::{Category, Severity};
+use crate::lint::Severity;
 use crate::model::document::unescaped_span;
 use crate::model::document::Instruction;
 use crate::model::expand::referenced_names;
@@ -10,18 +10,13 @@ pub static RULE: Rule = Rule {
     meta: RuleMeta {
         code: "IMG118",
         name: "env-self-reference",
-        category: Category::Correctness,
         severity: Severity::Error,
         hadolint: &["DL3044"],
-        buildkit: None,
-        fix: None,
         summary: "An ENV that uses a variable defined earlier in the same ENV.",
         why: "All values of one ENV are expanded before any is set: `ENV A=1 B=$A` gives B the old value of A (often empty), not 1.",
         bad: "FROM alpine:3.20\n# flagged: $APP_HOME is not set yet\nENV APP_HOME=/app APP_BIN=$APP_HOME/bin\n",
         good: "FROM alpine:3.20\nENV APP_HOME=/app\nENV APP_BIN=$APP_HOME/bin\n",
-        notes: "",
-        config: "",
-        opt_in: false,
+        ..RuleMeta::DEFAULT
     },
     check,
 };

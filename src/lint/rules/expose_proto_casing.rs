@@ -1,6 +1,6 @@
 use super::{Rule, RuleMeta};
 use crate::lint::checker::{edit, Checker};
-use crate::lint::{Applicability, Category, Severity};
+use crate::lint::{Applicability, Category};
 use crate::model::document::arg_spans;
 
 pub static RULE: Rule = Rule {
@@ -8,8 +8,6 @@ pub static RULE: Rule = Rule {
         code: "IMG506",
         name: "expose-proto-casing",
         category: Category::Style,
-        severity: Severity::Warning,
-        hadolint: &[],
         buildkit: Some("ExposeProtoCasing"),
         fix: Some(Applicability::Safe),
         summary: "EXPOSE with an upper-case protocol (`80/TCP`).",
@@ -17,9 +15,7 @@ pub static RULE: Rule = Rule {
             "Protocols are lower case (`tcp`, `udp`, `sctp`); tools that compare them literally miss an upper-case one.",
         bad: "FROM nginx:1.27\n# flagged: TCP\nEXPOSE 80/TCP\n",
         good: "FROM nginx:1.27\nEXPOSE 80/tcp\n",
-        notes: "",
-        config: "",
-        opt_in: false,
+        ..RuleMeta::DEFAULT
     },
     check,
 };

@@ -1,6 +1,6 @@
 use super::{Rule, RuleMeta};
 use crate::lint::checker::{edit, Checker};
-use crate::lint::{Applicability, Category, Severity};
+use crate::lint::{Applicability, Category};
 use crate::model::document::arg_spans;
 
 pub static RULE: Rule = Rule {
@@ -8,17 +8,13 @@ pub static RULE: Rule = Rule {
         code: "IMG503",
         name: "from-as-casing",
         category: Category::Style,
-        severity: Severity::Warning,
-        hadolint: &[],
         buildkit: Some("FromAsCasing"),
         fix: Some(Applicability::Safe),
         summary: "`FROM` and `AS` written in different cases.",
         why: "Mixed keyword casing in one line reads as a mistake; keep `AS` in the case of `FROM`.",
         bad: "# flagged: FROM upper, as lower\nFROM golang:1.23 as build\n",
         good: "FROM golang:1.23 AS build\n",
-        notes: "",
-        config: "",
-        opt_in: false,
+        ..RuleMeta::DEFAULT
     },
     check,
 };

@@ -1,24 +1,18 @@
 use super::{Rule, RuleMeta};
 use crate::image::name::ImageName;
 use crate::lint::checker::Checker;
-use crate::lint::{Category, Severity};
 
 pub static RULE: Rule = Rule {
     meta: RuleMeta {
         code: "IMG116",
         name: "invalid-default-arg-in-from",
-        category: Category::Correctness,
-        severity: Severity::Warning,
-        hadolint: &[],
         buildkit: Some("InvalidDefaultArgInFrom"),
-        fix: None,
         summary: "FROM built from ARGs whose default values give an empty or invalid image reference.",
         why: "Without `--build-arg` the build uses the defaults: an ARG with no default expands to nothing and `FROM alpine:${TAG}` becomes `alpine:`, which fails. Give every ARG used in FROM a working default.",
         bad: "ARG TAG\n# flagged: alpine: without --build-arg\nFROM alpine:${TAG}\n",
         good: "ARG TAG=3.20\nFROM alpine:${TAG}\n",
         notes: "Platform ARGs (`$BUILDPLATFORM`, `$TARGETARCH`...) are set by BuildKit and count as defined.",
-        config: "",
-        opt_in: false,
+        ..RuleMeta::DEFAULT
     },
     check,
 };

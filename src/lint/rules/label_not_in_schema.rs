@@ -11,15 +11,13 @@ pub static RULE: Rule = Rule {
         category: Category::Style,
         severity: Severity::Info,
         hadolint: &["DL3050"],
-        buildkit: None,
-        fix: None,
         summary: "A label that `label-schema` does not list, with `strict-labels = true`.",
         why: "A team that fixes its label set wants typos (`org.opencontainers.image.sourc`) and ad-hoc labels caught before they ship.",
         bad: "FROM alpine:3.20\n# flagged: not in the schema\nLABEL maintainer=\"dev@example.com\"\nLABEL org.opencontainers.image.source=\"https://github.com/example/app\"\n",
         good: "FROM alpine:3.20\nLABEL org.opencontainers.image.source=\"https://github.com/example/app\"\n",
         notes: "A schema label within two edits of the key is suggested (`did you mean`).",
         config: "strict-labels = true\n[label-schema]\n\"org.opencontainers.image.source\" = \"url\"",
-        opt_in: false,
+        ..RuleMeta::DEFAULT
     },
     check,
 };

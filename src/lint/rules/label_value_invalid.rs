@@ -1,6 +1,6 @@
 use super::{Rule, RuleMeta};
 use crate::lint::checker::Checker;
-use crate::lint::{Category, Severity};
+use crate::lint::Category;
 use crate::model::document::{unescaped_span, Instruction};
 use crate::model::expand::{expand_word, Vars};
 use crate::model::words::key_values;
@@ -10,17 +10,14 @@ pub static RULE: Rule = Rule {
         code: "IMG513",
         name: "label-value-invalid",
         category: Category::Style,
-        severity: Severity::Warning,
         hadolint: &["DL3051", "DL3052", "DL3053", "DL3054", "DL3055", "DL3056", "DL3058"],
-        buildkit: None,
-        fix: None,
         summary: "A label's value does not fit the kind `label-schema` gives it (only when that setting is given).",
         why: "Tools read labels by contract: a registry UI links `org.opencontainers.image.source`, scanners parse `licenses` as SPDX, release tooling compares `version` as semver. A value of the wrong shape breaks them silently.",
         bad: "FROM alpine:3.20\n# flagged: not a URL\nLABEL org.opencontainers.image.source=\"github.com/example/app\" \\\n      org.opencontainers.image.licenses=\"MIT\"\n",
         good: "FROM alpine:3.20\nARG VERSION\nLABEL org.opencontainers.image.source=\"https://github.com/example/app\" \\\n      org.opencontainers.image.licenses=\"MIT OR Apache-2.0\" \\\n      org.opencontainers.image.version=\"$VERSION\"\n",
         notes: "Kinds: `text` (non-empty), `url` (absolute, RFC 3986), `rfc3339`, `spdx` (an SPDX license expression with known identifiers), `hash` (7 or 40 lower-case hex digits), `semver` (semver.org 2.0.0), `email`. Values are expanded as BuildKit expands them (quotes removed, variables substituted from the stage's ARG and ENV); a value that depends on a build argument without a default is not judged, where hadolint reports `$VERSION` as not a semantic version. One imgopt rule covers hadolint's seven per-kind codes, so `# hadolint ignore=DL3052` silences every label-value finding of that instruction.",
         config: "[label-schema]\n\"org.opencontainers.image.source\" = \"url\"\n\"org.opencontainers.image.licenses\" = \"spdx\"\n\"org.opencontainers.image.version\" = \"semver\"",
-        opt_in: false,
+        ..RuleMeta::DEFAULT
     },
     check,
 };

@@ -11,15 +11,12 @@ pub static RULE: Rule = Rule {
         category: Category::Size,
         severity: Severity::Info,
         hadolint: &["DL3060"],
-        buildkit: None,
-        fix: None,
         summary: "npm, yarn, composer, go or cargo downloads left in their cache inside the layer.",
         why: "Language package managers keep every download in a cache directory (~/.npm, the yarn cache, ~/.composer/cache, the Go build and module caches, ~/.cargo/registry). In an image the cache is dead weight stored in the layer. Mount it as a build cache instead: it is then reused across builds and never shipped.",
         bad: "FROM node:22-alpine\nWORKDIR /app\nCOPY package.json package-lock.json ./\n# flagged: ~/.npm stays in the layer\nRUN npm ci\n",
         good: "FROM node:22-alpine\nWORKDIR /app\nCOPY package.json package-lock.json ./\nRUN --mount=type=cache,target=/root/.npm npm ci\n",
         notes: "Not reported when the RUN mounts a cache on the manager's cache directory or cleans it in the same RUN (`npm cache clean`, `yarn cache clean`, `composer clear-cache`, `go clean -cache -modcache`, removing the directory). Only stages that end up in the final image are checked.",
-        config: "",
-        opt_in: false,
+        ..RuleMeta::DEFAULT
     },
     check,
 };

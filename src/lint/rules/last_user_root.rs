@@ -1,23 +1,19 @@
 use super::{Rule, RuleMeta};
 use crate::lint::checker::Checker;
-use crate::lint::{Category, Severity};
+use crate::lint::Category;
 
 pub static RULE: Rule = Rule {
     meta: RuleMeta {
         code: "IMG403",
         name: "last-user-root",
         category: Category::Security,
-        severity: Severity::Warning,
         hadolint: &["DL3002"],
-        buildkit: None,
-        fix: None,
         summary: "The final stage switches to root last.",
         why: "The container then runs as root: a compromise of the process is a compromise of everything the container can reach.",
         bad: "FROM debian:12-slim\nUSER app\n# flagged: container runs as root\nUSER root\n",
         good: "FROM debian:12-slim\nUSER root\nUSER app\n",
         notes: "Only an explicit `USER root` (or `0`) as the last USER of the final stage is reported; a stage without USER inherits its base image's user.",
-        config: "",
-        opt_in: false,
+        ..RuleMeta::DEFAULT
     },
     check,
 };

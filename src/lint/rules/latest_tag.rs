@@ -1,6 +1,5 @@
 use super::{Rule, RuleMeta};
 use crate::lint::checker::Checker;
-use crate::lint::{Category, Severity};
 
 use crate::image::name::NameParts;
 
@@ -8,18 +7,13 @@ pub static RULE: Rule = Rule {
     meta: RuleMeta {
         code: "IMG103",
         name: "latest-tag",
-        category: Category::Correctness,
-        severity: Severity::Warning,
         hadolint: &["DL3007"],
-        buildkit: None,
-        fix: None,
         summary: "A FROM image pinned to the `latest` tag.",
         why: "`latest` moves: two builds of the same Dockerfile get different base images, so a build that passed yesterday can fail today, and nobody can tell which base an image was built on.",
         bad: "# flagged: latest moves\nFROM alpine:latest\n",
         good: "FROM alpine:3.20\n",
         notes: "A `:latest` tag with a digest (`alpine:latest@sha256:...`) is pinned by the digest and not reported.",
-        config: "",
-        opt_in: false,
+        ..RuleMeta::DEFAULT
     },
     check,
 };

@@ -1,6 +1,6 @@
 use super::{Rule, RuleMeta};
 use crate::lint::checker::{edit, Checker};
-use crate::lint::{Applicability, Category, Severity};
+use crate::lint::{Applicability, Category};
 use crate::model::document::Instruction;
 
 use crate::model::words::key_values;
@@ -10,8 +10,6 @@ pub static RULE: Rule = Rule {
         code: "IMG505",
         name: "legacy-key-value-format",
         category: Category::Style,
-        severity: Severity::Warning,
-        hadolint: &[],
         buildkit: Some("LegacyKeyValueFormat"),
         fix: Some(Applicability::Safe),
         summary: "ENV or LABEL written as `key value` instead of `key=value`.",
@@ -19,8 +17,7 @@ pub static RULE: Rule = Rule {
         bad: "FROM alpine:3.20\n# flagged: legacy form\nENV APP_HOME /app\n",
         good: "FROM alpine:3.20\nENV APP_HOME=/app\n",
         notes: "The fix is offered when the value has no quotes or backslashes; a value with spaces is wrapped in double quotes.",
-        config: "",
-        opt_in: false,
+        ..RuleMeta::DEFAULT
     },
     check,
 };

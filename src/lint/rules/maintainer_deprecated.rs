@@ -1,6 +1,6 @@
 use super::{Rule, RuleMeta};
 use crate::lint::checker::{edit, Checker};
-use crate::lint::{Applicability, Category, Severity};
+use crate::lint::{Applicability, Category};
 use crate::model::document::Instruction;
 
 pub static RULE: Rule = Rule {
@@ -8,7 +8,6 @@ pub static RULE: Rule = Rule {
         code: "IMG501",
         name: "maintainer-deprecated",
         category: Category::Style,
-        severity: Severity::Warning,
         hadolint: &["DL4000"],
         buildkit: Some("MaintainerDeprecated"),
         fix: Some(Applicability::Unsafe),
@@ -17,8 +16,7 @@ pub static RULE: Rule = Rule {
         bad: "FROM alpine:3.20\n# flagged: deprecated\nMAINTAINER Jane Doe <jane@example.com>\n",
         good: "FROM alpine:3.20\nLABEL org.opencontainers.image.authors=\"Jane Doe <jane@example.com>\"\n",
         notes: "The fix writes the LABEL; it is unsafe because the image config's `author` field is no longer set.",
-        config: "",
-        opt_in: false,
+        ..RuleMeta::DEFAULT
     },
     check,
 };

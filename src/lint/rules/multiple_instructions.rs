@@ -1,23 +1,18 @@
 use super::{Rule, RuleMeta};
 use crate::lint::checker::Checker;
-use crate::lint::{Category, Severity};
 
 pub static RULE: Rule = Rule {
     meta: RuleMeta {
         code: "IMG108",
         name: "multiple-instructions-disallowed",
-        category: Category::Correctness,
-        severity: Severity::Warning,
         hadolint: &["DL4003", "DL4004", "DL3012"],
         buildkit: Some("MultipleInstructionsDisallowed"),
-        fix: None,
         summary: "More than one CMD, ENTRYPOINT or HEALTHCHECK in a stage.",
         why: "Only the last one takes effect; the earlier ones are dead code that a reader will take for the real command.",
         bad: "FROM nginx:1.27\n# flagged: overridden below\nCMD [\"nginx\"]\nCMD [\"nginx\", \"-g\", \"daemon off;\"]\n",
         good: "FROM nginx:1.27\nCMD [\"nginx\", \"-g\", \"daemon off;\"]\n",
         notes: "The overridden (earlier) instruction is reported, pointing at the one that wins.",
-        config: "",
-        opt_in: false,
+        ..RuleMeta::DEFAULT
     },
     check,
 };

@@ -1,14 +1,11 @@
 use super::{Rule, RuleMeta};
 use crate::lint::checker::{edit, Checker};
-use crate::lint::{Applicability, Category, Severity};
+use crate::lint::Applicability;
 
 pub static RULE: Rule = Rule {
     meta: RuleMeta {
         code: "IMG112",
         name: "no-empty-continuation",
-        category: Category::Correctness,
-        severity: Severity::Warning,
-        hadolint: &[],
         buildkit: Some("NoEmptyContinuation"),
         fix: Some(Applicability::Safe),
         summary: "An empty line inside a continued instruction.",
@@ -16,8 +13,7 @@ pub static RULE: Rule = Rule {
         bad: "FROM debian:12-slim\n# flagged: blank line in the middle\nRUN apt-get update && \\\n\n    apt-get install -y --no-install-recommends curl\n",
         good: "FROM debian:12-slim\nRUN apt-get update && \\\n    apt-get install -y --no-install-recommends curl\n",
         notes: "The fix deletes the empty lines.",
-        config: "",
-        opt_in: false,
+        ..RuleMeta::DEFAULT
     },
     check,
 };

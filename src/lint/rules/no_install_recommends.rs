@@ -10,15 +10,13 @@ pub static RULE: Rule = Rule {
         category: Category::Size,
         severity: Severity::Info,
         hadolint: &["DL3015"],
-        buildkit: None,
         fix: Some(Applicability::Unsafe),
         summary: "`apt-get install` without `--no-install-recommends`.",
         why: "By default apt also installs every recommended package, often doubling what an install adds (documentation, optional helpers, X libraries).",
         bad: "FROM debian:12-slim\n# flagged: recommended packages come along\nRUN apt-get update && apt-get install -y curl\n",
         good: "FROM debian:12-slim\nRUN apt-get update && apt-get install -y --no-install-recommends curl\n",
         notes: "`-o APT::Install-Recommends=false` counts too. The fix adds the flag; it is unsafe because a program may rely on a recommended package.",
-        config: "",
-        opt_in: false,
+        ..RuleMeta::DEFAULT
     },
     check,
 };

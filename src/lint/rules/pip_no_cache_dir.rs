@@ -1,6 +1,6 @@
 use super::{Rule, RuleMeta};
 use crate::lint::checker::{edit, Checker};
-use crate::lint::{Applicability, Category, Severity};
+use crate::lint::{Applicability, Category};
 use crate::model::caches;
 use crate::model::run_script::{is_pip_install, PIP};
 
@@ -9,17 +9,14 @@ pub static RULE: Rule = Rule {
         code: "IMG204",
         name: "pip-without-no-cache-dir",
         category: Category::Size,
-        severity: Severity::Warning,
         hadolint: &["DL3042"],
-        buildkit: None,
         fix: Some(Applicability::Safe),
         summary: "`pip install` without `--no-cache-dir`.",
         why: "pip keeps every downloaded wheel in ~/.cache/pip; in an image that cache is never used again but is stored in the layer, often doubling what the install adds.",
         bad: "FROM python:3.12-slim\n# flagged: wheels cached in the layer\nRUN pip install requests==2.32.3\n",
         good: "FROM python:3.12-slim\nRUN pip install --no-cache-dir requests==2.32.3\n",
         notes: "Not reported when the stage sets `PIP_NO_CACHE_DIR`, or the RUN mounts a cache on /root/.cache. Only stages that end up in the final image are checked. The fix adds `--no-cache-dir`.",
-        config: "",
-        opt_in: false,
+        ..RuleMeta::DEFAULT
     },
     check,
 };

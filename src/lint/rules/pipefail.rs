@@ -1,24 +1,18 @@
 use super::{Rule, RuleMeta};
 use crate::lint::checker::Checker;
-use crate::lint::{Category, Severity};
 use crate::model::run_script::PLAIN;
 
 pub static RULE: Rule = Rule {
     meta: RuleMeta {
         code: "IMG121",
         name: "pipe-without-pipefail",
-        category: Category::Correctness,
-        severity: Severity::Warning,
         hadolint: &["DL4006"],
-        buildkit: None,
-        fix: None,
         summary: "A RUN with a pipe while the shell does not use `pipefail`.",
         why: "A pipeline's status is that of its last command: in `curl -fsSL $URL | tar -xz` a failed download is ignored and the build goes on with a broken step.",
         bad: "FROM debian:12-slim\n# flagged: a failing curl is ignored\nRUN curl -fsSL https://example.com/tool.tgz | tar -xz -C /opt\n",
         good: "FROM debian:12-slim\nSHELL [\"/bin/bash\", \"-o\", \"pipefail\", \"-c\"]\nRUN curl -fsSL https://example.com/tool.tgz | tar -xz -C /opt\n",
         notes: "Not reported when the stage's SHELL has `-o pipefail`, or the RUN itself starts with `set -o pipefail` (or `set -euo pipefail`).",
-        config: "",
-        opt_in: false,
+        ..RuleMeta::DEFAULT
     },
     check,
 };

@@ -1,6 +1,6 @@
 use super::{Rule, RuleMeta};
 use crate::lint::checker::Checker;
-use crate::lint::{Category, Severity};
+use crate::lint::Category;
 use crate::model::document::Instruction;
 
 use crate::model::words::key_values;
@@ -10,17 +10,14 @@ pub static RULE: Rule = Rule {
         code: "IMG507",
         name: "required-labels",
         category: Category::Style,
-        severity: Severity::Warning,
         hadolint: &["DL3049"],
-        buildkit: None,
-        fix: None,
         summary: "The final stage lacks a label that `required-labels` asks for (only when that setting is given).",
         why: "Teams rely on labels (source, owner, version) to trace an image back to its code; a missing label breaks that trail.",
         bad: "# flagged: no org.opencontainers.image.source\nFROM alpine:3.20\n",
         good: "FROM alpine:3.20\nLABEL org.opencontainers.image.source=\"https://github.com/example/app\"\n",
         notes: "Labels are looked up in the final stage and in stages it is built FROM in this file.",
         config: "required-labels = [\"org.opencontainers.image.source\"]",
-        opt_in: false,
+        ..RuleMeta::DEFAULT
     },
     check,
 };

@@ -1,23 +1,18 @@
 use super::{Rule, RuleMeta};
 use crate::lint::checker::Checker;
-use crate::lint::{Category, Severity};
+use crate::lint::Severity;
 
 pub static RULE: Rule = Rule {
     meta: RuleMeta {
         code: "IMG106",
         name: "reserved-stage-name",
-        category: Category::Correctness,
         severity: Severity::Error,
-        hadolint: &[],
         buildkit: Some("ReservedStageName"),
-        fix: None,
         summary: "A stage named `scratch` or `context`.",
         why: "`scratch` is the empty image and `context` is reserved for named build contexts: a stage with one of these names cannot be referred to unambiguously.",
         bad: "# flagged: scratch is the empty image\nFROM alpine:3.20 AS scratch\n",
         good: "FROM alpine:3.20 AS base\n",
-        notes: "",
-        config: "",
-        opt_in: false,
+        ..RuleMeta::DEFAULT
     },
     check,
 };

@@ -1,6 +1,6 @@
 use super::{Rule, RuleMeta};
 use crate::lint::checker::Checker;
-use crate::lint::{Category, Severity};
+use crate::lint::Category;
 use crate::model::caches;
 use crate::model::run_script::{removes, PLAIN};
 
@@ -9,17 +9,13 @@ pub static RULE: Rule = Rule {
         code: "IMG205",
         name: "rpm-cache-left-in-layer",
         category: Category::Size,
-        severity: Severity::Warning,
         hadolint: &["DL3032", "DL3040", "DL3036"],
-        buildkit: None,
-        fix: None,
         summary: "`yum`/`dnf`/`microdnf`/`zypper install` without cleaning the package cache in the same RUN.",
         why: "These managers keep metadata and downloaded packages under /var/cache; unless the same RUN runs `yum clean all` (or `dnf clean all`, `zypper clean`), the cache is stored in the layer.",
         bad: "FROM rockylinux:9\n# flagged: the cache stays\nRUN dnf install -y nginx\n",
         good: "FROM rockylinux:9\nRUN dnf install -y nginx && dnf clean all\n",
         notes: "Removing /var/cache/yum, /var/cache/dnf or /var/cache/zypp in the same RUN counts as cleaning. Only stages that end up in the final image are checked.",
-        config: "",
-        opt_in: false,
+        ..RuleMeta::DEFAULT
     },
     check,
 };

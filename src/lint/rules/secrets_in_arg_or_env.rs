@@ -1,6 +1,6 @@
 use super::{Rule, RuleMeta};
 use crate::lint::checker::Checker;
-use crate::lint::{Category, Severity};
+use crate::lint::Category;
 use crate::model::document::Instruction;
 
 use crate::model::document::unescaped_span;
@@ -11,17 +11,13 @@ pub static RULE: Rule = Rule {
         code: "IMG402",
         name: "secrets-in-arg-or-env",
         category: Category::Security,
-        severity: Severity::Warning,
-        hadolint: &[],
         buildkit: Some("SecretsUsedInArgOrEnv"),
-        fix: None,
         summary: "An ARG or ENV whose name says it holds a secret (password, token, key...).",
         why: "ENV values are stored in the image config and ARG values in the build history (`docker history`): both are readable by anyone with the image.",
         bad: "FROM alpine:3.20\n# flagged: readable with docker history\nARG GITHUB_TOKEN\n",
         good: "FROM alpine:3.20\nRUN --mount=type=secret,id=github_token,env=GITHUB_TOKEN ./fetch-deps.sh\n",
         notes: "Same name test as BuildKit: a `_`-separated word of the name is one of apikey, auth, credential(s), key, password, pass, pwd, secret, token, and none is `public`.",
-        config: "",
-        opt_in: false,
+        ..RuleMeta::DEFAULT
     },
     check,
 };

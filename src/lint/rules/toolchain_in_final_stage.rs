@@ -9,16 +9,12 @@ pub static RULE: Rule = Rule {
         name: "toolchain-in-final-stage",
         category: Category::Size,
         severity: Severity::Info,
-        hadolint: &[],
-        buildkit: None,
-        fix: None,
         summary: "Compilers or SDKs (build-essential, gcc, golang, rustc, a JDK...) installed in the final stage.",
         why: "A toolchain is needed to build, not to run: in the final image it adds hundreds of MB and attack surface. Build in a first stage and copy only the result into a slim runtime stage.",
         bad: "FROM debian:12-slim\n# flagged: gcc and make ship with the app\nRUN apt-get update && apt-get install -y --no-install-recommends build-essential \\\n && rm -rf /var/lib/apt/lists/*\n",
         good: "FROM debian:12 AS build\nRUN apt-get update && apt-get install -y --no-install-recommends build-essential\nRUN make -C /src\n\nFROM debian:12-slim\nCOPY --from=build /src/app /usr/local/bin/app\n",
         notes: "Not reported when the same RUN removes the packages again (`apt-get purge`, `apk del`). Info by default: development images (devcontainers) install toolchains on purpose.",
-        config: "",
-        opt_in: false,
+        ..RuleMeta::DEFAULT
     },
     check,
 };

@@ -11,15 +11,13 @@ pub static RULE: Rule = Rule {
         category: Category::Security,
         severity: Severity::Error,
         hadolint: &["DL3026"],
-        buildkit: None,
-        fix: None,
         summary: "A base image from a registry outside `trusted-registries` (only when that setting is given).",
         why: "Teams that mirror or vet base images want every FROM to come from those registries.",
         bad: "# flagged: docker.io is not trusted\nFROM debian:12-slim\n",
         good: "FROM registry.example.com/debian:12-slim\n",
         notes: "Images without a registry are from `docker.io`. Stage names, `scratch` and references made of variables are skipped.",
         config: "trusted-registries = [\"registry.example.com\"]",
-        opt_in: false,
+        ..RuleMeta::DEFAULT
     },
     check,
 };

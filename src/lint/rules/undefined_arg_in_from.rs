@@ -1,6 +1,5 @@
 use super::{Rule, RuleMeta};
 use crate::lint::checker::Checker;
-use crate::lint::{Category, Severity};
 use crate::model::document::Instruction;
 
 use crate::model::expand::referenced_names;
@@ -10,18 +9,12 @@ pub static RULE: Rule = Rule {
     meta: RuleMeta {
         code: "IMG107",
         name: "undefined-arg-in-from",
-        category: Category::Correctness,
-        severity: Severity::Warning,
-        hadolint: &[],
         buildkit: Some("UndefinedArgInFrom"),
-        fix: None,
         summary: "FROM uses a variable that no ARG before the first FROM declares.",
         why: "Only ARGs declared before the first FROM (and BuildKit's predefined platform ARGs) are visible in FROM; anything else expands to the empty string and the image reference is wrong.",
         bad: "ARG VERSION=3.20\n# flagged: VERSON is a typo\nFROM alpine:${VERSON}\n",
         good: "ARG VERSION=3.20\nFROM alpine:${VERSION}\n",
-        notes: "",
-        config: "",
-        opt_in: false,
+        ..RuleMeta::DEFAULT
     },
     check,
 };

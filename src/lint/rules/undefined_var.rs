@@ -1,6 +1,5 @@
 use super::{Rule, RuleMeta};
 use crate::lint::checker::Checker;
-use crate::lint::{Category, Severity};
 use crate::model::words::{closest, one_typo_apart};
 use crate::model::{self, expand::referenced_names, AUTOMATIC_PLATFORM_ARGS, PREDEFINED_ARGS};
 use crate::syntax;
@@ -9,18 +8,13 @@ pub static RULE: Rule = Rule {
     meta: RuleMeta {
         code: "IMG130",
         name: "undefined-var",
-        category: Category::Correctness,
-        severity: Severity::Warning,
-        hadolint: &[],
         buildkit: Some("UndefinedVar"),
-        fix: None,
         summary: "An instruction BuildKit expands (ENV, ARG, LABEL, COPY, ADD, WORKDIR, USER, EXPOSE, VOLUME, STOPSIGNAL) uses a variable no ARG or ENV in scope defines.",
         why: "BuildKit expands these instructions itself, and an undefined variable becomes the empty string: `ENV PATH=/app/bin:$PAHT` drops the whole search path, `COPY $SRC /app` copies the context root. A meta ARG (declared before the first FROM) is not visible inside a stage until the stage says `ARG NAME` again.",
         bad: "ARG VERSION=1.2\nFROM alpine:3.20\n# flagged: VERSION is declared before FROM, not in this stage\nLABEL org.opencontainers.image.version=$VERSION\n# flagged: PAHT is a typo of PATH\nENV PATH=/app/bin:$PAHT\n",
         good: "ARG VERSION=1.2\nFROM alpine:3.20\nARG VERSION\nLABEL org.opencontainers.image.version=$VERSION\nENV PATH=/app/bin:$PATH\n",
         notes: "Like BuildKit, RUN, CMD, ENTRYPOINT and HEALTHCHECK are not judged (the shell expands them), `${NAME:-default}` counts as a use, and the message suggests a name in scope within two edits (\"did you mean\"). The platform ARGs (`TARGETARCH`...) and the proxy ARGs are never reported.\n\nBuildKit reads the base image's configuration and knows its ENV (`PYTHON_VERSION` in `python`, `GOPATH` in `golang`); imgopt lints without pulling images. In a stage built from `scratch` everything in scope is known and every undefined name is reported. In a stage whose chain of bases ends in an image, imgopt reports a name only on a sure sign of a mistake: a meta ARG not redeclared in the stage, a name the stage defines only after this use, or a name one typo away (a letter inserted, deleted, replaced, or two swapped) from one in scope. So `WORKDIR $GOPATH/src` in a `golang` stage is not reported.",
-        config: "",
-        opt_in: false,
+        ..RuleMeta::DEFAULT
     },
     check,
 };

@@ -1,6 +1,5 @@
 use super::{Rule, RuleMeta};
 use crate::lint::checker::Checker;
-use crate::lint::{Category, Severity};
 
 use crate::image::name::NameParts;
 
@@ -8,18 +7,13 @@ pub static RULE: Rule = Rule {
     meta: RuleMeta {
         code: "IMG102",
         name: "untagged-base-image",
-        category: Category::Correctness,
-        severity: Severity::Warning,
         hadolint: &["DL3006"],
-        buildkit: None,
-        fix: None,
         summary: "A FROM image without a tag or digest.",
         why: "Without a tag the build takes whatever `latest` points to today: the next build may get a different OS release and break, and the image is not reproducible.",
         bad: "# flagged: which debian?\nFROM debian\nRUN echo hi\n",
         good: "FROM debian:12-slim\nRUN echo hi\n",
         notes: "Stage names, `scratch` and references built from variables are not reported. Unlike hadolint DL3006, a FROM that names a stage through a variable (`FROM golangci-binary-${FROM_SOURCE}`) is not reported.",
-        config: "",
-        opt_in: false,
+        ..RuleMeta::DEFAULT
     },
     check,
 };
