@@ -1,3 +1,4 @@
+use super::helpers::repeats;
 use super::{Rule, RuleMeta};
 use crate::lint::checker::{edit, Checker};
 use crate::lint::{Applicability, Category};
@@ -131,7 +132,13 @@ fn check(cx: &Checker<'_, '_>) {
                 delete_end += 1;
             }
             let delete_start = cx.df.text[..cleanup_span.start].rfind('\n').map_or(0, |n| n + 1);
-            if script.run.flags.is_empty() && !joined.contains('\\') {
+            if creator_script.is_some_and(|earlier| repeats(cx.df.text, earlier, script)) {
+                report.fix(
+                    "delete this RUN: the RUN that creates the files already cleans them",
+                    Applicability::Unsafe,
+                    vec![edit(delete_start..delete_end, "")],
+                );
+            } else if script.run.flags.is_empty() && !joined.contains('\\') {
                 report.fix(
                     "move the cleanup into the RUN that creates the files",
                     Applicability::Unsafe,

@@ -1,3 +1,4 @@
+use super::helpers::{delete_line_of, repeats};
 use super::{Rule, RuleMeta};
 use crate::lint::checker::Checker;
 use crate::lint::{Category, Severity};
@@ -46,7 +47,15 @@ fn check(cx: &Checker<'_, '_>) {
             let between = cx.df.text.get(a.end..b.start).unwrap_or_default();
             // Only when nothing but whitespace and the second keyword sits between the two commands.
             if between.trim().eq_ignore_ascii_case("RUN") {
-                report.fix("join with &&", Applicability::Unsafe, vec![edit(a.end..b.start, " \\\n && ")]);
+                let script = |index: usize| cx.scripts.iter().find(|s| s.index == index);
+                match (script(i - 1), script(i)) {
+                    (Some(earlier), Some(later)) if repeats(cx.df.text, earlier, later) => report.fix(
+                        "delete this RUN: the previous one already runs its commands",
+                        Applicability::Unsafe,
+                        vec![delete_line_of(cx.df.text, &run.span)],
+                    ),
+                    _ => report.fix("join with &&", Applicability::Unsafe, vec![edit(a.end..b.start, " \\\n && ")]),
+                };
             }
         }
     }

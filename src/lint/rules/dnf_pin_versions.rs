@@ -1,4 +1,4 @@
-use super::apt_pin_versions::{report_unpinned, OsPackages};
+use super::helpers::{report_unpinned, OsPackages};
 use super::{Rule, RuleMeta};
 use crate::lint::Severity;
 

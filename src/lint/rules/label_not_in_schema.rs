@@ -1,8 +1,9 @@
+use super::helpers::closest;
 use super::{Rule, RuleMeta};
 use crate::lint::checker::Checker;
 use crate::lint::{Category, Severity};
 use crate::model::document::{unescaped_span, Instruction};
-use crate::model::words::{closest, key_values};
+use crate::model::words::key_values;
 
 pub static RULE: Rule = Rule {
     meta: RuleMeta {

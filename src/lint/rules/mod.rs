@@ -43,6 +43,7 @@ mod from_platform_flag_const;
 mod gem_pin_versions;
 mod go_pin_versions;
 mod healthcheck_missing;
+pub mod helpers;
 mod invalid_default_arg_in_from;
 mod invalid_definition_description;
 mod json_args_recommended;
@@ -87,7 +88,8 @@ mod yum_pin_versions;
 mod zypper_dist_upgrade;
 mod zypper_pin_versions;
 
-/// Every rule imgopt knows, in code order. The only list of rules.
+/// Every rule imgopt knows, in code order (a test checks the order and that every rule file is
+/// listed). The only list of rules.
 pub static RULES: &[&Rule] = &[
     &syntax_error::RULE,
     &workdir_relative::RULE,
@@ -124,12 +126,12 @@ pub static RULES: &[&Rule] = &[
     &dnf_pin_versions::RULE,
     &zypper_pin_versions::RULE,
     &gem_pin_versions::RULE,
-    &go_pin_versions::RULE,
-    &healthcheck_missing::RULE,
     &zypper_dist_upgrade::RULE,
     &pointless_command::RULE,
     &rm_unquoted_variable::RULE,
     &copy_ignored_file::RULE,
+    &go_pin_versions::RULE,
+    &healthcheck_missing::RULE,
     &consecutive_run::RULE,
     &apt_lists_left::RULE,
     &apk_no_cache::RULE,
@@ -158,10 +160,10 @@ pub static RULES: &[&Rule] = &[
     &required_labels::RULE,
     &wget_and_curl::RULE,
     &label_key_invalid::RULE,
-    &label_not_in_schema::RULE,
-    &label_value_invalid::RULE,
     &invalid_definition_description::RULE,
     &wget_progress::RULE,
+    &label_not_in_schema::RULE,
+    &label_value_invalid::RULE,
 ];
 
 /// The `.dockerignore` an example or fixture stands for: its `# .dockerignore: PATTERN`
