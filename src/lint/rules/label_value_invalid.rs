@@ -3,6 +3,7 @@ use crate::lint::checker::Checker;
 use crate::lint::Category;
 use crate::model::document::{unescaped_span, Instruction};
 use crate::model::expand::{expand_word, Vars};
+use crate::model::state::fold_stage;
 use crate::model::words::key_values;
 
 pub static RULE: Rule = Rule {
@@ -26,15 +27,24 @@ fn check(cx: &Checker<'_, '_>) {
     if cx.settings.label_schema.is_empty() {
         return;
     }
+    // The variables in scope at each LABEL: one fold per stage.
+    let mut scopes: Vec<Option<Vars>> = vec![None; cx.df.instructions.len()];
+    for stage in &cx.model.stages {
+        fold_stage(cx.df, cx.model, stage, |index, state| {
+            if cx.df.instructions[index].is("LABEL") {
+                scopes[index] = Some(state.vars());
+            }
+        });
+    }
     for (index, ins) in cx.df.instructions.iter().enumerate() {
         let Some(Instruction::Label(label)) = &ins.typed else { continue };
         let text: &str = &label.arguments.value;
-        let mut scope: Option<Vars> = None;
+        let empty = Vars::new();
+        let vars = scopes[index].as_ref().unwrap_or(&empty);
         for kv in key_values(text, 0) {
             let Some(raw) = kv.value else { continue };
             let key = kv.name();
             let Some(&kind) = cx.settings.label_schema.get(key) else { continue };
-            let vars = scope.get_or_insert_with(|| cx.model.scope_at(cx.df, index, &Vars::new()));
             let Ok(expanded) = expand_word(raw, vars, cx.df.escape) else { continue };
             if !expanded.unset.is_empty() {
                 continue;

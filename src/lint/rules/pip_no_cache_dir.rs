@@ -3,6 +3,7 @@ use crate::lint::checker::{edit, Checker};
 use crate::lint::{Applicability, Category};
 use crate::model::caches;
 use crate::model::run_script::{is_pip_install, PIP};
+use crate::model::state::fold_stage;
 
 pub static RULE: Rule = Rule {
     meta: RuleMeta {
@@ -22,15 +23,18 @@ pub static RULE: Rule = Rule {
 };
 
 fn check(cx: &Checker<'_, '_>) {
+    if !cx.commands.iter().any(is_pip_install) {
+        return;
+    }
+    // Whether the stage's ENV sets PIP_NO_CACHE_DIR before each instruction: one fold per stage.
+    let mut env_set = vec![false; cx.df.instructions.len()];
+    for stage in &cx.model.stages {
+        fold_stage(cx.df, cx.model, stage, |index, state| {
+            env_set[index] = state.config.env.iter().any(|(k, _)| k == "PIP_NO_CACHE_DIR");
+        });
+    }
     for script in cx.shipping_scripts() {
-        if script.has_cache_mount_on(caches::named("pip")) {
-            continue;
-        }
-        let stage_start = cx.model.stages.get(script.stage).map_or(0, |s| s.instructions.start);
-        let env_set = cx.df.instructions[stage_start..script.index]
-            .iter()
-            .any(|i| i.is("ENV") && crate::model::env_pairs(i).iter().any(|(k, _)| k == "PIP_NO_CACHE_DIR"));
-        if env_set {
+        if script.has_cache_mount_on(caches::named("pip")) || env_set[script.index] {
             continue;
         }
         for cmd in script.commands().iter().filter(|c| is_pip_install(c)) {

@@ -1,6 +1,7 @@
 use super::{Rule, RuleMeta};
 use crate::lint::checker::Checker;
 use crate::model::run_script::PLAIN;
+use crate::model::state::fold_stage;
 
 pub static RULE: Rule = Rule {
     meta: RuleMeta {
@@ -18,17 +19,19 @@ pub static RULE: Rule = Rule {
 };
 
 fn check(cx: &Checker<'_, '_>) {
+    if !cx.commands.iter().any(|c| c.context.pipeline_len > 1) {
+        return;
+    }
+    // Whether the SHELL in effect before each instruction sets pipefail: one fold per stage.
+    let mut shell_has_pipefail = vec![false; cx.df.instructions.len()];
+    for stage in &cx.model.stages {
+        fold_stage(cx.df, cx.model, stage, |index, state| {
+            shell_has_pipefail[index] =
+                state.config.shell.as_ref().is_some_and(|s| s.iter().any(|a| a.contains("pipefail")));
+        });
+    }
     for script in cx.scripts.iter() {
-        let Some(stage) = cx.model.stages.get(script.stage) else {
-            continue;
-        };
-        let shell_has_pipefail = cx.df.instructions[stage.instructions.start..script.index]
-            .iter()
-            .rev()
-            .find(|i| i.is("SHELL"))
-            .map(|s| s.args.iter().any(|a| a.contains("pipefail")))
-            .unwrap_or(false);
-        if shell_has_pipefail {
+        if shell_has_pipefail[script.index] {
             continue;
         }
         let commands = script.commands();

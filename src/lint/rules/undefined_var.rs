@@ -88,13 +88,30 @@ fn check(cx: &Checker<'_, '_>) {
         // In a stage built on an image, the image's ENV is unknown here (see the notes).
         let image_env_unknown = model.lineage(stage.index).last().is_some_and(|root| !root.is_scratch());
         let defined_in_stage = model.names_defined_in(&cx.df.syntax, stage.index, stage.instructions.end);
+        // What the stages this one builds on define; the stage's own ARGs and ENVs join as the
+        // walk passes them (one pass: linear in the stage's length).
+        let mut defined_so_far = model.names_defined_in(&cx.df.syntax, stage.index, stage.instructions.start + 1);
         for index in stage.instructions.start + 1..stage.instructions.end {
             let ins = &cx.df.instructions[index];
+            let own: Vec<String> = match ins.keyword.as_str() {
+                "ARG" => crate::model::arg_decls(ins, index).into_iter().map(|d| d.name).collect(),
+                "ENV" => crate::model::env_pairs(ins).into_iter().map(|(name, _)| name).collect(),
+                _ => Vec::new(),
+            };
             let words = expanded_words(ins, index);
-            if words.iter().all(|(w, _)| !w.contains('$')) {
+            let uses_variables = words.iter().any(|(w, _)| w.contains('$'));
+            let mut defined = match uses_variables {
+                true => defined_so_far.clone(),
+                false => Vec::new(),
+            };
+            for name in own {
+                if !defined_so_far.contains(&name) {
+                    defined_so_far.push(name);
+                }
+            }
+            if !uses_variables {
                 continue;
             }
-            let mut defined = model.names_defined_before(&cx.df.syntax, index);
             let mut reported: Vec<String> = Vec::new();
             for (word, defines) in words {
                 for name in referenced_names(&word, cx.df.escape) {
