@@ -18,7 +18,7 @@ pub struct CacheReport {
 }
 
 /// Which cache a path (relative to `/`) belongs to, and the cache's directory (relative too).
-/// Documentation is not a cache: it is left to the rewriter.
+/// Documentation is not a cache and is not reported here.
 fn classify(path: &str) -> Option<(&'static str, String)> {
     let (known, dir) = caches::classify(path)?;
     (known.holds != Holds::Docs).then(|| (known.name, dir.trim_start_matches('/').to_string()))

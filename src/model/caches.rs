@@ -1,6 +1,6 @@
 //! The one table of well-known directories that package managers and build tools fill with
 //! bytes nobody needs at run time (downloads, indexes, build caches), and of documentation a
-//! slim image leaves out. The lint rules, the analyzer's cache report and the rewriter read it.
+//! slim image leaves out. The lint rules and the analyzer's cache report read it.
 
 /// What a well-known directory holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
