@@ -154,7 +154,7 @@ fn copy_chown_chmod_dockerignore_and_workdir() {
     let ctx = Context::new(
         "copy",
         &format!(
-            "FROM {BASE}\nWORKDIR /srv/app\nCOPY --chown=app:wheel --chmod=640 src/ ./\nCOPY top.txt /opt/\nCOPY *.md docs/\n"
+            "FROM {BASE}\nWORKDIR /srv/app\nCOPY --chown=app:wheel --chmod=640 src/ ./\nCOPY top.txt /opt/\nCOPY *.md docs/\nCOPY top.txt /srv\nCOPY empty /e\n"
         ),
     );
     ctx.file("src/main.py", b"print(1)\n")
@@ -164,6 +164,7 @@ fn copy_chown_chmod_dockerignore_and_workdir() {
         .file("a.md", b"a")
         .file("b.md", b"b")
         .file(".dockerignore", b"src/secret.key\n");
+    std::fs::create_dir_all(ctx.dir.join("empty")).unwrap();
     let fs = final_fs(&ctx.built(&[]));
     let main = &fs["srv/app/main.py"];
     assert_eq!((main.uid, main.gid, main.mode & 0o7777, main.size), (1000, 10, 0o640, 9));
@@ -172,6 +173,10 @@ fn copy_chown_chmod_dockerignore_and_workdir() {
     assert_eq!(fs["opt/top.txt"].uid, 0);
     assert!(fs.contains_key("srv/app/docs/a.md") && fs.contains_key("srv/app/docs/b.md"));
     assert_eq!(fs["srv/app"].kind, EntryKind::Dir);
+    // A destination that is a directory in the image takes the file into it.
+    assert_eq!(fs["srv/top.txt"].size, 4);
+    // An empty directory copied is an empty directory.
+    assert_eq!(fs["e"].kind, EntryKind::Dir);
 }
 
 #[test]
@@ -387,4 +392,171 @@ fn analyze_builds_the_dockerfile_and_maps_every_layer() {
     assert_eq!(run["dockerfile"]["match"], "built");
     assert_eq!(run["invisible_bytes"], 300 * 1024, "{run}");
     assert_eq!(layers[0]["dockerfile"]["match"], "base_image");
+}
+
+#[test]
+fn rootless_build_as_an_unprivileged_user() {
+    if !ready("rootless_build_as_an_unprivileged_user") {
+        return;
+    }
+    let user = "imgopt-rootless";
+    if Command::new("id").arg(user).output().map(|o| !o.status.success()).unwrap_or(true) {
+        // useradd gives the user a subordinate id range in /etc/subuid and /etc/subgid.
+        let made = Command::new("useradd").args(["-m", user]).status().expect("useradd runs");
+        assert!(made.success(), "useradd {user}");
+    }
+    let dir = std::env::temp_dir().join(format!("imgopt-rootless-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(dir.join("ctx")).unwrap();
+    std::fs::copy("/bin/busybox", dir.join("ctx/busybox")).unwrap();
+    std::fs::write(
+        dir.join("ctx/Dockerfile"),
+        "FROM scratch\nCOPY busybox /bin/busybox\nRUN [\"/bin/busybox\", \"--install\", \"-s\", \"/bin\"]\nRUN mkdir -p /etc && echo 'root:x:0:0::/root:/bin/sh' > /etc/passwd && test \"$(id -u)\" = 0 && echo made > /made && rm /bin/ls\n",
+    )
+    .unwrap();
+    let chown = Command::new("chown").args(["-R", &format!("{user}:{user}")]).arg(&dir).status().unwrap();
+    assert!(chown.success());
+    let script = format!(
+        "IMGOPT_STORE={store} {imgopt} build -t rootless:1 {ctx} && IMGOPT_STORE={store} {imgopt} analyze --format json --image oci:{store}:docker.io/library/rootless:1",
+        store = dir.join("store").display(),
+        imgopt = imgopt(),
+        ctx = dir.join("ctx").display()
+    );
+    let out = Command::new("runuser").args(["-u", user, "--", "sh", "-c", &script]).output().expect("runuser runs");
+    assert!(out.status.success(), "rootless build failed:\n{}", stderr(&out));
+    // `imgopt build` prints the manifest digest, then analyze its JSON report.
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let json = &stdout[stdout.find('{').expect("a JSON report")..];
+    let report: serde_json::Value = serde_json::from_str(json).unwrap();
+    assert_eq!(report["layers"].as_array().unwrap().len(), 3);
+    let image = Image::open(
+        &ImageRef::OciDir { dir: dir.join("store"), tag: Some("docker.io/library/rootless:1".into()) },
+        &OpenOptions::default(),
+    )
+    .unwrap();
+    let fs = final_fs(&image);
+    // The user's own id is root inside, and in the layer.
+    assert_eq!((fs["made"].uid, fs["made"].gid), (0, 0));
+    assert!(!fs.contains_key("bin/ls"), "the whiteout made rootless hides the file");
+    let mounts = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+    assert!(!mounts.contains(&dir.to_string_lossy().into_owned()));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn heredoc_with_a_shebang_runs_as_a_script_file() {
+    if !ready("heredoc_with_a_shebang_runs_as_a_script_file") {
+        return;
+    }
+    let ctx = Context::new("shebang", &format!("FROM {BASE}\nRUN <<EOF\n#!/bin/sh\necho \"$0\" > /ran-as\nEOF\n"));
+    let image = ctx.built(&["--no-cache"]);
+    let fs = final_fs(&image);
+    assert_eq!(fs["ran-as"].size, "/dev/pipes/EOF\n".len() as u64);
+    assert!(!fs.keys().any(|k| k.starts_with("dev/")), "the script file stays out of the layer");
+}
+
+#[test]
+fn add_downloads_urls_and_checks_the_checksum() {
+    if !ready("add_downloads_urls_and_checks_the_checksum") {
+        return;
+    }
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let body = b"downloaded content\n";
+    std::thread::spawn(move || {
+        for stream in listener.incoming().take(2) {
+            let mut s = stream.unwrap();
+            let mut req = [0u8; 1024];
+            let _ = s.read(&mut req);
+            let head = format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n", body.len());
+            let _ = s.write_all(head.as_bytes());
+            let _ = s.write_all(body);
+        }
+    });
+    let sum = {
+        use sha2::Digest;
+        let d = sha2::Sha256::digest(body);
+        d.iter().map(|b| format!("{b:02x}")).collect::<String>()
+    };
+    let ctx = Context::new(
+        "url",
+        &format!("FROM {BASE}\nADD --checksum=sha256:{sum} http://127.0.0.1:{port}/files/tool.txt /opt/\n"),
+    );
+    let fs = final_fs(&ctx.built(&["--no-cache"]));
+    let f = &fs["opt/tool.txt"];
+    assert_eq!((f.size, f.mode & 0o777), (body.len() as u64, 0o600));
+    let bad = Context::new(
+        "url-bad",
+        &format!("FROM {BASE}\nADD --checksum=sha256:{} http://127.0.0.1:{port}/x /x\n", "0".repeat(64)),
+    );
+    let out = bad.build(&["--no-cache"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("checksum mismatch"), "{}", stderr(&out));
+}
+
+#[test]
+fn add_extracts_bzip2_and_xz_archives() {
+    if !ready("add_extracts_bzip2_and_xz_archives") {
+        return;
+    }
+    let mut tar = tar::Builder::new(Vec::new());
+    let mut h = tar::Header::new_ustar();
+    h.set_size(3);
+    h.set_mode(0o644);
+    h.set_uid(0);
+    h.set_gid(0);
+    h.set_cksum();
+    tar.append_data(&mut h, "in/file", &b"abc"[..]).unwrap();
+    let plain = tar.into_inner().unwrap();
+    let mut bz = bzip2::write::BzEncoder::new(Vec::new(), bzip2::Compression::default());
+    std::io::Write::write_all(&mut bz, &plain).unwrap();
+    let mut xz = liblzma::write::XzEncoder::new(Vec::new(), 6);
+    std::io::Write::write_all(&mut xz, &plain).unwrap();
+    let ctx = Context::new("add-bz-xz", &format!("FROM {BASE}\nADD a.tar.bz2 /bz/\nADD a.tar.xz /xz/\n"));
+    ctx.file("a.tar.bz2", &bz.finish().unwrap()).file("a.tar.xz", &xz.finish().unwrap());
+    let fs = final_fs(&ctx.built(&[]));
+    assert_eq!(fs["bz/in/file"].size, 3);
+    assert_eq!(fs["xz/in/file"].size, 3);
+}
+
+#[test]
+fn independent_stages_build_at_the_same_time() {
+    if !ready("independent_stages_build_at_the_same_time") {
+        return;
+    }
+    // Each stage waits (10 s at most) for the other's mark in a shared cache mount: built one
+    // after the other, the first would give up and fail.
+    let id = format!("imgopt-test-sync-{}", std::process::id());
+    let wait = |me: &str, other: &str| {
+        format!("RUN --mount=type=cache,id={id},target=/s touch /s/{me} && i=0 && while [ ! -f /s/{other} ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done && test -f /s/{other} && echo {me} > /{me}")
+    };
+    let ctx = Context::new(
+        "parallel",
+        &format!(
+            "FROM {BASE} AS a\n{}\nFROM {BASE} AS b\n{}\nFROM scratch\nCOPY --from=a /a /a\nCOPY --from=b /b /b\n",
+            wait("a", "b"),
+            wait("b", "a")
+        ),
+    );
+    let fs = final_fs(&ctx.built(&[]));
+    assert!(fs.contains_key("a") && fs.contains_key("b"));
+}
+
+#[test]
+fn bind_mounts_show_a_stage_merged_and_keep_no_writes() {
+    if !ready("bind_mounts_show_a_stage_merged_and_keep_no_writes") {
+        return;
+    }
+    let ctx = Context::new(
+        "bind",
+        &format!(
+            "FROM {BASE} AS a\nRUN mkdir /x && echo one > /x/one\nRUN echo two > /x/two\nFROM {BASE}\nRUN --mount=type=bind,from=a,source=/x,target=/mnt test \"$(cat /mnt/one /mnt/two)\" = \"$(printf 'one\\ntwo')\"\nRUN --mount=type=bind,source=.,target=/ctx,rw echo scribble > /ctx/new && cat /ctx/input > /copied\n"
+        ),
+    );
+    ctx.file("input", b"from the context\n");
+    let fs = final_fs(&ctx.built(&["--no-cache"]));
+    assert_eq!(fs["copied"].size, 17);
+    assert!(!ctx.dir.join("new").exists(), "a rw bind never writes to the context");
+    assert!(!fs.keys().any(|k| k.starts_with("mnt/") || k.starts_with("ctx/")), "mount points leave no trace");
 }

@@ -22,6 +22,36 @@ impl Drop for Registry {
     }
 }
 
+/// Debian's docker-registry serving `tmp/data` on a free loopback port, until dropped.
+fn start_registry(tmp: &TempDir) -> (Registry, u16) {
+    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let config = tmp.path("config.yml");
+    std::fs::write(
+        &config,
+        format!(
+            "version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: {}\nhttp:\n  addr: 127.0.0.1:{port}\n",
+            tmp.path("data").display()
+        ),
+    )
+    .unwrap();
+    let registry = Registry(
+        Command::new("docker-registry")
+            .arg("serve")
+            .arg(&config)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let started = Instant::now();
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(started.elapsed() < Duration::from_secs(20), "docker-registry did not start on port {port}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+
+    (registry, port)
+}
+
 fn tools_present() -> bool {
     let missing: Vec<&str> = ["docker-registry", "skopeo"].into_iter().filter(|t| !on_path(t)).collect();
     tools_ready(&missing, "apt-get install docker-registry skopeo")
@@ -55,30 +85,7 @@ fn pulls_from_a_loopback_registry() {
         return;
     }
     let tmp = TempDir::new("registry");
-    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let config = tmp.path("config.yml");
-    std::fs::write(
-        &config,
-        format!(
-            "version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: {}\nhttp:\n  addr: 127.0.0.1:{port}\n",
-            tmp.path("data").display()
-        ),
-    )
-    .unwrap();
-    let _registry = Registry(
-        Command::new("docker-registry")
-            .arg("serve")
-            .arg(&config)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
-    let started = Instant::now();
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(started.elapsed() < Duration::from_secs(20), "docker-registry did not start on port {port}");
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    let (_registry, port) = start_registry(&tmp);
 
     let layers = waste_scenario();
     let oci = tmp.path("oci");
@@ -122,4 +129,65 @@ fn pulls_from_a_loopback_registry() {
     assert_eq!(out.status.code(), Some(2), "a missing image is an error");
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("test/scenario:nope") && stderr.contains("404"), "{stderr}");
+}
+
+#[test]
+fn builds_from_an_image_in_a_loopback_registry() {
+    if !tools_present() {
+        return;
+    }
+    if !nix::unistd::geteuid().is_root() || !std::path::Path::new("/bin/busybox").exists() {
+        assert!(std::env::var_os("CI").is_none(), "the build needs root and busybox-static under CI");
+        eprintln!("SKIPPED: builds_from_an_image_in_a_loopback_registry: needs root and /bin/busybox");
+        return;
+    }
+    let tmp = TempDir::new("registry-build");
+    let (_registry, port) = start_registry(&tmp);
+    // A busybox image built by imgopt, written as an OCI layout and pushed with skopeo.
+    let ctx = tmp.path("base");
+    std::fs::create_dir_all(&ctx).unwrap();
+    std::fs::copy("/bin/busybox", ctx.join("busybox")).unwrap();
+    std::fs::write(
+        ctx.join("Dockerfile"),
+        "FROM scratch\nCOPY busybox /bin/busybox\nRUN [\"/bin/busybox\", \"--install\", \"-s\", \"/bin\"]\n",
+    )
+    .unwrap();
+    let imgopt = env!("CARGO_BIN_EXE_imgopt");
+    let oci = tmp.path("oci");
+    let out = Command::new(imgopt)
+        .args(["build", "-o", &format!("oci:{}:v1", oci.display())])
+        .arg(&ctx)
+        .env("IMGOPT_STORE", tmp.path("store-a"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let name = format!("127.0.0.1:{port}/test/busybox:1");
+    let out = Command::new("skopeo")
+        .args(["copy", "--dest-tls-verify=false"])
+        .arg(format!("oci:{}:v1", oci.display()))
+        .arg(format!("docker://{name}"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "skopeo: {}", String::from_utf8_lossy(&out.stderr));
+    // A fresh store: FROM pulls through imgopt's registry client, then builds on it.
+    let app = tmp.path("app");
+    std::fs::create_dir_all(&app).unwrap();
+    std::fs::write(app.join("Dockerfile"), format!("FROM {name}\nRUN echo built-on-pulled > /mark\n")).unwrap();
+    let store = tmp.path("store-b");
+    let out = Command::new(imgopt)
+        .args(["analyze", "--format", "json"])
+        .arg(&app)
+        .env("IMGOPT_STORE", &store)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(err.contains("pulling 127.0.0.1:"), "{err}");
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let layers = report["layers"].as_array().unwrap();
+    assert_eq!(layers.len(), 3, "two pulled layers and the RUN's");
+    assert_eq!(layers[2]["dockerfile"]["line"], 2);
+    assert_eq!(layers[0]["dockerfile"]["match"], "base_image");
+    let index = std::fs::read_to_string(store.join("index.json")).unwrap();
+    assert!(index.contains(&name), "the pulled base is named in the store: {index}");
 }

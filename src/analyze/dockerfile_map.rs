@@ -652,6 +652,89 @@ impl DockerfileSteps {
     }
 }
 
+/// The map of an image imgopt built itself: each layer's instruction is known, nothing is
+/// matched. `origins[i]` is the instruction (index in `df.instructions`) that made layer `i`,
+/// None for the base image's layers.
+pub fn built_map(
+    file: &str,
+    df: &Dockerfile<'_>,
+    model: &Model,
+    target_stage: usize,
+    origins: &[Option<usize>],
+) -> DockerfileMap {
+    let place = |i: usize| {
+        let inst = &df.instructions[i];
+        let stage = model.stage_of(i).map_or(0, |s| s.index);
+        let text = normalize(inst.source(df.text).lines().next().unwrap_or(""));
+        (inst.start_line, inst.end_line, stage, text)
+    };
+    let mut lineage: Vec<usize> = model.lineage(target_stage).map(|s| s.index).collect();
+    lineage.reverse();
+    let first_from = lineage.first().map(|&s| model.stages[s].from);
+    let layers: Vec<LayerLine> = origins
+        .iter()
+        .map(|o| {
+            let (i, how) = match o {
+                Some(i) => (Some(*i), Match::Built),
+                None => (first_from, Match::BaseImage),
+            };
+            match i {
+                Some(i) => {
+                    let (line, end_line, stage, text) = place(i);
+                    LayerLine {
+                        line: Some(line),
+                        end_line: Some(end_line),
+                        instruction: Some(text),
+                        stage: Some(stage),
+                        how,
+                        reason: None,
+                    }
+                }
+                None => LayerLine {
+                    line: None,
+                    end_line: None,
+                    instruction: None,
+                    stage: None,
+                    how: Match::Unmapped,
+                    reason: Some("no stage".to_string()),
+                },
+            }
+        })
+        .collect();
+    let mut instructions = Vec::new();
+    for (n, &s) in lineage.iter().enumerate() {
+        let stage = &model.stages[s];
+        let range =
+            if n == 0 { stage.instructions.clone() } else { stage.instructions.start + 1..stage.instructions.end };
+        for i in range {
+            let (line, end_line, stage_index, text) = place(i);
+            let made: Vec<usize> = origins.iter().enumerate().filter(|(_, o)| **o == Some(i)).map(|(l, _)| l).collect();
+            let base: Vec<usize> = if Some(i) == first_from {
+                origins.iter().enumerate().filter(|(_, o)| o.is_none()).map(|(l, _)| l).collect()
+            } else {
+                Vec::new()
+            };
+            instructions.push(InstructionLayers {
+                line,
+                end_line,
+                stage: stage_index,
+                instruction: text,
+                layers: if base.is_empty() { made } else { base },
+                created_by: None,
+                note: None,
+            });
+        }
+    }
+    DockerfileMap {
+        file: file.to_string(),
+        target_stage,
+        base_layers: Some(origins.iter().take_while(|o| o.is_none()).count()),
+        complete: true,
+        instructions,
+        layers,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -741,88 +824,5 @@ mod tests {
             ]
         );
         assert_eq!(map.base_layers, Some(0));
-    }
-}
-
-/// The map of an image imgopt built itself: each layer's instruction is known, nothing is
-/// matched. `origins[i]` is the instruction (index in `df.instructions`) that made layer `i`,
-/// None for the base image's layers.
-pub fn built_map(
-    file: &str,
-    df: &Dockerfile<'_>,
-    model: &Model,
-    target_stage: usize,
-    origins: &[Option<usize>],
-) -> DockerfileMap {
-    let place = |i: usize| {
-        let inst = &df.instructions[i];
-        let stage = model.stage_of(i).map_or(0, |s| s.index);
-        let text = normalize(inst.source(df.text).lines().next().unwrap_or(""));
-        (inst.start_line, inst.end_line, stage, text)
-    };
-    let mut lineage: Vec<usize> = model.lineage(target_stage).map(|s| s.index).collect();
-    lineage.reverse();
-    let first_from = lineage.first().map(|&s| model.stages[s].from);
-    let layers: Vec<LayerLine> = origins
-        .iter()
-        .map(|o| {
-            let (i, how) = match o {
-                Some(i) => (Some(*i), Match::Built),
-                None => (first_from, Match::BaseImage),
-            };
-            match i {
-                Some(i) => {
-                    let (line, end_line, stage, text) = place(i);
-                    LayerLine {
-                        line: Some(line),
-                        end_line: Some(end_line),
-                        instruction: Some(text),
-                        stage: Some(stage),
-                        how,
-                        reason: None,
-                    }
-                }
-                None => LayerLine {
-                    line: None,
-                    end_line: None,
-                    instruction: None,
-                    stage: None,
-                    how: Match::Unmapped,
-                    reason: Some("no stage".to_string()),
-                },
-            }
-        })
-        .collect();
-    let mut instructions = Vec::new();
-    for (n, &s) in lineage.iter().enumerate() {
-        let stage = &model.stages[s];
-        let range =
-            if n == 0 { stage.instructions.clone() } else { stage.instructions.start + 1..stage.instructions.end };
-        for i in range {
-            let (line, end_line, stage_index, text) = place(i);
-            let made: Vec<usize> = origins.iter().enumerate().filter(|(_, o)| **o == Some(i)).map(|(l, _)| l).collect();
-            let base: Vec<usize> = if Some(i) == first_from {
-                origins.iter().enumerate().filter(|(_, o)| o.is_none()).map(|(l, _)| l).collect()
-            } else {
-                Vec::new()
-            };
-            instructions.push(InstructionLayers {
-                line,
-                end_line,
-                stage: stage_index,
-                instruction: text,
-                layers: if base.is_empty() { made } else { base },
-                created_by: None,
-                note: None,
-            });
-        }
-    }
-    DockerfileMap {
-        file: file.to_string(),
-        target_stage,
-        base_layers: Some(origins.iter().take_while(|o| o.is_none()).count()),
-        complete: true,
-        instructions,
-        layers,
     }
 }

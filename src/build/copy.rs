@@ -217,8 +217,10 @@ fn decompressed(path: &Path, kind: &str) -> Result<Box<dyn Read>, String> {
     Ok(match kind {
         "gzip" => Box::new(flate2::read::MultiGzDecoder::new(f)),
         "zstd" => Box::new(zstd::stream::read::Decoder::new(f).map_err(|e| format!("{}: {e}", path.display()))?),
+        "bzip2" => Box::new(bzip2::read::MultiBzDecoder::new(f)),
+        "xz" => Box::new(liblzma::read::XzDecoder::new_multi_decoder(f)),
         "tar" => Box::new(f),
-        other => return Err(format!("{}: {other} archives are not supported yet", path.display())),
+        other => return Err(format!("{}: {other} archives are not supported", path.display())),
     })
 }
 

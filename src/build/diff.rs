@@ -21,6 +21,7 @@ use std::sync::mpsc::{self, Receiver, SyncSender};
 
 use sha2::{Digest as _, Sha256};
 
+use crate::image::layer::{OPAQUE_MARKER, WHITEOUT_PREFIX};
 use crate::image::spec::{Digest, MEDIA_OCI_LAYER_GZIP, MEDIA_OCI_LAYER_TAR, MEDIA_OCI_LAYER_ZSTD};
 
 /// The xattrs overlayfs marks an opaque directory with: `trusted.` when mounted by root,
@@ -41,8 +42,9 @@ const CHUNKS_IN_FLIGHT: usize = 4;
 const WALKER_STACK: usize = 16 << 20;
 
 const BLOCK: usize = 512;
-const WHITEOUT_PREFIX: &[u8] = b".wh.";
-const OPAQUE_MARKER: &[u8] = b".wh..wh..opq";
+
+/// Xattr names and values, sorted by name.
+type Xattrs = Vec<(Vec<u8>, Vec<u8>)>;
 const CAPABILITY_XATTR: &[u8] = b"security.capability";
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -234,7 +236,8 @@ fn io_error<'a>(op: &'static str, path: &'a Path) -> impl FnOnce(io::Error) -> D
 
 /// Write the layer for `upper` (an overlay upper directory) over `lowers` (the snapshot
 /// directories under it, top-most first, whiteouts and opaque directories in overlay's own
-/// form) to `out`, compressed as `opts` says.
+/// form) to `out`, compressed as `opts` says. On error, what was written to `out` is not a
+/// layer and must be thrown away.
 pub fn write_layer(
     upper: &Path,
     lowers: &[&Path],
@@ -251,9 +254,11 @@ pub fn write_layer(
             .map_err(|e| DiffError::Io { op: "start a thread to walk", path: upper.to_path_buf(), source: e })?;
         let compressed = compress(chunk_rx, spare_tx, out, opts.compression);
         let walked = walker.join().map_err(|_| DiffError::Worker)?;
-        // The walker's error explains a compressor that stopped early, not the other way round.
-        let walked = walked?;
+        // The compressor stops early only when `out` fails, and the walker then only sees a
+        // closed pipe: the compressor's error is the cause. A walker that fails closes the pipe
+        // and the compressor ends normally. Either way `out` holds a partial blob.
         let (digest, size) = compressed.map_err(DiffError::Write)?;
+        let walked = walked?;
         let diff_id = walked.diff_id;
         Ok(WrittenLayer {
             digest: digest.unwrap_or_else(|| diff_id.clone()),
@@ -657,7 +662,7 @@ impl Walker<'_> {
     /// own excepted. BuildKit (and Docker) keep only `security.capability`; imgopt also keeps
     /// the user namespace, which programs set on purpose. `security.selinux` is the host's
     /// labelling and ACLs are dropped as Docker drops them.
-    fn kept_xattrs(&self, path: &Path, names: &[Vec<u8>]) -> Result<Vec<(Vec<u8>, Vec<u8>)>, DiffError> {
+    fn kept_xattrs(&self, path: &Path, names: &[Vec<u8>]) -> Result<Xattrs, DiffError> {
         let mut kept = Vec::new();
         for name in names {
             let wanted = name == CAPABILITY_XATTR || name.starts_with(b"user.");
@@ -753,7 +758,7 @@ impl Walker<'_> {
 
     fn write_whiteout(&mut self, dir: &[u8], name: &[u8]) -> Result<(), DiffError> {
         self.write_parents()?;
-        let mut wh = WHITEOUT_PREFIX.to_vec();
+        let mut wh = WHITEOUT_PREFIX.as_bytes().to_vec();
         wh.extend_from_slice(name);
         let wh = join_name(dir, &wh);
         // containerd 2's whiteout: an empty regular file, mode 0, owner 0:0, mtime 0.
@@ -765,7 +770,7 @@ impl Walker<'_> {
     fn write_opaque_marker(&mut self, parent: usize) -> Result<(), DiffError> {
         let dir = &self.parents[parent];
         let (path, meta) = (dir.path.clone(), dir.meta.clone());
-        let name = join_name(&dir.name, OPAQUE_MARKER);
+        let name = join_name(&dir.name, OPAQUE_MARKER.as_bytes());
         let (uid, gid) = self.translate(&path, &meta)?;
         let header = EntryHeader {
             name: &name,
@@ -1255,16 +1260,16 @@ mod tests {
         assert_eq!(b.len(), 3 * BLOCK, "PAX header, its records, the entry");
         assert_eq!(b[156], b'x');
         assert_eq!(&b[0..13], b"PaxHeaders.0/");
-        assert_eq!(&b[BLOCK..BLOCK + 116], format!("111 path={unsplittable}\n").as_bytes());
-        assert_eq!(&b[2 * BLOCK..2 * BLOCK + 100], unsplittable.as_bytes(), "name cut to 100, no NUL");
+        assert_eq!(&b[BLOCK..BLOCK + 111], format!("111 path={unsplittable}\n").as_bytes());
+        assert_eq!(&b[2 * BLOCK..2 * BLOCK + 100], &unsplittable.as_bytes()[..100], "name cut to 100, no NUL");
 
         let b = encode(&EntryHeader { name: "café/thé".as_bytes(), ..EntryHeader::empty_file() });
         assert_eq!(&b[0..22], b"caf/PaxHeaders.0/th\0\0\0", "non-ASCII dropped from the PAX header's name");
-        assert_eq!(&b[BLOCK..BLOCK + 20], "20 path=café/thé\n".as_bytes());
+        assert_eq!(&b[BLOCK..BLOCK + 19], "19 path=café/thé\n".as_bytes());
         assert_eq!(&b[2 * BLOCK..2 * BLOCK + 7], b"caf/th\0");
 
         let dir = encode(&EntryHeader { name: "ü/".as_bytes(), typeflag: b'5', ..EntryHeader::empty_file() });
-        assert_eq!(&dir[0..13], b"PaxHeaders.0\0");
+        assert_eq!(&dir[0..14], b"/PaxHeaders.0\0", "Go drops the non-ASCII after joining");
     }
 
     #[test]
@@ -1288,7 +1293,7 @@ mod tests {
         let data = &b[BLOCK..2 * BLOCK];
         let text = String::from_utf8_lossy(data);
         assert!(text.starts_with("45 SCHILY.xattr.security.capability=\u{1}"), "{text}");
-        assert!(text.contains("9 mtime=-5\n") && text.contains("15 uid=5000000\n"), "{text}");
+        assert!(text.contains("12 mtime=-5\n") && text.contains("15 uid=5000000\n"), "{text}");
         assert_eq!(&b[2 * BLOCK + 108..2 * BLOCK + 116], b"0000000\0", "uid field 0 when PAX holds it");
     }
 

@@ -12,17 +12,18 @@ use serde_json::json;
 use sha2::{Digest as _, Sha256};
 
 use super::copy::{CopyItem, CopyTask, Source};
-use super::diff::{self, DiffOptions, LayerCompression};
+use super::diff::{self, DiffOptions, IdMap, LayerCompression};
 use super::extract::{self, ExtractOptions};
 use super::sandbox::{self, NetworkMode, Spec, StepMount, Task};
 use super::store::{chain_id, CacheEntry, CachedLayer, Store, StoreError};
 use super::view::ChainView;
 use crate::context::{Dockerignore, IgnoreFile};
-use crate::image::spec::{self, Descriptor, Digest, Platform};
+use crate::image::spec::{self, Descriptor, Digest, History, ImageConfig, Platform, RootFs};
+use crate::image::write::{LayerFile, NewImage};
 use crate::image::{Image, ImageError, ImageRef, OpenOptions};
 use crate::model::expand::Vars;
 use crate::model::instruction::{Command, CommandLine, MountKind, Network};
-use crate::model::state::{ConfigState, Effect, FoldInputs, HealthcheckConfig, StageState};
+use crate::model::state::{Effect, FoldInputs, StageState};
 use crate::model::Model;
 use crate::syntax::{self, Span};
 
@@ -41,6 +42,8 @@ pub struct BuildOptions {
     pub tags: Vec<String>,
     pub source_date_epoch: Option<i64>,
     pub compression: LayerCompression,
+    /// `-o`: where to write the image besides the store.
+    pub output: Option<ImageRef>,
 }
 
 /// Why a build failed.
@@ -116,14 +119,17 @@ struct StageResult {
     layers: Vec<BuiltLayer>,
     state: StageState,
     key: String,
-    history: Vec<serde_json::Value>,
-    /// The base image's config JSON fields other than `config`, `rootfs`, `history`.
-    base_other: serde_json::Map<String, serde_json::Value>,
+    history: Vec<History>,
+    /// The base image's config (its unknown fields are kept in the image built on it).
+    base: ImageConfig,
     /// Layers the base image (not the Dockerfile) contributed.
     base_layers: usize,
     /// For each layer: the instruction that made it (None for base image layers).
     origins: Vec<Option<usize>>,
 }
+
+/// A stage built on its own thread: what it ended with and the steps it ran.
+type StageOutcome = Result<(StageResult, Vec<StepReport>)>;
 
 /// The built image, named in the store.
 #[derive(Debug, Clone)]
@@ -150,8 +156,10 @@ pub trait Progress {
 pub struct Builder<'p> {
     pub store: Store,
     pub opts: BuildOptions,
-    pub progress: &'p mut dyn Progress,
+    progress: std::sync::Mutex<&'p mut (dyn Progress + Send)>,
     rootless: bool,
+    /// Files the build makes on the host (downloads, heredoc scripts), removed at the end.
+    scratch_dir: std::sync::Mutex<Option<super::store::TempDir>>,
 }
 
 struct Parsed<'t> {
@@ -161,13 +169,17 @@ struct Parsed<'t> {
 }
 
 impl<'p> Builder<'p> {
-    pub fn new(store: Store, opts: BuildOptions, progress: &'p mut dyn Progress) -> Self {
+    pub fn new(store: Store, opts: BuildOptions, progress: &'p mut (dyn Progress + Send)) -> Self {
         let rootless = !nix::unistd::geteuid().is_root();
-        Builder { store, opts, progress, rootless }
+        Builder { store, opts, progress: std::sync::Mutex::new(progress), rootless, scratch_dir: Default::default() }
+    }
+
+    fn progress(&self) -> std::sync::MutexGuard<'_, &'p mut (dyn Progress + Send)> {
+        self.progress.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Reads, checks and builds the Dockerfile; the image is named in the store.
-    pub fn build(&mut self, text: &str) -> Result<BuildResult> {
+    pub fn build(&self, text: &str) -> Result<BuildResult> {
         let df = syntax::parse(text).map_err(|e| at(e.message, &e.span))?;
         let model = Model::build(&df);
         let commands = df
@@ -192,9 +204,37 @@ impl<'p> Builder<'p> {
         let needed = needed_stages(&parsed, target);
         let mut results: HashMap<usize, StageResult> = HashMap::new();
         let mut steps = Vec::new();
-        for stage in needed {
-            let r = self.build_stage(&parsed, stage, &inputs, &results, &mut steps)?;
-            results.insert(stage, r);
+        // Stages whose dependencies are built run together, each on its own thread.
+        let mut pending: Vec<usize> = needed;
+        while !pending.is_empty() {
+            let ready: Vec<usize> = pending
+                .iter()
+                .copied()
+                .filter(|&s| stage_deps(&parsed, s).iter().all(|d| results.contains_key(d)))
+                .collect();
+            if ready.is_empty() {
+                return Err(at("the stages depend on each other in a cycle", &(0..0)));
+            }
+            pending.retain(|s| !ready.contains(s));
+            let built: Vec<(usize, StageOutcome)> = std::thread::scope(|scope| {
+                let handles: Vec<_> = ready
+                    .iter()
+                    .map(|&stage| {
+                        let (parsed, inputs, results) = (&parsed, &inputs, &results);
+                        scope.spawn(move || {
+                            let mut steps = Vec::new();
+                            let r = self.build_stage(parsed, stage, inputs, results, &mut steps);
+                            (stage, r.map(|r| (r, steps)))
+                        })
+                    })
+                    .collect();
+                handles.into_iter().map(|h| h.join().expect("a stage thread panicked")).collect()
+            });
+            for (stage, r) in built {
+                let (r, stage_steps) = r?;
+                steps.extend(stage_steps);
+                results.insert(stage, r);
+            }
         }
         let result = results.remove(&target).expect("target stage built");
         self.finish(&parsed, target, result, steps)
@@ -232,7 +272,7 @@ impl<'p> Builder<'p> {
     }
 
     fn build_stage(
-        &mut self,
+        &self,
         p: &Parsed<'_>,
         index: usize,
         inputs: &FoldInputs,
@@ -255,7 +295,7 @@ impl<'p> Builder<'p> {
                 state: StageState::from_base(None),
                 key: "scratch".to_string(),
                 history: Vec::new(),
-                base_other: serde_json::Map::new(),
+                base: ImageConfig::default(),
                 base_layers: 0,
                 origins: Vec::new(),
             },
@@ -267,7 +307,7 @@ impl<'p> Builder<'p> {
             let total = stage.instructions.len() - 1;
             format!("[{name} {n}/{total}]")
         };
-        self.progress.step_started(&format!("{} FROM {base_name}", label_of(stage.from)));
+        self.progress().step_started(&format!("{} FROM {base_name}", label_of(stage.from)));
         let _ = from_inst;
         let mut onbuild_done = false;
         for i in stage.instructions.clone().skip(1) {
@@ -286,7 +326,7 @@ impl<'p> Builder<'p> {
     /// ONBUILD triggers of the base image run first in a stage built on it.
     #[allow(clippy::too_many_arguments)]
     fn run_onbuild(
-        &mut self,
+        &self,
         p: &Parsed<'_>,
         stage: usize,
         first: usize,
@@ -309,7 +349,7 @@ impl<'p> Builder<'p> {
 
     #[allow(clippy::too_many_arguments)]
     fn step(
-        &mut self,
+        &self,
         p: &Parsed<'_>,
         stage: usize,
         i: usize,
@@ -339,12 +379,12 @@ impl<'p> Builder<'p> {
         match effect {
             Effect::None => return Ok(()),
             Effect::Config => {
-                self.progress.step_started(label);
+                self.progress().step_started(label);
                 result.history.push(history_entry(&created_by, true, self.opts.source_date_epoch));
             }
             Effect::Filesystem => {
-                self.progress.step_started(label);
-                let planned = self.plan(p, cmd, &before, &result.state, inst, done)?;
+                self.progress().step_started(label);
+                let planned = self.plan(p, cmd, &before, &result.state, inst, done, &result.layers)?;
                 let Some((task, key_material)) = planned else {
                     // WORKDIR / needs no directory.
                     result.history.push(history_entry(&created_by, true, self.opts.source_date_epoch));
@@ -381,7 +421,7 @@ impl<'p> Builder<'p> {
         }
         if effect != Effect::Config || !matches!(cmd, Command::Arg(_)) {
             report.seconds = started.elapsed().as_secs_f64();
-            self.progress.step_done(&report);
+            self.progress().step_done(&report);
             steps.push(report);
         }
         Ok(())
@@ -389,14 +429,16 @@ impl<'p> Builder<'p> {
 
     /// The sandbox task of a filesystem step and what its cache key covers; None when the
     /// step has nothing to do (WORKDIR /).
+    #[allow(clippy::too_many_arguments)]
     fn plan(
-        &mut self,
+        &self,
         p: &Parsed<'_>,
         cmd: &Command,
         before: &StageState,
         after: &StageState,
         inst: &syntax::Instruction<'_>,
         done: &HashMap<usize, StageResult>,
+        current: &[BuiltLayer],
     ) -> Result<Option<(Task, String)>> {
         let esc = p.df.escape;
         match cmd {
@@ -412,6 +454,7 @@ impl<'p> Builder<'p> {
             }
             Command::Run(run) => {
                 let shell = before.shell();
+                let mut pipe_mounts = Vec::new();
                 let argv = match (&run.command, run.lone_heredoc()) {
                     (CommandLine::Exec(v), _) => v.clone(),
                     (CommandLine::Shell(_), Some(doc)) => {
@@ -422,9 +465,23 @@ impl<'p> Builder<'p> {
                             doc.content.clone()
                         };
                         if body.starts_with("#!") {
-                            return Err(at("a heredoc with a #! line is not supported yet", &inst.span));
+                            // BuildKit writes it to /dev/pipes/NAME (0755) and runs that file.
+                            let file = self.scratch()?.join(format!("pipe-{}", doc.name));
+                            std::fs::write(&file, &body).map_err(io_err(file.display().to_string()))?;
+                            std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o755))
+                                .map_err(io_err(file.display().to_string()))?;
+                            let target = format!("/dev/pipes/{}", doc.name);
+                            pipe_mounts.push(StepMount {
+                                source: Some(file),
+                                target: target.clone(),
+                                read_only: true,
+                                overlay: None,
+                                subpath: String::new(),
+                            });
+                            shell.iter().cloned().chain(std::iter::once(target)).collect()
+                        } else {
+                            shell.iter().cloned().chain(std::iter::once(body)).collect()
                         }
-                        shell.iter().cloned().chain(std::iter::once(body)).collect()
                     }
                     (CommandLine::Shell(_), None) => {
                         let script = run.shell_script().unwrap_or_default();
@@ -432,7 +489,7 @@ impl<'p> Builder<'p> {
                     }
                 };
                 let env: Vec<String> = before.run_env().into_iter().map(|(k, v)| format!("{k}={v}")).collect();
-                let mut mounts = Vec::new();
+                let mut mounts = pipe_mounts;
                 let mut mount_keys = Vec::new();
                 for m in &run.mounts {
                     let target = m.target.as_deref().map(|t| crate::model::state::join_path(before.workdir(), t));
@@ -447,17 +504,33 @@ impl<'p> Builder<'p> {
                             if let Some(mode) = m.mode {
                                 let _ = std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(mode));
                             }
-                            mounts.push(StepMount { source: Some(dir), target, read_only: m.read_only });
+                            mounts.push(StepMount {
+                                source: Some(dir),
+                                target,
+                                read_only: m.read_only,
+                                overlay: None,
+                                subpath: String::new(),
+                            });
                         }
-                        MountKind::Tmpfs => {
-                            mounts.push(StepMount { source: None, target: target.expect("target"), read_only: false })
-                        }
+                        MountKind::Tmpfs => mounts.push(StepMount {
+                            source: None,
+                            target: target.expect("target"),
+                            read_only: false,
+                            overlay: None,
+                            subpath: String::new(),
+                        }),
                         MountKind::Secret => {
                             let id = m.id.clone().or_else(|| m.source.clone()).unwrap_or_default();
                             match self.opts.secrets.get(&id) {
                                 Some(src) => {
                                     if let Some(target) = target {
-                                        mounts.push(StepMount { source: Some(src.clone()), target, read_only: true });
+                                        mounts.push(StepMount {
+                                            source: Some(src.clone()),
+                                            target,
+                                            read_only: true,
+                                            overlay: None,
+                                            subpath: String::new(),
+                                        });
                                     }
                                 }
                                 None if m.required => {
@@ -472,9 +545,18 @@ impl<'p> Builder<'p> {
                         MountKind::Bind => {
                             let target = target.expect("target");
                             let source = m.source.clone().unwrap_or_else(|| "/".to_string());
-                            let (dir, key) = self.bind_source(p, m.from.as_deref(), &source, before, done, &m.span)?;
+                            let (mount, key) = self.bind_source(
+                                p,
+                                m.from.as_deref(),
+                                &source,
+                                before,
+                                done,
+                                &m.span,
+                                target.clone(),
+                                m.read_only,
+                            )?;
                             mount_keys.push(format!("{target}={key}"));
-                            mounts.push(StepMount { source: Some(dir), target, read_only: true });
+                            mounts.push(mount);
                         }
                         MountKind::Ssh => {
                             return Err(at("RUN --mount=type=ssh is not supported by imgopt's builder", &m.span))
@@ -503,7 +585,7 @@ impl<'p> Builder<'p> {
                 Ok(Some((task, key)))
             }
             Command::Copy(copy) => {
-                let (task, key) = self.plan_copy(p, copy, before, inst, done, esc)?;
+                let (task, key) = self.plan_copy(p, copy, before, inst, done, current, esc)?;
                 Ok(Some((Task::Copy(task), key)))
             }
             _ => Ok(None),
@@ -511,23 +593,41 @@ impl<'p> Builder<'p> {
     }
 
     /// A bind mount's source, materialized as a host directory or file, and its content key.
+    #[allow(clippy::too_many_arguments)]
     fn bind_source(
-        &mut self,
+        &self,
         p: &Parsed<'_>,
         from: Option<&str>,
         source: &str,
         state: &StageState,
         done: &HashMap<usize, StageResult>,
         span: &Span,
-    ) -> Result<(PathBuf, String)> {
+        target: String,
+        read_only: bool,
+    ) -> Result<(StepMount, String)> {
         let view = match from {
             None => self.context_view(),
             Some(name) => self.stage_or_image_view(p, name, state, done, span)?,
         };
-        let (_, found) =
+        let (path, found) =
             view.resolve(source, true).ok_or_else(|| at(format!("bind mount source {source} not found"), span))?;
-        let key = tree_key(&found.host).map_err(io_err(found.host.display().to_string()))?;
-        Ok((found.host, key))
+        let key = match from {
+            // A stage or an image is content-addressed by its chain: the path in it is enough.
+            Some(_) => format!("{}:{path}", view.layers.first().map(|l| l.display().to_string()).unwrap_or_default()),
+            None => tree_key(&found.host).map_err(io_err(found.host.display().to_string()))?,
+        };
+        let mount = if found.meta.is_dir() {
+            let lowers = view.layers.iter().map(|l| l.display().to_string()).collect();
+            StepMount { source: None, target, read_only, overlay: Some(lowers), subpath: path }
+        } else if read_only {
+            StepMount { source: Some(found.host), target, read_only, overlay: None, subpath: String::new() }
+        } else {
+            // A writable bind of a file: a copy, so the step never writes to the source.
+            let copy = self.scratch()?.join(format!("bind-{}", hex(&Sha256::digest(key.as_bytes()))));
+            std::fs::copy(&found.host, &copy).map_err(io_err(found.host.display().to_string()))?;
+            StepMount { source: Some(copy), target, read_only, overlay: None, subpath: String::new() }
+        };
+        Ok((mount, key))
     }
 
     fn context_view(&self) -> ChainView {
@@ -536,7 +636,7 @@ impl<'p> Builder<'p> {
 
     /// The file system a `--from` names: an earlier stage, or an image.
     fn stage_or_image_view(
-        &mut self,
+        &self,
         p: &Parsed<'_>,
         name: &str,
         state: &StageState,
@@ -557,19 +657,23 @@ impl<'p> Builder<'p> {
         ChainView::new(layers.iter().rev().map(|l| self.store.snapshot_dir(&l.chain)).collect())
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn plan_copy(
-        &mut self,
+        &self,
         p: &Parsed<'_>,
         copy: &crate::model::instruction::Copy,
         state: &StageState,
         inst: &syntax::Instruction<'_>,
         done: &HashMap<usize, StageResult>,
+        current: &[BuiltLayer],
         esc: char,
     ) -> Result<(CopyTask, String)> {
         let expand = |w: &str| state.expand(w, esc).map_err(|e| at(e.to_string(), &inst.span));
         let dest_raw = expand(&copy.dest.text)?;
-        let dest_is_dir = dest_raw.ends_with('/') || copy.sources.len() > 1;
         let dest = crate::model::state::join_path(state.workdir(), &dest_raw);
+        // A destination that is a directory in the image takes files into it, as Docker does.
+        let exists_as_dir = self.view_of(current).resolve(&dest, true).is_some_and(|(_, f)| f.meta.is_dir());
+        let dest_is_dir = dest_raw.ends_with('/') || copy.sources.len() > 1 || exists_as_dir;
         let (view, ignore) = match &copy.from {
             Some(from) => (self.stage_or_image_view(p, from, state, done, &inst.span)?, None),
             None => (self.context_view(), self.dockerignore()),
@@ -579,9 +683,8 @@ impl<'p> Builder<'p> {
             .iter()
             .map(|e| Dockerignore::parse(e).map_err(|er| at(format!("--exclude={e}: {er:?}"), &inst.span)))
             .collect::<Result<_>>()?;
-        let target_view = self.view_of(&self.current_layers_hint());
-        let _ = target_view;
         let mut items: Vec<CopyItem> = Vec::new();
+        let mut dirs: Vec<String> = Vec::new();
         let mut key = Sha256::new();
         let add_file = |items: &mut Vec<CopyItem>, host: PathBuf, dest: String, key: &mut Sha256| -> Result<()> {
             hash_entry(key, &host, &dest).map_err(io_err(host.display().to_string()))?;
@@ -602,10 +705,13 @@ impl<'p> Builder<'p> {
             }
             let src_text = expand(&src.text)?;
             if copy.is_add && (src_text.starts_with("http://") || src_text.starts_with("https://")) {
-                return Err(at(
-                    format!("ADD of a URL ({src_text}) is not supported by imgopt's builder yet"),
-                    &src.span,
-                ));
+                let file = self.download(&src_text, copy.checksum.as_deref(), &src.span)?;
+                let name = url_file_name(&src_text);
+                let target =
+                    if dest_is_dir { format!("{}/{}", dest.trim_end_matches('/'), name) } else { dest.clone() };
+                hash_entry(&mut key, &file, &target).map_err(io_err(file.display().to_string()))?;
+                items.push(CopyItem { source: Source::Host(file), dest: target });
+                continue;
             }
             if copy.is_add && (src_text.starts_with("git@") || src_text.ends_with(".git")) {
                 return Err(at("ADD of a git repository is not supported by imgopt's builder", &src.span));
@@ -633,6 +739,7 @@ impl<'p> Builder<'p> {
                     dest.clone()
                 };
                 if found.meta.is_dir() {
+                    dirs.push(base_dest.clone());
                     let mut stack = vec![(rel.clone(), base_dest.clone())];
                     if copy.parents {
                         add_file(&mut items, found.host.clone(), base_dest.clone(), &mut key)?;
@@ -666,13 +773,54 @@ impl<'p> Builder<'p> {
             ),
             None => None,
         };
-        let dirs = if dest_is_dir { vec![dest.clone()] } else { Vec::new() };
-        let key_text = format!("copy {dest} {chown:?} {chmod:?} {}", hex(&key.finalize()));
+        if dest_is_dir {
+            dirs.insert(0, dest.clone());
+        }
+        let key_text = format!("copy {dest} {dirs:?} {chown:?} {chmod:?} {}", hex(&key.finalize()));
         Ok((CopyTask { dirs, items, chown, chmod, dir_owner: None }, key_text))
     }
 
-    fn current_layers_hint(&self) -> Vec<BuiltLayer> {
-        Vec::new()
+    /// A directory for files the build makes on the host (downloads, heredoc scripts),
+    /// removed when the build ends.
+    fn scratch(&self) -> Result<PathBuf> {
+        let mut dir = self.scratch_dir.lock().unwrap_or_else(|e| e.into_inner());
+        if dir.is_none() {
+            *dir = Some(self.store.temp_dir("build")?);
+        }
+        Ok(dir.as_ref().expect("just made").path.clone())
+    }
+
+    /// ADD's download: mode 0600 as BuildKit makes it, checked against `--checksum`.
+    fn download(&self, url: &str, checksum: Option<&str>, span: &Span) -> Result<PathBuf> {
+        let dir = self.scratch()?;
+        let n = std::fs::read_dir(&dir).map(|d| d.count()).unwrap_or(0);
+        let file = dir.join(format!("download-{n}"));
+        self.progress().output(&format!("downloading {url}"));
+        let failed = |e: String| at(format!("ADD {url}: {e}"), span);
+        let agent: ureq::Agent =
+            ureq::Agent::config_builder().timeout_global(Some(std::time::Duration::from_secs(600))).build().into();
+        let mut response = agent.get(url).call().map_err(|e| failed(e.to_string()))?;
+        let mut out = std::fs::File::create(&file).map_err(io_err(file.display().to_string()))?;
+        let mut hasher = Sha256::new();
+        let mut reader = response.body_mut().as_reader();
+        let mut buf = vec![0u8; 1 << 16];
+        loop {
+            let n = reader.read(&mut buf).map_err(|e| failed(e.to_string()))?;
+            if n == 0 {
+                break;
+            }
+            hasher.update(&buf[..n]);
+            std::io::Write::write_all(&mut out, &buf[..n]).map_err(io_err(file.display().to_string()))?;
+        }
+        let got = format!("sha256:{}", hex(&hasher.finalize()));
+        if let Some(want) = checksum {
+            if want != got {
+                return Err(failed(format!("checksum mismatch: expected {want}, got {got}")));
+            }
+        }
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600))
+            .map_err(io_err(file.display().to_string()))?;
+        Ok(file)
     }
 
     fn dockerignore(&self) -> Option<Dockerignore> {
@@ -681,7 +829,7 @@ impl<'p> Builder<'p> {
     }
 
     /// Runs a planned task in the sandbox over the stage's chain and turns the result into a layer.
-    fn execute(&mut self, task: Task, result: &StageResult, what: &str, span: &Span) -> Result<CacheEntry> {
+    fn execute(&self, task: Task, result: &StageResult, what: &str, span: &Span) -> Result<CacheEntry> {
         let tmp = self.store.temp_dir("step")?;
         let (upper, work, merged) = (tmp.path.join("upper"), tmp.path.join("work"), tmp.path.join("merged"));
         for d in [&upper, &work, &merged] {
@@ -706,6 +854,7 @@ impl<'p> Builder<'p> {
             work,
             merged,
             userxattr: self.rootless,
+            userns: self.rootless.then(sandbox::UserNs::current),
             hostname: "buildkitsandbox".to_string(),
             network: match &task {
                 Task::Run { network, .. } => *network,
@@ -715,8 +864,7 @@ impl<'p> Builder<'p> {
             resolv_file,
             task,
         };
-        let progress = &mut *self.progress;
-        let outcome = sandbox::run_step(&spec, &mut |line| progress.output(line))
+        let outcome = sandbox::run_step(&spec, &mut |line| self.progress().output(line))
             .map_err(io_err("starting the build sandbox"))?;
         if sandbox::interrupted() {
             return Err(BuildError::Interrupted);
@@ -736,11 +884,18 @@ impl<'p> Builder<'p> {
         let lower_refs: Vec<&Path> = lower_dirs.iter().map(PathBuf::as_path).collect();
         let blob_tmp = tmp.path.join("blob");
         let mut out = std::fs::File::create(&blob_tmp).map_err(io_err(blob_tmp.display().to_string()))?;
-        let diff_opts = DiffOptions {
+        let mut diff_opts = DiffOptions {
             compression: self.opts.compression,
             source_date_epoch: self.opts.source_date_epoch,
             ..DiffOptions::default()
         };
+        if self.rootless {
+            // Files the step made are owned by host ids: the layer records the ids the step saw.
+            let (uids, gids) = sandbox::UserNs::current().ranges();
+            let map = IdMap::new;
+            diff_opts.uid_map = map(uids).map_err(|e| BuildError::Layer { message: e.to_string() })?;
+            diff_opts.gid_map = map(gids).map_err(|e| BuildError::Layer { message: e.to_string() })?;
+        }
         let written = diff::write_layer(&upper, &lower_refs, &mut out, &diff_opts)
             .map_err(|e| BuildError::Layer { message: format!("{what}: {e}") })?;
         drop(out);
@@ -764,7 +919,7 @@ impl<'p> Builder<'p> {
     }
 
     /// Makes sure the snapshot of `chain` exists, unpacking the layer's blob if it does not.
-    fn ensure_snapshot(&mut self, chain: &Digest, layer: &CachedLayer) -> Result<()> {
+    fn ensure_snapshot(&self, chain: &Digest, layer: &CachedLayer) -> Result<()> {
         if self.store.has_snapshot(chain) {
             return Ok(());
         }
@@ -783,10 +938,8 @@ impl<'p> Builder<'p> {
     }
 
     /// A base image from the store, pulled from its registry when the store lacks it.
-    fn base_image(&mut self, name: &str, span: &Span) -> Result<StageResult> {
+    fn base_image(&self, name: &str, span: &Span) -> Result<StageResult> {
         let image = self.open_image(name, span)?;
-        let config_json: serde_json::Value =
-            serde_json::to_value(&image.config).map_err(|e| BuildError::Layer { message: e.to_string() })?;
         let mut layers = Vec::new();
         let mut parent: Option<Digest> = None;
         for blob in &image.layers {
@@ -806,12 +959,9 @@ impl<'p> Builder<'p> {
             parent = Some(chain.clone());
             layers.push(BuiltLayer { layer, chain });
         }
-        let base_state = config_state(config_json.get("config"));
-        let mut base_other = config_json.as_object().cloned().unwrap_or_default();
-        let history = base_other.remove("history").and_then(|h| h.as_array().cloned()).unwrap_or_default();
-        for k in ["config", "rootfs", "created"] {
-            base_other.remove(k);
-        }
+        let base_state = super::config::config_state(image.config.config.as_ref());
+        let mut base = image.config.clone();
+        let history = std::mem::take(&mut base.history);
         let key = format!("image {}", image.config_digest.as_ref().map(|d| d.to_string()).unwrap_or_default());
         let n = layers.len();
         Ok(StageResult {
@@ -819,13 +969,13 @@ impl<'p> Builder<'p> {
             state: StageState::from_base(Some(base_state)),
             key,
             history,
-            base_other,
+            base,
             base_layers: n,
             origins: vec![None; n],
         })
     }
 
-    fn open_image(&mut self, name: &str, span: &Span) -> Result<Image> {
+    fn open_image(&self, name: &str, span: &Span) -> Result<Image> {
         let canonical = super::store::canonical_name(name).map_err(|m| at(format!("{name}: {m}"), span))?;
         let found = match self.store.lookup(name)? {
             Some(d) => Some(d),
@@ -835,7 +985,7 @@ impl<'p> Builder<'p> {
             Some(d) => d.annotations.get(spec::ANNOTATION_REF_NAME).cloned().unwrap_or(canonical),
             None => {
                 let reference = crate::image::name::ImageName::parse(name).map_err(|e| at(e.to_string(), span))?;
-                self.progress.output(&format!("pulling {canonical}"));
+                self.progress().output(&format!("pulling {canonical}"));
                 let digest = crate::image::registry::pull(&reference, &Platform::host(), &self.store.root)?;
                 let bytes = std::fs::read(self.store.blob_path(&digest)).map_err(io_err(digest.to_string()))?;
                 self.store.tag(
@@ -857,7 +1007,7 @@ impl<'p> Builder<'p> {
     }
 
     fn finish(
-        &mut self,
+        &self,
         p: &Parsed<'_>,
         target: usize,
         result: StageResult,
@@ -868,38 +1018,39 @@ impl<'p> Builder<'p> {
             Some(t) => rfc3339(t),
             None => rfc3339(now()),
         };
-        let mut config = result.base_other.clone();
-        config.insert("architecture".into(), json!(platform.architecture));
-        config.insert("os".into(), json!(platform.os));
+        let mut result = result;
+        let mut config = result.base.clone();
+        config.architecture = platform.architecture.clone();
+        config.os = platform.os.clone();
         if let Some(v) = &platform.variant {
-            config.insert("variant".into(), json!(v));
+            config.other.insert("variant".into(), serde_json::json!(v));
         }
-        config.insert("created".into(), json!(created));
-        config.insert("config".into(), config_json(&result.state.config));
-        config.insert(
-            "rootfs".into(),
-            json!({"type": "layers", "diff_ids": result.layers.iter().map(|l| l.layer.diff_id.to_string()).collect::<Vec<_>>()}),
-        );
-        config.insert("history".into(), json!(result.history));
-        let config_bytes = serde_json::to_vec(&serde_json::Value::Object(config)).expect("config serializes");
-        let config_digest = self.store.put_blob(&config_bytes)?;
-        let manifest = json!({
-            "schemaVersion": 2,
-            "mediaType": spec::MEDIA_OCI_MANIFEST,
-            "config": {"mediaType": spec::MEDIA_OCI_CONFIG, "digest": config_digest.to_string(), "size": config_bytes.len()},
-            "layers": result.layers.iter().map(|l| json!({
-                "mediaType": l.layer.media_type, "digest": l.layer.digest.to_string(), "size": l.layer.size,
-            })).collect::<Vec<_>>(),
-        });
-        let manifest_bytes = serde_json::to_vec(&manifest).expect("manifest serializes");
-        let manifest_digest = self.store.put_blob(&manifest_bytes)?;
-        let descriptor = Descriptor {
-            media_type: spec::MEDIA_OCI_MANIFEST.to_string(),
-            digest: manifest_digest.clone(),
-            size: manifest_bytes.len() as u64,
-            platform: Some(platform),
+        config.created = Some(created);
+        config.config = Some(super::config::container_config(&result.state.config, result.base.config.take()));
+        config.rootfs = RootFs {
+            kind: "layers".to_string(),
+            diff_ids: result.layers.iter().map(|l| l.layer.diff_id.clone()).collect(),
+        };
+        config.history = result.history.clone();
+        let image = NewImage {
+            config,
+            layers: result
+                .layers
+                .iter()
+                .map(|l| LayerFile {
+                    path: self.store.blob_path(&l.layer.digest),
+                    descriptor: Descriptor {
+                        media_type: l.layer.media_type.clone(),
+                        digest: l.layer.digest.clone(),
+                        size: l.layer.size,
+                        platform: None,
+                        annotations: Default::default(),
+                        other: Default::default(),
+                    },
+                    diff_id: l.layer.diff_id.clone(),
+                })
+                .collect(),
             annotations: Default::default(),
-            other: Default::default(),
         };
         let mut names: Vec<String> = self
             .opts
@@ -908,15 +1059,17 @@ impl<'p> Builder<'p> {
             .map(|t| super::store::canonical_name(t).map_err(|m| at(format!("-t {t}: {m}"), &(0..0))))
             .collect::<Result<_>>()?;
         if names.is_empty() {
-            names.push(format!("imgopt.local/build:{}", &manifest_digest.hex()[..12]));
+            names.push(format!("imgopt.local/build:{}", &hex(&Sha256::digest(result.key.as_bytes()))[..12]));
         }
-        for n in &names {
-            self.store.tag(n, descriptor.clone())?;
+        // write_oci_layout takes the store's lock (a flock on the directory) itself.
+        let written = crate::image::write::write_oci_layout(&self.store.root, &image, &names)?;
+        if let Some(output) = &self.opts.output {
+            crate::image::write::write_image(output, &image, &self.opts.tags)?;
         }
         let _ = p;
         Ok(BuildResult {
-            manifest: descriptor,
-            config_digest,
+            manifest: written.manifest,
+            config_digest: written.config_digest,
             layers: result.layers,
             base_layers: result.base_layers,
             origins: result.origins,
@@ -925,6 +1078,21 @@ impl<'p> Builder<'p> {
             target_stage: target,
         })
     }
+}
+
+/// The stages stage `s` uses: its base, and those its `COPY --from` and `RUN --mount=from` name.
+fn stage_deps(p: &Parsed<'_>, s: usize) -> Vec<usize> {
+    let stage = &p.model.stages[s];
+    let mut deps: Vec<usize> = stage.base_stage.into_iter().collect();
+    for i in stage.instructions.clone() {
+        let froms: Vec<&str> = match &p.commands[i] {
+            Command::Copy(c) => c.from.iter().map(String::as_str).collect(),
+            Command::Run(r) => r.mounts.iter().filter_map(|m| m.from.as_deref()).collect(),
+            _ => Vec::new(),
+        };
+        deps.extend(froms.into_iter().filter_map(|f| p.model.find_stage(f, s)).map(|d| d.index));
+    }
+    deps
 }
 
 /// The stages building `target` needs, in order: its base chain, and the stages its
@@ -984,6 +1152,16 @@ fn expand_sources(view: &ChainView, pattern: &str) -> Vec<(String, super::view::
         current = next;
     }
     current.into_iter().filter_map(|p| view.resolve(&p, true)).collect()
+}
+
+/// The file name a URL's path ends with (`index.html` when it ends with `/`).
+fn url_file_name(url: &str) -> String {
+    let path = url.split(['?', '#']).next().unwrap_or(url);
+    let after_host = path.splitn(4, '/').nth(3).unwrap_or("");
+    match after_host.rsplit('/').next() {
+        Some(name) if !name.is_empty() => name.to_string(),
+        _ => "index.html".to_string(),
+    }
 }
 
 fn has_glob(s: &str) -> bool {
@@ -1076,16 +1254,15 @@ fn one_logical(source: &str) -> String {
     source.lines().map(|l| l.trim_end_matches('\\').trim()).filter(|l| !l.is_empty()).collect::<Vec<_>>().join(" ")
 }
 
-fn history_entry(created_by: &str, empty: bool, epoch: Option<i64>) -> serde_json::Value {
-    let mut h = json!({
-        "created": rfc3339(epoch.unwrap_or_else(now)),
-        "created_by": created_by,
-        "comment": "buildkit.dockerfile.v0",
-    });
-    if empty {
-        h["empty_layer"] = json!(true);
+fn history_entry(created_by: &str, empty: bool, epoch: Option<i64>) -> History {
+    History {
+        created: Some(rfc3339(epoch.unwrap_or_else(now))),
+        created_by: Some(created_by.to_string()),
+        author: None,
+        comment: Some("buildkit.dockerfile.v0".to_string()),
+        empty_layer: empty,
+        other: Default::default(),
     }
-    h
 }
 
 fn now() -> i64 {
@@ -1110,133 +1287,6 @@ pub fn rfc3339(t: i64) -> String {
     format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z", secs / 3600, secs % 3600 / 60, secs % 60)
 }
 
-/// The Dockerfile-relevant fields of an image config's `config` object.
-pub fn config_state(config: Option<&serde_json::Value>) -> ConfigState {
-    let Some(c) = config else { return ConfigState::default() };
-    let strings = |v: Option<&serde_json::Value>| -> Option<Vec<String>> {
-        v.and_then(|v| v.as_array()).map(|a| a.iter().filter_map(|s| s.as_str().map(str::to_string)).collect())
-    };
-    let keys = |v: Option<&serde_json::Value>| -> Vec<String> {
-        v.and_then(|v| v.as_object()).map(|o| o.keys().cloned().collect()).unwrap_or_default()
-    };
-    let text = |v: Option<&serde_json::Value>| v.and_then(|v| v.as_str()).unwrap_or_default().to_string();
-    ConfigState {
-        env: strings(c.get("Env"))
-            .unwrap_or_default()
-            .into_iter()
-            .map(|e| match e.split_once('=') {
-                Some((k, v)) => (k.to_string(), v.to_string()),
-                None => (e, String::new()),
-            })
-            .collect(),
-        user: text(c.get("User")),
-        workdir: text(c.get("WorkingDir")),
-        cmd: strings(c.get("Cmd")),
-        entrypoint: strings(c.get("Entrypoint")),
-        shell: strings(c.get("Shell")),
-        labels: c
-            .get("Labels")
-            .and_then(|l| l.as_object())
-            .map(|o| o.iter().map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string())).collect())
-            .unwrap_or_default(),
-        exposed_ports: keys(c.get("ExposedPorts")),
-        volumes: keys(c.get("Volumes")),
-        stop_signal: c.get("StopSignal").and_then(|s| s.as_str()).map(str::to_string),
-        healthcheck: c
-            .get("Healthcheck")
-            .map(|h| HealthcheckConfig { test: strings(h.get("Test")).unwrap_or_default(), ..Default::default() }),
-        onbuild: strings(c.get("OnBuild")).unwrap_or_default(),
-    }
-}
-
-/// The image config's `config` object for a stage state.
-pub fn config_json(c: &ConfigState) -> serde_json::Value {
-    let mut o = serde_json::Map::new();
-    if !c.user.is_empty() {
-        o.insert("User".into(), json!(c.user));
-    }
-    if !c.exposed_ports.is_empty() {
-        o.insert(
-            "ExposedPorts".into(),
-            json!(c.exposed_ports.iter().map(|p| (p.clone(), json!({}))).collect::<serde_json::Map<_, _>>()),
-        );
-    }
-    o.insert("Env".into(), json!(c.env.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>()));
-    if let Some(e) = &c.entrypoint {
-        o.insert("Entrypoint".into(), json!(e));
-    }
-    if let Some(cmd) = &c.cmd {
-        o.insert("Cmd".into(), json!(cmd));
-    }
-    if !c.volumes.is_empty() {
-        o.insert(
-            "Volumes".into(),
-            json!(c.volumes.iter().map(|p| (p.clone(), json!({}))).collect::<serde_json::Map<_, _>>()),
-        );
-    }
-    if !c.workdir.is_empty() {
-        o.insert("WorkingDir".into(), json!(c.workdir));
-    }
-    if !c.labels.is_empty() {
-        o.insert("Labels".into(), json!(c.labels));
-    }
-    if let Some(s) = &c.stop_signal {
-        o.insert("StopSignal".into(), json!(s));
-    }
-    if let Some(s) = &c.shell {
-        o.insert("Shell".into(), json!(s));
-    }
-    if let Some(h) = &c.healthcheck {
-        let mut hc = serde_json::Map::new();
-        hc.insert("Test".into(), json!(h.test));
-        for (k, v) in [
-            ("Interval", &h.interval),
-            ("Timeout", &h.timeout),
-            ("StartPeriod", &h.start_period),
-            ("StartInterval", &h.start_interval),
-        ] {
-            if let Some(d) = v.as_deref().and_then(parse_duration_ns) {
-                hc.insert(k.into(), json!(d));
-            }
-        }
-        if let Some(r) = h.retries.as_deref().and_then(|r| r.parse::<i64>().ok()) {
-            hc.insert("Retries".into(), json!(r));
-        }
-        o.insert("Healthcheck".into(), serde_json::Value::Object(hc));
-    }
-    if !c.onbuild.is_empty() {
-        o.insert("OnBuild".into(), json!(c.onbuild));
-    }
-    serde_json::Value::Object(o)
-}
-
-/// Go's `time.ParseDuration` for the units HEALTHCHECK uses, in nanoseconds.
-fn parse_duration_ns(s: &str) -> Option<i64> {
-    let mut total: f64 = 0.0;
-    let mut rest = s.trim();
-    if rest.is_empty() {
-        return None;
-    }
-    while !rest.is_empty() {
-        let n_end = rest.find(|c: char| !(c.is_ascii_digit() || c == '.'))?;
-        let n: f64 = rest[..n_end].parse().ok()?;
-        rest = &rest[n_end..];
-        let u_end = rest.find(|c: char| c.is_ascii_digit() || c == '.').unwrap_or(rest.len());
-        let unit = match &rest[..u_end] {
-            "ns" => 1.0,
-            "us" | "µs" => 1e3,
-            "ms" => 1e6,
-            "s" => 1e9,
-            "m" => 60e9,
-            "h" => 3600e9,
-            _ => return None,
-        };
-        total += n * unit;
-        rest = &rest[u_end..];
-    }
-    Some(total as i64)
-}
-
 /// A line of a step's output made safe for a terminal or a CI log: control characters
 /// (ESC, CR, BEL...) shown as `\xNN` instead of acted on.
 pub fn printable(line: &str) -> String {
@@ -1259,22 +1309,5 @@ mod tests {
     fn dates_and_durations() {
         assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
         assert_eq!(rfc3339(1_700_000_000), "2023-11-14T22:13:20Z");
-        assert_eq!(parse_duration_ns("1m30s"), Some(90_000_000_000));
-        assert_eq!(parse_duration_ns("5s"), Some(5_000_000_000));
-        assert_eq!(parse_duration_ns("x"), None);
-    }
-
-    #[test]
-    fn config_round_trips_through_json() {
-        let c = ConfigState {
-            env: vec![("PATH".into(), "/bin".into())],
-            user: "app".into(),
-            workdir: "/w".into(),
-            cmd: Some(vec!["sh".into()]),
-            exposed_ports: vec!["80/tcp".into()],
-            ..Default::default()
-        };
-        let back = config_state(Some(&config_json(&c)));
-        assert_eq!(back, c);
     }
 }

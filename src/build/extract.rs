@@ -272,6 +272,22 @@ fn open_beneath(dir: BorrowedFd<'_>, path: &[u8], flags: OFlag) -> nix::Result<O
     }
 }
 
+/// The first component of `path` under `dir` that is a symlink, if any.
+fn symlink_on_the_way(dir: BorrowedFd<'_>, path: &[u8]) -> Option<Vec<u8>> {
+    let mut walked = Vec::new();
+    for part in path.split(|&b| b == b'/') {
+        if !walked.is_empty() {
+            walked.push(b'/');
+        }
+        walked.extend_from_slice(part);
+        let st = fstatat(dir, os(&walked), AtFlags::AT_SYMLINK_NOFOLLOW).ok()?;
+        if st.st_mode & libc::S_IFMT == libc::S_IFLNK {
+            return Some(walked);
+        }
+    }
+    None
+}
+
 fn errno_io(e: Errno) -> io::Error {
     io::Error::from_raw_os_error(e as i32)
 }
@@ -692,8 +708,11 @@ impl Extractor {
         let not_before =
             || refused(shown, format!("hardlink target `{shown_target}` is not an entry extracted before it"));
         let target_dir = open_beneath(self.tree.root.as_fd(), target_parent, OFlag::O_PATH | OFlag::O_DIRECTORY)
-            .map_err(|e| match e {
-                Errno::ELOOP => refused(shown, format!("hardlink target `{shown_target}` lies behind a symlink")),
+            .map_err(|e| match (e, symlink_on_the_way(self.tree.root.as_fd(), target_parent)) {
+                (Errno::ELOOP | Errno::ENOTDIR, Some(link)) => refused(
+                    shown,
+                    format!("hardlink target `{shown_target}` lies behind the symlink `{}`", name_from_bytes(&link)),
+                ),
                 _ => not_before(),
             })?;
         match fstatat(target_dir.as_fd(), os(target_name), AtFlags::AT_SYMLINK_NOFOLLOW) {

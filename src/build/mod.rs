@@ -14,6 +14,7 @@
 //!   become `.wh.` entries), hashed (diff_id) and compressed (blob digest) in one pass.
 //! - [`executor`]: the Dockerfile's stages folded into steps, cache keys, history, config.
 
+pub mod config;
 pub mod copy;
 pub mod diff;
 pub mod executor;

@@ -26,9 +26,14 @@ use nix::unistd::{ForkResult, Gid, Pid, Uid};
 use serde::{Deserialize, Serialize};
 
 use super::copy::{self, CopyTask};
+use super::diff::IdRange;
 
 /// The first word of imgopt's own command line that makes it a sandbox helper.
 pub const HELPER_ARG: &str = "__sandbox";
+/// The helper's second argument when it must make its own user namespace (rootless).
+pub const USERNS_ARG: &str = "--userns";
+/// What the helper prints on standard output once its user namespace exists.
+const USERNS_READY: &[u8] = b"imgopt-sandbox-userns-ready\n";
 /// Exit status of the helper when setting the step up failed (as runc's 125).
 pub const SETUP_FAILED: i32 = 125;
 /// A line the helper writes on standard error before exiting with [`SETUP_FAILED`].
@@ -50,6 +55,13 @@ pub struct StepMount {
     /// Absolute path in the container.
     pub target: String,
     pub read_only: bool,
+    /// A merged view to bind instead of `source`: these directories (top-most first; relative
+    /// ones to the store) as an overlay, `subpath` of it bound; writes (a `rw` bind) go to a
+    /// scratch upper directory and are thrown away with the step.
+    #[serde(default)]
+    pub overlay: Option<Vec<String>>,
+    #[serde(default)]
+    pub subpath: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -78,6 +90,8 @@ pub struct Spec {
     pub merged: PathBuf,
     /// Overlay keeps its xattrs in `user.` (rootless) rather than `trusted.`.
     pub userxattr: bool,
+    /// Rootless: the step runs in a user namespace with these maps.
+    pub userns: Option<UserNs>,
     pub hostname: String,
     pub network: NetworkMode,
     /// A host file with the hosts table for `/etc/hosts`.
@@ -100,6 +114,13 @@ pub fn helper_main() -> ! {
 }
 
 fn helper() -> Result<i32, String> {
+    if std::env::args_os().nth(2).is_some_and(|a| a == USERNS_ARG) {
+        // Rootless: a user namespace of our own first; the parent writes its id maps (it may
+        // use newuidmap for a range) once it reads the marker, then sends the step.
+        unshare(CloneFlags::CLONE_NEWUSER).map_err(|e| format!("unshare(user namespace): {e}"))?;
+        let mut out = std::io::stdout();
+        out.write_all(USERNS_READY).and_then(|()| out.flush()).map_err(|e| format!("signalling the parent: {e}"))?;
+    }
     let mut input = String::new();
     std::io::stdin().read_to_string(&mut input).map_err(|e| format!("reading the step: {e}"))?;
     let spec: Spec = serde_json::from_str(&input).map_err(|e| format!("reading the step: {e}"))?;
@@ -212,7 +233,19 @@ impl Root {
         self.mount(Some(source), target, None, MsFlags::MS_BIND | MsFlags::MS_REC, None)?;
         if read_only {
             let flags = MsFlags::MS_BIND | MsFlags::MS_REMOUNT | MsFlags::MS_RDONLY;
+            // In a user namespace the flags the source mount has are locked: keep them.
+            let locked = MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC;
             mount(None::<&str>, target, None::<&str>, flags, None::<&str>)
+                .or_else(|_| mount(None::<&str>, target, None::<&str>, flags | locked, None::<&str>))
+                .or_else(|_| {
+                    mount(
+                        None::<&str>,
+                        target,
+                        None::<&str>,
+                        flags | MsFlags::MS_NOSUID | MsFlags::MS_NODEV,
+                        None::<&str>,
+                    )
+                })
                 .map_err(|e| format!("read-only {}: {e}", target.display()))?;
         }
         Ok(())
@@ -258,6 +291,39 @@ fn init(spec: &Spec) -> Result<i32, String> {
     }
     nix::unistd::sethostname(&spec.hostname).map_err(|e| format!("sethostname: {e}"))?;
 
+    // Merged views for bind mounts of a stage, an image or a context directory, mounted while
+    // the host's paths still resolve; bound into the new root below.
+    let mut step_mounts: Vec<StepMount> = match &spec.task {
+        Task::Run { mounts, .. } => mounts.clone(),
+        Task::Copy(_) => Vec::new(),
+    };
+    let scratch = spec.upper.parent().map(Path::to_path_buf).unwrap_or_else(|| spec.store.join("tmp"));
+    for (i, m) in step_mounts.iter_mut().enumerate() {
+        let Some(lowers) = &m.overlay else { continue };
+        let dir = scratch.join(format!("bind-{i}"));
+        let (up, wk) = (scratch.join(format!("bind-{i}-upper")), scratch.join(format!("bind-{i}-work")));
+        for d in [&dir, &up, &wk] {
+            std::fs::create_dir_all(d).map_err(|e| format!("{}: {e}", d.display()))?;
+        }
+        let mut lowers = lowers.clone();
+        if lowers.len() == 1 && m.read_only {
+            // overlayfs wants two lower directories when it has no upper one.
+            std::fs::create_dir_all(spec.store.join("empty")).map_err(|e| format!("empty lower: {e}"))?;
+            lowers.push("empty".to_string());
+        }
+        let mut data = format!("lowerdir={}", lowers.join(":"));
+        if !m.read_only {
+            data.push_str(&format!(",upperdir={},workdir={}", up.display(), wk.display()));
+        }
+        if spec.userxattr {
+            data.push_str(",userxattr");
+        }
+        let flags = if m.read_only { MsFlags::MS_RDONLY } else { MsFlags::empty() };
+        mount(Some("overlay"), &dir, Some("overlay"), flags, Some(data.as_str()))
+            .map_err(|e| format!("mounting the view for {}: {e}", m.target))?;
+        m.source = Some(dir.join(m.subpath.trim_start_matches('/')));
+    }
+
     let mut root = Root { stubs: Vec::new(), mounts: Vec::new() };
     // pivot_root into the overlay; the old root stays reachable under a name no image can
     // know in advance (so no symlink in the image can point into the host) until it is detached.
@@ -273,7 +339,8 @@ fn init(spec: &Spec) -> Result<i32, String> {
 
     let result = (|| -> Result<i32, String> {
         match &spec.task {
-            Task::Run { argv, env, cwd, user, mounts, .. } => {
+            Task::Run { argv, env, cwd, user, .. } => {
+                let mounts = &step_mounts;
                 set_up_system_mounts(&mut root, &old)?;
                 if let Some(resolv) = &spec.resolv_file {
                     root.bind(&host(resolv), Path::new("/etc/resolv.conf"), true)?;
@@ -492,13 +559,20 @@ fn run_command(argv: &[String], env: &[String], cwd: &str, ids: &Ids) -> Result<
             if let Ok(null) = std::fs::File::open("/dev/null") {
                 let _ = nix::unistd::dup2_stdin(&null);
             }
-            if let Err(e) = nix::unistd::setgroups(&groups) {
-                fail("setgroups", e)
+            match nix::unistd::setgroups(&groups) {
+                // A single-id user namespace denies setgroups; the step keeps root's groups.
+                Err(nix::errno::Errno::EPERM) if ids.uid == 0 => {}
+                Err(e) => fail("setgroups", e),
+                Ok(()) => {}
             }
             if let Err(e) = nix::unistd::setgid(Gid::from_raw(ids.gid)) {
                 fail("setgid", e)
             }
             if let Err(e) = nix::unistd::setuid(Uid::from_raw(ids.uid)) {
+                if e == nix::errno::Errno::EINVAL {
+                    eprintln!("{ERROR_PREFIX}uid {} is not mapped in this rootless build: give your user a range in /etc/subuid and /etc/subgid (and install newuidmap)", ids.uid);
+                    std::process::exit(SETUP_FAILED)
+                }
                 fail("setuid", e)
             }
             if let Err(e) = nix::unistd::chdir(cwd.as_c_str()) {
@@ -591,33 +665,125 @@ pub fn interrupted() -> bool {
     INTERRUPTED.load(std::sync::atomic::Ordering::SeqCst)
 }
 
+/// How a rootless step's user namespace maps ids: the user to root, and the user's
+/// subordinate range (`/etc/subuid`, `/etc/subgid`, applied with newuidmap/newgidmap) to 1....
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserNs {
+    pub uid: u32,
+    pub gid: u32,
+    /// (first host id, count) of the subordinate ranges, when the user has them and the
+    /// setuid helpers are installed.
+    pub sub_uids: Option<(u32, u32)>,
+    pub sub_gids: Option<(u32, u32)>,
+}
+
+impl UserNs {
+    /// The current user's mapping.
+    pub fn current() -> UserNs {
+        let uid = nix::unistd::getuid().as_raw();
+        let gid = nix::unistd::getgid().as_raw();
+        let name = nix::unistd::User::from_uid(nix::unistd::Uid::from_raw(uid)).ok().flatten().map(|u| u.name);
+        let tools = Path::new("/usr/bin/newuidmap").exists() && Path::new("/usr/bin/newgidmap").exists();
+        let sub = |file: &str| -> Option<(u32, u32)> {
+            if !tools {
+                return None;
+            }
+            let text = std::fs::read_to_string(file).ok()?;
+            text.lines().find_map(|l| {
+                let f: Vec<&str> = l.trim().split(':').collect();
+                let me = f.first().is_some_and(|o| Some(o.to_string()) == name || o.parse::<u32>().ok() == Some(uid));
+                match (me, f.get(1).and_then(|s| s.parse().ok()), f.get(2).and_then(|s| s.parse().ok())) {
+                    (true, Some(start), Some(count)) if count > 0 => Some((start, count)),
+                    _ => None,
+                }
+            })
+        };
+        UserNs { uid, gid, sub_uids: sub("/etc/subuid"), sub_gids: sub("/etc/subgid") }
+    }
+
+    /// The maps, uids then gids.
+    pub fn ranges(&self) -> (Vec<IdRange>, Vec<IdRange>) {
+        let one = |id: u32, sub: Option<(u32, u32)>| {
+            let mut v = vec![IdRange { container: 0, host: id, count: 1 }];
+            if let Some((start, count)) = sub {
+                v.push(IdRange { container: 1, host: start, count });
+            }
+            v
+        };
+        (one(self.uid, self.sub_uids), one(self.gid, self.sub_gids.filter(|_| self.sub_uids.is_some())))
+    }
+
+    /// Writes the maps of process `pid` (which has just made its user namespace).
+    fn apply(&self, pid: u32) -> std::io::Result<()> {
+        let (uids, gids) = self.ranges();
+        if uids.len() > 1 {
+            for (tool, ranges) in [("/usr/bin/newuidmap", &uids), ("/usr/bin/newgidmap", &gids)] {
+                let mut cmd = std::process::Command::new(tool);
+                cmd.arg(pid.to_string());
+                for r in ranges.iter() {
+                    cmd.args([r.container.to_string(), r.host.to_string(), r.count.to_string()]);
+                }
+                let status = cmd.status()?;
+                if !status.success() {
+                    return Err(std::io::Error::other(format!("{tool} {pid} failed ({status})")));
+                }
+            }
+            return Ok(());
+        }
+        std::fs::write(format!("/proc/{pid}/setgroups"), "deny")?;
+        std::fs::write(format!("/proc/{pid}/uid_map"), format!("0 {} 1\n", self.uid))?;
+        std::fs::write(format!("/proc/{pid}/gid_map"), format!("0 {} 1\n", self.gid))
+    }
+}
+
 /// Runs a step: starts the helper, feeds it the spec, passes each output line to `on_line`.
 pub fn run_step(spec: &Spec, on_line: &mut dyn FnMut(&str)) -> std::io::Result<Outcome> {
     use std::io::BufRead;
     use std::process::{Command, Stdio};
     let exe = std::env::current_exe()?;
-    let mut child = Command::new(exe)
-        .arg(HELPER_ARG)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .env_clear()
-        .spawn()?;
+    let mut command = Command::new(exe);
+    command.arg(HELPER_ARG);
+    if spec.userns.is_some() {
+        command.arg(USERNS_ARG);
+    }
+    let mut child = command.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).env_clear().spawn()?;
     CURRENT_HELPER.store(child.id() as i32, std::sync::atomic::Ordering::SeqCst);
     if interrupted() {
         let _ = child.kill();
     }
     let json = serde_json::to_vec(spec).map_err(std::io::Error::other)?;
+    let mut stdout = std::io::BufReader::new(child.stdout.take().expect("piped stdout"));
+    if let Some(userns) = &spec.userns {
+        let mut marker = Vec::new();
+        stdout.read_until(b'\n', &mut marker)?;
+        if marker != USERNS_READY {
+            let _ = child.kill();
+            let mut err = String::new();
+            if let Some(mut e) = child.stderr.take() {
+                let _ = e.read_to_string(&mut err);
+            }
+            let _ = child.wait();
+            CURRENT_HELPER.store(0, std::sync::atomic::Ordering::SeqCst);
+            let err = err.lines().find_map(|l| l.strip_prefix(ERROR_PREFIX)).unwrap_or("no user namespace").to_string();
+            return Ok(Outcome { exit_code: SETUP_FAILED, tail: Vec::new(), setup_error: Some(err) });
+        }
+        if let Err(e) = userns.apply(child.id()) {
+            let _ = child.kill();
+            let _ = child.wait();
+            CURRENT_HELPER.store(0, std::sync::atomic::Ordering::SeqCst);
+            let message = format!("mapping ids into the user namespace: {e}");
+            return Ok(Outcome { exit_code: SETUP_FAILED, tail: Vec::new(), setup_error: Some(message) });
+        }
+    }
     {
         let mut stdin = child.stdin.take().expect("piped stdin");
         stdin.write_all(&json)?;
     }
-    let stdout = child.stdout.take().expect("piped stdout");
     let stderr = child.stderr.take().expect("piped stderr");
     let (tx, rx) = std::sync::mpsc::channel::<String>();
     let tx2 = tx.clone();
     let t1 = std::thread::spawn(move || {
-        for line in std::io::BufReader::new(stdout).split(b'\n').map_while(Result::ok) {
+        for line in stdout.split(b'\n').map_while(Result::ok) {
             let _ = tx.send(String::from_utf8_lossy(&line).into_owned());
         }
     });

@@ -140,10 +140,10 @@ impl Store {
         Store::open(&Self::default_root()?)
     }
 
-    /// The store-wide lock (index.json, snapshots being renamed in).
+    /// The store-wide lock (index.json, snapshots being renamed in): a flock on the store
+    /// directory itself, the lock `image::write` takes on a layout it updates.
     pub fn lock(&self) -> Result<Lock> {
-        let path = self.root.join("lock");
-        let file = io(&path, std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(&path))?;
+        let file = io(&self.root, File::open(&self.root))?;
         flock(&file, true, true);
         Ok(Lock { _file: file })
     }
@@ -185,10 +185,13 @@ impl Store {
 
     /// Writes a file by temp + fsync + rename.
     pub fn write_atomic(&self, path: &Path, bytes: &[u8]) -> Result<()> {
+        use std::sync::atomic::{AtomicU64, Ordering};
+        static COUNTER: AtomicU64 = AtomicU64::new(0);
         let tmp = self.root.join("tmp").join(format!(
-            ".{}.{}",
+            ".{}.{}.{}",
             path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
-            std::process::id()
+            std::process::id(),
+            COUNTER.fetch_add(1, Ordering::Relaxed)
         ));
         let mut f = io(&tmp, File::create(&tmp))?;
         io(&tmp, f.write_all(bytes))?;
@@ -307,6 +310,11 @@ pub fn chain_id(parent: Option<&Digest>, diff_id: &Digest) -> Digest {
     }
 }
 
+/// The name an image has in the store: Docker's normalisation, `ubuntu` → `docker.io/library/ubuntu:latest`.
+pub fn canonical_name(name: &str) -> std::result::Result<String, String> {
+    crate::image::name::ImageName::parse(name).map(|n| n.to_string()).map_err(|e| e.to_string())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -345,9 +353,4 @@ mod tests {
         assert_eq!(store.cache_get("k"), Some(entry));
         std::fs::remove_dir_all(&root).unwrap();
     }
-}
-
-/// The name an image has in the store: Docker's normalisation, `ubuntu` → `docker.io/library/ubuntu:latest`.
-pub fn canonical_name(name: &str) -> std::result::Result<String, String> {
-    crate::image::name::ImageName::parse(name).map(|n| n.to_string()).map_err(|e| e.to_string())
 }

@@ -30,6 +30,9 @@ pub struct BuildArgs {
     /// The network of RUN steps: host (the default, as `docker build --network host`) or none.
     #[arg(long, default_value = "host", value_parser = ["host", "none"])]
     pub network: String,
+    /// Also write the image here: oci:DIR[:TAG], oci-archive:FILE[:TAG] or docker-archive:FILE[:NAME:TAG].
+    #[arg(short = 'o', long = "output", value_name = "DEST")]
+    pub output: Option<String>,
     /// Run every step again, ignoring the cache.
     #[arg(long)]
     pub no_cache: bool,
@@ -93,6 +96,12 @@ impl BuildArgs {
             tags,
             source_date_epoch,
             compression: LayerCompression::Gzip,
+            output: self
+                .output
+                .as_deref()
+                .map(crate::image::ImageRef::parse_output)
+                .transpose()
+                .map_err(|e| format!("-o: {e}"))?,
         })
     }
 }
@@ -124,6 +133,89 @@ impl Progress for PlainProgress {
     }
 }
 
+/// On a terminal (and not in CI): the running step with a spinner, its time, and its last
+/// output lines; each finished step stays printed as one line.
+pub struct LiveProgress {
+    bar: indicatif::ProgressBar,
+    label: String,
+    tail: std::collections::VecDeque<String>,
+}
+
+impl LiveProgress {
+    pub fn new() -> Self {
+        let bar = indicatif::ProgressBar::new_spinner();
+        bar.set_style(
+            indicatif::ProgressStyle::with_template("{spinner} {elapsed:>4} {msg}")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+        );
+        bar.enable_steady_tick(std::time::Duration::from_millis(120));
+        LiveProgress { bar, label: String::new(), tail: Default::default() }
+    }
+
+    fn redraw(&self) {
+        let width = console_width();
+        let mut msg = clip(&self.label, width.saturating_sub(8));
+        for l in &self.tail {
+            msg.push_str("\n       │ ");
+            msg.push_str(&clip(&crate::build::executor::printable(l), width.saturating_sub(10)));
+        }
+        self.bar.set_message(msg);
+    }
+}
+
+impl Default for LiveProgress {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+fn console_width() -> usize {
+    std::env::var("COLUMNS").ok().and_then(|c| c.parse().ok()).unwrap_or(100)
+}
+
+fn clip(s: &str, width: usize) -> String {
+    if s.chars().count() <= width {
+        s.to_string()
+    } else {
+        s.chars().take(width.saturating_sub(1)).chain(std::iter::once('…')).collect()
+    }
+}
+
+impl Progress for LiveProgress {
+    fn step_started(&mut self, label: &str) {
+        self.label = label.to_string();
+        self.tail.clear();
+        self.bar.reset_elapsed();
+        self.redraw();
+    }
+
+    fn output(&mut self, line: &str) {
+        self.tail.push_back(line.to_string());
+        if self.tail.len() > 5 {
+            self.tail.pop_front();
+        }
+        self.redraw();
+    }
+
+    fn step_done(&mut self, step: &StepReport) {
+        let status = if step.cached { "CACHED".to_string() } else { format!("{:.2}s", step.seconds) };
+        let size = match step.layer_size {
+            Some(n) => format!(", layer {}", crate::analyze::render::human(n)),
+            None => String::new(),
+        };
+        self.bar.println(format!("✓ {} ({status}{size})", clip(&self.label, console_width().saturating_sub(30))));
+        self.tail.clear();
+        self.label.clear();
+        self.redraw();
+    }
+}
+
+impl Drop for LiveProgress {
+    fn drop(&mut self) {
+        self.bar.finish_and_clear();
+    }
+}
+
 /// Builds; on failure a miette report with the Dockerfile span.
 pub fn build(args: &BuildArgs, tags: Vec<String>) -> miette::Result<(BuildResult, Store)> {
     let options = args.options(tags).map_err(|m| miette::miette!(code = "imgopt::build", "{m}"))?;
@@ -131,10 +223,17 @@ pub fn build(args: &BuildArgs, tags: Vec<String>) -> miette::Result<(BuildResult
     let source = Source::decode(&path.display().to_string(), &read_dockerfile(&path)?)?;
     let text = source.text();
     let store = Store::open_default().map_err(|e| miette::miette!(code = "imgopt::store", "{e}"))?;
-    let mut progress = PlainProgress { show_output: true };
-    let _ = std::io::stderr().is_terminal();
+    let live = std::io::stderr().is_terminal() && std::env::var_os("CI").is_none();
+    let mut plain = PlainProgress { show_output: true };
+    let mut fancy;
+    let progress: &mut (dyn Progress + Send) = if live {
+        fancy = LiveProgress::new();
+        &mut fancy
+    } else {
+        &mut plain
+    };
     crate::build::sandbox::handle_interrupts();
-    let mut builder = Builder::new(store.clone(), options, &mut progress);
+    let builder = Builder::new(store.clone(), options, progress);
     match builder.build(text) {
         Ok(result) => Ok((result, store)),
         Err(e) => Err(report(&e, &path, text)),

@@ -50,7 +50,7 @@ pub enum Compression {
 impl Compression {
     /// Decided from the first bytes, not from the media type: `docker save` and some registries
     /// label layers loosely, the magic numbers never lie.
-    pub(crate) fn sniff(head: &[u8]) -> Self {
+    pub fn sniff(head: &[u8]) -> Self {
         if head.starts_with(&[0x1f, 0x8b]) {
             Compression::Gzip
         } else if head.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {

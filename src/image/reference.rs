@@ -50,6 +50,29 @@ impl ImageRef {
     }
 }
 
+impl ImageRef {
+    /// A place to write an image to (`-o`): the path ends at the first `:` after the
+    /// transport, as skopeo reads destinations (the path need not exist yet).
+    pub fn parse_output(text: &str) -> Result<Self> {
+        let bad = |reason: &str| ImageError::Reference { reference: text.into(), reason: reason.into() };
+        let (transport, rest) =
+            text.split_once(':').ok_or_else(|| bad("expected oci:DIR, oci-archive:FILE or docker-archive:FILE"))?;
+        let (path, suffix) = match rest.split_once(':') {
+            Some((p, s)) if !s.is_empty() => (PathBuf::from(p), Some(s.to_string())),
+            _ => (PathBuf::from(rest.trim_end_matches(':')), None),
+        };
+        if path.as_os_str().is_empty() {
+            return Err(bad("no path after the transport"));
+        }
+        match transport {
+            "oci" => Ok(ImageRef::OciDir { dir: path, tag: suffix }),
+            "oci-archive" => Ok(ImageRef::OciArchive { file: path, tag: suffix }),
+            "docker-archive" => Ok(ImageRef::DockerArchive { file: path, name: suffix }),
+            _ => Err(bad("expected oci:DIR, oci-archive:FILE or docker-archive:FILE")),
+        }
+    }
+}
+
 /// Paths may contain `:` themselves, so the split point is the longest prefix that exists; with
 /// none, the whole text is the path (and opening it reports that it is missing).
 fn split_existing(rest: &str, exists: fn(&Path) -> bool) -> (PathBuf, Option<String>) {

@@ -5,6 +5,14 @@
 
 #![allow(dead_code)]
 
+/// Base images for the build tests (busybox-static, debootstrap), made once per run.
+pub mod bases;
+/// The cases of testdata/build/.
+pub mod build_cases;
+/// Docker's BuildKit (Debian's docker.io) and buildah as reference builders.
+pub mod docker;
+/// Compares two images layer by layer and file by file.
+pub mod fidelity;
 /// RUN bodies of the corpus, for the shell reader's tests.
 pub mod run_bodies;
 
