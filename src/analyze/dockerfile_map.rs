@@ -30,6 +30,7 @@ use serde::Serialize;
 
 use crate::image::ImageConfig;
 use crate::model::document::{LoadError, Source};
+use crate::model::state::{fold_stage, StageState, DEFAULT_PATH};
 use crate::model::{arg_decls, env_pairs, expand_word, Model, Vars};
 use crate::syntax::{self, Dockerfile, Instruction};
 
@@ -221,16 +222,17 @@ impl DockerfileSteps {
         let mut shell_flags = vec!["-c".to_string()];
         for &s in &chain {
             let stage = &model.stages[s];
-            for i in stage.instructions.start + 1..stage.instructions.end {
+            // One fold over the stage gives the variables before each instruction.
+            fold_stage(&df, model, stage, |i, state| {
                 let inst = &df.instructions[i];
                 let mut vars = inherited.clone();
-                vars.extend(model.scope_at(&df, i, &Vars::new()));
+                vars.extend(stage_vars(state));
                 if inst.is("SHELL") {
                     shell_flags.extend(inst.args.last().cloned());
                 }
                 let expect = expectation(inst, &df, &vars, &mut workdir);
                 steps.push(Step { keyword: inst.keyword.clone(), place: place(inst, stage.index), expect });
-            }
+            });
             inherited.extend(model.scope_after(&df, stage, &Vars::new()));
         }
         Ok(DockerfileSteps {
@@ -242,6 +244,16 @@ impl DockerfileSteps {
             shell_flags,
         })
     }
+}
+
+/// The variables a stage's own ARGs and ENVs set, as the fold has them; the `PATH` the fold
+/// assumes for an unknown base is not one of them.
+fn stage_vars(state: &StageState) -> Vars {
+    let mut vars = state.vars();
+    if vars.get("PATH").map(String::as_str) == Some(DEFAULT_PATH) {
+        vars.remove("PATH");
+    }
+    vars
 }
 
 /// The text after the keyword on the logical line (flags included), as buildah records RUN.
