@@ -14,6 +14,7 @@ use std::collections::HashMap;
 use std::ops::Range;
 
 pub use self::expand::{expand_word, ExpandError, Expanded, Vars};
+use self::instruction::Command;
 use crate::syntax::{Dockerfile, Instruction, Span};
 
 /// ARGs BuildKit defines on its own in the global scope (usable in FROM without a
@@ -295,31 +296,14 @@ fn stage_from(
     stage_names: &HashMap<String, usize>,
     df: &Dockerfile<'_>,
 ) -> Stage {
-    let (base, base_span, name_as_written, name_span) = match &inst.typed {
-        Some(crate::syntax::typed::Instruction::From(f)) => (
-            f.image.value.to_string(),
-            f.image.span.clone(),
-            f.as_.as_ref().map(|(_, n)| n.value.to_string()),
-            f.as_.as_ref().map(|(_, n)| n.span.clone()),
-        ),
-        // No typed view (after a heredoc parse-dockerfile cannot read): BuildKit's words,
-        // located in the source text of the arguments.
-        _ => {
-            let base = inst.args.first().cloned().unwrap_or_default();
-            let args_text = df.text.get(inst.args_span.clone()).unwrap_or_default();
-            let base_span = match args_text.starts_with(base.as_str()) {
-                true => inst.args_span.start..inst.args_span.start + base.len(),
-                false => inst.args_span.clone(),
-            };
-            let (name, name_span) = match inst.args.as_slice() {
-                [_, as_kw, name] if as_kw.eq_ignore_ascii_case("as") => {
-                    let at = args_text.rfind(name.as_str()).map(|i| inst.args_span.start + i);
-                    (Some(name.clone()), at.map(|at| at..at + name.len()))
-                }
-                _ => (None, None),
-            };
-            (base, base_span, name, name_span)
+    // The typed FROM; BuildKit's first word over its arguments when it has none (a file read
+    // only at the parser package's level, where FROM may have any number of words).
+    let (base, base_span, name_as_written, name_span) = match Command::parse(inst, df.text) {
+        Ok(Command::From(from)) => {
+            let name = from.stage_name.map(|w| (w.text, w.span));
+            (from.image.text, from.image.span, name.clone().map(|n| n.0), name.map(|n| n.1))
         }
+        _ => (inst.args.first().cloned().unwrap_or_default(), inst.args_span.clone(), None, None),
     };
     let base_expanded = expand_word(&base, meta_vars, df.escape).map(|e| e.value).unwrap_or_else(|_| base.clone());
     let base_stage = stage_names.get(&base_expanded.to_ascii_lowercase()).copied();
