@@ -8,8 +8,10 @@
 #   RUNS=5 CASES=multistage benches/build_vs_docker.sh
 #   IMGOPT=target/release/imgopt benches/build_vs_docker.sh   # no cargo build
 #
-# Cold: docker after `docker builder prune -af` (the base image stays loaded); buildah in a fresh
-# storage holding only the base; imgopt in a fresh store (IMGOPT_STORE) holding only the base.
+# Cold: docker after `docker builder prune -af` (the base image stays loaded, unpacked); buildah in
+# a fresh storage holding only the base; imgopt in a fresh store (IMGOPT_STORE) holding only the
+# base (`imgopt load` unpacks it, as `docker load` does). Each builder leaves the image in its
+# own store: nothing is exported.
 # Warm: the same build again on the cache the previous build left. Times are wall seconds of the
 # build command (/usr/bin/time); "peak" is the largest resident set of the command and the
 # processes it waited for. docker's figure is the client's only: BuildKit runs inside dockerd.
@@ -108,8 +110,8 @@ for case in $cases; do
     rm -rf "$work/buildah"
     if $have_imgopt; then
       imgopt_store "$work/imgopt" "$base"
-      i_build=(env IMGOPT_STORE="$work/imgopt" "$imgopt" build --network host -t "$tag"
-        -o "oci-archive:$work/imgopt.tar" "$ctx")
+      # Into the store only, as docker build leaves its image in dockerd's (no export).
+      i_build=(env IMGOPT_STORE="$work/imgopt" "$imgopt" build --network host -t "$tag" "$ctx")
       timed "$case.imgopt.cold" "${i_build[@]}"
       timed "$case.imgopt.warm" "${i_build[@]}"
       rm -rf "$work/imgopt"

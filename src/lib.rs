@@ -5,7 +5,8 @@
 //!   RUN bodies ─▶ [`shell`] (commands, pipelines, words with quoting);
 //! - image ─▶ [`image`] (manifests, configs, layers) ─▶ [`analyze`] (path index, bytes per
 //!   layer, invisible bytes, reports and gates);
-//! - build context ─▶ [`context`] (which ignore file applies, what it leaves out).
+//! - build context ─▶ [`context`] (which ignore file applies, what it leaves out);
+//! - files named by the input, read and replaced safely ─▶ [`fsio`].
 //!
 //! The CLI in `main.rs` only parses arguments and calls in here.
 
@@ -13,6 +14,8 @@ pub mod analyze;
 pub mod build;
 pub mod commands;
 pub mod context;
+pub mod escape;
+pub mod fsio;
 pub mod image;
 pub mod lint;
 pub mod model;

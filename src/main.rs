@@ -5,7 +5,8 @@ use clap::{Parser, Subcommand};
 
 /// Make container images small and Dockerfiles clean.
 #[derive(Parser)]
-#[command(name = "imgopt", version, about)]
+// The version and the commit it was built from (build.rs).
+#[command(name = "imgopt", version = env!("IMGOPT_LONG_VERSION"), about)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -27,6 +28,14 @@ enum Command {
     Lint(imgopt::lint::cli::LintArgs),
     /// Build an image from a Dockerfile with imgopt's own builder (overlayfs, namespaces; no daemon).
     Build(BuildCmd),
+    /// List the images in imgopt's store (IMGOPT_STORE, else ~/.cache/imgopt/store).
+    Images(imgopt::commands::images::ImagesArgs),
+    /// Copy an image from an oci:, oci-archive: or docker-archive: reference into the store.
+    Load(imgopt::commands::images::LoadArgs),
+    /// Remove image names from the store (`imgopt prune` then frees their space).
+    Rmi(imgopt::commands::images::RmiArgs),
+    /// Free space in the store: step cache, snapshots and blobs no named image needs.
+    Prune(imgopt::commands::images::PruneArgs),
     /// List the lint rules.
     Rules(imgopt::lint::cli::RulesArgs),
     /// Show the documentation of one lint rule (code, name, hadolint code or BuildKit check name).
@@ -82,6 +91,18 @@ struct BuildCmd {
 }
 
 fn build(args: BuildCmd) -> miette::Result<ExitCode> {
+    if args.build.builder != imgopt::commands::engine::BuilderKind::Imgopt {
+        let built = imgopt::commands::build::build_with_engine(&args.build, &args.tags)?;
+        eprintln!(
+            "built {} ({} layers) with {} in {}",
+            built.names[0],
+            built.layers,
+            args.build.builder.name(),
+            built.store.root.display()
+        );
+        println!("{}", built.written.manifest.digest);
+        return Ok(ExitCode::SUCCESS);
+    }
     let (result, store) = imgopt::commands::build::build(&args.build, args.tags)?;
     let cached = result.steps.iter().filter(|s| s.cached).count();
     eprintln!(
@@ -113,7 +134,21 @@ fn analyze(args: AnalyzeArgs) -> miette::Result<ExitCode> {
         dockerfile: None,
         built: None,
     };
+    // An engine's image is analyzed straight from the archive it saved (kept until the end).
+    let mut _engine_dir = None;
     let reference = match &args.image {
+        None if args.build.builder != imgopt::commands::engine::BuilderKind::Imgopt => {
+            // No exact layer map from an engine: the history is matched against the Dockerfile.
+            options.dockerfile =
+                Some(imgopt::analyze::dockerfile_map::DockerfileSteps::read(&args.build.dockerfile())?);
+            let store = imgopt::build::store::Store::open_default()
+                .map_err(|e| miette::miette!(code = "imgopt::store", "{e}"))?;
+            let dir = store.temp_dir("engine").map_err(|e| miette::miette!(code = "imgopt::store", "{e}"))?;
+            let reference =
+                imgopt::commands::engine::build_to_archive(args.build.builder, &args.build, &[], &dir.path)?;
+            _engine_dir = Some(dir);
+            reference.to_string()
+        }
         Some(image) => {
             options.dockerfile =
                 args.build.file.as_deref().map(imgopt::analyze::dockerfile_map::DockerfileSteps::read).transpose()?;
@@ -164,6 +199,10 @@ fn main() -> ExitCode {
         Command::Parse { json, files } => parse(json, &files),
         Command::Analyze(args) => analyze(args),
         Command::Lint(args) => Ok(imgopt::lint::cli::lint(&args)),
+        Command::Images(args) => imgopt::commands::images::images(&args),
+        Command::Load(args) => imgopt::commands::images::load(&args),
+        Command::Rmi(args) => imgopt::commands::images::rmi(&args),
+        Command::Prune(args) => imgopt::commands::images::prune(&args),
         Command::Rules(args) => Ok(imgopt::lint::cli::rules(&args)),
         Command::Explain { rule } => Ok(imgopt::lint::cli::explain(&rule)),
     };

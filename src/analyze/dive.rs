@@ -23,7 +23,7 @@
 //! One divergence from dive's code: when a whiteout names a path that does not exist below, dive
 //! logs an error and stops visiting that layer; here such a whiteout simply contributes 0.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use serde::Serialize;
 
@@ -94,9 +94,13 @@ enum Leaf {
 }
 
 /// Entries of the layer that have no child in the layer's own tree.
+///
+/// Linear in entries whatever the depth: an entry's ancestors are marked walking up from its
+/// parent and stopping at the first one already marked (its own ancestors were marked with it),
+/// so each directory is marked once, not once per entry below it.
 fn layer_leaves(contents: &LayerContents) -> BTreeMap<String, Leaf> {
     let mut nodes: BTreeMap<String, Leaf> = BTreeMap::new();
-    let mut parents: BTreeSet<&str> = BTreeSet::new();
+    let mut parents: HashSet<&str> = HashSet::new();
     for change in &contents.changes {
         let path = match change {
             Change::Put(e) => {
@@ -109,20 +113,27 @@ fn layer_leaves(contents: &LayerContents) -> BTreeMap<String, Leaf> {
             }
             // dive stops at the marker's name, but the directory holding it is still created.
             Change::Opaque(dir) => {
-                if !dir.is_empty() {
-                    parents.insert(dir.as_str());
+                if !dir.is_empty() && !parents.insert(dir.as_str()) {
+                    continue;
                 }
                 dir.as_str()
             }
         };
-        let mut rest = path;
-        while let Some((parent, _)) = rest.rsplit_once('/') {
-            parents.insert(parent);
-            rest = parent;
-        }
+        mark_ancestors(path, |parent| parents.insert(parent));
     }
     nodes.retain(|p, _| !parents.contains(p.as_str()));
     nodes
+}
+
+/// Call `mark` on each ancestor of `path`, nearest first, until it returns false (already there).
+fn mark_ancestors<'a>(path: &'a str, mut mark: impl FnMut(&'a str) -> bool) {
+    let mut rest = path;
+    while let Some((parent, _)) = rest.rsplit_once('/') {
+        if !mark(parent) {
+            return;
+        }
+        rest = parent;
+    }
 }
 
 fn subtree<'a>(
@@ -136,11 +147,15 @@ fn apply(stacked: &mut BTreeMap<String, (bool, u64)>, contents: &LayerContents) 
     for change in &contents.changes {
         match change {
             Change::Put(e) => {
-                let mut rest = e.path.as_str();
-                while let Some((parent, _)) = rest.rsplit_once('/') {
-                    stacked.entry(parent.to_string()).or_insert((true, 0));
-                    rest = parent;
-                }
+                // The stack holds every ancestor of what it holds (a whiteout removes a whole
+                // subtree), so the walk up stops at the first ancestor already there.
+                mark_ancestors(&e.path, |parent| {
+                    if stacked.contains_key(parent) {
+                        return false;
+                    }
+                    stacked.insert(parent.to_string(), (true, 0));
+                    true
+                });
                 stacked.insert(e.path.clone(), (e.kind == EntryKind::Dir, e.size));
             }
             Change::Whiteout(p) => {

@@ -31,7 +31,8 @@ impl Gates {
     /// Fill the limits not given on the command line from a `.dive-ci` file.
     pub fn with_dive_ci(mut self, path: &Path) -> Result<Self, CiConfigError> {
         let err = |line: usize, message: String| CiConfigError { file: path.display().to_string(), line, message };
-        let text = std::fs::read_to_string(path).map_err(|e| err(0, e.to_string()))?;
+        // A `.dive-ci` is a few lines; it comes from the pull request, so it is read with care.
+        let text = crate::fsio::read_regular_string(path, 1 << 20).map_err(|e| err(0, e.to_string()))?;
         let from_file = parse_dive_ci(&text).map_err(|(line, message)| err(line, message))?;
         self.max_wasted_bytes = self.max_wasted_bytes.or(from_file.max_wasted_bytes);
         self.max_wasted_ratio = self.max_wasted_ratio.or(from_file.max_wasted_ratio);

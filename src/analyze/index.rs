@@ -224,15 +224,19 @@ impl PathIndex {
     }
 
     /// A layer that writes `a/b` where a lower layer has a file `a` replaces that file by a
-    /// directory.
+    /// directory. No node has a file above it (this removal keeps it so), so the walk up stops
+    /// at the first ancestor the index holds: linear in entries, whatever the depth.
     fn replace_file_ancestors(&mut self, layer: usize, path: &str) {
-        let mut at = 0;
-        while let Some(pos) = path[at..].find('/') {
-            let ancestor = &path[..at + pos];
-            if self.nodes.get(ancestor).is_some_and(|n| !n.is_dir) {
-                self.remove(layer, ancestor, Removal::Overwritten);
+        let mut rest = path;
+        while let Some((ancestor, _)) = rest.rsplit_once('/') {
+            match self.nodes.get(ancestor) {
+                Some(n) if n.is_dir => return,
+                Some(_) => {
+                    self.remove(layer, ancestor, Removal::Overwritten);
+                    return;
+                }
+                None => rest = ancestor,
             }
-            at += pos + 1;
         }
     }
 }

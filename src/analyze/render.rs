@@ -2,6 +2,8 @@
 
 use std::fmt::Write as _;
 
+use crate::escape::{control, markdown_code};
+
 use super::dockerfile_map::{LayerLine, Match};
 use super::{LayerReport, Report};
 
@@ -48,6 +50,8 @@ fn instruction(text: Option<&str>, width: usize) -> String {
     let text = text.unwrap_or("(no history)");
     let text = text.strip_prefix("/bin/sh -c #(nop) ").or_else(|| text.strip_prefix("/bin/sh -c ")).unwrap_or(text);
     let one_line: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    // History text comes from the image: nothing in it may steer the terminal.
+    let one_line = control(&one_line).into_owned();
     if one_line.chars().count() > width {
         let cut: String = one_line.chars().take(width.saturating_sub(1)).collect();
         format!("{cut}…")
@@ -65,7 +69,7 @@ fn layer_label(r: &Report, l: &LayerReport, width: usize) -> String {
     let Some(start) = line.line else {
         return format!("(unmapped) {}", instruction(l.instruction.as_deref(), width));
     };
-    let file = file_name(&map.file);
+    let file = control(file_name(&map.file));
     let at = match (line.how, line.end_line) {
         (Match::Squashed, Some(end)) if end != start => format!("{file}:{start}-{end}"),
         _ => format!("{file}:{start}"),
@@ -98,7 +102,7 @@ fn dockerfile_lines(r: &Report) -> Vec<String> {
                 many => format!("layers {}-{}, {}", many[0], many[many.len() - 1], human(bytes)),
             };
             let note = i.note.as_deref().map(|n| format!("  ({n})")).unwrap_or_default();
-            let at = format!("{}:{}", file_name(&map.file), i.line);
+            let at = format!("{}:{}", control(file_name(&map.file)), i.line);
             format!("{at:<16} {made:<22} {}{note}", instruction(Some(&i.instruction), 70))
         })
         .collect()
@@ -111,7 +115,12 @@ fn bar(part: u64, whole: u64, width: usize) -> String {
 
 fn table(r: &Report) -> String {
     let mut out = String::new();
-    let _ = writeln!(out, "Image: {}{}", r.image, if r.verified { " (digests verified)" } else { "" });
+    let _ = writeln!(
+        out,
+        "Image: {}{}",
+        control(&r.image.to_string()),
+        if r.verified { " (digests verified)" } else { "" }
+    );
     let _ = writeln!(out);
     let _ = writeln!(
         out,
@@ -135,7 +144,7 @@ fn table(r: &Report) -> String {
             layer_label(r, l, 60)
         );
         if let Some(reason) = layer_reason(l.dockerfile.as_ref()) {
-            let _ = writeln!(out, "{:>41}  └ {reason}", "");
+            let _ = writeln!(out, "{:>41}  └ {}", "", control(reason));
         }
         for h in &l.hidden_by {
             let _ = writeln!(out, "{:>41}  └ {} in {} files hidden by layer {}", "", human(h.bytes), h.files, h.layer);
@@ -157,21 +166,28 @@ fn table(r: &Report) -> String {
     section(
         &mut out,
         "Largest files",
-        r.largest_files.iter().map(|f| format!("{:>10}  layer {:<3} /{}", human(f.bytes), f.layer, f.path)),
+        r.largest_files.iter().map(|f| format!("{:>10}  layer {:<3} /{}", human(f.bytes), f.layer, control(&f.path))),
     );
     section(
         &mut out,
         "Largest invisible files",
         r.invisible_files.iter().map(|f| {
-            format!("{:>10}  layer {:<3} /{}  ({:?} by layer {})", human(f.bytes), f.layer, f.path, f.how, f.hidden_by)
+            format!(
+                "{:>10}  layer {:<3} /{}  ({:?} by layer {})",
+                human(f.bytes),
+                f.layer,
+                control(&f.path),
+                f.how,
+                f.hidden_by
+            )
         }),
     );
     section(
         &mut out,
         "Caches left in the final filesystem",
-        r.caches
-            .iter()
-            .map(|c| format!("{:>10}  {:<15} {} files in /{}", human(c.bytes), c.cache, c.files, c.paths.join(", /"))),
+        r.caches.iter().map(|c| {
+            format!("{:>10}  {:<15} {} files in /{}", human(c.bytes), c.cache, c.files, control(&c.paths.join(", /")))
+        }),
     );
     out
 }
@@ -227,7 +243,7 @@ fn section(out: &mut String, title: &str, lines: impl Iterator<Item = String>) {
 
 fn markdown(r: &Report) -> String {
     let mut out = String::new();
-    let _ = writeln!(out, "### Image `{}`\n", r.image);
+    let _ = writeln!(out, "### Image {}\n", markdown_code(&r.image.to_string()));
     let _ = writeln!(out, "| Layer | Content | Compressed | Invisible | Added | Changed | Removed | Instruction |");
     let _ = writeln!(out, "|---:|---:|---:|---:|---:|---:|---:|---|");
     for l in &r.layers {
@@ -235,7 +251,7 @@ fn markdown(r: &Report) -> String {
             l.hidden_by.iter().map(|h| format!("{} by layer {}", human(h.bytes), h.layer)).collect();
         let _ = writeln!(
             out,
-            "| {}{} | {} | {} | {}{} | {} | {} | {} | `{}` |",
+            "| {}{} | {} | {} | {}{} | {} | {} | {} | {} |",
             l.index,
             if l.base { " (base)" } else { "" },
             human(l.content_bytes),
@@ -245,7 +261,7 @@ fn markdown(r: &Report) -> String {
             l.files_added,
             l.files_changed,
             l.files_removed,
-            layer_label(r, l, 80).replace('|', "\\|").replace('`', "'")
+            markdown_code(&layer_label(r, l, 80))
         );
     }
     let _ = writeln!(out);
@@ -265,19 +281,19 @@ fn markdown(r: &Report) -> String {
         .layers
         .iter()
         .filter_map(|l| {
-            layer_reason(l.dockerfile.as_ref()).map(|why| format!("layer {}: {}", l.index, why.replace('`', "'")))
+            layer_reason(l.dockerfile.as_ref())
+                .map(|why| format!("layer {}: {}", l.index, control(&why.replace('`', "'"))))
         })
         .collect();
     list(&mut out, "Layer notes", unmapped);
-    list(
-        &mut out,
-        "Dockerfile, line by line",
-        dockerfile_lines(r).into_iter().map(|l| format!("`{}`", l.replace('`', "'"))).collect(),
-    );
+    list(&mut out, "Dockerfile, line by line", dockerfile_lines(r).into_iter().map(|l| markdown_code(&l)).collect());
     list(
         &mut out,
         "Largest files",
-        r.largest_files.iter().map(|f| format!("`/{}` {} (layer {})", f.path, human(f.bytes), f.layer)).collect(),
+        r.largest_files
+            .iter()
+            .map(|f| format!("{} {} (layer {})", markdown_code(&format!("/{}", f.path)), human(f.bytes), f.layer))
+            .collect(),
     );
     list(
         &mut out,
@@ -285,7 +301,14 @@ fn markdown(r: &Report) -> String {
         r.invisible_files
             .iter()
             .map(|f| {
-                format!("`/{}` {} (layer {}, {:?} by layer {})", f.path, human(f.bytes), f.layer, f.how, f.hidden_by)
+                format!(
+                    "{} {} (layer {}, {:?} by layer {})",
+                    markdown_code(&format!("/{}", f.path)),
+                    human(f.bytes),
+                    f.layer,
+                    f.how,
+                    f.hidden_by
+                )
             })
             .collect(),
     );
@@ -294,7 +317,10 @@ fn markdown(r: &Report) -> String {
         "Caches left",
         r.caches
             .iter()
-            .map(|c| format!("{} {} ({} files in `/{}`)", c.cache, human(c.bytes), c.files, c.paths.join("`, `/")))
+            .map(|c| {
+                let paths: Vec<String> = c.paths.iter().map(|p| markdown_code(&format!("/{p}"))).collect();
+                format!("{} {} ({} files in {})", c.cache, human(c.bytes), c.files, paths.join(", "))
+            })
             .collect(),
     );
     out

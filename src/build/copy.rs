@@ -216,7 +216,10 @@ fn decompressed(path: &Path, kind: &str) -> Result<Box<dyn Read>, String> {
     let f = std::io::BufReader::new(f);
     Ok(match kind {
         "gzip" => Box::new(flate2::read::MultiGzDecoder::new(f)),
-        "zstd" => Box::new(zstd::stream::read::Decoder::new(f).map_err(|e| format!("{}: {e}", path.display()))?),
+        "zstd" => Box::new(
+            crate::image::layer::zstd_decoder(std::io::BufReader::new(f))
+                .map_err(|e| format!("{}: {e}", path.display()))?,
+        ),
         "bzip2" => Box::new(bzip2::read::MultiBzDecoder::new(f)),
         "xz" => Box::new(liblzma::read::XzDecoder::new_multi_decoder(f)),
         "tar" => Box::new(f),

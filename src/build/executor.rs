@@ -458,12 +458,7 @@ impl<'p> Builder<'p> {
                 let argv = match (&run.command, run.lone_heredoc()) {
                     (CommandLine::Exec(v), _) => v.clone(),
                     (CommandLine::Shell(_), Some(doc)) => {
-                        let body = if doc.chomp {
-                            doc.content.lines().map(|l| l.trim_start_matches('\t')).collect::<Vec<_>>().join("\n")
-                                + "\n"
-                        } else {
-                            doc.content.clone()
-                        };
+                        let body = if doc.chomp { chomped(&doc.content) } else { doc.content.clone() };
                         if body.starts_with("#!") {
                             // BuildKit writes it to /dev/pipes/NAME (0755) and runs that file.
                             let file = self.scratch()?.join(format!("pipe-{}", doc.name));
@@ -693,7 +688,8 @@ impl<'p> Builder<'p> {
         };
         for src in &copy.sources {
             if let Some(doc) = copy.heredoc_source(src) {
-                let content = if doc.expand { expand(&doc.content)? } else { doc.content.clone() };
+                let body = if doc.chomp { chomped(&doc.content) } else { doc.content.clone() };
+                let content = if doc.expand { expand(&body)? } else { body };
                 let target =
                     if dest_is_dir { format!("{}/{}", dest.trim_end_matches('/'), doc.name) } else { dest.clone() };
                 key.update(format!("heredoc {target} {content}\n").as_bytes());
@@ -920,21 +916,7 @@ impl<'p> Builder<'p> {
 
     /// Makes sure the snapshot of `chain` exists, unpacking the layer's blob if it does not.
     fn ensure_snapshot(&self, chain: &Digest, layer: &CachedLayer) -> Result<()> {
-        if self.store.has_snapshot(chain) {
-            return Ok(());
-        }
-        let tmp = self.store.temp_dir("unpack")?;
-        let dest = tmp.path.join("fs");
-        std::fs::create_dir(&dest).map_err(io_err(dest.display().to_string()))?;
-        let blob = self.store.blob_path(&layer.digest);
-        let file = std::fs::File::open(&blob).map_err(io_err(blob.display().to_string()))?;
-        let reader = extract::decompressed(std::io::BufReader::new(file))
-            .map_err(|e| BuildError::Layer { message: format!("layer {}: {e}", layer.digest) })?;
-        let opts = ExtractOptions::for_current_user();
-        extract::extract_layer(reader, &dest, &opts)
-            .map_err(|e| BuildError::Layer { message: format!("unpacking layer {}: {e}", layer.digest) })?;
-        self.store.adopt_snapshot(&dest, chain)?;
-        Ok(())
+        unpack_layer(&self.store, chain, &layer.digest)
     }
 
     /// A base image from the store, pulled from its registry when the store lacks it.
@@ -1080,6 +1062,39 @@ impl<'p> Builder<'p> {
     }
 }
 
+/// Makes sure the snapshot of `chain` exists in the store, unpacking layer blob `digest` if not.
+pub fn unpack_layer(store: &Store, chain: &Digest, digest: &Digest) -> Result<()> {
+    if store.has_snapshot(chain) {
+        store.touch(&store.snapshot_dir(chain));
+        return Ok(());
+    }
+    let tmp = store.temp_dir("unpack")?;
+    let dest = tmp.path.join("fs");
+    std::fs::create_dir(&dest).map_err(io_err(dest.display().to_string()))?;
+    let blob = store.blob_path(digest);
+    let file = std::fs::File::open(&blob).map_err(io_err(blob.display().to_string()))?;
+    let reader = extract::decompressed(std::io::BufReader::new(file))
+        .map_err(|e| BuildError::Layer { message: format!("layer {digest}: {e}") })?;
+    let opts = ExtractOptions::for_current_user();
+    extract::extract_layer(reader, &dest, &opts)
+        .map_err(|e| BuildError::Layer { message: format!("unpacking layer {digest}: {e}") })?;
+    store.adopt_snapshot(&dest, chain)?;
+    Ok(())
+}
+
+/// Unpacks every layer of an image in the store into its snapshot (what `docker load` does
+/// too), so that a build on it starts at once.
+pub fn unpack_image(store: &Store, image: &Image) -> Result<()> {
+    let mut parent: Option<Digest> = None;
+    for blob in &image.layers {
+        let Some(digest) = &blob.digest else { continue };
+        let chain = chain_id(parent.as_ref(), &blob.diff_id);
+        unpack_layer(store, &chain, digest)?;
+        parent = Some(chain);
+    }
+    Ok(())
+}
+
 /// The stages stage `s` uses: its base, and those its `COPY --from` and `RUN --mount=from` name.
 fn stage_deps(p: &Parsed<'_>, s: usize) -> Vec<usize> {
     let stage = &p.model.stages[s];
@@ -1162,6 +1177,11 @@ fn url_file_name(url: &str) -> String {
         Some(name) if !name.is_empty() => name.to_string(),
         _ => "index.html".to_string(),
     }
+}
+
+/// A `<<-` heredoc's body: leading tabs removed from every line (line endings kept).
+fn chomped(body: &str) -> String {
+    body.split_inclusive('\n').map(|l| l.trim_start_matches('\t')).collect()
 }
 
 fn has_glob(s: &str) -> bool {

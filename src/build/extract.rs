@@ -137,7 +137,9 @@ pub fn decompressed(mut blob: impl Read + 'static) -> Result<Box<dyn Read>, Extr
         Compression::Gzip => {
             Box::new(flate2::bufread::MultiGzDecoder::new(BufReader::with_capacity(COPY_BUFFER, stream)))
         }
-        Compression::Zstd => Box::new(zstd::stream::read::Decoder::new(stream).map_err(ExtractError::Blob)?),
+        Compression::Zstd => {
+            Box::new(crate::image::layer::zstd_decoder(io::BufReader::new(stream)).map_err(ExtractError::Blob)?)
+        }
     })
 }
 

@@ -167,6 +167,8 @@ struct Stub {
     path: PathBuf,
     is_dir: bool,
     parent_times: Option<(i64, i64, i64, i64)>,
+    /// A directory made for a `RUN --mount` target: BuildKit leaves those in the layer.
+    keep: bool,
 }
 
 struct Root {
@@ -187,7 +189,7 @@ impl Root {
                 Err(_) => {
                     let parent_times = parent_times(&cur);
                     std::fs::create_dir(&cur).map_err(|e| format!("mkdir {}: {e}", cur.display()))?;
-                    self.stubs.push(Stub { path: cur.clone(), is_dir: true, parent_times });
+                    self.stubs.push(Stub { path: cur.clone(), is_dir: true, parent_times, keep: false });
                 }
             }
         }
@@ -204,7 +206,7 @@ impl Root {
             Err(_) => {
                 let parent_times = parent_times(path);
                 std::fs::File::create(path).map_err(|e| format!("creating {}: {e}", path.display()))?;
-                self.stubs.push(Stub { path: path.to_path_buf(), is_dir: false, parent_times });
+                self.stubs.push(Stub { path: path.to_path_buf(), is_dir: false, parent_times, keep: false });
                 Ok(())
             }
         }
@@ -257,6 +259,9 @@ impl Root {
             let _ = umount2(&m, MntFlags::MNT_DETACH);
         }
         for stub in self.stubs.drain(..).rev() {
+            if stub.keep {
+                continue;
+            }
             let removed = if stub.is_dir { std::fs::remove_dir(&stub.path) } else { std::fs::remove_file(&stub.path) };
             if removed.is_ok() {
                 if let (Some(parent), Some(t)) = (stub.path.parent(), stub.parent_times) {
@@ -346,6 +351,7 @@ fn init(spec: &Spec) -> Result<i32, String> {
                     root.bind(&host(resolv), Path::new("/etc/resolv.conf"), true)?;
                 }
                 root.bind(&host(&spec.hosts_file), Path::new("/etc/hosts"), true)?;
+                let system_stubs = root.stubs.len();
                 for m in mounts {
                     let target = Path::new(&m.target);
                     match &m.source {
@@ -355,6 +361,11 @@ fn init(spec: &Spec) -> Result<i32, String> {
                             root.mount(Some(Path::new("tmpfs")), target, Some("tmpfs"), MsFlags::empty(), None)?;
                         }
                     }
+                }
+                // The directories made for the step's own mounts stay, as BuildKit leaves them
+                // (a cache mount's target, /run/secrets); files made as mount points go.
+                for stub in &mut root.stubs[system_stubs..] {
+                    stub.keep = stub.is_dir && !stub.path.starts_with("/dev");
                 }
                 let ids = resolve_user(user)?;
                 umount2(&old, MntFlags::MNT_DETACH).map_err(|e| format!("detaching the host root: {e}"))?;

@@ -6,22 +6,29 @@
 //! cache/<key>.json                        the step cache: what a step made
 //! mounts/<id>/                            RUN --mount=type=cache directories
 //! tmp/<name>/ + tmp/<name>.lock           a step's work directories, held by a lock while in use
-//! lock                                    taken while index.json or a snapshot is being written
+//! builds.lock                             held shared by every build and load, exclusive by prune
 //! ```
+//!
+//! The store's lock (a flock on the store directory) is taken while index.json or a snapshot is
+//! being written.
 //!
 //! Everything is written under `tmp/` and renamed into place, so a build killed at any moment
 //! leaves no half-written blob, snapshot or cache entry; the next run deletes every `tmp/`
 //! entry whose lock nobody holds.
 
+use std::collections::HashSet;
 use std::fs::File;
-use std::io::Write;
+use std::io::{Read, Write};
 use std::os::fd::AsRawFd;
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
 
-use crate::image::spec::{self, Descriptor, Digest, Index};
+use crate::image::spec::{self, Descriptor, Digest, ImageConfig, Index, Manifest};
+use crate::image::write::{LayerFile, NewImage, Written};
+use crate::image::{Image, ImageError};
 
 /// Why the store could not do something.
 #[derive(Debug, thiserror::Error)]
@@ -32,6 +39,8 @@ pub enum StoreError {
     Corrupt(PathBuf, String),
     #[error("no place for the image store: set IMGOPT_STORE, XDG_CACHE_HOME or HOME")]
     NoHome,
+    #[error("{0}")]
+    Image(#[from] ImageError),
 }
 
 pub type Result<T> = std::result::Result<T, StoreError>;
@@ -185,18 +194,8 @@ impl Store {
 
     /// Writes a file by temp + fsync + rename.
     pub fn write_atomic(&self, path: &Path, bytes: &[u8]) -> Result<()> {
-        use std::sync::atomic::{AtomicU64, Ordering};
-        static COUNTER: AtomicU64 = AtomicU64::new(0);
-        let tmp = self.root.join("tmp").join(format!(
-            ".{}.{}.{}",
-            path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
-            std::process::id(),
-            COUNTER.fetch_add(1, Ordering::Relaxed)
-        ));
-        let mut f = io(&tmp, File::create(&tmp))?;
-        io(&tmp, f.write_all(bytes))?;
-        io(&tmp, f.sync_all())?;
-        io(path, std::fs::rename(&tmp, path))
+        // The temporary file goes to the store's `tmp/`, which the next build cleans after a crash.
+        io(path, crate::fsio::write_atomic_in(&self.root.join("tmp"), path, bytes))
     }
 
     pub fn blob_path(&self, digest: &Digest) -> PathBuf {
@@ -258,7 +257,13 @@ impl Store {
         // An entry is only as good as what it points at.
         match &entry.layer {
             Some(l) if !self.has_blob(&l.digest) => None,
-            _ => Some(entry),
+            layer => {
+                self.touch(&self.root.join("cache").join(format!("{key}.json")));
+                if let Some(l) = layer {
+                    self.touch(&self.blob_path(&l.digest));
+                }
+                Some(entry)
+            }
         }
     }
 
@@ -272,6 +277,7 @@ impl Store {
         let name: String = Sha256::digest(id.as_bytes()).iter().take(12).map(|b| format!("{b:02x}")).collect();
         let dir = self.root.join("mounts").join(name);
         io(&dir, std::fs::create_dir_all(&dir))?;
+        self.touch(&dir);
         Ok(dir)
     }
 
@@ -299,6 +305,392 @@ impl Store {
         index.manifests.push(manifest);
         let bytes = serde_json::to_vec_pretty(&index).expect("index serializes");
         self.write_atomic(&self.root.join("index.json"), &bytes)
+    }
+}
+
+/// One named image of the store, as `imgopt images` lists it.
+#[derive(Debug, Clone, Serialize)]
+pub struct ImageSummary {
+    /// `org.opencontainers.image.ref.name`; None for an unnamed entry.
+    pub name: Option<String>,
+    pub manifest: Digest,
+    /// The config's digest: the image ID Docker shows.
+    pub config: Option<Digest>,
+    pub created: Option<String>,
+    /// The layer blobs' sizes as stored (compressed), summed: what the store holds for the image
+    /// (layers shared with other images counted in each).
+    pub blob_size: u64,
+    pub layers: usize,
+}
+
+/// What `prune` may remove.
+#[derive(Debug, Clone, Default)]
+pub struct PruneOptions {
+    /// Also every step-cache entry, every snapshot (named images' too: they are unpacked again
+    /// from their blobs when needed) and the `RUN --mount=type=cache` directories.
+    pub all: bool,
+    /// Remove least recently used first, only until the store takes no more than this.
+    pub keep_storage: Option<u64>,
+}
+
+/// What `prune` removed.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct PruneReport {
+    pub blobs: usize,
+    pub snapshots: usize,
+    pub cache_entries: usize,
+    pub cache_mounts: usize,
+    /// Disk space given back (allocated blocks).
+    pub freed_bytes: u64,
+    pub store_bytes_before: u64,
+    pub store_bytes_after: u64,
+}
+
+/// Blobs and snapshots the store's named images need.
+#[derive(Debug, Default)]
+pub struct Reachable {
+    pub blobs: HashSet<Digest>,
+    /// Snapshot names (`s/<16 hex>`), one per layer chain of each image.
+    pub snapshots: HashSet<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Item {
+    Blob(Digest),
+    Snapshot(PathBuf),
+    Mount(PathBuf),
+    CacheEntry(PathBuf),
+}
+
+/// Disk space a tree takes: allocated blocks, hard-linked files counted once.
+pub fn disk_usage(path: &Path) -> u64 {
+    fn walk(path: &Path, seen: &mut HashSet<(u64, u64)>) -> u64 {
+        let Ok(meta) = std::fs::symlink_metadata(path) else { return 0 };
+        if meta.nlink() > 1 && !meta.is_dir() && !seen.insert((meta.dev(), meta.ino())) {
+            return 0;
+        }
+        let mut total = meta.blocks() * 512;
+        if meta.is_dir() {
+            if let Ok(entries) = std::fs::read_dir(path) {
+                for e in entries.flatten() {
+                    total += walk(&e.path(), seen);
+                }
+            }
+        }
+        total
+    }
+    walk(path, &mut HashSet::new())
+}
+
+fn modified(path: &Path) -> std::time::SystemTime {
+    std::fs::symlink_metadata(path).and_then(|m| m.modified()).unwrap_or(std::time::UNIX_EPOCH)
+}
+
+/// The media type a layer blob's first bytes show: gzip, zstd or a plain tar.
+fn sniff_layer(head: &[u8]) -> &'static str {
+    if head.starts_with(&[0x1f, 0x8b]) {
+        spec::MEDIA_OCI_LAYER_GZIP
+    } else if head.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
+        spec::MEDIA_OCI_LAYER_ZSTD
+    } else {
+        spec::MEDIA_OCI_LAYER_TAR
+    }
+}
+
+impl Store {
+    /// Held (shared) by a build or a load for as long as it runs, taken exclusively by prune:
+    /// prune never removes a snapshot a running step has mounted or a blob not yet named.
+    /// `on_wait` runs when the lock is not free at once. Take it before [`Store::lock`].
+    pub fn builds_lock(&self, exclusive: bool, on_wait: impl FnOnce()) -> Result<Lock> {
+        let path = self.root.join("builds.lock");
+        let file = io(&path, std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(&path))?;
+        if !flock(&file, exclusive, false) {
+            on_wait();
+            flock(&file, exclusive, true);
+        }
+        Ok(Lock { _file: file })
+    }
+
+    /// Marks a snapshot, blob, cache entry or cache mount as just used (prune's
+    /// `--keep-storage` removes the least recently used first).
+    pub fn touch(&self, path: &Path) {
+        if let Ok(f) = File::open(path) {
+            let _ = f.set_modified(std::time::SystemTime::now());
+        }
+    }
+
+    fn read_blob_json<T: serde::de::DeserializeOwned>(&self, digest: &Digest) -> Result<Option<T>> {
+        let path = self.blob_path(digest);
+        match std::fs::read(&path) {
+            Ok(bytes) => serde_json::from_slice(&bytes)
+                .map(Some)
+                .map_err(|e| StoreError::Corrupt(self.root.clone(), format!("blob {digest}: {e}"))),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(StoreError::Io { path, source: e }),
+        }
+    }
+
+    /// Everything the named images of `index` need: manifests, nested indexes, configs,
+    /// layers, and the snapshots of their layer chains. A missing blob is skipped (its image
+    /// is broken already); one that does not parse stops the walk, so prune removes nothing.
+    pub fn reachable(&self, index: &Index) -> Result<Reachable> {
+        let mut reach = Reachable::default();
+        let mut todo: Vec<Descriptor> = index.manifests.clone();
+        let mut depth = 0;
+        while !todo.is_empty() && depth < 16 {
+            depth += 1;
+            let mut next = Vec::new();
+            for d in todo {
+                if !reach.blobs.insert(d.digest.clone()) {
+                    continue;
+                }
+                if d.is_index() {
+                    if let Some(nested) = self.read_blob_json::<Index>(&d.digest)? {
+                        next.extend(nested.manifests);
+                    }
+                    continue;
+                }
+                let Some(manifest) = self.read_blob_json::<Manifest>(&d.digest)? else { continue };
+                reach.blobs.insert(manifest.config.digest.clone());
+                reach.blobs.extend(manifest.layers.iter().map(|l| l.digest.clone()));
+                if let Some(config) = self.read_blob_json::<ImageConfig>(&manifest.config.digest)? {
+                    let mut parent: Option<Digest> = None;
+                    for diff_id in &config.rootfs.diff_ids {
+                        let chain = chain_id(parent.as_ref(), diff_id);
+                        reach.snapshots.insert(Self::snapshot_name(&chain));
+                        parent = Some(chain);
+                    }
+                }
+            }
+            todo = next;
+        }
+        Ok(reach)
+    }
+
+    /// The images of index.json, one per name (an index entry resolved to this machine's image).
+    pub fn images(&self) -> Result<Vec<ImageSummary>> {
+        let index = self.read_index()?;
+        let mut out = Vec::new();
+        for entry in &index.manifests {
+            let mut descriptor = entry.clone();
+            for _ in 0..8 {
+                if !descriptor.is_index() {
+                    break;
+                }
+                let Some(nested) = self.read_blob_json::<Index>(&descriptor.digest)? else { break };
+                let candidates: Vec<&Descriptor> = nested.manifests.iter().collect();
+                match crate::image::choose_manifest(&candidates, &spec::Platform::host()) {
+                    Ok(d) => descriptor = d.clone(),
+                    Err(_) => break,
+                }
+            }
+            let manifest =
+                if descriptor.is_index() { None } else { self.read_blob_json::<Manifest>(&descriptor.digest)? };
+            let config_digest = manifest.as_ref().map(|m| m.config.digest.clone());
+            let created = match &config_digest {
+                Some(d) => self.read_blob_json::<ImageConfig>(d)?.and_then(|c| c.created),
+                None => None,
+            };
+            out.push(ImageSummary {
+                name: entry.annotations.get(spec::ANNOTATION_REF_NAME).cloned(),
+                manifest: entry.digest.clone(),
+                config: config_digest,
+                created,
+                blob_size: manifest.as_ref().map_or(0, |m| m.layers.iter().map(|l| l.size).sum()),
+                layers: manifest.as_ref().map_or(0, |m| m.layers.len()),
+            });
+        }
+        Ok(out)
+    }
+
+    /// The index entry's name for what a user typed: the name itself or its canonical form.
+    fn find_name(index: &Index, name: &str) -> Option<String> {
+        let names: Vec<&String> =
+            index.manifests.iter().filter_map(|d| d.annotations.get(spec::ANNOTATION_REF_NAME)).collect();
+        if names.iter().any(|n| *n == name) {
+            return Some(name.to_string());
+        }
+        let canonical = canonical_name(name).ok()?;
+        names.into_iter().find(|n| **n == canonical).cloned()
+    }
+
+    /// Removes names from index.json (the blobs stay until `prune`). Returns the names given
+    /// that no image had; the others are removed.
+    pub fn untag(&self, names: &[String]) -> Result<Vec<String>> {
+        let _lock = self.lock()?;
+        let mut index = self.read_index()?;
+        let mut missing = Vec::new();
+        for name in names {
+            match Self::find_name(&index, name) {
+                Some(found) => index.manifests.retain(|d| d.annotations.get(spec::ANNOTATION_REF_NAME) != Some(&found)),
+                None => missing.push(name.clone()),
+            }
+        }
+        let bytes = serde_json::to_vec_pretty(&index).expect("index serializes");
+        self.write_atomic(&self.root.join("index.json"), &bytes)?;
+        Ok(missing)
+    }
+
+    /// Copies an image (from an archive or a layout) into the store under `names` (canonical
+    /// names already): each layer blob hashed as it is copied (a `docker save` layer has no blob
+    /// digest of its own), the config kept byte for byte (the image ID stays the same).
+    pub fn import(&self, image: &Image, names: &[String]) -> Result<Written> {
+        let _builds = self.builds_lock(false, || {})?;
+        let mut layers = Vec::with_capacity(image.layers.len());
+        for (i, blob) in image.layers.iter().enumerate() {
+            let (mut reader, _) = image.open_blob(i)?;
+            let tmp = self.temp_dir("load")?;
+            let path = tmp.path.join("blob");
+            let mut out = std::io::BufWriter::new(io(&path, File::create(&path))?);
+            let mut hasher = Sha256::new();
+            let mut buf = vec![0u8; 1 << 16];
+            let mut head: Vec<u8> = Vec::new();
+            let mut size = 0u64;
+            loop {
+                let n = match reader.read(&mut buf) {
+                    Ok(0) => break,
+                    Ok(n) => n,
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                    Err(e) => {
+                        return Err(StoreError::Io { path: PathBuf::from(image.reference.to_string()), source: e })
+                    }
+                };
+                if head.len() < 8 {
+                    head.extend_from_slice(&buf[..n.min(8 - head.len())]);
+                }
+                hasher.update(&buf[..n]);
+                io(&path, out.write_all(&buf[..n]))?;
+                size += n as u64;
+            }
+            io(&path, out.flush())?;
+            drop(out);
+            let digest = Digest::sha256_from_bytes(hasher.finalize().into());
+            if let Some(claimed) = blob.digest.as_ref().filter(|d| d.algorithm() == "sha256") {
+                if claimed != &digest {
+                    return Err(ImageError::DigestMismatch {
+                        what: format!("layer {i} ({})", blob.location),
+                        expected: claimed.to_string(),
+                        actual: digest.to_string(),
+                    }
+                    .into());
+                }
+            }
+            let media_type = sniff_layer(&head);
+            if media_type == spec::MEDIA_OCI_LAYER_TAR && digest != blob.diff_id {
+                return Err(ImageError::DigestMismatch {
+                    what: format!("layer {i} ({}) diff_id", blob.location),
+                    expected: blob.diff_id.to_string(),
+                    actual: digest.to_string(),
+                }
+                .into());
+            }
+            self.adopt_blob(&path, &digest)?;
+            layers.push(LayerFile {
+                path: self.blob_path(&digest),
+                descriptor: Descriptor {
+                    media_type: media_type.to_string(),
+                    digest,
+                    size,
+                    platform: None,
+                    annotations: Default::default(),
+                    other: Default::default(),
+                },
+                diff_id: blob.diff_id.clone(),
+            });
+        }
+        let new = NewImage { config: image.config.clone(), layers, annotations: Default::default() };
+        // write_oci_layout takes the store's lock itself.
+        Ok(crate::image::write::write_oci_layout_keeping_config(&self.root, &new, image.config_bytes(), names)?)
+    }
+
+    /// Frees space: blobs no named image needs, snapshots (unreachable ones, or all with
+    /// `all`), step-cache entries whose layer is gone (all with `all`), cache mounts (with
+    /// `all`). Waits for running builds (`on_wait` says so) and holds the store's lock; never
+    /// touches `tmp/`.
+    pub fn prune(&self, opts: &PruneOptions, on_wait: impl FnOnce()) -> Result<PruneReport> {
+        let _builds = self.builds_lock(true, on_wait)?;
+        let _lock = self.lock()?;
+        let before = disk_usage(&self.root);
+        let reach = self.reachable(&self.read_index()?)?;
+        let mut items: Vec<(std::time::SystemTime, Item, PathBuf)> = Vec::new();
+        let list = |dir: &str| -> Vec<PathBuf> {
+            let mut v: Vec<PathBuf> = std::fs::read_dir(self.root.join(dir))
+                .map(|r| r.flatten().map(|e| e.path()).collect())
+                .unwrap_or_default();
+            v.sort();
+            v
+        };
+        for path in list("blobs/sha256") {
+            let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            // Only finished blobs: a name that is not 64 hex digits is a writer's temporary file.
+            if name.len() != 64 || !name.bytes().all(|b| b.is_ascii_hexdigit()) {
+                continue;
+            }
+            let Ok(digest) = Digest::parse(&format!("sha256:{name}")) else { continue };
+            if !reach.blobs.contains(&digest) {
+                items.push((modified(&path), Item::Blob(digest), path));
+            }
+        }
+        for path in list("s") {
+            let name = format!("s/{}", path.file_name().map(|n| n.to_string_lossy()).unwrap_or_default());
+            if opts.all || !reach.snapshots.contains(&name) {
+                items.push((modified(&path), Item::Snapshot(path.clone()), path));
+            }
+        }
+        if opts.all {
+            for path in list("mounts") {
+                items.push((modified(&path), Item::Mount(path.clone()), path));
+            }
+            for path in list("cache") {
+                items.push((modified(&path), Item::CacheEntry(path.clone()), path));
+            }
+        }
+        items.sort_by_key(|a| a.0);
+        let mut report = PruneReport { store_bytes_before: before, ..Default::default() };
+        let mut removed_blobs: HashSet<Digest> = HashSet::new();
+        for (_, item, path) in items {
+            if opts.keep_storage.is_some_and(|keep| before.saturating_sub(report.freed_bytes) <= keep) {
+                break;
+            }
+            report.freed_bytes += disk_usage(&path);
+            match item {
+                Item::Blob(d) => {
+                    io(&path, std::fs::remove_file(&path))?;
+                    removed_blobs.insert(d);
+                    report.blobs += 1;
+                }
+                Item::Snapshot(p) => {
+                    remove_tree(&p);
+                    report.snapshots += 1;
+                }
+                Item::Mount(p) => {
+                    remove_tree(&p);
+                    report.cache_mounts += 1;
+                }
+                Item::CacheEntry(p) => {
+                    if std::fs::remove_file(&p).is_ok() {
+                        report.cache_entries += 1;
+                    }
+                }
+            }
+        }
+        // Entries whose layer blob is gone are dead (cache_get ignores them): remove them.
+        for path in list("cache") {
+            let Ok(bytes) = std::fs::read(&path) else { continue };
+            let dead = match serde_json::from_slice::<CacheEntry>(&bytes) {
+                Ok(CacheEntry { layer: Some(l) }) => removed_blobs.contains(&l.digest) || !self.has_blob(&l.digest),
+                Ok(CacheEntry { layer: None }) => false,
+                Err(_) => true,
+            };
+            if dead {
+                report.freed_bytes += disk_usage(&path);
+                if std::fs::remove_file(&path).is_ok() {
+                    report.cache_entries += 1;
+                }
+            }
+        }
+        report.store_bytes_after = disk_usage(&self.root);
+        Ok(report)
     }
 }
 

@@ -36,6 +36,10 @@ pub struct BuildArgs {
     /// Run every step again, ignoring the cache.
     #[arg(long)]
     pub no_cache: bool,
+    /// Who builds: imgopt's own builder, or an existing engine (`docker build` with BuildKit,
+    /// `buildah build`) whose image imgopt then loads or analyzes.
+    #[arg(long, value_enum, default_value = "imgopt")]
+    pub builder: super::engine::BuilderKind,
     /// The build context (default: the current directory).
     #[arg(value_name = "CONTEXT")]
     pub context: Option<PathBuf>,
@@ -233,6 +237,10 @@ pub fn build(args: &BuildArgs, tags: Vec<String>) -> miette::Result<(BuildResult
         &mut plain
     };
     crate::build::sandbox::handle_interrupts();
+    // Held for the whole build: `imgopt prune` waits rather than remove what this build uses.
+    let _builds = store
+        .builds_lock(false, || eprintln!("waiting for `imgopt prune` to finish…"))
+        .map_err(|e| miette::miette!(code = "imgopt::store", "{e}"))?;
     let builder = Builder::new(store.clone(), options, progress);
     match builder.build(text) {
         Ok(result) => Ok((result, store)),
@@ -241,12 +249,7 @@ pub fn build(args: &BuildArgs, tags: Vec<String>) -> miette::Result<(BuildResult
 }
 
 fn read_dockerfile(path: &Path) -> miette::Result<Vec<u8>> {
-    let meta =
-        std::fs::metadata(path).map_err(|e| miette::miette!(code = "imgopt::build", "{}: {e}", path.display()))?;
-    if !meta.is_file() {
-        return Err(miette::miette!(code = "imgopt::build", "{}: not a regular file", path.display()));
-    }
-    std::fs::read(path).map_err(|e| miette::miette!(code = "imgopt::build", "{}: {e}", path.display()))
+    crate::syntax::read_dockerfile(path).map_err(|e| miette::miette!(code = "imgopt::build", "{e}"))
 }
 
 fn report(e: &BuildError, path: &Path, text: &str) -> miette::Report {
@@ -285,4 +288,61 @@ pub fn built_map(
         result.target_stage,
         &result.origins,
     ))
+}
+
+/// What an engine build (`--builder docker|buildah`) left in the store.
+pub struct EngineBuild {
+    pub store: Store,
+    /// The image's names in the store (the `-t` names, or `imgopt.local/build:<image ID>`).
+    pub names: Vec<String>,
+    pub written: crate::image::write::Written,
+    pub layers: usize,
+}
+
+/// Builds with an existing engine, then loads its image into the store (and writes `-o`).
+pub fn build_with_engine(args: &BuildArgs, tags: &[String]) -> miette::Result<EngineBuild> {
+    let store = Store::open_default().map_err(|e| miette::miette!(code = "imgopt::store", "{e}"))?;
+    let names: Vec<String> = tags
+        .iter()
+        .map(|t| {
+            crate::build::store::canonical_name(t).map_err(|m| miette::miette!(code = "imgopt::build", "-t {t}: {m}"))
+        })
+        .collect::<miette::Result<_>>()?;
+    let output = args
+        .output
+        .as_deref()
+        .map(crate::image::ImageRef::parse_output)
+        .transpose()
+        .map_err(|e| miette::miette!(code = "imgopt::build", "-o: {e}"))?;
+    let tmp = store.temp_dir("engine").map_err(|e| miette::miette!(code = "imgopt::store", "{e}"))?;
+    let reference = super::engine::build_to_archive(args.builder, args, tags, &tmp.path)?;
+    let image = crate::image::Image::open(&reference, &crate::image::OpenOptions::default())?;
+    let mut names = names;
+    if names.is_empty() {
+        let id = image.config_digest.as_ref().map(|d| d.hex().chars().take(12).collect::<String>()).unwrap_or_default();
+        names.push(format!("imgopt.local/build:{id}"));
+    }
+    let written = store.import(&image, &names).map_err(|e| miette::miette!(code = "imgopt::store", "{e}"))?;
+    if let Some(output) = &output {
+        let stored = crate::image::ImageRef::OciDir { dir: store.root.clone(), tag: Some(names[0].clone()) };
+        let stored = crate::image::Image::open(&stored, &crate::image::OpenOptions::default())?;
+        let manifest = stored
+            .manifest
+            .as_ref()
+            .ok_or_else(|| miette::miette!(code = "imgopt::store", "{}: no manifest", names[0]))?;
+        let layers = manifest
+            .layers
+            .iter()
+            .zip(&stored.layers)
+            .map(|(d, l)| crate::image::write::LayerFile {
+                path: store.blob_path(&d.digest),
+                descriptor: d.clone(),
+                diff_id: l.diff_id.clone(),
+            })
+            .collect();
+        let new =
+            crate::image::write::NewImage { config: stored.config.clone(), layers, annotations: Default::default() };
+        crate::image::write::write_image(output, &new, tags)?;
+    }
+    Ok(EngineBuild { layers: image.layers.len(), store, names, written })
 }

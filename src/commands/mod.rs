@@ -1,4 +1,6 @@
 //! What each subcommand does, behind the CLI's argument parsing.
 
 pub mod build;
+pub mod engine;
+pub mod images;
 pub mod parse;

@@ -31,7 +31,7 @@ pub fn run(files: &[impl AsRef<Path>], as_json: bool, out: &mut dyn Write, err: 
     for file in files {
         let path = file.as_ref();
         let name = path.display().to_string();
-        let bytes = match std::fs::read(path) {
+        let bytes = match crate::syntax::read_dockerfile(path) {
             Ok(b) => b,
             Err(e) => {
                 outcome = Outcome::Unreadable;

@@ -48,7 +48,8 @@ pub struct IgnoreFile {
 impl IgnoreFile {
     /// Reads the ignore file at `path`.
     pub fn load(path: &Path) -> IgnoreFile {
-        let rules = match std::fs::read(path) {
+        // The build context comes from the pull request: `.dockerignore` may be a FIFO or /dev/zero.
+        let rules = match crate::fsio::read_regular(path, 1 << 20) {
             Ok(bytes) => Dockerignore::parse(&String::from_utf8_lossy(&bytes)).map_err(|e| e.to_string()),
             Err(e) => Err(format!("cannot read it: {e}")),
         };

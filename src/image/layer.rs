@@ -40,6 +40,29 @@ pub const MAX_PAX_BYTES: u64 = 1 << 20;
 /// next's: headers, GNU long name and link, PAX records, GNU sparse maps.
 pub const MAX_METADATA_BYTES: u64 = 4 << 20;
 
+/// The largest zstd window a layer may ask for: 2^24 = 16 MiB. The decoder allocates the window
+/// the frame header declares (up to 128 MiB by zstd's default) whatever the real size of the
+/// layer, once per layer read in parallel. 16 MiB covers every zstd level up to 19 (8 MiB) and
+/// what BuildKit, containerd and podman write (klauspost's encoder, 8 MiB at most by default);
+/// only `--long` or `--ultra` frames ask for more, and are refused with a clear error.
+pub const MAX_ZSTD_WINDOW_LOG: u32 = 24;
+
+/// A zstd decoder of layers and archives, with the window capped at [`MAX_ZSTD_WINDOW_LOG`].
+pub fn zstd_decoder<'a, R: io::BufRead>(stream: R) -> io::Result<zstd::stream::read::Decoder<'a, R>> {
+    let mut decoder = zstd::stream::read::Decoder::with_buffer(stream)?;
+    decoder.window_log_max(MAX_ZSTD_WINDOW_LOG)?;
+    Ok(decoder)
+}
+
+/// The reader's error, told in the user's words when the frame asks for too large a window.
+pub(crate) fn zstd_error(e: io::Error) -> String {
+    if e.to_string().contains("too much memory") || e.to_string().contains("Frame requires") {
+        format!("zstd frame asks for a window over the limit of {} MiB ({e})", (1u64 << MAX_ZSTD_WINDOW_LOG) >> 20)
+    } else {
+        format!("zstd stream: {e}")
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Compression {
     None,
@@ -203,8 +226,7 @@ pub fn read_layer(
         Compression::None => walk_tar(&mut raw, origin, hash_tar)?,
         Compression::Gzip => walk_tar(flate2::bufread::MultiGzDecoder::new(&mut raw), origin, hash_tar)?,
         Compression::Zstd => {
-            let decoder = zstd::stream::read::Decoder::with_buffer(&mut raw)
-                .map_err(|e| origin.error(format!("zstd stream: {e}")))?;
+            let decoder = zstd_decoder(&mut raw).map_err(|e| origin.error(zstd_error(e)))?;
             walk_tar(decoder, origin, hash_tar)?
         }
     };
@@ -287,6 +309,7 @@ fn collect_changes<R: Read>(
         let refused = watch.borrow_mut().disarm();
         let mut entry = entry.map_err(|e| match refused {
             Some(why) => origin.error(format!("the entry after `{last_entry}`: {why}")),
+            None if e.to_string().contains("too much memory") => origin.error(zstd_error(e)),
             None => origin.error(format!("corrupt or truncated tar after entry `{last_entry}`: {e}")),
         })?;
         let content_start = watch.borrow().pos;

@@ -45,6 +45,9 @@ pub struct Image {
     config_bytes: Vec<u8>,
     pub manifest: Option<Manifest>,
     pub layers: Vec<LayerBlob>,
+    /// The names the source gives the image: a `docker save` archive's RepoTags, an OCI
+    /// layout's `io.containerd.image.name` or `org.opencontainers.image.ref.name`.
+    pub names: Vec<String>,
     store: Store,
 }
 
@@ -71,6 +74,10 @@ impl Image {
                 let store = Store::archive(file)?;
                 if store.contains("manifest.json") {
                     open_docker_archive(reference.clone(), store, name.as_deref())
+                } else if !store.contains("oci-layout") {
+                    Err(ImageError::Layout(format!(
+                        "{reference} is not a `docker save` archive: it has no `manifest.json` (nor an `oci-layout`)"
+                    )))
                 } else {
                     // Some tools write only the OCI half; read it as an OCI layout.
                     open_oci(reference.clone(), store, name.as_deref(), options)
@@ -101,6 +108,17 @@ impl Image {
             location: blob.location.clone(),
             message: format!("cannot read file contents: {e}"),
         })
+    }
+
+    /// The stored blob of one layer, as it is (compressed or not), and its size.
+    pub fn open_blob(&self, index: usize) -> Result<(impl std::io::Read, u64)> {
+        let blob = self.layers.get(index).ok_or_else(|| ImageError::Layout(format!("no layer {index}")))?;
+        self.store.open(&blob.location)
+    }
+
+    /// The config exactly as stored (the bytes its digest, the image ID, is computed over).
+    pub fn config_bytes(&self) -> &[u8] {
+        &self.config_bytes
     }
 
     /// With `--verify`: the config must hash to its digest. Layers are checked as they are read.
@@ -150,7 +168,52 @@ fn check_digest(what: &str, expected: &Digest, bytes: &[u8]) -> Result<()> {
     Ok(())
 }
 
+/// A JSON document of the image (index, manifest, config) may hold at most this many values
+/// (array elements and object members, counted together), and nest at most [`MAX_JSON_DEPTH`]
+/// deep. The byte cap alone is not enough: 64 MiB of `{},` is 22 million history entries,
+/// gigabytes once parsed. Real images have a few hundred values; a store's index.json with
+/// tens of thousands of images fits too.
+pub const MAX_JSON_VALUES: usize = 250_000;
+pub const MAX_JSON_DEPTH: usize = 64;
+/// More layers than any runtime stacks (overlayfs takes 500 lower directories at most).
+pub const MAX_LAYERS: usize = 1_000;
+
+/// Refuse a document over [`MAX_JSON_VALUES`] or [`MAX_JSON_DEPTH`], in one pass over its bytes
+/// and before anything is allocated for it.
+pub fn check_json_shape(what: &str, bytes: &[u8]) -> Result<()> {
+    let (mut depth, mut values, mut in_string, mut escaped) = (0usize, 0usize, false, false);
+    for &b in bytes {
+        if in_string {
+            match (escaped, b) {
+                (true, _) => escaped = false,
+                (false, b'\\') => escaped = true,
+                (false, b'"') => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_string = true,
+            b'[' | b'{' => {
+                depth += 1;
+                values += 1;
+                if depth > MAX_JSON_DEPTH {
+                    return Err(ImageError::Layout(format!("{what} nests more than {MAX_JSON_DEPTH} deep")));
+                }
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            b',' => values += 1,
+            _ => {}
+        }
+        if values > MAX_JSON_VALUES {
+            return Err(ImageError::Layout(format!("{what} holds more than {MAX_JSON_VALUES} values")));
+        }
+    }
+    Ok(())
+}
+
 fn parse_json<T: DeserializeOwned>(what: &str, bytes: &[u8]) -> Result<T> {
+    check_json_shape(what, bytes)?;
     serde_json::from_slice(bytes).map_err(|source| ImageError::Json { what: what.into(), source })
 }
 
@@ -187,12 +250,26 @@ fn open_oci(reference: ImageRef, store: Store, tag: Option<&str>, options: &Open
         None => index.manifests.iter().collect(),
     };
     let descriptor = resolve_manifest(&store, &top, &wanted, 0)?;
-    from_manifest(reference, store, &descriptor.digest)
+    let mut names: Vec<String> = Vec::new();
+    for d in &top {
+        let name =
+            d.annotations.get(ANNOTATION_CONTAINERD_NAME).or_else(|| d.annotations.get(spec::ANNOTATION_REF_NAME));
+        if let Some(name) = name.filter(|n| !names.contains(n)) {
+            names.push(name.clone());
+        }
+    }
+    let mut image = from_manifest(reference, store, &descriptor.digest)?;
+    image.names = names;
+    Ok(image)
 }
+
+/// The full name containerd, Docker 25+ and BuildKit's OCI exporter give an image in index.json.
+const ANNOTATION_CONTAINERD_NAME: &str = "io.containerd.image.name";
 
 /// The image whose manifest is the blob `digest` of `store`.
 fn from_manifest(reference: ImageRef, store: Store, digest: &Digest) -> Result<Image> {
     let manifest: Manifest = read_verified_json(&store, &format!("manifest {digest}"), digest)?;
+    check_layer_count(&format!("manifest {digest}"), manifest.layers.len())?;
     let config_bytes = store.read_json(&manifest.config.digest.blob_path())?;
     let config: ImageConfig = parse_json(&format!("image config {}", manifest.config.digest), &config_bytes)?;
     if manifest.layers.len() != config.rootfs.diff_ids.len() {
@@ -224,6 +301,7 @@ fn from_manifest(reference: ImageRef, store: Store, digest: &Digest) -> Result<I
         config_bytes,
         manifest: Some(manifest),
         layers,
+        names: Vec::new(),
         store,
     })
 }
@@ -297,6 +375,7 @@ fn open_docker_archive(reference: ImageRef, store: Store, name: Option<&str>) ->
             config.rootfs.diff_ids.len()
         )));
     }
+    check_layer_count("manifest.json", entry.layers.len())?;
     let config_digest = digest_from_name(&entry.config);
     let mut layers = Vec::with_capacity(entry.layers.len());
     for (index, (location, diff_id)) in entry.layers.iter().zip(&config.rootfs.diff_ids).enumerate() {
@@ -311,7 +390,15 @@ fn open_docker_archive(reference: ImageRef, store: Store, name: Option<&str>) ->
             media_type: None,
         });
     }
-    Ok(Image { reference, config, config_digest, config_bytes, manifest: None, layers, store })
+    let names = entry.repo_tags.clone().unwrap_or_default();
+    Ok(Image { reference, config, config_digest, config_bytes, manifest: None, layers, names, store })
+}
+
+fn check_layer_count(what: &str, layers: usize) -> Result<()> {
+    if layers > MAX_LAYERS {
+        return Err(ImageError::Layout(format!("{what} lists {layers} layers, more than the limit of {MAX_LAYERS}")));
+    }
+    Ok(())
 }
 
 /// `blobs/sha256/<hex>` or `<hex>.json` names their content's digest.

@@ -76,19 +76,23 @@ impl Store {
 
     /// Index the regular-file members of an outer tar by normalized name.
     pub fn archive(path: &Path) -> Result<Self> {
-        let file = File::open(path).map_err(|e| ImageError::io(path, e))?;
+        let (file, _) = open_file(path)?;
         let mut archive = tar::Archive::new(file);
+        // The file may be anything (`docker-archive:/etc/passwd`): tar errors are reported without
+        // the header bytes they quote, so no content of a file that is not an archive is echoed.
+        let not_tar =
+            |e: io::Error| ImageError::Layout(format!("{} is not a tar archive ({:?})", path.display(), e.kind()));
         let mut members = HashMap::new();
         // `docker save` (legacy) makes `<id>/layer.tar` a symlink to the shared `<diff_id>.tar`.
         let mut links: Vec<(String, String)> = Vec::new();
-        let entries = archive.entries_with_seek().map_err(|e| ImageError::io(path, e))?;
+        let entries = archive.entries_with_seek().map_err(not_tar)?;
         for entry in entries {
-            let entry = entry.map_err(|e| ImageError::io(path, e))?;
+            let entry = entry.map_err(not_tar)?;
             let kind = entry.header().entry_type();
-            let name = entry.path().map_err(|e| ImageError::io(path, e))?;
+            let name = entry.path().map_err(not_tar)?;
             let Some(name) = normalize_member(&name) else { continue };
             if kind.is_symlink() {
-                let target = entry.link_name().map_err(|e| ImageError::io(path, e))?;
+                let target = entry.link_name().map_err(not_tar)?;
                 let dir = Path::new(&name).parent().unwrap_or(Path::new(""));
                 if let Some(target) = target.and_then(|t| resolve_link(dir, &t)) {
                     links.push((name, target));
@@ -114,7 +118,7 @@ impl Store {
 
     pub fn contains(&self, name: &str) -> bool {
         match self {
-            Store::Dir(dir) => safe_relative(name).is_some_and(|rel| dir.join(rel).is_file()),
+            Store::Dir(dir) => safe_relative(name).is_some_and(|rel| crate::fsio::is_regular(&dir.join(rel))),
             Store::Archive { members, .. } => {
                 normalize_member(Path::new(name)).is_some_and(|n| members.contains_key(&n))
             }
@@ -143,14 +147,13 @@ impl Store {
                         dir.display()
                     )));
                 }
-                let file = File::open(&path).map_err(not_found)?;
-                let size = file.metadata().map_err(|e| ImageError::io(&path, e))?.len();
+                let (file, size) = crate::fsio::open_regular(&path, u64::MAX).map_err(|e| not_found(e.into()))?;
                 Ok((Box::new(file), size))
             }
             Store::Archive { file, members } => {
                 let key = normalize_member(Path::new(name)).ok_or_else(missing)?;
                 let member = *members.get(&key).ok_or_else(missing)?;
-                let mut f = File::open(file).map_err(|e| ImageError::io(file, e))?;
+                let (mut f, _) = open_file(file)?;
                 f.seek(SeekFrom::Start(member.offset)).map_err(|e| ImageError::io(file, e))?;
                 Ok((Box::new(Window { file: f, start: member.offset, len: member.size, pos: 0 }), member.size))
             }
@@ -170,6 +173,11 @@ impl Store {
             .map_err(|e| ImageError::io(self.describe().join(name), e))?;
         Ok(bytes)
     }
+}
+
+/// A file of the image, opened without blocking and refused unless it is a regular file.
+fn open_file(path: &Path) -> Result<(File, u64)> {
+    crate::fsio::open_regular(path, u64::MAX).map_err(|e| ImageError::io(path, e.into()))
 }
 
 /// A name from a manifest is untrusted: it must stay inside the layout.

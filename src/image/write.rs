@@ -13,7 +13,6 @@ use std::collections::{BTreeMap, HashSet};
 use std::fs::{self, File};
 use std::io::{self, BufRead, BufReader, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use serde::Serialize;
 
@@ -24,6 +23,7 @@ use super::spec::{
     Descriptor, Digest, DockerArchiveEntry, ImageConfig, Index, Manifest, Platform, ANNOTATION_REF_NAME,
     MEDIA_OCI_CONFIG, MEDIA_OCI_MANIFEST,
 };
+use crate::fsio::TempFile;
 
 /// The `oci-layout` file of every layout this module writes.
 pub const OCI_LAYOUT: &[u8] = br#"{"imageLayoutVersion":"1.0.0"}"#;
@@ -65,6 +65,12 @@ struct Encoded {
 
 impl NewImage {
     fn encode(&self) -> Result<Encoded> {
+        self.encode_with(None)
+    }
+
+    /// With `config`: those bytes are the config (an imported image keeps its image ID); they
+    /// must parse to the same diff_ids as `self.config`.
+    fn encode_with(&self, config: Option<&[u8]>) -> Result<Encoded> {
         let claimed = &self.config.rootfs.diff_ids;
         if claimed.len() != self.layers.len() || claimed.iter().zip(&self.layers).any(|(c, l)| c != &l.diff_id) {
             return Err(ImageError::Layout(format!(
@@ -73,7 +79,19 @@ impl NewImage {
                 self.layers.len()
             )));
         }
-        let config = json_bytes("the image config", &self.config)?;
+        let config = match config {
+            Some(bytes) => {
+                let parsed: ImageConfig = serde_json::from_slice(bytes)
+                    .map_err(|source| ImageError::Json { what: "the image config".into(), source })?;
+                if &parsed.rootfs.diff_ids != claimed {
+                    return Err(ImageError::Layout(
+                        "cannot write the image: the config bytes given list other diff_ids".into(),
+                    ));
+                }
+                bytes.to_vec()
+            }
+            None => json_bytes("the image config", &self.config)?,
+        };
         let config_descriptor = Descriptor::of_bytes(MEDIA_OCI_CONFIG, &config);
         let config_digest = config_descriptor.digest.clone();
         let mut manifest = Manifest::oci(config_descriptor, self.layers.iter().map(|l| l.descriptor.clone()).collect());
@@ -115,8 +133,23 @@ pub fn write_image(target: &ImageRef, image: &NewImage, names: &[String]) -> Res
 /// entry that had that name; other entries stay. Without names the image is added unnamed.
 /// Blobs already in the layout are kept.
 pub fn write_oci_layout(dir: &Path, image: &NewImage, names: &[String]) -> Result<Written> {
+    write_oci_layout_with(dir, image, None, names)
+}
+
+/// [`write_oci_layout`] with the config written as the exact bytes given (an image imported
+/// from an archive keeps its config digest, the image ID Docker shows).
+pub fn write_oci_layout_keeping_config(
+    dir: &Path,
+    image: &NewImage,
+    config: &[u8],
+    names: &[String],
+) -> Result<Written> {
+    write_oci_layout_with(dir, image, Some(config), names)
+}
+
+fn write_oci_layout_with(dir: &Path, image: &NewImage, config: Option<&[u8]>, names: &[String]) -> Result<Written> {
     names.iter().try_for_each(|n| check_ref_name(n))?;
-    let encoded = image.encode()?;
+    let encoded = image.encode_with(config)?;
     fs::create_dir_all(dir.join("blobs/sha256")).map_err(|e| ImageError::write(dir, e))?;
     for layer in &image.layers {
         put_blob_file(dir, &layer.path, &layer.descriptor)?;
@@ -267,7 +300,7 @@ pub fn put_blob_file(dir: &Path, source: &Path, expected: &Descriptor) -> Result
         (tap.digest(), tap.bytes)
     };
     check_blob(source, expected, digest, size)?;
-    temp.commit(&target)?;
+    temp.commit(&target).map_err(|e| ImageError::write(&target, e))?;
     Ok(target)
 }
 
@@ -318,9 +351,7 @@ fn create_parent(path: &Path) -> Result<()> {
 
 /// Replace `path` with `bytes` in one rename.
 fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let temp = TempFile::beside(path);
-    fs::write(&temp.path, bytes).map_err(|e| ImageError::write(&temp.path, e))?;
-    temp.commit(path)
+    crate::fsio::write_atomic(path, bytes).map_err(|e| ImageError::write(path, e))
 }
 
 /// An exclusive lock on a directory, released when dropped (flock on the directory itself: no
@@ -329,36 +360,6 @@ fn lock_dir(dir: &Path) -> Result<nix::fcntl::Flock<File>> {
     let handle = File::open(dir).map_err(|e| ImageError::io(dir, e))?;
     nix::fcntl::Flock::lock(handle, nix::fcntl::FlockArg::LockExclusive)
         .map_err(|(_, errno)| ImageError::write(dir, io::Error::from(errno)))
-}
-
-/// A file being written beside its final place; removed unless committed.
-struct TempFile {
-    path: PathBuf,
-    committed: bool,
-}
-
-impl TempFile {
-    fn beside(target: &Path) -> Self {
-        static COUNTER: AtomicU64 = AtomicU64::new(0);
-        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-        let name = target.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-        let path = target.with_file_name(format!(".{name}.tmp-{}-{n}", std::process::id()));
-        TempFile { path, committed: false }
-    }
-
-    fn commit(mut self, target: &Path) -> Result<()> {
-        fs::rename(&self.path, target).map_err(|e| ImageError::write(target, e))?;
-        self.committed = true;
-        Ok(())
-    }
-}
-
-impl Drop for TempFile {
-    fn drop(&mut self) {
-        if !self.committed {
-            let _ = fs::remove_file(&self.path);
-        }
-    }
 }
 
 /// A tar being written to a temporary file and renamed into place by [`ArchiveWriter::finish`]:
@@ -453,7 +454,7 @@ impl ArchiveWriter {
         let mut out = builder.into_inner().map_err(|e| ImageError::write(&target, e))?;
         out.flush().map_err(|e| ImageError::write(&target, e))?;
         drop(out);
-        temp.commit(&target)
+        temp.commit(&target).map_err(|e| ImageError::write(&target, e))
     }
 }
 
@@ -477,9 +478,7 @@ fn open_uncompressed(path: &Path) -> Result<(Box<dyn Read>, Compression)> {
     let stream: Box<dyn Read> = match compression {
         Compression::None => Box::new(reader),
         Compression::Gzip => Box::new(flate2::bufread::MultiGzDecoder::new(reader)),
-        Compression::Zstd => {
-            Box::new(zstd::stream::read::Decoder::with_buffer(reader).map_err(|e| ImageError::io(path, e))?)
-        }
+        Compression::Zstd => Box::new(super::layer::zstd_decoder(reader).map_err(|e| ImageError::io(path, e))?),
     };
     Ok((stream, compression))
 }

@@ -130,8 +130,12 @@ pub fn lint(args: &LintArgs) -> ExitCode {
     let stdin = args.paths.iter().any(|p| p.as_os_str() == "-");
     if stdin {
         let mut bytes = Vec::new();
-        if let Err(e) = std::io::stdin().read_to_end(&mut bytes) {
+        let max = crate::syntax::MAX_DOCKERFILE_BYTES;
+        if let Err(e) = std::io::stdin().take(max + 1).read_to_end(&mut bytes) {
             return fail(format!("cannot read stdin: {e}"));
+        }
+        if bytes.len() as u64 > max {
+            return fail(format!("stdin: a Dockerfile may be at most {max} bytes"));
         }
         let name = args.stdin_filename.clone().unwrap_or_else(|| "-".to_string());
         let config = match &configs {

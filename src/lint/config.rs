@@ -74,7 +74,7 @@ pub struct Config {
 
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
 pub enum ConfigError {
-    #[error("cannot read config file {path}")]
+    #[error("cannot read config file {path}: {source}")]
     Read { path: PathBuf, source: std::io::Error },
     #[error("invalid config file {path}: {message}")]
     Invalid { path: PathBuf, message: String },
@@ -98,13 +98,27 @@ struct HadolintConfig {
     strict_labels: bool,
 }
 
+/// A config file is a few hundred bytes; 1 MiB is refused.
+const MAX_CONFIG_BYTES: u64 = 1 << 20;
+/// How much of a parser's error message is shown.
+const MAX_MESSAGE_CHARS: usize = 2000;
+
+fn bounded(message: String) -> String {
+    match message.char_indices().nth(MAX_MESSAGE_CHARS) {
+        Some((at, _)) => format!("{}… ({} more bytes)", &message[..at], message.len() - at),
+        None => message,
+    }
+}
+
 const FILE_NAMES: &[&str] = &[".imgopt.toml", ".hadolint.yaml", ".hadolint.yml"];
 
 impl Config {
     /// Reads a config file; the format follows the file name (`.yaml`/`.yml` = hadolint).
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.into(), source })?;
-        let invalid = |message: String| ConfigError::Invalid { path: path.into(), message };
+        let text = crate::fsio::read_regular_string(path, MAX_CONFIG_BYTES)
+            .map_err(|e| ConfigError::Read { path: path.into(), source: e.into() })?;
+        // A parser's message may quote the input (a deeply nested table quotes it all): bounded.
+        let invalid = |message: String| ConfigError::Invalid { path: path.into(), message: bounded(message) };
         let is_yaml = path.extension().is_some_and(|e| e == "yaml" || e == "yml");
         let mut config = if is_yaml {
             let h: HadolintConfig = serde_saphyr::from_str(&text).map_err(|e| invalid(e.to_string()))?;

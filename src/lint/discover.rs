@@ -27,12 +27,12 @@ pub enum DiscoverError {
 pub fn discover(paths: &[PathBuf]) -> Result<Vec<PathBuf>, DiscoverError> {
     let mut files = Vec::new();
     for path in paths {
-        if path.is_file() {
-            files.push(path.clone());
-        } else if path.is_dir() {
-            walk(path, &mut files)?;
-        } else {
-            return Err(DiscoverError::NotFound(path.clone()));
+        match std::fs::metadata(path) {
+            Ok(m) if m.is_dir() => walk(path, &mut files)?,
+            // A FIFO or a device named on the command line is linted, and refused when read
+            // (`is a FIFO, not a regular file`), not reported as missing.
+            Ok(_) => files.push(path.clone()),
+            Err(_) => return Err(DiscoverError::NotFound(path.clone())),
         }
     }
     files.sort();
@@ -40,12 +40,54 @@ pub fn discover(paths: &[PathBuf]) -> Result<Vec<PathBuf>, DiscoverError> {
     Ok(files)
 }
 
+/// The ignore files the walk reads in each directory (`ignore`'s `.gitignore`, `.ignore` and
+/// git's `info/exclude`), at most this large.
+const IGNORE_FILES: &[&str] = &[".gitignore", ".ignore", ".git/info/exclude"];
+const MAX_IGNORE_FILE_BYTES: u64 = 1 << 20;
+
+/// Why the ignore files of `dir` must not be read: one is not a regular file (a FIFO would
+/// block the walk for ever, `/dev/zero` would be read without end) or is too large.
+fn unsafe_ignore_file(dir: &Path) -> Option<String> {
+    IGNORE_FILES.iter().find_map(|name| {
+        let path = dir.join(name);
+        let meta = std::fs::metadata(&path).ok()?;
+        if !meta.is_file() {
+            return Some(format!("{} is not a regular file", path.display()));
+        }
+        (meta.len() > MAX_IGNORE_FILE_BYTES)
+            .then(|| format!("{} is {} bytes, more than {MAX_IGNORE_FILE_BYTES}", path.display(), meta.len()))
+    })
+}
+
 fn walk(root: &Path, files: &mut Vec<PathBuf>) -> Result<(), DiscoverError> {
+    let refuse = |message: String| DiscoverError::Walk { path: root.to_path_buf(), message };
+    // The walk reads the ignore files of the root's parents too.
+    let absolute = root.canonicalize().map_err(|e| refuse(e.to_string()))?;
+    if let Some(message) = absolute.ancestors().find_map(unsafe_ignore_file) {
+        return Err(refuse(message));
+    }
+    // A directory is checked before the walk enters it (and reads its ignore files); the first
+    // refusal ends the walk.
+    let refused = std::sync::Arc::new(std::sync::Mutex::new(None::<String>));
+    let seen = refused.clone();
     // Hidden directories are searched (`.devcontainer/Dockerfile` is common); `.git` is not.
     let walker = ignore::WalkBuilder::new(root)
         .hidden(false)
         .require_git(false)
-        .filter_entry(|e| e.file_name() != ".git")
+        .filter_entry(move |e| {
+            if e.file_name() == ".git" {
+                return false;
+            }
+            if e.file_type().is_some_and(|t| t.is_dir()) {
+                if let Some(message) = unsafe_ignore_file(e.path()) {
+                    if let Ok(mut slot) = seen.lock() {
+                        slot.get_or_insert(message);
+                    }
+                    return false;
+                }
+            }
+            true
+        })
         .build();
     for entry in walker {
         let entry = entry.map_err(|e| DiscoverError::Walk { path: root.to_path_buf(), message: e.to_string() })?;
@@ -56,7 +98,10 @@ fn walk(root: &Path, files: &mut Vec<PathBuf>) -> Result<(), DiscoverError> {
             files.push(path.strip_prefix(".").map(Path::to_path_buf).unwrap_or(path));
         }
     }
-    Ok(())
+    match refused.lock().ok().and_then(|mut slot| slot.take()) {
+        Some(message) => Err(refuse(message)),
+        None => Ok(()),
+    }
 }
 
 #[cfg(test)]

@@ -151,14 +151,17 @@ pub fn lint_files(
             let config = config?;
             let mut settings = settings_for(config.as_deref(), file, overrides);
             settings.dockerignore = dockerignore;
-            let bytes = std::fs::read(file).map_err(|source| RunError::Read { path: file.clone(), source })?;
+            let bytes = crate::syntax::read_dockerfile(file)
+                .map_err(|e| RunError::Read { path: file.clone(), source: e.into() })?;
             let threshold = config.as_ref().and_then(|c| c.failure_threshold.clone());
             let linted = lint_one(&file.to_string_lossy(), &bytes, &settings, fix, threshold);
             if let (FixMode::Write(_), Some(outcome)) = (fix, &linted.fixed) {
                 if !outcome.applied.is_empty() {
                     let mut out = if linted.had_bom { "\u{feff}".to_string() } else { String::new() };
                     out.push_str(&outcome.text);
-                    std::fs::write(file, out).map_err(|source| RunError::Write { path: file.clone(), source })?;
+                    // Never in place: a full disk or a signal must leave the original whole.
+                    crate::fsio::write_atomic(file, out.as_bytes())
+                        .map_err(|source| RunError::Write { path: file.clone(), source })?;
                 }
             }
             Ok(linted)

@@ -19,7 +19,7 @@ pub use typed::Instruction;
 pub enum LoadError {
     #[error("cannot read Dockerfile {}", path.display())]
     #[diagnostic(code(imgopt::io))]
-    Read { path: PathBuf, source: std::io::Error },
+    Read { path: PathBuf, source: crate::fsio::FileError },
     /// Not UTF-8, or not a Dockerfile a build accepts.
     #[error(transparent)]
     #[diagnostic(transparent)]
@@ -68,9 +68,10 @@ pub struct Source {
 }
 
 impl Source {
-    /// Reads the file at `path`.
+    /// Reads the file at `path`: a regular file within [`syntax::MAX_DOCKERFILE_BYTES`].
     pub fn read(path: &Path) -> Result<Source, LoadError> {
-        let bytes = std::fs::read(path).map_err(|source| LoadError::Read { path: path.to_path_buf(), source })?;
+        let bytes =
+            syntax::read_dockerfile(path).map_err(|source| LoadError::Read { path: path.to_path_buf(), source })?;
         Source::decode(&path.display().to_string(), &bytes)
     }
 

@@ -31,6 +31,19 @@ pub use self::reader::{Comment, Directive, EmptyContinuation, FlagText, Heredoc,
 /// imgopt names the same version.
 pub use parse_dockerfile as typed;
 
+/// The largest Dockerfile imgopt reads: 4 MiB, refused past that with a clear error before it
+/// is parsed. BuildKit's parser reads with Go's `bufio.Scanner` and refuses a line over 64 KiB
+/// (`bufio.MaxScanTokenSize`, "token too long") but sets no limit on a file; real Dockerfiles
+/// stay under 100 KB, so 4 MiB (about 100,000 instructions) leaves room for generated ones
+/// while keeping what lint and analyze may allocate per input bounded.
+pub const MAX_DOCKERFILE_BYTES: u64 = 4 << 20;
+
+/// The bytes of the Dockerfile at `path`: a regular file of at most [`MAX_DOCKERFILE_BYTES`],
+/// opened without blocking (see [`crate::fsio`]).
+pub fn read_dockerfile(path: &std::path::Path) -> Result<Vec<u8>, crate::fsio::FileError> {
+    crate::fsio::read_regular(path, MAX_DOCKERFILE_BYTES)
+}
+
 /// A byte range in [`Dockerfile::text`].
 pub type Span = Range<usize>;
 

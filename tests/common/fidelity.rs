@@ -159,8 +159,9 @@ pub fn snapshot(reference: &str) -> Result<Snapshot, String> {
         layers.push(summary);
     }
     let mut config = BTreeMap::new();
-    let as_json = image.config.config.as_ref().map(serde_json::to_value);
-    if let Some(Ok(serde_json::Value::Object(c))) = &as_json {
+    // The typed config read back as JSON: its fields under Docker's names.
+    let container = image.config.config.as_ref().map(|c| serde_json::to_value(c).expect("a config serializes"));
+    if let Some(serde_json::Value::Object(c)) = &container {
         for field in CONFIG_FIELDS {
             let v = c.get(*field).cloned().unwrap_or(serde_json::Value::Null);
             let empty = match &v {

@@ -16,6 +16,9 @@ pub mod fidelity;
 /// RUN bodies of the corpus, for the shell reader's tests.
 pub mod run_bodies;
 
+/// The release build, the wheel, and an HTTP server for release assets.
+pub mod dist;
+
 /// The shared corpus (`IMGOPT_CORPUS`), or None after saying plainly that the test is skipped.
 /// Under CI the corpus is required.
 pub fn corpus(test: &str) -> Option<PathBuf> {
@@ -474,4 +477,56 @@ pub fn docker_daemon() -> bool {
     }
     let log = std::fs::read_to_string(dir.join("dockerd.log")).unwrap_or_default();
     panic!("dockerd did not answer within 60 s; its log:\n{log}");
+}
+
+/// The busybox base ([`busybox_layer`]: `/bin/busybox`, sh and a few applets; `PATH=/bin`)
+/// written as a `docker save` archive (its layer an uncompressed tar with no blob digest) at
+/// `dir/busybox.docker.tar` named `repo_tag`, and as an OCI archive with a gzip layer at
+/// `dir/busybox.oci.tar` (ref.name `latest`). Returns the two paths and the config digest (the
+/// image ID). None after saying the test is skipped.
+pub fn busybox_archives(dir: &Path, repo_tag: &str) -> Option<(PathBuf, PathBuf, imgopt::image::Digest)> {
+    use imgopt::image::spec::{ContainerConfig, History, RootFs};
+    use imgopt::image::write::{LayerFile, NewImage};
+    use imgopt::image::{Digest, ImageConfig, Platform};
+    let tar = busybox_layer()?;
+    std::fs::create_dir_all(dir).unwrap();
+    let diff_id = Digest::sha256_of(&tar);
+    let plain = dir.join("busybox-layer.tar");
+    std::fs::write(&plain, &tar).unwrap();
+    let gz = compress(&tar, Comp::Gzip);
+    let gz_path = dir.join("busybox-layer.tar.gz");
+    std::fs::write(&gz_path, &gz).unwrap();
+    let config = ImageConfig {
+        architecture: Platform::host().architecture,
+        os: "linux".into(),
+        created: Some("2024-01-01T00:00:00Z".into()),
+        config: Some(ContainerConfig {
+            env: Some(vec!["PATH=/bin".into()]),
+            cmd: Some(vec!["/bin/sh".into()]),
+            ..Default::default()
+        }),
+        rootfs: RootFs::layers(vec![diff_id.clone()]),
+        history: vec![History { created_by: Some("busybox-static".into()), ..Default::default() }],
+        ..Default::default()
+    };
+    let layer = |path: &Path, media: &str, bytes: &[u8]| LayerFile {
+        path: path.to_path_buf(),
+        descriptor: Descriptor::of_bytes(media, bytes),
+        diff_id: diff_id.clone(),
+    };
+    let docker = NewImage {
+        config: config.clone(),
+        layers: vec![layer(&plain, spec::MEDIA_OCI_LAYER_TAR, &tar)],
+        annotations: Default::default(),
+    };
+    let docker_path = dir.join("busybox.docker.tar");
+    let written = write::write_docker_archive(&docker_path, &docker, &[repo_tag.to_string()]).unwrap();
+    let oci = NewImage {
+        config,
+        layers: vec![layer(&gz_path, spec::MEDIA_OCI_LAYER_GZIP, &gz)],
+        annotations: Default::default(),
+    };
+    let oci_path = dir.join("busybox.oci.tar");
+    write::write_oci_archive(&oci_path, &oci, &["latest".to_string()]).unwrap();
+    Some((docker_path, oci_path, written.config_digest))
 }

@@ -2,6 +2,7 @@
 
 use std::io::{self, Write};
 
+use crate::escape::control;
 use crate::lint::FileReport;
 use crate::syntax::LineIndex;
 
@@ -10,7 +11,7 @@ pub fn render(reports: &[FileReport], out: &mut dyn Write) -> io::Result<()> {
         let index = LineIndex::new(&report.text);
         for d in &report.diagnostics {
             let (line, col) = index.line_col(&report.text, d.span.start);
-            writeln!(out, "{}:{line}:{col}: {} {}", report.path, d.code, d.message)?;
+            writeln!(out, "{}:{line}:{col}: {} {}", control(&report.path), d.code, control(&d.message))?;
         }
     }
     Ok(())

@@ -10,7 +10,8 @@ use crate::syntax::LineIndex;
 
 /// A table cell: `|` would end the cell and a newline the row.
 fn cell(s: &str) -> String {
-    s.replace('\\', "\\\\").replace('|', "\\|").replace("\r\n", "<br>").replace(['\n', '\r'], "<br>")
+    let s = s.replace('\\', "\\\\").replace('|', "\\|").replace("\r\n", "<br>").replace(['\n', '\r'], "<br>");
+    crate::escape::control(&s).into_owned()
 }
 
 fn plural(n: usize, word: &str) -> String {
@@ -52,10 +53,8 @@ pub fn render(reports: &[FileReport], out: &mut dyn Write) -> io::Result<()> {
             }
             writeln!(
                 out,
-                "| `{}:{}:{}` | {} | {} | {} |",
-                cell(&report.path).replace('`', "'"),
-                r.start_line,
-                r.start_col,
+                "| {} | {} | {} | {} |",
+                crate::escape::markdown_code(&format!("{}:{}:{}", report.path, r.start_line, r.start_col)),
                 d.severity.as_str(),
                 rule,
                 cell(&message)
