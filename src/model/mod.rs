@@ -227,20 +227,11 @@ impl Model {
 }
 
 impl Model {
-    /// The names an ARG or ENV defines before instruction `index` in its stage and in the
-    /// in-file stages that stage builds on (their ARGs and ENV carry over), in the order
-    /// they are defined, each once. ARGs count whether or not they have a value: that is
-    /// what BuildKit's UndefinedVar check compares against. Meta ARGs are not included:
-    /// inside a stage they need an `ARG NAME` of their own.
-    pub fn names_defined_before(&self, df: &Dockerfile<'_>, index: usize) -> Vec<String> {
-        match self.stage_of(index) {
-            Some(stage) => self.names_defined_in(df, stage.index, index),
-            None => Vec::new(),
-        }
-    }
-
-    /// [`Model::names_defined_before`] for stage `stage` up to instruction `before`
-    /// (exclusive; the stage's end for all of it).
+    /// The names an ARG or ENV defines in stage `stage` before instruction `before` (exclusive;
+    /// the stage's end for all of it) and in the in-file stages that stage builds on (their ARGs
+    /// and ENV carry over), in the order they are defined, each once. ARGs count whether or not
+    /// they have a value: that is what BuildKit's UndefinedVar check compares against. Meta
+    /// ARGs are not included: inside a stage they need an `ARG NAME` of their own.
     pub fn names_defined_in(&self, df: &Dockerfile<'_>, stage: usize, before: usize) -> Vec<String> {
         let Some(stage) = self.stages.get(stage) else {
             return Vec::new();
@@ -378,13 +369,12 @@ mod tests {
         let text = "ARG META=1\nFROM alpine AS base\nARG A\nENV B=1 C=2\nFROM base AS app\nARG D=$A\nENV E=1\nFROM alpine\nENV F=1\n";
         let df = parse(text).unwrap();
         let m = Model::build(&df);
-        assert_eq!(m.names_defined_before(&df, 1), Vec::<String>::new());
-        assert_eq!(m.names_defined_before(&df, 3), ["A"]);
+        assert_eq!(m.names_defined_in(&df, 0, 1), Vec::<String>::new());
+        assert_eq!(m.names_defined_in(&df, 0, 3), ["A"]);
         // A stage built on an in-file stage sees all of it, then its own earlier lines.
-        assert_eq!(m.names_defined_before(&df, 6), ["A", "B", "C", "D"]);
+        assert_eq!(m.names_defined_in(&df, 1, 6), ["A", "B", "C", "D"]);
         // Another stage starts empty; meta ARGs are never in a stage's scope on their own.
-        assert_eq!(m.names_defined_before(&df, 8), Vec::<String>::new());
-        assert!(m.names_defined_before(&df, 0).is_empty());
+        assert_eq!(m.names_defined_in(&df, 2, 8), Vec::<String>::new());
         // The whole of a stage: up to its end.
         assert_eq!(m.names_defined_in(&df, 1, m.stages[1].instructions.end), ["A", "B", "C", "D", "E"]);
         assert!(m.names_defined_in(&df, 9, 0).is_empty());
