@@ -75,3 +75,22 @@ fn corpus_files_parse_like_buildkit() {
     assert_eq!(negatives, 4, "BuildKit's negative files");
     assert!(rejected_whole.is_empty(), "whole files rejected:\n{}", rejected_whole.join("\n"));
 }
+
+/// BuildKit's tests that expect its instruction parser to refuse a snippet of the corpus: the
+/// same snippets are refused here, with BuildKit's message.
+#[test]
+fn corpus_snippets_buildkit_refuses_are_refused() {
+    let Some(corpus) = common::corpus("corpus_snippets_buildkit_refuses_are_refused") else { return };
+    let mount = "'from' doesn't support variable expansion, define alias stage instead";
+    let stage = "invalid name for build stage: \"build-%s\", name can't start with a number or contain symbols";
+    for (file, line, message) in [
+        ("moby__buildkit__frontend__dockerfile__dockerfile_mount_test.go__L00503.Dockerfile", 6, mount),
+        ("moby__buildkit__frontend__dockerfile__dockerfile_mount_test.go__L00511.Dockerfile", 8, mount),
+        ("moby__buildkit__frontend__dockerfile__dockerfile_platform_test.go__L00029.Dockerfile", 1, stage),
+        ("moby__buildkit__frontend__dockerfile__dockerfile_platform_test.go__L00035.Dockerfile", 1, stage),
+    ] {
+        let bytes = std::fs::read(corpus.join("dockerfiles").join(file)).unwrap();
+        let e = syntax::parse(syntax::decode(&bytes).unwrap()).map(|_| ()).expect_err(file);
+        assert_eq!((e.line, e.message.as_str()), (line, message), "{file}");
+    }
+}

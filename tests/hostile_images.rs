@@ -176,7 +176,7 @@ fn not_an_image_is_a_clear_error() {
     let e = error_of("oci:", false);
     assert!(e.contains("no path after the transport"), "{e}");
     let e = error_of("registry:UPPER/Case", false);
-    assert!(e.contains("not a repository name"), "{e}");
+    assert!(e.contains("`registry:UPPER/Case`") && e.contains("must be lowercase"), "{e}");
 }
 
 /// A GNU sparse entry: `stored` bytes of data placed at `offset` in a file of `offset + stored`

@@ -8,7 +8,7 @@ use std::path::Path;
 
 use imgopt::lint::config::Config;
 use imgopt::lint::lint_text;
-use imgopt::lint::source::LineIndex;
+use imgopt::syntax::LineIndex;
 
 #[test]
 fn fixtures_are_flagged_exactly_where_marked() {
@@ -44,4 +44,69 @@ fn fixtures_are_flagged_exactly_where_marked() {
         got.dedup();
         assert_eq!(got, expected, "{name}");
     }
+}
+
+/// Every fix of every fixture and rule example, safe and unsafe, applied together: the result
+/// parses (when the input did), runs no shell command more often than the input did (a
+/// command the fixes add, at most once), and a second `--fix` changes nothing.
+#[test]
+fn all_fixes_together_parse_compose_and_are_stable() {
+    use imgopt::lint::fix::fix_text;
+    use imgopt::lint::{Applicability, Settings};
+
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/lint/fixtures");
+    let mut inputs: Vec<(String, String)> = std::fs::read_dir(&dir)
+        .expect("fixtures dir")
+        .map(|e| e.expect("entry").path())
+        .map(|p| (p.display().to_string(), std::fs::read_to_string(&p).expect("fixture")))
+        .collect();
+    for rule in imgopt::lint::rules::RULES {
+        inputs.push((format!("{} bad", rule.meta.code), rule.meta.bad.to_string()));
+        inputs.push((format!("{} good", rule.meta.code), rule.meta.good.to_string()));
+    }
+    // Issue 14: a cleanup appended by one fix was appended again by the join of the next RUN.
+    inputs.push((
+        "apt cleanup in the next RUN".into(),
+        "FROM debian:12\nRUN apt-get update && apt-get install -y curl\nRUN rm -rf /var/lib/apt/lists/*\n".into(),
+    ));
+    let settings = Settings::default();
+    let mut fixed_files = 0;
+    for (name, text) in &inputs {
+        let once = fix_text(text, &settings, Applicability::Unsafe);
+        if once.applied.is_empty() {
+            continue;
+        }
+        fixed_files += 1;
+        if imgopt::syntax::parse(text).is_ok() {
+            assert!(imgopt::syntax::parse(&once.text).is_ok(), "{name}: the fixed text does not parse:\n{}", once.text);
+        }
+        let (before, after) = (commands(text), commands(&once.text));
+        for (command, n) in &after {
+            let had = before.iter().find(|(c, _)| c == command).map_or(0, |(_, n)| *n);
+            assert!(
+                *n <= had.max(1),
+                "{name}: `{command}` runs {n} times after the fixes, {had} before:\n{}",
+                once.text
+            );
+        }
+        let twice = fix_text(&once.text, &settings, Applicability::Unsafe);
+        assert_eq!(twice.text, once.text, "{name}: a second --fix changed the text (applied {:?})", twice.applied);
+    }
+    assert!(fixed_files >= 20, "only {fixed_files} inputs had a fix");
+}
+
+/// How many times each shell command (its text, whitespace runs made single spaces) is run.
+fn commands(text: &str) -> Vec<(String, usize)> {
+    let source = imgopt::model::document::Source::from_text("Dockerfile", text);
+    let Ok(df) = source.document() else { return Vec::new() };
+    let scripts = imgopt::model::run_script::run_scripts(&df);
+    let mut counts: Vec<(String, usize)> = Vec::new();
+    for cmd in imgopt::model::run_script::all_commands(&scripts) {
+        let command = df.text[cmd.span()].split_whitespace().collect::<Vec<_>>().join(" ");
+        match counts.iter_mut().find(|(c, _)| *c == command) {
+            Some((_, n)) => *n += 1,
+            None => counts.push((command, 1)),
+        }
+    }
+    counts
 }

@@ -9,14 +9,14 @@ mod common;
 use std::path::Path;
 
 use imgopt::commands::parse::file_json;
+use imgopt::model::document::Source;
 use imgopt::syntax;
 
 fn render(path: &Path) -> (String, bool) {
-    let bytes = std::fs::read(path).unwrap();
-    let text = syntax::decode(&bytes).unwrap();
-    let result = syntax::parse(syntax::strip_bom(text).0);
+    let source = Source::read(path).unwrap();
+    let result = syntax::parse(source.text());
     let name = path.file_name().unwrap().to_string_lossy();
-    let mut out = serde_json::to_string_pretty(&file_json(&name, &result)).unwrap();
+    let mut out = serde_json::to_string_pretty(&file_json(&name, result.as_ref().map_err(Some))).unwrap();
     out.push('\n');
     if let Ok(df) = &result {
         out.push_str(&syntax::dump::dump(df));

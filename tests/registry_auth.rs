@@ -297,7 +297,7 @@ fn a_registry_that_never_answers_times_out() {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     let tmp = TempDir::new("registry-silent");
-    let image = registry::RegistryRef::parse(&format!("127.0.0.1:{port}/test/img:latest")).unwrap();
+    let image = imgopt::image::name::ImageName::parse(&format!("127.0.0.1:{port}/test/img:latest")).unwrap();
     let started = std::time::Instant::now();
     let timeout = std::time::Duration::from_secs(1);
     let e = registry::pull_with_timeout(&image, &Platform::parse("linux/amd64").unwrap(), &tmp.path("cache"), timeout)

@@ -118,3 +118,43 @@ fn many_heredoc_forms_parse_dockerfile_cannot_read() {
     assert!(df.instructions[1].typed.is_none());
     read_any(text.as_bytes());
 }
+
+/// Issue 15: lint was quadratic in the instructions of a stage (rules rescanned the stage's
+/// earlier instructions for every RUN, LABEL or variable use). Time per instruction must not
+/// grow with the stage: 8 times the instructions may take at most 4 times the time per
+/// instruction (generous, for a loaded machine; quadratic gives 8).
+#[test]
+fn lint_time_is_linear_in_the_length_of_a_stage() {
+    use imgopt::lint::{lint_text, Settings};
+    let mut settings = Settings::default();
+    settings.label_schema.insert("x".into(), imgopt::lint::labels::LabelKind::Text);
+    let file = |n: usize| {
+        format!("FROM alpine:3\n{}", "ENV a=b\nRUN echo $a | cat\nRUN pip install x==1\nLABEL x=$a\n".repeat(n))
+    };
+    let per_instruction = |n: usize| {
+        let text = file(n);
+        let start = std::time::Instant::now();
+        let found = lint_text(&text, &settings);
+        assert!(!found.is_empty());
+        start.elapsed().as_secs_f64() / (4 * n) as f64
+    };
+    per_instruction(200); // warm up
+    let (small, large) = (per_instruction(500), per_instruction(4000));
+    assert!(large < small * 4.0, "{:.1} µs per instruction at 4000 blocks, {:.1} µs at 500", large * 1e6, small * 1e6);
+}
+
+/// Issue 15: `analyze -f` recomputed each instruction's variables from the stage start (94% of
+/// its time on a 100k-line file). The layer→line mapper folds each stage once.
+#[test]
+fn mapping_a_dockerfile_is_linear_in_the_length_of_a_stage() {
+    use imgopt::analyze::dockerfile_map::DockerfileSteps;
+    let per_instruction = |n: usize| {
+        let text = format!("FROM alpine:3\n{}", "ENV a=b\nRUN echo $a\nWORKDIR /w/$a\n".repeat(n));
+        let start = std::time::Instant::now();
+        assert!(DockerfileSteps::from_text("Dockerfile", &text).is_ok());
+        start.elapsed().as_secs_f64() / (3 * n) as f64
+    };
+    per_instruction(200); // warm up
+    let (small, large) = (per_instruction(500), per_instruction(4000));
+    assert!(large < small * 4.0, "{:.1} µs per instruction at 4000 blocks, {:.1} µs at 500", large * 1e6, small * 1e6);
+}

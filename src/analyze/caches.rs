@@ -5,10 +5,11 @@ use std::collections::{BTreeMap, HashSet};
 use serde::Serialize;
 
 use super::index::PathIndex;
+use crate::model::caches::{self, Holds};
 
 #[derive(Clone, Debug, Serialize)]
 pub struct CacheReport {
-    /// Short name: `apt-lists`, `apt-archives`, `apk`, `pip`, `npm`, `yarn`, `go-build`, `cargo-registry`, `tmp`.
+    /// The name in [`crate::model::caches::WELL_KNOWN`]: `apt-lists`, `apt-archives`, `apk`, `pip`, `npm`, `go-build`, `tmp`...
     pub cache: &'static str,
     pub bytes: u64,
     pub files: u64,
@@ -16,45 +17,11 @@ pub struct CacheReport {
     pub paths: Vec<String>,
 }
 
-/// Which cache a path belongs to, and the cache's root directory.
+/// Which cache a path (relative to `/`) belongs to, and the cache's directory (relative too).
+/// Documentation is not a cache and is not reported here.
 fn classify(path: &str) -> Option<(&'static str, String)> {
-    const FIXED: &[(&str, &str)] = &[
-        ("var/lib/apt/lists/", "apt-lists"),
-        ("var/cache/apt/", "apt-archives"),
-        ("var/cache/apk/", "apk"),
-        ("etc/apk/cache/", "apk"),
-        ("usr/local/share/.cache/yarn/", "yarn"),
-        ("usr/local/cargo/registry/", "cargo-registry"),
-        ("go/pkg/mod/cache/", "go-build"),
-        ("tmp/", "tmp"),
-        ("var/tmp/", "tmp"),
-    ];
-    for (prefix, cache) in FIXED {
-        if path.starts_with(prefix) {
-            return Some((cache, prefix.trim_end_matches('/').to_string()));
-        }
-    }
-    // Per-user caches: root's home and every /home/NAME.
-    let (home, rest) = if let Some(rest) = path.strip_prefix("root/") {
-        ("root".to_string(), rest)
-    } else {
-        let rest = path.strip_prefix("home/")?;
-        let (user, rest) = rest.split_once('/')?;
-        (format!("home/{user}"), rest)
-    };
-    const PER_USER: &[(&str, &str)] = &[
-        (".cache/pip/", "pip"),
-        (".npm/", "npm"),
-        (".cache/yarn/", "yarn"),
-        (".yarn/cache/", "yarn"),
-        (".cache/go-build/", "go-build"),
-        ("go/pkg/mod/cache/", "go-build"),
-        (".cargo/registry/", "cargo-registry"),
-    ];
-    PER_USER
-        .iter()
-        .find(|(prefix, _)| rest.starts_with(prefix))
-        .map(|(prefix, cache)| (*cache, format!("{home}/{}", prefix.trim_end_matches('/'))))
+    let (known, dir) = caches::classify(path)?;
+    (known.holds != Holds::Docs).then(|| (known.name, dir.trim_start_matches('/').to_string()))
 }
 
 /// apt keeps its `lock` files and the empty `partial/` directories in a clean image too: they

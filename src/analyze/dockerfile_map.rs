@@ -29,6 +29,8 @@ use std::path::Path;
 use serde::Serialize;
 
 use crate::image::ImageConfig;
+use crate::model::document::{LoadError, Source};
+use crate::model::state::{fold_stage, StageState, DEFAULT_PATH};
 use crate::model::{arg_decls, env_pairs, expand_word, Model, Vars};
 use crate::syntax::{self, Dockerfile, Instruction};
 
@@ -169,21 +171,33 @@ fn resolve(workdir: &str, path: &str) -> String {
     format!("/{}", parts.join("/"))
 }
 
+/// Why a Dockerfile gives no steps to map layers to.
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+pub enum StepsError {
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Load(#[from] LoadError),
+    #[error("{name}: no FROM instruction")]
+    #[diagnostic(code(imgopt::syntax))]
+    NoStage { name: String },
+}
+
 impl DockerfileSteps {
     /// Reads and parses a Dockerfile; a bad one is a diagnostic that points at the line.
-    pub fn read(path: &Path) -> Result<DockerfileSteps, miette::Report> {
-        let bytes = syntax::read_dockerfile(path).map_err(|e| miette::miette!(code = "imgopt::analyze", "{e}"))?;
-        let name = path.display().to_string();
-        let text = syntax::decode(&bytes).map_err(|e| e.report(&name, &String::from_utf8_lossy(&bytes)))?;
-        DockerfileSteps::from_text(&name, text)
+    pub fn read(path: &Path) -> Result<DockerfileSteps, StepsError> {
+        DockerfileSteps::from_source(&Source::read(path)?)
     }
 
-    pub fn from_text(name: &str, text: &str) -> Result<DockerfileSteps, miette::Report> {
-        let (text, _) = syntax::strip_bom(text);
-        let scratch = syntax::Scratch::new();
-        let df = syntax::parse_with(text, &scratch).map_err(|e| e.report(name, text))?;
-        let model = Model::build(&df);
-        let target = model.stages.last().ok_or_else(|| miette::miette!("{name}: no FROM instruction"))?;
+    /// [`DockerfileSteps::read`] on a text already decoded (its byte-order mark set aside).
+    pub fn from_text(name: &str, text: &str) -> Result<DockerfileSteps, StepsError> {
+        DockerfileSteps::from_source(&Source::from_text(name, syntax::strip_bom(text).0))
+    }
+
+    pub fn from_source(source: &Source) -> Result<DockerfileSteps, StepsError> {
+        let df = source.document()?;
+        let model = &df.model;
+        let name = &source.name;
+        let target = model.stages.last().ok_or_else(|| StepsError::NoStage { name: name.clone() })?;
         // The target, then the stage it builds on, and so on: build order is the reverse.
         let mut chain = vec![target.index];
         while let Some(base) = chain.last().and_then(|&s| model.stages[s].base_stage) {
@@ -208,16 +222,17 @@ impl DockerfileSteps {
         let mut shell_flags = vec!["-c".to_string()];
         for &s in &chain {
             let stage = &model.stages[s];
-            for i in stage.instructions.start + 1..stage.instructions.end {
+            // One fold over the stage gives the variables before each instruction.
+            fold_stage(&df, model, stage, |i, state| {
                 let inst = &df.instructions[i];
                 let mut vars = inherited.clone();
-                vars.extend(model.scope_at(&df, i, &Vars::new()));
+                vars.extend(stage_vars(state));
                 if inst.is("SHELL") {
                     shell_flags.extend(inst.args.last().cloned());
                 }
                 let expect = expectation(inst, &df, &vars, &mut workdir);
                 steps.push(Step { keyword: inst.keyword.clone(), place: place(inst, stage.index), expect });
-            }
+            });
             inherited.extend(model.scope_after(&df, stage, &Vars::new()));
         }
         Ok(DockerfileSteps {
@@ -229,6 +244,16 @@ impl DockerfileSteps {
             shell_flags,
         })
     }
+}
+
+/// The variables a stage's own ARGs and ENVs set, as the fold has them; the `PATH` the fold
+/// assumes for an unknown base is not one of them.
+fn stage_vars(state: &StageState) -> Vars {
+    let mut vars = state.vars();
+    if vars.get("PATH").map(String::as_str) == Some(DEFAULT_PATH) {
+        vars.remove("PATH");
+    }
+    vars
 }
 
 /// The text after the keyword on the logical line (flags included), as buildah records RUN.

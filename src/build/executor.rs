@@ -966,7 +966,7 @@ impl<'p> Builder<'p> {
         let tag = match found {
             Some(d) => d.annotations.get(spec::ANNOTATION_REF_NAME).cloned().unwrap_or(canonical),
             None => {
-                let reference = crate::image::registry::RegistryRef::parse(name).map_err(|m| at(m, span))?;
+                let reference = crate::image::name::ImageName::parse(name).map_err(|e| at(e.to_string(), span))?;
                 self.progress().output(&format!("pulling {canonical}"));
                 let digest = crate::image::registry::pull(&reference, &Platform::host(), &self.store.root)?;
                 let bytes = std::fs::read(self.store.blob_path(&digest)).map_err(io_err(digest.to_string()))?;

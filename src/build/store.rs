@@ -704,14 +704,7 @@ pub fn chain_id(parent: Option<&Digest>, diff_id: &Digest) -> Digest {
 
 /// The name an image has in the store: Docker's normalisation, `ubuntu` → `docker.io/library/ubuntu:latest`.
 pub fn canonical_name(name: &str) -> std::result::Result<String, String> {
-    let r = crate::image::registry::RegistryRef::parse(name)?;
-    let registry = if r.registry == "registry-1.docker.io" || r.registry == "index.docker.io" {
-        "docker.io"
-    } else {
-        r.registry.as_str()
-    };
-    let sep = if r.reference.contains(':') { '@' } else { ':' };
-    Ok(format!("{registry}/{}{sep}{}", r.repository, r.reference))
+    crate::image::name::ImageName::parse(name).map(|n| n.to_string()).map_err(|e| e.to_string())
 }
 
 #[cfg(test)]

@@ -9,6 +9,7 @@ use crate::build::diff::LayerCompression;
 use crate::build::executor::{BuildError, BuildOptions, BuildResult, Builder, Progress, StepReport};
 use crate::build::sandbox::NetworkMode;
 use crate::build::store::Store;
+use crate::model::document::Source;
 use crate::model::expand::Vars;
 
 /// The build options shared by `imgopt build` and `imgopt analyze`.
@@ -230,10 +231,8 @@ impl Drop for LiveProgress {
 pub fn build(args: &BuildArgs, tags: Vec<String>) -> miette::Result<(BuildResult, Store)> {
     let options = args.options(tags).map_err(|m| miette::miette!(code = "imgopt::build", "{m}"))?;
     let path = options.dockerfile.clone();
-    let bytes = read_dockerfile(&path)?;
-    let text = std::str::from_utf8(&bytes)
-        .map_err(|_| miette::miette!(code = "imgopt::build", "{}: not valid UTF-8", path.display()))?;
-    let (text, _bom) = crate::syntax::strip_bom(text);
+    let source = Source::decode(&path.display().to_string(), &read_dockerfile(&path)?)?;
+    let text = source.text();
     let store = Store::open_default().map_err(|e| miette::miette!(code = "imgopt::store", "{e}"))?;
     let live = std::io::stderr().is_terminal() && std::env::var_os("CI").is_none();
     let mut plain = PlainProgress { show_output: true };
@@ -287,16 +286,12 @@ pub fn built_map(
     result: &BuildResult,
 ) -> miette::Result<crate::analyze::dockerfile_map::DockerfileMap> {
     let path = args.dockerfile();
-    let bytes = read_dockerfile(&path)?;
-    let text = std::str::from_utf8(&bytes)
-        .map_err(|_| miette::miette!(code = "imgopt::build", "{}: not valid UTF-8", path.display()))?;
-    let (text, _) = crate::syntax::strip_bom(text);
-    let df = crate::syntax::parse(text).map_err(|e| e.report(&path.display().to_string(), text))?;
-    let model = crate::model::Model::build(&df);
+    let source = Source::decode(&path.display().to_string(), &read_dockerfile(&path)?)?;
+    let df = source.document()?;
     Ok(crate::analyze::dockerfile_map::built_map(
         &path.display().to_string(),
         &df,
-        &model,
+        &df.model,
         result.target_stage,
         &result.origins,
     ))

@@ -11,6 +11,7 @@ use std::path::Path;
 
 use serde_json::{json, Value};
 
+use crate::model::document::{Document, LoadError, Source};
 use crate::syntax::{self, Instruction};
 
 /// How a run went, worst first.
@@ -43,28 +44,39 @@ pub fn run(files: &[impl AsRef<Path>], as_json: bool, out: &mut dyn Write, err: 
                 continue;
             }
         };
-        let result = syntax::decode(&bytes).and_then(|text| syntax::parse(syntax::strip_bom(text).0));
-        if result.is_err() {
+        let parsed = match Source::decode(&name, &bytes) {
+            Ok(source) => write_reading(&name, source.document(), as_json, out, err)?,
+            Err(e) => write_reading(&name, Err(e), as_json, out, err)?,
+        };
+        if !parsed {
             outcome = outcome.min(Outcome::Rejected);
-        }
-        if as_json {
-            writeln!(out, "{}", file_json(&name, &result))?;
-            continue;
-        }
-        match &result {
-            Ok(df) => write!(out, "{}", syntax::dump::dump(df))?,
-            Err(e) => {
-                let text = String::from_utf8_lossy(&bytes);
-                let text = syntax::strip_bom(&text).0.to_string();
-                writeln!(err, "{:?}", e.report(&name, &text))?;
-            }
         }
     }
     Ok(outcome)
 }
 
+/// Writes how file `name` was read; whether it parsed.
+fn write_reading(
+    name: &str,
+    result: Result<Document<'_>, LoadError>,
+    as_json: bool,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> io::Result<bool> {
+    let parsed = result.is_ok();
+    if as_json {
+        writeln!(out, "{}", file_json(name, result.as_ref().map(|df| &df.syntax).map_err(LoadError::parse_error)))?;
+        return Ok(parsed);
+    }
+    match result {
+        Ok(df) => write!(out, "{}", syntax::dump::dump(&df))?,
+        Err(e) => writeln!(err, "{:?}", miette::Report::new(e))?,
+    }
+    Ok(parsed)
+}
+
 /// The JSON object for one file.
-pub fn file_json(name: &str, result: &Result<syntax::Dockerfile<'_>, syntax::ParseError>) -> Value {
+pub fn file_json(name: &str, result: Result<&syntax::Dockerfile<'_>, Option<&syntax::ParseError>>) -> Value {
     match result {
         Ok(df) => json!({
             "file": name,
@@ -76,7 +88,7 @@ pub fn file_json(name: &str, result: &Result<syntax::Dockerfile<'_>, syntax::Par
         Err(e) => json!({
             "file": name,
             "ok": false,
-            "error": {"message": e.message, "line": e.line},
+            "error": {"message": e.map(|e| e.message.as_str()), "line": e.map_or(0, |e| e.line)},
             "escape": "\\",
             "instructions": [],
         }),

@@ -4,6 +4,7 @@
 
 pub mod error;
 pub mod layer;
+pub mod name;
 pub mod reference;
 pub mod registry;
 pub mod spec;

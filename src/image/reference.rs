@@ -5,7 +5,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 use super::error::{ImageError, Result};
-pub use super::registry::RegistryRef;
+use super::name::ImageName;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ImageRef {
@@ -16,13 +16,13 @@ pub enum ImageRef {
     /// `docker save` output; the name selects an image by its RepoTags when there are several.
     DockerArchive { file: PathBuf, name: Option<String> },
     /// An image in a registry, pulled into the blob cache.
-    Registry(RegistryRef),
+    Registry(ImageName),
 }
 
 impl ImageRef {
     pub fn parse(text: &str) -> Result<Self> {
         let bad = |reason: &str| ImageError::Reference { reference: text.into(), reason: reason.into() };
-        let registry = |name: &str| RegistryRef::parse(name).map(ImageRef::Registry).map_err(|m| bad(&m));
+        let registry = |name: &str| ImageName::parse(name).map(ImageRef::Registry).map_err(|e| bad(&e.reason));
         let Some((transport, rest)) = text.split_once(':') else {
             return registry(text); // a bare name: `debian`, `example.com/app`
         };

@@ -22,10 +22,10 @@ use rayon::prelude::*;
 use sha2::{Digest as _, Sha256};
 
 use super::error::{ImageError, Result};
+use super::name::ImageName;
 use super::spec::{self, Digest, Index, Manifest, Platform};
 use super::{choose_manifest, parse_json};
 
-const DEFAULT_REGISTRY: &str = "registry-1.docker.io";
 /// How long a registry may send nothing before the pull fails.
 pub const DEFAULT_READ_TIMEOUT: Duration = Duration::from_secs(60);
 /// Seconds (a decimal number) to use instead of [`DEFAULT_READ_TIMEOUT`].
@@ -34,59 +34,11 @@ const MAX_MANIFEST_BYTES: u64 = 4 << 20;
 const MANIFEST_ACCEPT: &str = "application/vnd.oci.image.index.v1+json, application/vnd.oci.image.manifest.v1+json, \
     application/vnd.docker.distribution.manifest.list.v2+json, application/vnd.docker.distribution.manifest.v2+json";
 
-/// `[HOST[:PORT]/]REPOSITORY[:TAG|@DIGEST]`, as docker spells image names.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct RegistryRef {
-    pub registry: String,
-    pub repository: String,
-    /// A tag, or a digest (`sha256:…`).
-    pub reference: String,
-}
-
-impl RegistryRef {
-    pub fn parse(name: &str) -> std::result::Result<Self, String> {
-        let (rest, reference) = match name.split_once('@') {
-            Some((rest, digest)) => {
-                Digest::parse(digest)?;
-                (rest, digest.to_string())
-            }
-            None => match name.rsplit_once(':') {
-                Some((rest, tag)) if !tag.contains('/') => (rest, tag.to_string()),
-                _ => (name, "latest".to_string()),
-            },
-        };
-        let (registry, repository) = match rest.split_once('/') {
-            Some((host, repo)) if host.contains('.') || host.contains(':') || host == "localhost" => {
-                (host.to_string(), repo.to_string())
-            }
-            _ if !rest.contains('/') => (DEFAULT_REGISTRY.to_string(), format!("library/{rest}")),
-            _ => (DEFAULT_REGISTRY.to_string(), rest.to_string()),
-        };
-        let valid = |s: &str| {
-            !s.is_empty()
-                && s.split('/').all(|p| !p.is_empty() && p != "." && p != "..")
-                && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-/".contains(&b))
-        };
-        if !valid(&repository) {
-            return Err(format!("`{repository}` is not a repository name"));
-        }
-        if reference.is_empty() || reference.contains('/') {
-            return Err(format!("`{reference}` is not a tag"));
-        }
-        Ok(RegistryRef { registry, repository, reference })
-    }
-
+impl ImageName {
     fn base_url(&self) -> String {
-        let host = self.registry.split(':').next().unwrap_or("");
-        let loopback = matches!(host, "localhost" | "127.0.0.1") || self.registry.starts_with("[::1]");
-        format!("{}://{}", if loopback { "http" } else { "https" }, self.registry)
-    }
-}
-
-impl std::fmt::Display for RegistryRef {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let sep = if self.reference.contains(':') { '@' } else { ':' };
-        write!(f, "{}/{}{sep}{}", self.registry, self.repository, self.reference)
+        let host = self.api_host();
+        let loopback = matches!(host.split(':').next(), Some("localhost" | "127.0.0.1")) || host.starts_with("[::1]");
+        format!("{}://{host}", if loopback { "http" } else { "https" })
     }
 }
 
@@ -114,13 +66,13 @@ pub fn read_timeout() -> Result<Duration> {
 
 struct Client {
     agent: ureq::Agent,
-    image: RegistryRef,
+    image: ImageName,
     token: Mutex<Option<String>>,
     read_timeout: Duration,
 }
 
 impl Client {
-    fn new(image: &RegistryRef, read_timeout: Duration) -> Self {
+    fn new(image: &ImageName, read_timeout: Duration) -> Self {
         let agent = ureq::Agent::config_builder()
             .http_status_as_error(false)
             .redirect_auth_headers(ureq::config::RedirectAuthHeaders::Never)
@@ -321,21 +273,16 @@ fn store_blob(cache: &Path, digest: &Digest, bytes: &[u8]) -> Result<()> {
 
 /// Pull the image for `wanted` into `cache`; returns the digest of its manifest, now a blob there.
 /// Reads wait at most [`read_timeout`].
-pub fn pull(image: &RegistryRef, wanted: &Platform, cache: &Path) -> Result<Digest> {
+pub fn pull(image: &ImageName, wanted: &Platform, cache: &Path) -> Result<Digest> {
     pull_with_timeout(image, wanted, cache, read_timeout()?)
 }
 
 /// [`pull`], with each read from the registry waiting at most `read_timeout`.
-pub fn pull_with_timeout(
-    image: &RegistryRef,
-    wanted: &Platform,
-    cache: &Path,
-    read_timeout: Duration,
-) -> Result<Digest> {
+pub fn pull_with_timeout(image: &ImageName, wanted: &Platform, cache: &Path, read_timeout: Duration) -> Result<Digest> {
     let blobs = cache.join("blobs/sha256");
     std::fs::create_dir_all(&blobs).map_err(|e| ImageError::io(&blobs, e))?;
     let client = Client::new(image, read_timeout);
-    let mut reference = image.reference.clone();
+    let mut reference = image.reference().to_string();
     for _ in 0..8 {
         let (bytes, digest) = client.manifest(&reference)?;
         store_blob(cache, &digest, &bytes)?;
@@ -401,24 +348,12 @@ mod tests {
     use super::*;
 
     #[test]
-    fn names() {
-        let r = RegistryRef::parse("debian").unwrap();
-        assert_eq!(
-            (r.registry.as_str(), r.repository.as_str(), r.reference.as_str()),
-            (DEFAULT_REGISTRY, "library/debian", "latest")
-        );
-        let r = RegistryRef::parse("127.0.0.1:5000/test/img:v1").unwrap();
-        assert_eq!(
-            (r.registry.as_str(), r.repository.as_str(), r.reference.as_str()),
-            ("127.0.0.1:5000", "test/img", "v1")
-        );
-        assert_eq!(r.base_url(), "http://127.0.0.1:5000");
-        let digest = format!("sha256:{}", "a".repeat(64));
-        let r = RegistryRef::parse(&format!("ghcr.io/o/r@{digest}")).unwrap();
-        assert_eq!(r.reference, digest);
-        assert_eq!(r.base_url(), "https://ghcr.io");
-        assert!(RegistryRef::parse("localhost:5000/../etc").is_err());
-        assert!(RegistryRef::parse("x@sha256:nothex").is_err());
+    fn registry_urls() {
+        let url = |name: &str| ImageName::parse(name).map(|n| n.base_url()).unwrap_or_default();
+        assert_eq!(url("debian"), "https://registry-1.docker.io");
+        assert_eq!(url("127.0.0.1:5000/test/img:v1"), "http://127.0.0.1:5000");
+        assert_eq!(url("localhost:5000/a"), "http://localhost:5000");
+        assert_eq!(url("ghcr.io/o/r"), "https://ghcr.io");
     }
 
     #[test]

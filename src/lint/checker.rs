@@ -1,13 +1,16 @@
 //! The context a rule runs in: the file, its stages, the settings, and where findings go.
 
-use super::rules::{Rule, RuleMeta};
-use super::run_script::{RunCommand, RunScript};
-use super::source::{Dockerfile, Span};
+use std::cell::{Cell, RefCell};
+
+use super::rule::{Rule, RuleMeta};
 use super::{Applicability, Diagnostic, Edit, Fix, Related, Settings};
+use crate::model::document::Document;
+use crate::model::run_script::{RunCommand, RunScript};
 use crate::model::Model;
+use crate::syntax::Span;
 
 pub struct Checker<'d, 'a> {
-    pub df: &'d Dockerfile<'a>,
+    pub df: &'d Document<'a>,
     /// Stages and meta ARGs (`df.model`), at hand for rules.
     pub model: &'d Model,
     pub settings: &'d Settings,
@@ -15,26 +18,35 @@ pub struct Checker<'d, 'a> {
     pub scripts: &'d [RunScript<'d, 'a>],
     /// Every simple command of those RUNs, in file order, walked once for all rules.
     pub commands: &'d [RunCommand<'d, 'd>],
-    current: Option<&'static RuleMeta>,
-    out: Vec<Diagnostic>,
+    /// The rule running now: whose findings [`Checker::report`] makes.
+    current: Cell<&'static RuleMeta>,
+    out: RefCell<Vec<Diagnostic>>,
 }
 
 impl<'d, 'a> Checker<'d, 'a> {
-    /// `scripts` and `commands` come from [`super::run_script::run_scripts`] and
-    /// [`super::run_script::all_commands`] over `df`.
+    /// `scripts` and `commands` come from [`crate::model::run_script::run_scripts`] and
+    /// [`crate::model::run_script::all_commands`] over `df`.
     pub fn new(
-        df: &'d Dockerfile<'a>,
+        df: &'d Document<'a>,
         scripts: &'d [RunScript<'d, 'a>],
         commands: &'d [RunCommand<'d, 'd>],
         settings: &'d Settings,
     ) -> Self {
-        Checker { df, model: &df.model, settings, scripts, commands, current: None, out: Vec::new() }
+        Checker {
+            df,
+            model: &df.model,
+            settings,
+            scripts,
+            commands,
+            current: Cell::new(&RuleMeta::DEFAULT),
+            out: RefCell::new(Vec::new()),
+        }
     }
 
-    pub fn run(&mut self, rule: &'static Rule) {
-        self.current = Some(&rule.meta);
+    pub fn run(&self, rule: &'static Rule) {
+        self.current.set(&rule.meta);
         (rule.check)(self);
-        self.current = None;
+        self.current.set(&RuleMeta::DEFAULT);
     }
 
     /// The RUNs of stages that end up in the final image (a build stage's layers are not
@@ -46,7 +58,7 @@ impl<'d, 'a> Checker<'d, 'a> {
     }
 
     pub fn into_diagnostics(self) -> Vec<Diagnostic> {
-        self.out
+        self.out.into_inner()
     }
 
     pub fn text(&self) -> &'a str {
@@ -67,10 +79,11 @@ impl<'d, 'a> Checker<'d, 'a> {
             .filter_map(|f| f.value.as_ref().map(|v| (f, v)))
     }
 
-    /// Reports a finding of the running rule at `span`; chain the builder to add detail.
-    pub fn report(&mut self, span: Span, message: impl Into<String>) -> Report<'_> {
-        let meta = self.current.unwrap_or(&super::rules::syntax_error::RULE.meta);
-        self.out.push(Diagnostic {
+    /// Reports a finding of the running rule at `span`; chain the builder to add detail. The
+    /// finding is kept when the builder is dropped.
+    pub fn report(&self, span: Span, message: impl Into<String>) -> Report<'_> {
+        let meta = self.current.get();
+        let diagnostic = Diagnostic {
             code: meta.code,
             rule: meta.name,
             severity: meta.severity,
@@ -79,9 +92,8 @@ impl<'d, 'a> Checker<'d, 'a> {
             help: None,
             related: Vec::new(),
             fix: None,
-        });
-        let last = self.out.len() - 1;
-        Report { diagnostic: &mut self.out[last] }
+        };
+        Report { out: &self.out, diagnostic: Some(diagnostic) }
     }
 
     /// The whole span of instruction `index`.
@@ -90,25 +102,38 @@ impl<'d, 'a> Checker<'d, 'a> {
     }
 }
 
-/// Adds detail to a finding just reported.
+/// Adds detail to a finding just reported; the finding is recorded when this is dropped.
 pub struct Report<'c> {
-    diagnostic: &'c mut Diagnostic,
+    out: &'c RefCell<Vec<Diagnostic>>,
+    diagnostic: Option<Diagnostic>,
 }
 
 impl Report<'_> {
-    pub fn help(self, help: impl Into<String>) -> Self {
-        self.diagnostic.help = Some(help.into());
+    fn with(mut self, add: impl FnOnce(&mut Diagnostic)) -> Self {
+        if let Some(d) = self.diagnostic.as_mut() {
+            add(d);
+        }
         self
+    }
+
+    pub fn help(self, help: impl Into<String>) -> Self {
+        self.with(|d| d.help = Some(help.into()))
     }
 
     pub fn related(self, span: Span, message: impl Into<String>) -> Self {
-        self.diagnostic.related.push(Related { span, message: message.into() });
-        self
+        self.with(|d| d.related.push(Related { span, message: message.into() }))
     }
 
     pub fn fix(self, description: impl Into<String>, applicability: Applicability, edits: Vec<Edit>) -> Self {
-        self.diagnostic.fix = Some(Fix { description: description.into(), applicability, edits });
-        self
+        self.with(|d| d.fix = Some(Fix { description: description.into(), applicability, edits }))
+    }
+}
+
+impl Drop for Report<'_> {
+    fn drop(&mut self) {
+        if let Some(d) = self.diagnostic.take() {
+            self.out.borrow_mut().push(d);
+        }
     }
 }
 

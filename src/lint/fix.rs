@@ -68,18 +68,16 @@ fn parses(text: &str) -> bool {
     crate::syntax::parse(text).is_ok()
 }
 
-/// Fixes in source order, skipping any whose edits overlap an earlier chosen one.
+/// Fixes in source order, skipping any whose edits overlap or touch an earlier chosen one: two
+/// fixes that meet at one point (an insertion at the end of a RUN and a join of the next RUN
+/// onto it) wait for the next round, where the second is computed on the text the first made.
 fn non_overlapping<'f>(candidates: &[(&'static str, &'f Fix)]) -> Vec<(&'static str, &'f Fix)> {
     let mut sorted = candidates.to_vec();
     sorted.sort_by_key(|(_, f)| f.edits.iter().map(|e| e.range.start).min());
     let mut taken: Vec<std::ops::Range<usize>> = Vec::new();
     let mut out = Vec::new();
     for (code, fix) in sorted {
-        let overlaps = fix.edits.iter().any(|e| {
-            taken.iter().any(|t| {
-                e.range.start < t.end && t.start < e.range.end || (e.range.start == t.start && e.range.is_empty())
-            })
-        });
+        let overlaps = fix.edits.iter().any(|e| taken.iter().any(|t| e.range.start <= t.end && t.start <= e.range.end));
         if !overlaps {
             taken.extend(fix.edits.iter().map(|e| e.range.clone()));
             out.push((code, fix));

@@ -1,7 +1,7 @@
 //! `imgopt lint`: rules over a parsed Dockerfile produce findings ([`Diagnostic`]s) that the
 //! renderers print and `--fix` applies.
 //!
-//! Flow: [`source::parse`] ─▶ [`checker::Checker`] runs every enabled rule of the registry
+//! Flow: [`Document::parse`](crate::model::document::Document::parse) ─▶ [`checker::Checker`] runs every enabled rule of the registry
 //! ([`rules::RULES`]) ─▶ [`suppress`] drops what pragmas and `# check=` silence ─▶ settings adjust
 //! severities ─▶ [`render`].
 
@@ -13,12 +13,10 @@ pub mod docs;
 pub mod fix;
 pub mod labels;
 pub mod render;
+pub mod rule;
 pub mod rules;
 pub mod run;
-pub mod run_script;
-pub mod source;
 pub mod suppress;
-pub mod words;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -27,8 +25,9 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 use crate::context::IgnoreFile;
+use crate::model::document::Source;
 
-pub use source::Span;
+pub use crate::syntax::Span;
 
 /// How much a finding matters; ordered from least to most severe.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -176,27 +175,21 @@ pub struct FileReport {
 
 /// Lints one Dockerfile text. Never fails: a text that does not parse yields a syntax-error finding.
 pub fn lint_text(text: &str, settings: &Settings) -> Vec<Diagnostic> {
-    let scratch = crate::syntax::Scratch::new();
-    let df = match source::parse(text, &scratch) {
+    lint_source(&Source::from_text("Dockerfile", text), settings)
+}
+
+/// Lints a loaded Dockerfile; a text that does not parse yields a syntax-error finding.
+pub fn lint_source(source: &Source, settings: &Settings) -> Vec<Diagnostic> {
+    let df = match source.document() {
         Ok(df) => df,
         Err(e) => {
-            let meta = &rules::syntax_error::RULE.meta;
-            let d = Diagnostic {
-                code: meta.code,
-                rule: meta.name,
-                severity: meta.severity,
-                span: e.span,
-                message: e.message,
-                help: None,
-                related: Vec::new(),
-                fix: None,
-            };
-            return suppress::apply_settings(vec![d], settings);
+            let diagnostics = e.parse_error().map(|e| syntax_error(e, e.span.clone())).into_iter().collect();
+            return suppress::apply_settings(diagnostics, settings);
         }
     };
-    let scripts = run_script::run_scripts(&df);
-    let commands = run_script::all_commands(&scripts);
-    let mut checker = checker::Checker::new(&df, &scripts, &commands, settings);
+    let scripts = crate::model::run_script::run_scripts(&df);
+    let commands = crate::model::run_script::all_commands(&scripts);
+    let checker = checker::Checker::new(&df, &scripts, &commands, settings);
     for rule in rules::RULES.iter().filter(|r| suppress::enabled(&r.meta, settings)) {
         checker.run(rule);
     }
@@ -206,4 +199,19 @@ pub fn lint_text(text: &str, settings: &Settings) -> Vec<Diagnostic> {
     diagnostics = suppress::apply_settings(diagnostics, settings);
     diagnostics.sort_by(|a, b| (a.span.start, a.code).cmp(&(b.span.start, b.code)));
     diagnostics
+}
+
+/// The syntax-error finding for a text the reader refuses, at `span`.
+fn syntax_error(e: &crate::syntax::ParseError, span: Span) -> Diagnostic {
+    let meta = &rules::syntax_error::RULE.meta;
+    Diagnostic {
+        code: meta.code,
+        rule: meta.name,
+        severity: meta.severity,
+        span,
+        message: e.message.clone(),
+        help: None,
+        related: Vec::new(),
+        fix: None,
+    }
 }

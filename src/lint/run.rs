@@ -8,8 +8,9 @@ use rayon::prelude::*;
 
 use super::config::{Config, ConfigError};
 use super::fix::{fix_text, FixOutcome};
-use super::{lint_text, Applicability, FileReport, Settings};
+use super::{lint_source, Applicability, FileReport, Settings};
 use crate::context::{self, IgnoreFile};
+use crate::model::document::Source;
 
 /// Where settings come from.
 pub enum ConfigSource {
@@ -82,39 +83,30 @@ pub enum RunError {
 
 /// Lints one text under `settings`. The BOM, if any, is set aside (spans refer to the text after it).
 pub fn lint_one(path: &str, bytes: &[u8], settings: &Settings, fix: FixMode, threshold: Option<String>) -> Linted {
-    let (text, had_bom) = match crate::syntax::decode(bytes) {
-        Ok(text) => {
-            let (text, bom) = crate::syntax::strip_bom(text);
-            (text.to_string(), bom)
-        }
+    let source = match Source::decode(path, bytes) {
+        Ok(source) => source,
         Err(e) => {
             // Not UTF-8: report it as a syntax error on the lossy text.
             let text = String::from_utf8_lossy(bytes).into_owned();
-            let meta = &super::rules::syntax_error::RULE.meta;
-            let d = super::Diagnostic {
-                code: meta.code,
-                rule: meta.name,
-                severity: meta.severity,
-                span: e.span.start..e.span.start,
-                message: e.message,
-                help: None,
-                related: Vec::new(),
-                fix: None,
+            let diagnostics = e.parse_error().map(|e| super::syntax_error(e, e.span.start..e.span.start));
+            let report = FileReport {
+                path: path.to_string(),
+                text: text.clone(),
+                diagnostics: diagnostics.into_iter().collect(),
             };
-            let report = FileReport { path: path.to_string(), text: text.clone(), diagnostics: vec![d] };
             return Linted { report, failure_threshold: threshold, fixed: None, original: text, had_bom: false };
         }
     };
-    let original = text.clone();
+    let text = source.text().to_string();
     let (diagnostics, fixed, report_text) = match fix {
-        FixMode::None => (lint_text(&text, settings), None, text),
+        FixMode::None => (lint_source(&source, settings), None, text.clone()),
         FixMode::Diff(min) | FixMode::Write(min) => {
             let outcome = fix_text(&text, settings, min);
             (outcome.remaining.clone(), Some(outcome.clone()), outcome.text)
         }
     };
     let report = FileReport { path: path.to_string(), text: report_text, diagnostics };
-    Linted { report, failure_threshold: threshold, fixed, original, had_bom }
+    Linted { report, failure_threshold: threshold, fixed, original: text, had_bom: source.had_bom }
 }
 
 /// Lints `files` in parallel, less those their config excludes; results are in the order of `files`.

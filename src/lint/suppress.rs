@@ -2,8 +2,8 @@
 //! `# check=skip=...;error=true` directive, and the select/ignore/severity settings.
 
 use super::rules::{self, RuleMeta};
-use super::source::Dockerfile;
 use super::{Diagnostic, Settings, Severity};
+use crate::model::document::Document;
 
 /// Whether the rule runs at all under `settings` (select, then ignore).
 pub fn enabled(meta: &RuleMeta, settings: &Settings) -> bool {
@@ -42,7 +42,7 @@ fn meta_of(d: &Diagnostic) -> Option<&'static RuleMeta> {
 }
 
 /// Drops findings silenced by comment pragmas.
-pub fn apply_pragmas(df: &Dockerfile<'_>, diagnostics: Vec<Diagnostic>) -> Vec<Diagnostic> {
+pub fn apply_pragmas(df: &Document<'_>, diagnostics: Vec<Diagnostic>) -> Vec<Diagnostic> {
     let mut file_wide: Vec<&str> = Vec::new();
     // (instruction span, codes) for each next-instruction pragma.
     let mut scoped: Vec<(std::ops::Range<usize>, Vec<&str>)> = Vec::new();
@@ -76,7 +76,7 @@ pub fn apply_pragmas(df: &Dockerfile<'_>, diagnostics: Vec<Diagnostic>) -> Vec<D
 }
 
 /// Honours BuildKit's `# check=skip=A,B;error=true` for the rules that map to BuildKit checks.
-pub fn apply_check_directive(df: &Dockerfile<'_>, diagnostics: Vec<Diagnostic>) -> Vec<Diagnostic> {
+pub fn apply_check_directive(df: &Document<'_>, diagnostics: Vec<Diagnostic>) -> Vec<Diagnostic> {
     let Some((value, _)) = &df.check_directive else {
         return diagnostics;
     };

@@ -415,11 +415,7 @@ fn command_line(inst: &syntax::Instruction<'_>) -> CommandLine {
 
 /// BuildKit's stage-name rule: `^[a-z][a-z0-9-_.]*$` after lower-casing.
 fn check_stage_name(name: &Word) -> Result<(), CommandError> {
-    let lower = name.text.to_ascii_lowercase();
-    let mut chars = lower.chars();
-    let ok = chars.next().is_some_and(|c| c.is_ascii_lowercase())
-        && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '-' | '_' | '.'));
-    if ok {
+    if syntax::checks::is_valid_stage_name(&name.text.to_lowercase()) {
         Ok(())
     } else {
         err(
@@ -602,8 +598,10 @@ fn csv_fields(value: &str) -> Vec<String> {
 mod tests {
     use super::*;
 
+    /// At the parser package's level: `syntax::parse` already refuses what BuildKit's
+    /// instruction parser refuses, so the checks here are seen on `read_lines`.
     fn commands(text: &str) -> Vec<Result<Command, CommandError>> {
-        let df = syntax::parse(text).unwrap();
+        let df = syntax::read_lines(text).unwrap();
         df.instructions.iter().map(|i| Command::parse(i, text)).collect()
     }
 

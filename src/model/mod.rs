@@ -2,14 +2,19 @@
 //! variable scoping per stage, as BuildKit's `dockerfile2llb` sees them. The linter and the
 //! builder both read it.
 
+pub mod caches;
+pub mod document;
 pub mod expand;
 pub mod instruction;
+pub mod run_script;
 pub mod state;
+pub mod words;
 
 use std::collections::HashMap;
 use std::ops::Range;
 
 pub use self::expand::{expand_word, ExpandError, Expanded, Vars};
+use self::instruction::Command;
 use crate::syntax::{Dockerfile, Instruction, Span};
 
 /// ARGs BuildKit defines on its own in the global scope (usable in FROM without a
@@ -222,20 +227,11 @@ impl Model {
 }
 
 impl Model {
-    /// The names an ARG or ENV defines before instruction `index` in its stage and in the
-    /// in-file stages that stage builds on (their ARGs and ENV carry over), in the order
-    /// they are defined, each once. ARGs count whether or not they have a value: that is
-    /// what BuildKit's UndefinedVar check compares against. Meta ARGs are not included:
-    /// inside a stage they need an `ARG NAME` of their own.
-    pub fn names_defined_before(&self, df: &Dockerfile<'_>, index: usize) -> Vec<String> {
-        match self.stage_of(index) {
-            Some(stage) => self.names_defined_in(df, stage.index, index),
-            None => Vec::new(),
-        }
-    }
-
-    /// [`Model::names_defined_before`] for stage `stage` up to instruction `before`
-    /// (exclusive; the stage's end for all of it).
+    /// The names an ARG or ENV defines in stage `stage` before instruction `before` (exclusive;
+    /// the stage's end for all of it) and in the in-file stages that stage builds on (their ARGs
+    /// and ENV carry over), in the order they are defined, each once. ARGs count whether or not
+    /// they have a value: that is what BuildKit's UndefinedVar check compares against. Meta
+    /// ARGs are not included: inside a stage they need an `ARG NAME` of their own.
     pub fn names_defined_in(&self, df: &Dockerfile<'_>, stage: usize, before: usize) -> Vec<String> {
         let Some(stage) = self.stages.get(stage) else {
             return Vec::new();
@@ -291,31 +287,14 @@ fn stage_from(
     stage_names: &HashMap<String, usize>,
     df: &Dockerfile<'_>,
 ) -> Stage {
-    let (base, base_span, name_as_written, name_span) = match &inst.typed {
-        Some(crate::syntax::typed::Instruction::From(f)) => (
-            f.image.value.to_string(),
-            f.image.span.clone(),
-            f.as_.as_ref().map(|(_, n)| n.value.to_string()),
-            f.as_.as_ref().map(|(_, n)| n.span.clone()),
-        ),
-        // No typed view (after a heredoc parse-dockerfile cannot read): BuildKit's words,
-        // located in the source text of the arguments.
-        _ => {
-            let base = inst.args.first().cloned().unwrap_or_default();
-            let args_text = df.text.get(inst.args_span.clone()).unwrap_or_default();
-            let base_span = match args_text.starts_with(base.as_str()) {
-                true => inst.args_span.start..inst.args_span.start + base.len(),
-                false => inst.args_span.clone(),
-            };
-            let (name, name_span) = match inst.args.as_slice() {
-                [_, as_kw, name] if as_kw.eq_ignore_ascii_case("as") => {
-                    let at = args_text.rfind(name.as_str()).map(|i| inst.args_span.start + i);
-                    (Some(name.clone()), at.map(|at| at..at + name.len()))
-                }
-                _ => (None, None),
-            };
-            (base, base_span, name, name_span)
+    // The typed FROM; BuildKit's first word over its arguments when it has none (a file read
+    // only at the parser package's level, where FROM may have any number of words).
+    let (base, base_span, name_as_written, name_span) = match Command::parse(inst, df.text) {
+        Ok(Command::From(from)) => {
+            let name = from.stage_name.map(|w| (w.text, w.span));
+            (from.image.text, from.image.span, name.clone().map(|n| n.0), name.map(|n| n.1))
         }
+        _ => (inst.args.first().cloned().unwrap_or_default(), inst.args_span.clone(), None, None),
     };
     let base_expanded = expand_word(&base, meta_vars, df.escape).map(|e| e.value).unwrap_or_else(|_| base.clone());
     let base_stage = stage_names.get(&base_expanded.to_ascii_lowercase()).copied();
@@ -390,13 +369,12 @@ mod tests {
         let text = "ARG META=1\nFROM alpine AS base\nARG A\nENV B=1 C=2\nFROM base AS app\nARG D=$A\nENV E=1\nFROM alpine\nENV F=1\n";
         let df = parse(text).unwrap();
         let m = Model::build(&df);
-        assert_eq!(m.names_defined_before(&df, 1), Vec::<String>::new());
-        assert_eq!(m.names_defined_before(&df, 3), ["A"]);
+        assert_eq!(m.names_defined_in(&df, 0, 1), Vec::<String>::new());
+        assert_eq!(m.names_defined_in(&df, 0, 3), ["A"]);
         // A stage built on an in-file stage sees all of it, then its own earlier lines.
-        assert_eq!(m.names_defined_before(&df, 6), ["A", "B", "C", "D"]);
+        assert_eq!(m.names_defined_in(&df, 1, 6), ["A", "B", "C", "D"]);
         // Another stage starts empty; meta ARGs are never in a stage's scope on their own.
-        assert_eq!(m.names_defined_before(&df, 8), Vec::<String>::new());
-        assert!(m.names_defined_before(&df, 0).is_empty());
+        assert_eq!(m.names_defined_in(&df, 2, 8), Vec::<String>::new());
         // The whole of a stage: up to its end.
         assert_eq!(m.names_defined_in(&df, 1, m.stages[1].instructions.end), ["A", "B", "C", "D", "E"]);
         assert!(m.names_defined_in(&df, 9, 0).is_empty());

@@ -10,7 +10,8 @@ use std::collections::BTreeMap;
 
 use super::expand::{expand_word, ExpandError, Vars};
 use super::instruction::{ArgDef, Command, CommandLine, Healthcheck, KeyValue};
-use super::{AUTOMATIC_PLATFORM_ARGS, PREDEFINED_ARGS};
+use super::{Model, Stage, AUTOMATIC_PLATFORM_ARGS, PREDEFINED_ARGS};
+use crate::syntax;
 
 /// What BuildKit puts in `PATH` when the base image sets none (Linux).
 pub const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
@@ -275,6 +276,27 @@ fn healthcheck_config(h: &Healthcheck) -> HealthcheckConfig {
         start_period: h.start_period.clone(),
         start_interval: h.start_interval.clone(),
         retries: h.retries.clone(),
+    }
+}
+
+/// Folds stage `stage` of `df` from an unknown base (its own instructions only, no build
+/// args; the meta ARGs with their defaults as written): `visit(index, state)` sees each instruction after the FROM with the state before it.
+/// One pass, so a caller that needs the state at every instruction stays linear.
+pub fn fold_stage(
+    df: &syntax::Dockerfile<'_>,
+    model: &Model,
+    stage: &Stage,
+    mut visit: impl FnMut(usize, &StageState),
+) {
+    let mut inputs = FoldInputs::new(df.escape);
+    inputs.meta_args = model.meta_args.iter().filter_map(|a| Some((a.name.clone(), a.default.clone()?))).collect();
+    let mut state = StageState::from_base(None);
+    for index in stage.instructions.start + 1..stage.instructions.end.min(df.instructions.len()) {
+        visit(index, &state);
+        if let Ok(command) = Command::parse(&df.instructions[index], df.text) {
+            // A word that does not expand stops that instruction's effect where it is.
+            let _ = state.apply(&command, &inputs);
+        }
     }
 }
 

@@ -18,6 +18,7 @@
 //! A leading UTF-8 byte-order mark is not part of [`Dockerfile::text`]: spans are offsets
 //! into the text after it, and whoever writes a file back restores it ([`strip_bom`]).
 
+pub mod checks;
 pub mod dump;
 pub mod lines;
 pub mod reader;
@@ -114,16 +115,6 @@ pub struct ParseError {
     pub span: Span,
     /// 1-based line of the start of the span.
     pub line: usize,
-}
-
-impl ParseError {
-    /// A miette report with the source snippet and the span underlined.
-    pub fn report(&self, name: &str, text: &str) -> miette::Report {
-        let diag = miette::MietteDiagnostic::new(self.message.clone())
-            .with_code("imgopt::syntax")
-            .with_label(miette::LabeledSpan::at(self.span.clone(), "here"));
-        miette::Report::new(diag).with_source_code(miette::NamedSource::new(name, text.to_string()))
-    }
 }
 
 /// Splits off a leading UTF-8 byte-order mark.
@@ -264,7 +255,7 @@ fn parse_at<'a>(text: &'a str, strict: bool, scratch: Option<&'a Scratch>) -> Re
             if fatal.is_some_and(|e| e.line < raw.start_line) {
                 break;
             }
-            check_instruction(raw).map_err(|(m, s)| located(m, s))?;
+            checks::check_instruction(raw).map_err(|(m, s)| located(m, s))?;
         }
         if let Some(e) = fatal {
             return Err(e.clone());
@@ -362,78 +353,6 @@ fn typed_error(lines: &LineIndex, text: &str, e: typed::Error) -> ParseError {
     ParseError { message, span: at..end, line }
 }
 
-/// Flags each instruction accepts in current BuildKit, and whether each takes a value.
-fn known_flags(keyword: &str) -> &'static [(&'static str, bool)] {
-    match keyword {
-        "FROM" => &[("platform", true)],
-        "RUN" => &[("mount", true), ("network", true), ("security", true), ("device", true)],
-        "COPY" => {
-            &[("from", true), ("chown", true), ("chmod", true), ("link", false), ("parents", false), ("exclude", true)]
-        }
-        "ADD" => &[
-            ("chown", true),
-            ("chmod", true),
-            ("link", false),
-            ("checksum", true),
-            ("keep-git-dir", false),
-            ("unpack", false),
-            ("exclude", true),
-        ],
-        "HEALTHCHECK" => &[
-            ("interval", true),
-            ("timeout", true),
-            ("start-period", true),
-            ("start-interval", true),
-            ("retries", true),
-        ],
-        _ => &[],
-    }
-}
-
-/// What a BuildKit build rejects in one instruction that its parser package accepts.
-fn check_instruction(raw: &reader::RawInstruction) -> Result<(), (String, Span)> {
-    // A line holding only the escape character, continued by nothing, is an instruction
-    // with an empty keyword to BuildKit's parser, and an unknown one to its build.
-    if raw.keyword.is_empty() {
-        let message = "unknown instruction: (empty: a line holding only the escape character)".to_string();
-        return Err((message, raw.span.clone()));
-    }
-    check_flags(raw)?;
-    if let Some(inner) = &raw.onbuild {
-        check_onbuild_trigger(inner)?;
-        check_flags(inner)?;
-    }
-    Ok(())
-}
-
-/// BuildKit's `parseOnBuild`: a trigger cannot be another ONBUILD, a FROM or a MAINTAINER.
-fn check_onbuild_trigger(inner: &reader::RawInstruction) -> Result<(), (String, Span)> {
-    let keyword = inner.keyword_upper();
-    let message = match keyword.as_str() {
-        "ONBUILD" => "Chaining ONBUILD via `ONBUILD ONBUILD` isn't allowed".to_string(),
-        "FROM" | "MAINTAINER" => format!("{keyword} isn't allowed as an ONBUILD trigger"),
-        _ => return Ok(()),
-    };
-    Err((message, inner.keyword_span.clone()))
-}
-
-/// BuildKit's `BFlags.Parse`: unknown flags and string flags without a value are errors.
-fn check_flags(raw: &reader::RawInstruction) -> Result<(), (String, Span)> {
-    let keyword = raw.keyword_upper();
-    let known = known_flags(&keyword);
-    for flag in &raw.flags {
-        let name = flag.name();
-        match known.iter().find(|(n, _)| *n == name) {
-            None => return Err((format!("unknown flag: {name}"), flag.span.clone())),
-            Some((_, true)) if flag.value().is_none() => {
-                return Err((format!("missing a value on flag: {name}"), flag.span.clone()))
-            }
-            _ => {}
-        }
-    }
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -513,8 +432,12 @@ mod tests {
         assert_eq!((e.line, e.span.start), (2, "\u{feff}FROM a\n".len()), "{e:?}");
         let e = parse("\u{feff}FROM\n").unwrap_err();
         assert_eq!((e.line, e.span.start), (1, '\u{feff}'.len_utf8()), "{e:?}");
-        let e = parse("FROM é\nHEALTHCHECK --interval\n").unwrap_err();
-        assert_eq!(e.span.start, "FROM é\nHEALTHCHECK ".len(), "imgopt's own flag check: {e:?}");
+        let e = parse("FROM é\nHEALTHCHECK --interval=1s CMD x\nCOPY --bogus a b\n").unwrap_err();
+        assert_eq!(
+            e.span.start,
+            "FROM é\nHEALTHCHECK --interval=1s CMD x\nCOPY ".len(),
+            "imgopt's own flag check: {e:?}"
+        );
         let e = parse("FROM é\nCOPY x\n").unwrap_err();
         assert_eq!(e.line, 2, "{e:?}");
         assert!(e.span.start >= "FROM é\n".len(), "{e:?}");

@@ -2,8 +2,8 @@
 
 use std::io::{self, Write};
 
-use crate::lint::source::LineIndex;
 use crate::lint::{FileReport, Severity};
+use crate::syntax::LineIndex;
 
 fn xml_escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());

@@ -3,8 +3,8 @@
 use std::io::{self, Write};
 
 use crate::escape::control;
-use crate::lint::source::LineIndex;
 use crate::lint::FileReport;
+use crate::syntax::LineIndex;
 
 pub fn render(reports: &[FileReport], out: &mut dyn Write) -> io::Result<()> {
     for report in reports {

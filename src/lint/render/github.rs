@@ -5,8 +5,8 @@
 use std::io::{self, Write};
 
 use crate::lint::render::region;
-use crate::lint::source::LineIndex;
 use crate::lint::{FileReport, Severity};
+use crate::syntax::LineIndex;
 
 fn escape_data(s: &str) -> String {
     s.replace('%', "%25").replace('\r', "%0D").replace('\n', "%0A")

@@ -28,8 +28,8 @@ use serde_json::{json, Value};
 
 use crate::lint::render::region;
 use crate::lint::rules;
-use crate::lint::source::LineIndex;
 use crate::lint::{FileReport, Severity, Span};
+use crate::syntax::LineIndex;
 
 fn location(index: &LineIndex, text: &str, span: &Span) -> Value {
     let r = region(index, text, span);

@@ -5,8 +5,8 @@ use std::io::{self, Write};
 
 use crate::lint::render::region;
 use crate::lint::rules;
-use crate::lint::source::LineIndex;
 use crate::lint::{FileReport, Severity};
+use crate::syntax::LineIndex;
 
 /// A table cell: `|` would end the cell and a newline the row.
 fn cell(s: &str) -> String {

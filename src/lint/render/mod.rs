@@ -10,8 +10,8 @@ mod sarif;
 
 use std::io::{self, Write};
 
-use super::source::LineIndex;
 use super::{FileReport, Span};
+use crate::syntax::LineIndex;
 
 /// `--output-format`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]

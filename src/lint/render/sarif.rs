@@ -7,8 +7,8 @@ use serde_json::{json, Value};
 
 use crate::lint::render::region;
 use crate::lint::rules::RULES;
-use crate::lint::source::LineIndex;
 use crate::lint::{FileReport, Severity, Span};
+use crate::syntax::LineIndex;
 
 fn level(severity: Severity) -> &'static str {
     match severity {

@@ -1,7 +1,6 @@
 use super::{Rule, RuleMeta};
 use crate::lint::checker::Checker;
-use crate::lint::source::Instruction;
-use crate::lint::{Category, Severity};
+use crate::model::document::Instruction;
 
 use crate::lint::checker::edit;
 use crate::lint::Applicability;
@@ -11,18 +10,14 @@ pub static RULE: Rule = Rule {
     meta: RuleMeta {
         code: "IMG115",
         name: "add-instead-of-copy",
-        category: Category::Correctness,
-        severity: Severity::Warning,
         hadolint: &["DL3020"],
-        buildkit: None,
         fix: Some(Applicability::Safe),
         summary: "ADD used to copy local files or directories.",
         why: "ADD also fetches URLs and unpacks tar archives; used for plain files it hides which of these happens. COPY does exactly one thing.",
         bad: "FROM python:3.12-slim\n# flagged: a plain directory\nADD src/ /app/\n",
         good: "FROM python:3.12-slim\nCOPY src/ /app/\nADD https://example.com/tool.tar.gz /opt/\nADD vendor.tar.gz /opt/\n",
         notes: "URLs, git sources and archive names (.tar, .tgz, .tar.gz, .xz, .bz2, .zst) are not reported. The fix (ADD → COPY) is safe when no source has a wildcard (a wildcard could match an archive that ADD would unpack) and no ADD-only flag is used.",
-        config: "",
-        opt_in: false,
+        ..RuleMeta::DEFAULT
     },
     check,
 };
@@ -37,9 +32,8 @@ fn is_remote_or_archive(src: &str) -> bool {
         || lower.contains('$')
 }
 
-fn check(cx: &mut Checker<'_, '_>) {
-    let df = cx.df;
-    for ins in df.typed() {
+fn check(cx: &Checker<'_, '_>) {
+    for ins in cx.df.typed() {
         let Instruction::Add(add) = ins else { continue };
         let paths: Vec<&str> = add
             .src
@@ -61,7 +55,7 @@ fn check(cx: &mut Checker<'_, '_>) {
             .help("COPY copies; ADD also downloads and unpacks");
         if !add_only_flag {
             let applicability = if wildcard { Applicability::Unsafe } else { Applicability::Safe };
-            let upper = df.text[kw.clone()].starts_with('A');
+            let upper = cx.df.text[kw.clone()].starts_with('A');
             report.fix("replace ADD with COPY", applicability, vec![edit(kw, if upper { "COPY" } else { "copy" })]);
         }
     }

@@ -1,35 +1,31 @@
 use super::{Rule, RuleMeta};
 use crate::lint::checker::{edit, Checker};
-use crate::lint::run_script::APK;
-use crate::lint::{Applicability, Category, Severity};
+use crate::lint::{Applicability, Category};
+use crate::model::caches;
+use crate::model::run_script::{removes, APK};
 
 pub static RULE: Rule = Rule {
     meta: RuleMeta {
         code: "IMG203",
         name: "apk-add-without-no-cache",
         category: Category::Size,
-        severity: Severity::Warning,
         hadolint: &["DL3019"],
-        buildkit: None,
         fix: Some(Applicability::Safe),
         summary: "`apk add` without `--no-cache`.",
         why: "Without `--no-cache`, apk keeps the package index in /var/cache/apk, and it is stored in the layer. `--no-cache` fetches the index to a temporary place and leaves nothing behind.",
         bad: "FROM alpine:3.20\n# flagged: the index stays in the layer\nRUN apk add curl\n",
         good: "FROM alpine:3.20\nRUN apk add --no-cache curl\n",
         notes: "Not reported when the same RUN removes /var/cache/apk, or mounts a cache there. Only stages that end up in the final image are checked. The fix adds `--no-cache`.",
-        config: "",
-        opt_in: false,
+        ..RuleMeta::DEFAULT
     },
     check,
 };
 
-fn check(cx: &mut Checker<'_, '_>) {
+fn check(cx: &Checker<'_, '_>) {
     for script in cx.shipping_scripts() {
         let commands = script.commands();
-        let cleaned = commands
-            .iter()
-            .any(|c| c.name() == Some("rm") && c.args().iter().any(|w| w.text.starts_with("/var/cache/apk")));
-        if cleaned || script.has_cache_mount("/var/cache/apk") || script.has_cache_mount("/etc/apk/cache") {
+        let apk = caches::named("apk");
+        if removes(&commands, apk) || script.has_cache_mount_on(apk) {
             continue;
         }
         for cmd in commands.iter().filter(|c| c.name() == Some("apk")) {

@@ -1,28 +1,24 @@
 use super::{Rule, RuleMeta};
 use crate::lint::checker::Checker;
-use crate::lint::{Category, Severity};
+use crate::lint::Category;
 
 pub static RULE: Rule = Rule {
     meta: RuleMeta {
         code: "IMG119",
         name: "cd-in-run",
         category: Category::Style,
-        severity: Severity::Warning,
         hadolint: &["DL3003"],
-        buildkit: None,
-        fix: None,
         summary: "`cd` in a RUN to change the working directory.",
         why: "The directory change lasts only for that RUN; WORKDIR states it once for every following instruction and makes the file easier to follow.",
         bad: "FROM golang:1.23\n# flagged: use WORKDIR\nRUN cd /src && go build ./...\n",
         good: "FROM golang:1.23\nWORKDIR /src\nRUN go build ./...\nRUN (cd /tmp && touch scratch)\n",
         notes: "Unlike hadolint DL3003, a `cd` inside a subshell or compound command (`(cd dir && make)`) is not reported: it is scoped on purpose.",
-        config: "",
-        opt_in: false,
+        ..RuleMeta::DEFAULT
     },
     check,
 };
 
-fn check(cx: &mut Checker<'_, '_>) {
+fn check(cx: &Checker<'_, '_>) {
     for &cmd in cx.commands.iter().filter(|c| c.name() == Some("cd") && c.context.depth == 0) {
         cx.report(cmd.span(), "`cd` changes the directory for this RUN only").help("use `WORKDIR` instead");
     }

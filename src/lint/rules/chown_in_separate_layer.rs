@@ -1,33 +1,26 @@
 use super::{Rule, RuleMeta};
 use crate::lint::checker::Checker;
-use crate::lint::run_script::PLAIN;
-use crate::lint::source::transfer;
-use crate::lint::{Category, Severity};
+use crate::lint::Category;
+use crate::model::document::transfer;
+use crate::model::run_script::PLAIN;
 
 pub static RULE: Rule = Rule {
     meta: RuleMeta {
         code: "IMG207",
         name: "chown-in-separate-layer",
         category: Category::Size,
-        severity: Severity::Warning,
-        hadolint: &[],
-        buildkit: None,
-        fix: None,
         summary: "A RUN that only runs `chmod`/`chown` (recursively, or on copied files) after the files were added.",
         why: "Changing the owner or mode of a file in a new layer copies the whole file into that layer: a `chown -R` over a copied directory doubles its size in the image. `COPY --chown`/`--chmod` sets them in the same layer.",
         bad: "FROM node:22-alpine\nWORKDIR /app\nCOPY . /app\n# flagged: every file of /app is stored twice\nRUN chown -R node:node /app\n",
         good: "FROM node:22-alpine\nWORKDIR /app\nCOPY --chown=node:node . /app\n",
         notes: "A recursive change is reported even when the files come from the base image (they are duplicated just the same); the related span shows the COPY/ADD that added them when there is one in the stage.",
-        config: "",
-        opt_in: false,
+        ..RuleMeta::DEFAULT
     },
     check,
 };
 
-fn check(cx: &mut Checker<'_, '_>) {
-    let df = cx.df;
-    let scripts = cx.scripts;
-    for script in scripts.iter() {
+fn check(cx: &Checker<'_, '_>) {
+    for script in cx.scripts.iter() {
         let commands: Vec<_> =
             script.commands().into_iter().filter(|c| !matches!(c.name(), Some("set") | None)).collect();
         if commands.is_empty() || !commands.iter().all(|c| matches!(c.name(), Some("chown" | "chmod" | "chgrp"))) {
@@ -42,7 +35,7 @@ fn check(cx: &mut Checker<'_, '_>) {
             continue;
         };
         let adder = (stage.instructions.start + 1..script.index).rev().find(|&i| {
-            let Some(t) = df.typed_at(i).and_then(transfer) else {
+            let Some(t) = cx.df.typed_at(i).and_then(transfer) else {
                 return false;
             };
             let dest = t.dest.value.trim_end_matches('/');

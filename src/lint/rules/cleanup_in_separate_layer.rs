@@ -1,25 +1,23 @@
+use super::helpers::repeats;
 use super::{Rule, RuleMeta};
 use crate::lint::checker::{edit, Checker};
-use crate::lint::run_script::{is_apt_install, is_pip_install, RunCommand, RunScript, PLAIN};
-use crate::lint::source::transfer;
-use crate::lint::{Applicability, Category, Severity};
+use crate::lint::{Applicability, Category};
+use crate::model::caches;
+use crate::model::document::transfer;
+use crate::model::run_script::{is_apt_install, is_pip_install, RunCommand, RunScript, PLAIN};
 
 pub static RULE: Rule = Rule {
     meta: RuleMeta {
         code: "IMG206",
         name: "cleanup-in-separate-layer",
         category: Category::Size,
-        severity: Severity::Warning,
-        hadolint: &[],
-        buildkit: None,
         fix: Some(Applicability::Unsafe),
         summary: "A RUN that only deletes or cleans what an earlier instruction of the stage created.",
         why: "Layers only add: deleting a file in a later layer hides it but its bytes stay in the layer that created it, and every pull downloads them. The cleanup frees nothing unless it runs in the same RUN that created the files.",
         bad: "FROM debian:12-slim\nRUN apt-get update && apt-get install -y --no-install-recommends curl\n# flagged: the lists are already in the previous layer\nRUN rm -rf /var/lib/apt/lists/*\n",
         good: "FROM debian:12-slim\nRUN apt-get update && apt-get install -y --no-install-recommends curl \\\n && rm -rf /var/lib/apt/lists/*\n",
         notes: "The finding points at the cleanup and at the instruction that created what it removes. Recognised cleanups: `rm` of paths, `apt-get clean`, `yum`/`dnf clean`, `apk cache clean`, `pip cache purge`, `npm cache clean`, `yarn cache clean`, `composer clear-cache`, `go clean -cache`. The fix moves the cleanup to the end of the creating RUN when that RUN comes right before it; it is unsafe because it changes layers and cache keys.",
-        config: "",
-        opt_in: false,
+        ..RuleMeta::DEFAULT
     },
     check,
 };
@@ -61,13 +59,14 @@ fn run_creates(script: &RunScript<'_, '_>, text: &str, removes: &Removes<'_>) ->
         Removes::Cache(kind) => commands.iter().any(|c| installs(c, kind)),
         Removes::Paths(paths) => paths.iter().any(|p| {
             let dir = p.trim_end_matches('*').trim_end_matches('/');
-            if dir.starts_with("/var/lib/apt/lists") || dir.starts_with("/var/cache/apt") {
+            let absolute = dir.starts_with('/');
+            if absolute && ["apt-lists", "apt-archives"].iter().any(|c| caches::named(c).contains(dir)) {
                 return commands.iter().any(|c| installs(c, "apt") || c.subcommand(PLAIN) == Some("update"));
             }
-            if dir.starts_with("/var/cache/apk") {
+            if absolute && caches::named("apk").contains(dir) {
                 return commands.iter().any(|c| installs(c, "apk"));
             }
-            if dir.starts_with("/root/.cache") {
+            if absolute && caches::named("pip").touched_by(dir) {
                 return commands.iter().any(|c| installs(c, "pip"));
             }
             // Otherwise: the earlier RUN names the path (curl -o, wget -O, tar -C, mkdir, ...).
@@ -91,10 +90,8 @@ fn installs(cmd: &RunCommand<'_, '_>, kind: &str) -> bool {
     }
 }
 
-fn check(cx: &mut Checker<'_, '_>) {
-    let df = cx.df;
-    let scripts = cx.scripts;
-    for script in scripts.iter() {
+fn check(cx: &Checker<'_, '_>) {
+    for script in cx.scripts.iter() {
         let commands: Vec<_> = script.commands().into_iter().filter(|c| !is_noise(c)).collect();
         let removals: Vec<Removes<'_>> = commands.iter().map_while(cleanup).collect();
         if removals.is_empty() || removals.len() != commands.len() {
@@ -104,14 +101,16 @@ fn check(cx: &mut Checker<'_, '_>) {
             continue;
         };
         // The latest earlier instruction of the stage that created what is removed.
-        let creator =
-            (stage.instructions.start + 1..script.index).rev().find(|&i| match df.instructions[i].keyword.as_str() {
-                "RUN" => scripts
+        let creator = (stage.instructions.start + 1..script.index).rev().find(|&i| {
+            match cx.df.instructions[i].keyword.as_str() {
+                "RUN" => cx
+                    .scripts
                     .iter()
                     .find(|s| s.index == i)
-                    .is_some_and(|s| removals.iter().any(|r| run_creates(s, &df.text[cx.span_of(i)], r))),
-                _ => df.typed_at(i).and_then(transfer).is_some_and(|t| copies_into(&t.dest.value, &removals)),
-            });
+                    .is_some_and(|s| removals.iter().any(|r| run_creates(s, &cx.df.text[cx.span_of(i)], r))),
+                _ => cx.df.typed_at(i).and_then(transfer).is_some_and(|t| copies_into(&t.dest.value, &removals)),
+            }
+        });
         let Some(creator) = creator else { continue };
         let creator_span = cx.span_of(creator);
         let cleanup_span = cx.span_of(script.index);
@@ -121,19 +120,25 @@ fn check(cx: &mut Checker<'_, '_>) {
             .related(creator_span, "the files are created in this layer")
             .help("do the cleanup at the end of the RUN that creates the files");
         // Fix: append the cleanup to the creating RUN when it is the instruction right before.
-        let creator_script = scripts.iter().find(|s| s.index == creator);
+        let creator_script = cx.scripts.iter().find(|s| s.index == creator);
         if let (true, Some(end), Some(cleanup_line)) = (
             creator + 1 == script.index,
             creator_script.and_then(|s| s.line_end()),
-            script.line_end().map(|end| &df.text[script.parts[0].offset..end]),
+            script.line_end().map(|end| &cx.df.text[script.parts[0].offset..end]),
         ) {
             let joined = cleanup_line.split_whitespace().collect::<Vec<_>>().join(" ");
             let mut delete_end = cleanup_span.end;
-            if df.text[delete_end..].starts_with('\n') {
+            if cx.df.text[delete_end..].starts_with('\n') {
                 delete_end += 1;
             }
-            let delete_start = df.text[..cleanup_span.start].rfind('\n').map_or(0, |n| n + 1);
-            if script.run.flags.is_empty() && !joined.contains('\\') {
+            let delete_start = cx.df.text[..cleanup_span.start].rfind('\n').map_or(0, |n| n + 1);
+            if creator_script.is_some_and(|earlier| repeats(cx.df.text, earlier, script)) {
+                report.fix(
+                    "delete this RUN: the RUN that creates the files already cleans them",
+                    Applicability::Unsafe,
+                    vec![edit(delete_start..delete_end, "")],
+                );
+            } else if script.run.flags.is_empty() && !joined.contains('\\') {
                 report.fix(
                     "move the cleanup into the RUN that creates the files",
                     Applicability::Unsafe,

@@ -1,3 +1,4 @@
+use super::helpers::{delete_line_of, repeats};
 use super::{Rule, RuleMeta};
 use crate::lint::checker::Checker;
 use crate::lint::{Category, Severity};
@@ -12,28 +13,25 @@ pub static RULE: Rule = Rule {
         category: Category::Size,
         severity: Severity::Info,
         hadolint: &["DL3059"],
-        buildkit: None,
         fix: Some(Applicability::Unsafe),
         summary: "A RUN right after another RUN with the same options.",
         why: "Each RUN is a layer: files one RUN writes and the next deletes stay in the image, and every layer adds metadata and pull round-trips. Related steps belong in one RUN.",
         bad: "FROM debian:12-slim\nRUN apt-get update\n# flagged: could join the previous RUN\nRUN apt-get install -y --no-install-recommends curl\n",
         good: "FROM debian:12-slim\nRUN apt-get update \\\n && apt-get install -y --no-install-recommends curl\n",
         notes: "The fix joins the two commands with `&&`; it is unsafe because it changes which steps share a cache entry. Unlike hadolint, which skips a RUN that already chains commands with `&&` (taking the split as deliberate), imgopt reports every consecutive RUN with the same flags: the layer costs the same either way. Where a split is kept on purpose (to cache a slow step), say so with `# imgopt ignore=IMG201`.",
-        config: "",
-        opt_in: false,
+        ..RuleMeta::DEFAULT
     },
     check,
 };
 
-fn check(cx: &mut Checker<'_, '_>) {
-    let df = cx.df;
-    for i in 1..df.instructions.len() {
-        let (prev, run) = (&df.instructions[i - 1], &df.instructions[i]);
+fn check(cx: &Checker<'_, '_>) {
+    for i in 1..cx.df.instructions.len() {
+        let (prev, run) = (&cx.df.instructions[i - 1], &cx.df.instructions[i]);
         if !(prev.is("RUN") && run.is("RUN")) {
             continue;
         }
         let flags = |r: &crate::syntax::Instruction<'_>| {
-            r.flags.iter().map(|f| df.text[f.span.clone()].to_string()).collect::<Vec<_>>()
+            r.flags.iter().map(|f| cx.df.text[f.span.clone()].to_string()).collect::<Vec<_>>()
         };
         if flags(prev) != flags(run) {
             continue;
@@ -46,10 +44,18 @@ fn check(cx: &mut Checker<'_, '_>) {
         let shell_line = |r: &crate::syntax::Instruction<'_>| !r.json_form && r.heredocs.is_empty();
         if shell_line(prev) && shell_line(run) {
             let (a, b) = (&prev.args_span, &run.args_span);
-            let between = df.text.get(a.end..b.start).unwrap_or_default();
+            let between = cx.df.text.get(a.end..b.start).unwrap_or_default();
             // Only when nothing but whitespace and the second keyword sits between the two commands.
             if between.trim().eq_ignore_ascii_case("RUN") {
-                report.fix("join with &&", Applicability::Unsafe, vec![edit(a.end..b.start, " \\\n && ")]);
+                let script = |index: usize| cx.scripts.iter().find(|s| s.index == index);
+                match (script(i - 1), script(i)) {
+                    (Some(earlier), Some(later)) if repeats(cx.df.text, earlier, later) => report.fix(
+                        "delete this RUN: the previous one already runs its commands",
+                        Applicability::Unsafe,
+                        vec![delete_line_of(cx.df.text, &run.span)],
+                    ),
+                    _ => report.fix("join with &&", Applicability::Unsafe, vec![edit(a.end..b.start, " \\\n && ")]),
+                };
             }
         }
     }

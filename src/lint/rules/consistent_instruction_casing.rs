@@ -1,14 +1,12 @@
 use super::{Rule, RuleMeta};
 use crate::lint::checker::{edit, Checker};
-use crate::lint::{Applicability, Category, Severity};
+use crate::lint::{Applicability, Category};
 
 pub static RULE: Rule = Rule {
     meta: RuleMeta {
         code: "IMG504",
         name: "consistent-instruction-casing",
         category: Category::Style,
-        severity: Severity::Warning,
-        hadolint: &[],
         buildkit: Some("ConsistentInstructionCasing"),
         fix: Some(Applicability::Safe),
         summary: "Instruction keywords written in mixed or inconsistent case.",
@@ -16,16 +14,14 @@ pub static RULE: Rule = Rule {
         bad: "FROM alpine:3.20\n# flagged: lower case among upper case\nrun echo hi\nRUN echo there\n",
         good: "FROM alpine:3.20\nRUN echo hi\nRUN echo there\n",
         notes: "The majority casing of the file wins (upper on a tie); keywords in mixed case (`Run`) are always reported.",
-        config: "",
-        opt_in: false,
+        ..RuleMeta::DEFAULT
     },
     check,
 };
 
-fn check(cx: &mut Checker<'_, '_>) {
-    let df = cx.df;
+fn check(cx: &Checker<'_, '_>) {
     let spelled: Vec<(&str, &crate::syntax::Instruction<'_>)> =
-        df.instructions.iter().map(|i| (&df.text[i.keyword_span.clone()], i)).collect();
+        cx.df.instructions.iter().map(|i| (&cx.df.text[i.keyword_span.clone()], i)).collect();
     let upper = spelled.iter().filter(|(s, _)| *s == s.to_ascii_uppercase()).count();
     let lower = spelled.iter().filter(|(s, _)| *s == s.to_ascii_lowercase()).count();
     let want_upper = upper >= lower;

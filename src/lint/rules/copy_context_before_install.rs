@@ -1,25 +1,20 @@
 use super::{Rule, RuleMeta};
 use crate::lint::checker::Checker;
-use crate::lint::run_script::{is_pip_install, RunCommand, PIP, PLAIN};
-use crate::lint::source::{transfer, Instruction};
-use crate::lint::{Category, Severity};
+use crate::lint::Category;
+use crate::model::document::{transfer, Instruction};
+use crate::model::run_script::{is_pip_install, RunCommand, PIP, PLAIN};
 
 pub static RULE: Rule = Rule {
     meta: RuleMeta {
         code: "IMG301",
         name: "copy-context-before-install",
         category: Category::Cache,
-        severity: Severity::Warning,
-        hadolint: &[],
-        buildkit: None,
-        fix: None,
         summary: "The whole build context is copied before the dependency install.",
         why: "A COPY layer's cache key is the content of everything it copies: with `COPY . .` first, editing any source file invalidates the cache and the dependency install runs again on every build. Copy the manifests, install, then copy the rest.",
         bad: "FROM node:22-alpine\nWORKDIR /app\n# flagged: any change re-runs npm ci\nCOPY . .\nRUN npm ci\n",
         good: "FROM node:22-alpine\nWORKDIR /app\nCOPY package.json package-lock.json ./\nRUN npm ci\nCOPY . .\n",
         notes: "Installs recognised: npm ci/install, yarn (install), pnpm install, pip install -r, poetry install, pipenv install, bundle install, go mod download, cargo fetch, composer install, mvn dependency:*, gradle dependencies.",
-        config: "",
-        opt_in: false,
+        ..RuleMeta::DEFAULT
     },
     check,
 };
@@ -45,14 +40,14 @@ fn copies_whole_context(ins: &Instruction<'_>) -> bool {
         .is_some_and(|t| t.from_context() && t.paths().any(|p| matches!(p.value.as_ref(), "." | "./" | "*" | "./*")))
 }
 
-fn check(cx: &mut Checker<'_, '_>) {
-    let df = cx.df;
-    let scripts = cx.scripts;
-    for stage in cx.model.stages.clone() {
-        let Some(copy) = stage.instructions.clone().find(|&i| df.typed_at(i).is_some_and(copies_whole_context)) else {
+fn check(cx: &Checker<'_, '_>) {
+    for stage in &cx.model.stages {
+        let Some(copy) = stage.instructions.clone().find(|&i| cx.df.typed_at(i).is_some_and(copies_whole_context))
+        else {
             continue;
         };
-        let install = scripts
+        let install = cx
+            .scripts
             .iter()
             .filter(|s| s.index > copy && stage.instructions.contains(&s.index))
             .find_map(|s| s.commands().into_iter().find(is_dependency_install).map(|c| c.span()));

@@ -1,36 +1,32 @@
 use super::{Rule, RuleMeta};
 use crate::lint::checker::Checker;
-use crate::lint::source::transfer;
-use crate::lint::{Category, Severity};
+use crate::lint::Severity;
+use crate::model::document::transfer;
 
 pub static RULE: Rule = Rule {
     meta: RuleMeta {
         code: "IMG110",
         name: "copy-multiple-sources-dest-slash",
-        category: Category::Correctness,
         severity: Severity::Error,
         hadolint: &["DL3021"],
-        buildkit: None,
         fix: Some(crate::lint::Applicability::Safe),
         summary: "COPY or ADD with several sources to a destination that does not end in `/`.",
         why: "With more than one source the destination must be a directory written with a trailing slash; BuildKit stops the build otherwise.",
         bad: "FROM node:22-alpine\n# flagged: two sources, one file name\nCOPY package.json package-lock.json /app\n",
         good: "FROM node:22-alpine\nCOPY package.json package-lock.json /app/\n",
         notes: "The fix appends the slash.",
-        config: "",
-        opt_in: false,
+        ..RuleMeta::DEFAULT
     },
     check,
 };
 
-fn check(cx: &mut Checker<'_, '_>) {
-    let df = cx.df;
-    for ins in df.typed() {
+fn check(cx: &Checker<'_, '_>) {
+    for ins in cx.df.typed() {
         let Some(t) = transfer(ins) else { continue };
         let (paths, dest) = (t.paths().count(), t.dest);
         if paths > 1 && !dest.value.ends_with('/') && !dest.value.contains('$') {
             let end = dest.span.end;
-            let quoted = df.text.get(end.saturating_sub(1)..end) == Some("\"");
+            let quoted = cx.df.text.get(end.saturating_sub(1)..end) == Some("\"");
             let at = if quoted { end - 1 } else { end };
             cx.report(
                 dest.span.clone(),

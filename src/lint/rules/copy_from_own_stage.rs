@@ -1,32 +1,26 @@
 use super::{Rule, RuleMeta};
 use crate::lint::checker::Checker;
-use crate::lint::source::Instruction;
-use crate::lint::{Category, Severity};
+use crate::lint::Severity;
+use crate::model::document::Instruction;
 
 pub static RULE: Rule = Rule {
     meta: RuleMeta {
         code: "IMG109",
         name: "copy-from-own-stage",
-        category: Category::Correctness,
         severity: Severity::Error,
         hadolint: &["DL3023"],
-        buildkit: None,
-        fix: None,
         summary: "COPY --from names the stage it is in.",
         why: "A stage cannot copy from itself: the build fails with a circular dependency.",
         bad: "FROM alpine:3.20 AS app\n# flagged: app is this stage\nCOPY --from=app /etc/os-release /tmp/\n",
         good: "FROM alpine:3.20 AS base\nFROM base AS app\nCOPY --from=base /etc/os-release /tmp/\n",
-        notes: "",
-        config: "",
-        opt_in: false,
+        ..RuleMeta::DEFAULT
     },
     check,
 };
 
-fn check(cx: &mut Checker<'_, '_>) {
-    let df = cx.df;
-    for stage in cx.model.stages.clone() {
-        for ins in df.typed_in(stage.instructions.clone()) {
+fn check(cx: &Checker<'_, '_>) {
+    for stage in &cx.model.stages {
+        for ins in cx.df.typed_in(stage.instructions.clone()) {
             let Instruction::Copy(copy) = ins else { continue };
             for flag in copy.options.iter().filter(|f| f.name.value == "from") {
                 let Some(value) = &flag.value else { continue };

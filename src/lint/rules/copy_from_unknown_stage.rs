@@ -1,33 +1,26 @@
 use super::{Rule, RuleMeta};
 use crate::lint::checker::Checker;
-use crate::lint::source::transfer;
-use crate::lint::{Category, Severity};
+use crate::model::document::transfer;
 
 pub static RULE: Rule = Rule {
     meta: RuleMeta {
         code: "IMG128",
         name: "copy-from-unknown-stage",
-        category: Category::Correctness,
-        severity: Severity::Warning,
         hadolint: &["DL3022"],
-        buildkit: None,
-        fix: None,
         summary: "`COPY --from=name` where no earlier stage has that name.",
         why: "A `--from` value that is not an earlier stage is pulled as an image: a typo in a stage name (or a stage defined later in the file) silently copies from `docker.io/library/<name>` or fails with a pull error.",
         bad: "FROM golang:1.23 AS build\nRUN go version\nFROM alpine:3.20\n# flagged: the stage is called build\nCOPY --from=builder /go/bin/app /app\n",
         good: "FROM golang:1.23 AS build\nRUN go version\nFROM alpine:3.20\nCOPY --from=build /go/bin/app /app\nCOPY --from=nginx:1.27 /etc/nginx/nginx.conf /etc/nginx/\n",
         notes: "Values that look like image references (with a tag, digest, registry or path) and variables are not reported; stage numbers are checked against the stages before. hadolint DL3022 also reports image references such as `--from=gloursdocker/docker`, which are valid.",
-        config: "",
-        opt_in: false,
+        ..RuleMeta::DEFAULT
     },
     check,
 };
 
-fn check(cx: &mut Checker<'_, '_>) {
-    let df = cx.df;
-    for stage in cx.model.stages.clone() {
+fn check(cx: &Checker<'_, '_>) {
+    for stage in &cx.model.stages {
         for i in stage.instructions.clone() {
-            let Some(t) = df.typed_at(i).and_then(transfer) else {
+            let Some(t) = cx.df.typed_at(i).and_then(transfer) else {
                 continue;
             };
             for flag in t.options.iter().filter(|f| f.name.value == "from") {

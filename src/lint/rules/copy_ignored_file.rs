@@ -2,8 +2,7 @@ use super::{Rule, RuleMeta};
 use crate::context::dockerignore::{clean, context_path};
 use crate::context::Dockerignore;
 use crate::lint::checker::Checker;
-use crate::lint::source::arg_spans;
-use crate::lint::{Category, Severity};
+use crate::model::document::arg_spans;
 use crate::model::{expand_word, Vars};
 use crate::syntax::Heredoc;
 
@@ -11,33 +10,27 @@ pub static RULE: Rule = Rule {
     meta: RuleMeta {
         code: "IMG138",
         name: "copy-ignored-file",
-        category: Category::Correctness,
-        severity: Severity::Warning,
-        hadolint: &[],
         buildkit: Some("CopyIgnoredFile"),
-        fix: None,
         summary: "COPY or ADD of a path that the build context's `.dockerignore` leaves out.",
         why: "The builder never sends what `.dockerignore` excludes, so a COPY of it fails with \"not found\" (or, for a directory, copies only what an exception brings back). Either the ignore file or the COPY is wrong.",
         bad: "# .dockerignore: node_modules\n# .dockerignore: *.md\nFROM node:22-alpine\nWORKDIR /app\n# flagged: *.md leaves README.md out of the context\nCOPY package.json README.md ./\n",
         good: "# .dockerignore: node_modules\n# .dockerignore: *.md\n# .dockerignore: !README.md\nFROM node:22-alpine\nWORKDIR /app\nCOPY package.json README.md ./\n",
         notes: "The ignore file is the one BuildKit picks: `NAME.dockerignore` beside Dockerfile `NAME` (`app.Dockerfile.dockerignore`), else `.dockerignore` at the root of the context. `imgopt lint --context DIR` names the context; by default it is the Dockerfile's directory (for stdin, the directory of `--stdin-filename`, else the current one). Without an ignore file the rule finds nothing. In the examples, `# .dockerignore: PATTERN` lines stand for the ignore file's lines.\n\nAs in BuildKit, each source of a COPY or ADD without `--from` is matched after variable expansion (sources with a variable the stage does not define are skipped), URLs and here-documents are not, and a wildcard source is matched as written (`*.md` is reported when a pattern such as `*.md` or `*` matches that text). `.` is reported only when a pattern is `*`, `**` or `**/*`. Unlike BuildKit, which skips the check when the ignore file has any `!` exception, imgopt reports a source whose exclusion no later exception can undo for it or for anything below it, and skips only wildcard sources there. Sources are matched where they land in the context (`/app` and `../app` as `app`), where BuildKit misses them. An ignore file the builder refuses (an unclosed `[`, a bare `!`) is reported at the first COPY from the context, where the build would fail. BuildKit runs this check only when experimental checks are enabled.",
-        config: "",
-        opt_in: false,
+        ..RuleMeta::DEFAULT
     },
     check,
 };
 
-fn check(cx: &mut Checker<'_, '_>) {
-    let Some(ignore) = cx.settings.dockerignore.clone() else {
+fn check(cx: &Checker<'_, '_>) {
+    let Some(ignore) = cx.settings.dockerignore.as_deref() else {
         return;
     };
     let name = ignore.name();
-    let df = cx.df;
     let text = cx.text();
-    for stage in cx.model.stages.clone() {
+    for stage in &cx.model.stages {
         let mut scope: Option<Vars> = None;
         for index in stage.instructions.clone() {
-            let ins = &df.instructions[index];
+            let ins = &cx.df.instructions[index];
             if !(ins.is("COPY") || ins.is("ADD")) || ins.flag("from").is_some() || ins.args.len() < 2 {
                 continue;
             }
@@ -47,9 +40,9 @@ fn check(cx: &mut Checker<'_, '_>) {
                 if is_heredoc_source(word, &ins.heredocs) {
                     continue;
                 }
-                let source = if word.contains(['$', '\'', '"', df.escape]) {
-                    let vars = scope.get_or_insert_with(|| cx.model.scope_at(df, index, &Vars::new()));
-                    match expand_word(word, vars, df.escape) {
+                let source = if word.contains(['$', '\'', '"', cx.df.escape]) {
+                    let vars = scope.get_or_insert_with(|| cx.model.scope_at(cx.df, index, &Vars::new()));
+                    match expand_word(word, vars, cx.df.escape) {
                         Ok(e) if e.unset.is_empty() => e.value,
                         _ => continue,
                     }
@@ -138,7 +131,7 @@ mod tests {
             dockerignore: Some(Arc::new(IgnoreFile::from_text(".dockerignore", ignore))),
             ..Settings::default()
         };
-        let index = crate::lint::source::LineIndex::new(dockerfile);
+        let index = crate::syntax::LineIndex::new(dockerfile);
         lint_text(dockerfile, &settings)
             .into_iter()
             .map(|d| (index.line_col(dockerfile, d.span.start).0, d.message))

@@ -1,37 +1,30 @@
 use super::{Rule, RuleMeta};
 use crate::lint::checker::Checker;
-use crate::lint::source::Instruction;
-use crate::lint::{Category, Severity};
+use crate::model::document::Instruction;
 
 pub static RULE: Rule = Rule {
     meta: RuleMeta {
         code: "IMG117",
         name: "copy-relative-dest-without-workdir",
-        category: Category::Correctness,
-        severity: Severity::Warning,
         hadolint: &["DL3045"],
-        buildkit: None,
-        fix: None,
         summary: "COPY or ADD to a relative destination before any WORKDIR in the stage.",
         why: "A relative destination is resolved against the base image's working directory, which this file does not control; the files land somewhere else when the base image changes.",
         bad: "FROM node:22-alpine\n# flagged: relative to node's WORKDIR\nCOPY package.json .\n",
         good: "FROM node:22-alpine\nWORKDIR /app\nCOPY package.json .\n",
         notes: "A WORKDIR in a stage this one is built FROM (in the same file) counts, unlike hadolint DL3045, which looks only at the current stage.",
-        config: "",
-        opt_in: false,
+        ..RuleMeta::DEFAULT
     },
     check,
 };
 
-fn check(cx: &mut Checker<'_, '_>) {
-    let df = cx.df;
-    for stage in cx.model.stages.clone() {
+fn check(cx: &Checker<'_, '_>) {
+    for stage in &cx.model.stages {
         // WORKDIR set in the chain of in-file stages this one builds on.
         let mut has_workdir = false;
         for parent in cx.model.lineage(stage.index).skip(1) {
-            has_workdir |= df.instructions[parent.instructions.clone()].iter().any(|i| i.is("WORKDIR"));
+            has_workdir |= cx.df.instructions[parent.instructions.clone()].iter().any(|i| i.is("WORKDIR"));
         }
-        for ins in df.typed_in(stage.instructions.clone()) {
+        for ins in cx.df.typed_in(stage.instructions.clone()) {
             let dest = match ins {
                 Instruction::Workdir(_) => {
                     has_workdir = true;

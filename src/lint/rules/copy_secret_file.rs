@@ -1,7 +1,7 @@
 use super::{Rule, RuleMeta};
 use crate::lint::checker::Checker;
-use crate::lint::source::transfer;
 use crate::lint::{Category, Severity};
+use crate::model::document::transfer;
 
 pub static RULE: Rule = Rule {
     meta: RuleMeta {
@@ -9,16 +9,12 @@ pub static RULE: Rule = Rule {
         name: "copy-secret-file",
         category: Category::Security,
         severity: Severity::Error,
-        hadolint: &[],
-        buildkit: None,
-        fix: None,
         summary: "COPY or ADD of a file that holds credentials (.env, private keys, .npmrc, .netrc, cloud credentials).",
         why: "A copied file is stored in a layer for good: deleting it later hides it from the final filesystem but anyone who pulls the image can extract it from the layer.",
         bad: "FROM node:22-alpine\nWORKDIR /app\n# flagged: the registry token ends up in a layer\nCOPY .npmrc package.json ./\n",
         good: "FROM node:22-alpine\nWORKDIR /app\nCOPY package.json ./\nRUN --mount=type=secret,id=npmrc,target=/root/.npmrc npm install\n",
         notes: "Sources copied from another stage (`--from`) are not reported: they are not files from the context.",
-        config: "",
-        opt_in: false,
+        ..RuleMeta::DEFAULT
     },
     check,
 };
@@ -52,9 +48,8 @@ fn is_secret(path: &str) -> bool {
     SECRET_NAMES.contains(&name.as_str()) || SECRET_EXTENSIONS.iter().any(|e| name.ends_with(e))
 }
 
-fn check(cx: &mut Checker<'_, '_>) {
-    let df = cx.df;
-    for ins in df.typed() {
+fn check(cx: &Checker<'_, '_>) {
+    for ins in cx.df.typed() {
         let Some(t) = transfer(ins).filter(|t| t.from_context()) else {
             continue;
         };

@@ -1,7 +1,7 @@
 use super::{Rule, RuleMeta};
 use crate::lint::checker::Checker;
-use crate::lint::source::transfer;
 use crate::lint::{Category, Severity};
+use crate::model::document::transfer;
 
 pub static RULE: Rule = Rule {
     meta: RuleMeta {
@@ -9,16 +9,12 @@ pub static RULE: Rule = Rule {
         name: "credentials-in-url",
         category: Category::Security,
         severity: Severity::Error,
-        hadolint: &[],
-        buildkit: None,
-        fix: None,
         summary: "A URL with a user name and password (`https://user:token@host/...`) in a RUN or ADD.",
         why: "The instruction text is stored in the image history (`docker history --no-trunc` shows it) and in the build cache: the credential leaks to everyone who can pull the image.",
         bad: "FROM alpine:3.20\n# flagged: the token is in the image history\nRUN git clone https://ci:ghp_abc123@github.com/acme/app.git\n",
         good: "FROM alpine:3.20\nRUN --mount=type=secret,id=gh_token git clone https://github.com/acme/app.git\n",
         notes: "A password given by a variable (`https://ci:${TOKEN}@...`) is reported too: the expanded value ends up in the RUN's history as well when it comes from an ARG.",
-        config: "",
-        opt_in: false,
+        ..RuleMeta::DEFAULT
     },
     check,
 };
@@ -35,15 +31,14 @@ fn has_credentials(text: &str) -> bool {
     })
 }
 
-fn check(cx: &mut Checker<'_, '_>) {
+fn check(cx: &Checker<'_, '_>) {
     for &cmd in cx.commands {
         for word in cmd.args().iter().filter(|w| has_credentials(&w.text)) {
             cx.report(cmd.span_of(&word.span), "this URL carries credentials, which are kept in the image history")
                 .help("pass them with `RUN --mount=type=secret` (or a credential helper) instead");
         }
     }
-    let df = cx.df;
-    for ins in df.typed() {
+    for ins in cx.df.typed() {
         let Some(t) = transfer(ins) else { continue };
         for p in t.paths().filter(|p| has_credentials(&p.value)) {
             cx.report(p.span.clone(), "this URL carries credentials, which are kept in the image history");

@@ -1,29 +1,25 @@
 use super::{Rule, RuleMeta};
 use crate::lint::checker::Checker;
-use crate::lint::{Category, Severity};
+use crate::lint::Severity;
 
 pub static RULE: Rule = Rule {
     meta: RuleMeta {
         code: "IMG105",
         name: "duplicate-stage-name",
-        category: Category::Correctness,
         severity: Severity::Error,
         hadolint: &["DL3024"],
         buildkit: Some("DuplicateStageName"),
-        fix: None,
         summary: "Two stages with the same name.",
         why: "Stage names are case-insensitive and must be unique: BuildKit refuses the file, and a reader cannot tell which stage `COPY --from` means.",
         bad: "FROM golang:1.23 AS build\nRUN go version\n# flagged: second stage named build\nFROM alpine:3.20 AS Build\n",
         good: "FROM golang:1.23 AS build\nRUN go version\nFROM alpine:3.20 AS runtime\n",
-        notes: "",
-        config: "",
-        opt_in: false,
+        ..RuleMeta::DEFAULT
     },
     check,
 };
 
-fn check(cx: &mut Checker<'_, '_>) {
-    let stages = cx.model.stages.clone();
+fn check(cx: &Checker<'_, '_>) {
+    let stages = &cx.model.stages;
     for (i, stage) in stages.iter().enumerate() {
         let (Some(name), Some(span)) = (&stage.name_as_written, &stage.name_span) else { continue };
         let first = stages[..i].iter().find(|s| s.name.is_some() && s.name == stage.name);

@@ -1,39 +1,33 @@
 use super::{Rule, RuleMeta};
 use crate::lint::checker::Checker;
-use crate::lint::source::unescaped_span;
-use crate::lint::source::Instruction;
-use crate::lint::words::key_values;
-use crate::lint::{Category, Severity};
+use crate::lint::Severity;
+use crate::model::document::unescaped_span;
+use crate::model::document::Instruction;
 use crate::model::expand::referenced_names;
+use crate::model::words::key_values;
 
 pub static RULE: Rule = Rule {
     meta: RuleMeta {
         code: "IMG118",
         name: "env-self-reference",
-        category: Category::Correctness,
         severity: Severity::Error,
         hadolint: &["DL3044"],
-        buildkit: None,
-        fix: None,
         summary: "An ENV that uses a variable defined earlier in the same ENV.",
         why: "All values of one ENV are expanded before any is set: `ENV A=1 B=$A` gives B the old value of A (often empty), not 1.",
         bad: "FROM alpine:3.20\n# flagged: $APP_HOME is not set yet\nENV APP_HOME=/app APP_BIN=$APP_HOME/bin\n",
         good: "FROM alpine:3.20\nENV APP_HOME=/app\nENV APP_BIN=$APP_HOME/bin\n",
-        notes: "",
-        config: "",
-        opt_in: false,
+        ..RuleMeta::DEFAULT
     },
     check,
 };
 
-fn check(cx: &mut Checker<'_, '_>) {
-    let df = cx.df;
-    for ins in &df.instructions {
+fn check(cx: &Checker<'_, '_>) {
+    for ins in &cx.df.instructions {
         let Some(Instruction::Env(env)) = &ins.typed else { continue };
         let pairs = key_values(&env.arguments.value, 0);
         for (i, kv) in pairs.iter().enumerate() {
             let Some(value) = kv.value else { continue };
-            for name in referenced_names(value, df.escape) {
+            for name in referenced_names(value, cx.df.escape) {
                 if pairs[..i].iter().any(|earlier| earlier.key == name) {
                     cx.report(
                         unescaped_span(ins, &env.arguments, kv.key_span.clone()),

@@ -1,24 +1,18 @@
 use super::{Rule, RuleMeta};
 use crate::lint::checker::Checker;
-use crate::lint::source::arg_spans;
-use crate::lint::{Category, Severity};
+use crate::model::document::arg_spans;
 
 pub static RULE: Rule = Rule {
     meta: RuleMeta {
         code: "IMG111",
         name: "expose-invalid-format",
-        category: Category::Correctness,
-        severity: Severity::Warning,
         hadolint: &["DL3011"],
         buildkit: Some("ExposeInvalidFormat"),
-        fix: None,
         summary: "EXPOSE with a host address, a host port mapping, or a port outside 0–65535.",
         why: "EXPOSE documents the container's ports; publishing to the host is decided at `docker run -p`. An IP or `host:container` pair is ignored or rejected, and a port above 65535 does not exist.",
         bad: "FROM nginx:1.27\n# flagged: host mapping\nEXPOSE 8080:80\n# flagged: no such port\nEXPOSE 70000\n",
         good: "FROM nginx:1.27\nEXPOSE 80 443/tcp 8000-8010/udp\n",
-        notes: "",
-        config: "",
-        opt_in: false,
+        ..RuleMeta::DEFAULT
     },
     check,
 };
@@ -27,11 +21,10 @@ fn valid_port(s: &str) -> bool {
     s.parse::<u32>().is_ok_and(|p| p <= 65535)
 }
 
-fn check(cx: &mut Checker<'_, '_>) {
-    let df = cx.df;
+fn check(cx: &Checker<'_, '_>) {
     // BuildKit's view: judged after a heredoc the typed reader cannot follow, too.
-    for ins in df.instructions.iter().filter(|i| i.is("EXPOSE")) {
-        for (value, span) in arg_spans(df.text, ins) {
+    for ins in cx.df.instructions.iter().filter(|i| i.is("EXPOSE")) {
+        for (value, span) in arg_spans(cx.df.text, ins) {
             let Some(span) = span else { continue };
             if value.contains('$') {
                 continue;

@@ -1,15 +1,13 @@
 use super::{Rule, RuleMeta};
 use crate::lint::checker::{edit, Checker};
-use crate::lint::source::arg_spans;
-use crate::lint::{Applicability, Category, Severity};
+use crate::lint::{Applicability, Category};
+use crate::model::document::arg_spans;
 
 pub static RULE: Rule = Rule {
     meta: RuleMeta {
         code: "IMG506",
         name: "expose-proto-casing",
         category: Category::Style,
-        severity: Severity::Warning,
-        hadolint: &[],
         buildkit: Some("ExposeProtoCasing"),
         fix: Some(Applicability::Safe),
         summary: "EXPOSE with an upper-case protocol (`80/TCP`).",
@@ -17,18 +15,15 @@ pub static RULE: Rule = Rule {
             "Protocols are lower case (`tcp`, `udp`, `sctp`); tools that compare them literally miss an upper-case one.",
         bad: "FROM nginx:1.27\n# flagged: TCP\nEXPOSE 80/TCP\n",
         good: "FROM nginx:1.27\nEXPOSE 80/tcp\n",
-        notes: "",
-        config: "",
-        opt_in: false,
+        ..RuleMeta::DEFAULT
     },
     check,
 };
 
-fn check(cx: &mut Checker<'_, '_>) {
-    let df = cx.df;
+fn check(cx: &Checker<'_, '_>) {
     // BuildKit's view: judged after a heredoc the typed reader cannot follow, too.
-    for ins in df.instructions.iter().filter(|i| i.is("EXPOSE")) {
-        for (value, span) in arg_spans(df.text, ins) {
+    for ins in cx.df.instructions.iter().filter(|i| i.is("EXPOSE")) {
+        for (value, span) in arg_spans(cx.df.text, ins) {
             let Some(span) = span else { continue };
             let Some((_, proto)) = value.split_once('/') else {
                 continue;

@@ -1,38 +1,33 @@
 use super::{Rule, RuleMeta};
 use crate::lint::checker::{edit, Checker};
-use crate::lint::source::arg_spans;
-use crate::lint::{Applicability, Category, Severity};
+use crate::lint::{Applicability, Category};
+use crate::model::document::arg_spans;
 
 pub static RULE: Rule = Rule {
     meta: RuleMeta {
         code: "IMG503",
         name: "from-as-casing",
         category: Category::Style,
-        severity: Severity::Warning,
-        hadolint: &[],
         buildkit: Some("FromAsCasing"),
         fix: Some(Applicability::Safe),
         summary: "`FROM` and `AS` written in different cases.",
         why: "Mixed keyword casing in one line reads as a mistake; keep `AS` in the case of `FROM`.",
         bad: "# flagged: FROM upper, as lower\nFROM golang:1.23 as build\n",
         good: "FROM golang:1.23 AS build\n",
-        notes: "",
-        config: "",
-        opt_in: false,
+        ..RuleMeta::DEFAULT
     },
     check,
 };
 
-fn check(cx: &mut Checker<'_, '_>) {
-    let df = cx.df;
+fn check(cx: &Checker<'_, '_>) {
     // BuildKit's view: judged after a heredoc the typed reader cannot follow, too.
-    for ins in df.instructions.iter().filter(|i| i.is("FROM")) {
-        let args = arg_spans(df.text, ins);
+    for ins in cx.df.instructions.iter().filter(|i| i.is("FROM")) {
+        let args = arg_spans(cx.df.text, ins);
         let [_, (as_text, Some(as_span)), _] = args.as_slice() else { continue };
         if !as_text.eq_ignore_ascii_case("as") {
             continue;
         }
-        let from_text = &df.text[ins.keyword_span.clone()];
+        let from_text = &cx.df.text[ins.keyword_span.clone()];
         let from_upper = from_text == from_text.to_ascii_uppercase();
         let from_lower = from_text == from_text.to_ascii_lowercase();
         let wanted = if from_upper {

@@ -1,28 +1,23 @@
 use super::{Rule, RuleMeta};
 use crate::lint::checker::Checker;
-use crate::lint::{Category, Severity};
 
 pub static RULE: Rule = Rule {
     meta: RuleMeta {
         code: "IMG113",
         name: "from-platform-flag-const",
-        category: Category::Correctness,
-        severity: Severity::Warning,
         hadolint: &["DL3029"],
         buildkit: Some("FromPlatformFlagConstDisallowed"),
-        fix: None,
         summary: "FROM --platform with a constant value.",
         why: "A constant platform pins the stage to one architecture: a multi-platform build silently produces amd64 binaries inside the arm64 image. Use `$BUILDPLATFORM` for build stages, or nothing.",
         bad: "# flagged: always amd64\nFROM --platform=linux/amd64 golang:1.23 AS build\n",
         good: "FROM --platform=$BUILDPLATFORM golang:1.23 AS build\n",
         notes: "Unlike hadolint DL3029, a platform given through a variable is not reported: that is how cross-compiling stages are written.",
-        config: "",
-        opt_in: false,
+        ..RuleMeta::DEFAULT
     },
     check,
 };
 
-fn check(cx: &mut Checker<'_, '_>) {
+fn check(cx: &Checker<'_, '_>) {
     let constant: Vec<_> = cx.from_platform_flags().filter(|(_, v)| !v.value.contains('$')).collect();
     for (flag, v) in constant {
         cx.report(flag.span(), format!("FROM --platform={} pins the stage to one platform", v.value))

@@ -1,23 +1,17 @@
-use super::apt_pin_versions::{report_unpinned, OsPackages};
+use super::helpers::{report_unpinned, OsPackages};
 use super::{Rule, RuleMeta};
-use crate::lint::{Category, Severity};
 
 pub static RULE: Rule = Rule {
     meta: RuleMeta {
         code: "IMG134",
         name: "unpinned-gem",
-        category: Category::Correctness,
-        severity: Severity::Warning,
         hadolint: &["DL3028"],
-        buildkit: None,
-        fix: None,
         summary: "`gem install` of a gem without a version.",
         why: "An unpinned gem installs whatever version is newest on the day of the build; RubyGems keeps every release, so a pin always works and makes rebuilds reproducible.",
         bad: "FROM ruby:3.3-slim\n# flagged: bundler is unpinned\nRUN gem install bundler\n",
         good: "FROM ruby:3.3-slim\nRUN gem install bundler:2.5.11\n",
         notes: "`-v`/`--version` pins every gem of the command, `name:version` pins one. Local `.gem` files and variables are not reported.",
-        config: "",
-        opt_in: false,
+        ..RuleMeta::DEFAULT
     },
     check: |cx| report_unpinned(cx, OsPackages::Gem),
 };

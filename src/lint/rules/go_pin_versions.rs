@@ -1,26 +1,20 @@
 use super::{Rule, RuleMeta};
 use crate::context::dockerignore::glob_component;
 use crate::lint::checker::Checker;
-use crate::lint::run_script::Mount;
-use crate::lint::source::transfer;
-use crate::lint::{Category, Severity};
+use crate::model::document::transfer;
+use crate::model::run_script::Mount;
 
 pub static RULE: Rule = Rule {
     meta: RuleMeta {
         code: "IMG139",
         name: "unpinned-go-package",
-        category: Category::Correctness,
-        severity: Severity::Warning,
         hadolint: &["DL3062"],
-        buildkit: None,
-        fix: None,
         summary: "`go install`/`go get`/`go run` of a remote package at `@latest`, a branch, or no version.",
         why: "`@latest` (or a branch such as `@main`) resolves to whatever the module's newest commit is on the day of the build: the image changes, and may break, with no change to the Dockerfile.",
         bad: "FROM golang:1.23\n# flagged: latest today, something else tomorrow\nRUN go install golang.org/x/tools/gopls@latest\n",
         good: "FROM golang:1.23\nRUN go install golang.org/x/tools/gopls@v0.16.2\nWORKDIR /src\nCOPY go.mod go.sum ./\nRUN go install github.com/a-h/templ/cmd/templ\nCOPY . .\nRUN go build ./... && go run ./cmd/gen\nRUN --mount=type=bind,source=tools/go.mod,target=go.mod go install tool golang.org/x/vuln/cmd/govulncheck\n",
         notes: "Where imgopt differs from hadolint: a package without `@version` is not reported once a `go.mod` (or the whole context) was copied into the stage or bind-mounted into the RUN, because `go install pkg` then takes the version go.mod requires, which is pinned (outside a module, Go 1.16+ refuses `go install pkg` without a version, so nothing unpinned gets in). `go get pkg` without a version is always reported: it upgrades to the latest. Branch names (`@main`, `@master`, `@HEAD`) count as unpinned, like `@latest`. Local packages (`.`, `./cmd/x`, `/abs`), the patterns `tool`, `all`, `std` and `cmd` and `go run` of a package without `@` (a local or go.mod-pinned one) are not reported; for `go run` only the package is read, not the program's arguments after it.",
-        config: "",
-        opt_in: false,
+        ..RuleMeta::DEFAULT
     },
     check,
 };
@@ -93,8 +87,7 @@ fn is_local(package: &str) -> bool {
         || package.starts_with('/')
 }
 
-fn check(cx: &mut Checker<'_, '_>) {
-    let df = cx.df;
+fn check(cx: &Checker<'_, '_>) {
     let model = cx.model;
     for script in cx.scripts {
         // A go.mod in the stage, or mounted into this RUN, pins what `go install pkg` (no
@@ -104,7 +97,7 @@ fn check(cx: &mut Checker<'_, '_>) {
                 || model.stage_of(script.index).is_some_and(|stage| {
                     model.lineage(stage.index).any(|s| {
                         s.instructions.clone().filter(|&i| i < script.index).any(|i| {
-                            df.typed_at(i).and_then(transfer).is_some_and(|t| {
+                            cx.df.typed_at(i).and_then(transfer).is_some_and(|t| {
                                 t.paths().any(|p| {
                                     let p = p.value.trim_end_matches('/');
                                     p == "." || p == "*" || copies_go_mod(p)

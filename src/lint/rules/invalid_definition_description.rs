@@ -9,24 +9,20 @@ pub static RULE: Rule = Rule {
         name: "invalid-definition-description",
         category: Category::Style,
         severity: Severity::Info,
-        hadolint: &[],
         buildkit: Some("InvalidDefinitionDescription"),
-        fix: None,
         summary: "A comment right above a named FROM or an ARG does not start with the stage or argument name.",
         why: "`docker buildx build --call=outline` and `--call=targets` show the comment directly above a stage or ARG as its description when it starts with the name (`# VERSION the release to build`). Any other comment in that place is either a description with the wrong name or a note that is about to be shown as one.",
         bad: "# flagged: the comment does not start with the stage name\n# compile the binary\nFROM golang:1.22 AS build\n# flagged: nor with the argument name\n# the release to build\nARG VERSION=1.0\n",
         good: "# build compiles the binary\nFROM golang:1.22 AS build\n# VERSION the release to build\nARG VERSION=1.0\n\n# a note that is not a description, set apart by an empty line\n\nARG COMMIT\n",
         notes: "As in BuildKit, only the last comment line directly above the instruction counts (an empty line or an empty `#` line in between makes it a plain comment), and the stage name is compared in lower case, as BuildKit stores it. Unlike BuildKit, imgopt and hadolint pragmas (`# imgopt ignore=...`, `# hadolint ignore=...`) are not taken for descriptions: they have to sit right above the instruction. BuildKit runs this check only when experimental checks are enabled.",
-        config: "",
-        opt_in: false,
+        ..RuleMeta::DEFAULT
     },
     check,
 };
 
-fn check(cx: &mut Checker<'_, '_>) {
-    let df = cx.df;
+fn check(cx: &Checker<'_, '_>) {
     let model = cx.model;
-    for (index, ins) in df.instructions.iter().enumerate() {
+    for (index, ins) in cx.df.instructions.iter().enumerate() {
         let names: Vec<String> = match ins.keyword.as_str() {
             "FROM" => match model.stages.iter().find(|s| s.from == index).and_then(|s| s.name.clone()) {
                 Some(name) => vec![name],
@@ -38,7 +34,7 @@ fn check(cx: &mut Checker<'_, '_>) {
         if names.is_empty() || ins.start_line < 2 {
             continue;
         }
-        let Some(comment) = df.comments.iter().find(|c| df.lines.line(c.span.start) == ins.start_line - 1) else {
+        let Some(comment) = cx.df.comments.iter().find(|c| cx.df.lines.line(c.span.start) == ins.start_line - 1) else {
             continue;
         };
         let text = comment.text.as_str();

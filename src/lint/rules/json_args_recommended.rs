@@ -1,31 +1,25 @@
 use super::{Rule, RuleMeta};
 use crate::lint::checker::Checker;
-use crate::lint::{Category, Severity};
 
 pub static RULE: Rule = Rule {
     meta: RuleMeta {
         code: "IMG104",
         name: "json-args-recommended",
-        category: Category::Correctness,
-        severity: Severity::Warning,
         hadolint: &["DL3025"],
         buildkit: Some("JSONArgsRecommended"),
-        fix: None,
         summary: "CMD or ENTRYPOINT in shell form.",
         why: "In shell form the process runs as `/bin/sh -c ...`: the shell is PID 1, does not forward SIGTERM, and `docker stop` waits for the timeout and kills the program without a clean shutdown.",
         bad: "FROM python:3.12-slim\n# flagged: runs under /bin/sh -c\nCMD python -m http.server\n",
         good: "FROM python:3.12-slim\nCMD [\"python\", \"-m\", \"http.server\"]\n",
         notes: "As in BuildKit, a stage that sets SHELL is not reported: the shell form is then deliberate. hadolint takes some valid JSON forms for shell form (escapes such as `\\/` inside the array); imgopt reads the exec form as BuildKit does.",
-        config: "",
-        opt_in: false,
+        ..RuleMeta::DEFAULT
     },
     check,
 };
 
-fn check(cx: &mut Checker<'_, '_>) {
-    let df = cx.df;
-    for stage in cx.model.stages.clone() {
-        let instructions = &df.instructions[stage.instructions.clone()];
+fn check(cx: &Checker<'_, '_>) {
+    for stage in &cx.model.stages {
+        let instructions = &cx.df.instructions[stage.instructions.clone()];
         if instructions.iter().any(|i| i.keyword == "SHELL") {
             continue;
         }

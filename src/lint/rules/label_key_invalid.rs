@@ -1,25 +1,20 @@
 use super::{Rule, RuleMeta};
 use crate::lint::checker::Checker;
-use crate::lint::source::{unescaped_span, Instruction};
-use crate::lint::words::key_values;
-use crate::lint::{Category, Severity};
+use crate::lint::Category;
+use crate::model::document::{unescaped_span, Instruction};
+use crate::model::words::key_values;
 
 pub static RULE: Rule = Rule {
     meta: RuleMeta {
         code: "IMG509",
         name: "invalid-label-key",
         category: Category::Style,
-        severity: Severity::Warning,
         hadolint: &["DL3048"],
-        buildkit: None,
-        fix: None,
         summary: "A LABEL key that breaks Docker's key format or uses a reserved namespace.",
         why: "Label keys should be lower-case reverse-DNS names (`org.opencontainers.image.source`) of letters, digits, `.` and `-`; `com.docker.*`, `io.docker.*` and `org.dockerproject.*` are reserved for Docker. Tools that query labels miss keys written otherwise.",
         bad: "FROM alpine:3.20\n# flagged: upper case and an underscore\nLABEL Maintainer_Email=\"a@example.com\"\n",
         good: "FROM alpine:3.20\nLABEL org.opencontainers.image.authors=\"a@example.com\"\n",
-        notes: "",
-        config: "",
-        opt_in: false,
+        ..RuleMeta::DEFAULT
     },
     check,
 };
@@ -39,9 +34,8 @@ fn problem(key: &str) -> Option<&'static str> {
     }
 }
 
-fn check(cx: &mut Checker<'_, '_>) {
-    let df = cx.df;
-    for ins in &df.instructions {
+fn check(cx: &Checker<'_, '_>) {
+    for ins in &cx.df.instructions {
         let Some(Instruction::Label(label)) = &ins.typed else { continue };
         for kv in key_values(&label.arguments.value, 0) {
             if let Some(why) = problem(kv.name()) {

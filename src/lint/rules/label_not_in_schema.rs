@@ -1,8 +1,9 @@
+use super::helpers::closest;
 use super::{Rule, RuleMeta};
 use crate::lint::checker::Checker;
-use crate::lint::source::{unescaped_span, Instruction};
-use crate::lint::words::{closest, key_values};
 use crate::lint::{Category, Severity};
+use crate::model::document::{unescaped_span, Instruction};
+use crate::model::words::key_values;
 
 pub static RULE: Rule = Rule {
     meta: RuleMeta {
@@ -11,26 +12,23 @@ pub static RULE: Rule = Rule {
         category: Category::Style,
         severity: Severity::Info,
         hadolint: &["DL3050"],
-        buildkit: None,
-        fix: None,
         summary: "A label that `label-schema` does not list, with `strict-labels = true`.",
         why: "A team that fixes its label set wants typos (`org.opencontainers.image.sourc`) and ad-hoc labels caught before they ship.",
         bad: "FROM alpine:3.20\n# flagged: not in the schema\nLABEL maintainer=\"dev@example.com\"\nLABEL org.opencontainers.image.source=\"https://github.com/example/app\"\n",
         good: "FROM alpine:3.20\nLABEL org.opencontainers.image.source=\"https://github.com/example/app\"\n",
         notes: "A schema label within two edits of the key is suggested (`did you mean`).",
         config: "strict-labels = true\n[label-schema]\n\"org.opencontainers.image.source\" = \"url\"",
-        opt_in: false,
+        ..RuleMeta::DEFAULT
     },
     check,
 };
 
-fn check(cx: &mut Checker<'_, '_>) {
+fn check(cx: &Checker<'_, '_>) {
     if !cx.settings.strict_labels {
         return;
     }
     let schema: Vec<String> = cx.settings.label_schema.keys().cloned().collect();
-    let df = cx.df;
-    for ins in &df.instructions {
+    for ins in &cx.df.instructions {
         let Some(Instruction::Label(label)) = &ins.typed else { continue };
         for kv in key_values(&label.arguments.value, 0) {
             let key = kv.name();

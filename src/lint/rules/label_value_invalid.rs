@@ -1,45 +1,51 @@
 use super::{Rule, RuleMeta};
 use crate::lint::checker::Checker;
-use crate::lint::source::{unescaped_span, Instruction};
-use crate::lint::words::key_values;
-use crate::lint::{Category, Severity};
+use crate::lint::Category;
+use crate::model::document::{unescaped_span, Instruction};
 use crate::model::expand::{expand_word, Vars};
+use crate::model::state::fold_stage;
+use crate::model::words::key_values;
 
 pub static RULE: Rule = Rule {
     meta: RuleMeta {
         code: "IMG513",
         name: "label-value-invalid",
         category: Category::Style,
-        severity: Severity::Warning,
         hadolint: &["DL3051", "DL3052", "DL3053", "DL3054", "DL3055", "DL3056", "DL3058"],
-        buildkit: None,
-        fix: None,
         summary: "A label's value does not fit the kind `label-schema` gives it (only when that setting is given).",
         why: "Tools read labels by contract: a registry UI links `org.opencontainers.image.source`, scanners parse `licenses` as SPDX, release tooling compares `version` as semver. A value of the wrong shape breaks them silently.",
         bad: "FROM alpine:3.20\n# flagged: not a URL\nLABEL org.opencontainers.image.source=\"github.com/example/app\" \\\n      org.opencontainers.image.licenses=\"MIT\"\n",
         good: "FROM alpine:3.20\nARG VERSION\nLABEL org.opencontainers.image.source=\"https://github.com/example/app\" \\\n      org.opencontainers.image.licenses=\"MIT OR Apache-2.0\" \\\n      org.opencontainers.image.version=\"$VERSION\"\n",
         notes: "Kinds: `text` (non-empty), `url` (absolute, RFC 3986), `rfc3339`, `spdx` (an SPDX license expression with known identifiers), `hash` (7 or 40 lower-case hex digits), `semver` (semver.org 2.0.0), `email`. Values are expanded as BuildKit expands them (quotes removed, variables substituted from the stage's ARG and ENV); a value that depends on a build argument without a default is not judged, where hadolint reports `$VERSION` as not a semantic version. One imgopt rule covers hadolint's seven per-kind codes, so `# hadolint ignore=DL3052` silences every label-value finding of that instruction.",
         config: "[label-schema]\n\"org.opencontainers.image.source\" = \"url\"\n\"org.opencontainers.image.licenses\" = \"spdx\"\n\"org.opencontainers.image.version\" = \"semver\"",
-        opt_in: false,
+        ..RuleMeta::DEFAULT
     },
     check,
 };
 
-fn check(cx: &mut Checker<'_, '_>) {
+fn check(cx: &Checker<'_, '_>) {
     if cx.settings.label_schema.is_empty() {
         return;
     }
-    let df = cx.df;
-    for (index, ins) in df.instructions.iter().enumerate() {
+    // The variables in scope at each LABEL: one fold per stage.
+    let mut scopes: Vec<Option<Vars>> = vec![None; cx.df.instructions.len()];
+    for stage in &cx.model.stages {
+        fold_stage(cx.df, cx.model, stage, |index, state| {
+            if cx.df.instructions[index].is("LABEL") {
+                scopes[index] = Some(state.vars());
+            }
+        });
+    }
+    for (index, ins) in cx.df.instructions.iter().enumerate() {
         let Some(Instruction::Label(label)) = &ins.typed else { continue };
         let text: &str = &label.arguments.value;
-        let mut scope: Option<Vars> = None;
+        let empty = Vars::new();
+        let vars = scopes[index].as_ref().unwrap_or(&empty);
         for kv in key_values(text, 0) {
             let Some(raw) = kv.value else { continue };
             let key = kv.name();
             let Some(&kind) = cx.settings.label_schema.get(key) else { continue };
-            let vars = scope.get_or_insert_with(|| cx.model.scope_at(df, index, &Vars::new()));
-            let Ok(expanded) = expand_word(raw, vars, df.escape) else { continue };
+            let Ok(expanded) = expand_word(raw, vars, cx.df.escape) else { continue };
             if !expanded.unset.is_empty() {
                 continue;
             }

@@ -1,7 +1,8 @@
 use super::{Rule, RuleMeta};
 use crate::lint::checker::Checker;
-use crate::lint::run_script::{RunCommand, PLAIN};
 use crate::lint::{Category, Severity};
+use crate::model::caches::{self, WellKnown};
+use crate::model::run_script::{RunCommand, PLAIN};
 
 pub static RULE: Rule = Rule {
     meta: RuleMeta {
@@ -10,30 +11,28 @@ pub static RULE: Rule = Rule {
         category: Category::Size,
         severity: Severity::Info,
         hadolint: &["DL3060"],
-        buildkit: None,
-        fix: None,
         summary: "npm, yarn, composer, go or cargo downloads left in their cache inside the layer.",
         why: "Language package managers keep every download in a cache directory (~/.npm, the yarn cache, ~/.composer/cache, the Go build and module caches, ~/.cargo/registry). In an image the cache is dead weight stored in the layer. Mount it as a build cache instead: it is then reused across builds and never shipped.",
         bad: "FROM node:22-alpine\nWORKDIR /app\nCOPY package.json package-lock.json ./\n# flagged: ~/.npm stays in the layer\nRUN npm ci\n",
         good: "FROM node:22-alpine\nWORKDIR /app\nCOPY package.json package-lock.json ./\nRUN --mount=type=cache,target=/root/.npm npm ci\n",
         notes: "Not reported when the RUN mounts a cache on the manager's cache directory or cleans it in the same RUN (`npm cache clean`, `yarn cache clean`, `composer clear-cache`, `go clean -cache -modcache`, removing the directory). Only stages that end up in the final image are checked.",
-        config: "",
-        opt_in: false,
+        ..RuleMeta::DEFAULT
     },
     check,
 };
 
-/// (manager, cache directory prefix, what installing looks like)
-fn manager(cmd: &RunCommand<'_, '_>) -> Option<(&'static str, &'static str)> {
+/// The manager a command installs or builds with, and the cache it fills.
+fn manager(cmd: &RunCommand<'_, '_>) -> Option<(&'static str, &'static WellKnown)> {
     let sub = cmd.subcommand(PLAIN);
-    match cmd.name()? {
-        "npm" if matches!(sub, Some("ci" | "install" | "i")) => Some(("npm", "/root/.npm")),
-        "yarn" if matches!(sub, None | Some("install" | "add")) => Some(("yarn", "/usr/local/share/.cache/yarn")),
-        "composer" if matches!(sub, Some("install" | "update" | "require")) => Some(("composer", "/root/.composer")),
-        "go" if matches!(sub, Some("build" | "install" | "mod")) => Some(("go", "/root/.cache/go-build")),
-        "cargo" if matches!(sub, Some("build" | "install" | "fetch")) => Some(("cargo", "/usr/local/cargo/registry")),
-        _ => None,
-    }
+    let (name, cache) = match cmd.name()? {
+        "npm" if matches!(sub, Some("ci" | "install" | "i")) => ("npm", "npm"),
+        "yarn" if matches!(sub, None | Some("install" | "add")) => ("yarn", "yarn"),
+        "composer" if matches!(sub, Some("install" | "update" | "require")) => ("composer", "composer"),
+        "go" if matches!(sub, Some("build" | "install" | "mod")) => ("go", "go-build"),
+        "cargo" if matches!(sub, Some("build" | "install" | "fetch")) => ("cargo", "cargo-registry"),
+        _ => return None,
+    };
+    Some((name, caches::named(cache)))
 }
 
 fn cleans(cmd: &RunCommand<'_, '_>, name: &str) -> bool {
@@ -50,26 +49,27 @@ fn cleans(cmd: &RunCommand<'_, '_>, name: &str) -> bool {
     }
 }
 
-fn check(cx: &mut Checker<'_, '_>) {
+fn check(cx: &Checker<'_, '_>) {
     for script in cx.shipping_scripts() {
         let commands = script.commands();
         let mut seen: Vec<&str> = Vec::new();
         for cmd in &commands {
             let Some((name, cache)) = manager(cmd) else { continue };
-            let cache_dir_word = cache.rsplit('/').next().unwrap_or(cache);
+            let dir = cache.root_dir();
+            let cache_dir_word = dir.rsplit('/').next().unwrap_or(&dir);
             let mounted = script.run.flags.iter().any(|f| {
                 f.name() == "mount" && f.value().is_some_and(|v| v.contains("type=cache") && v.contains(cache_dir_word))
             });
             if seen.contains(&name)
                 || mounted
-                || script.has_cache_mount(cache)
+                || script.has_cache_mount_on(cache)
                 || commands.iter().any(|c| cleans(c, name))
             {
                 continue;
             }
             seen.push(name);
             cx.report(cmd.span(), format!("`{name}` leaves its download cache in this layer"))
-                .help(format!("use `RUN --mount=type=cache,target={cache} ...`, or clean the cache in the same RUN"));
+                .help(format!("use `RUN --mount=type=cache,target={dir} ...`, or clean the cache in the same RUN"));
         }
     }
 }

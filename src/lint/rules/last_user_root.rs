@@ -1,31 +1,26 @@
 use super::{Rule, RuleMeta};
 use crate::lint::checker::Checker;
-use crate::lint::{Category, Severity};
+use crate::lint::Category;
 
 pub static RULE: Rule = Rule {
     meta: RuleMeta {
         code: "IMG403",
         name: "last-user-root",
         category: Category::Security,
-        severity: Severity::Warning,
         hadolint: &["DL3002"],
-        buildkit: None,
-        fix: None,
         summary: "The final stage switches to root last.",
         why: "The container then runs as root: a compromise of the process is a compromise of everything the container can reach.",
         bad: "FROM debian:12-slim\nUSER app\n# flagged: container runs as root\nUSER root\n",
         good: "FROM debian:12-slim\nUSER root\nUSER app\n",
         notes: "Only an explicit `USER root` (or `0`) as the last USER of the final stage is reported; a stage without USER inherits its base image's user.",
-        config: "",
-        opt_in: false,
+        ..RuleMeta::DEFAULT
     },
     check,
 };
 
-fn check(cx: &mut Checker<'_, '_>) {
-    let df = cx.df;
+fn check(cx: &Checker<'_, '_>) {
     let Some(last) = cx.model.stages.last().cloned() else { return };
-    let last_user = df.instructions[last.instructions.clone()].iter().rev().find(|i| i.keyword == "USER");
+    let last_user = cx.df.instructions[last.instructions.clone()].iter().rev().find(|i| i.keyword == "USER");
     if let Some(u) = last_user {
         let user = u.args.first().and_then(|a| a.split(':').next()).unwrap_or_default();
         if user == "root" || user == "0" {

@@ -1,32 +1,26 @@
 use super::{Rule, RuleMeta};
 use crate::lint::checker::Checker;
-use crate::lint::{Category, Severity};
 
-use crate::lint::words::image_ref;
+use crate::image::name::NameParts;
 
 pub static RULE: Rule = Rule {
     meta: RuleMeta {
         code: "IMG103",
         name: "latest-tag",
-        category: Category::Correctness,
-        severity: Severity::Warning,
         hadolint: &["DL3007"],
-        buildkit: None,
-        fix: None,
         summary: "A FROM image pinned to the `latest` tag.",
         why: "`latest` moves: two builds of the same Dockerfile get different base images, so a build that passed yesterday can fail today, and nobody can tell which base an image was built on.",
         bad: "# flagged: latest moves\nFROM alpine:latest\n",
         good: "FROM alpine:3.20\n",
         notes: "A `:latest` tag with a digest (`alpine:latest@sha256:...`) is pinned by the digest and not reported.",
-        config: "",
-        opt_in: false,
+        ..RuleMeta::DEFAULT
     },
     check,
 };
 
-fn check(cx: &mut Checker<'_, '_>) {
-    for stage in cx.model.stages.clone() {
-        let r = image_ref(&stage.base);
+fn check(cx: &Checker<'_, '_>) {
+    for stage in &cx.model.stages {
+        let r = NameParts::split(&stage.base);
         if r.tag == Some("latest") && r.digest.is_none() {
             cx.report(stage.base_span.clone(), format!("`{}` uses the moving `latest` tag", stage.base))
                 .help("pin a version tag or a digest");

@@ -1,17 +1,15 @@
 use super::{Rule, RuleMeta};
 use crate::lint::checker::{edit, Checker};
-use crate::lint::source::Instruction;
-use crate::lint::{Applicability, Category, Severity};
+use crate::lint::{Applicability, Category};
+use crate::model::document::Instruction;
 
-use crate::lint::words::key_values;
+use crate::model::words::key_values;
 
 pub static RULE: Rule = Rule {
     meta: RuleMeta {
         code: "IMG505",
         name: "legacy-key-value-format",
         category: Category::Style,
-        severity: Severity::Warning,
-        hadolint: &[],
         buildkit: Some("LegacyKeyValueFormat"),
         fix: Some(Applicability::Safe),
         summary: "ENV or LABEL written as `key value` instead of `key=value`.",
@@ -19,15 +17,13 @@ pub static RULE: Rule = Rule {
         bad: "FROM alpine:3.20\n# flagged: legacy form\nENV APP_HOME /app\n",
         good: "FROM alpine:3.20\nENV APP_HOME=/app\n",
         notes: "The fix is offered when the value has no quotes or backslashes; a value with spaces is wrapped in double quotes.",
-        config: "",
-        opt_in: false,
+        ..RuleMeta::DEFAULT
     },
     check,
 };
 
-fn check(cx: &mut Checker<'_, '_>) {
-    let df = cx.df;
-    for ins in df.typed() {
+fn check(cx: &Checker<'_, '_>) {
+    for ins in cx.df.typed() {
         let (kind, args) = match ins {
             Instruction::Env(e) => ("ENV", &e.arguments),
             Instruction::Label(l) => ("LABEL", &l.arguments),
@@ -40,7 +36,7 @@ fn check(cx: &mut Checker<'_, '_>) {
         let report = cx
             .report(args.span.clone(), format!("`{kind} {} {value}` uses the legacy form", kv.key))
             .help(format!("write `{kind} {}=...`", kv.key));
-        let raw = &df.text[args.span.clone()];
+        let raw = &cx.df.text[args.span.clone()];
         if !value.contains(['"', '\'', '\\']) && raw == args.value {
             let value = if value.contains(char::is_whitespace) { format!("\"{value}\"") } else { value.to_string() };
             report.fix(

@@ -1,14 +1,13 @@
 use super::{Rule, RuleMeta};
 use crate::lint::checker::{edit, Checker};
-use crate::lint::source::Instruction;
-use crate::lint::{Applicability, Category, Severity};
+use crate::lint::{Applicability, Category};
+use crate::model::document::Instruction;
 
 pub static RULE: Rule = Rule {
     meta: RuleMeta {
         code: "IMG501",
         name: "maintainer-deprecated",
         category: Category::Style,
-        severity: Severity::Warning,
         hadolint: &["DL4000"],
         buildkit: Some("MaintainerDeprecated"),
         fix: Some(Applicability::Unsafe),
@@ -17,15 +16,13 @@ pub static RULE: Rule = Rule {
         bad: "FROM alpine:3.20\n# flagged: deprecated\nMAINTAINER Jane Doe <jane@example.com>\n",
         good: "FROM alpine:3.20\nLABEL org.opencontainers.image.authors=\"Jane Doe <jane@example.com>\"\n",
         notes: "The fix writes the LABEL; it is unsafe because the image config's `author` field is no longer set.",
-        config: "",
-        opt_in: false,
+        ..RuleMeta::DEFAULT
     },
     check,
 };
 
-fn check(cx: &mut Checker<'_, '_>) {
-    let df = cx.df;
-    for (i, ins) in df.instructions.iter().enumerate() {
+fn check(cx: &Checker<'_, '_>) {
+    for (i, ins) in cx.df.instructions.iter().enumerate() {
         let Some(Instruction::Maintainer(m)) = &ins.typed else { continue };
         let escaped = m.name.value.replace('\\', "\\\\").replace('"', "\\\"");
         let span = cx.span_of(i);

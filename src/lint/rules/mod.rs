@@ -10,8 +10,7 @@
 //! lines `# .dockerignore: PATTERN` give an example (or a test fixture) a build context whose
 //! `.dockerignore` holds those patterns, in order ([`example_dockerignore`]).
 
-use super::checker::Checker;
-use super::{Applicability, Category, Severity};
+pub use super::rule::{Rule, RuleMeta};
 use crate::context::IgnoreFile;
 
 mod add_instead_of_copy;
@@ -44,6 +43,7 @@ mod from_platform_flag_const;
 mod gem_pin_versions;
 mod go_pin_versions;
 mod healthcheck_missing;
+pub mod helpers;
 mod invalid_default_arg_in_from;
 mod invalid_definition_description;
 mod json_args_recommended;
@@ -88,7 +88,8 @@ mod yum_pin_versions;
 mod zypper_dist_upgrade;
 mod zypper_pin_versions;
 
-/// Every rule imgopt knows, in code order. The only list of rules.
+/// Every rule imgopt knows, in code order (a test checks the order and that every rule file is
+/// listed). The only list of rules.
 pub static RULES: &[&Rule] = &[
     &syntax_error::RULE,
     &workdir_relative::RULE,
@@ -125,12 +126,12 @@ pub static RULES: &[&Rule] = &[
     &dnf_pin_versions::RULE,
     &zypper_pin_versions::RULE,
     &gem_pin_versions::RULE,
-    &go_pin_versions::RULE,
-    &healthcheck_missing::RULE,
     &zypper_dist_upgrade::RULE,
     &pointless_command::RULE,
     &rm_unquoted_variable::RULE,
     &copy_ignored_file::RULE,
+    &go_pin_versions::RULE,
+    &healthcheck_missing::RULE,
     &consecutive_run::RULE,
     &apt_lists_left::RULE,
     &apk_no_cache::RULE,
@@ -159,50 +160,11 @@ pub static RULES: &[&Rule] = &[
     &required_labels::RULE,
     &wget_and_curl::RULE,
     &label_key_invalid::RULE,
-    &label_not_in_schema::RULE,
-    &label_value_invalid::RULE,
     &invalid_definition_description::RULE,
     &wget_progress::RULE,
+    &label_not_in_schema::RULE,
+    &label_value_invalid::RULE,
 ];
-
-/// A rule: what it is and the function that finds it.
-pub struct Rule {
-    pub meta: RuleMeta,
-    pub check: fn(&mut Checker<'_, '_>),
-}
-
-/// Everything about a rule except its check; the docs are generated from this.
-#[derive(Debug)]
-pub struct RuleMeta {
-    /// Stable code, e.g. `IMG101`.
-    pub code: &'static str,
-    /// Stable kebab-case name, e.g. `workdir-relative-path`.
-    pub name: &'static str,
-    pub category: Category,
-    pub severity: Severity,
-    /// hadolint codes this rule covers (`.hadolint.yaml` and `# hadolint ignore=` map through it).
-    pub hadolint: &'static [&'static str],
-    /// BuildKit build-check name (`# check=skip=` maps through it).
-    pub buildkit: Option<&'static str>,
-    /// The fix offered, if any.
-    pub fix: Option<Applicability>,
-    /// One line: what the rule finds.
-    pub summary: &'static str,
-    /// Why it matters.
-    pub why: &'static str,
-    /// A Dockerfile the rule reports (see the module docs for `# flagged` markers).
-    pub bad: &'static str,
-    /// The same Dockerfile written well; the rule reports nothing.
-    pub good: &'static str,
-    /// Where imgopt deliberately differs from hadolint/BuildKit, or other remarks (may be empty).
-    pub notes: &'static str,
-    /// `.imgopt.toml` settings the examples are checked with (for rules that need configuration).
-    pub config: &'static str,
-    /// Off unless asked for by name: `select` naming the rule itself (its code, name, hadolint
-    /// code or BuildKit name; not a prefix, not `ALL`) or a severity override for it. For checks
-    /// that are right only for some teams, as hadolint's default-ignored rules.
-    pub opt_in: bool,
-}
 
 /// The `.dockerignore` an example or fixture stands for: its `# .dockerignore: PATTERN`
 /// comment lines, one pattern each. None when it has no such line.
@@ -215,20 +177,6 @@ pub fn example_dockerignore(text: &str) -> Option<IgnoreFile> {
 /// Finds a rule by code, name, hadolint code or BuildKit name (case-insensitive).
 pub fn find(key: &str) -> Option<&'static Rule> {
     RULES.iter().copied().find(|r| r.meta.matches(key))
-}
-
-impl RuleMeta {
-    /// Whether `key` names this rule (code, name, hadolint code or BuildKit check name).
-    pub fn matches(&self, key: &str) -> bool {
-        self.code.eq_ignore_ascii_case(key)
-            || self.name.eq_ignore_ascii_case(key)
-            || self.hadolint.iter().any(|h| h.eq_ignore_ascii_case(key))
-            || self.buildkit.is_some_and(|b| b.eq_ignore_ascii_case(key))
-    }
-
-    pub fn docs_url(&self) -> String {
-        format!("https://github.com/imgopt/imgopt/blob/main/rules/{}.md", self.code)
-    }
 }
 
 #[cfg(test)]

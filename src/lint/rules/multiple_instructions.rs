@@ -1,33 +1,27 @@
 use super::{Rule, RuleMeta};
 use crate::lint::checker::Checker;
-use crate::lint::{Category, Severity};
 
 pub static RULE: Rule = Rule {
     meta: RuleMeta {
         code: "IMG108",
         name: "multiple-instructions-disallowed",
-        category: Category::Correctness,
-        severity: Severity::Warning,
         hadolint: &["DL4003", "DL4004", "DL3012"],
         buildkit: Some("MultipleInstructionsDisallowed"),
-        fix: None,
         summary: "More than one CMD, ENTRYPOINT or HEALTHCHECK in a stage.",
         why: "Only the last one takes effect; the earlier ones are dead code that a reader will take for the real command.",
         bad: "FROM nginx:1.27\n# flagged: overridden below\nCMD [\"nginx\"]\nCMD [\"nginx\", \"-g\", \"daemon off;\"]\n",
         good: "FROM nginx:1.27\nCMD [\"nginx\", \"-g\", \"daemon off;\"]\n",
         notes: "The overridden (earlier) instruction is reported, pointing at the one that wins.",
-        config: "",
-        opt_in: false,
+        ..RuleMeta::DEFAULT
     },
     check,
 };
 
-fn check(cx: &mut Checker<'_, '_>) {
-    let df = cx.df;
-    for stage in cx.model.stages.clone() {
+fn check(cx: &Checker<'_, '_>) {
+    for stage in &cx.model.stages {
         let range = stage.instructions.clone();
         for kind in ["CMD", "ENTRYPOINT", "HEALTHCHECK"] {
-            let found: Vec<usize> = range.clone().filter(|&i| df.instructions[i].keyword == kind).collect();
+            let found: Vec<usize> = range.clone().filter(|&i| cx.df.instructions[i].keyword == kind).collect();
             let Some((&last, earlier)) = found.split_last() else {
                 continue;
             };

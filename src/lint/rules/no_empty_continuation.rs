@@ -1,14 +1,11 @@
 use super::{Rule, RuleMeta};
 use crate::lint::checker::{edit, Checker};
-use crate::lint::{Applicability, Category, Severity};
+use crate::lint::Applicability;
 
 pub static RULE: Rule = Rule {
     meta: RuleMeta {
         code: "IMG112",
         name: "no-empty-continuation",
-        category: Category::Correctness,
-        severity: Severity::Warning,
-        hadolint: &[],
         buildkit: Some("NoEmptyContinuation"),
         fix: Some(Applicability::Safe),
         summary: "An empty line inside a continued instruction.",
@@ -16,16 +13,14 @@ pub static RULE: Rule = Rule {
         bad: "FROM debian:12-slim\n# flagged: blank line in the middle\nRUN apt-get update && \\\n\n    apt-get install -y --no-install-recommends curl\n",
         good: "FROM debian:12-slim\nRUN apt-get update && \\\n    apt-get install -y --no-install-recommends curl\n",
         notes: "The fix deletes the empty lines.",
-        config: "",
-        opt_in: false,
+        ..RuleMeta::DEFAULT
     },
     check,
 };
 
-fn check(cx: &mut Checker<'_, '_>) {
-    let df = cx.df;
-    for empty in &df.empty_continuations {
-        let keyword_end = df.text[empty.instruction.clone()]
+fn check(cx: &Checker<'_, '_>) {
+    for empty in &cx.df.empty_continuations {
+        let keyword_end = cx.df.text[empty.instruction.clone()]
             .find(char::is_whitespace)
             .map_or(empty.instruction.end, |n| empty.instruction.start + n);
         let edits = empty
@@ -33,7 +28,7 @@ fn check(cx: &mut Checker<'_, '_>) {
             .iter()
             .map(|line| {
                 // Remove the line with its newline.
-                let end = if df.text[line.end..].starts_with('\n') { line.end + 1 } else { line.end };
+                let end = if cx.df.text[line.end..].starts_with('\n') { line.end + 1 } else { line.end };
                 edit(line.start..end, "")
             })
             .collect();

@@ -1,7 +1,7 @@
 use super::{Rule, RuleMeta};
 use crate::lint::checker::{edit, Checker};
-use crate::lint::run_script::{is_apt_install, APT};
 use crate::lint::{Applicability, Category, Severity};
+use crate::model::run_script::{is_apt_install, APT};
 
 pub static RULE: Rule = Rule {
     meta: RuleMeta {
@@ -10,20 +10,18 @@ pub static RULE: Rule = Rule {
         category: Category::Size,
         severity: Severity::Info,
         hadolint: &["DL3015"],
-        buildkit: None,
         fix: Some(Applicability::Unsafe),
         summary: "`apt-get install` without `--no-install-recommends`.",
         why: "By default apt also installs every recommended package, often doubling what an install adds (documentation, optional helpers, X libraries).",
         bad: "FROM debian:12-slim\n# flagged: recommended packages come along\nRUN apt-get update && apt-get install -y curl\n",
         good: "FROM debian:12-slim\nRUN apt-get update && apt-get install -y --no-install-recommends curl\n",
         notes: "`-o APT::Install-Recommends=false` counts too. The fix adds the flag; it is unsafe because a program may rely on a recommended package.",
-        config: "",
-        opt_in: false,
+        ..RuleMeta::DEFAULT
     },
     check,
 };
 
-fn check(cx: &mut Checker<'_, '_>) {
+fn check(cx: &Checker<'_, '_>) {
     for &cmd in cx.commands.iter().filter(|c| is_apt_install(c)) {
         let via_option = cmd
             .args()

@@ -1,29 +1,25 @@
 use super::{Rule, RuleMeta};
 use crate::lint::checker::Checker;
-use crate::lint::run_script::PLAIN;
-use crate::lint::{Category, Severity};
+use crate::lint::Severity;
+use crate::model::run_script::PLAIN;
 
 pub static RULE: Rule = Rule {
     meta: RuleMeta {
         code: "IMG127",
         name: "unpinned-npm-package",
-        category: Category::Correctness,
         severity: Severity::Info,
         hadolint: &["DL3016"],
-        buildkit: None,
-        fix: None,
         summary: "`npm install <package>` without a version.",
         why: "Without a version the build installs whatever is latest that day: the image changes (and may break) with no change to the Dockerfile.",
         bad: "FROM node:22-alpine\n# flagged: which version?\nRUN npm install -g typescript\n",
         good: "FROM node:22-alpine\nRUN npm install -g typescript@5.6.3\nRUN npm ci\n",
         notes: "`npm install` without package names (installing from package.json), local paths, git and tarball URLs are not reported. A scoped name needs a second `@` to be pinned (`@angular/cli@18`).",
-        config: "",
-        opt_in: false,
+        ..RuleMeta::DEFAULT
     },
     check,
 };
 
-fn check(cx: &mut Checker<'_, '_>) {
+fn check(cx: &Checker<'_, '_>) {
     for &cmd in cx.commands.iter().filter(|c| c.name() == Some("npm")) {
         let operands = cmd.operands(PLAIN);
         if !operands.first().is_some_and(|w| matches!(&*w.text, "install" | "i" | "add")) {

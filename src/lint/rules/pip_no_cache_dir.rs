@@ -1,39 +1,40 @@
 use super::{Rule, RuleMeta};
 use crate::lint::checker::{edit, Checker};
-use crate::lint::run_script::{is_pip_install, PIP};
-use crate::lint::{Applicability, Category, Severity};
+use crate::lint::{Applicability, Category};
+use crate::model::caches;
+use crate::model::run_script::{is_pip_install, PIP};
+use crate::model::state::fold_stage;
 
 pub static RULE: Rule = Rule {
     meta: RuleMeta {
         code: "IMG204",
         name: "pip-without-no-cache-dir",
         category: Category::Size,
-        severity: Severity::Warning,
         hadolint: &["DL3042"],
-        buildkit: None,
         fix: Some(Applicability::Safe),
         summary: "`pip install` without `--no-cache-dir`.",
         why: "pip keeps every downloaded wheel in ~/.cache/pip; in an image that cache is never used again but is stored in the layer, often doubling what the install adds.",
         bad: "FROM python:3.12-slim\n# flagged: wheels cached in the layer\nRUN pip install requests==2.32.3\n",
         good: "FROM python:3.12-slim\nRUN pip install --no-cache-dir requests==2.32.3\n",
         notes: "Not reported when the stage sets `PIP_NO_CACHE_DIR`, or the RUN mounts a cache on /root/.cache. Only stages that end up in the final image are checked. The fix adds `--no-cache-dir`.",
-        config: "",
-        opt_in: false,
+        ..RuleMeta::DEFAULT
     },
     check,
 };
 
-fn check(cx: &mut Checker<'_, '_>) {
-    let df = cx.df;
+fn check(cx: &Checker<'_, '_>) {
+    if !cx.commands.iter().any(is_pip_install) {
+        return;
+    }
+    // Whether the stage's ENV sets PIP_NO_CACHE_DIR before each instruction: one fold per stage.
+    let mut env_set = vec![false; cx.df.instructions.len()];
+    for stage in &cx.model.stages {
+        fold_stage(cx.df, cx.model, stage, |index, state| {
+            env_set[index] = state.config.env.iter().any(|(k, _)| k == "PIP_NO_CACHE_DIR");
+        });
+    }
     for script in cx.shipping_scripts() {
-        if script.has_cache_mount("/root/.cache") {
-            continue;
-        }
-        let stage_start = cx.model.stages.get(script.stage).map_or(0, |s| s.instructions.start);
-        let env_set = df.instructions[stage_start..script.index]
-            .iter()
-            .any(|i| i.is("ENV") && crate::model::env_pairs(i).iter().any(|(k, _)| k == "PIP_NO_CACHE_DIR"));
-        if env_set {
+        if script.has_cache_mount_on(caches::named("pip")) || env_set[script.index] {
             continue;
         }
         for cmd in script.commands().iter().filter(|c| is_pip_install(c)) {

@@ -1,29 +1,25 @@
 use super::{Rule, RuleMeta};
 use crate::lint::checker::Checker;
-use crate::lint::run_script::{is_pip_install, PIP};
-use crate::lint::{Category, Severity};
+use crate::lint::Severity;
+use crate::model::run_script::{is_pip_install, PIP};
 
 pub static RULE: Rule = Rule {
     meta: RuleMeta {
         code: "IMG125",
         name: "unpinned-pip-package",
-        category: Category::Correctness,
         severity: Severity::Info,
         hadolint: &["DL3013"],
-        buildkit: None,
-        fix: None,
         summary: "`pip install` of a package without a version specifier.",
         why: "Without a version the build installs whatever is newest that day: the same Dockerfile gives different images and may break on a new release.",
         bad: "FROM python:3.12-slim\n# flagged: no version\nRUN pip install --no-cache-dir flask\n",
         good: "FROM python:3.12-slim\nRUN pip install --no-cache-dir flask==3.0.3\nRUN pip install --no-cache-dir -r requirements.txt\n",
         notes: "Requirement files (`-r`), editable installs, paths, URLs, wheels and `pip install --upgrade pip` are not reported.",
-        config: "",
-        opt_in: false,
+        ..RuleMeta::DEFAULT
     },
     check,
 };
 
-fn check(cx: &mut Checker<'_, '_>) {
+fn check(cx: &Checker<'_, '_>) {
     for &cmd in cx.commands.iter().filter(|c| is_pip_install(c)) {
         let operands = cmd.operands(PIP);
         let packages = operands.iter().skip_while(|w| w.text != "install").skip(1);

@@ -1,42 +1,37 @@
 use super::{Rule, RuleMeta};
 use crate::lint::checker::Checker;
-use crate::lint::run_script::PLAIN;
-use crate::lint::{Category, Severity};
+use crate::model::run_script::PLAIN;
+use crate::model::state::fold_stage;
 
 pub static RULE: Rule = Rule {
     meta: RuleMeta {
         code: "IMG121",
         name: "pipe-without-pipefail",
-        category: Category::Correctness,
-        severity: Severity::Warning,
         hadolint: &["DL4006"],
-        buildkit: None,
-        fix: None,
         summary: "A RUN with a pipe while the shell does not use `pipefail`.",
         why: "A pipeline's status is that of its last command: in `curl -fsSL $URL | tar -xz` a failed download is ignored and the build goes on with a broken step.",
         bad: "FROM debian:12-slim\n# flagged: a failing curl is ignored\nRUN curl -fsSL https://example.com/tool.tgz | tar -xz -C /opt\n",
         good: "FROM debian:12-slim\nSHELL [\"/bin/bash\", \"-o\", \"pipefail\", \"-c\"]\nRUN curl -fsSL https://example.com/tool.tgz | tar -xz -C /opt\n",
         notes: "Not reported when the stage's SHELL has `-o pipefail`, or the RUN itself starts with `set -o pipefail` (or `set -euo pipefail`).",
-        config: "",
-        opt_in: false,
+        ..RuleMeta::DEFAULT
     },
     check,
 };
 
-fn check(cx: &mut Checker<'_, '_>) {
-    let df = cx.df;
-    let scripts = cx.scripts;
-    for script in scripts.iter() {
-        let Some(stage) = cx.model.stages.get(script.stage) else {
-            continue;
-        };
-        let shell_has_pipefail = df.instructions[stage.instructions.start..script.index]
-            .iter()
-            .rev()
-            .find(|i| i.is("SHELL"))
-            .map(|s| s.args.iter().any(|a| a.contains("pipefail")))
-            .unwrap_or(false);
-        if shell_has_pipefail {
+fn check(cx: &Checker<'_, '_>) {
+    if !cx.commands.iter().any(|c| c.context.pipeline_len > 1) {
+        return;
+    }
+    // Whether the SHELL in effect before each instruction sets pipefail: one fold per stage.
+    let mut shell_has_pipefail = vec![false; cx.df.instructions.len()];
+    for stage in &cx.model.stages {
+        fold_stage(cx.df, cx.model, stage, |index, state| {
+            shell_has_pipefail[index] =
+                state.config.shell.as_ref().is_some_and(|s| s.iter().any(|a| a.contains("pipefail")));
+        });
+    }
+    for script in cx.scripts.iter() {
+        if shell_has_pipefail[script.index] {
             continue;
         }
         let commands = script.commands();

@@ -8,7 +8,6 @@ pub static RULE: Rule = Rule {
         name: "redundant-target-platform",
         category: Category::Style,
         severity: Severity::Info,
-        hadolint: &[],
         buildkit: Some("RedundantTargetPlatform"),
         fix: Some(crate::lint::Applicability::Safe),
         summary: "FROM --platform=$TARGETPLATFORM, which is already the default.",
@@ -16,13 +15,12 @@ pub static RULE: Rule = Rule {
         bad: "# flagged: the default\nFROM --platform=$TARGETPLATFORM alpine:3.20\n",
         good: "FROM alpine:3.20\n",
         notes: "The fix removes the flag.",
-        config: "",
-        opt_in: false,
+        ..RuleMeta::DEFAULT
     },
     check,
 };
 
-fn check(cx: &mut Checker<'_, '_>) {
+fn check(cx: &Checker<'_, '_>) {
     let text = cx.text();
     let redundant: Vec<_> = cx
         .from_platform_flags()

@@ -1,33 +1,29 @@
 use super::{Rule, RuleMeta};
 use crate::lint::checker::Checker;
-use crate::lint::source::Instruction;
-use crate::lint::{Category, Severity};
+use crate::lint::Category;
+use crate::model::document::Instruction;
 
-use crate::lint::words::key_values;
+use crate::model::words::key_values;
 
 pub static RULE: Rule = Rule {
     meta: RuleMeta {
         code: "IMG507",
         name: "required-labels",
         category: Category::Style,
-        severity: Severity::Warning,
         hadolint: &["DL3049"],
-        buildkit: None,
-        fix: None,
         summary: "The final stage lacks a label that `required-labels` asks for (only when that setting is given).",
         why: "Teams rely on labels (source, owner, version) to trace an image back to its code; a missing label breaks that trail.",
         bad: "# flagged: no org.opencontainers.image.source\nFROM alpine:3.20\n",
         good: "FROM alpine:3.20\nLABEL org.opencontainers.image.source=\"https://github.com/example/app\"\n",
         notes: "Labels are looked up in the final stage and in stages it is built FROM in this file.",
         config: "required-labels = [\"org.opencontainers.image.source\"]",
-        opt_in: false,
+        ..RuleMeta::DEFAULT
     },
     check,
 };
 
-fn check(cx: &mut Checker<'_, '_>) {
-    let required = cx.settings.required_labels.clone();
-    let df = cx.df;
+fn check(cx: &Checker<'_, '_>) {
+    let required = &cx.settings.required_labels;
     let Some(last) = cx.model.stages.last().cloned() else { return };
     if required.is_empty() {
         return;
@@ -35,7 +31,7 @@ fn check(cx: &mut Checker<'_, '_>) {
     // Labels are inherited: follow the chain of stages the final one is built on.
     let mut present: Vec<String> = Vec::new();
     for s in cx.model.lineage(last.index) {
-        for ins in df.typed_in(s.instructions.clone()) {
+        for ins in cx.df.typed_in(s.instructions.clone()) {
             if let Instruction::Label(l) = ins {
                 present.extend(key_values(&l.arguments.value, 0).iter().map(|kv| kv.name().to_string()));
             }

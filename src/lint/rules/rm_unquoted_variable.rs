@@ -1,29 +1,23 @@
 use super::{Rule, RuleMeta};
 use crate::lint::checker::Checker;
-use crate::lint::run_script::PLAIN;
-use crate::lint::{Category, Severity};
+use crate::model::run_script::PLAIN;
 
 pub static RULE: Rule = Rule {
     meta: RuleMeta {
         code: "IMG137",
         name: "rm-rf-unquoted-variable",
-        category: Category::Correctness,
-        severity: Severity::Warning,
         hadolint: &["SC2115"],
-        buildkit: None,
-        fix: None,
         summary: "`rm -r` of a path built from a variable outside double quotes.",
         why: "An unset or empty variable turns `rm -rf $DIR/` into `rm -rf /`, and a value with spaces or glob characters deletes other paths than meant. In a Dockerfile the variable is often an ARG whose default someone removed.",
         bad: "FROM debian:12-slim\nARG BUILD_DIR=/tmp/build\n# flagged: empty BUILD_DIR deletes from /\nRUN rm -rf $BUILD_DIR/*\n",
         good: "FROM debian:12-slim\nARG BUILD_DIR=/tmp/build\nRUN rm -rf \"${BUILD_DIR:?}\"/*\n",
         notes: "Like ShellCheck SC2115 (which hadolint runs), reported for recursive `rm` only; a variable inside double quotes is not reported, though `\"${VAR:?}\"` is the form that also stops on an empty value.",
-        config: "",
-        opt_in: false,
+        ..RuleMeta::DEFAULT
     },
     check,
 };
 
-fn check(cx: &mut Checker<'_, '_>) {
+fn check(cx: &Checker<'_, '_>) {
     for &cmd in cx.commands {
         if cmd.name() != Some("rm")
             || !cmd.has_option(PLAIN, Some('r'), &["recursive"]) && !cmd.has_option(PLAIN, Some('R'), &[])

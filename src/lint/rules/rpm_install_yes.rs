@@ -1,29 +1,25 @@
 use super::{Rule, RuleMeta};
 use crate::lint::checker::{edit, Checker};
-use crate::lint::run_script::PLAIN;
-use crate::lint::{Applicability, Category, Severity};
+use crate::lint::Applicability;
+use crate::model::run_script::PLAIN;
 
 pub static RULE: Rule = Rule {
     meta: RuleMeta {
         code: "IMG124",
         name: "rpm-install-without-yes",
-        category: Category::Correctness,
-        severity: Severity::Warning,
         hadolint: &["DL3030", "DL3038", "DL3034"],
-        buildkit: None,
         fix: Some(Applicability::Safe),
         summary: "`yum`/`dnf install` without `-y`, or `zypper install` without `-n`.",
         why: "The build has no terminal to confirm the transaction: without the non-interactive flag the install aborts.",
         bad: "FROM rockylinux:9\n# flagged: waits for a confirmation\nRUN dnf install nginx && dnf clean all\n",
         good: "FROM rockylinux:9\nRUN dnf install -y nginx && dnf clean all\n",
         notes: "`--assumeyes` counts for yum/dnf, `--non-interactive` for zypper; microdnf does not ask. The fix adds `-y` (`-n` before `install` for zypper is not offered). hadolint DL3038 also reports `microdnf install` without `-y`; microdnf never prompts, so imgopt does not.",
-        config: "",
-        opt_in: false,
+        ..RuleMeta::DEFAULT
     },
     check,
 };
 
-fn check(cx: &mut Checker<'_, '_>) {
+fn check(cx: &Checker<'_, '_>) {
     for &cmd in cx.commands {
         let Some(name) = cmd.name().filter(|n| matches!(*n, "yum" | "dnf" | "zypper")) else {
             continue;

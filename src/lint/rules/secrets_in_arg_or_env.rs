@@ -1,27 +1,23 @@
 use super::{Rule, RuleMeta};
 use crate::lint::checker::Checker;
-use crate::lint::source::Instruction;
-use crate::lint::{Category, Severity};
+use crate::lint::Category;
+use crate::model::document::Instruction;
 
-use crate::lint::source::unescaped_span;
-use crate::lint::words::key_values;
+use crate::model::document::unescaped_span;
+use crate::model::words::key_values;
 
 pub static RULE: Rule = Rule {
     meta: RuleMeta {
         code: "IMG402",
         name: "secrets-in-arg-or-env",
         category: Category::Security,
-        severity: Severity::Warning,
-        hadolint: &[],
         buildkit: Some("SecretsUsedInArgOrEnv"),
-        fix: None,
         summary: "An ARG or ENV whose name says it holds a secret (password, token, key...).",
         why: "ENV values are stored in the image config and ARG values in the build history (`docker history`): both are readable by anyone with the image.",
         bad: "FROM alpine:3.20\n# flagged: readable with docker history\nARG GITHUB_TOKEN\n",
         good: "FROM alpine:3.20\nRUN --mount=type=secret,id=github_token,env=GITHUB_TOKEN ./fetch-deps.sh\n",
         notes: "Same name test as BuildKit: a `_`-separated word of the name is one of apikey, auth, credential(s), key, password, pass, pwd, secret, token, and none is `public`.",
-        config: "",
-        opt_in: false,
+        ..RuleMeta::DEFAULT
     },
     check,
 };
@@ -34,9 +30,8 @@ fn names_a_secret(name: &str) -> bool {
     words.iter().any(|w| SECRET_WORDS.contains(&w.as_str())) && !words.iter().any(|w| w == "public")
 }
 
-fn check(cx: &mut Checker<'_, '_>) {
-    let df = cx.df;
-    for ins in &df.instructions {
+fn check(cx: &Checker<'_, '_>) {
+    for ins in &cx.df.instructions {
         let (kind, args) = match &ins.typed {
             Some(Instruction::Arg(a)) => ("ARG", &a.arguments),
             Some(Instruction::Env(e)) => ("ENV", &e.arguments),

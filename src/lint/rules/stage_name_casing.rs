@@ -1,14 +1,12 @@
 use super::{Rule, RuleMeta};
 use crate::lint::checker::{edit, Checker};
-use crate::lint::{Applicability, Category, Severity};
+use crate::lint::{Applicability, Category};
 
 pub static RULE: Rule = Rule {
     meta: RuleMeta {
         code: "IMG502",
         name: "stage-name-casing",
         category: Category::Style,
-        severity: Severity::Warning,
-        hadolint: &[],
         buildkit: Some("StageNameCasing"),
         fix: Some(Applicability::Safe),
         summary: "A stage name with upper-case letters.",
@@ -16,14 +14,13 @@ pub static RULE: Rule = Rule {
         bad: "# flagged: upper-case stage name\nFROM golang:1.23 AS Builder\n",
         good: "FROM golang:1.23 AS builder\n",
         notes: "The fix lower-cases the name; references keep working since BuildKit compares names case-insensitively.",
-        config: "",
-        opt_in: false,
+        ..RuleMeta::DEFAULT
     },
     check,
 };
 
-fn check(cx: &mut Checker<'_, '_>) {
-    for stage in cx.model.stages.clone() {
+fn check(cx: &Checker<'_, '_>) {
+    for stage in &cx.model.stages {
         let (Some(name), Some(span)) = (&stage.name_as_written, &stage.name_span) else { continue };
         if name.chars().any(|c| c.is_uppercase()) {
             let lower = name.to_lowercase();

@@ -5,8 +5,8 @@ use std::sync::Arc;
 
 use super::{example_dockerignore, RULES};
 use crate::lint::config::Config;
-use crate::lint::source::LineIndex;
 use crate::lint::{lint_text, Settings};
+use crate::syntax::LineIndex;
 
 /// The rule's example config, and the `.dockerignore` the example stands for.
 fn settings_for(config: &str, example: &str) -> Settings {
@@ -44,6 +44,24 @@ fn codes_and_names_are_unique_and_well_formed() {
             assert_ne!(m.name, b.meta.name);
         }
     }
+}
+
+#[test]
+fn the_registry_is_sorted_by_code_and_lists_every_rule_file() {
+    let codes: Vec<&str> = RULES.iter().map(|r| r.meta.code).collect();
+    assert!(codes.windows(2).all(|w| w[0] < w[1]), "RULES is not in code order: {codes:?}");
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/lint/rules");
+    let mut declared: Vec<String> = std::fs::read_dir(&dir)
+        .expect("rules dir")
+        .map(|e| e.expect("entry").path())
+        .filter_map(|p| {
+            let text = std::fs::read_to_string(&p).ok()?;
+            let code = text.split("code: \"").nth(1)?.split('"').next()?.to_string();
+            text.contains("pub static RULE: Rule").then_some(code)
+        })
+        .collect();
+    declared.sort();
+    assert_eq!(declared, codes, "a rule file is missing from RULES (or listed twice)");
 }
 
 #[test]

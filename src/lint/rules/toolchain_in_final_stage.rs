@@ -1,7 +1,7 @@
 use super::{Rule, RuleMeta};
 use crate::lint::checker::Checker;
-use crate::lint::run_script::{is_apt_install, APK, APT, PLAIN};
 use crate::lint::{Category, Severity};
+use crate::model::run_script::{is_apt_install, APK, APT, PLAIN};
 
 pub static RULE: Rule = Rule {
     meta: RuleMeta {
@@ -9,16 +9,12 @@ pub static RULE: Rule = Rule {
         name: "toolchain-in-final-stage",
         category: Category::Size,
         severity: Severity::Info,
-        hadolint: &[],
-        buildkit: None,
-        fix: None,
         summary: "Compilers or SDKs (build-essential, gcc, golang, rustc, a JDK...) installed in the final stage.",
         why: "A toolchain is needed to build, not to run: in the final image it adds hundreds of MB and attack surface. Build in a first stage and copy only the result into a slim runtime stage.",
         bad: "FROM debian:12-slim\n# flagged: gcc and make ship with the app\nRUN apt-get update && apt-get install -y --no-install-recommends build-essential \\\n && rm -rf /var/lib/apt/lists/*\n",
         good: "FROM debian:12 AS build\nRUN apt-get update && apt-get install -y --no-install-recommends build-essential\nRUN make -C /src\n\nFROM debian:12-slim\nCOPY --from=build /src/app /usr/local/bin/app\n",
         notes: "Not reported when the same RUN removes the packages again (`apt-get purge`, `apk del`). Info by default: development images (devcontainers) install toolchains on purpose.",
-        config: "",
-        opt_in: false,
+        ..RuleMeta::DEFAULT
     },
     check,
 };
@@ -51,12 +47,11 @@ fn is_toolchain(package: &str) -> bool {
     TOOLCHAINS.contains(&name) || (name.starts_with("openjdk") && name.contains("jdk") && !name.contains("jre"))
 }
 
-fn check(cx: &mut Checker<'_, '_>) {
+fn check(cx: &Checker<'_, '_>) {
     let Some(last) = cx.model.stages.last().map(|s| s.index) else {
         return;
     };
-    let scripts = cx.scripts;
-    for script in scripts.iter().filter(|s| s.stage == last) {
+    for script in cx.scripts.iter().filter(|s| s.stage == last) {
         let commands = script.commands();
         let removed = commands.iter().any(|c| {
             matches!(

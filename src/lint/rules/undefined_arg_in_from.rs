@@ -1,49 +1,41 @@
 use super::{Rule, RuleMeta};
 use crate::lint::checker::Checker;
-use crate::lint::source::Instruction;
-use crate::lint::{Category, Severity};
+use crate::model::document::Instruction;
 
-use crate::lint::words::key_values;
 use crate::model::expand::referenced_names;
+use crate::model::words::key_values;
 
 pub static RULE: Rule = Rule {
     meta: RuleMeta {
         code: "IMG107",
         name: "undefined-arg-in-from",
-        category: Category::Correctness,
-        severity: Severity::Warning,
-        hadolint: &[],
         buildkit: Some("UndefinedArgInFrom"),
-        fix: None,
         summary: "FROM uses a variable that no ARG before the first FROM declares.",
         why: "Only ARGs declared before the first FROM (and BuildKit's predefined platform ARGs) are visible in FROM; anything else expands to the empty string and the image reference is wrong.",
         bad: "ARG VERSION=3.20\n# flagged: VERSON is a typo\nFROM alpine:${VERSON}\n",
         good: "ARG VERSION=3.20\nFROM alpine:${VERSION}\n",
-        notes: "",
-        config: "",
-        opt_in: false,
+        ..RuleMeta::DEFAULT
     },
     check,
 };
 
-fn check(cx: &mut Checker<'_, '_>) {
-    let df = cx.df;
+fn check(cx: &Checker<'_, '_>) {
     // BuildKit defines the platform ARGs for every build.
     let mut declared: Vec<&str> = crate::model::AUTOMATIC_PLATFORM_ARGS.to_vec();
     declared.push("TARGETSTAGE");
-    for ins in df.typed_in(cx.model.meta_instructions.clone()) {
+    for ins in cx.df.typed_in(cx.model.meta_instructions.clone()) {
         if let Instruction::Arg(a) = ins {
             declared.extend(key_values(&a.arguments.value, a.arguments.span.start).iter().map(|kv| kv.key));
         }
     }
-    for stage in cx.model.stages.clone() {
-        let Some(Instruction::From(from)) = df.typed_at(stage.from) else {
+    for stage in &cx.model.stages {
+        let Some(Instruction::From(from)) = cx.df.typed_at(stage.from) else {
             continue;
         };
         let mut places = vec![(&from.image.value, from.image.span.clone())];
         places.extend(from.options.iter().filter_map(|f| f.value.as_ref().map(|v| (&v.value, v.span.clone()))));
         for (value, span) in places {
-            for name in referenced_names(value, df.escape) {
+            for name in referenced_names(value, cx.df.escape) {
                 if !declared.contains(&name.as_str()) {
                     cx.report(
                         span.clone(),

@@ -1,7 +1,6 @@
+use super::helpers::{closest, one_typo_apart};
 use super::{Rule, RuleMeta};
 use crate::lint::checker::Checker;
-use crate::lint::words::{closest, one_typo_apart};
-use crate::lint::{Category, Severity};
 use crate::model::{self, expand::referenced_names, AUTOMATIC_PLATFORM_ARGS, PREDEFINED_ARGS};
 use crate::syntax;
 
@@ -9,18 +8,13 @@ pub static RULE: Rule = Rule {
     meta: RuleMeta {
         code: "IMG130",
         name: "undefined-var",
-        category: Category::Correctness,
-        severity: Severity::Warning,
-        hadolint: &[],
         buildkit: Some("UndefinedVar"),
-        fix: None,
         summary: "An instruction BuildKit expands (ENV, ARG, LABEL, COPY, ADD, WORKDIR, USER, EXPOSE, VOLUME, STOPSIGNAL) uses a variable no ARG or ENV in scope defines.",
         why: "BuildKit expands these instructions itself, and an undefined variable becomes the empty string: `ENV PATH=/app/bin:$PAHT` drops the whole search path, `COPY $SRC /app` copies the context root. A meta ARG (declared before the first FROM) is not visible inside a stage until the stage says `ARG NAME` again.",
         bad: "ARG VERSION=1.2\nFROM alpine:3.20\n# flagged: VERSION is declared before FROM, not in this stage\nLABEL org.opencontainers.image.version=$VERSION\n# flagged: PAHT is a typo of PATH\nENV PATH=/app/bin:$PAHT\n",
         good: "ARG VERSION=1.2\nFROM alpine:3.20\nARG VERSION\nLABEL org.opencontainers.image.version=$VERSION\nENV PATH=/app/bin:$PATH\n",
         notes: "Like BuildKit, RUN, CMD, ENTRYPOINT and HEALTHCHECK are not judged (the shell expands them), `${NAME:-default}` counts as a use, and the message suggests a name in scope within two edits (\"did you mean\"). The platform ARGs (`TARGETARCH`...) and the proxy ARGs are never reported.\n\nBuildKit reads the base image's configuration and knows its ENV (`PYTHON_VERSION` in `python`, `GOPATH` in `golang`); imgopt lints without pulling images. In a stage built from `scratch` everything in scope is known and every undefined name is reported. In a stage whose chain of bases ends in an image, imgopt reports a name only on a sure sign of a mistake: a meta ARG not redeclared in the stage, a name the stage defines only after this use, or a name one typo away (a letter inserted, deleted, replaced, or two swapped) from one in scope. So `WORKDIR $GOPATH/src` in a `golang` stage is not reported.",
-        config: "",
-        opt_in: false,
+        ..RuleMeta::DEFAULT
     },
     check,
 };
@@ -88,23 +82,39 @@ fn reference_span(text: &str, from: usize, to: usize, name: &str) -> Option<std:
     None
 }
 
-fn check(cx: &mut Checker<'_, '_>) {
-    let df = cx.df;
+fn check(cx: &Checker<'_, '_>) {
     let model = cx.model;
     for stage in &model.stages {
         // In a stage built on an image, the image's ENV is unknown here (see the notes).
         let image_env_unknown = model.lineage(stage.index).last().is_some_and(|root| !root.is_scratch());
-        let defined_in_stage = model.names_defined_in(&df.syntax, stage.index, stage.instructions.end);
+        let defined_in_stage = model.names_defined_in(&cx.df.syntax, stage.index, stage.instructions.end);
+        // What the stages this one builds on define; the stage's own ARGs and ENVs join as the
+        // walk passes them (one pass: linear in the stage's length).
+        let mut defined_so_far = model.names_defined_in(&cx.df.syntax, stage.index, stage.instructions.start + 1);
         for index in stage.instructions.start + 1..stage.instructions.end {
-            let ins = &df.instructions[index];
+            let ins = &cx.df.instructions[index];
+            let own: Vec<String> = match ins.keyword.as_str() {
+                "ARG" => crate::model::arg_decls(ins, index).into_iter().map(|d| d.name).collect(),
+                "ENV" => crate::model::env_pairs(ins).into_iter().map(|(name, _)| name).collect(),
+                _ => Vec::new(),
+            };
             let words = expanded_words(ins, index);
-            if words.iter().all(|(w, _)| !w.contains('$')) {
+            let uses_variables = words.iter().any(|(w, _)| w.contains('$'));
+            let mut defined = match uses_variables {
+                true => defined_so_far.clone(),
+                false => Vec::new(),
+            };
+            for name in own {
+                if !defined_so_far.contains(&name) {
+                    defined_so_far.push(name);
+                }
+            }
+            if !uses_variables {
                 continue;
             }
-            let mut defined = model.names_defined_before(&df.syntax, index);
             let mut reported: Vec<String> = Vec::new();
             for (word, defines) in words {
-                for name in referenced_names(&word, df.escape) {
+                for name in referenced_names(&word, cx.df.escape) {
                     let plain = name.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_');
                     if !plain || always_defined(&name) || defined.contains(&name) || reported.contains(&name) {
                         continue;
@@ -121,7 +131,7 @@ fn check(cx: &mut Checker<'_, '_>) {
                     if image_env_unknown && !sure {
                         continue;
                     }
-                    let span = reference_span(df.text, ins.span.start, ins.span.end, &name)
+                    let span = reference_span(cx.df.text, ins.span.start, ins.span.end, &name)
                         .unwrap_or_else(|| ins.keyword_span.clone());
                     let mut message = format!("usage of undefined variable `${name}`");
                     if let Some(s) = &suggestion {

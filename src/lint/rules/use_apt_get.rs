@@ -1,28 +1,24 @@
 use super::{Rule, RuleMeta};
 use crate::lint::checker::{edit, Checker};
-use crate::lint::{Applicability, Category, Severity};
+use crate::lint::Applicability;
 
 pub static RULE: Rule = Rule {
     meta: RuleMeta {
         code: "IMG122",
         name: "apt-instead-of-apt-get",
-        category: Category::Correctness,
-        severity: Severity::Warning,
         hadolint: &["DL3027"],
-        buildkit: None,
         fix: Some(Applicability::Unsafe),
         summary: "`apt` used in a RUN.",
         why: "`apt` is the interactive front end: its output and behaviour are not stable for scripts (it warns so itself). `apt-get` is the scripting interface.",
         bad: "FROM ubuntu:24.04\n# flagged: apt is for humans\nRUN apt update\n",
         good: "FROM ubuntu:24.04\nRUN apt-get update\n",
         notes: "The fix renames the command; it is unsafe because a few subcommands (`apt list`, `apt search`) have no apt-get equivalent.",
-        config: "",
-        opt_in: false,
+        ..RuleMeta::DEFAULT
     },
     check,
 };
 
-fn check(cx: &mut Checker<'_, '_>) {
+fn check(cx: &Checker<'_, '_>) {
     for &cmd in cx.commands.iter().filter(|c| c.name() == Some("apt")) {
         let Some(word) = crate::shell::invocation(cmd.command).map(|i| i.command) else {
             continue;

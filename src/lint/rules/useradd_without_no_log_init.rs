@@ -1,6 +1,6 @@
 use super::{Rule, RuleMeta};
 use crate::lint::checker::{edit, Checker};
-use crate::lint::{Applicability, Category, Severity};
+use crate::lint::{Applicability, Category};
 use crate::shell::{Arg, OptionSpec};
 
 pub static RULE: Rule = Rule {
@@ -8,17 +8,14 @@ pub static RULE: Rule = Rule {
         code: "IMG211",
         name: "useradd-without-no-log-init",
         category: Category::Size,
-        severity: Severity::Warning,
         hadolint: &["DL3046"],
-        buildkit: None,
         fix: Some(Applicability::Safe),
         summary: "`useradd` with a large UID and without `-l`/`--no-log-init`.",
         why: "useradd records the user in /var/log/lastlog and faillog, files indexed by UID: for UID 1000000 they become sparse files of hundreds of MB, and layers store sparse files in full.",
         bad: "FROM debian:12-slim\n# flagged: a 1.2 GB lastlog\nRUN useradd -u 4200000 app\n",
         good: "FROM debian:12-slim\nRUN useradd --no-log-init -u 4200000 app\nRUN useradd -u 1000 small\n",
         notes: "Reported for UIDs above 65535 or given by a variable (unknown size). The fix adds `-l`.",
-        config: "",
-        opt_in: false,
+        ..RuleMeta::DEFAULT
     },
     check,
 };
@@ -45,7 +42,7 @@ const USERADD: OptionSpec<'static> = OptionSpec {
     stop_at_positional: false,
 };
 
-fn check(cx: &mut Checker<'_, '_>) {
+fn check(cx: &Checker<'_, '_>) {
     for &cmd in cx.commands.iter().filter(|c| c.name() == Some("useradd")) {
         if cmd.has_option(USERADD, Some('l'), &["no-log-init"]) {
             continue;

@@ -9,22 +9,19 @@ pub static RULE: Rule = Rule {
         category: Category::Style,
         severity: Severity::Info,
         hadolint: &["DL4001"],
-        buildkit: None,
-        fix: None,
         summary: "Both `wget` and `curl` used in one file.",
         why: "Two download tools do the same job; installing both adds size, and reading the file means knowing both sets of flags.",
         bad: "FROM debian:12-slim\nRUN curl -fsSLo /tmp/a https://example.com/a\n# flagged: curl is already used\nRUN wget -qO /tmp/b https://example.com/b\n",
         good: "FROM debian:12-slim\nRUN curl -fsSLo /tmp/a https://example.com/a\nRUN curl -fsSLo /tmp/b https://example.com/b\n",
         notes: "Every use of the tool that appears second is reported.",
-        config: "",
-        opt_in: false,
+        ..RuleMeta::DEFAULT
     },
     check,
 };
 
-fn check(cx: &mut Checker<'_, '_>) {
-    let scripts = cx.scripts;
-    let uses: Vec<(&str, std::ops::Range<usize>)> = scripts
+fn check(cx: &Checker<'_, '_>) {
+    let uses: Vec<(&str, std::ops::Range<usize>)> = cx
+        .scripts
         .iter()
         .flat_map(|s| {
             s.commands()

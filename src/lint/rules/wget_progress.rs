@@ -10,15 +10,13 @@ pub static RULE: Rule = Rule {
         category: Category::Style,
         severity: Severity::Info,
         hadolint: &["DL3047"],
-        buildkit: None,
         fix: Some(Applicability::Safe),
         summary: "`wget` without `--progress`, `-q` or `-nv`.",
         why: "Without a terminal, wget's default progress bar prints a line per few kilobytes: a large download floods the build log with thousands of lines.",
         bad: "FROM debian:12-slim\n# flagged: prints a progress line per chunk\nRUN wget -O /tmp/app.tgz https://example.com/app.tgz\n",
         good: "FROM debian:12-slim\nRUN wget --progress=dot:giga -O /tmp/app.tgz https://example.com/app.tgz\n",
         notes: "`-q`/`--quiet`, `-nv`/`--no-verbose`, and `-o`/`-a` (log to a file) also count. The fix adds `--progress=dot:giga` after `wget`.",
-        config: "",
-        opt_in: false,
+        ..RuleMeta::DEFAULT
     },
     check,
 };
@@ -50,7 +48,7 @@ const WGET: OptionSpec<'static> = OptionSpec {
     stop_at_positional: false,
 };
 
-fn check(cx: &mut Checker<'_, '_>) {
+fn check(cx: &Checker<'_, '_>) {
     for &cmd in cx.commands {
         if cmd.name() != Some("wget") {
             continue;

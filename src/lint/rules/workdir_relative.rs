@@ -1,23 +1,18 @@
 use super::{Rule, RuleMeta};
 use crate::lint::checker::Checker;
-use crate::lint::{Category, Severity};
 
 pub static RULE: Rule = Rule {
     meta: RuleMeta {
         code: "IMG101",
         name: "workdir-relative-path",
-        category: Category::Correctness,
-        severity: Severity::Warning,
         hadolint: &["DL3000"],
         buildkit: Some("WorkdirRelativePath"),
-        fix: None,
         summary: "A relative WORKDIR in a stage that has not set an absolute one.",
         why: "A relative WORKDIR is resolved against the base image's working directory, which the Dockerfile does not control: when the base image changes, files land elsewhere.",
         bad: "FROM node:22-alpine\n# flagged: relative to whatever node:22-alpine uses\nWORKDIR app\n",
         good: "FROM node:22-alpine\nWORKDIR /app\nWORKDIR src\n",
         notes: "Like BuildKit (and unlike hadolint DL3000), a relative WORKDIR after an absolute one in the same stage is not reported: it is resolved against a directory the file chose.",
-        config: "",
-        opt_in: false,
+        ..RuleMeta::DEFAULT
     },
     check,
 };
@@ -27,12 +22,11 @@ fn is_absolute(path: &str) -> bool {
     path.starts_with('/') || path.starts_with('$') || path.as_bytes().get(1) == Some(&b':')
 }
 
-fn check(cx: &mut Checker<'_, '_>) {
-    let df = cx.df;
-    for stage in cx.model.stages.clone() {
+fn check(cx: &Checker<'_, '_>) {
+    for stage in &cx.model.stages {
         let mut has_absolute = false;
         // BuildKit's view: judged after a heredoc the typed reader cannot follow, too.
-        for ins in df.instructions[stage.instructions.clone()].iter().filter(|i| i.is("WORKDIR")) {
+        for ins in cx.df.instructions[stage.instructions.clone()].iter().filter(|i| i.is("WORKDIR")) {
             let Some(path) = ins.args.first() else { continue };
             if is_absolute(path) {
                 has_absolute = true;

@@ -5,9 +5,11 @@
 //! judge it. Spans of the shell tree are relative to the parsed text; [`RunCommand::span_of`]
 //! turns them into file offsets.
 
-use super::source::{Dockerfile, Span};
+use super::caches::WellKnown;
+use super::document::Document;
 use crate::shell::{self, CommandContext, OptionSpec, ParsedScript, ShellDialect, SimpleCommand, Word};
 use crate::syntax;
+use crate::syntax::Span;
 
 /// One parsed piece of a RUN: the shell-form line or one heredoc body.
 pub struct ScriptPart<'d> {
@@ -19,7 +21,7 @@ pub struct ScriptPart<'d> {
 /// A RUN instruction with its shell, read from BuildKit's view of it (so a RUN the typed
 /// reader cannot follow is judged too).
 pub struct RunScript<'d, 'a> {
-    /// Index of the instruction in [`Dockerfile::instructions`](crate::syntax::Dockerfile::instructions).
+    /// Index of the instruction in [`crate::syntax::Dockerfile::instructions`](crate::syntax::Dockerfile::instructions).
     pub index: usize,
     /// Index of its stage.
     pub stage: usize,
@@ -63,7 +65,7 @@ pub struct RunCommand<'s, 'd> {
 }
 
 /// Every RUN of the file in a POSIX-shell stage, parsed.
-pub fn run_scripts<'d, 'a>(df: &'d Dockerfile<'a>) -> Vec<RunScript<'d, 'a>> {
+pub fn run_scripts<'d, 'a>(df: &'d Document<'a>) -> Vec<RunScript<'d, 'a>> {
     let mut out = Vec::new();
     let mut posix = true;
     for (index, ins) in df.instructions.iter().enumerate() {
@@ -119,9 +121,10 @@ impl<'d> RunScript<'d, '_> {
         run.flags.iter().filter(|f| f.name() == "mount").filter_map(|f| f.value()).map(Mount::parse)
     }
 
-    /// Whether the RUN mounts a cache (`--mount=type=cache`) at a path starting with `prefix`.
-    pub fn has_cache_mount(&self, prefix: &str) -> bool {
-        self.mounts().any(|m| m.kind == "cache" && m.target.is_some_and(|t| t.starts_with(prefix)))
+    /// Whether the RUN mounts a cache (`--mount=type=cache`) on one of `known`'s directories,
+    /// above one, or inside one.
+    pub fn has_cache_mount_on(&self, known: &WellKnown) -> bool {
+        self.mounts().any(|m| m.kind == "cache" && m.target.is_some_and(|t| known.touched_by(t)))
     }
 
     /// End of the shell-form command line in the file (where `&& more` can be appended).
@@ -185,6 +188,14 @@ impl<'s, 'd> RunCommand<'s, 'd> {
     pub fn span(&self) -> Span {
         self.span_of(&self.command.span)
     }
+}
+
+/// Whether one of `commands` is an `rm` of one of `known`'s directories (or of what is in it).
+pub fn removes(commands: &[RunCommand<'_, '_>], known: &WellKnown) -> bool {
+    commands.iter().any(|c| {
+        c.name() == Some("rm")
+            && c.args().iter().any(|w| w.text.starts_with('/') && known.touched_by(w.text.trim_end_matches('*')))
+    })
 }
 
 /// Every simple command of every RUN, in file order.

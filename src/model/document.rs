@@ -1,27 +1,123 @@
-//! What the rules read: the Dockerfile as [`crate::syntax`] reads it (BuildKit's view of every
-//! instruction, with the typed view where `parse-dockerfile` gives one), its
-//! [`crate::model::Model`] (stages, meta ARGs, scoping) and the `# check=` directive.
+//! The one loader of a Dockerfile, for every command: bytes ─▶ [`Source`] (decoded, its
+//! byte-order mark set aside) ─▶ [`Document`] (the syntax tree as [`crate::syntax`] reads it,
+//! BuildKit's view of every instruction with the typed view where `parse-dockerfile` gives
+//! one, its [`Model`] and the `# check=` directive).
 //!
-//! [`parse`] is the single place that calls the reader. Instruction indices are the same in
-//! the syntax tree, the model and every rule.
+//! [`Document::parse`] is the single place that calls the reader. Instruction indices are the
+//! same in the syntax tree, the model and every rule.
 
 use std::ops::{Deref, Range};
+use std::path::{Path, PathBuf};
 
 use crate::model::Model;
-use crate::syntax::{self, typed};
+use crate::syntax::{self, typed, ParseError, Span};
 
-pub use crate::syntax::{Comment, EmptyContinuation, LineIndex, ParseError, Span};
 pub use typed::Instruction;
 
-/// A Dockerfile as the rules see it: the syntax tree (reached through `Deref`) and its model.
-pub struct Dockerfile<'a> {
+/// Why a Dockerfile could not be loaded.
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+pub enum LoadError {
+    #[error("cannot read Dockerfile {}", path.display())]
+    #[diagnostic(code(imgopt::io))]
+    Read { path: PathBuf, source: crate::fsio::FileError },
+    /// Not UTF-8, or not a Dockerfile a build accepts.
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Parse(Box<Refused>),
+}
+
+/// A text the reader refuses, with the text to show where.
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+#[error("{}", error.message)]
+#[diagnostic(code(imgopt::syntax))]
+pub struct Refused {
+    #[source_code]
+    source_code: miette::NamedSource<String>,
+    #[label("here")]
+    at: miette::SourceSpan,
+    pub error: ParseError,
+}
+
+impl LoadError {
+    /// `error` in the text of `name` (the text a span of `error` refers to).
+    pub fn parse(name: &str, text: &str, error: ParseError) -> LoadError {
+        let at = error.span.start.min(text.len())..error.span.end.min(text.len());
+        let source_code = miette::NamedSource::new(name, text.to_string());
+        LoadError::Parse(Box::new(Refused { source_code, at: at.into(), error }))
+    }
+
+    /// The reader's error, when the text was read but not accepted.
+    pub fn parse_error(&self) -> Option<&ParseError> {
+        match self {
+            LoadError::Parse(refused) => Some(&refused.error),
+            LoadError::Read { .. } => None,
+        }
+    }
+}
+
+/// A Dockerfile's text: decoded from bytes, its byte-order mark set aside (spans are offsets
+/// into [`Source::text`]; whoever writes the file back restores the mark).
+#[derive(Debug)]
+pub struct Source {
+    /// As given by the user.
+    pub name: String,
+    text: String,
+    pub had_bom: bool,
+    /// Room for the copy [`syntax::parse_with`] may need.
+    scratch: syntax::Scratch,
+}
+
+impl Source {
+    /// Reads the file at `path`: a regular file within [`syntax::MAX_DOCKERFILE_BYTES`].
+    pub fn read(path: &Path) -> Result<Source, LoadError> {
+        let bytes =
+            syntax::read_dockerfile(path).map_err(|source| LoadError::Read { path: path.to_path_buf(), source })?;
+        Source::decode(&path.display().to_string(), &bytes)
+    }
+
+    /// Decodes `bytes`: invalid UTF-8 is an error at the first bad byte (shown in the lossy text).
+    pub fn decode(name: &str, bytes: &[u8]) -> Result<Source, LoadError> {
+        match syntax::decode(bytes) {
+            Ok(text) => {
+                let (text, had_bom) = syntax::strip_bom(text);
+                Ok(Source { had_bom, ..Source::from_text(name, text) })
+            }
+            Err(e) => {
+                let lossy = String::from_utf8_lossy(bytes);
+                let (lossy, bom) = syntax::strip_bom(&lossy);
+                let shift = if bom { '\u{feff}'.len_utf8() } else { 0 };
+                let span = e.span.start.saturating_sub(shift)..e.span.start.saturating_sub(shift);
+                Err(LoadError::parse(name, lossy, ParseError { span, ..e }))
+            }
+        }
+    }
+
+    /// A text already decoded, its byte-order mark already set aside.
+    pub fn from_text(name: &str, text: &str) -> Source {
+        Source { name: name.to_string(), text: text.to_string(), had_bom: false, scratch: syntax::Scratch::new() }
+    }
+
+    /// The text, without the byte-order mark.
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+
+    /// Parses the text as a build does.
+    pub fn document(&self) -> Result<Document<'_>, LoadError> {
+        Document::parse(&self.text, &self.scratch).map_err(|e| LoadError::parse(&self.name, &self.text, e))
+    }
+}
+
+/// A Dockerfile as the linter, the analyzer and the builder see it: the syntax tree (reached
+/// through `Deref`) and its model.
+pub struct Document<'a> {
     pub syntax: syntax::Dockerfile<'a>,
     pub model: Model,
     /// Value and span of the `# check=` parser directive, if any.
     pub check_directive: Option<(String, Span)>,
 }
 
-impl<'a> Deref for Dockerfile<'a> {
+impl<'a> Deref for Document<'a> {
     type Target = syntax::Dockerfile<'a>;
 
     fn deref(&self) -> &Self::Target {
@@ -29,7 +125,18 @@ impl<'a> Deref for Dockerfile<'a> {
     }
 }
 
-impl<'a> Dockerfile<'a> {
+impl<'a> Document<'a> {
+    /// Parses `text` (BOM already stripped); the only call into the reader. `scratch` is fresh
+    /// room for the copy [`syntax::parse_with`] may need to give typed views after a heredoc
+    /// form parse-dockerfile cannot read.
+    pub fn parse(text: &'a str, scratch: &'a syntax::Scratch) -> Result<Document<'a>, ParseError> {
+        let syntax = syntax::parse_with(text, scratch)?;
+        let model = Model::build(&syntax);
+        let check_directive =
+            syntax.directives.iter().find(|d| d.name == "check").map(|d| (d.value.clone(), d.span.clone()));
+        Ok(Document { syntax, model, check_directive })
+    }
+
     /// The typed view of instruction `index`; None after a construct `parse-dockerfile`
     /// cannot read (rules that need it skip that instruction).
     pub fn typed_at(&self, index: usize) -> Option<&Instruction<'a>> {
@@ -85,17 +192,6 @@ pub fn unescaped_span(ins: &syntax::Instruction<'_>, arg: &typed::UnescapedStrin
     }
 }
 
-/// Parses `text` (BOM already stripped); the only call into the reader. `scratch` is fresh
-/// room for the copy [`syntax::parse_with`] may need to give typed views after a heredoc form
-/// parse-dockerfile cannot read.
-pub fn parse<'a>(text: &'a str, scratch: &'a syntax::Scratch) -> Result<Dockerfile<'a>, ParseError> {
-    let syntax = syntax::parse_with(text, scratch)?;
-    let model = Model::build(&syntax);
-    let check_directive =
-        syntax.directives.iter().find(|d| d.name == "check").map(|d| (d.value.clone(), d.span.clone()));
-    Ok(Dockerfile { syntax, model, check_directive })
-}
-
 /// What COPY and ADD have in common.
 pub struct Transfer<'i, 'a> {
     pub src: &'i [typed::Source<'a>],
@@ -135,7 +231,7 @@ mod tests {
     fn comments_check_directive_and_spans() {
         let text = "# check=skip=X\nFROM a\n# imgopt ignore=Y\nRUN a \\\n# inner\n  && b\n";
         let scratch = syntax::Scratch::new();
-        let df = parse(text, &scratch).expect("parses");
+        let df = Document::parse(text, &scratch).expect("parses");
         let texts: Vec<_> = df.comments.iter().map(|c| c.text.as_str()).collect();
         assert_eq!(texts, ["imgopt ignore=Y"]);
         assert_eq!(df.check_directive.as_ref().map(|c| c.0.as_str()), Some("skip=X"));
@@ -145,7 +241,7 @@ mod tests {
     #[test]
     fn duplicate_stage_names_still_parse() {
         let scratch = syntax::Scratch::new();
-        let df = parse("FROM a AS x\nFROM b AS x\n", &scratch).expect("parses");
+        let df = Document::parse("FROM a AS x\nFROM b AS x\n", &scratch).expect("parses");
         assert_eq!(df.instructions.len(), 2);
     }
 
@@ -153,7 +249,7 @@ mod tests {
     fn arguments_are_located_in_the_source() {
         let text = "FROM a\nEXPOSE 80  80/udp \\\n  443\n";
         let scratch = syntax::Scratch::new();
-        let df = parse(text, &scratch).expect("parses");
+        let df = Document::parse(text, &scratch).expect("parses");
         let spans: Vec<(&str, Option<&str>)> =
             arg_spans(text, &df.instructions[1]).into_iter().map(|(a, s)| (a, s.map(|s| &text[s]))).collect();
         assert_eq!(spans, [("80", Some("80")), ("80/udp", Some("80/udp")), ("443", Some("443"))]);
@@ -166,7 +262,7 @@ mod tests {
         let text =
             "FROM a\nRUN cat > /f <<EOF\nx é\nEOF\nWORKDIR app\nRUN <<A 3<<B sh\na\nA\nb\nB\nCOPY --chown=1 x /y\n";
         let scratch = syntax::Scratch::new();
-        let df = parse(text, &scratch).expect("parses");
+        let df = Document::parse(text, &scratch).expect("parses");
         // BuildKit's view of every instruction; the typed view of all but the two heredoc
         // forms parse-dockerfile cannot read, with spans into the original text.
         let keywords: Vec<&str> = df.instructions.iter().map(|i| i.keyword.as_str()).collect();
@@ -187,6 +283,6 @@ mod tests {
         let text = "FROM a\nRUN python3 <<EOF\nprint(1)\nEOF\nCOPY onlyone\n";
         let e = syntax::parse(text).map(|_| ()).expect_err("COPY with one argument is an error");
         assert_eq!(e.line, 5, "{e:?}");
-        assert!(parse(text, &syntax::Scratch::new()).is_err());
+        assert!(Document::parse(text, &syntax::Scratch::new()).is_err());
     }
 }
