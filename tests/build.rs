@@ -341,7 +341,9 @@ fn sigkill_during_a_run_leaves_no_mount_and_the_next_build_works() {
     if !ready("sigkill_during_a_run_leaves_no_mount_and_the_next_build_works") {
         return;
     }
-    let ctx = Context::new("kill", &format!("FROM {BASE}\nRUN echo started; sleep 60\n"));
+    // A marker only this run's step has in its command line (and prints once it runs).
+    let marker = format!("imgopt-kill-test-{}", std::process::id());
+    let ctx = Context::new("kill", &format!("FROM {BASE}\nRUN echo {marker}-running; sleep 60\n"));
     let mut child = Command::new(imgopt())
         .args(["build"])
         .arg(&ctx.dir)
@@ -353,19 +355,27 @@ fn sigkill_during_a_run_leaves_no_mount_and_the_next_build_works() {
     let mut err = child.stderr.take().unwrap();
     let mut seen = String::new();
     let mut buf = [0u8; 256];
-    while !seen.contains("started") {
+    // The step's own output line (the label printed before it also holds the command).
+    while !seen.contains(&format!("│ {marker}-running")) {
         let n = std::io::Read::read(&mut err, &mut buf).unwrap();
         assert!(n > 0, "the build ended before its RUN started: {seen}");
         seen.push_str(&String::from_utf8_lossy(&buf[..n]));
     }
     child.kill().unwrap();
     child.wait().unwrap();
-    std::thread::sleep(std::time::Duration::from_millis(300));
     let mounts = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
     let store = store().to_string_lossy().into_owned();
     assert!(!mounts.contains(&store), "a mount under the store was left behind:\n{mounts}");
-    let sleepers = Command::new("pgrep").args(["-f", "sleep 60"]).output().unwrap();
-    assert!(sleepers.stdout.is_empty(), "the step's process outlived the build");
+    // The kernel ends the step's processes with its namespaces, asynchronously: wait for it
+    // (a generous bound on a loaded machine; it takes milliseconds).
+    let gone = (0..150).any(|_| {
+        let alive = Command::new("pgrep").args(["-f", &marker]).output().unwrap();
+        alive.stdout.is_empty() || {
+            std::thread::sleep(std::time::Duration::from_millis(100));
+            false
+        }
+    });
+    assert!(gone, "the step's process outlived the build");
     std::fs::write(ctx.dir.join("Dockerfile"), format!("FROM {BASE}\nRUN echo started; echo done > /done\n")).unwrap();
     let fs = final_fs(&ctx.built(&[]));
     assert!(fs.contains_key("done"));

@@ -30,6 +30,9 @@ use super::diff::IdRange;
 
 /// The first word of imgopt's own command line that makes it a sandbox helper.
 pub const HELPER_ARG: &str = "__sandbox";
+/// Names imgopt's pid for the helper, which checks it still has that parent once it has asked
+/// to die with it.
+const PARENT_VAR: &str = "IMGOPT_SANDBOX_PARENT";
 /// The helper's second argument when it must make its own user namespace (rootless).
 pub const USERNS_ARG: &str = "--userns";
 /// What the helper prints on standard output once its user namespace exists.
@@ -125,6 +128,11 @@ fn helper() -> Result<i32, String> {
     std::io::stdin().read_to_string(&mut input).map_err(|e| format!("reading the step: {e}"))?;
     let spec: Spec = serde_json::from_str(&input).map_err(|e| format!("reading the step: {e}"))?;
     nix::sys::prctl::set_pdeathsig(Signal::SIGKILL).map_err(|e| format!("prctl: {e}"))?;
+    // imgopt may have died before the line above: then nobody is left to clean up after us.
+    let parent = std::env::var(PARENT_VAR).ok().and_then(|p| p.parse::<i32>().ok());
+    if parent.is_some_and(|p| nix::unistd::getppid().as_raw() != p) {
+        return Err("imgopt ended before the step started".to_string());
+    }
     let mut flags = CloneFlags::CLONE_NEWNS | CloneFlags::CLONE_NEWPID | CloneFlags::CLONE_NEWIPC;
     flags |= CloneFlags::CLONE_NEWUTS;
     if spec.network == NetworkMode::None {
@@ -757,7 +765,13 @@ pub fn run_step(spec: &Spec, on_line: &mut dyn FnMut(&str)) -> std::io::Result<O
     if spec.userns.is_some() {
         command.arg(USERNS_ARG);
     }
-    let mut child = command.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).env_clear().spawn()?;
+    let mut child = command
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .env_clear()
+        .env(PARENT_VAR, std::process::id().to_string())
+        .spawn()?;
     CURRENT_HELPER.store(child.id() as i32, std::sync::atomic::Ordering::SeqCst);
     if interrupted() {
         let _ = child.kill();
