@@ -191,6 +191,18 @@ fn imgopt_build_available() {
     );
 }
 
+/// The base goes into a fresh store under its test name, as the Dockerfiles name it.
+fn load_base(store: &Path, base: &bases::BaseImage) {
+    let load = Command::new(env!("CARGO_BIN_EXE_imgopt"))
+        .env("IMGOPT_STORE", store)
+        .arg("load")
+        .arg(base.docker_archive_ref())
+        .args(["-t", &base.name])
+        .output()
+        .unwrap();
+    assert!(load.status.success(), "imgopt load: {}", String::from_utf8_lossy(&load.stderr));
+}
+
 fn imgopt_vs_docker(name: &str) {
     imgopt_build_available();
     let case = build_cases::by_name(name);
@@ -202,15 +214,7 @@ fn imgopt_vs_docker(name: &str) {
     let options = case.prepare(&dir.join("imgopt"));
     let out = dir.join("imgopt.tar");
     let store = dir.join("store");
-    // The base goes into a fresh store under its test name, as the Dockerfiles name it.
-    let load = Command::new(env!("CARGO_BIN_EXE_imgopt"))
-        .env("IMGOPT_STORE", &store)
-        .arg("load")
-        .arg(base.docker_archive_ref())
-        .args(["-t", &base.name])
-        .output()
-        .unwrap();
-    assert!(load.status.success(), "imgopt load: {}", String::from_utf8_lossy(&load.stderr));
+    load_base(&store, &base);
     let start = std::time::Instant::now();
     let output = Command::new(env!("CARGO_BIN_EXE_imgopt"))
         .env("IMGOPT_STORE", &store)
@@ -418,14 +422,7 @@ fn imgopt_images_run_in_docker_and_are_read_by_the_real_tools() {
     let options = case.prepare(&dir.join("imgopt"));
     let store = dir.join("store");
     let imgopt = env!("CARGO_BIN_EXE_imgopt");
-    let load = Command::new(imgopt)
-        .env("IMGOPT_STORE", &store)
-        .arg("load")
-        .arg(base.docker_archive_ref())
-        .args(["-t", &base.name])
-        .output()
-        .unwrap();
-    assert!(load.status.success(), "imgopt load: {}", String::from_utf8_lossy(&load.stderr));
+    load_base(&store, &base);
     let tag = "imgopt-real-tools/multistage:1";
     let archive = dir.join("out.tar");
     let oci = dir.join("oci");
