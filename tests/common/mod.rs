@@ -434,11 +434,9 @@ fn docker_answers() -> bool {
         .is_ok_and(|s| s.success())
 }
 
-/// Debian's Docker (docker.io: `/usr/bin/docker`, `dockerd`) with its daemon answering. When
-/// nothing answers on /var/run/docker.sock, the first test to ask starts `dockerd
-/// --iptables=false --bridge=none` (log and pid file in target/tmp/dockerd/, a lock there so
-/// parallel tests start one) and leaves it running for the rest of the run and the next. Returns
-/// false after saying the test is skipped (under CI=true a missing docker fails).
+/// Debian's Docker (docker.io: `/usr/bin/docker`, `dockerd`) with its daemon answering
+/// ([`docker::ensure_daemon`] starts one when nothing answers). Returns false after saying the
+/// test is skipped (under CI=true a missing docker fails).
 pub fn docker_daemon() -> bool {
     let installed = Path::new(DOCKER).is_file() && on_path("dockerd");
     if !tools_ready(if installed { &[] } else { &["docker.io"] }, "apt-get install docker.io") {
@@ -450,33 +448,8 @@ pub fn docker_daemon() -> bool {
     if !nix::unistd::Uid::effective().is_root() {
         return tools_ready(&["root, to start dockerd"], "run the tests as root, or start dockerd first");
     }
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("dockerd");
-    std::fs::create_dir_all(&dir).unwrap();
-    let lock = std::fs::File::create(dir.join("lock")).unwrap();
-    let _lock = nix::fcntl::Flock::lock(lock, nix::fcntl::FlockArg::LockExclusive).map_err(|(_, e)| e).unwrap();
-    if docker_answers() {
-        return true;
-    }
-    // Through `sh -c '… &'`: the shell exits at once (and is waited for), the daemon outlives
-    // this test process in a session of its own, so a Ctrl-C of the run does not stop it mid-way
-    // through another test.
-    let started = std::process::Command::new("sh")
-        .arg("-c")
-        .arg(r#"setsid dockerd --iptables=false --bridge=none --pidfile "$1/dockerd.pid" </dev/null >"$1/dockerd.log" 2>&1 &"#)
-        .arg("sh")
-        .arg(&dir)
-        .status()
-        .expect("sh runs");
-    assert!(started.success(), "cannot start dockerd");
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-    while std::time::Instant::now() < deadline {
-        if docker_answers() {
-            return true;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(250));
-    }
-    let log = std::fs::read_to_string(dir.join("dockerd.log")).unwrap_or_default();
-    panic!("dockerd did not answer within 60 s; its log:\n{log}");
+    docker::ensure_daemon();
+    true
 }
 
 /// The busybox base ([`busybox_layer`]: `/bin/busybox`, sh and a few applets; `PATH=/bin`)
