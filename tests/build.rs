@@ -426,12 +426,15 @@ fn rootless_build_as_an_unprivileged_user() {
         "FROM scratch\nCOPY busybox /bin/busybox\nRUN [\"/bin/busybox\", \"--install\", \"-s\", \"/bin\"]\nRUN mkdir -p /etc && echo 'root:x:0:0::/root:/bin/sh' > /etc/passwd && test \"$(id -u)\" = 0 && echo made > /made && rm /bin/ls\n",
     )
     .unwrap();
+    // The user may not reach the build's target directory (a clone under /root): a copy of
+    // the binary in the test's own directory, which the user owns.
+    std::fs::copy(imgopt(), dir.join("imgopt")).unwrap();
     let chown = Command::new("chown").args(["-R", &format!("{user}:{user}")]).arg(&dir).status().unwrap();
     assert!(chown.success());
     let script = format!(
         "IMGOPT_STORE={store} {imgopt} build -t rootless:1 {ctx} && IMGOPT_STORE={store} {imgopt} analyze --format json --image oci:{store}:docker.io/library/rootless:1",
         store = dir.join("store").display(),
-        imgopt = imgopt(),
+        imgopt = dir.join("imgopt").display(),
         ctx = dir.join("ctx").display()
     );
     let out = Command::new("runuser").args(["-u", user, "--", "sh", "-c", &script]).output().expect("runuser runs");
