@@ -364,7 +364,7 @@ impl<'p> Builder<'p> {
         let started = Instant::now();
         let before = result.state.clone();
         let effect = result.state.apply(cmd, inputs).map_err(|e| at(e.to_string(), &inst.span))?;
-        let created_by = created_by(cmd, &before, inst.source(p.df.text));
+        let created_by = created_by(cmd, &before, &result.state, inst.source(p.df.text));
         let mut report = StepReport {
             stage,
             stage_name: p.model.stages[stage].name.clone(),
@@ -1244,7 +1244,8 @@ fn label_text(inst: &syntax::Instruction<'_>, text: &str) -> String {
 }
 
 /// `created_by` as BuildKit writes it.
-fn created_by(cmd: &Command, before: &StageState, source: &str) -> String {
+/// `after` is the state the command left: WORKDIR's expanded, resolved directory.
+fn created_by(cmd: &Command, before: &StageState, after: &StageState, source: &str) -> String {
     match cmd {
         Command::Run(run) => {
             let argv = match &run.command {
@@ -1258,15 +1259,8 @@ fn created_by(cmd: &Command, before: &StageState, source: &str) -> String {
             format!("RUN {argv} # buildkit")
         }
         Command::Copy(_) => format!("{} # buildkit", one_logical(source)),
-        Command::Workdir(_) => format!("WORKDIR {}", before_after_workdir(before, cmd)),
+        Command::Workdir(_) => format!("WORKDIR {}", after.workdir()),
         _ => one_logical(source),
-    }
-}
-
-fn before_after_workdir(before: &StageState, cmd: &Command) -> String {
-    match cmd {
-        Command::Workdir(w) => crate::model::state::join_path(before.workdir(), &w.text),
-        _ => String::new(),
     }
 }
 
