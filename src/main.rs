@@ -28,6 +28,8 @@ enum Command {
     Lint(imgopt::lint::cli::LintArgs),
     /// Build an image from a Dockerfile with imgopt's own builder (overlayfs, namespaces; no daemon).
     Build(BuildCmd),
+    /// Propose a smaller Dockerfile as a diff; --measure builds both and proves it.
+    Rewrite(imgopt::commands::rewrite::RewriteArgs),
     /// List the images in imgopt's store (IMGOPT_STORE, else ~/.cache/imgopt/store).
     Images(imgopt::commands::images::ImagesArgs),
     /// Copy an image from an oci:, oci-archive: or docker-archive: reference into the store.
@@ -206,6 +208,7 @@ fn main() -> ExitCode {
         Command::Build(args) => build(args),
         Command::Parse { json, files } => parse(json, &files),
         Command::Analyze(args) => analyze(args),
+        Command::Rewrite(args) => imgopt::commands::rewrite::run(&args),
         Command::Lint(args) => Ok(imgopt::lint::cli::lint(&args)),
         Command::Images(args) => imgopt::commands::images::images(&args),
         Command::Load(args) => imgopt::commands::images::load(&args),

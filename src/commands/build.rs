@@ -229,13 +229,24 @@ impl Drop for LiveProgress {
 
 /// Builds; on failure a miette report with the Dockerfile span.
 pub fn build(args: &BuildArgs, tags: Vec<String>) -> miette::Result<(BuildResult, Store)> {
+    let path = args.dockerfile();
+    let source = Source::decode(&path.display().to_string(), &read_dockerfile(&path)?)?;
+    build_text(args, tags, source.text(), true)
+}
+
+/// Builds `text` as the Dockerfile of `args` (whose path still names it in errors and finds
+/// its `.dockerignore`); `show_output` prints each step's output under it.
+pub fn build_text(
+    args: &BuildArgs,
+    tags: Vec<String>,
+    text: &str,
+    show_output: bool,
+) -> miette::Result<(BuildResult, Store)> {
     let options = args.options(tags).map_err(|m| miette::miette!(code = "imgopt::build", "{m}"))?;
     let path = options.dockerfile.clone();
-    let source = Source::decode(&path.display().to_string(), &read_dockerfile(&path)?)?;
-    let text = source.text();
     let store = Store::open_default().map_err(|e| miette::miette!(code = "imgopt::store", "{e}"))?;
     let live = std::io::stderr().is_terminal() && std::env::var_os("CI").is_none();
-    let mut plain = PlainProgress { show_output: true };
+    let mut plain = PlainProgress { show_output };
     let mut fancy;
     let progress: &mut (dyn Progress + Send) = if live {
         fancy = LiveProgress::new();

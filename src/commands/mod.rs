@@ -4,3 +4,4 @@ pub mod build;
 pub mod engine;
 pub mod images;
 pub mod parse;
+pub mod rewrite;

@@ -3,6 +3,8 @@
 //! builder both read it.
 
 pub mod caches;
+pub mod cleanup;
+pub mod dependencies;
 pub mod document;
 pub mod expand;
 pub mod instruction;

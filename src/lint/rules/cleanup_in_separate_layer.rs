@@ -2,9 +2,8 @@ use super::helpers::repeats;
 use super::{Rule, RuleMeta};
 use crate::lint::checker::{edit, Checker};
 use crate::lint::{Applicability, Category};
-use crate::model::caches;
 use crate::model::document::transfer;
-use crate::model::run_script::{is_apt_install, is_pip_install, RunCommand, RunScript, PLAIN};
+use crate::model::cleanup::{cleanup_only, copies_into, run_creates};
 
 pub static RULE: Rule = Rule {
     meta: RuleMeta {
@@ -22,81 +21,12 @@ pub static RULE: Rule = Rule {
     check,
 };
 
-/// What a cleanup command removes: paths, or a package manager's cache.
-enum Removes<'s> {
-    Paths(Vec<&'s str>),
-    Cache(&'static str),
-}
-
-fn cleanup<'s>(cmd: &RunCommand<'s, '_>) -> Option<Removes<'s>> {
-    let name = cmd.name()?;
-    let sub = cmd.subcommand(PLAIN);
-    match (name, sub) {
-        ("rm", _) => {
-            let paths: Vec<&str> = cmd.operands(PLAIN).iter().map(|w| &*w.text).collect();
-            (!paths.is_empty()).then_some(Removes::Paths(paths))
-        }
-        ("apt-get" | "apt", Some("clean" | "autoclean" | "dist-clean")) => Some(Removes::Cache("apt")),
-        ("yum" | "dnf" | "microdnf", Some("clean")) => Some(Removes::Cache("rpm")),
-        ("apk", Some("cache")) => Some(Removes::Cache("apk")),
-        ("pip" | "pip3", Some("cache")) => Some(Removes::Cache("pip")),
-        ("npm" | "yarn", Some("cache")) => Some(Removes::Cache("npm")),
-        ("composer", Some("clear-cache" | "clearcache")) => Some(Removes::Cache("composer")),
-        ("go", Some("clean")) => Some(Removes::Cache("go")),
-        _ => None,
-    }
-}
-
-/// Commands that neither create nor delete anything worth a layer.
-fn is_noise(cmd: &RunCommand<'_, '_>) -> bool {
-    matches!(cmd.name(), Some("set" | "true" | ":" | "echo" | "printf") | None)
-}
-
-/// Whether an earlier RUN filled the cache `kind`, or wrote under `path`.
-fn run_creates(script: &RunScript<'_, '_>, text: &str, removes: &Removes<'_>) -> bool {
-    let commands = script.commands();
-    match removes {
-        Removes::Cache(kind) => commands.iter().any(|c| installs(c, kind)),
-        Removes::Paths(paths) => paths.iter().any(|p| {
-            let dir = p.trim_end_matches('*').trim_end_matches('/');
-            let absolute = dir.starts_with('/');
-            if absolute && ["apt-lists", "apt-archives"].iter().any(|c| caches::named(c).contains(dir)) {
-                return commands.iter().any(|c| installs(c, "apt") || c.subcommand(PLAIN) == Some("update"));
-            }
-            if absolute && caches::named("apk").contains(dir) {
-                return commands.iter().any(|c| installs(c, "apk"));
-            }
-            if absolute && caches::named("pip").touched_by(dir) {
-                return commands.iter().any(|c| installs(c, "pip"));
-            }
-            // Otherwise: the earlier RUN names the path (curl -o, wget -O, tar -C, mkdir, ...).
-            dir.len() > 1 && dir != "/tmp" && text.contains(dir)
-        }),
-    }
-}
-
-fn installs(cmd: &RunCommand<'_, '_>, kind: &str) -> bool {
-    let name = cmd.name().unwrap_or_default();
-    let sub = cmd.subcommand(PLAIN);
-    match kind {
-        "apt" => is_apt_install(cmd) || (matches!(name, "apt-get" | "apt") && sub == Some("update")),
-        "rpm" => matches!(name, "yum" | "dnf" | "microdnf") && matches!(sub, Some("install" | "update" | "upgrade")),
-        "apk" => name == "apk" && sub == Some("add"),
-        "pip" => is_pip_install(cmd),
-        "npm" => matches!(name, "npm" | "yarn") && matches!(sub, Some("install" | "ci" | "add") | None),
-        "composer" => name == "composer" && matches!(sub, Some("install" | "update" | "require")),
-        "go" => name == "go" && matches!(sub, Some("build" | "install" | "get" | "mod")),
-        _ => false,
-    }
-}
-
 fn check(cx: &Checker<'_, '_>) {
     for script in cx.scripts.iter() {
-        let commands: Vec<_> = script.commands().into_iter().filter(|c| !is_noise(c)).collect();
-        let removals: Vec<Removes<'_>> = commands.iter().map_while(cleanup).collect();
-        if removals.is_empty() || removals.len() != commands.len() {
+        let commands = script.commands();
+        let Some(removals) = cleanup_only(&commands) else {
             continue; // not a RUN whose only job is cleaning
-        }
+        };
         let Some(stage) = cx.model.stages.get(script.stage).cloned() else {
             continue;
         };
@@ -147,19 +77,6 @@ fn check(cx: &Checker<'_, '_>) {
             }
         }
     }
-}
-
-/// Whether a COPY/ADD destination holds a removed path.
-fn copies_into(dest: &str, removals: &[Removes<'_>]) -> bool {
-    let dest = dest.trim_end_matches('/');
-    !dest.is_empty()
-        && removals.iter().any(|r| match r {
-            Removes::Paths(paths) => paths.iter().any(|p| {
-                let p = p.trim_end_matches('*').trim_end_matches('/');
-                p == dest || p.starts_with(&format!("{dest}/")) || (dest.starts_with(p) && p.len() > 1)
-            }),
-            Removes::Cache(_) => false,
-        })
 }
 
 #[cfg(test)]

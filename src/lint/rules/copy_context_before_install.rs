@@ -2,7 +2,7 @@ use super::{Rule, RuleMeta};
 use crate::lint::checker::Checker;
 use crate::lint::Category;
 use crate::model::document::{transfer, Instruction};
-use crate::model::run_script::{is_pip_install, RunCommand, PIP, PLAIN};
+use crate::model::dependencies::dependency_install;
 
 pub static RULE: Rule = Rule {
     meta: RuleMeta {
@@ -19,22 +19,6 @@ pub static RULE: Rule = Rule {
     check,
 };
 
-fn is_dependency_install(cmd: &RunCommand<'_, '_>) -> bool {
-    let sub = cmd.subcommand(PLAIN);
-    match cmd.name() {
-        Some("npm") => matches!(sub, Some("ci" | "install" | "i")) && cmd.operands(PLAIN).len() == 1,
-        Some("yarn") => matches!(sub, None | Some("install")),
-        Some("pnpm") => sub == Some("install"),
-        Some("poetry" | "pipenv" | "bundle" | "composer") => sub == Some("install"),
-        Some("go") => cmd.operands(PLAIN).iter().map(|w| &*w.text).collect::<Vec<_>>() == ["mod", "download"],
-        Some("cargo") => sub == Some("fetch"),
-        Some("mvn" | "mvnw" | "gradle" | "gradlew") => {
-            cmd.args().iter().any(|w| w.text.starts_with("dependency:") || w.text == "dependencies")
-        }
-        _ => is_pip_install(cmd) && cmd.has_option(PIP, Some('r'), &["requirement"]),
-    }
-}
-
 fn copies_whole_context(ins: &Instruction<'_>) -> bool {
     transfer(ins)
         .is_some_and(|t| t.from_context() && t.paths().any(|p| matches!(p.value.as_ref(), "." | "./" | "*" | "./*")))
@@ -50,7 +34,7 @@ fn check(cx: &Checker<'_, '_>) {
             .scripts
             .iter()
             .filter(|s| s.index > copy && stage.instructions.contains(&s.index))
-            .find_map(|s| s.commands().into_iter().find(is_dependency_install).map(|c| c.span()));
+            .find_map(|s| s.commands().into_iter().find(|c| dependency_install(c).is_some()).map(|c| c.span()));
         if let Some(install) = install {
             let span = cx.span_of(copy);
             cx.report(span, "the whole context is copied before the dependency install, so any file change re-runs it")

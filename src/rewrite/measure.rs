@@ -1,0 +1,502 @@
+//! `--measure`: build the original and the proposal (one store, so their common prefix is
+//! built once), read both images, and report what each weighs and whether they hold the same
+//! files and config ([`super::safety`]). Every figure comes from the two builds; nothing is
+//! estimated. Each transform's share is measured by building the original with that transform
+//! alone, which also tells which transform changes the image.
+
+use std::fmt::Write as _;
+use std::time::Instant;
+
+use serde::Serialize;
+
+use super::safety::{self, Comparison};
+use super::transforms::Saves;
+use super::{propose, Options, Proposal, TRANSFORMS};
+use crate::analyze::{analyze_reference, AnalyzeOptions};
+use crate::build::executor::{BuildError, BuildOptions, Builder, Progress, StepReport};
+use crate::build::store::Store;
+use crate::commands::build::{build_text, BuildArgs};
+use crate::commands::engine::BuilderKind;
+use crate::image::{Image, ImageRef, OpenOptions};
+
+pub struct MeasureOptions {
+    pub build: BuildArgs,
+    /// A command that shows a multi-stage program runs (`--check`).
+    pub check: Option<String>,
+    /// The transforms the proposal was limited to.
+    pub only: Vec<String>,
+}
+
+/// What one build weighs, from the image it made.
+#[derive(Debug, Clone, Serialize)]
+pub struct Figures {
+    /// Bytes of the files of every layer (what the layers hold, uncompressed).
+    pub content_bytes: u64,
+    /// Bytes of the layer blobs as stored and pulled.
+    pub compressed_bytes: u64,
+    pub layers: usize,
+    /// Content bytes of the layers the Dockerfile made (the base image's excluded).
+    pub user_bytes: u64,
+    /// Bytes shipped in a layer but hidden by a later one.
+    pub invisible_bytes: u64,
+    pub build_seconds: f64,
+    pub steps: usize,
+    pub steps_cached: usize,
+}
+
+/// One transform applied alone to the original.
+#[derive(Debug, Clone, Serialize)]
+pub struct Share {
+    pub transform: &'static str,
+    pub saves: Saves,
+    /// Content bytes the transform alone saves (negative: it adds).
+    pub saved_bytes: i64,
+    pub saved_compressed_bytes: i64,
+    /// Its image differs from the original's outside what is expected.
+    pub changes_image: bool,
+}
+
+/// The safety check of two images, read for people.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Safety {
+    /// Differences that are expected (caches and docs, or a multi-stage build's toolchain once
+    /// its program was shown to run), grouped.
+    pub expected: Vec<String>,
+    /// Any other difference: the rewrite changes what the image does.
+    pub unexpected: Vec<String>,
+}
+
+impl Safety {
+    pub fn passed(&self) -> bool {
+        self.unexpected.is_empty()
+    }
+}
+
+/// How a multi-stage result was shown to run: the same command in both images.
+#[derive(Debug, Clone, Serialize)]
+pub struct ArtifactCheck {
+    pub command: Vec<String>,
+    pub runs: bool,
+    pub detail: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Measurement {
+    pub builder: &'static str,
+    pub before: Figures,
+    pub after: Figures,
+    pub safety: Safety,
+    pub shares: Vec<Share>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub artifact: Option<ArtifactCheck>,
+    /// The proposal without the transforms that change the image, when that differs from the
+    /// whole proposal and was itself built and checked.
+    #[serde(skip)]
+    safe_text: Option<String>,
+    #[serde(skip)]
+    safe_after: Option<Figures>,
+    #[serde(skip)]
+    full_text: String,
+}
+
+fn error(message: impl std::fmt::Display) -> miette::Report {
+    miette::miette!(code = "imgopt::rewrite", "{message}")
+}
+
+/// One built image: its figures and where to read it.
+struct Built {
+    figures: Figures,
+    reference: String,
+    /// The store name, for probes (imgopt's builder only).
+    name: Option<String>,
+    /// Keeps an engine's archive until the measurement is done.
+    _dir: Option<crate::build::store::TempDir>,
+}
+
+fn build(opts: &MeasureOptions, text: &str, what: &str) -> miette::Result<Built> {
+    eprintln!("measuring: building {what}…");
+    let started = Instant::now();
+    let (reference, name, dir, steps, cached, base_layers) = match opts.build.builder {
+        BuilderKind::Imgopt => {
+            let (result, store) = build_text(&opts.build, Vec::new(), text, false)?;
+            let reference = format!("oci:{}:{}", store.root.display(), result.name);
+            let cached = result.steps.iter().filter(|s| s.cached).count();
+            (reference, Some(result.name), None, result.steps.len(), cached, Some(result.base_layers))
+        }
+        kind => {
+            let store = Store::open_default().map_err(|e| error(format!("the store: {e}")))?;
+            let dir = store.temp_dir("rewrite").map_err(|e| error(format!("the store: {e}")))?;
+            let dockerfile = dir.path.join("Dockerfile");
+            std::fs::write(&dockerfile, text).map_err(|e| error(format!("{}: {e}", dockerfile.display())))?;
+            let mut args = opts.build.clone();
+            args.context = Some(opts.build.context_dir());
+            args.file = Some(dockerfile);
+            let reference = crate::commands::engine::build_to_archive(kind, &args, &[], &dir.path)?;
+            (reference.to_string(), None, Some(dir), 0, 0, None)
+        }
+    };
+    let build_seconds = started.elapsed().as_secs_f64();
+    let options = AnalyzeOptions { packages: false, base_layers, ..AnalyzeOptions::default() };
+    let report = analyze_reference(&reference, &options)?;
+    let t = &report.totals;
+    let figures = Figures {
+        content_bytes: t.content_bytes,
+        compressed_bytes: t.compressed_bytes,
+        layers: t.layers,
+        user_bytes: t.user_bytes,
+        invisible_bytes: report.layers.iter().map(|l| l.invisible_bytes).sum(),
+        build_seconds,
+        steps,
+        steps_cached: cached,
+    };
+    Ok(Built { figures, reference, name, _dir: dir })
+}
+
+fn open(reference: &str) -> miette::Result<Image> {
+    let reference = ImageRef::parse(reference)?;
+    Ok(Image::open(&reference, &OpenOptions::default())?)
+}
+
+/// The safety check of `after` against `before`; removals are expected when `removals_expected`
+/// (a multi-stage build whose program was shown to run).
+fn check(before: &Built, after: &Built, removals_expected: bool) -> miette::Result<Safety> {
+    let comparison = safety::compare(&open(&before.reference)?, &open(&after.reference)?)?;
+    Ok(read_comparison(&comparison, removals_expected))
+}
+
+fn read_comparison(comparison: &Comparison, removals_expected: bool) -> Safety {
+    let mut out = Safety::default();
+    for group in comparison.grouped() {
+        let line = group.describe();
+        if group.expected.is_some() || (removals_expected && group.is_removal()) {
+            out.expected.push(line);
+        } else {
+            out.unexpected.push(line);
+        }
+    }
+    for c in &comparison.config {
+        out.unexpected.push(c.to_string());
+    }
+    out
+}
+
+/// Builds the original and `proposal`, checks them, and measures each transform's share.
+pub fn measure(opts: &MeasureOptions, original: &str, proposal: &Proposal) -> miette::Result<Measurement> {
+    let before = build(opts, original, "the original")?;
+    let after = build(opts, &proposal.text, "the proposal")?;
+    let multi_stage = proposal.applied.iter().any(|a| a.transform == "multi-stage");
+    let artifact = match (multi_stage, &before.name, &after.name) {
+        (true, Some(b), Some(a)) => Some(artifact_check(opts, original, b, a)?),
+        _ => None,
+    };
+    let runs = artifact.as_ref().is_some_and(|a| a.runs);
+    let safety = check(&before, &after, runs)?;
+    // Each transform alone (when more than one applied).
+    let mut applied: Vec<&'static str> = proposal.applied.iter().map(|a| a.transform).collect();
+    applied.dedup();
+    let mut distinct: Vec<&'static str> = Vec::new();
+    for t in applied {
+        if !distinct.contains(&t) {
+            distinct.push(t);
+        }
+    }
+    let context_dir = Some(opts.build.context_dir());
+    let mut shares = Vec::new();
+    for name in &distinct {
+        let saves = TRANSFORMS.iter().find(|t| t.name == *name).map_or(Saves::Bytes, |t| t.saves);
+        let (figures, changes_image) = if distinct.len() == 1 {
+            (after.figures.clone(), !safety.passed())
+        } else {
+            let alone = propose(original, &Options { only: vec![name.to_string()], context_dir: context_dir.clone() })
+                .map_err(error)?;
+            let built = build(opts, &alone.text, &format!("the original with {name} alone"))?;
+            let removals = *name == "multi-stage" && runs;
+            (built.figures.clone(), !check(&before, &built, removals)?.passed())
+        };
+        shares.push(Share {
+            transform: name,
+            saves,
+            saved_bytes: before.figures.content_bytes as i64 - figures.content_bytes as i64,
+            saved_compressed_bytes: before.figures.compressed_bytes as i64 - figures.compressed_bytes as i64,
+            changes_image,
+        });
+    }
+    // What --write may take: the transforms that keep the image, built and checked together.
+    let (mut safe_text, mut safe_after) = (None, None);
+    if !safety.passed() {
+        let safe: Vec<String> = shares.iter().filter(|s| !s.changes_image).map(|s| s.transform.to_string()).collect();
+        let restricted: Vec<String> = if opts.only.is_empty() {
+            safe
+        } else {
+            safe.into_iter().filter(|s| opts.only.contains(s)).collect()
+        };
+        if !restricted.is_empty() {
+            let kept = propose(original, &Options { only: restricted, context_dir }).map_err(error)?;
+            if kept.changed() {
+                let built = build(opts, &kept.text, "the proposal without the transforms that change the image")?;
+                if check(&before, &built, false)?.passed() {
+                    safe_after = Some(built.figures.clone());
+                    safe_text = Some(kept.text);
+                }
+            }
+        }
+    }
+    Ok(Measurement {
+        builder: opts.build.builder.name(),
+        before: before.figures,
+        after: after.figures,
+        safety,
+        shares,
+        artifact,
+        safe_text,
+        safe_after,
+        full_text: proposal.text.clone(),
+    })
+}
+
+impl Measurement {
+    /// The text `--write` may write, or why not: measured, built, not larger, and safe (or
+    /// `allow_unsafe`).
+    pub fn writable(&self, allow_unsafe: bool) -> Result<&str, String> {
+        let not_larger = |after: &Figures| after.content_bytes <= self.before.content_bytes;
+        if self.safety.passed() || allow_unsafe {
+            if !not_larger(&self.after) {
+                return Err(format!(
+                    "the proposal is larger ({} > {} bytes)",
+                    self.after.content_bytes, self.before.content_bytes
+                ));
+            }
+            return Ok(&self.full_text);
+        }
+        match (&self.safe_text, &self.safe_after) {
+            (Some(text), Some(after)) if not_larger(after) => Ok(text),
+            _ => Err(format!(
+                "every transform that applies changes the image ({}); --unsafe writes it anyway",
+                self.safety.unexpected.first().map_or("", String::as_str)
+            )),
+        }
+    }
+
+    pub fn written_summary(&self, allow_unsafe: bool) -> String {
+        let after = if self.safety.passed() || allow_unsafe { &self.after } else { self.safe_after.as_ref().unwrap_or(&self.after) };
+        let left_out: Vec<&str> = self.shares.iter().filter(|s| s.changes_image && !allow_unsafe).map(|s| s.transform).collect();
+        let mut s = format!(
+            "{} → {} bytes",
+            self.before.content_bytes, after.content_bytes
+        );
+        if !left_out.is_empty() {
+            let _ = write!(s, "; left out because they change the image: {}", left_out.join(", "));
+        }
+        s
+    }
+}
+
+fn bytes(n: u64) -> String {
+    crate::analyze::render::human(n)
+}
+
+fn signed(n: i64) -> String {
+    if n < 0 {
+        format!("-{}", bytes(n.unsigned_abs()))
+    } else {
+        bytes(n as u64)
+    }
+}
+
+fn percent(before: u64, after: u64) -> String {
+    if before == 0 {
+        return "-".to_string();
+    }
+    format!("{:+.1}%", (after as f64 - before as f64) * 100.0 / before as f64)
+}
+
+fn rows(m: &Measurement) -> Vec<[String; 4]> {
+    let (b, a) = (&m.before, &m.after);
+    let row = |what: &str, before: u64, after: u64, human: bool| {
+        let show = |v: u64| if human { bytes(v) } else { v.to_string() };
+        [what.to_string(), show(before), show(after), percent(before, after)]
+    };
+    vec![
+        row("image content", b.content_bytes, a.content_bytes, true),
+        row("compressed", b.compressed_bytes, a.compressed_bytes, true),
+        row("layers", b.layers as u64, a.layers as u64, false),
+        row("added by the Dockerfile", b.user_bytes, a.user_bytes, true),
+        row("invisible (shipped, hidden)", b.invisible_bytes, a.invisible_bytes, true),
+        [
+            "build time".to_string(),
+            format!("{:.1} s ({}/{} cached)", b.build_seconds, b.steps_cached, b.steps),
+            format!("{:.1} s ({}/{} cached)", a.build_seconds, a.steps_cached, a.steps),
+            String::new(),
+        ],
+    ]
+}
+
+/// The before/after table, the shares, and the safety verdict, for a terminal.
+pub fn table(m: &Measurement) -> String {
+    let mut out = format!("\nmeasured with {}:\n", m.builder);
+    let _ = writeln!(out, "  {:<30} {:>22} {:>22} {:>8}", "", "before", "after", "change");
+    for [what, before, after, change] in rows(m) {
+        let _ = writeln!(out, "  {what:<30} {before:>22} {after:>22} {change:>8}");
+    }
+    if !m.shares.is_empty() {
+        out.push_str("each transform alone:\n");
+        for s in &m.shares {
+            let _ = writeln!(
+                out,
+                "  {:<22} saves {} ({} compressed){}",
+                s.transform,
+                signed(s.saved_bytes),
+                signed(s.saved_compressed_bytes),
+                if s.changes_image { "  — changes the image" } else { "" }
+            );
+        }
+    }
+    if let Some(a) = &m.artifact {
+        let _ = writeln!(out, "program check `{}`: {}", a.command.join(" "), a.detail);
+    }
+    out.push_str(&verdict(m, false));
+    out
+}
+
+fn verdict(m: &Measurement, markdown: bool) -> String {
+    let esc = |s: &str| if markdown { crate::escape::markdown_code(s) } else { crate::escape::control(s).into_owned() };
+    let mut out = String::new();
+    if m.safety.passed() {
+        let _ = writeln!(out, "same files and config (apart from expected differences: {})", m.safety.expected.len());
+    } else {
+        let _ = writeln!(out, "the proposal changes the image:");
+        for line in m.safety.unexpected.iter().take(20) {
+            let _ = writeln!(out, "  - {}", esc(line));
+        }
+    }
+    for line in m.safety.expected.iter().take(10) {
+        let _ = writeln!(out, "  - expected: {}", esc(line));
+    }
+    out
+}
+
+/// The same, as Markdown.
+pub fn markdown_table(m: &Measurement) -> String {
+    let mut out = format!("Measured with {}:\n\n| | before | after | change |\n|---|---:|---:|---:|\n", m.builder);
+    for [what, before, after, change] in rows(m) {
+        let _ = writeln!(out, "| {what} | {before} | {after} | {change} |");
+    }
+    if !m.shares.is_empty() {
+        out.push_str("\n| transform alone | saves | compressed | |\n|---|---:|---:|---|\n");
+        for s in &m.shares {
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} | {} |",
+                s.transform,
+                signed(s.saved_bytes),
+                signed(s.saved_compressed_bytes),
+                if s.changes_image { "changes the image" } else { "" }
+            );
+        }
+    }
+    out.push('\n');
+    out.push_str(&verdict(m, true));
+    out
+}
+
+/// Collects the output of a probe build.
+#[derive(Default)]
+struct Capture {
+    lines: Vec<String>,
+}
+
+impl Progress for Capture {
+    fn output(&mut self, line: &str) {
+        if self.lines.len() < 200 {
+            self.lines.push(line.to_string());
+        }
+    }
+    fn step_done(&mut self, _step: &StepReport) {}
+}
+
+/// Runs `argv` in the image `name` of the store (a probe build `FROM name` with an exec-form
+/// RUN, never cached): its exit status (0 or the step's code) and output.
+fn probe(opts: &MeasureOptions, name: &str, argv: &[String]) -> miette::Result<(i32, Vec<String>)> {
+    let json = serde_json::to_string(argv).map_err(error)?;
+    let text = format!("FROM {name}\nRUN {json}\n");
+    let mut options: BuildOptions = opts.build.options(Vec::new()).map_err(error)?;
+    options.no_cache = true;
+    options.output = None;
+    let store = Store::open_default().map_err(|e| error(format!("the store: {e}")))?;
+    let mut capture = Capture::default();
+    let outcome = {
+        let builder = Builder::new(store, options, &mut capture);
+        builder.build(&text)
+    };
+    match outcome {
+        Ok(_) => Ok((0, capture.lines)),
+        Err(BuildError::StepFailed { code, .. }) => Ok((code, capture.lines)),
+        Err(e) => Err(error(format!("running {} in {name}: {e}", argv.join(" ")))),
+    }
+}
+
+/// Shows that the multi-stage result still runs its program: the user's `--check`, else the
+/// image's own program with `--version`, then `--help`, then as is — the first that exits 0 in
+/// the original must exit 0 with the same output in the proposal.
+fn artifact_check(opts: &MeasureOptions, original: &str, before: &str, after: &str) -> miette::Result<ArtifactCheck> {
+    let program = program_of(original);
+    let candidates: Vec<Vec<String>> = match &opts.check {
+        Some(c) => vec![c.split_whitespace().map(str::to_string).collect()],
+        None => match program {
+            Some(p) => vec![
+                [p.clone(), vec!["--version".to_string()]].concat(),
+                [p.clone(), vec!["--help".to_string()]].concat(),
+                p,
+            ],
+            None => Vec::new(),
+        },
+    };
+    for command in candidates.into_iter().filter(|c| !c.is_empty()) {
+        let (code, output) = probe(opts, before, &command)?;
+        if code != 0 {
+            continue;
+        }
+        let (after_code, after_output) = probe(opts, after, &command)?;
+        let runs = after_code == 0 && after_output == output;
+        let detail = if runs {
+            "exits 0 with the same output in both images".to_string()
+        } else if after_code != 0 {
+            format!("exits {after_code} in the proposal (0 in the original)")
+        } else {
+            "exits 0 but prints something else in the proposal".to_string()
+        };
+        return Ok(ArtifactCheck { command, runs, detail });
+    }
+    Ok(ArtifactCheck {
+        command: Vec::new(),
+        runs: false,
+        detail: "no command exits 0 in the original image (give one with --check)".to_string(),
+    })
+}
+
+/// The image's program as an argv: ENTRYPOINT + CMD of the last stage, exec form or the shell
+/// form's words.
+fn program_of(text: &str) -> Option<Vec<String>> {
+    let scratch = crate::syntax::Scratch::default();
+    let doc = crate::model::document::Document::parse(text, &scratch).ok()?;
+    let stage = doc.model.stages.last()?;
+    let mut entrypoint = None;
+    let mut cmd = None;
+    for i in stage.instructions.clone() {
+        match crate::model::instruction::Command::parse(&doc.instructions[i], doc.text).ok()? {
+            crate::model::instruction::Command::Entrypoint(l) => {
+                entrypoint = Some(l);
+                cmd = None;
+            }
+            crate::model::instruction::Command::Cmd(l) => cmd = Some(l),
+            _ => {}
+        }
+    }
+    let words = |l: crate::model::instruction::CommandLine| match l {
+        crate::model::instruction::CommandLine::Exec(v) => v,
+        crate::model::instruction::CommandLine::Shell(s) => s.split_whitespace().map(str::to_string).collect(),
+    };
+    let mut argv = entrypoint.map(words).unwrap_or_default();
+    argv.extend(cmd.map(words).unwrap_or_default());
+    (!argv.is_empty()).then_some(argv)
+}

@@ -1,0 +1,304 @@
+//! `imgopt rewrite`: a smaller Dockerfile, proposed as edits of the file the user has.
+//!
+//! Each transform ([`transforms`]) reads the current text through the one model
+//! ([`crate::model`]: BuildKit's reading, typed commands, the stage-state fold, RUN scripts)
+//! and proposes [`Change`]s: edits of the source with a one-line reason. The driver applies
+//! them one transform at a time, re-reads the result, and goes round until nothing more
+//! changes, so every transform sees what the others did and a second rewrite of the proposal
+//! changes nothing. A change that needs newer Dockerfile syntax than the original uses
+//! ([`SyntaxLevel`]) is not applied: it is listed apart as an offer.
+
+pub mod edit;
+pub mod measure;
+pub mod render;
+pub mod safety;
+pub mod transforms;
+
+use std::path::{Path, PathBuf};
+
+use crate::lint::Edit;
+use crate::model::document::Document;
+use crate::model::instruction::Command;
+use crate::model::run_script::{run_scripts, RunScript};
+use crate::model::state::{fold_stage, StageState};
+
+pub use edit::LineTags;
+pub use transforms::{Transform, TRANSFORMS};
+
+/// Rounds over all transforms before the driver stops: each round that changes something
+/// re-reads the text, and transforms only ever make a file smaller or reorder it, so a real
+/// file settles in two or three.
+const MAX_ROUNDS: usize = 8;
+
+/// Newer Dockerfile syntax a change may need: Docker 20.10's built-in frontend has none of
+/// these unless the Dockerfile asks for a newer one with `# syntax=`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Feature {
+    /// `RUN --mount=...`.
+    RunMount,
+    /// `COPY --chmod=...`.
+    CopyChmod,
+    /// `RUN <<EOF` and `COPY <<EOF`.
+    Heredoc,
+}
+
+impl Feature {
+    pub fn describe(self) -> &'static str {
+        match self {
+            Feature::RunMount => "RUN --mount",
+            Feature::CopyChmod => "COPY --chmod",
+            Feature::Heredoc => "heredocs",
+        }
+    }
+}
+
+/// The newest syntax the original Dockerfile uses or declares: a proposal needs no more, so it
+/// builds wherever the original built.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SyntaxLevel {
+    /// A `# syntax=` directive names a frontend: every stable feature is available.
+    pub declared: bool,
+    pub used: Vec<Feature>,
+}
+
+impl SyntaxLevel {
+    pub fn of(doc: &Document<'_>) -> SyntaxLevel {
+        let declared = doc.directives.iter().any(|d| d.name == "syntax" && !d.value.trim().is_empty());
+        let mut used = Vec::new();
+        for ins in &doc.instructions {
+            if !ins.heredocs.is_empty() {
+                used.push(Feature::Heredoc);
+            }
+            if ins.is("RUN") && ins.flag("mount").is_some() {
+                used.push(Feature::RunMount);
+            }
+            if (ins.is("COPY") || ins.is("ADD")) && ins.flag("chmod").is_some() {
+                used.push(Feature::CopyChmod);
+            }
+        }
+        used.sort();
+        used.dedup();
+        SyntaxLevel { declared, used }
+    }
+
+    pub fn allows(&self, feature: Feature) -> bool {
+        self.declared || self.used.contains(&feature)
+    }
+}
+
+/// One rewrite a transform proposes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Change {
+    /// Non-overlapping edits of the current text.
+    pub edits: Vec<Edit>,
+    /// Why, in one line (shown on the diff hunk).
+    pub reason: String,
+    /// Newer syntax the result needs, if any.
+    pub needs: Option<Feature>,
+}
+
+impl Change {
+    pub fn new(reason: impl Into<String>, edits: Vec<Edit>) -> Change {
+        Change { edits, reason: reason.into(), needs: None }
+    }
+
+    pub fn needing(mut self, feature: Feature) -> Change {
+        self.needs = Some(feature);
+        self
+    }
+}
+
+/// What a transform reads: the current text, read once per transform and round.
+pub struct Context<'d, 'a> {
+    pub doc: &'d Document<'a>,
+    /// Every instruction's typed command (None where BuildKit's reading has none).
+    pub commands: Vec<Option<Command>>,
+    /// For every instruction of a stage (FROM excluded), the stage state before it.
+    pub states: Vec<Option<StageState>>,
+    /// Every RUN of a POSIX-shell stage, parsed.
+    pub scripts: Vec<RunScript<'d, 'a>>,
+    pub syntax: &'d SyntaxLevel,
+    /// The build context, when the files can be looked at (ADD → COPY, manifests).
+    pub context_dir: Option<&'d Path>,
+    /// For each line of the current text, its line in the original (see [`LineTags`]).
+    pub origins: &'d [Option<usize>],
+}
+
+impl<'d, 'a> Context<'d, 'a> {
+    pub fn new(
+        doc: &'d Document<'a>,
+        syntax: &'d SyntaxLevel,
+        context_dir: Option<&'d Path>,
+        origins: &'d [Option<usize>],
+    ) -> Self {
+        let commands = doc.instructions.iter().map(|i| Command::parse(i, doc.text).ok()).collect();
+        let mut states = vec![None; doc.instructions.len()];
+        for stage in &doc.model.stages {
+            fold_stage(&doc.syntax, &doc.model, stage, |index, state| states[index] = Some(state.clone()));
+        }
+        Context { doc, commands, states, scripts: run_scripts(doc), syntax, context_dir, origins }
+    }
+
+    /// The line (1-based) of instruction `index` in the file the user has: where it was
+    /// before earlier rewrites moved it.
+    pub fn line(&self, index: usize) -> usize {
+        let line = self.doc.instructions[index].start_line;
+        self.origins.get(line - 1).copied().flatten().map_or(line, |o| o + 1)
+    }
+
+    pub fn text(&self) -> &'a str {
+        self.doc.text
+    }
+
+    pub fn script(&self, index: usize) -> Option<&RunScript<'d, 'a>> {
+        self.scripts.iter().find(|s| s.index == index)
+    }
+}
+
+/// A change the driver applied.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Applied {
+    pub transform: &'static str,
+    pub reason: String,
+}
+
+/// A change left out because it needs newer syntax than the original uses.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Offer {
+    pub transform: &'static str,
+    pub reason: String,
+    pub needs: Feature,
+}
+
+/// What to rewrite and with what.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// Only these transforms (by name); all when empty.
+    pub only: Vec<String>,
+    pub context_dir: Option<PathBuf>,
+}
+
+/// The rewrite of one Dockerfile.
+#[derive(Debug, Clone)]
+pub struct Proposal {
+    pub original: String,
+    pub text: String,
+    pub applied: Vec<Applied>,
+    pub offers: Vec<Offer>,
+    /// Changes dropped because their result did not read back as a Dockerfile (a transform's
+    /// bug: the tests over the corpus require this to stay empty).
+    pub rejected: Vec<Applied>,
+    /// Which applied changes touched each line of `text` (see [`LineTags`]).
+    pub tags: LineTags,
+}
+
+impl Proposal {
+    pub fn changed(&self) -> bool {
+        self.original != self.text
+    }
+}
+
+/// Why a rewrite could not be proposed.
+#[derive(Debug, thiserror::Error)]
+pub enum RewriteError {
+    #[error("unknown transform `{0}` (known: {known})", known = transform_names())]
+    UnknownTransform(String),
+    #[error("the Dockerfile does not parse: {0}")]
+    Parse(String),
+}
+
+fn transform_names() -> String {
+    TRANSFORMS.iter().map(|t| t.name).collect::<Vec<_>>().join(", ")
+}
+
+/// The transforms `only` names (all when empty).
+pub fn selected(only: &[String]) -> Result<Vec<&'static Transform>, RewriteError> {
+    if only.is_empty() {
+        return Ok(TRANSFORMS.iter().collect());
+    }
+    for name in only {
+        if !TRANSFORMS.iter().any(|t| t.name == name) {
+            return Err(RewriteError::UnknownTransform(name.clone()));
+        }
+    }
+    Ok(TRANSFORMS.iter().filter(|t| only.iter().any(|o| o == t.name)).collect())
+}
+
+/// Proposes a rewrite of `text` (a Dockerfile without its byte-order mark).
+pub fn propose(text: &str, options: &Options) -> Result<Proposal, RewriteError> {
+    let transforms = selected(&options.only)?;
+    let scratch = crate::syntax::Scratch::default();
+    let syntax = {
+        let doc = Document::parse(text, &scratch).map_err(|e| RewriteError::Parse(e.to_string()))?;
+        SyntaxLevel::of(&doc)
+    };
+    let mut current = text.to_string();
+    let mut tags = LineTags::new(&current);
+    let mut applied: Vec<Applied> = Vec::new();
+    let mut offers: Vec<Offer> = Vec::new();
+    let mut rejected: Vec<Applied> = Vec::new();
+    for _ in 0..MAX_ROUNDS {
+        let mut progressed = false;
+        for transform in &transforms {
+            let scratch = crate::syntax::Scratch::default();
+            let Ok(doc) = Document::parse(&current, &scratch) else { break };
+            let cx = Context::new(&doc, &syntax, options.context_dir.as_deref(), &tags.origins);
+            let mut taken: Vec<std::ops::Range<usize>> = Vec::new();
+            let mut chosen: Vec<Change> = Vec::new();
+            for change in (transform.propose)(&cx) {
+                if let Some(needs) = change.needs.filter(|f| !syntax.allows(*f)) {
+                    let offer = Offer { transform: transform.name, reason: change.reason, needs };
+                    if !offers.contains(&offer) {
+                        offers.push(offer);
+                    }
+                    continue;
+                }
+                // Changes are applied one at a time, last first: their extents must not meet.
+                let Some(extent) = extent(&change) else { continue };
+                if !taken.iter().any(|t| extent.start <= t.end && t.start <= extent.end) {
+                    taken.push(extent);
+                    chosen.push(change);
+                }
+            }
+            drop(cx);
+            drop(doc);
+            // Later changes first, so the offsets of earlier ones stay right.
+            chosen.sort_by_key(|c| std::cmp::Reverse(extent(c).map(|e| e.start)));
+            for change in chosen {
+                let next = edit::apply(&current, &change.edits);
+                if next == current {
+                    continue;
+                }
+                if !reads_back(&next) {
+                    rejected.push(Applied { transform: transform.name, reason: change.reason });
+                    continue;
+                }
+                let id = applied.len();
+                tags = tags.carry(&current, &next, id);
+                applied.push(Applied { transform: transform.name, reason: change.reason });
+                current = next;
+                progressed = true;
+            }
+        }
+        if !progressed {
+            break;
+        }
+    }
+    Ok(Proposal { original: text.to_string(), text: current, applied, offers, rejected, tags })
+}
+
+/// From the first edit's start to the last edit's end.
+fn extent(change: &Change) -> Option<std::ops::Range<usize>> {
+    let start = change.edits.iter().map(|e| e.range.start).min()?;
+    let end = change.edits.iter().map(|e| e.range.end).max()?;
+    Some(start..end)
+}
+
+/// Whether `text` reads as a Dockerfile a build accepts: BuildKit's parser and every
+/// instruction's typed command.
+pub fn reads_back(text: &str) -> bool {
+    let scratch = crate::syntax::Scratch::default();
+    let Ok(doc) = Document::parse(text, &scratch) else { return false };
+    doc.instructions.iter().all(|i| Command::parse(i, doc.text).is_ok())
+}

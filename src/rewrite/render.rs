@@ -1,0 +1,157 @@
+//! Showing a proposal: a unified diff whose hunk headers name the transforms that made each
+//! hunk and why (the `@@ ... @@` section text, which `git apply` and `patch` ignore), JSON,
+//! and Markdown for a job summary.
+
+use std::collections::BTreeSet;
+use std::fmt::Write as _;
+
+use serde::Serialize;
+
+use super::measure::Measurement;
+use super::{Applied, Offer, Proposal};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    Diff,
+    Json,
+    Markdown,
+}
+
+/// One hunk of the diff with the changes that made it.
+struct Hunk {
+    header: String,
+    body: String,
+    changes: BTreeSet<usize>,
+}
+
+fn hunks(p: &Proposal) -> Vec<Hunk> {
+    use similar::{ChangeTag, DiffTag};
+    let diff = similar::TextDiff::from_lines(&p.original, &p.text);
+    let mut out = Vec::new();
+    for group in diff.grouped_ops(3) {
+        let (Some(first), Some(last)) = (group.first(), group.last()) else { continue };
+        let old = first.old_range().start..last.old_range().end;
+        let new = first.new_range().start..last.new_range().end;
+        let mut changes = BTreeSet::new();
+        let mut body = String::new();
+        for op in &group {
+            match op.tag() {
+                DiffTag::Equal => {}
+                DiffTag::Delete => changes.extend(p.tags.within(op.new_range().start..op.new_range().start)),
+                DiffTag::Insert | DiffTag::Replace => changes.extend(p.tags.within(op.new_range())),
+            }
+            for change in diff.iter_changes(op) {
+                let sign = match change.tag() {
+                    ChangeTag::Equal => ' ',
+                    ChangeTag::Delete => '-',
+                    ChangeTag::Insert => '+',
+                };
+                body.push(sign);
+                body.push_str(&crate::escape::control(change.value().trim_end_matches(['\n', '\r'])));
+                body.push('\n');
+                if change.missing_newline() {
+                    body.push_str("\\ No newline at end of file\n");
+                }
+            }
+        }
+        let range = |r: &std::ops::Range<usize>| match r.len() {
+            0 => format!("{},0", r.start),
+            1 => format!("{}", r.start + 1),
+            n => format!("{},{n}", r.start + 1),
+        };
+        let header = format!("@@ -{} +{} @@", range(&old), range(&new));
+        out.push(Hunk { header, body, changes });
+    }
+    out
+}
+
+fn label(applied: &[Applied], ids: &BTreeSet<usize>) -> String {
+    ids.iter()
+        .filter_map(|&i| applied.get(i))
+        .map(|a| format!("{}: {}", a.transform, a.reason))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// The proposal as a unified diff of `path`, each hunk labelled.
+pub fn diff(path: &str, p: &Proposal) -> String {
+    if !p.changed() {
+        return String::new();
+    }
+    let path = crate::escape::control(path);
+    let mut out = format!("--- a/{path}\n+++ b/{path}\n");
+    for hunk in hunks(p) {
+        let label = label(&p.applied, &hunk.changes);
+        let label = crate::escape::control(&label);
+        let _ = writeln!(out, "{}{}{label}", hunk.header, if label.is_empty() { "" } else { " " });
+        out.push_str(&hunk.body);
+    }
+    out
+}
+
+/// The offers (changes that need newer syntax), one line each.
+pub fn offers(p: &Proposal) -> String {
+    let mut out = String::new();
+    for o in &p.offers {
+        let _ = writeln!(
+            out,
+            "offer ({}, needs {}): {}",
+            o.transform,
+            o.needs.describe(),
+            crate::escape::control(&o.reason)
+        );
+    }
+    out
+}
+
+#[derive(Serialize)]
+struct JsonReport<'a> {
+    file: &'a str,
+    changed: bool,
+    applied: &'a [Applied],
+    offers: &'a [Offer],
+    proposal: &'a str,
+    diff: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    measurement: Option<&'a Measurement>,
+}
+
+pub fn json(path: &str, p: &Proposal, measurement: Option<&Measurement>) -> String {
+    let report = JsonReport {
+        file: path,
+        changed: p.changed(),
+        applied: &p.applied,
+        offers: &p.offers,
+        proposal: &p.text,
+        diff: diff(path, p),
+        measurement,
+    };
+    serde_json::to_string_pretty(&report).unwrap_or_default() + "\n"
+}
+
+/// For a job summary: what changed and why, the diff, and the measured table.
+pub fn markdown(path: &str, p: &Proposal, measurement: Option<&Measurement>) -> String {
+    let mut out = format!("### imgopt rewrite: {}\n\n", crate::escape::markdown_code(path));
+    if !p.changed() {
+        out.push_str("Nothing to propose.\n");
+    } else {
+        for a in &p.applied {
+            let _ = writeln!(out, "- **{}**: {}", a.transform, crate::escape::markdown_code(&a.reason));
+        }
+        let _ = write!(out, "\n```diff\n{}```\n", diff(path, p).replace("```", "`\u{200b}``"));
+    }
+    for o in &p.offers {
+        let _ = writeln!(
+            out,
+            "- offer, needs {}: **{}**: {}",
+            o.needs.describe(),
+            o.transform,
+            crate::escape::markdown_code(&o.reason)
+        );
+    }
+    if let Some(m) = measurement {
+        out.push('\n');
+        out.push_str(&super::measure::markdown_table(m));
+    }
+    out
+}

@@ -1,0 +1,42 @@
+//! The transforms, one module each. Each reads the current text ([`super::Context`]) and
+//! proposes changes; each is idempotent (run on its own output it proposes nothing) and
+//! composes with the others through the driver ([`super::propose`]).
+
+mod add_to_copy;
+mod cache_order;
+mod cleanup;
+mod copy_chown;
+mod merge_runs;
+mod multi_stage;
+mod packages;
+pub mod runs;
+
+use super::{Change, Context};
+
+pub struct Transform {
+    pub name: &'static str,
+    /// What it does, in one line (`imgopt rewrite --help`, the README).
+    pub summary: &'static str,
+    /// What the image gains: bytes, or build time (cache order saves no bytes).
+    pub saves: Saves,
+    pub propose: fn(&Context<'_, '_>) -> Vec<Change>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Saves {
+    Bytes,
+    BuildTime,
+}
+
+/// Every transform, in the order the driver runs them: cleanups join their creators before
+/// RUNs are merged, so a merge does not take a cleanup away from the layer it belongs to.
+pub static TRANSFORMS: [Transform; 7] = [
+    packages::TRANSFORM,
+    cleanup::TRANSFORM,
+    merge_runs::TRANSFORM,
+    copy_chown::TRANSFORM,
+    add_to_copy::TRANSFORM,
+    cache_order::TRANSFORM,
+    multi_stage::TRANSFORM,
+];

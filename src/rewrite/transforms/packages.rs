@@ -1,0 +1,38 @@
+//! Package-manager hygiene: what the linter's package rules would fix, applied — apt's
+//! `--no-install-recommends` and lists removed in the same RUN, `apk add --no-cache`, `pip
+//! install --no-cache-dir`, language and rpm caches cleaned where they are filled. The
+//! knowledge lives in one place, the rules (`src/lint/rules/`); this transform takes their
+//! fixes. A `RUN --mount=type=cache` for those caches needs BuildKit's mount syntax: it is
+//! offered when the original does not use it yet.
+
+use super::{Saves, Transform};
+use crate::lint::{lint_text, Settings};
+use crate::rewrite::{Change, Context, Feature};
+
+pub const TRANSFORM: Transform = Transform {
+    name: "package-hygiene",
+    summary: "apt --no-install-recommends and lists removed, apk --no-cache, pip --no-cache-dir, package caches cleaned in the RUN that fills them.",
+    saves: Saves::Bytes,
+    propose,
+};
+
+/// The rules whose fixes this transform applies.
+const RULES: &[&str] = &["IMG202", "IMG203", "IMG204", "IMG205", "IMG209", "IMG210"];
+
+fn propose(cx: &Context<'_, '_>) -> Vec<Change> {
+    let settings = Settings { select: RULES.iter().map(|c| c.to_string()).collect(), ..Settings::default() };
+    let ships = cx.doc.model.shipping_stages();
+    let mut out = Vec::new();
+    for d in lint_text(cx.text(), &settings) {
+        let Some(fix) = d.fix else { continue };
+        let stage = cx.doc.instructions.iter().position(|i| i.span.contains(&d.span.start));
+        let shipped = stage.and_then(|i| cx.doc.model.stage_of(i)).is_some_and(|s| ships[s.index]);
+        if !shipped || fix.edits.is_empty() {
+            continue;
+        }
+        let change = Change::new(format!("{} ({})", fix.description, d.rule), fix.edits);
+        let uses_mount = fix.description.contains("--mount");
+        out.push(if uses_mount { change.needing(Feature::RunMount) } else { change });
+    }
+    out
+}
