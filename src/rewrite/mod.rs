@@ -233,6 +233,8 @@ pub fn propose(text: &str, options: &Options) -> Result<Proposal, RewriteError> 
         let doc = Document::parse(text, &scratch).map_err(|e| RewriteError::Parse(e.to_string()))?;
         SyntaxLevel::of(&doc)
     };
+    // A change may not make the file read worse than the original does.
+    let refused = refused_instructions(text);
     let mut current = text.to_string();
     let mut tags = LineTags::new(&current);
     let mut applied: Vec<Applied> = Vec::new();
@@ -270,7 +272,7 @@ pub fn propose(text: &str, options: &Options) -> Result<Proposal, RewriteError> 
                 if next == current {
                     continue;
                 }
-                if !reads_back(&next) {
+                if refused_instructions(&next).is_none_or(|n| refused.is_some_and(|r| n > r)) {
                     rejected.push(Applied { transform: transform.name, reason: change.reason });
                     continue;
                 }
@@ -295,10 +297,16 @@ fn extent(change: &Change) -> Option<std::ops::Range<usize>> {
     Some(start..end)
 }
 
+/// How many instructions of `text` a build refuses (BuildKit's parser accepts the file, but
+/// an instruction has no typed command), or None when the file does not parse.
+pub fn refused_instructions(text: &str) -> Option<usize> {
+    let scratch = crate::syntax::Scratch::default();
+    let doc = Document::parse(text, &scratch).ok()?;
+    Some(doc.instructions.iter().filter(|i| Command::parse(i, doc.text).is_err()).count())
+}
+
 /// Whether `text` reads as a Dockerfile a build accepts: BuildKit's parser and every
 /// instruction's typed command.
 pub fn reads_back(text: &str) -> bool {
-    let scratch = crate::syntax::Scratch::default();
-    let Ok(doc) = Document::parse(text, &scratch) else { return false };
-    doc.instructions.iter().all(|i| Command::parse(i, doc.text).is_ok())
+    refused_instructions(text) == Some(0)
 }

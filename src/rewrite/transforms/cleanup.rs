@@ -9,6 +9,7 @@ use super::merge_runs::METADATA_ONLY;
 use super::runs::append;
 use super::{Saves, Transform};
 use crate::lint::checker::edit;
+use crate::model::caches;
 use crate::model::cleanup::{cleanup_only, copies_into, run_creates, Removes};
 use crate::model::instruction::Command;
 use crate::rewrite::edit::lines_of;
@@ -84,12 +85,34 @@ fn independent(cx: &Context<'_, '_>, k: usize, removals: &[Removes<'_>], cleanup
             Removes::Paths(paths) => paths.iter().all(|p| p.starts_with('/')),
             Removes::Cache(_) => true,
         }),
-        Some(Command::Run(_)) => cx
-            .script(k)
-            .is_some_and(|s| !removals.iter().any(|r| run_creates(s, ins.source(cx.text()), r))),
+        Some(Command::Run(_)) => {
+            let source = ins.source(cx.text());
+            cx.script(k).is_some_and(|s| !removals.iter().any(|r| run_creates(s, source, r) || uses_manager(source, r)))
+        }
         Some(Command::Copy(copy)) => !copies_into(&destination(cx, k, &copy.dest.text), removals),
         _ => false,
     }
+}
+
+/// Whether a RUN's text names the package manager whose files `removal` deletes (`xargs
+/// apt-get install < list` needs the apt lists although no command is named `apt-get`).
+fn uses_manager(source: &str, removal: &Removes<'_>) -> bool {
+    let kind = match removal {
+        Removes::Cache(kind) => Some(*kind),
+        Removes::Paths(paths) => paths.iter().find_map(|p| caches::classify(p.trim_end_matches('*')).map(|(k, _)| k.name)),
+    };
+    let words: &[&str] = match kind.map(|k| k.split('-').next().unwrap_or(k)) {
+        Some("apt") => &["apt", "dpkg"],
+        Some("apk") => &["apk"],
+        Some("pip") => &["pip", "python"],
+        Some("npm" | "yarn") => &["npm", "yarn", "node"],
+        Some("rpm" | "dnf" | "yum") => &["yum", "dnf", "rpm"],
+        Some("composer") => &["composer"],
+        Some("go") => &["go "],
+        Some(_) => &[],
+        None => return false,
+    };
+    words.iter().any(|w| source.contains(w))
 }
 
 /// A COPY destination as an absolute path (relative ones are under the WORKDIR).

@@ -63,8 +63,8 @@ pub fn shape(cx: &Context<'_, '_>, script: &RunScript<'_, '_>) -> Option<Shape> 
     if items.iter().any(|i| i.separator == Some(Separator::Background)) {
         return None;
     }
-    let start = part.offset + parsed.script.span.start;
-    let end = part.offset + parsed.script.span.end;
+    let start = part.offset + items[0].span.start;
+    let end = part.offset + list_end(&items[items.len() - 1]);
     let args_end = run.args_span.end;
     // Only blanks and one `;` may follow the last list: a comment would swallow what is joined.
     let tail = cx.text().get(end..args_end)?.trim();
@@ -96,6 +96,12 @@ pub fn shape(cx: &Context<'_, '_>, script: &RunScript<'_, '_>) -> Option<Shape> 
         errexit,
         ends_in_pipeline: last.rest.is_empty() && !last.first.negated,
     })
+}
+
+/// Where an and-or list's last command ends (its span runs on over a trailing comment).
+fn list_end(list: &shell::AndOr<'_>) -> usize {
+    let last = list.rest.last().map_or(&list.first, |(_, p)| p);
+    last.commands.last().map_or(list.span.end, |c| c.span().end)
 }
 
 fn has_function(script: &Script<'_>) -> bool {

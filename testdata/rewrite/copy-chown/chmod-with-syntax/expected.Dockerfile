@@ -1,0 +1,3 @@
+# syntax=docker/dockerfile:1
+FROM alpine:3.20
+COPY --chmod=755 bin/ /opt/bin/

@@ -1,0 +1,15 @@
+FROM debian:12 AS build
+RUN apt-get update && apt-get install -y --no-install-recommends gcc libc6-dev && rm -rf /var/lib/apt/lists/*
+WORKDIR /src
+COPY hello.c .
+RUN gcc -O2 -o /usr/local/bin/hello hello.c
+RUN useradd -r app
+USER app
+CMD ["/usr/local/bin/hello"]
+
+FROM debian:12
+COPY --from=build /usr/local/bin/hello /usr/local/bin/hello
+WORKDIR /src
+RUN useradd -r app
+USER app
+CMD ["/usr/local/bin/hello"]
