@@ -16,7 +16,7 @@ pub mod transforms;
 
 use std::path::{Path, PathBuf};
 
-use crate::lint::Edit;
+use crate::lint::{lint_text, Diagnostic, Edit, Settings};
 use crate::model::document::Document;
 use crate::model::instruction::Command;
 use crate::model::run_script::{run_scripts, RunScript};
@@ -123,7 +123,12 @@ pub struct Context<'d, 'a> {
     pub context_dir: Option<&'d Path>,
     /// For each line of the current text, its line in the original (see [`LineTags`]).
     pub origins: &'d [Option<usize>],
+    findings: std::cell::OnceCell<Vec<Diagnostic>>,
 }
+
+/// The lint rules whose fixes transforms take (the knowledge lives in the rule): read once per
+/// text for all of them.
+const LINT_RULES: &[&str] = &["IMG115", "IMG202", "IMG203", "IMG204", "IMG205", "IMG209", "IMG210"];
 
 impl<'d, 'a> Context<'d, 'a> {
     pub fn new(
@@ -137,7 +142,26 @@ impl<'d, 'a> Context<'d, 'a> {
         for stage in &doc.model.stages {
             fold_stage(&doc.syntax, &doc.model, stage, |index, state| states[index] = Some(state.clone()));
         }
-        Context { doc, commands, states, scripts: run_scripts(doc), syntax, context_dir, origins }
+        Context {
+            doc,
+            commands,
+            states,
+            scripts: run_scripts(doc),
+            syntax,
+            context_dir,
+            origins,
+            findings: std::cell::OnceCell::new(),
+        }
+    }
+
+    /// The findings of the lint rule `code` on the current text (one of [`LINT_RULES`]).
+    pub fn findings<'s>(&'s self, code: &'s str) -> impl Iterator<Item = &'s Diagnostic> {
+        debug_assert!(LINT_RULES.contains(&code), "{code} is not read for the rewriter");
+        let all = self.findings.get_or_init(|| {
+            let settings = Settings { select: LINT_RULES.iter().map(|c| c.to_string()).collect(), ..Settings::default() };
+            lint_text(self.doc.text, &settings)
+        });
+        all.iter().filter(move |d| d.code == code)
     }
 
     /// The line (1-based) of instruction `index` in the file the user has: where it was
@@ -240,54 +264,75 @@ pub fn propose(text: &str, options: &Options) -> Result<Proposal, RewriteError> 
     let mut applied: Vec<Applied> = Vec::new();
     let mut offers: Vec<Offer> = Vec::new();
     let mut rejected: Vec<Applied> = Vec::new();
-    for _ in 0..MAX_ROUNDS {
-        let mut progressed = false;
-        for transform in &transforms {
+    // The text is read once per change applied and once per round that finds nothing more:
+    // transforms after one that proposed nothing see the same reading.
+    let (mut round, mut next_transform, mut progressed) = (0, 0, false);
+    while round < MAX_ROUNDS {
+        let pending = {
             let scratch = crate::syntax::Scratch::default();
             let Ok(doc) = Document::parse(&current, &scratch) else { break };
             let cx = Context::new(&doc, &syntax, options.context_dir.as_deref(), &tags.origins);
-            let mut taken: Vec<std::ops::Range<usize>> = Vec::new();
-            let mut chosen: Vec<Change> = Vec::new();
-            for change in (transform.propose)(&cx) {
-                if let Some(needs) = change.needs.filter(|f| !syntax.allows(*f)) {
-                    let offer = Offer { transform: transform.name, reason: change.reason, needs };
-                    if !offers.contains(&offer) {
-                        offers.push(offer);
-                    }
-                    continue;
-                }
-                // Changes are applied one at a time, last first: their extents must not meet.
-                let Some(extent) = extent(&change) else { continue };
-                if !taken.iter().any(|t| extent.start <= t.end && t.start <= extent.end) {
-                    taken.push(extent);
-                    chosen.push(change);
+            let mut pending = None;
+            while next_transform < transforms.len() {
+                let transform = transforms[next_transform];
+                next_transform += 1;
+                let chosen = choose(transform, (transform.propose)(&cx), &syntax, &mut offers);
+                if !chosen.is_empty() {
+                    pending = Some((transform, chosen));
+                    break;
                 }
             }
-            drop(cx);
-            drop(doc);
-            // Later changes first, so the offsets of earlier ones stay right.
-            chosen.sort_by_key(|c| std::cmp::Reverse(extent(c).map(|e| e.start)));
-            for change in chosen {
-                let next = edit::apply(&current, &change.edits);
-                if next == current {
-                    continue;
-                }
-                if refused_instructions(&next).is_none_or(|n| refused.is_some_and(|r| n > r)) {
-                    rejected.push(Applied { transform: transform.name, reason: change.reason });
-                    continue;
-                }
-                let id = applied.len();
-                tags = tags.carry(&current, &next, id);
-                applied.push(Applied { transform: transform.name, reason: change.reason });
-                current = next;
-                progressed = true;
+            pending
+        };
+        let Some((transform, chosen)) = pending else {
+            if !progressed {
+                break;
             }
-        }
-        if !progressed {
-            break;
+            (round, next_transform, progressed) = (round + 1, 0, false);
+            continue;
+        };
+        // Later changes first, so the offsets of earlier ones stay right.
+        for change in chosen {
+            let next = edit::apply(&current, &change.edits);
+            if next == current {
+                continue;
+            }
+            if refused_instructions(&next).is_none_or(|n| refused.is_some_and(|r| n > r)) {
+                rejected.push(Applied { transform: transform.name, reason: change.reason });
+                continue;
+            }
+            let id = applied.len();
+            tags = tags.carry(&current, &next, id);
+            applied.push(Applied { transform: transform.name, reason: change.reason });
+            current = next;
+            progressed = true;
         }
     }
     Ok(Proposal { original: text.to_string(), text: current, applied, offers, rejected, tags })
+}
+
+/// The changes of one transform to apply now: offers set aside (those needing newer syntax),
+/// then changes whose extents do not meet, last first.
+fn choose(transform: &Transform, changes: Vec<Change>, syntax: &SyntaxLevel, offers: &mut Vec<Offer>) -> Vec<Change> {
+    let mut taken: Vec<std::ops::Range<usize>> = Vec::new();
+    let mut chosen: Vec<Change> = Vec::new();
+    for change in changes {
+        if let Some(needs) = change.needs.filter(|f| !syntax.allows(*f)) {
+            let offer = Offer { transform: transform.name, reason: change.reason, needs };
+            if !offers.contains(&offer) {
+                offers.push(offer);
+            }
+            continue;
+        }
+        // Changes are applied one at a time, last first: their extents must not meet.
+        let Some(extent) = extent(&change) else { continue };
+        if !taken.iter().any(|t| extent.start <= t.end && t.start <= extent.end) {
+            taken.push(extent);
+            chosen.push(change);
+        }
+    }
+    chosen.sort_by_key(|c| std::cmp::Reverse(extent(c).map(|e| e.start)));
+    chosen
 }
 
 /// From the first edit's start to the last edit's end.

@@ -47,7 +47,7 @@ fn hunks(p: &Proposal) -> Vec<Hunk> {
                     ChangeTag::Insert => '+',
                 };
                 body.push(sign);
-                body.push_str(&crate::escape::control(change.value().trim_end_matches(['\n', '\r'])));
+                body.push_str(&crate::escape::source_line(change.value().trim_end_matches(['\n', '\r'])));
                 body.push('\n');
                 if change.missing_newline() {
                     body.push_str("\\ No newline at end of file\n");

@@ -7,7 +7,7 @@ use std::io::Read;
 use std::path::Path;
 
 use super::{Saves, Transform};
-use crate::lint::{lint_text, Applicability, Settings};
+use crate::lint::Applicability;
 use crate::model::instruction::Command;
 use crate::rewrite::{Change, Context};
 
@@ -19,10 +19,9 @@ pub const TRANSFORM: Transform = Transform {
 };
 
 fn propose(cx: &Context<'_, '_>) -> Vec<Change> {
-    let settings = Settings { select: vec!["IMG115".to_string()], ..Settings::default() };
     let mut out = Vec::new();
-    for d in lint_text(cx.text(), &settings) {
-        let Some(fix) = d.fix.filter(|f| f.applicability == Applicability::Safe) else { continue };
+    for d in cx.findings("IMG115") {
+        let Some(fix) = d.fix.as_ref().filter(|f| f.applicability == Applicability::Safe) else { continue };
         let Some(index) = cx.doc.instructions.iter().position(|i| i.span.contains(&d.span.start)) else { continue };
         let Some(Command::Copy(add)) = &cx.commands[index] else { continue };
         if let Some(dir) = cx.context_dir {
@@ -31,7 +30,7 @@ fn propose(cx: &Context<'_, '_>) -> Vec<Change> {
             }
         }
         let line = cx.line(index);
-        out.push(Change::new(format!("line {line}: ADD only copies local files here; COPY says so"), fix.edits));
+        out.push(Change::new(format!("line {line}: ADD only copies local files here; COPY says so"), fix.edits.clone()));
     }
     out
 }

@@ -6,7 +6,6 @@
 //! offered when the original does not use it yet.
 
 use super::{Saves, Transform};
-use crate::lint::{lint_text, Settings};
 use crate::rewrite::{Change, Context, Feature};
 
 pub const TRANSFORM: Transform = Transform {
@@ -20,17 +19,16 @@ pub const TRANSFORM: Transform = Transform {
 const RULES: &[&str] = &["IMG202", "IMG203", "IMG204", "IMG205", "IMG209", "IMG210"];
 
 fn propose(cx: &Context<'_, '_>) -> Vec<Change> {
-    let settings = Settings { select: RULES.iter().map(|c| c.to_string()).collect(), ..Settings::default() };
     let ships = cx.doc.model.shipping_stages();
     let mut out = Vec::new();
-    for d in lint_text(cx.text(), &settings) {
-        let Some(fix) = d.fix else { continue };
+    for d in RULES.iter().flat_map(|code| cx.findings(code)) {
+        let Some(fix) = &d.fix else { continue };
         let stage = cx.doc.instructions.iter().position(|i| i.span.contains(&d.span.start));
         let shipped = stage.and_then(|i| cx.doc.model.stage_of(i)).is_some_and(|s| ships[s.index]);
         if !shipped || fix.edits.is_empty() {
             continue;
         }
-        let change = Change::new(format!("{} ({})", fix.description, d.rule), fix.edits);
+        let change = Change::new(format!("{} ({})", fix.description, d.rule), fix.edits.clone());
         let uses_mount = fix.description.contains("--mount");
         out.push(if uses_mount { change.needing(Feature::RunMount) } else { change });
     }

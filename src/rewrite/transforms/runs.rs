@@ -71,14 +71,28 @@ pub fn shape(cx: &Context<'_, '_>, script: &RunScript<'_, '_>) -> Option<Shape> 
     if !(tail.is_empty() || tail == ";") {
         return None;
     }
+    // A command inside a subshell `( ... )` or a pipeline of several commands (each runs in a
+    // subshell) changes nothing after it.
+    let isolated: Vec<std::ops::Range<usize>> = items
+        .iter()
+        .flat_map(|item| std::iter::once(&item.first).chain(item.rest.iter().map(|(_, p)| p)))
+        .flat_map(|p| {
+            let piped = p.commands.len() > 1;
+            p.commands.iter().filter(move |c| piped || is_subshell(c)).map(|c| c.span())
+        })
+        .collect();
     let stateful_commands: Vec<(bool, String)> = shell::simple_commands(&parsed.script)
         .into_iter()
-        .filter(|(_, context)| !context.in_substitution)
+        .filter(|(command, context)| {
+            !context.in_substitution
+                && !isolated.iter().any(|r| r.start <= command.span.start && command.span.end <= r.end)
+        })
         .filter_map(|(command, context)| {
             let first = command.words.first().and_then(|w| w.static_text());
             let name = first.map(|n| n.rsplit('/').next().unwrap_or(n));
             let stateful = name.is_some_and(|n| STATEFUL.contains(&n)) || command.words.is_empty();
-            stateful.then(|| (context.depth == 0, cx.text()[part.offset + command.span.start..part.offset + command.span.end].to_string()))
+            let text = &cx.text()[part.offset + command.span.start..part.offset + command.span.end];
+            stateful.then(|| (context.depth == 0, text.to_string()))
         })
         .collect();
     let has_function = has_function(&parsed.script);
@@ -102,6 +116,10 @@ pub fn shape(cx: &Context<'_, '_>, script: &RunScript<'_, '_>) -> Option<Shape> 
 fn list_end(list: &shell::AndOr<'_>) -> usize {
     let last = list.rest.last().map_or(&list.first, |(_, p)| p);
     last.commands.last().map_or(list.span.end, |c| c.span().end)
+}
+
+fn is_subshell(command: &ShellCommand<'_>) -> bool {
+    matches!(command, ShellCommand::Compound(c) if matches!(c.kind, shell::CompoundKind::Subshell(_)))
 }
 
 fn has_function(script: &Script<'_>) -> bool {
