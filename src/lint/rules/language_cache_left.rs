@@ -1,6 +1,7 @@
 use super::{Rule, RuleMeta};
 use crate::lint::checker::Checker;
-use crate::lint::{Category, Severity};
+use crate::lint::checker::edit;
+use crate::lint::{Applicability, Category, Severity};
 use crate::model::caches::{self, WellKnown};
 use crate::model::run_script::{RunCommand, PLAIN};
 
@@ -11,11 +12,12 @@ pub static RULE: Rule = Rule {
         category: Category::Size,
         severity: Severity::Info,
         hadolint: &["DL3060"],
+        fix: Some(Applicability::Unsafe),
         summary: "npm, yarn, composer, go or cargo downloads left in their cache inside the layer.",
         why: "Language package managers keep every download in a cache directory (~/.npm, the yarn cache, ~/.composer/cache, the Go build and module caches, ~/.cargo/registry). In an image the cache is dead weight stored in the layer. Mount it as a build cache instead: it is then reused across builds and never shipped.",
         bad: "FROM node:22-alpine\nWORKDIR /app\nCOPY package.json package-lock.json ./\n# flagged: ~/.npm stays in the layer\nRUN npm ci\n",
         good: "FROM node:22-alpine\nWORKDIR /app\nCOPY package.json package-lock.json ./\nRUN --mount=type=cache,target=/root/.npm npm ci\n",
-        notes: "Not reported when the RUN mounts a cache on the manager's cache directory or cleans it in the same RUN (`npm cache clean`, `yarn cache clean`, `composer clear-cache`, `go clean -cache -modcache`, removing the directory). Only stages that end up in the final image are checked.",
+        notes: "Not reported when the RUN mounts a cache on the manager's cache directory or cleans it in the same RUN (`npm cache clean`, `yarn cache clean`, `composer clear-cache`, `go clean -cache -modcache`, removing the directory). Only stages that end up in the final image are checked. The fix appends the manager's own cache cleaning (`npm cache clean --force`, `yarn cache clean`, `composer clear-cache`, `go clean -cache`) to the RUN; it is unsafe because it changes the layer (and a later RUN may have used the cache).",
         ..RuleMeta::DEFAULT
     },
     check,
@@ -49,6 +51,17 @@ fn cleans(cmd: &RunCommand<'_, '_>, name: &str) -> bool {
     }
 }
 
+/// The command that empties `name`'s download cache (what the fix appends).
+fn clean_command(name: &str) -> Option<&'static str> {
+    match name {
+        "npm" => Some("npm cache clean --force"),
+        "yarn" => Some("yarn cache clean"),
+        "composer" => Some("composer clear-cache"),
+        "go" => Some("go clean -cache"),
+        _ => None,
+    }
+}
+
 fn check(cx: &Checker<'_, '_>) {
     for script in cx.shipping_scripts() {
         let commands = script.commands();
@@ -68,8 +81,16 @@ fn check(cx: &Checker<'_, '_>) {
                 continue;
             }
             seen.push(name);
-            cx.report(cmd.span(), format!("`{name}` leaves its download cache in this layer"))
+            let report = cx
+                .report(cmd.span(), format!("`{name}` leaves its download cache in this layer"))
                 .help(format!("use `RUN --mount=type=cache,target={dir} ...`, or clean the cache in the same RUN"));
+            if let (Some(end), Some(clean)) = (script.line_end(), clean_command(name)) {
+                report.fix(
+                    format!("clean the cache in the same RUN (`{clean}`)"),
+                    Applicability::Unsafe,
+                    vec![edit(end..end, format!(" \\\n && {clean}"))],
+                );
+            }
         }
     }
 }
