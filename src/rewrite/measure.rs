@@ -72,6 +72,15 @@ impl Safety {
     }
 }
 
+/// The rebuild after one source file changed (not a manifest): what a developer waits for.
+#[derive(Debug, Clone, Serialize)]
+pub struct Rebuild {
+    /// The file that was changed (a copy of the context is edited, never the user's).
+    pub edited: String,
+    pub before: Figures,
+    pub after: Figures,
+}
+
 /// How a multi-stage result was shown to run: the same command in both images.
 #[derive(Debug, Clone, Serialize)]
 pub struct ArtifactCheck {
@@ -89,6 +98,9 @@ pub struct Measurement {
     pub shares: Vec<Share>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub artifact: Option<ArtifactCheck>,
+    /// With a transform that saves build time: both rebuilt after a source-only edit.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rebuild: Option<Rebuild>,
     /// The proposal without the transforms that change the image, when that differs from the
     /// whole proposal and was itself built and checked.
     #[serde(skip)]
@@ -221,6 +233,8 @@ pub fn measure(opts: &MeasureOptions, original: &str, proposal: &Proposal) -> mi
             changes_image,
         });
     }
+    let saves_time = distinct.iter().any(|t| TRANSFORMS.iter().any(|x| x.name == *t && x.saves == Saves::BuildTime));
+    let rebuild = if saves_time { rebuild_after_edit(opts, original, &proposal.text)? } else { None };
     // What --write may take: the transforms that keep the image, built and checked together.
     let (mut safe_text, mut safe_after) = (None, None);
     if !safety.passed() {
@@ -248,6 +262,7 @@ pub fn measure(opts: &MeasureOptions, original: &str, proposal: &Proposal) -> mi
         safety,
         shares,
         artifact,
+        rebuild,
         safe_text,
         safe_after,
         full_text: proposal.text.clone(),
@@ -354,6 +369,19 @@ pub fn table(m: &Measurement) -> String {
     if let Some(a) = &m.artifact {
         let _ = writeln!(out, "program check `{}`: {}", a.command.join(" "), a.detail);
     }
+    if let Some(r) = &m.rebuild {
+        let _ = writeln!(
+            out,
+            "rebuild after an edit of {}: {:.1} s before ({}/{} steps cached), {:.1} s after ({}/{} cached)",
+            crate::escape::control(&r.edited),
+            r.before.build_seconds,
+            r.before.steps_cached,
+            r.before.steps,
+            r.after.build_seconds,
+            r.after.steps_cached,
+            r.after.steps
+        );
+    }
     out.push_str(&verdict(m, false));
     out
 }
@@ -394,9 +422,100 @@ pub fn markdown_table(m: &Measurement) -> String {
             );
         }
     }
+    if let Some(r) = &m.rebuild {
+        let _ = writeln!(
+            out,
+            "\nRebuild after an edit of {}: {:.1} s before ({}/{} steps cached), {:.1} s after ({}/{} cached).",
+            crate::escape::markdown_code(&r.edited),
+            r.before.build_seconds,
+            r.before.steps_cached,
+            r.before.steps,
+            r.after.build_seconds,
+            r.after.steps_cached,
+            r.after.steps
+        );
+    }
     out.push('\n');
     out.push_str(&verdict(m, true));
     out
+}
+
+/// Copies the context, edits one source file of the copy (one no dependency install reads),
+/// and rebuilds the original and the proposal there: the cache-friendly order keeps the
+/// install cached. None when the context has no such file.
+fn rebuild_after_edit(opts: &MeasureOptions, original: &str, proposal: &str) -> miette::Result<Option<Rebuild>> {
+    let context = opts.build.context_dir();
+    let store = Store::open_default().map_err(|e| error(format!("the store: {e}")))?;
+    let copy = store.temp_dir("rewrite-context").map_err(|e| error(format!("the store: {e}")))?;
+    copy_tree(&context, &copy.path).map_err(|e| error(format!("copying the build context: {e}")))?;
+    let manifests = manifest_names(original);
+    let mut files: Vec<String> = Vec::new();
+    list_files(&copy.path, &copy.path, &mut files);
+    files.sort();
+    let skip = |f: &str| {
+        let name = f.rsplit('/').next().unwrap_or(f);
+        manifests.iter().any(|m| m == f || m == name)
+            || name.starts_with("Dockerfile")
+            || name.ends_with(".dockerignore")
+            || name.starts_with('.')
+    };
+    let Some(edited) = files.into_iter().find(|f| !skip(f)) else { return Ok(None) };
+    let target = copy.path.join(&edited);
+    let mut bytes = std::fs::read(&target).map_err(|e| error(format!("{edited}: {e}")))?;
+    bytes.extend_from_slice(b"\n");
+    std::fs::write(&target, bytes).map_err(|e| error(format!("{edited}: {e}")))?;
+    let mut args = opts.build.clone();
+    args.context = Some(copy.path.clone());
+    let edited_opts = MeasureOptions { build: args, check: None, only: Vec::new() };
+    let before = build(&edited_opts, original, &format!("the original after an edit of {edited}"))?.figures;
+    let after = build(&edited_opts, proposal, &format!("the proposal after an edit of {edited}"))?.figures;
+    Ok(Some(Rebuild { edited, before, after }))
+}
+
+/// The manifest files the dependency installs of `text` read.
+fn manifest_names(text: &str) -> Vec<String> {
+    let scratch = crate::syntax::Scratch::default();
+    let Ok(doc) = crate::model::document::Document::parse(text, &scratch) else { return Vec::new() };
+    let scripts = crate::model::run_script::run_scripts(&doc);
+    scripts
+        .iter()
+        .flat_map(|s| s.commands())
+        .filter_map(|c| crate::model::dependencies::dependency_install(&c))
+        .flat_map(|i| i.manifests)
+        .collect()
+}
+
+fn copy_tree(from: &std::path::Path, to: &std::path::Path) -> std::io::Result<()> {
+    for entry in std::fs::read_dir(from)? {
+        let entry = entry?;
+        let (src, dst) = (entry.path(), to.join(entry.file_name()));
+        let kind = entry.file_type()?;
+        if kind.is_dir() {
+            std::fs::create_dir_all(&dst)?;
+            copy_tree(&src, &dst)?;
+        } else if kind.is_symlink() {
+            std::os::unix::fs::symlink(std::fs::read_link(&src)?, &dst)?;
+        } else if kind.is_file() {
+            std::fs::copy(&src, &dst)?;
+        }
+    }
+    Ok(())
+}
+
+fn list_files(root: &std::path::Path, dir: &std::path::Path, out: &mut Vec<String>) {
+    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        match entry.file_type() {
+            Ok(k) if k.is_dir() => list_files(root, &path, out),
+            Ok(k) if k.is_file() => {
+                if let Ok(rel) = path.strip_prefix(root) {
+                    out.push(rel.to_string_lossy().into_owned());
+                }
+            }
+            _ => {}
+        }
+    }
 }
 
 /// Collects the output of a probe build.
