@@ -134,7 +134,7 @@ mod tests {
         assert_eq!(fixed(before, Applicability::Safe).text, before);
         assert_eq!(
             fixed(before, Applicability::Unsafe).text,
-            "FROM alpine:3.20\nLABEL org.opencontainers.image.authors=\"Jane <j@example.com>\"\nRUN a \\\n && b\n"
+            "FROM alpine:3.20\nLABEL org.opencontainers.image.authors=\"Jane <j@example.com>\"\nRUN a \\\n    && b\n"
         );
     }
 
@@ -142,7 +142,7 @@ mod tests {
     fn overlapping_fixes_converge_over_rounds() {
         // Three consecutive RUNs: the two joins overlap, so the second waits for the next round.
         let out = fixed("FROM alpine:3.20\nRUN a\nRUN b\nRUN c\n", Applicability::Unsafe);
-        assert_eq!(out.text, "FROM alpine:3.20\nRUN a \\\n && b \\\n && c\n");
+        assert_eq!(out.text, "FROM alpine:3.20\nRUN a \\\n    && b \\\n    && c\n");
         assert_eq!(out.applied, ["IMG201", "IMG201"]);
     }
 

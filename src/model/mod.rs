@@ -8,6 +8,7 @@ pub mod dependencies;
 pub mod document;
 pub mod expand;
 pub mod instruction;
+pub mod run_join;
 pub mod run_script;
 pub mod state;
 pub mod words;

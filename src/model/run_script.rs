@@ -127,6 +127,15 @@ impl<'d> RunScript<'d, '_> {
         self.mounts().any(|m| m.kind == "cache" && m.target.is_some_and(|t| known.touched_by(t)))
     }
 
+    /// Whether this RUN already runs every command of the RUN `later`, as written: joining
+    /// `later` onto it would run them twice (a cleanup another fix already appended).
+    pub fn repeats(&self, text: &str, later: &RunScript<'_, '_>) -> bool {
+        let normalized = |c: &RunCommand<'_, '_>| text[c.span()].split_whitespace().collect::<Vec<_>>().join(" ");
+        let already: Vec<String> = self.commands().iter().map(normalized).collect();
+        let commands = later.commands();
+        !commands.is_empty() && commands.iter().all(|c| already.contains(&normalized(c)))
+    }
+
     /// End of the shell-form command line in the file (where `&& more` can be appended).
     pub fn line_end(&self) -> Option<usize> {
         (!self.run.json_form && self.run.heredocs.is_empty()).then_some(self.run.args_span.end)

@@ -4,7 +4,6 @@
 use std::collections::BTreeSet;
 
 use crate::lint::Edit;
-use crate::syntax::Span;
 
 /// `text` with `edits` (non-overlapping) applied.
 pub fn apply(text: &str, edits: &[Edit]) -> String {
@@ -23,20 +22,7 @@ pub fn apply(text: &str, edits: &[Edit]) -> String {
     out
 }
 
-/// The whole lines of the instruction at `span`, line ending included: what deleting it removes.
-pub fn lines_of(text: &str, span: &Span) -> Span {
-    let start = text[..span.start].rfind('\n').map_or(0, |n| n + 1);
-    let end = span.end + usize::from(text[span.end..].starts_with('\n'));
-    start..end
-}
-
-/// The line ending the file uses (`\r\n` when its first line has one).
-pub fn newline(text: &str) -> &'static str {
-    match text.find('\n') {
-        Some(n) if n > 0 && text.as_bytes()[n - 1] == b'\r' => "\r\n",
-        _ => "\n",
-    }
-}
+pub use crate::model::run_join::{lines_of, newline};
 
 /// For each line of the current text, the ids of the changes that wrote it; for each gap
 /// between lines (before line `i`, and after the last), the changes that deleted lines there.

@@ -1,4 +1,3 @@
-use super::helpers::repeats;
 use super::{Rule, RuleMeta};
 use crate::lint::checker::{edit, Checker};
 use crate::lint::{Applicability, Category};
@@ -62,7 +61,7 @@ fn check(cx: &Checker<'_, '_>) {
                 delete_end += 1;
             }
             let delete_start = cx.df.text[..cleanup_span.start].rfind('\n').map_or(0, |n| n + 1);
-            if creator_script.is_some_and(|earlier| repeats(cx.df.text, earlier, script)) {
+            if creator_script.is_some_and(|earlier| earlier.repeats(cx.df.text, script)) {
                 report.fix(
                     "delete this RUN: the RUN that creates the files already cleans them",
                     Applicability::Unsafe,
@@ -113,7 +112,7 @@ mod tests {
         assert_eq!(found(text).len(), 1);
         let fixed = crate::lint::fix::fix_text(text, &Settings::default(), crate::lint::Applicability::Unsafe);
         assert!(
-            fixed.text.contains("RUN pip install --no-cache-dir flask==3.0.3 \\\n && pip cache purge\n"),
+            fixed.text.contains("RUN pip install --no-cache-dir flask==3.0.3 \\\n    && pip cache purge\n"),
             "{}",
             fixed.text
         );

@@ -1,4 +1,4 @@
-use super::helpers::{delete_line_of, repeats};
+use super::helpers::delete_line_of;
 use super::{Rule, RuleMeta};
 use crate::lint::checker::Checker;
 use crate::lint::{Category, Severity};
@@ -49,12 +49,22 @@ fn check(cx: &Checker<'_, '_>) {
             if between.trim().eq_ignore_ascii_case("RUN") {
                 let script = |index: usize| cx.scripts.iter().find(|s| s.index == index);
                 match (script(i - 1), script(i)) {
-                    (Some(earlier), Some(later)) if repeats(cx.df.text, earlier, later) => report.fix(
-                        "delete this RUN: the previous one already runs its commands",
-                        Applicability::Unsafe,
-                        vec![delete_line_of(cx.df.text, &run.span)],
-                    ),
-                    _ => report.fix("join with &&", Applicability::Unsafe, vec![edit(a.end..b.start, " \\\n && ")]),
+                    (Some(earlier), Some(later)) if earlier.repeats(cx.df.text, later) => {
+                        report.fix(
+                            "delete this RUN: the previous one already runs its commands",
+                            Applicability::Unsafe,
+                            vec![delete_line_of(cx.df.text, &run.span)],
+                        );
+                    }
+                    (Some(earlier), Some(later)) => {
+                        // Joined so that the RUN fails exactly when one of the two did.
+                        if let Some(joined) = crate::model::run_join::append(&cx.df.syntax, earlier, later, "") {
+                            let mut edits: Vec<_> = joined.into_iter().map(|(range, text)| edit(range, text)).collect();
+                            edits.push(delete_line_of(cx.df.text, &run.span));
+                            report.fix("join with &&", Applicability::Unsafe, edits);
+                        }
+                    }
+                    _ => {}
                 };
             }
         }

@@ -3,7 +3,7 @@
 
 use crate::lint::checker::{edit, Checker};
 use crate::lint::{Edit, Span};
-use crate::model::run_script::{is_apt_install, RunCommand, RunScript, APK, APT};
+use crate::model::run_script::{is_apt_install, RunCommand, APK, APT};
 use crate::shell::{OptionSpec, Word};
 
 /// Which package manager a pinning rule looks at.
@@ -178,26 +178,9 @@ fn edit_distance(a: &str, b: &str, transpositions: bool) -> usize {
     previous[b.len()]
 }
 
-/// Whether the RUN `earlier` already runs every command of the RUN `later`, as written: a fix
-/// that would join `later` onto `earlier` (`earlier && later`) would run them twice; it
-/// deletes `later` instead ([`delete_line_of`]). So fixes touching one RUN compose: a fix
-/// applied in an earlier round (a cleanup appended) is not repeated by the join.
-pub fn repeats(text: &str, earlier: &RunScript<'_, '_>, later: &RunScript<'_, '_>) -> bool {
-    let already: Vec<String> = earlier.commands().iter().map(|c| normalized(&text[c.span()])).collect();
-    let commands = later.commands();
-    !commands.is_empty() && commands.iter().all(|c| already.contains(&normalized(&text[c.span()])))
-}
-
 /// The edit deleting the lines of the instruction at `span`, its line ending included.
 pub fn delete_line_of(text: &str, span: &Span) -> Edit {
-    let start = text[..span.start].rfind('\n').map_or(0, |n| n + 1);
-    let end = span.end + usize::from(text[span.end..].starts_with('\n'));
-    edit(start..end, "")
-}
-
-/// A command's text with its whitespace runs made single spaces.
-fn normalized(command: &str) -> String {
-    command.split_whitespace().collect::<Vec<_>>().join(" ")
+    edit(crate::model::run_join::lines_of(text, span), "")
 }
 
 #[cfg(test)]

@@ -6,7 +6,7 @@
 //! SHELL switch, or a WORKDIR when a removed path is relative, keeps the cleanup where it is.
 
 use super::merge_runs::METADATA_ONLY;
-use super::runs::append;
+use super::append;
 use super::{Saves, Transform};
 use crate::lint::checker::edit;
 use crate::model::caches;

@@ -4,7 +4,7 @@
 //! a RUN, so the second RUN's commands can move above them. ENV, ARG, WORKDIR, USER, SHELL,
 //! COPY and ADD block: the second RUN depends on them.
 
-use super::runs::append;
+use super::append;
 use super::{Saves, Transform};
 use crate::rewrite::edit::{lines_of, newline};
 use crate::rewrite::{Change, Context};

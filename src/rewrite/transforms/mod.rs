@@ -9,9 +9,16 @@ mod copy_chown;
 mod merge_runs;
 mod multi_stage;
 mod packages;
-pub mod runs;
 
 use super::{Change, Context};
+use crate::lint::checker::edit;
+use crate::lint::Edit;
+
+/// The edits appending RUN `b`'s script to RUN `a` ([`crate::model::run_join::append`]).
+fn append(cx: &Context<'_, '_>, a: usize, b: usize, moved: &str) -> Option<Vec<Edit>> {
+    let edits = crate::model::run_join::append(&cx.doc.syntax, cx.script(a)?, cx.script(b)?, moved)?;
+    Some(edits.into_iter().map(|(range, text)| edit(range, text)).collect())
+}
 
 pub struct Transform {
     pub name: &'static str,

@@ -16,13 +16,12 @@
 //! Not joined: exec form, heredocs, different flags (`--mount`, `--network`), a script that
 //! does not parse, one with a background job (`&`), and one ending in a comment.
 
-use crate::lint::checker::edit;
-use crate::lint::rules::helpers::repeats;
-use crate::lint::Edit;
-use crate::model::run_script::RunScript;
-use crate::rewrite::edit::newline;
-use crate::rewrite::Context;
+use super::run_script::RunScript;
 use crate::shell::{self, Command as ShellCommand, Script, Separator};
+use crate::syntax::{Dockerfile, Span};
+
+/// An edit of the Dockerfile's text: replace `Span` with the string.
+pub type TextEdit = (Span, String);
 
 /// Commands that change the shell's own state, which a later command of the same script
 /// would inherit.
@@ -46,10 +45,14 @@ pub struct Shape {
     pub errexit: Option<String>,
     /// Its last list is one pipeline (no `&&`/`||`), not negated.
     pub ends_in_pipeline: bool,
+    /// When the last list ends in `&& X`: where the pipeline before it ends, and `X` as
+    /// written (blanks normalized). Two RUNs that both end in the same `&& npm cache clean`
+    /// keep one.
+    pub and_tail: Option<(usize, String)>,
 }
 
 /// The shape of a shell-form RUN without heredocs whose script parses and can be extended.
-pub fn shape(cx: &Context<'_, '_>, script: &RunScript<'_, '_>) -> Option<Shape> {
+pub fn shape(text: &str, script: &RunScript<'_, '_>) -> Option<Shape> {
     let run = script.run;
     if run.json_form || !run.heredocs.is_empty() || script.parts.len() != 1 {
         return None;
@@ -67,7 +70,7 @@ pub fn shape(cx: &Context<'_, '_>, script: &RunScript<'_, '_>) -> Option<Shape> 
     let end = part.offset + list_end(&items[items.len() - 1]);
     let args_end = run.args_span.end;
     // Only blanks and one `;` may follow the last list: a comment would swallow what is joined.
-    let tail = cx.text().get(end..args_end)?.trim();
+    let tail = text.get(end..args_end)?.trim();
     if !(tail.is_empty() || tail == ";") {
         return None;
     }
@@ -91,16 +94,30 @@ pub fn shape(cx: &Context<'_, '_>, script: &RunScript<'_, '_>) -> Option<Shape> 
             let first = command.words.first().and_then(|w| w.static_text());
             let name = first.map(|n| n.rsplit('/').next().unwrap_or(n));
             let stateful = name.is_some_and(|n| STATEFUL.contains(&n)) || command.words.is_empty();
-            let text = &cx.text()[part.offset + command.span.start..part.offset + command.span.end];
-            stateful.then(|| (context.depth == 0, text.to_string()))
+            let written = &text[part.offset + command.span.start..part.offset + command.span.end];
+            stateful.then(|| (context.depth == 0, written.to_string()))
         })
         .collect();
     let has_function = has_function(&parsed.script);
-    let errexit = match (stateful_commands.as_slice(), first_command_text(cx, script)) {
+    let errexit = match (stateful_commands.as_slice(), first_command_text(text, script)) {
         ([(true, text)], Some(first)) if *text == first && is_errexit(text) && !has_function => Some(text.clone()),
         _ => None,
     };
     let last = items.last()?;
+    let and_tail = match last.rest.last() {
+        Some((shell::LogicalOp::And, tail)) if !tail.negated => {
+            let before = match last.rest.len() {
+                1 => &last.first,
+                n => &last.rest[n - 2].1,
+            };
+            let tail_text = &text[part.offset + tail.span.start..part.offset + tail.span.end];
+            before
+                .commands
+                .last()
+                .map(|c| (part.offset + c.span().end, tail_text.split_whitespace().collect::<Vec<_>>().join(" ")))
+        }
+        _ => None,
+    };
     Some(Shape {
         start,
         end,
@@ -109,6 +126,7 @@ pub fn shape(cx: &Context<'_, '_>, script: &RunScript<'_, '_>) -> Option<Shape> 
         stateful: !stateful_commands.is_empty() || has_function,
         errexit,
         ends_in_pipeline: last.rest.is_empty() && !last.first.negated,
+        and_tail,
     })
 }
 
@@ -131,12 +149,12 @@ fn has_function(script: &Script<'_>) -> bool {
 }
 
 /// The text of the script's first simple command, when the script starts with one.
-fn first_command_text(cx: &Context<'_, '_>, script: &RunScript<'_, '_>) -> Option<String> {
+fn first_command_text(text: &str, script: &RunScript<'_, '_>) -> Option<String> {
     let part = &script.parts[0];
     let first = part.parsed.script.items.first()?;
     match first.first.commands.as_slice() {
         [ShellCommand::Simple(c)] if first.rest.is_empty() => {
-            Some(cx.text()[part.offset + c.span.start..part.offset + c.span.end].to_string())
+            Some(text[part.offset + c.span.start..part.offset + c.span.end].to_string())
         }
         _ => None,
     }
@@ -149,29 +167,34 @@ fn is_errexit(text: &str) -> bool {
         && words.any(|w| (w.starts_with('-') && !w.starts_with("--") && w.contains('e')) || w == "errexit")
 }
 
-/// Whether RUN `a` and RUN `b` can be one RUN: same flags, both extensible.
-pub fn joinable(cx: &Context<'_, '_>, a: usize, b: usize) -> Option<(Shape, Shape)> {
-    let (sa, sb) = (cx.script(a)?, cx.script(b)?);
-    let flags = |s: &RunScript<'_, '_>| s.run.flags.iter().map(|f| cx.text()[f.span.clone()].to_string()).collect::<Vec<_>>();
-    if flags(sa) != flags(sb) {
+/// Whether RUNs `a` and `b` can be one RUN: same flags, both extensible.
+pub fn joinable(text: &str, a: &RunScript<'_, '_>, b: &RunScript<'_, '_>) -> Option<(Shape, Shape)> {
+    let flags = |s: &RunScript<'_, '_>| s.run.flags.iter().map(|f| text[f.span.clone()].to_string()).collect::<Vec<_>>();
+    if flags(a) != flags(b) {
         return None;
     }
-    Some((shape(cx, sa)?, shape(cx, sb)?))
+    Some((shape(text, a)?, shape(text, b)?))
 }
 
 /// The edits of RUN `a` that append RUN `b`'s script to it (with `moved` — comment lines
 /// that travel with `b` — before its commands); the caller deletes `b`. None when the two
 /// cannot be joined safely; no edit when `a` already runs every command of `b` (another
 /// transform appended the same cleanup), so transforms that touch one RUN compose.
-pub fn append(cx: &Context<'_, '_>, a: usize, b: usize, moved: &str) -> Option<Vec<Edit>> {
-    let (sa, sb) = joinable(cx, a, b)?;
-    let text = cx.text();
-    if repeats(text, cx.script(a)?, cx.script(b)?) {
+pub fn append(df: &Dockerfile<'_>, a: &RunScript<'_, '_>, b: &RunScript<'_, '_>, moved: &str) -> Option<Vec<TextEdit>> {
+    let text = df.text;
+    let (mut sa, sb) = joinable(text, a, b)?;
+    if a.repeats(text, b) {
         return Some(Vec::new());
     }
+    // `a && clean` joined to `b && clean`: the cleanup runs once, at the end.
+    if let (Some((before_end, x)), Some((_, y))) = (&sa.and_tail, &sb.and_tail) {
+        if x == y && !sa.stateful {
+            sa.end = *before_end;
+        }
+    }
     let nl = newline(text);
-    let esc = cx.doc.escape;
-    let indent = continuation_indent(text, cx.doc.instructions[a].span.clone());
+    let esc = df.escape;
+    let indent = continuation_indent(text, a.run.span.clone());
     let b_script = &text[sb.start..sb.end];
     let mut edits = Vec::new();
     let joined = match (&sa.errexit, &sb.errexit) {
@@ -180,15 +203,30 @@ pub fn append(cx: &Context<'_, '_>, a: usize, b: usize, moved: &str) -> Option<V
         }
         _ => {
             if sa.stateful {
-                edits.push(edit(sa.start..sa.start, "( "));
+                edits.push((sa.start..sa.start, "( ".to_string()));
             }
             let close = if sa.stateful { " )" } else { "" };
             let b_part = if sb.lists > 1 { format!("( {b_script} )") } else { b_script.to_string() };
             format!("{close} {esc}{nl}{moved}{indent}&& {b_part}")
         }
     };
-    edits.push(edit(sa.end..sa.args_end, joined));
+    edits.push((sa.end..sa.args_end, joined));
     Some(edits)
+}
+
+/// The line ending the file uses (`\r\n` when its first line has one).
+pub fn newline(text: &str) -> &'static str {
+    match text.find('\n') {
+        Some(n) if n > 0 && text.as_bytes()[n - 1] == b'\r' => "\r\n",
+        _ => "\n",
+    }
+}
+
+/// The whole lines of the instruction at `span`, line ending included: what deleting it removes.
+pub fn lines_of(text: &str, span: &Span) -> Span {
+    let start = text[..span.start].rfind('\n').map_or(0, |n| n + 1);
+    let end = span.end + usize::from(text[span.end..].starts_with('\n'));
+    start..end
 }
 
 /// The leading blanks of the instruction's last line when it spans several, else four spaces.
