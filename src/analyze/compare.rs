@@ -217,7 +217,8 @@ pub fn compare(before: &Report, after: &Report, options: &CompareOptions) -> Com
         let compressed = Change::new(figure(&old, |r| r.compressed), figure(&new, |r| r.compressed));
         let invisible = Change::new(figure(&old, |r| r.invisible), figure(&new, |r| r.invisible));
         let made_layers = |r: &Option<Row>| r.as_ref().is_some_and(|r| !r.side.layers.is_empty());
-        let changed = content.difference != 0 || compressed.difference != 0 || invisible.difference != 0;
+        // Compressed sizes move with timestamps alone: a change in them is not a change of size.
+        let changed = content.difference != 0 || invisible.difference != 0;
         let appeared = old.is_none() != new.is_none() && (made_layers(&old) || made_layers(&new));
         if !changed && !appeared {
             continue;
