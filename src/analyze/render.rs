@@ -568,16 +568,23 @@ fn comparison_table(c: &Comparison) -> String {
 
 fn comparison_markdown(c: &Comparison) -> String {
     let mut out = String::new();
-    let _ = writeln!(out, "### Image size: {} → {}\n", markdown_code(&c.before), markdown_code(&c.after));
+    match &c.file {
+        Some(file) => {
+            let _ = writeln!(out, "### Image size: {}\n", markdown_code(file));
+        }
+        None => {
+            let _ = writeln!(out, "### Image size\n");
+        }
+    }
+    let _ = writeln!(out, "{} → {}\n", markdown_code(&c.before), markdown_code(&c.after));
     let _ = writeln!(out, "| | Before | After | Difference |\n|---|---:|---:|---:|");
     for [label, before, after, diff] in comparison_totals(c) {
         let _ = writeln!(out, "| {label} | {before} | {after} | {diff} |");
     }
-    let file = c.file.as_deref().unwrap_or("history");
     if c.lines.is_empty() {
         let _ = writeln!(out, "\nNo line's layers changed size.");
     } else {
-        let _ = writeln!(out, "\n**Lines whose layers changed size** ({})\n", markdown_code(file));
+        let _ = writeln!(out, "\n**Lines whose layers changed size**\n");
         let _ = writeln!(out, "| Line was | Line now | Before | After | Difference | Instruction |");
         let _ = writeln!(out, "|---:|---:|---:|---:|---:|---|");
         for [was, now, before, after, diff, text] in comparison_lines(c, 80) {

@@ -117,7 +117,9 @@ fn checkout(
     let mut args = args.clone();
     args.context = Some(context_dir);
     args.file = Some(files.path.join(dockerfile));
-    Ok(Revision { label: format!("{rev} {short}"), args, _files: Some(files) })
+    // A commit named by its hash is named once.
+    let label = if commit.starts_with(rev) { short.to_string() } else { format!("{rev} {short}") };
+    Ok(Revision { label, args, _files: Some(files) })
 }
 
 /// Builds a revision and analyzes its image, every layer tied to its line.
