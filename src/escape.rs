@@ -1,7 +1,8 @@
 //! Text from the input (file names in layers, Dockerfile text, instruction keywords) on its way to
 //! a terminal or a Markdown job summary, made inert: control characters (ESC, BEL, CR, LF...)
 //! would retitle the window, clear the screen or fake a line of output, and a backtick would
-//! leave inline code. One home for both, used by every human and Markdown renderer.
+//! leave inline code. One home for both, used by every human and Markdown renderer; and the
+//! escaping of GitHub Actions workflow commands, for every renderer of annotations.
 
 use std::borrow::Cow;
 use std::fmt::Write as _;
@@ -56,6 +57,18 @@ pub fn markdown_code(s: &str) -> String {
     format!("{fence}{pad}{s}{pad}{fence}")
 }
 
+/// A GitHub Actions workflow command's message (`::warning …::MESSAGE`): `%`, CR and LF
+/// percent-encoded, as the runner decodes them.
+pub fn workflow_data(s: &str) -> String {
+    s.replace('%', "%25").replace('\r', "%0D").replace('\n', "%0A")
+}
+
+/// A workflow command's property value (`file=`, `title=`): [`workflow_data`], and `:` and `,`
+/// too.
+pub fn workflow_property(s: &str) -> String {
+    workflow_data(s).replace(':', "%3A").replace(',', "%2C")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -65,6 +78,12 @@ mod tests {
         assert_eq!(control("a\x1b]0;x\x07b\r\nc\u{9b}"), "a\\x1b]0;x\\x07b\\x0d\\x0ac\\u{9b}");
         assert!(matches!(control("plain/path"), Cow::Borrowed(_)));
         assert_eq!(source_line("\tRUN\r"), "\tRUN\\x0d");
+    }
+
+    #[test]
+    fn workflow_commands() {
+        assert_eq!(workflow_data("100%\r\nok: a,b"), "100%25%0D%0Aok: a,b");
+        assert_eq!(workflow_property("a:b,c%"), "a%3Ab%2Cc%25");
     }
 
     #[test]

@@ -24,6 +24,9 @@ enum Command {
     },
     /// Account for every byte of an image: per layer, what is shipped and what stays visible.
     Analyze(AnalyzeArgs),
+    /// Build a Dockerfile at two git revisions and compare the images: totals, and the lines whose
+    /// layers changed size.
+    Diff(DiffArgs),
     /// Lint Dockerfiles.
     Lint(imgopt::lint::cli::LintArgs),
     /// Build an image from a Dockerfile with imgopt's own builder (overlayfs, namespaces; no daemon).
@@ -87,6 +90,83 @@ struct AnalyzeArgs {
     /// Do not read the package databases (dpkg, apk, pip, npm, gems).
     #[arg(long)]
     skip_packages: bool,
+    /// Compare with this image (the before side; same references as --image): totals before →
+    /// after and the lines whose layers changed size, instead of the analysis.
+    #[arg(long, value_name = "IMAGE")]
+    compare: Option<String>,
+    #[command(flatten)]
+    size: SizeArgs,
+}
+
+/// The limits and annotations of a comparison (`analyze --compare`, `diff`).
+#[derive(clap::Args)]
+struct SizeArgs {
+    /// Fail (exit 1) when the image grows by more than this: bytes (5MB) or a percentage (10%).
+    #[arg(long, value_parser = imgopt::analyze::gates::parse_growth)]
+    max_growth: Option<imgopt::analyze::gates::Growth>,
+    /// Fail (exit 1) when the image's content is larger than this (e.g. 200MB).
+    #[arg(long, value_parser = imgopt::analyze::gates::parse_bytes)]
+    max_size: Option<u64>,
+    /// A line that grows the image by more than this is a finding (annotated by `--format github`).
+    #[arg(long, default_value = "1MB", value_parser = imgopt::analyze::gates::parse_bytes)]
+    annotate_min: u64,
+}
+
+impl SizeArgs {
+    fn gates(&self) -> imgopt::analyze::gates::SizeGates {
+        imgopt::analyze::gates::SizeGates { max_growth: self.max_growth, max_size: self.max_size }
+    }
+
+    fn options(&self) -> imgopt::analyze::compare::CompareOptions {
+        imgopt::analyze::compare::CompareOptions { annotate_min: self.annotate_min, ..Default::default() }
+    }
+}
+
+#[derive(clap::Args)]
+struct DiffArgs {
+    /// The revision to compare with (a commit, branch or tag).
+    #[arg(long)]
+    base: String,
+    /// The revision to compare (default: the working tree as it is).
+    #[arg(long)]
+    head: Option<String>,
+    /// Build options, the same for both revisions (-f and CONTEXT are read at each revision).
+    #[command(flatten)]
+    build: imgopt::commands::build::BuildArgs,
+    /// table, json, markdown, or github (the findings as annotations).
+    #[arg(long, value_enum, default_value = "table")]
+    format: imgopt::analyze::render::ComparisonFormat,
+    #[command(flatten)]
+    size: SizeArgs,
+}
+
+/// Prints a comparison; exit 1 when a gate failed.
+fn print_comparison(
+    comparison: &imgopt::analyze::compare::Comparison,
+    format: imgopt::analyze::render::ComparisonFormat,
+    gates: &imgopt::analyze::gates::SizeGates,
+) -> ExitCode {
+    print!("{}", imgopt::analyze::render::render_comparison(comparison, format));
+    let failures = gates.check(comparison);
+    for failure in &failures {
+        eprintln!("gate failed: {failure}");
+    }
+    if failures.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}
+
+fn diff(args: DiffArgs) -> miette::Result<ExitCode> {
+    let request = imgopt::commands::diff::DiffRequest {
+        build: &args.build,
+        base: &args.base,
+        head: args.head.as_deref(),
+        options: args.size.options(),
+    };
+    let comparison = imgopt::commands::diff::diff(&request)?;
+    Ok(print_comparison(&comparison, args.format, &args.size.gates()))
 }
 
 #[derive(clap::Args)]
@@ -178,6 +258,35 @@ fn analyze(args: AnalyzeArgs) -> miette::Result<ExitCode> {
     if let Some(path) = &args.ci_config {
         gates = gates.with_dive_ci(path)?;
     }
+    if let Some(before) = &args.compare {
+        // Every file listed: the rows' largest files and the findings' paths come from them.
+        options.top = usize::MAX;
+        options.packages = false;
+        let before_options = AnalyzeOptions {
+            dockerfile: match (&options.dockerfile, &options.built) {
+                (Some(steps), _) => Some(steps.clone()),
+                // The after image was built here: the before image's history is mapped to the
+                // same Dockerfile, so the lines of both have the same text.
+                (None, Some(_)) => {
+                    Some(imgopt::analyze::dockerfile_map::DockerfileSteps::read(&args.build.dockerfile())?)
+                }
+                (None, None) => None,
+            },
+            built: None,
+            base_layers: None,
+            ..options.clone()
+        };
+        let before = analyze_reference(before, &before_options)?;
+        let after = analyze_reference(&reference, &options)?;
+        let comparison = imgopt::analyze::compare::compare(&before, &after, &args.size.options());
+        let code = print_comparison(&comparison, args.format.into(), &args.size.gates());
+        // The image's own gates (--max-wasted-bytes, ...) still apply to the after image.
+        let failures = gates.check(&after);
+        for failure in &failures {
+            eprintln!("gate failed: {failure}");
+        }
+        return Ok(if failures.is_empty() { code } else { ExitCode::FAILURE });
+    }
     let report = analyze_reference(&reference, &options)?;
     let shown = if args.packages { usize::MAX } else { render::TOP_PACKAGES };
     print!("{}", render::render_with(&report, args.format, shown));
@@ -209,6 +318,7 @@ fn main() -> ExitCode {
         Command::Parse { json, files } => parse(json, &files),
         Command::Analyze(args) => analyze(args),
         Command::Rewrite(args) => imgopt::commands::rewrite::run(&args),
+        Command::Diff(args) => diff(args),
         Command::Lint(args) => Ok(imgopt::lint::cli::lint(&args)),
         Command::Images(args) => imgopt::commands::images::images(&args),
         Command::Load(args) => imgopt::commands::images::load(&args),

@@ -22,6 +22,8 @@ const ACTION_DIR: &str = env!("CARGO_MANIFEST_DIR");
 struct Context {
     inputs: BTreeMap<String, String>,
     github: Value,
+    /// `runner.temp`: the scratch directory.
+    runner_temp: String,
     steps: BTreeMap<String, (String, BTreeMap<String, String>)>, // id -> (outcome, outputs)
 }
 
@@ -30,6 +32,8 @@ impl Context {
         let parts: Vec<&str> = path.split('.').collect();
         match parts.as_slice() {
             ["inputs", name] => self.inputs.get(*name).cloned().unwrap_or_default(),
+            ["runner", "temp"] => self.runner_temp.clone(),
+            ["runner", "os"] => "Linux".to_string(),
             ["steps", id, "outcome"] => self.steps.get(*id).map(|s| s.0.clone()).unwrap_or_default(),
             ["steps", id, "outputs", name] => {
                 self.steps.get(*id).and_then(|s| s.1.get(*name).cloned()).unwrap_or_default()
@@ -111,7 +115,8 @@ fn run_action(
 ) -> Run {
     let text = std::fs::read_to_string(Path::new(ACTION_DIR).join("action.yml")).expect("action.yml");
     let action: Value = serde_saphyr::from_str(&text).expect("action.yml is YAML");
-    let mut ctx = Context { inputs: BTreeMap::new(), github, steps: BTreeMap::new() };
+    let mut ctx =
+        Context { inputs: BTreeMap::new(), github, runner_temp: scratch.display().to_string(), steps: BTreeMap::new() };
     for (name, spec) in action["inputs"].as_object().expect("inputs") {
         ctx.inputs.insert(name.clone(), spec["default"].as_str().unwrap_or_default().to_string());
     }
@@ -511,4 +516,134 @@ fn action_ref_picks_a_release_or_the_source() {
     let (ok, _, log) =
         plan(here, &[("IMGOPT_ACTION_REF", &format!("v{VERSION}")), ("RUNNER_OS", "Windows"), ("RUNNER_ARCH", "X64")]);
     assert!(!ok && log.contains("no release build for Windows/X64"), "{log}");
+}
+
+/// The size review as a pull request gets it: a repository whose base commit builds a small
+/// busybox image and whose head adds a 20 MB layer and a cleanup that frees nothing. The action
+/// builds both with imgopt's builder in one store (the head reuses the base's steps), writes the
+/// comparison to the job summary, annotates the changed lines, and fails the job when the growth
+/// is over `max-growth`. The figures are checked against the store's own. Needs root (the
+/// builder) and busybox-static (the base).
+#[test]
+fn size_review_builds_base_and_head_and_gates_the_growth() {
+    if !ready() {
+        return;
+    }
+    if !nix::unistd::geteuid().is_root() {
+        assert!(std::env::var_os("CI").is_none(), "the size review builds, and needs root under CI");
+        eprintln!("SKIPPED: size review: not root");
+        return;
+    }
+    let tmp = TempDir::new("action-size");
+    let ws = tmp.path("ws");
+    std::fs::create_dir_all(ws.join("img")).expect("mkdir");
+    git(&ws, &["init", "-q", "-b", "main"]);
+    let base_image = common::bases::busybox();
+    let before = format!("FROM {}\nRUN echo hello > /hello\nCMD [\"sh\"]\n", base_image.name);
+    std::fs::write(ws.join("img/Dockerfile"), &before).expect("write");
+    git(&ws, &["add", "."]);
+    git(&ws, &["commit", "-q", "-m", "base"]);
+    let base = git(&ws, &["rev-parse", "HEAD"]);
+    let after = before.replace("CMD", "RUN head -c 20000000 /dev/urandom > /blob.bin\nRUN rm /blob.bin\nCMD");
+    std::fs::write(ws.join("img/Dockerfile"), &after).expect("write");
+    git(&ws, &["commit", "-q", "-am", "a 20 MB layer"]);
+    // The runner's store (runner.temp/imgopt-store) holds the base image, as a pull would leave it.
+    let store = tmp.path("imgopt-store");
+    let imgopt = |args: &[&str]| {
+        let out =
+            Command::new(env!("CARGO_BIN_EXE_imgopt")).args(args).env("IMGOPT_STORE", &store).output().expect("imgopt");
+        assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        out.stdout
+    };
+    imgopt(&["load", &base_image.docker_archive_ref(), "-t", &base_image.name]);
+    let server = release();
+    let inputs = [("version", VERSION), ("failure-threshold", "none"), ("sarif", "false"), ("size-review", "true")];
+    let run = run_action(&ws, &tmp.0, &inputs, pull_request(&base, "octo/app"), "success", &release_env(&server));
+    let (log, summary) = (&run.log, &run.summary);
+    assert!(!run.failed, "{log}");
+    assert!(
+        run.ran.contains(&"size-cache".to_string()) && run.ran.contains(&"size-review".to_string()),
+        "{:?}",
+        run.ran
+    );
+    // One store: the head's build took the base's steps from the cache.
+    assert!(log.contains("RUN echo hello > /hello\n  └ CACHED"), "{log}");
+    // The summary's figures are the store's: each image's layers and stored size, and the
+    // content bytes analyze counts.
+    let heading = summary
+        .lines()
+        .find(|l| l.contains("imgopt.local/build:") && l.contains(" → "))
+        .expect("the comparison names both images");
+    let names: Vec<&str> = heading.split('`').filter(|p| p.starts_with("imgopt.local/build:")).collect();
+    assert_eq!(names.len(), 2, "{heading}");
+    let names: Vec<&str> = names.iter().map(|n| n.split(' ').next().expect("name")).collect();
+    let images: Value = serde_json::from_slice(&imgopt(&["images", "--format", "json"])).expect("images JSON");
+    let image =
+        |name: &str| images.as_array().expect("list").iter().find(|i| i["name"] == name).expect("in the store").clone();
+    let (old, new) = (image(names[0]), image(names[1]));
+    let human = imgopt::analyze::render::human;
+    let row = |label: &str, b: String, a: String| format!("| {label} | {b} | {a} |");
+    let compressed = row(
+        "Compressed",
+        human(old["blob_size"].as_u64().expect("size")),
+        human(new["blob_size"].as_u64().expect("size")),
+    );
+    assert!(summary.contains(&compressed), "{compressed}\n{summary}");
+    assert!(summary.contains(&format!("| Layers | {} | {} | +2", old["layers"], new["layers"])), "{summary}");
+    let content = |name: &str| {
+        let reference = format!("oci:{}:{name}", store.display());
+        let report: Value =
+            serde_json::from_slice(&imgopt(&["analyze", "--image", &reference, "--format", "json"])).expect("JSON");
+        report["totals"]["content_bytes"].as_u64().expect("content bytes")
+    };
+    let (size_before, size_after) = (content(names[0]), content(names[1]));
+    assert_eq!(run.outputs["size-before"], size_before.to_string());
+    assert_eq!(run.outputs["size-after"], size_after.to_string());
+    assert_eq!(run.outputs["size-growth"], "20000000");
+    assert!(summary.contains(&row("Content", human(size_before), human(size_after))), "{summary}");
+    // The per-line table: the two new lines, by their numbers in the head.
+    assert!(
+        summary.contains("| — | 3 | — | 20.0 MB | +20.0 MB | `RUN head -c 20000000 /dev/urandom > /blob.bin` |"),
+        "{summary}"
+    );
+    assert!(summary.contains("| — | 4 | — | 0 B | 0 B | `RUN rm /blob.bin` |"), "{summary}");
+    // Annotations on the changed lines: how much and which file; the cleanup that frees nothing.
+    let a = annotations(log);
+    assert!(
+        a.contains(&"::warning file=img/Dockerfile,line=3,endLine=3,title=imgopt%3A image size::This line adds 20.0 MB to the image; largest files: /blob.bin (20.0 MB)"),
+        "{log}"
+    );
+    assert!(
+        a.iter().any(|l| l.starts_with("::warning file=img/Dockerfile,line=4,endLine=4,title=imgopt%3A cleanup frees nothing::This cleanup frees nothing: it hides 20.0 MB that earlier layers (line 3) still ship: /blob.bin (20.0 MB)")),
+        "{log}"
+    );
+    // The README shows this summary: its per-line rows are this run's.
+    std::fs::write(Path::new(env!("CARGO_TARGET_TMPDIR")).join("size-review-summary.md"), summary).expect("write");
+    let readme = std::fs::read_to_string(Path::new(ACTION_DIR).join("README.md")).expect("README");
+    let shown = readme.split("<!-- size-review-summary -->").nth(1).expect("the README shows a size review");
+    for line in shown.lines().take_while(|l| !l.starts_with("<!--")).filter(|l| l.starts_with("| — |")) {
+        assert!(summary.contains(line), "the README's summary row is not this run's: {line}\n{summary}");
+    }
+
+    // Gates: 20 MB on a 2 MB image is over 10%; lines under size-annotate-min are not annotated.
+    let scratch = tmp.path("second-runner");
+    std::fs::create_dir_all(&scratch).expect("mkdir");
+    let copy = Command::new("cp").arg("-a").arg(&store).arg(scratch.join("imgopt-store")).status().expect("cp");
+    assert!(copy.success());
+    let inputs = [
+        ("version", VERSION),
+        ("failure-threshold", "none"),
+        ("sarif", "false"),
+        ("size-review", "true"),
+        ("max-growth", "10%"),
+        ("size-annotate-min", "30MB"),
+    ];
+    let run = run_action(&ws, &scratch, &inputs, pull_request(&base, "octo/app"), "success", &release_env(&server));
+    let log = &run.log;
+    assert!(run.failed, "{log}");
+    assert!(log.contains("::error file=img/Dockerfile,title=imgopt size gate::max-growth: the image grew by"), "{log}");
+    assert!(log.contains("imgopt: the size review failed its gates"), "{log}");
+    assert!(run.summary.contains("Gate failed: max-growth"), "{}", run.summary);
+    assert!(!log.contains("title=imgopt%3A image size"), "{log}");
+    assert!(log.contains("title=imgopt%3A cleanup frees nothing"), "{log}");
 }

@@ -43,21 +43,24 @@ fn repository_workflows_pass() {
 }
 
 #[test]
-fn readme_example_workflow_passes() {
+fn readme_example_workflows_pass() {
     if !ready() {
         return;
     }
     let readme = std::fs::read_to_string(Path::new(REPO).join("README.md")).expect("README.md");
-    let after = readme.split("<!-- example-workflow -->").nth(1).expect("README marks the example workflow");
-    let body = after.split("```yaml\n").nth(1).and_then(|s| s.split("\n```").next()).expect("a yaml block");
-    // The example uses the release of this version (the action downloads the release its ref
-    // names), checked against this checkout's action.yml rather than the published one.
-    let published = format!("imgopt/imgopt@v{}", env!("CARGO_PKG_VERSION"));
-    let workflow = body.replace(&published, "./");
-    assert_ne!(workflow, body, "the example uses the action as {published}");
-    let tmp = with_workflow("actionlint-readme", &workflow);
-    let (ok, out) = actionlint(&tmp.0);
-    assert!(ok, "{out}\n{workflow}");
+    let examples: Vec<&str> = readme.split("<!-- example-workflow -->").skip(1).collect();
+    assert!(examples.len() >= 2, "README marks the lint example and the size review example");
+    for (n, after) in examples.into_iter().enumerate() {
+        let body = after.split("```yaml\n").nth(1).and_then(|s| s.split("\n```").next()).expect("a yaml block");
+        // The example uses the release of this version (the action downloads the release its ref
+        // names), checked against this checkout's action.yml rather than the published one.
+        let published = format!("imgopt/imgopt@v{}", env!("CARGO_PKG_VERSION"));
+        let workflow = body.replace(&published, "./");
+        assert_ne!(workflow, body, "the example uses the action as {published}");
+        let tmp = with_workflow(&format!("actionlint-readme-{n}"), &workflow);
+        let (ok, out) = actionlint(&tmp.0);
+        assert!(ok, "{out}\n{workflow}");
+    }
 }
 
 #[test]
@@ -65,7 +68,7 @@ fn every_input_is_declared_and_unknown_inputs_are_caught() {
     if !ready() {
         return;
     }
-    let all = "name: t\non: pull_request\njobs:\n  t:\n    runs-on: ubuntu-latest\n    steps:\n      - uses: actions/checkout@v5\n      - id: i\n        uses: ./\n        with:\n          paths: .\n          config: .imgopt.toml\n          failure-threshold: warning\n          format: github\n          sarif: true\n          image: oci-archive:app.tar\n          version: 0.1.0\n          args: --select IMG2\n      - run: echo ${{ steps.i.outputs.findings }} ${{ steps.i.outputs.sarif-file }} ${{ steps.i.outputs.image-size }} ${{ steps.i.outputs.invisible-bytes }}\n";
+    let all = "name: t\non: pull_request\njobs:\n  t:\n    runs-on: ubuntu-latest\n    steps:\n      - uses: actions/checkout@v5\n      - id: i\n        uses: ./\n        with:\n          paths: .\n          config: .imgopt.toml\n          failure-threshold: warning\n          format: github\n          sarif: true\n          image: oci-archive:app.tar\n          size-review: true\n          size-review-context: .\n          size-annotate-min: 1MB\n          max-growth: 10%\n          max-size: 200MB\n          version: 0.1.0\n          args: --select IMG2\n      - run: echo ${{ steps.i.outputs.findings }} ${{ steps.i.outputs.sarif-file }} ${{ steps.i.outputs.image-size }} ${{ steps.i.outputs.invisible-bytes }} ${{ steps.i.outputs.size-before }} ${{ steps.i.outputs.size-after }} ${{ steps.i.outputs.size-growth }}\n";
     let tmp = with_workflow("actionlint-inputs", all);
     let (ok, out) = actionlint(&tmp.0);
     assert!(ok, "{out}");

@@ -18,6 +18,19 @@ const TOKEN: &str = "secret-token-123";
 struct Seen {
     /// (path, Authorization header) of every request.
     requests: Vec<(String, Option<String>)>,
+    /// The bodies of POST requests to the token service.
+    token_posts: Vec<String>,
+}
+
+/// What the token service wants before it hands out a token.
+#[derive(Clone)]
+enum TokenLogin {
+    Anonymous,
+    /// This `Authorization` header on a GET, or a POST refresh-token grant with this token.
+    Required {
+        basic: String,
+        refresh_token: String,
+    },
 }
 
 fn respond(stream: &mut TcpStream, status: &str, headers: &[(&str, String)], body: &[u8]) {
@@ -30,7 +43,13 @@ fn respond(stream: &mut TcpStream, status: &str, headers: &[(&str, String)], bod
     let _ = stream.write_all(body);
 }
 
-fn serve(listener: TcpListener, blobs: HashMap<String, Vec<u8>>, top: String, seen: Arc<Mutex<Seen>>) {
+fn serve(
+    listener: TcpListener,
+    blobs: HashMap<String, Vec<u8>>,
+    top: String,
+    seen: Arc<Mutex<Seen>>,
+    login: TokenLogin,
+) {
     let port = listener.local_addr().unwrap().port();
     for stream in listener.incoming() {
         let Ok(mut stream) = stream else { continue };
@@ -39,8 +58,10 @@ fn serve(listener: TcpListener, blobs: HashMap<String, Vec<u8>>, top: String, se
         if reader.read_line(&mut request_line).is_err() {
             continue;
         }
+        let method = request_line.split_whitespace().next().unwrap_or("").to_string();
         let path = request_line.split_whitespace().nth(1).unwrap_or("").to_string();
         let mut auth = None;
+        let mut length = 0usize;
         loop {
             let mut line = String::new();
             if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
@@ -50,9 +71,34 @@ fn serve(listener: TcpListener, blobs: HashMap<String, Vec<u8>>, top: String, se
                 if k.eq_ignore_ascii_case("authorization") {
                     auth = Some(v.trim().to_string());
                 }
+                if k.eq_ignore_ascii_case("content-length") {
+                    length = v.trim().parse().unwrap_or(0);
+                }
             }
         }
+        let mut body = vec![0u8; length];
+        if std::io::Read::read_exact(&mut reader, &mut body).is_err() {
+            continue;
+        }
+        let body = String::from_utf8_lossy(&body).to_string();
         seen.lock().unwrap().requests.push((path.clone(), auth.clone()));
+        if method == "POST" && path == "/token" {
+            seen.lock().unwrap().token_posts.push(body.clone());
+            let granted = match &login {
+                TokenLogin::Required { refresh_token, .. } => {
+                    body.split('&').any(|kv| kv == format!("refresh_token={refresh_token}"))
+                        && body.split('&').any(|kv| kv == "grant_type=refresh_token")
+                }
+                TokenLogin::Anonymous => false,
+            };
+            if granted {
+                let reply = format!("{{\"access_token\":\"{TOKEN}\"}}");
+                respond(&mut stream, "200 OK", &[("Content-Type", "application/json".into())], reply.as_bytes());
+            } else {
+                respond(&mut stream, "401 Unauthorized", &[], b"");
+            }
+            continue;
+        }
         if let Some(hex) = path.strip_prefix("/storage/") {
             match blobs.get(hex) {
                 Some(b) => respond(&mut stream, "200 OK", &[], b),
@@ -61,6 +107,12 @@ fn serve(listener: TcpListener, blobs: HashMap<String, Vec<u8>>, top: String, se
             continue;
         }
         if path.starts_with("/token?") {
+            if let TokenLogin::Required { basic, .. } = &login {
+                if auth.as_ref() != Some(basic) {
+                    respond(&mut stream, "401 Unauthorized", &[], b"");
+                    continue;
+                }
+            }
             respond(
                 &mut stream,
                 "200 OK",
@@ -105,7 +157,7 @@ fn token_handshake_and_redirects_without_the_token() {
     let port = listener.local_addr().unwrap().port();
     let seen = Arc::new(Mutex::new(Seen::default()));
     let server_seen = seen.clone();
-    std::thread::spawn(move || serve(listener, blobs, top, server_seen));
+    std::thread::spawn(move || serve(listener, blobs, top, server_seen, TokenLogin::Anonymous));
 
     let tmp = TempDir::new("registry-auth");
     let out = Command::new(env!("CARGO_BIN_EXE_imgopt"))
@@ -142,6 +194,55 @@ fn token_handshake_and_redirects_without_the_token() {
         .requests
         .iter()
         .any(|(p, a)| p.starts_with("/v2/test/img/blobs/") && a.as_deref() == Some(&format!("Bearer {TOKEN}"))));
+}
+
+/// A token service that wants a login: the user and password from `auths` go to it as basic
+/// authentication, an `identitytoken` as an OAuth2 refresh-token grant (POST), and a wrong
+/// password is refused with the registry named.
+#[test]
+fn token_service_with_a_login_or_an_identity_token() {
+    use base64::Engine as _;
+    let (blobs, top) = scenario_blobs();
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let seen = Arc::new(Mutex::new(Seen::default()));
+    let server_seen = seen.clone();
+    let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
+    let login = TokenLogin::Required { basic: format!("Basic {}", b64("bob:pa55")), refresh_token: "rt-42".into() };
+    std::thread::spawn(move || serve(listener, blobs, top, server_seen, login));
+    let tmp = TempDir::new("registry-token-login");
+    let run = |tag: &str, entry: &str| {
+        let home = tmp.path(tag);
+        std::fs::create_dir_all(home.join(".docker")).unwrap();
+        std::fs::write(
+            home.join(".docker/config.json"),
+            format!(r#"{{"auths": {{"http://127.0.0.1:{port}": {entry}}}}}"#),
+        )
+        .unwrap();
+        Command::new(env!("CARGO_BIN_EXE_imgopt"))
+            .args(["analyze", "--image", &format!("registry:127.0.0.1:{port}/test/img:latest"), "--format", "json"])
+            .env("HOME", &home)
+            .env("XDG_CACHE_HOME", home.join("cache"))
+            .env_remove("DOCKER_CONFIG")
+            .env_remove("REGISTRY_AUTH_FILE")
+            .env_remove("XDG_RUNTIME_DIR")
+            .env_remove("XDG_CONFIG_HOME")
+            .output()
+            .unwrap()
+    };
+    let out = run("password", &format!(r#"{{"auth": "{}"}}"#, b64("bob:pa55")));
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = run("identity", r#"{"auth": "", "identitytoken": "rt-42"}"#);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let posts = seen.lock().unwrap().token_posts.clone();
+    assert_eq!(posts.len(), 1, "{posts:?}");
+    assert!(posts[0].contains("service=fake") && posts[0].contains("scope=repository:test/img:pull"), "{posts:?}");
+    let out = run("wrong", &format!(r#"{{"auth": "{}"}}"#, b64("bob:guess")));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    let flat: String = stderr.chars().filter(|c| !c.is_whitespace() && *c != '│').collect();
+    assert!(flat.contains(&format!("127.0.0.1:{port}refusedtheloginof`bob`")), "{stderr}");
+    assert!(!stderr.contains("guess"), "{stderr}");
 }
 
 /// Reads one request's line and headers: its path, or None when the client hung up.

@@ -6,51 +6,10 @@
 
 mod common;
 
-use std::net::{TcpListener, TcpStream};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
 
 use common::*;
 use serde_json::Value;
-
-struct Registry(Child);
-
-impl Drop for Registry {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// Debian's docker-registry serving `tmp/data` on a free loopback port, until dropped.
-fn start_registry(tmp: &TempDir) -> (Registry, u16) {
-    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let config = tmp.path("config.yml");
-    std::fs::write(
-        &config,
-        format!(
-            "version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: {}\nhttp:\n  addr: 127.0.0.1:{port}\n",
-            tmp.path("data").display()
-        ),
-    )
-    .unwrap();
-    let registry = Registry(
-        Command::new("docker-registry")
-            .arg("serve")
-            .arg(&config)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
-    let started = Instant::now();
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(started.elapsed() < Duration::from_secs(20), "docker-registry did not start on port {port}");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-
-    (registry, port)
-}
 
 fn tools_present() -> bool {
     let missing: Vec<&str> = ["docker-registry", "skopeo"].into_iter().filter(|t| !on_path(t)).collect();
@@ -85,7 +44,8 @@ fn pulls_from_a_loopback_registry() {
         return;
     }
     let tmp = TempDir::new("registry");
-    let (_registry, port) = start_registry(&tmp);
+    let registry = common::registry::start(&tmp.0, None);
+    let port = registry.port;
 
     let layers = waste_scenario();
     let oci = tmp.path("oci");
@@ -142,7 +102,8 @@ fn builds_from_an_image_in_a_loopback_registry() {
         return;
     }
     let tmp = TempDir::new("registry-build");
-    let (_registry, port) = start_registry(&tmp);
+    let registry = common::registry::start(&tmp.0, None);
+    let port = registry.port;
     // A busybox image built by imgopt, written as an OCI layout and pushed with skopeo.
     let ctx = tmp.path("base");
     std::fs::create_dir_all(&ctx).unwrap();

@@ -18,6 +18,9 @@ if [ "${1:-}" = upload-failed ]; then
   exit 0
 fi
 
+# shellcheck source=ci/action/git.sh
+. "$(dirname "$0")/git.sh"
+
 imgopt=${IMGOPT:-imgopt}
 work=$(mktemp -d "${RUNNER_TEMP:-/tmp}/imgopt.XXXXXX")
 
@@ -41,14 +44,7 @@ findings=$(jq '.summary.findings' "$work/findings.json")
 
 # Lines the change added or modified, as `path<TAB>line`, paths relative to here.
 changed_lines() {
-  [ -n "${BASE_SHA:-}" ] && [ "${BASE_SHA//0/}" != "" ] || return 0
-  git rev-parse --git-dir >/dev/null 2>&1 || return 0
-  if ! git cat-file -e "$BASE_SHA^{commit}" 2>/dev/null; then
-    git fetch -q --depth=1 origin "$BASE_SHA" 2>/dev/null || {
-      echo "imgopt: base commit $BASE_SHA is not available; annotations are not ordered by the change" >&2
-      return 0
-    }
-  fi
+  base_commit_available || return 0
   git -c core.quotePath=false diff --no-color --no-ext-diff --relative --unified=0 "$BASE_SHA" HEAD |
     awk '/^\+\+\+ / { f = substr($0, 5); sub(/^b\//, "", f); next }
          /^@@ / { split($3, a, ","); start = substr(a[1], 2) + 0; n = (a[2] == "" ? 1 : a[2] + 0)

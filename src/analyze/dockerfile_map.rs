@@ -677,7 +677,8 @@ pub fn built_map(
     let place = |i: usize| {
         let inst = &df.instructions[i];
         let stage = model.stage_of(i).map_or(0, |s| s.index);
-        let text = normalize(inst.source(df.text).lines().next().unwrap_or(""));
+        // The logical line, as the history-based map and a comparison's rows have it.
+        let text = normalize(&inst.line.text);
         (inst.start_line, inst.end_line, stage, text)
     };
     let mut lineage: Vec<usize> = model.lineage(target_stage).map(|s| s.index).collect();

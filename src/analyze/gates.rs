@@ -77,6 +77,79 @@ impl Gates {
     }
 }
 
+/// How much an image may grow: bytes (`5MB`) or a percentage of its size before (`10%`).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Growth {
+    Bytes(u64),
+    Percent(f64),
+}
+
+/// `10%`, `2.5 %`, or a byte size as [`parse_bytes`] reads it.
+pub fn parse_growth(text: &str) -> Result<Growth, String> {
+    match text.trim().strip_suffix('%') {
+        Some(number) => number
+            .trim()
+            .parse::<f64>()
+            .ok()
+            .filter(|p| p.is_finite() && *p >= 0.0)
+            .map(Growth::Percent)
+            .ok_or_else(|| format!("`{text}` is not a percentage")),
+        None => parse_bytes(text).map(Growth::Bytes),
+    }
+}
+
+/// The gates of a size review, on the images' content bytes (the `Total content` figure).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct SizeGates {
+    /// Fail when the image grows by more than this.
+    pub max_growth: Option<Growth>,
+    /// Fail when the image (after) is larger than this.
+    pub max_size: Option<u64>,
+}
+
+impl SizeGates {
+    /// One message per failed gate, saying by how much it failed.
+    pub fn check(&self, comparison: &super::compare::Comparison) -> Vec<String> {
+        let size = comparison.totals.content_bytes;
+        let mut failures = Vec::new();
+        let grew = u64::try_from(size.difference).unwrap_or(0);
+        match self.max_growth {
+            Some(Growth::Bytes(limit)) if grew > limit => failures.push(format!(
+                "max-growth: the image grew by {} ({grew} B, {} → {}), {} B over the limit of {limit} B",
+                human(grew),
+                human(size.before),
+                human(size.after),
+                grew - limit
+            )),
+            Some(Growth::Percent(limit)) => {
+                // From nothing, any growth is over a percentage.
+                let percent = size.percent().unwrap_or(if grew > 0 { f64::INFINITY } else { 0.0 });
+                if percent > limit {
+                    failures.push(format!(
+                        "max-growth: the image grew by {:.2}% ({}, {} → {}), over the limit of {limit}%",
+                        percent,
+                        human(grew),
+                        human(size.before),
+                        human(size.after)
+                    ));
+                }
+            }
+            _ => {}
+        }
+        if let Some(limit) = self.max_size {
+            if size.after > limit {
+                failures.push(format!(
+                    "max-size: the image is {} ({} B), {} B over the limit of {limit} B",
+                    human(size.after),
+                    size.after,
+                    size.after - limit
+                ));
+            }
+        }
+        failures
+    }
+}
+
 /// dive's `.dive-ci` is a small YAML file; only its `rules:` map of scalars matters, so it is read
 /// line by line rather than with a YAML library.
 pub fn parse_dive_ci(text: &str) -> Result<Gates, (usize, String)> {
@@ -138,6 +211,13 @@ mod tests {
             Gates { max_wasted_bytes: Some(20_000_000), max_wasted_ratio: None, min_efficiency: Some(0.95) }
         );
         assert!(parse_dive_ci("rules:\n  bogus: 1\n").is_err());
+    }
+
+    #[test]
+    fn growth_limits() {
+        assert_eq!(parse_growth("10%"), Ok(Growth::Percent(10.0)));
+        assert_eq!(parse_growth("5MB"), Ok(Growth::Bytes(5_000_000)));
+        assert!(parse_growth("x%").is_err() && parse_growth("-1%").is_err());
     }
 
     #[test]

@@ -19,6 +19,7 @@
 //!   rest's.
 
 pub mod caches;
+pub mod compare;
 pub mod dive;
 pub mod dockerfile_map;
 pub mod gates;

@@ -4,6 +4,7 @@ use std::fmt::Write as _;
 
 use crate::escape::{control, markdown_code};
 
+use super::compare::{Change, Comparison, FindingKind, LineSide};
 use super::dockerfile_map::{LayerLine, Match};
 use super::{LayerReport, Report};
 
@@ -438,5 +439,186 @@ fn markdown(r: &Report, packages: usize) -> String {
             })
             .collect(),
     );
+    out
+}
+
+/// How a comparison is printed: analyze's formats, and `github` for the findings as workflow
+/// commands (annotations on the after side's Dockerfile).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum ComparisonFormat {
+    Table,
+    Json,
+    Markdown,
+    Github,
+}
+
+impl From<Format> for ComparisonFormat {
+    fn from(format: Format) -> Self {
+        match format {
+            Format::Table => ComparisonFormat::Table,
+            Format::Json => ComparisonFormat::Json,
+            Format::Markdown => ComparisonFormat::Markdown,
+        }
+    }
+}
+
+pub fn render_comparison(c: &Comparison, format: ComparisonFormat) -> String {
+    match format {
+        ComparisonFormat::Table => comparison_table(c),
+        ComparisonFormat::Json => {
+            let mut text = serde_json::to_string_pretty(c).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));
+            text.push('\n');
+            text
+        }
+        ComparisonFormat::Markdown => comparison_markdown(c),
+        ComparisonFormat::Github => comparison_annotations(c),
+    }
+}
+
+/// `+20.0 MB`, `-1.2 kB`, `0 B`.
+pub fn signed_human(difference: i64) -> String {
+    match difference {
+        0 => "0 B".to_string(),
+        d if d > 0 => format!("+{}", human(d.unsigned_abs())),
+        d => format!("-{}", human(d.unsigned_abs())),
+    }
+}
+
+/// The difference with its percentage of the before figure.
+fn difference(change: &Change, bytes: bool) -> String {
+    let amount = if bytes { signed_human(change.difference) } else { format!("{:+}", change.difference) };
+    match change.percent() {
+        Some(p) if change.difference != 0 => format!("{amount} ({p:+.1}%)"),
+        _ => amount,
+    }
+}
+
+/// The totals as (label, before, after, difference) rows.
+fn comparison_totals(c: &Comparison) -> Vec<[String; 4]> {
+    let t = &c.totals;
+    let bytes = |label: &str, change: &Change| {
+        [label.to_string(), human(change.before), human(change.after), difference(change, true)]
+    };
+    vec![
+        bytes("Content", &t.content_bytes),
+        bytes("Compressed", &t.compressed_bytes),
+        bytes("As tar", &t.uncompressed_bytes),
+        bytes("Final filesystem", &t.final_fs_bytes),
+        bytes("Invisible", &t.reclaimable_bytes),
+        ["Layers".to_string(), t.layers.before.to_string(), t.layers.after.to_string(), difference(&t.layers, false)],
+    ]
+}
+
+/// `12`, `12-14`, or `—` for a side the line is not on.
+fn line_number(side: Option<&LineSide>) -> String {
+    match side.and_then(|s| s.line.map(|l| (l, s.end_line.unwrap_or(l)))) {
+        Some((start, end)) if end != start => format!("{start}-{end}"),
+        Some((start, _)) => start.to_string(),
+        None if side.is_some() => "(history)".to_string(),
+        None => "—".to_string(),
+    }
+}
+
+/// The per-line rows as (line before, line after, content before, after, difference, instruction).
+fn comparison_lines(c: &Comparison, width: usize) -> Vec<[String; 6]> {
+    c.lines
+        .iter()
+        .map(|l| {
+            let side_bytes = |side: &Option<LineSide>, bytes: u64| match side {
+                Some(_) => human(bytes),
+                None => "—".to_string(),
+            };
+            [
+                line_number(l.before.as_ref()),
+                line_number(l.after.as_ref()),
+                side_bytes(&l.before, l.content_bytes.before),
+                side_bytes(&l.after, l.content_bytes.after),
+                signed_human(l.content_bytes.difference),
+                instruction(Some(&l.instruction), width),
+            ]
+        })
+        .collect()
+}
+
+fn comparison_table(c: &Comparison) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "Before: {}", control(&c.before));
+    let _ = writeln!(out, "After:  {}\n", control(&c.after));
+    let _ = writeln!(out, "{:<18} {:>12} {:>12}  Difference", "", "Before", "After");
+    for [label, before, after, diff] in comparison_totals(c) {
+        let _ = writeln!(out, "{label:<18} {before:>12} {after:>12}  {diff}");
+    }
+    let file = c.file.as_deref().map(file_name).unwrap_or("history");
+    if c.lines.is_empty() {
+        let _ = writeln!(out, "\nNo line's layers changed size.");
+    } else {
+        let _ = writeln!(out, "\nLines whose layers changed size ({}):", control(file));
+        let _ = writeln!(
+            out,
+            "  {:>9} {:>9} {:>10} {:>10} {:>11}  Instruction",
+            "Line was", "Line now", "Before", "After", "Difference"
+        );
+        for [was, now, before, after, diff, text] in comparison_lines(c, 70) {
+            let _ = writeln!(out, "  {was:>9} {now:>9} {before:>10} {after:>10} {diff:>11}  {text}");
+        }
+    }
+    section(&mut out, "Findings", c.findings.iter().map(|f| format!("line {}: {}", f.line, control(&f.message))));
+    out
+}
+
+fn comparison_markdown(c: &Comparison) -> String {
+    let mut out = String::new();
+    match &c.file {
+        Some(file) => {
+            let _ = writeln!(out, "### Image size: {}\n", markdown_code(file));
+        }
+        None => {
+            let _ = writeln!(out, "### Image size\n");
+        }
+    }
+    let _ = writeln!(out, "{} → {}\n", markdown_code(&c.before), markdown_code(&c.after));
+    let _ = writeln!(out, "| | Before | After | Difference |\n|---|---:|---:|---:|");
+    for [label, before, after, diff] in comparison_totals(c) {
+        let _ = writeln!(out, "| {label} | {before} | {after} | {diff} |");
+    }
+    if c.lines.is_empty() {
+        let _ = writeln!(out, "\nNo line's layers changed size.");
+    } else {
+        let _ = writeln!(out, "\n**Lines whose layers changed size**\n");
+        let _ = writeln!(out, "| Line was | Line now | Before | After | Difference | Instruction |");
+        let _ = writeln!(out, "|---:|---:|---:|---:|---:|---|");
+        for [was, now, before, after, diff, text] in comparison_lines(c, 80) {
+            let _ = writeln!(out, "| {was} | {now} | {before} | {after} | {diff} | {} |", markdown_code(&text));
+        }
+    }
+    if !c.findings.is_empty() {
+        let _ = writeln!(out, "\n**Findings**\n");
+        for f in &c.findings {
+            let _ = writeln!(out, "- line {}: {}", f.line, control(&f.message).replace('`', "'"));
+        }
+    }
+    out
+}
+
+/// One `::warning` per finding, on the after side's Dockerfile.
+fn comparison_annotations(c: &Comparison) -> String {
+    use crate::escape::{workflow_data, workflow_property};
+    let Some(file) = &c.file else { return String::new() };
+    let mut out = String::new();
+    for f in &c.findings {
+        let title = match f.kind {
+            FindingKind::Grows => "imgopt: image size",
+            FindingKind::CleanupFreesNothing => "imgopt: cleanup frees nothing",
+        };
+        let _ = writeln!(
+            out,
+            "::warning file={},line={},endLine={},title={}::{}",
+            workflow_property(file),
+            f.line,
+            f.end_line,
+            workflow_property(title),
+            workflow_data(&f.message)
+        );
+    }
     out
 }

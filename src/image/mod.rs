@@ -2,6 +2,7 @@
 //! an OCI layout, an OCI archive or a `docker save` archive, and how to write one in each of those
 //! forms ([`write`]).
 
+pub mod credentials;
 pub mod error;
 pub mod layer;
 pub mod name;

@@ -4,9 +4,11 @@
 //! configs and layers land in `$XDG_CACHE_HOME/imgopt/blobs/sha256/<hex>` (an OCI-layout blob
 //! directory), so the image is then read like a local layout and a second analysis downloads
 //! nothing. Loopback registries (`localhost`, `127.0.0.1`, `[::1]`) are spoken to over plain
-//! HTTP, all others over HTTPS. A 401 answer starts the anonymous bearer-token handshake
-//! (`WWW-Authenticate: Bearer realm=…,service=…,scope=…`). Redirects (blob storage on another host)
-//! are followed without the `Authorization` header.
+//! HTTP, all others over HTTPS. A 401 answer starts the authentication its `WWW-Authenticate`
+//! challenge asks for, with the login [`credentials::lookup`] finds (anonymous without one):
+//! `Basic` sends the user and password; `Bearer realm=…,service=…,scope=…` fetches a token from the
+//! realm (with the user and password, or trading an identity token as an OAuth2 refresh token).
+//! Redirects (blob storage on another host) are followed without the `Authorization` header.
 //!
 //! A registry that stops sending is given up on: every read (of headers or of a body) may wait
 //! [`DEFAULT_READ_TIMEOUT`], or `IMGOPT_REGISTRY_TIMEOUT` seconds, and the response headers as a
@@ -21,6 +23,7 @@ use std::time::Duration;
 use rayon::prelude::*;
 use sha2::{Digest as _, Sha256};
 
+use super::credentials::{self, Credential, Secret};
 use super::error::{ImageError, Result};
 use super::name::ImageName;
 use super::spec::{self, Digest, Index, Manifest, Platform};
@@ -67,7 +70,10 @@ pub fn read_timeout() -> Result<Duration> {
 struct Client {
     agent: ureq::Agent,
     image: ImageName,
-    token: Mutex<Option<String>>,
+    /// The `Authorization` value the last handshake gave (`Bearer …` or `Basic …`).
+    authorization: Mutex<Option<String>>,
+    /// The login for this registry, looked up at the first challenge (None inside: anonymous).
+    credential: Mutex<Option<Option<Credential>>>,
     read_timeout: Duration,
 }
 
@@ -83,7 +89,13 @@ impl Client {
             .timeout_recv_response(Some(read_timeout))
             .build()
             .into();
-        Client { agent, image: image.clone(), token: Mutex::new(None), read_timeout }
+        Client {
+            agent,
+            image: image.clone(),
+            authorization: Mutex::new(None),
+            credential: Mutex::new(None),
+            read_timeout,
+        }
     }
 
     fn error(&self, message: impl std::fmt::Display) -> ImageError {
@@ -113,9 +125,9 @@ impl Client {
             if let Some(accept) = accept {
                 request = request.header("Accept", accept);
             }
-            let token = self.token.lock().map(|t| t.clone()).unwrap_or(None);
-            if let Some(token) = token {
-                request = request.header("Authorization", format!("Bearer {token}"));
+            let authorization = self.authorization.lock().map(|t| t.clone()).unwrap_or(None);
+            if let Some(authorization) = authorization {
+                request = request.header("Authorization", authorization);
             }
             let response = request.call().map_err(|e| self.transfer_error(&format!("GET {url}"), &e))?;
             let status = response.status().as_u16();
@@ -126,24 +138,74 @@ impl Client {
                     .and_then(|v| v.to_str().ok())
                     .ok_or_else(|| self.error(format!("GET {url}: 401 without a WWW-Authenticate challenge")))?
                     .to_string();
-                let token = self.fetch_token(&challenge)?;
-                if let Ok(mut slot) = self.token.lock() {
-                    *slot = Some(token);
+                let authorization = self.answer_challenge(&challenge)?;
+                if let Ok(mut slot) = self.authorization.lock() {
+                    *slot = Some(authorization);
                 }
                 continue;
+            }
+            if status == 401 {
+                return Err(self.refused());
             }
             if status != 200 {
                 return Err(self.error(format!("GET {url}: HTTP {status}")));
             }
             return Ok(response);
         }
-        Err(self.error(format!("GET {url}: still unauthorized after the token handshake")))
+        Err(self.refused())
     }
 
-    fn fetch_token(&self, challenge: &str) -> Result<String> {
-        let params = challenge.strip_prefix("Bearer ").ok_or_else(|| {
-            self.error(format!("unsupported authentication `{challenge}` (only anonymous Bearer tokens)"))
-        })?;
+    /// The login for this registry, looked up once.
+    fn credential(&self) -> Result<Option<Credential>> {
+        let mut slot = self.credential.lock().map_err(|_| self.error("credential lookup failed"))?;
+        if slot.is_none() {
+            *slot = Some(credentials::lookup(&self.image)?);
+        }
+        Ok(slot.clone().flatten())
+    }
+
+    /// Still 401 after the handshake: wrong credentials, or none where the registry wants some.
+    fn refused(&self) -> ImageError {
+        let host = self.image.api_host();
+        match self.credential() {
+            Ok(Some(c)) => ImageError::Registry(format!(
+                "{host} refused the login of `{}` (from {}) for {}: wrong user name or password, or no access to the repository",
+                crate::escape::control(c.user()),
+                c.source,
+                self.image
+            )),
+            Ok(None) => ImageError::Registry(format!(
+                "{host} wants a login for {} and none was found (looked in {}): run `docker login {host}`",
+                self.image,
+                credentials::places()
+            )),
+            Err(e) => e,
+        }
+    }
+
+    /// The `Authorization` value that answers a `WWW-Authenticate` challenge.
+    fn answer_challenge(&self, challenge: &str) -> Result<String> {
+        let (scheme, params) = challenge.trim().split_once(' ').unwrap_or((challenge.trim(), ""));
+        if scheme.eq_ignore_ascii_case("basic") {
+            let credential = self.credential()?;
+            return match credential.as_ref().and_then(Credential::basic_header) {
+                Some(header) => Ok(header),
+                None if credential.is_some() => Err(self.error(format!(
+                    "{} asks for a user name and password, and the login found is an identity token",
+                    self.image.api_host()
+                ))),
+                None => Err(self.refused()),
+            };
+        }
+        if !scheme.eq_ignore_ascii_case("bearer") {
+            return Err(self.error(format!("unsupported authentication `{}` (Basic and Bearer are)", scheme)));
+        }
+        Ok(format!("Bearer {}", self.fetch_token(params)?))
+    }
+
+    /// A bearer token from the challenge's realm: anonymous, with the user and password, or for
+    /// an identity token (an OAuth2 refresh-token grant, as Docker does).
+    fn fetch_token(&self, params: &str) -> Result<String> {
         let mut realm = None;
         let mut query = Vec::new();
         for (key, value) in parse_challenge(params) {
@@ -157,11 +219,33 @@ impl Client {
             query.push(format!("scope={}", percent_encode(&format!("repository:{}:pull", self.image.repository))));
         }
         let realm = realm.ok_or_else(|| self.error("token challenge without a realm"))?;
+        let credential = self.credential()?;
+        let sent = match credential.as_ref().map(|c| &c.secret) {
+            Some(Secret::IdentityToken(token)) => {
+                let mut form = query.clone();
+                form.extend([
+                    "grant_type=refresh_token".to_string(),
+                    "client_id=imgopt".to_string(),
+                    format!("refresh_token={}", percent_encode(token)),
+                ]);
+                self.agent.post(&realm).header("Content-Type", "application/x-www-form-urlencoded").send(form.join("&"))
+            }
+            _ => {
+                let mut request = self.agent.get(&format!("{realm}?{}", query.join("&")));
+                if let Some(header) = credential.as_ref().and_then(Credential::basic_header) {
+                    request = request.header("Authorization", header);
+                }
+                request.call()
+            }
+        };
         let url = format!("{realm}?{}", query.join("&"));
-        let mut response =
-            self.agent.get(&url).call().map_err(|e| self.transfer_error(&format!("token from {realm}"), &e))?;
-        if response.status().as_u16() != 200 {
-            return Err(self.error(format!("token from {realm}: HTTP {}", response.status().as_u16())));
+        let mut response = sent.map_err(|e| self.transfer_error(&format!("token from {realm}"), &e))?;
+        let status = response.status().as_u16();
+        if (status == 401 || status == 403) && credential.is_some() {
+            return Err(self.refused());
+        }
+        if status != 200 {
+            return Err(self.error(format!("token from {realm}: HTTP {status}")));
         }
         let body = self.small_body(&mut response, &format!("token from {url}"))?;
         let reply: serde_json::Value = parse_json("token response", &body)?;

@@ -13,6 +13,8 @@ pub mod build_cases;
 pub mod docker;
 /// Compares two images layer by layer and file by file.
 pub mod fidelity;
+/// Debian's docker-registry on loopback, with or without a login.
+pub mod registry;
 /// RUN bodies of the corpus, for the shell reader's tests.
 pub mod run_bodies;
 

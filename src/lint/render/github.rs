@@ -8,13 +8,7 @@ use crate::lint::render::region;
 use crate::lint::{FileReport, Severity};
 use crate::syntax::LineIndex;
 
-fn escape_data(s: &str) -> String {
-    s.replace('%', "%25").replace('\r', "%0D").replace('\n', "%0A")
-}
-
-fn escape_property(s: &str) -> String {
-    escape_data(s).replace(':', "%3A").replace(',', "%2C")
-}
+use crate::escape::{workflow_data as escape_data, workflow_property as escape_property};
 
 pub fn render(reports: &[FileReport], out: &mut dyn Write) -> io::Result<()> {
     for report in reports {
@@ -48,12 +42,6 @@ pub fn render(reports: &[FileReport], out: &mut dyn Write) -> io::Result<()> {
 mod tests {
     use super::*;
     use crate::lint::render::{test_support, Format};
-
-    #[test]
-    fn escaping() {
-        assert_eq!(escape_data("100%\r\nok: a,b"), "100%25%0D%0Aok: a,b");
-        assert_eq!(escape_property("a:b,c%"), "a%3Ab%2Cc%25");
-    }
 
     #[test]
     fn rendered_properties_and_message_are_escaped() {

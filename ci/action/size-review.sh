@@ -1,0 +1,105 @@
+#!/usr/bin/env bash
+# The action's size review (input `size-review: true`, on a pull request): each Dockerfile the
+# pull request changed is built at the base commit and at the head with `imgopt diff` (one store,
+# IMGOPT_STORE, restored by actions/cache: the base's steps come from its cache). The comparison
+# tables go to the job summary, its findings (lines that grow the image by more than
+# INPUT_SIZE_ANNOTATE_MIN, cleanups that free nothing) become annotations, and the gates
+# INPUT_MAX_GROWTH and INPUT_MAX_SIZE decide exit-code (1 when one failed, 2 on an error).
+# Outputs: size-before, size-after, size-growth (content bytes, summed over the Dockerfiles
+# reviewed), exit-code.
+set -euo pipefail
+
+# shellcheck source=ci/action/git.sh
+. "$(dirname "$0")/git.sh"
+
+imgopt=${IMGOPT:-imgopt}
+out=${GITHUB_OUTPUT:-/dev/null}
+summary=${GITHUB_STEP_SUMMARY:-/dev/null}
+export IMGOPT_STORE=${IMGOPT_STORE:-${RUNNER_TEMP:-/tmp}/imgopt-store}
+work=$(mktemp -d "${RUNNER_TEMP:-/tmp}/imgopt-size.XXXXXX")
+
+finish() {
+  {
+    echo "size-before=${1:-}"
+    echo "size-after=${2:-}"
+    echo "size-growth=${3:-}"
+    echo "exit-code=${4:-0}"
+  } >>"$out"
+  exit 0
+}
+
+if ! base_commit_available; then
+  echo "::notice title=imgopt size review::No base commit to compare with (size review runs on pull requests); skipped"
+  finish
+fi
+
+# The builder needs root: on a hosted runner that is sudo (which needs no password there). The
+# store, the logins (docker/login-action writes ~/.docker/config.json) and PATH go along.
+as_root=()
+if [ "$(id -u)" != 0 ] && sudo -n true 2>/dev/null; then
+  as_root=(sudo env "IMGOPT_STORE=$IMGOPT_STORE" "HOME=$HOME" "PATH=$PATH")
+  for var in DOCKER_CONFIG REGISTRY_AUTH_FILE XDG_RUNTIME_DIR; do
+    [ -n "${!var:-}" ] && as_root+=("$var=${!var}")
+  done
+fi
+
+# Dockerfiles the pull request added or changed, by the names BuildKit and podman use.
+git -c core.quotePath=false diff --no-renames --name-only --diff-filter=AM "$BASE_SHA" HEAD |
+  grep -E '(^|/)(Dockerfile|Containerfile)([.][^/]*)?$|[.]([Dd]ockerfile|Containerfile)$' >"$work/dockerfiles" || true
+if ! [ -s "$work/dockerfiles" ]; then
+  echo "imgopt: the pull request changes no Dockerfile; no size review"
+  finish
+fi
+
+# The rewriter's measured proposal for a Dockerfile, when this imgopt has `imgopt rewrite`.
+rewrite_proposal() {
+  "$imgopt" rewrite --help >/dev/null 2>&1 || return 0
+  echo
+  "${as_root[@]}" "$imgopt" rewrite --measure --format markdown -f "$1" "$2" 2>>"$work/rewrite.log" ||
+    echo "> imgopt rewrite could not measure a proposal for \`$1\` (see the log)."
+}
+
+status=0 before=0 after=0 n=0
+{
+  echo
+  echo "## imgopt size review (base ${BASE_SHA:0:12} → head)"
+} >>"$summary"
+while IFS= read -r dockerfile; do
+  n=$((n + 1))
+  if ! git cat-file -e "$BASE_SHA:$dockerfile" 2>/dev/null; then
+    echo "imgopt: $dockerfile is new in this pull request: nothing to compare with"
+    printf "\n### Image size: \`%s\`\n\nNew in this pull request: no image to compare with.\n" "$dockerfile" >>"$summary"
+    continue
+  fi
+  context=${INPUT_SIZE_CONTEXT:-$(dirname "$dockerfile")}
+  diff=(diff --base "$BASE_SHA" -f "$dockerfile" --annotate-min "${INPUT_SIZE_ANNOTATE_MIN:-1MB}")
+  [ -n "${INPUT_MAX_GROWTH:-}" ] && diff+=(--max-growth "$INPUT_MAX_GROWTH")
+  [ -n "${INPUT_MAX_SIZE:-}" ] && diff+=(--max-size "$INPUT_MAX_SIZE")
+  diff+=("$context")
+  echo "::group::imgopt diff $dockerfile"
+  code=0
+  "${as_root[@]}" "$imgopt" "${diff[@]}" --format json >"$work/$n.json" 2>"$work/$n.log" || code=$?
+  cat "$work/$n.log"
+  echo "::endgroup::"
+  if [ "$code" -ge 2 ] || ! jq -e .totals "$work/$n.json" >/dev/null 2>&1; then
+    echo "::error title=imgopt size review::imgopt diff failed for $dockerfile (exit $code); see the log"
+    status=2
+    continue
+  fi
+  # Built and cached now: the other formats cost an analysis each.
+  {
+    echo
+    "${as_root[@]}" "$imgopt" "${diff[@]}" --format markdown 2>/dev/null || true
+  } >>"$summary"
+  "${as_root[@]}" "$imgopt" "${diff[@]}" --format github 2>/dev/null || true
+  sed -n 's/^gate failed: //p' "$work/$n.log" | while IFS= read -r failure; do
+    echo "::error file=$dockerfile,title=imgopt size gate::$failure"
+    printf '\n> [!CAUTION]\n> Gate failed: %s\n' "$failure" >>"$summary"
+  done
+  [ "$code" = 1 ] && [ "$status" = 0 ] && status=1
+  before=$((before + $(jq '.totals.content_bytes.before' "$work/$n.json")))
+  after=$((after + $(jq '.totals.content_bytes.after' "$work/$n.json")))
+  rewrite_proposal "$dockerfile" "$context" >>"$summary"
+done <"$work/dockerfiles"
+
+finish "$before" "$after" "$((after - before))" "$status"
