@@ -51,12 +51,15 @@ if ! [ -s "$work/dockerfiles" ]; then
   finish
 fi
 
-# The rewriter's measured proposal for a Dockerfile, when this imgopt has `imgopt rewrite`.
+# The rewriter's measured proposal for a Dockerfile (exit 1 means there is one).
 rewrite_proposal() {
-  "$imgopt" rewrite --help >/dev/null 2>&1 || return 0
   echo
-  "${as_root[@]}" "$imgopt" rewrite --measure --format markdown -f "$1" "$2" 2>>"$work/rewrite.log" ||
+  local rc=0
+  "${as_root[@]}" "$imgopt" rewrite --measure --format markdown -f "$1" "$2" 2>>"$work/rewrite.log" || rc=$?
+  # 0: nothing to propose, 1: a proposal (shown above); 2: it could not be measured.
+  if [ "$rc" -gt 1 ]; then
     echo "> imgopt rewrite could not measure a proposal for \`$1\` (see the log)."
+  fi
 }
 
 status=0 before=0 after=0 n=0
