@@ -14,6 +14,7 @@ use crate::image::ImageRef;
 pub enum BuilderKind {
     /// imgopt's own overlayfs builder (no daemon).
     #[default]
+    #[value(alias = "internal")]
     Imgopt,
     /// `DOCKER_BUILDKIT=1 docker build`, then `docker save` (`DOCKER`, else /usr/bin/docker).
     Docker,
