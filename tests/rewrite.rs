@@ -40,7 +40,8 @@ fn every_transform_has_cases_that_rewrite_and_cases_that_must_not() {
     let cases = cases();
     for t in TRANSFORMS.iter() {
         let mine: Vec<_> = cases.iter().filter(|(name, _)| name == t.name).collect();
-        let negative = mine.iter().filter(|(_, c)| c.file_name().unwrap().to_string_lossy().starts_with("not-")).count();
+        let negative =
+            mine.iter().filter(|(_, c)| c.file_name().unwrap().to_string_lossy().starts_with("not-")).count();
         assert!(mine.len() > negative, "{}: no case that rewrites", t.name);
         assert!(negative > 0, "{}: no case that must not be rewritten", t.name);
     }

@@ -210,7 +210,8 @@ fn a_program_built_with_gcc_ships_alone_and_still_runs() {
     let dockerfile = format!(
         "FROM {base}\nRUN apt-get update && apt-get install -y --no-install-recommends gcc libc6-dev && rm -rf /var/lib/apt/lists/*\nWORKDIR /src\nCOPY hello.c .\nRUN gcc -O2 -o /usr/local/bin/hello hello.c\nCMD [\"/usr/local/bin/hello\"]\n"
     );
-    let source = b"#include <stdio.h>\nint main(int argc, char **argv) { puts(argc > 1 ? argv[1] : \"hello\"); return 0; }\n";
+    let source =
+        b"#include <stdio.h>\nint main(int argc, char **argv) { puts(argc > 1 ? argv[1] : \"hello\"); return 0; }\n";
     let dir = context("gcc-multi-stage", &dockerfile, &[("hello.c", source.to_vec())]);
     let report = measured(&dir, &["--only", "multi-stage"]);
     let (before, after) = (figure(&report, "before", "content_bytes"), figure(&report, "after", "content_bytes"));

@@ -16,11 +16,7 @@ pub struct DependencyInstall {
 }
 
 fn install(ecosystem: &'static str, manifests: &[&str], reads_sources: bool) -> Option<DependencyInstall> {
-    Some(DependencyInstall {
-        ecosystem,
-        manifests: manifests.iter().map(|m| m.to_string()).collect(),
-        reads_sources,
-    })
+    Some(DependencyInstall { ecosystem, manifests: manifests.iter().map(|m| m.to_string()).collect(), reads_sources })
 }
 
 /// The dependency install `cmd` runs, if it is one: npm ci/install, yarn (install), pnpm
@@ -66,7 +62,9 @@ pub fn dependency_install(cmd: &RunCommand<'_, '_>) -> Option<DependencyInstall>
                 if w == "-r" || w == "--requirement" {
                     files.extend(args.get(i + 1).map(|f| f.text.to_string()));
                     i += 1;
-                } else if let Some(f) = w.strip_prefix("--requirement=").or_else(|| w.strip_prefix("-r").filter(|f| !f.is_empty())) {
+                } else if let Some(f) =
+                    w.strip_prefix("--requirement=").or_else(|| w.strip_prefix("-r").filter(|f| !f.is_empty()))
+                {
                     files.push(f.to_string());
                 } else if !w.starts_with('-') && w != "install" {
                     project |= w.starts_with('.') || w.starts_with('/');

@@ -169,7 +169,8 @@ fn is_errexit(text: &str) -> bool {
 
 /// Whether RUNs `a` and `b` can be one RUN: same flags, both extensible.
 pub fn joinable(text: &str, a: &RunScript<'_, '_>, b: &RunScript<'_, '_>) -> Option<(Shape, Shape)> {
-    let flags = |s: &RunScript<'_, '_>| s.run.flags.iter().map(|f| text[f.span.clone()].to_string()).collect::<Vec<_>>();
+    let flags =
+        |s: &RunScript<'_, '_>| s.run.flags.iter().map(|f| text[f.span.clone()].to_string()).collect::<Vec<_>>();
     if flags(a) != flags(b) {
         return None;
     }

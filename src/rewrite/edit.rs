@@ -42,7 +42,11 @@ fn lines(text: &str) -> Vec<&str> {
 impl LineTags {
     pub fn new(text: &str) -> LineTags {
         let n = lines(text).len();
-        LineTags { lines: vec![BTreeSet::new(); n], gaps: vec![BTreeSet::new(); n + 1], origins: (0..n).map(Some).collect() }
+        LineTags {
+            lines: vec![BTreeSet::new(); n],
+            gaps: vec![BTreeSet::new(); n + 1],
+            origins: (0..n).map(Some).collect(),
+        }
     }
 
     /// The tags of `after`, which change `id` made from `before` (whose tags are `self`).

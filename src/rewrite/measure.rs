@@ -239,11 +239,8 @@ pub fn measure(opts: &MeasureOptions, original: &str, proposal: &Proposal) -> mi
     let (mut safe_text, mut safe_after) = (None, None);
     if !safety.passed() {
         let safe: Vec<String> = shares.iter().filter(|s| !s.changes_image).map(|s| s.transform.to_string()).collect();
-        let restricted: Vec<String> = if opts.only.is_empty() {
-            safe
-        } else {
-            safe.into_iter().filter(|s| opts.only.contains(s)).collect()
-        };
+        let restricted: Vec<String> =
+            if opts.only.is_empty() { safe } else { safe.into_iter().filter(|s| opts.only.contains(s)).collect() };
         if !restricted.is_empty() {
             let kept = propose(original, &Options { only: restricted, context_dir }).map_err(error)?;
             if kept.changed() {
@@ -293,12 +290,14 @@ impl Measurement {
     }
 
     pub fn written_summary(&self, allow_unsafe: bool) -> String {
-        let after = if self.safety.passed() || allow_unsafe { &self.after } else { self.safe_after.as_ref().unwrap_or(&self.after) };
-        let left_out: Vec<&str> = self.shares.iter().filter(|s| s.changes_image && !allow_unsafe).map(|s| s.transform).collect();
-        let mut s = format!(
-            "{} → {} bytes",
-            self.before.content_bytes, after.content_bytes
-        );
+        let after = if self.safety.passed() || allow_unsafe {
+            &self.after
+        } else {
+            self.safe_after.as_ref().unwrap_or(&self.after)
+        };
+        let left_out: Vec<&str> =
+            self.shares.iter().filter(|s| s.changes_image && !allow_unsafe).map(|s| s.transform).collect();
+        let mut s = format!("{} → {} bytes", self.before.content_bytes, after.content_bytes);
         if !left_out.is_empty() {
             let _ = write!(s, "; left out because they change the image: {}", left_out.join(", "));
         }

@@ -158,7 +158,8 @@ impl<'d, 'a> Context<'d, 'a> {
     pub fn findings<'s>(&'s self, code: &'s str) -> impl Iterator<Item = &'s Diagnostic> {
         debug_assert!(LINT_RULES.contains(&code), "{code} is not read for the rewriter");
         let all = self.findings.get_or_init(|| {
-            let settings = Settings { select: LINT_RULES.iter().map(|c| c.to_string()).collect(), ..Settings::default() };
+            let settings =
+                Settings { select: LINT_RULES.iter().map(|c| c.to_string()).collect(), ..Settings::default() };
             lint_text(self.doc.text, &settings)
         });
         all.iter().filter(move |d| d.code == code)

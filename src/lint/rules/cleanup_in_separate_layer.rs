@@ -1,8 +1,8 @@
 use super::{Rule, RuleMeta};
 use crate::lint::checker::{edit, Checker};
 use crate::lint::{Applicability, Category};
-use crate::model::document::transfer;
 use crate::model::cleanup::{cleanup_only, copies_into, run_creates};
+use crate::model::document::transfer;
 
 pub static RULE: Rule = Rule {
     meta: RuleMeta {

@@ -1,8 +1,8 @@
 use super::{Rule, RuleMeta};
 use crate::lint::checker::Checker;
 use crate::lint::Category;
-use crate::model::document::{transfer, Instruction};
 use crate::model::dependencies::dependency_install;
+use crate::model::document::{transfer, Instruction};
 
 pub static RULE: Rule = Rule {
     meta: RuleMeta {

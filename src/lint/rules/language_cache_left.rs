@@ -1,6 +1,6 @@
 use super::{Rule, RuleMeta};
-use crate::lint::checker::Checker;
 use crate::lint::checker::edit;
+use crate::lint::checker::Checker;
 use crate::lint::{Applicability, Category, Severity};
 use crate::model::caches::{self, WellKnown};
 use crate::model::run_script::{RunCommand, PLAIN};

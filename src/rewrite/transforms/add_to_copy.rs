@@ -30,7 +30,10 @@ fn propose(cx: &Context<'_, '_>) -> Vec<Change> {
             }
         }
         let line = cx.line(index);
-        out.push(Change::new(format!("line {line}: ADD only copies local files here; COPY says so"), fix.edits.clone()));
+        out.push(Change::new(
+            format!("line {line}: ADD only copies local files here; COPY says so"),
+            fix.edits.clone(),
+        ));
     }
     out
 }

@@ -5,8 +5,8 @@
 //! `apt-get install` needs the apt lists a later `rm` deletes), a COPY into them, a USER or
 //! SHELL switch, or a WORKDIR when a removed path is relative, keeps the cleanup where it is.
 
-use super::merge_runs::METADATA_ONLY;
 use super::append;
+use super::merge_runs::METADATA_ONLY;
 use super::{Saves, Transform};
 use crate::lint::checker::edit;
 use crate::model::caches;
@@ -42,7 +42,8 @@ fn propose(cx: &Context<'_, '_>) -> Vec<Change> {
         let (Some(before_creator), Some(before_cleanup)) = (&cx.states[creator], &cx.states[script.index]) else {
             continue;
         };
-        if before_creator.config.user != before_cleanup.config.user || before_creator.shell() != before_cleanup.shell() {
+        if before_creator.config.user != before_cleanup.config.user || before_creator.shell() != before_cleanup.shell()
+        {
             continue;
         }
         let Some(mut edits) = append(cx, creator, script.index, "") else { continue };
@@ -50,7 +51,8 @@ fn propose(cx: &Context<'_, '_>) -> Vec<Change> {
         out.push(Change::new(
             format!(
                 "cleanup of line {} moved into the RUN of line {} that creates the files: they are no longer shipped",
-                cx.line(script.index), cx.line(creator)
+                cx.line(script.index),
+                cx.line(creator)
             ),
             edits,
         ));
@@ -62,9 +64,9 @@ fn propose(cx: &Context<'_, '_>) -> Vec<Change> {
 fn creates(cx: &Context<'_, '_>, i: usize, removals: &[Removes<'_>]) -> bool {
     let ins = &cx.doc.instructions[i];
     match &cx.commands[i] {
-        Some(Command::Run(_)) => cx
-            .script(i)
-            .is_some_and(|s| removals.iter().any(|r| run_creates(s, ins.source(cx.text()), r))),
+        Some(Command::Run(_)) => {
+            cx.script(i).is_some_and(|s| removals.iter().any(|r| run_creates(s, ins.source(cx.text()), r)))
+        }
         Some(Command::Copy(copy)) => copy.from.is_none() && copies_into(&destination(cx, i, &copy.dest.text), removals),
         _ => false,
     }
@@ -99,7 +101,9 @@ fn independent(cx: &Context<'_, '_>, k: usize, removals: &[Removes<'_>], cleanup
 fn uses_manager(source: &str, removal: &Removes<'_>) -> bool {
     let kind = match removal {
         Removes::Cache(kind) => Some(*kind),
-        Removes::Paths(paths) => paths.iter().find_map(|p| caches::classify(p.trim_end_matches('*')).map(|(k, _)| k.name)),
+        Removes::Paths(paths) => {
+            paths.iter().find_map(|p| caches::classify(p.trim_end_matches('*')).map(|(k, _)| k.name))
+        }
     };
     let words: &[&str] = match kind.map(|k| k.split('-').next().unwrap_or(k)) {
         Some("apt") => &["apt", "dpkg"],

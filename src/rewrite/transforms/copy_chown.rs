@@ -51,7 +51,10 @@ fn propose(cx: &Context<'_, '_>) -> Vec<Change> {
         let Some(settings) = settings_of(script, &dest, cx.states[run].as_ref().map_or("/", |s| s.workdir())) else {
             continue;
         };
-        if settings.iter().any(|s| (s.flag == "chown" && copy.chown.is_some()) || (s.flag == "chmod" && copy.chmod.is_some())) {
+        if settings
+            .iter()
+            .any(|s| (s.flag == "chown" && copy.chown.is_some()) || (s.flag == "chmod" && copy.chmod.is_some()))
+        {
             continue;
         }
         if written_before(cx, stage.instructions.start + 1..copy_index, &dest) {
@@ -90,7 +93,11 @@ fn propose(cx: &Context<'_, '_>) -> Vec<Change> {
 
 /// The `chown`/`chmod` the RUN does when it does nothing else, each recursive on `dest`
 /// (paths relative to `workdir`), with a literal owner or an octal mode.
-fn settings_of(script: &crate::model::run_script::RunScript<'_, '_>, dest: &str, workdir: &str) -> Option<Vec<Setting>> {
+fn settings_of(
+    script: &crate::model::run_script::RunScript<'_, '_>,
+    dest: &str,
+    workdir: &str,
+) -> Option<Vec<Setting>> {
     if !script.run.flags.is_empty() || script.parts.len() != 1 || script.parts[0].parsed.error.is_some() {
         return None;
     }

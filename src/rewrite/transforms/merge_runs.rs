@@ -6,13 +6,14 @@
 
 use super::append;
 use super::{Saves, Transform};
+use crate::lint::checker::edit;
 use crate::rewrite::edit::{lines_of, newline};
 use crate::rewrite::{Change, Context};
-use crate::lint::checker::edit;
 
 pub const TRANSFORM: Transform = Transform {
     name: "merge-runs",
-    summary: "Join consecutive RUNs of a shipped stage with `&&`: one layer, and a later command's deletions free bytes.",
+    summary:
+        "Join consecutive RUNs of a shipped stage with `&&`: one layer, and a later command's deletions free bytes.",
     saves: Saves::Bytes,
     propose,
 };
@@ -58,8 +59,11 @@ pub fn merge(cx: &Context<'_, '_>, a: usize, b: usize) -> Option<Change> {
     let (moved, delete) = if b == a + 1 {
         let nl = newline(text);
         let between = &text[after_a..b_lines.start];
-        let comments: String =
-            between.lines().filter(|l| l.trim_start().starts_with('#')).map(|l| format!("{}{nl}", l.trim_end())).collect();
+        let comments: String = between
+            .lines()
+            .filter(|l| l.trim_start().starts_with('#'))
+            .map(|l| format!("{}{nl}", l.trim_end()))
+            .collect();
         (comments, after_a..b_lines.end)
     } else {
         (String::new(), b_lines)
@@ -67,10 +71,7 @@ pub fn merge(cx: &Context<'_, '_>, a: usize, b: usize) -> Option<Change> {
     let mut edits = append(cx, a, b, &moved)?;
     edits.push(edit(delete, ""));
     Some(Change::new(
-        format!(
-            "RUN of line {} joined to the RUN of line {}: one layer instead of two",
-            cx.line(b), cx.line(a)
-        ),
+        format!("RUN of line {} joined to the RUN of line {}: one layer instead of two", cx.line(b), cx.line(a)),
         edits,
     ))
 }

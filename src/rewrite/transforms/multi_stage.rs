@@ -25,15 +25,45 @@ pub const TRANSFORM: Transform = Transform {
 };
 
 /// Commands a runtime stage can run again on the bare base image.
-const RUNTIME_PREP: &[&str] = &[
-    "useradd", "groupadd", "adduser", "addgroup", "mkdir", "chown", "chmod", "ln", "touch", "ldconfig", "usermod",
-];
+const RUNTIME_PREP: &[&str] =
+    &["useradd", "groupadd", "adduser", "addgroup", "mkdir", "chown", "chmod", "ln", "touch", "ldconfig", "usermod"];
 
 /// Commands of a build: toolchains, package managers, fetching and unpacking.
 const BUILD_WORK: &[&str] = &[
-    "apt-get", "apt", "apk", "yum", "dnf", "microdnf", "zypper", "gcc", "cc", "g++", "c++", "clang", "clang++", "make",
-    "cmake", "go", "strip", "curl", "wget", "tar", "unzip", "git", "cp", "mv", "rm", "cd", "ls", "install",
-    "./configure", "configure", "ninja", "meson", "rustc", "cargo",
+    "apt-get",
+    "apt",
+    "apk",
+    "yum",
+    "dnf",
+    "microdnf",
+    "zypper",
+    "gcc",
+    "cc",
+    "g++",
+    "c++",
+    "clang",
+    "clang++",
+    "make",
+    "cmake",
+    "go",
+    "strip",
+    "curl",
+    "wget",
+    "tar",
+    "unzip",
+    "git",
+    "cp",
+    "mv",
+    "rm",
+    "cd",
+    "ls",
+    "install",
+    "./configure",
+    "configure",
+    "ninja",
+    "meson",
+    "rustc",
+    "cargo",
 ];
 
 /// Compilers whose `-o OUT` names the artifact.
@@ -58,7 +88,9 @@ fn candidate(cx: &Context<'_, '_>) -> Option<Change> {
     for i in body.clone() {
         let line = match &cx.commands[i] {
             Some(Command::Entrypoint(l)) => Some((l, true)),
-            Some(Command::Cmd(l)) if program.as_ref().is_none_or(|(_, at)| !ins[*at].is("ENTRYPOINT")) => Some((l, false)),
+            Some(Command::Cmd(l)) if program.as_ref().is_none_or(|(_, at)| !ins[*at].is("ENTRYPOINT")) => {
+                Some((l, false))
+            }
             _ => None,
         };
         if let Some((line, _)) = line {
@@ -139,7 +171,8 @@ fn classify(cx: &Context<'_, '_>, script: &RunScript<'_, '_>, index: usize) -> O
     }
     let workdir = cx.states[index].as_ref().map_or("/", |s| s.workdir());
     let commands = script.commands();
-    let names: Vec<&str> = commands.iter().filter_map(|c| c.name()).filter(|n| !matches!(*n, "set" | "true" | ":" | "echo")).collect();
+    let names: Vec<&str> =
+        commands.iter().filter_map(|c| c.name()).filter(|n| !matches!(*n, "set" | "true" | ":" | "echo")).collect();
     if !names.is_empty() && names.iter().all(|n| RUNTIME_PREP.contains(n)) {
         return Some(RunKind::RuntimePrep);
     }
@@ -157,7 +190,11 @@ fn classify(cx: &Context<'_, '_>, script: &RunScript<'_, '_>, index: usize) -> O
         }
         let args = c.args();
         for (k, w) in args.iter().enumerate() {
-            let out = if w.text == "-o" { args.get(k + 1).and_then(|n| n.literal()) } else { w.text.strip_prefix("-o").filter(|o| !o.is_empty() && !o.starts_with('=')) };
+            let out = if w.text == "-o" {
+                args.get(k + 1).and_then(|n| n.literal())
+            } else {
+                w.text.strip_prefix("-o").filter(|o| !o.is_empty() && !o.starts_with('='))
+            };
             if let Some(out) = out {
                 if out.starts_with('/') || !has_cd {
                     artifacts.push(join_path(workdir, out));
