@@ -20,8 +20,8 @@ pub struct RewriteArgs {
     /// passed the safety check (implies --measure). Transforms that change the image are left out.
     #[arg(long)]
     pub write: bool,
-    /// Only these transforms (comma-separated): package-hygiene, cleanup-into-creator,
-    /// merge-runs, copy-chown, add-to-copy, cache-order, multi-stage.
+    /// Only these transforms (comma-separated): package-hygiene, no-install-recommends,
+    /// cleanup-into-creator, merge-runs, copy-chown, add-to-copy, cache-order, multi-stage.
     #[arg(long, value_delimiter = ',')]
     pub only: Vec<String>,
     /// diff (labelled unified diff), json, or markdown (for a job summary).

@@ -38,8 +38,9 @@ pub enum Saves {
 
 /// Every transform, in the order the driver runs them: cleanups join their creators before
 /// RUNs are merged, so a merge does not take a cleanup away from the layer it belongs to.
-pub static TRANSFORMS: [Transform; 7] = [
+pub static TRANSFORMS: [Transform; 8] = [
     packages::TRANSFORM,
+    packages::NO_RECOMMENDS,
     cleanup::TRANSFORM,
     merge_runs::TRANSFORM,
     copy_chown::TRANSFORM,

@@ -10,18 +10,26 @@ use crate::rewrite::{Change, Context, Feature};
 
 pub const TRANSFORM: Transform = Transform {
     name: "package-hygiene",
-    summary: "apt --no-install-recommends and lists removed, apk --no-cache, pip --no-cache-dir, package caches cleaned in the RUN that fills them.",
+    summary: "apt lists removed, apk --no-cache, pip --no-cache-dir, package caches cleaned in the RUN that fills them.",
     saves: Saves::Bytes,
-    propose,
+    propose: |cx| rule_fixes(cx, &["IMG202", "IMG203", "IMG204", "IMG205", "IMG210"]),
 };
 
-/// The rules whose fixes this transform applies.
-const RULES: &[&str] = &["IMG202", "IMG203", "IMG204", "IMG205", "IMG209", "IMG210"];
+/// Apart from the caches: leaving out apt's Recommends installs fewer packages, which the
+/// safety check reports as a change of the image (kept only with `--unsafe`), so it is a
+/// transform of its own and does not take the cache cleaning down with it.
+pub const NO_RECOMMENDS: Transform = Transform {
+    name: "no-install-recommends",
+    summary: "apt-get install --no-install-recommends: only the packages asked for (changes the image: the Recommends are not installed).",
+    saves: Saves::Bytes,
+    propose: |cx| rule_fixes(cx, &["IMG209"]),
+};
 
-fn propose(cx: &Context<'_, '_>) -> Vec<Change> {
+/// The fixes of `rules` in shipped stages.
+fn rule_fixes(cx: &Context<'_, '_>, rules: &[&str]) -> Vec<Change> {
     let ships = cx.doc.model.shipping_stages();
     let mut out = Vec::new();
-    for d in RULES.iter().flat_map(|code| cx.findings(code)) {
+    for d in rules.iter().flat_map(|code| cx.findings(code)) {
         let Some(fix) = &d.fix else { continue };
         let stage = cx.doc.instructions.iter().position(|i| i.span.contains(&d.span.start));
         let shipped = stage.and_then(|i| cx.doc.model.stage_of(i)).is_some_and(|s| ships[s.index]);

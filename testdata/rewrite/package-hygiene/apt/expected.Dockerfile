@@ -1,3 +1,3 @@
 FROM debian:12
-RUN apt-get update && apt-get install --no-install-recommends -y curl \
+RUN apt-get update && apt-get install -y curl \
  && rm -rf /var/lib/apt/lists/*
