@@ -105,8 +105,9 @@ pub struct Measurement {
     /// whole proposal and was itself built and checked.
     #[serde(skip)]
     safe_text: Option<String>,
-    #[serde(skip)]
-    safe_after: Option<Figures>,
+    /// The figures of that proposal (what `--write` writes when the whole proposal is not safe).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub after_safe: Option<Figures>,
     #[serde(skip)]
     full_text: String,
 }
@@ -236,7 +237,7 @@ pub fn measure(opts: &MeasureOptions, original: &str, proposal: &Proposal) -> mi
     let saves_time = distinct.iter().any(|t| TRANSFORMS.iter().any(|x| x.name == *t && x.saves == Saves::BuildTime));
     let rebuild = if saves_time { rebuild_after_edit(opts, original, &proposal.text)? } else { None };
     // What --write may take: the transforms that keep the image, built and checked together.
-    let (mut safe_text, mut safe_after) = (None, None);
+    let (mut safe_text, mut after_safe) = (None, None);
     if !safety.passed() {
         let safe: Vec<String> = shares.iter().filter(|s| !s.changes_image).map(|s| s.transform.to_string()).collect();
         let restricted: Vec<String> =
@@ -246,7 +247,7 @@ pub fn measure(opts: &MeasureOptions, original: &str, proposal: &Proposal) -> mi
             if kept.changed() {
                 let built = build(opts, &kept.text, "the proposal without the transforms that change the image")?;
                 if check(&before, &built, false)?.passed() {
-                    safe_after = Some(built.figures.clone());
+                    after_safe = Some(built.figures.clone());
                     safe_text = Some(kept.text);
                 }
             }
@@ -261,7 +262,7 @@ pub fn measure(opts: &MeasureOptions, original: &str, proposal: &Proposal) -> mi
         artifact,
         rebuild,
         safe_text,
-        safe_after,
+        after_safe,
         full_text: proposal.text.clone(),
     })
 }
@@ -280,7 +281,7 @@ impl Measurement {
             }
             return Ok(&self.full_text);
         }
-        match (&self.safe_text, &self.safe_after) {
+        match (&self.safe_text, &self.after_safe) {
             (Some(text), Some(after)) if not_larger(after) => Ok(text),
             _ => Err(format!(
                 "every transform that applies changes the image ({}); --unsafe writes it anyway",
@@ -293,7 +294,7 @@ impl Measurement {
         let after = if self.safety.passed() || allow_unsafe {
             &self.after
         } else {
-            self.safe_after.as_ref().unwrap_or(&self.after)
+            self.after_safe.as_ref().unwrap_or(&self.after)
         };
         let left_out: Vec<&str> =
             self.shares.iter().filter(|s| s.changes_image && !allow_unsafe).map(|s| s.transform).collect();
