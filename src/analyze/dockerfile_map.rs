@@ -223,7 +223,7 @@ impl DockerfileSteps {
         for &s in &chain {
             let stage = &model.stages[s];
             // One fold over the stage gives the variables before each instruction.
-            fold_stage(&df, model, stage, |i, state| {
+            fold_stage(&df, stage, |i, state| {
                 let inst = &df.instructions[i];
                 let mut vars = inherited.clone();
                 vars.extend(stage_vars(state));

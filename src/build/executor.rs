@@ -669,7 +669,7 @@ impl<'p> Builder<'p> {
         // A destination that is a directory in the image takes files into it, as Docker does.
         let exists_as_dir = self.view_of(current).resolve(&dest, true).is_some_and(|(_, f)| f.meta.is_dir());
         let dest_is_dir = dest_raw.ends_with('/') || copy.sources.len() > 1 || exists_as_dir;
-        let (view, ignore) = match &copy.from {
+        let (view, ignore) = match copy.from_value() {
             Some(from) => (self.stage_or_image_view(p, from, state, done, &inst.span)?, None),
             None => (self.context_view(), self.dockerignore()),
         };
@@ -1101,7 +1101,7 @@ fn stage_deps(p: &Parsed<'_>, s: usize) -> Vec<usize> {
     let mut deps: Vec<usize> = stage.base_stage.into_iter().collect();
     for i in stage.instructions.clone() {
         let froms: Vec<&str> = match &p.commands[i] {
-            Command::Copy(c) => c.from.iter().map(String::as_str).collect(),
+            Command::Copy(c) => c.from_value().into_iter().collect(),
             Command::Run(r) => r.mounts.iter().filter_map(|m| m.from.as_deref()).collect(),
             _ => Vec::new(),
         };
@@ -1126,7 +1126,7 @@ fn needed_stages(p: &Parsed<'_>, target: usize) -> Vec<usize> {
         }
         for i in stage.instructions.clone() {
             let froms: Vec<&str> = match &p.commands[i] {
-                Command::Copy(c) => c.from.iter().map(String::as_str).collect(),
+                Command::Copy(c) => c.from_value().into_iter().collect(),
                 Command::Run(r) => r.mounts.iter().filter_map(|m| m.from.as_deref()).collect(),
                 _ => Vec::new(),
             };

@@ -5,6 +5,7 @@ use std::cell::{Cell, RefCell};
 use super::rule::{Rule, RuleMeta};
 use super::{Applicability, Diagnostic, Edit, Fix, Related, Settings};
 use crate::model::document::Document;
+use crate::model::instruction::{Command, Flag};
 use crate::model::run_script::{RunCommand, RunScript};
 use crate::model::Model;
 use crate::syntax::Span;
@@ -65,18 +66,12 @@ impl<'d, 'a> Checker<'d, 'a> {
         self.df.text
     }
 
-    /// Every `FROM --platform=VALUE` flag with its value, in file order.
-    pub fn from_platform_flags(
-        &self,
-    ) -> impl Iterator<Item = (&'d parse_dockerfile::Flag<'a>, &'d parse_dockerfile::UnescapedString<'a>)> {
-        self.df
-            .typed()
-            .flat_map(|ins| match ins {
-                parse_dockerfile::Instruction::From(from) => from.options.as_slice(),
-                _ => &[],
-            })
-            .filter(|f| f.name.value == "platform")
-            .filter_map(|f| f.value.as_ref().map(|v| (f, v)))
+    /// Every `FROM --platform=VALUE` flag, in file order.
+    pub fn from_platform_flags(&self) -> impl Iterator<Item = &'d Flag> + use<'d, 'a> {
+        self.df.all_commands().filter_map(|(_, command)| match command {
+            Command::From(from) => from.platform.as_ref(),
+            _ => None,
+        })
     }
 
     /// Reports a finding of the running rule at `span`; chain the builder to add detail. The

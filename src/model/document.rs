@@ -9,6 +9,7 @@
 use std::ops::{Deref, Range};
 use std::path::{Path, PathBuf};
 
+use crate::model::instruction::{Command, CommandError};
 use crate::model::Model;
 use crate::syntax::{self, typed, ParseError, Span};
 
@@ -113,6 +114,9 @@ impl Source {
 pub struct Document<'a> {
     pub syntax: syntax::Dockerfile<'a>,
     pub model: Model,
+    /// The typed command of each instruction (same indices), or why BuildKit would refuse it
+    /// once it reads the instruction's flags and arguments.
+    pub commands: Vec<Result<Command, CommandError>>,
     /// Value and span of the `# check=` parser directive, if any.
     pub check_directive: Option<(String, Span)>,
 }
@@ -132,9 +136,25 @@ impl<'a> Document<'a> {
     pub fn parse(text: &'a str, scratch: &'a syntax::Scratch) -> Result<Document<'a>, ParseError> {
         let syntax = syntax::parse_with(text, scratch)?;
         let model = Model::build(&syntax);
+        let commands = syntax.instructions.iter().map(|i| Command::parse(i, text)).collect();
         let check_directive =
             syntax.directives.iter().find(|d| d.name == "check").map(|d| (d.value.clone(), d.span.clone()));
-        Ok(Document { syntax, model, check_directive })
+        Ok(Document { syntax, model, commands, check_directive })
+    }
+
+    /// The typed command of instruction `index`, when it has one.
+    pub fn command(&self, index: usize) -> Option<&Command> {
+        self.commands.get(index).and_then(|c| c.as_ref().ok())
+    }
+
+    /// Every instruction with its typed command (those without one left out), in file order.
+    pub fn all_commands(&self) -> impl Iterator<Item = (usize, &Command)> + use<'_, 'a> {
+        self.commands_in(0..self.commands.len())
+    }
+
+    /// The instructions of `range` with their typed commands (those without one left out).
+    pub fn commands_in(&self, range: Range<usize>) -> impl Iterator<Item = (usize, &Command)> + use<'_, 'a> {
+        range.filter_map(|i| self.command(i).map(|c| (i, c)))
     }
 
     /// The typed view of instruction `index`; None after a construct `parse-dockerfile`

@@ -8,12 +8,34 @@
 
 use crate::syntax::{self, Heredoc, Span};
 
-/// A word of an instruction as BuildKit split it, with where it is in the source (the span of
-/// the arguments when the word cannot be found verbatim, e.g. inside a JSON array).
+/// A word of an instruction as BuildKit split it, with where it is written (a JSON array's
+/// string with its quotes).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Word {
     pub text: String,
     pub span: Span,
+}
+
+/// A builder flag's value as BuildKit reads it (quotes removed), with where it is written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Flag {
+    pub value: String,
+    /// The whole flag, `--platform=linux/amd64`.
+    pub span: Span,
+    /// The value as written, after the `=`.
+    pub value_span: Span,
+}
+
+impl Flag {
+    fn of(flag: &syntax::FlagText, text: &str) -> Flag {
+        let written = text.get(flag.span.clone()).unwrap_or_default();
+        let value_start = written.find('=').map_or(flag.span.end, |i| flag.span.start + i + 1);
+        Flag {
+            value: flag.value().unwrap_or_default().to_string(),
+            span: flag.span.clone(),
+            value_span: value_start..flag.span.end,
+        }
+    }
 }
 
 /// `CMD`, `ENTRYPOINT`, `RUN` and `HEALTHCHECK CMD` take either form.
@@ -35,11 +57,25 @@ impl CommandLine {
     }
 }
 
-/// A `KEY=value` pair of `ENV` or `LABEL`, value as written (quotes not yet removed).
+/// A `KEY=value` pair of `ENV` or `LABEL`, key and value as written (quotes not yet removed).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct KeyValue {
     pub key: String,
     pub value: String,
+    pub key_span: Span,
+    /// Empty (at the end of the `=`) for an empty value.
+    pub value_span: Span,
+    /// Written `KEY value`, without `=` (BuildKit's legacy form: one pair, the value is the
+    /// rest of the line).
+    pub legacy: bool,
+}
+
+impl KeyValue {
+    /// The key as BuildKit ends up reading it for the common cases: surrounding quotes
+    /// (`"` or `'`) removed.
+    pub fn name(&self) -> &str {
+        self.key.trim_matches(['"', '\''])
+    }
 }
 
 /// One name of an `ARG` (`ARG NAME` or `ARG NAME=default`).
@@ -47,13 +83,16 @@ pub struct KeyValue {
 pub struct ArgDef {
     pub name: String,
     pub default: Option<String>,
+    pub name_span: Span,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct From {
     pub image: Word,
+    /// The `AS` keyword as written, when the stage is named.
+    pub as_keyword: Option<Word>,
     pub stage_name: Option<Word>,
-    pub platform: Option<String>,
+    pub platform: Option<Flag>,
 }
 
 /// `RUN --mount=type=...`: BuildKit's `commands_runmount.go`.
@@ -144,14 +183,17 @@ pub struct Copy {
     pub sources: Vec<Word>,
     pub dest: Word,
     pub heredocs: Vec<Heredoc>,
-    pub from: Option<String>,
+    /// `--from`: a stage or an image.
+    pub from: Option<Flag>,
     pub chown: Option<String>,
     pub chmod: Option<String>,
     pub link: bool,
     pub parents: bool,
     pub exclude: Vec<String>,
     pub checksum: Option<String>,
-    pub keep_git_dir: bool,
+    /// `--keep-git-dir`, when written (ADD).
+    pub keep_git_dir: Option<bool>,
+    /// `--unpack`, when written (ADD).
     pub unpack: Option<bool>,
 }
 
@@ -160,6 +202,21 @@ impl Copy {
     pub fn heredoc_source(&self, word: &Word) -> Option<&Heredoc> {
         let name = heredoc_name(&word.text)?;
         self.heredocs.iter().find(|h| h.name == name)
+    }
+
+    /// The sources that are paths or URLs (here-documents left out).
+    pub fn paths(&self) -> impl Iterator<Item = &Word> {
+        self.sources.iter().filter(|w| self.heredoc_source(w).is_none())
+    }
+
+    /// The sources are files of the build context (not `--from` a stage or an image).
+    pub fn from_context(&self) -> bool {
+        self.from.is_none()
+    }
+
+    /// The value of `--from`, if any.
+    pub fn from_value(&self) -> Option<&str> {
+        self.from.as_ref().map(|f| f.value.as_str())
     }
 }
 
@@ -224,6 +281,7 @@ impl Command {
             }
         };
         let flag = |name: &str| inst.flag(name).and_then(|f| f.value()).map(str::to_string);
+        let spanned_flag = |name: &str| inst.flag(name).map(|f| Flag::of(f, text));
         let bool_flag = |name: &str| -> Result<bool, CommandError> {
             match inst.flag(name) {
                 None => Ok(false),
@@ -237,15 +295,15 @@ impl Command {
         Ok(match inst.keyword.as_str() {
             "FROM" => {
                 let w = words();
-                let (image, stage_name) = match w.as_slice() {
-                    [image] => (image.clone(), None),
+                let (image, as_keyword, stage_name) = match w.as_slice() {
+                    [image] => (image.clone(), None, None),
                     [image, kw, name] if kw.text.eq_ignore_ascii_case("as") => {
                         check_stage_name(name)?;
-                        (image.clone(), Some(name.clone()))
+                        (image.clone(), Some(kw.clone()), Some(name.clone()))
                     }
                     _ => return err("FROM requires either one or three arguments", &inst.span),
                 };
-                Command::From(From { image, stage_name, platform: flag("platform") })
+                Command::From(From { image, as_keyword, stage_name, platform: spanned_flag("platform") })
             }
             "RUN" => {
                 let mut mounts = Vec::new();
@@ -278,15 +336,13 @@ impl Command {
                     return err(format!("{} requires at least two arguments", inst.keyword), &inst.span);
                 }
                 let dest = w.pop().expect("two or more words");
-                let from = flag("from");
-                if let Some(f) = &from {
-                    if f.contains('$') {
-                        // BuildKit expands --from (unlike --mount=from): leave it to the state fold.
+                // BuildKit expands --from (unlike --mount=from): left to the state fold.
+                let from = spanned_flag("from");
+                let written = |name: &str| -> Result<Option<bool>, CommandError> {
+                    match inst.flag(name) {
+                        None => Ok(None),
+                        Some(_) => bool_flag(name).map(Some),
                     }
-                }
-                let unpack = match inst.flag("unpack") {
-                    None => None,
-                    Some(_) => Some(bool_flag("unpack")?),
                 };
                 Command::Copy(Copy {
                     is_add: inst.keyword == "ADD",
@@ -305,16 +361,21 @@ impl Command {
                         .filter_map(|f| f.value().map(str::to_string))
                         .collect(),
                     checksum: flag("checksum"),
-                    keep_git_dir: bool_flag("keep-git-dir")?,
-                    unpack,
+                    keep_git_dir: written("keep-git-dir")?,
+                    unpack: written("unpack")?,
                 })
             }
             "ENV" | "LABEL" => {
-                let pairs: Vec<KeyValue> = inst
-                    .args
+                let pairs: Vec<KeyValue> = words()
                     .chunks(3)
-                    .filter(|c| c.len() >= 2)
-                    .map(|c| KeyValue { key: c[0].clone(), value: c[1].clone() })
+                    .filter(|c| c.len() == 3)
+                    .map(|c| KeyValue {
+                        key: c[0].text.clone(),
+                        value: c[1].text.clone(),
+                        key_span: c[0].span.clone(),
+                        value_span: c[1].span.clone(),
+                        legacy: c[2].text.is_empty(),
+                    })
                     .collect();
                 if pairs.is_empty() {
                     return err(format!("{} requires at least one argument", inst.keyword), &inst.span);
@@ -330,11 +391,15 @@ impl Command {
                     return err("ARG requires exactly one argument", &inst.span);
                 }
                 Command::Arg(
-                    inst.args
-                        .iter()
-                        .map(|w| match w.split_once('=') {
-                            Some((n, v)) => ArgDef { name: n.to_string(), default: Some(v.to_string()) },
-                            None => ArgDef { name: w.clone(), default: None },
+                    words()
+                        .into_iter()
+                        .map(|w| {
+                            let (name, default) = match w.text.split_once('=') {
+                                Some((n, v)) => (n.to_string(), Some(v.to_string())),
+                                None => (w.text.clone(), None),
+                            };
+                            let end = (w.span.start + name.len()).min(w.span.end);
+                            ArgDef { name, default, name_span: w.span.start..end }
                         })
                         .collect(),
                 )
@@ -437,26 +502,10 @@ fn is_heredoc_word(word: &str) -> bool {
     !word.contains(char::is_whitespace) && heredoc_name(word).is_some()
 }
 
-/// The instruction's words with their spans, found in order in the logical line.
+/// The instruction's words with where each is written.
 fn words_of(inst: &syntax::Instruction<'_>) -> Vec<Word> {
-    let logical = &inst.line.text;
-    let args_start = inst.line.logical_offset(inst.args_span.start);
-    let mut at = args_start;
-    inst.args
-        .iter()
-        .map(|a| {
-            let found = (!a.is_empty()).then(|| logical.get(at..).and_then(|rest| rest.find(a.as_str()))).flatten();
-            let span = match found {
-                Some(i) => {
-                    let start = at + i;
-                    at = start + a.len();
-                    inst.line.source_span(start..start + a.len())
-                }
-                None => inst.args_span.clone(),
-            };
-            Word { text: a.clone(), span }
-        })
-        .collect()
+    let spans = inst.arg_spans.iter().cloned().chain(std::iter::repeat(inst.args_span.clone()));
+    inst.args.iter().zip(spans).map(|(text, span)| Word { text: text.clone(), span }).collect()
 }
 
 impl Mount {
@@ -610,7 +659,11 @@ mod tests {
         let text = "FROM --platform=linux/amd64 alpine AS b\nRUN --mount=type=cache,target=/x,id=c --network=none echo hi\nCOPY --chown=1 --link a \"b\" /c/\nENV A=1 B=\"2 3\"\nHEALTHCHECK --interval=5s CMD curl x\nCMD [\"a\",\"b\"]\nSHELL [\"/bin/bash\",\"-c\"]\nARG X Y=2\nEXPOSE 80/tcp 90\nONBUILD RUN x\nVOLUME /b /c\nUSER app:app\nWORKDIR /w\nSTOPSIGNAL SIGTERM\nADD --checksum=sha256:00 --unpack=false a.tgz /\n";
         let c: Vec<Command> = commands(text).into_iter().map(Result::unwrap).collect();
         let Command::From(f) = &c[0] else { panic!() };
-        assert_eq!((f.image.text.as_str(), f.platform.as_deref()), ("alpine", Some("linux/amd64")));
+        let platform = f.platform.as_ref().unwrap();
+        assert_eq!((f.image.text.as_str(), platform.value.as_str()), ("alpine", "linux/amd64"));
+        assert_eq!(&text[platform.span.clone()], "--platform=linux/amd64");
+        assert_eq!(&text[platform.value_span.clone()], "linux/amd64");
+        assert_eq!(f.as_keyword.as_ref().map(|w| w.text.as_str()), Some("AS"));
         assert_eq!(&text[f.stage_name.as_ref().unwrap().span.clone()], "b");
         let Command::Run(r) = &c[1] else { panic!() };
         assert_eq!(r.mounts[0].kind, MountKind::Cache);
@@ -624,19 +677,44 @@ mod tests {
         assert_eq!(cp.sources.iter().map(|w| w.text.as_str()).collect::<Vec<_>>(), ["a", "\"b\""]);
         assert_eq!(&text[cp.dest.span.clone()], "/c/");
         let Command::Env(env) = &c[3] else { panic!() };
-        assert_eq!(env[1], KeyValue { key: "B".into(), value: "\"2 3\"".into() });
+        assert_eq!((env[1].key.as_str(), env[1].value.as_str(), env[1].legacy), ("B", "\"2 3\"", false));
+        assert_eq!(&text[env[1].value_span.clone()], "\"2 3\"");
         let Command::Healthcheck(h) = &c[4] else { panic!() };
         assert_eq!(h.interval.as_deref(), Some("5s"));
         assert_eq!(h.test, Some(CommandLine::Shell("curl x".into())));
         assert_eq!(c[5], Command::Cmd(CommandLine::Exec(vec!["a".into(), "b".into()])));
         assert_eq!(c[6], Command::Shell(vec!["/bin/bash".into(), "-c".into()]));
         let Command::Arg(a) = &c[7] else { panic!() };
-        assert_eq!(a[1], ArgDef { name: "Y".into(), default: Some("2".into()) });
+        assert_eq!((a[1].name.as_str(), a[1].default.as_deref()), ("Y", Some("2")));
+        assert_eq!(&text[a[1].name_span.clone()], "Y");
         let Command::Onbuild { trigger, command } = &c[9] else { panic!() };
         assert_eq!(trigger, "RUN x");
         assert!(matches!(**command, Command::Run(_)));
         let Command::Copy(add) = &c[14] else { panic!() };
         assert!(add.is_add && add.unpack == Some(false));
+    }
+
+    #[test]
+    fn words_are_located_where_they_are_written() {
+        let text = "FROM a\nCOPY [\"a b\", \"/c\"]\nENV K v  w\nLABEL a=1 \\\n  # note\n  b=\"x y\"\nEXPOSE 80  80/udp \\\n  443\nARG X=1 Y\n";
+        let c: Vec<Command> = commands(text).into_iter().map(Result::unwrap).collect();
+        let at = |span: &Span| &text[span.clone()];
+        let Command::Copy(copy) = &c[1] else { panic!() };
+        assert_eq!((copy.sources[0].text.as_str(), at(&copy.sources[0].span)), ("a b", "\"a b\""));
+        assert_eq!(at(&copy.dest.span), "\"/c\"");
+        let Command::Env(env) = &c[2] else { panic!() };
+        assert!(env[0].legacy);
+        assert_eq!((at(&env[0].key_span), at(&env[0].value_span)), ("K", "v  w"));
+        let Command::Label(label) = &c[3] else { panic!() };
+        assert!(!label[1].legacy);
+        assert_eq!((at(&label[1].key_span), at(&label[1].value_span)), ("b", "\"x y\""));
+        assert_eq!(label[1].name(), "b");
+        let Command::Expose(ports) = &c[4] else { panic!() };
+        let ports: Vec<&str> = ports.iter().map(|p| at(&p.span)).collect();
+        assert_eq!(ports, ["80", "80/udp", "443"]);
+        let Command::Arg(args) = &c[5] else { panic!() };
+        let names: Vec<&str> = args.iter().map(|a| at(&a.name_span)).collect();
+        assert_eq!(names, ["X", "Y"]);
     }
 
     #[test]

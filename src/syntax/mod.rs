@@ -77,6 +77,8 @@ pub struct Instruction<'a> {
     pub flags: Vec<FlagText>,
     /// Arguments as BuildKit splits them (see `reader`).
     pub args: Vec<String>,
+    /// Where each of `args` is written (see [`reader::RawInstruction::arg_spans`]).
+    pub arg_spans: Vec<Span>,
     /// Source span of the text after the flags.
     pub args_span: Span,
     /// Exec (JSON array) form.
@@ -105,6 +107,7 @@ impl Instruction<'_> {
     pub fn source<'t>(&self, text: &'t str) -> &'t str {
         text.get(self.span.clone()).unwrap_or("")
     }
+
 }
 
 /// Why a Dockerfile could not be read, located like BuildKit locates its errors.
@@ -300,6 +303,7 @@ fn from_raw<'a>(raw: reader::RawInstruction, typed: Option<typed::Instruction<'a
         end_line: raw.end_line,
         flags: raw.flags,
         args: raw.args,
+        arg_spans: raw.arg_spans,
         args_span: raw.args_span,
         json_form: raw.json_form,
         heredocs: raw.heredocs,

@@ -3,7 +3,7 @@ use super::{Rule, RuleMeta};
 use crate::lint::checker::{edit, Checker};
 use crate::lint::{Applicability, Category};
 use crate::model::caches;
-use crate::model::document::transfer;
+use crate::model::instruction::Command;
 use crate::model::run_script::{is_apt_install, is_pip_install, RunCommand, RunScript, PLAIN};
 
 pub static RULE: Rule = Rule {
@@ -108,7 +108,7 @@ fn check(cx: &Checker<'_, '_>) {
                     .iter()
                     .find(|s| s.index == i)
                     .is_some_and(|s| removals.iter().any(|r| run_creates(s, &cx.df.text[cx.span_of(i)], r))),
-                _ => cx.df.typed_at(i).and_then(transfer).is_some_and(|t| copies_into(&t.dest.value, &removals)),
+                _ => matches!(cx.df.command(i), Some(Command::Copy(copy)) if copies_into(&copy.dest.text, &removals)),
             }
         });
         let Some(creator) = creator else { continue };

@@ -1,7 +1,7 @@
 use super::{Rule, RuleMeta};
 use crate::lint::checker::Checker;
 use crate::lint::Category;
-use crate::model::document::{transfer, Instruction};
+use crate::model::instruction::Command;
 use crate::model::run_script::{is_pip_install, RunCommand, PIP, PLAIN};
 
 pub static RULE: Rule = Rule {
@@ -35,14 +35,14 @@ fn is_dependency_install(cmd: &RunCommand<'_, '_>) -> bool {
     }
 }
 
-fn copies_whole_context(ins: &Instruction<'_>) -> bool {
-    transfer(ins)
-        .is_some_and(|t| t.from_context() && t.paths().any(|p| matches!(p.value.as_ref(), "." | "./" | "*" | "./*")))
+fn copies_whole_context(command: &Command) -> bool {
+    matches!(command, Command::Copy(copy)
+        if copy.from_context() && copy.paths().any(|p| matches!(p.text.as_str(), "." | "./" | "*" | "./*")))
 }
 
 fn check(cx: &Checker<'_, '_>) {
     for stage in &cx.model.stages {
-        let Some(copy) = stage.instructions.clone().find(|&i| cx.df.typed_at(i).is_some_and(copies_whole_context))
+        let Some(copy) = stage.instructions.clone().find(|&i| cx.df.command(i).is_some_and(copies_whole_context))
         else {
             continue;
         };
