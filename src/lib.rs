@@ -20,4 +20,5 @@ pub mod image;
 pub mod lint;
 pub mod model;
 pub mod shell;
+pub mod suggest;
 pub mod syntax;

@@ -1,8 +1,8 @@
-use super::helpers::closest;
 use super::{Rule, RuleMeta};
 use crate::lint::checker::Checker;
 use crate::lint::{Category, Severity};
 use crate::model::instruction::Command;
+use crate::suggest::closest;
 
 pub static RULE: Rule = Rule {
     meta: RuleMeta {

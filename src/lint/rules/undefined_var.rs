@@ -1,4 +1,4 @@
-use super::helpers::{closest, one_typo_apart};
+use crate::suggest::{closest, one_typo_apart};
 use super::{Rule, RuleMeta};
 use crate::lint::checker::Checker;
 use crate::model::{self, expand::referenced_names, AUTOMATIC_PLATFORM_ARGS, PREDEFINED_ARGS};
