@@ -208,7 +208,7 @@ impl DockerfileSteps {
         }
         chain.reverse();
         let root = &model.stages[chain[0]];
-        let place = |inst: &Instruction<'_>, stage: usize| Place {
+        let place = |inst: &Instruction, stage: usize| Place {
             line: inst.start_line,
             end_line: inst.end_line,
             stage,
@@ -257,13 +257,13 @@ fn stage_vars(state: &StageState) -> Vars {
 }
 
 /// The text after the keyword on the logical line (flags included), as buildah records RUN.
-fn after_keyword(inst: &Instruction<'_>) -> String {
+fn after_keyword(inst: &Instruction) -> String {
     let text = inst.line.text.trim_start();
     let rest = text.get(inst.keyword.len()..).unwrap_or("");
     normalize(rest)
 }
 
-fn expectation(inst: &Instruction<'_>, df: &Dockerfile<'_>, vars: &Vars, workdir: &mut Option<String>) -> Expect {
+fn expectation(inst: &Instruction, df: &Dockerfile<'_>, vars: &Vars, workdir: &mut Option<String>) -> Expect {
     let escape = df.escape;
     let raw = after_keyword(inst);
     match inst.keyword.as_str() {

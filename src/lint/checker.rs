@@ -16,7 +16,7 @@ pub struct Checker<'d, 'a> {
     pub model: &'d Model,
     pub settings: &'d Settings,
     /// Every RUN of a POSIX-shell stage, parsed once for all rules.
-    pub scripts: &'d [RunScript<'d, 'a>],
+    pub scripts: &'d [RunScript<'d>],
     /// Every simple command of those RUNs, in file order, walked once for all rules.
     pub commands: &'d [RunCommand<'d, 'd>],
     /// The rule running now: whose findings [`Checker::report`] makes.
@@ -29,7 +29,7 @@ impl<'d, 'a> Checker<'d, 'a> {
     /// [`crate::model::run_script::all_commands`] over `df`.
     pub fn new(
         df: &'d Document<'a>,
-        scripts: &'d [RunScript<'d, 'a>],
+        scripts: &'d [RunScript<'d>],
         commands: &'d [RunCommand<'d, 'd>],
         settings: &'d Settings,
     ) -> Self {
@@ -53,7 +53,7 @@ impl<'d, 'a> Checker<'d, 'a> {
     /// The RUNs of stages that end up in the final image (a build stage's layers are not
     /// shipped, so what they leave behind costs nothing). Borrows nothing from the checker, so
     /// a rule can report while it walks them.
-    pub fn shipping_scripts(&self) -> impl Iterator<Item = &'d RunScript<'d, 'a>> + use<'d, 'a> {
+    pub fn shipping_scripts(&self) -> impl Iterator<Item = &'d RunScript<'d>> + use<'d, 'a> {
         let ships = self.model.shipping_stages();
         self.scripts.iter().filter(move |s| ships.get(s.stage).copied().unwrap_or(false))
     }

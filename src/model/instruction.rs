@@ -6,6 +6,7 @@
 //! Words are kept as written (quotes and `$VAR` included): what they expand to depends on the
 //! stage state at that instruction, which [`super::state`] folds.
 
+use crate::syntax::checks::{csv_fields, CSV_ERROR};
 use crate::syntax::{self, Heredoc, Span};
 
 /// A word of an instruction as BuildKit split it, with where it is written (a JSON array's
@@ -144,12 +145,44 @@ pub enum Network {
 pub struct Run {
     pub command: CommandLine,
     pub heredocs: Vec<Heredoc>,
-    pub mounts: Vec<Mount>,
+    /// Each `--mount` as written. BuildKit reads a mount's fields when it runs the step, each
+    /// value expanded with the stage's variables ([`Run::mounts`]); when it parses the
+    /// instruction it only checks that the fields read and that `from` needs no expansion.
+    pub mount_flags: Vec<Flag>,
     pub network: Option<Network>,
     pub insecure: bool,
 }
 
 impl Run {
+    /// The mounts, each field's value expanded by `expand` first, as BuildKit's dispatch reads
+    /// them.
+    pub fn mounts<E: std::fmt::Display>(
+        &self,
+        mut expand: impl FnMut(&str) -> Result<String, E>,
+    ) -> Result<Vec<Mount>, CommandError> {
+        self.mount_flags.iter().map(|f| Mount::parse(&f.value, &f.span, &mut expand)).collect()
+    }
+
+    /// The mounts that read without expanding anything (a field holding a variable is taken
+    /// as written), for the rules that look at well-known mounts.
+    pub fn mounts_as_written(&self) -> impl Iterator<Item = Mount> + '_ {
+        self.mount_flags.iter().filter_map(|f| Mount::parse(&f.value, &f.span, as_written).ok())
+    }
+
+    /// The stage or image each mount names with `from`, as written (BuildKit reads `from`
+    /// without expansion: it refuses a variable there).
+    pub fn mount_froms(&self) -> Vec<String> {
+        self.mount_flags
+            .iter()
+            .filter_map(|f| {
+                csv_fields(&f.value)?.into_iter().find_map(|field| {
+                    let (key, value) = field.split_once('=')?;
+                    key.trim().eq_ignore_ascii_case("from").then(|| value.to_string())
+                })
+            })
+            .collect()
+    }
+
     /// BuildKit runs `RUN <<EOF` (the heredoc alone on the line) as a script file; any other
     /// heredoc use is handed to the shell with the bodies inline.
     pub fn lone_heredoc(&self) -> Option<&Heredoc> {
@@ -271,7 +304,7 @@ fn err<T>(message: impl Into<String>, span: &Span) -> Result<T, CommandError> {
 
 impl Command {
     /// The typed command of an instruction, with BuildKit's per-instruction checks.
-    pub fn parse(inst: &syntax::Instruction<'_>, text: &str) -> Result<Command, CommandError> {
+    pub fn parse(inst: &syntax::Instruction, text: &str) -> Result<Command, CommandError> {
         let words = || words_of(inst);
         let one = |name: &str| -> Result<Word, CommandError> {
             let w = words();
@@ -306,9 +339,10 @@ impl Command {
                 Command::From(From { image, as_keyword, stage_name, platform: spanned_flag("platform") })
             }
             "RUN" => {
-                let mut mounts = Vec::new();
+                let mut mount_flags = Vec::new();
                 for f in inst.flags.iter().filter(|f| f.name() == "mount") {
-                    mounts.push(Mount::parse(f.value().unwrap_or(""), &f.span)?);
+                    syntax::checks::check_mount(f).map_err(|(message, span)| CommandError { message, span })?;
+                    mount_flags.push(Flag::of(f, text));
                 }
                 let network = match flag("network").as_deref() {
                     None => None,
@@ -325,7 +359,7 @@ impl Command {
                 Command::Run(Run {
                     command: command_line(inst),
                     heredocs: inst.heredocs.clone(),
-                    mounts,
+                    mount_flags,
                     network,
                     insecure,
                 })
@@ -470,7 +504,7 @@ impl Command {
     }
 }
 
-fn command_line(inst: &syntax::Instruction<'_>) -> CommandLine {
+fn command_line(inst: &syntax::Instruction) -> CommandLine {
     if inst.json_form {
         CommandLine::Exec(inst.args.clone())
     } else {
@@ -503,14 +537,25 @@ fn is_heredoc_word(word: &str) -> bool {
 }
 
 /// The instruction's words with where each is written.
-fn words_of(inst: &syntax::Instruction<'_>) -> Vec<Word> {
+fn words_of(inst: &syntax::Instruction) -> Vec<Word> {
     let spans = inst.arg_spans.iter().cloned().chain(std::iter::repeat(inst.args_span.clone()));
     inst.args.iter().zip(spans).map(|(text, span)| Word { text: text.clone(), span }).collect()
 }
 
+/// The expansion that leaves a word as written.
+fn as_written(word: &str) -> Result<String, std::convert::Infallible> {
+    Ok(word.to_string())
+}
+
 impl Mount {
-    /// The value of one `--mount=` flag (BuildKit's CSV of `key=value` fields).
-    pub fn parse(value: &str, span: &Span) -> Result<Mount, CommandError> {
+    /// The value of one `--mount=` flag (BuildKit's CSV of `key=value` fields), each field's
+    /// value expanded by `expand` first (BuildKit's `parseMount` with an expander). A mount
+    /// without a target (but a secret's) is read: the step resolves it against its WORKDIR.
+    pub fn parse<E: std::fmt::Display>(
+        value: &str,
+        span: &Span,
+        mut expand: impl FnMut(&str) -> Result<String, E>,
+    ) -> Result<Mount, CommandError> {
         let mut m = Mount {
             kind: MountKind::Bind,
             target: None,
@@ -527,10 +572,22 @@ impl Mount {
             env: None,
             span: span.clone(),
         };
-        let fields = csv_fields(value);
+        let Some(mut fields) = csv_fields(value) else {
+            return err(CSV_ERROR, span);
+        };
+        fields.retain(|f| !f.is_empty());
+        // (key, value expanded, the field as written)
+        let mut expanded = Vec::with_capacity(fields.len());
+        for f in fields {
+            let (key, val) = match f.split_once('=') {
+                Some((k, v)) => (k.trim().to_ascii_lowercase(), Some(expand(v).or_else(|e| err(e.to_string(), span))?)),
+                None => (f.trim().to_ascii_lowercase(), None),
+            };
+            expanded.push((key, val, f));
+        }
         // The type decides the defaults of the others, wherever it is written.
-        for f in &fields {
-            if let Some(("type", t)) = f.split_once('=').map(|(k, v)| (k.trim(), v)) {
+        for (key, t, _) in &expanded {
+            if let ("type", Some(t)) = (key.as_str(), t) {
                 m.kind = match t.to_ascii_lowercase().as_str() {
                     "bind" => MountKind::Bind,
                     "cache" => MountKind::Cache,
@@ -543,11 +600,7 @@ impl Mount {
         }
         m.read_only = matches!(m.kind, MountKind::Bind | MountKind::Secret | MountKind::Ssh);
         m.required = false;
-        for f in &fields {
-            let (key, val) = match f.split_once('=') {
-                Some((k, v)) => (k.trim().to_ascii_lowercase(), Some(v.to_string())),
-                None => (f.trim().to_ascii_lowercase(), None),
-            };
+        for (key, val, f) in expanded {
             let bool_val = |v: &Option<String>| -> Result<bool, CommandError> {
                 match v.as_deref() {
                     None | Some("true") | Some("1") => Ok(true),
@@ -567,12 +620,7 @@ impl Mount {
                 "required" => m.required = bool_val(&val)?,
                 "target" | "dst" | "destination" => m.target = val,
                 "source" | "src" => m.source = val,
-                "from" => {
-                    if val.as_deref().is_some_and(|v| v.contains('$')) {
-                        return err("'from' doesn't support variable expansion, define alias stage instead", span);
-                    }
-                    m.from = val
-                }
+                "from" => m.from = val,
                 "id" => m.id = val,
                 "sharing" => {
                     m.sharing = match val.as_deref().unwrap_or("") {
@@ -599,9 +647,6 @@ impl Mount {
             let id = m.id.clone().or_else(|| m.source.clone());
             m.target = id.map(|id| format!("/run/secrets/{id}"));
         }
-        if m.target.is_none() && !matches!(m.kind, MountKind::Secret | MountKind::Ssh) {
-            return err("mount destination not specified", span);
-        }
         Ok(m)
     }
 }
@@ -619,28 +664,6 @@ fn parse_size(v: &str) -> Option<u64> {
         _ => return None,
     };
     n.checked_mul(mult)
-}
-
-/// Go's `encoding/csv` reading of one record: fields split on `,`, double quotes group.
-fn csv_fields(value: &str) -> Vec<String> {
-    let mut fields = Vec::new();
-    let mut cur = String::new();
-    let mut quoted = false;
-    let mut chars = value.chars().peekable();
-    while let Some(c) = chars.next() {
-        match c {
-            '"' if quoted && chars.peek() == Some(&'"') => {
-                cur.push('"');
-                chars.next();
-            }
-            '"' => quoted = !quoted,
-            ',' if !quoted => fields.push(std::mem::take(&mut cur)),
-            c => cur.push(c),
-        }
-    }
-    fields.push(cur);
-    fields.retain(|f| !f.is_empty());
-    fields
 }
 
 #[cfg(test)]
@@ -666,9 +689,10 @@ mod tests {
         assert_eq!(f.as_keyword.as_ref().map(|w| w.text.as_str()), Some("AS"));
         assert_eq!(&text[f.stage_name.as_ref().unwrap().span.clone()], "b");
         let Command::Run(r) = &c[1] else { panic!() };
-        assert_eq!(r.mounts[0].kind, MountKind::Cache);
-        assert_eq!(r.mounts[0].target.as_deref(), Some("/x"));
-        assert!(!r.mounts[0].read_only);
+        let mounts = r.mounts(as_written).unwrap();
+        assert_eq!(mounts[0].kind, MountKind::Cache);
+        assert_eq!(mounts[0].target.as_deref(), Some("/x"));
+        assert!(!mounts[0].read_only);
         assert_eq!(r.network, Some(Network::None));
         assert_eq!(r.command, CommandLine::Shell("echo hi".into()));
         let Command::Copy(cp) = &c[2] else { panic!() };
@@ -723,7 +747,21 @@ mod tests {
         assert!(e.message.contains("doesn't support variable expansion"), "{e}");
         let e = commands("FROM a AS build-%s\n").remove(0).unwrap_err();
         assert!(e.message.contains("invalid name for build stage"), "{e}");
-        assert!(commands("FROM a\nRUN --mount=type=weird,target=/x true\n").remove(1).is_err());
+        // Other mount fields are read when the step runs, once expanded.
+        let Ok(Command::Run(run)) = commands("FROM a\nRUN --mount=type=weird,target=/x true\n").remove(1) else {
+            panic!("BuildKit parses it")
+        };
+        assert!(run.mounts(as_written).is_err());
+        let Ok(Command::Run(run)) = commands("FROM a\nRUN --mount=type=$T,target=$D --mount=from=b true\n").remove(1)
+        else {
+            panic!("BuildKit parses it")
+        };
+        let expand = |w: &str| -> Result<String, String> { Ok(w.replace("$T", "cache").replace("$D", "/d")) };
+        let mounts = run.mounts(expand).unwrap();
+        assert_eq!((mounts[0].kind.clone(), mounts[0].target.as_deref()), (MountKind::Cache, Some("/d")));
+        assert_eq!((mounts[1].kind.clone(), mounts[1].target.as_deref()), (MountKind::Bind, None));
+        assert_eq!(run.mount_froms(), ["b"]);
+        assert_eq!(run.mounts_as_written().count(), 1, "type=$T does not read as written");
     }
 
     #[test]
@@ -739,8 +777,14 @@ mod tests {
 
     #[test]
     fn secret_mount_defaults_to_run_secrets() {
-        let m = Mount::parse("type=secret,id=tok", &(0..0)).unwrap();
+        let m = Mount::parse("type=secret,id=tok", &(0..0), as_written).unwrap();
         assert_eq!(m.target.as_deref(), Some("/run/secrets/tok"));
-        assert_eq!(csv_fields("type=bind,\"source=a,b\""), ["type=bind", "source=a,b"]);
+        let m = Mount::parse("type=bind,\"source=a,b\",target=/x", &(0..0), as_written).unwrap();
+        assert_eq!(m.source.as_deref(), Some("a,b"));
+        assert_eq!(Mount::parse("type=bind,source=a\"b", &(0..0), as_written).unwrap_err().message, CSV_ERROR);
+        let m = Mount::parse("type=bind,src=go.mod,destination=/src/go.mod", &(0..0), as_written).unwrap();
+        assert_eq!((m.source.as_deref(), m.target.as_deref()), (Some("go.mod"), Some("/src/go.mod")));
+        let m = Mount::parse("Type=Cache,dst=/root/.cache,id=pip", &(0..0), as_written).unwrap();
+        assert_eq!((m.kind, m.target.as_deref()), (MountKind::Cache, Some("/root/.cache")));
     }
 }

@@ -8,9 +8,9 @@
 
 use std::collections::BTreeMap;
 
+use super::document::Document;
 use super::expand::{expand_word, ExpandError, Vars};
 use super::instruction::{ArgDef, Command, CommandLine, Healthcheck, KeyValue};
-use super::document::Document;
 use super::{Stage, AUTOMATIC_PLATFORM_ARGS, PREDEFINED_ARGS};
 
 /// What BuildKit puts in `PATH` when the base image sets none (Linux).
@@ -285,8 +285,7 @@ fn healthcheck_config(h: &Healthcheck) -> HealthcheckConfig {
 /// commands, so a caller that needs the state at every instruction stays linear.
 pub fn fold_stage(df: &Document<'_>, stage: &Stage, mut visit: impl FnMut(usize, &StageState)) {
     let mut inputs = FoldInputs::new(df.escape);
-    inputs.meta_args =
-        df.model.meta_args.iter().filter_map(|a| Some((a.name.clone(), a.default.clone()?))).collect();
+    inputs.meta_args = df.model.meta_args.iter().filter_map(|a| Some((a.name.clone(), a.default.clone()?))).collect();
     let mut state = StageState::from_base(None);
     for index in stage.instructions.start + 1..stage.instructions.end.min(df.instructions.len()) {
         visit(index, &state);

@@ -3,9 +3,9 @@
 //! argument splitting (`frontend/dockerfile/parser` in moby/buildkit).
 //!
 //! This is the part of the semantics that decides *where instructions are* and *what their
-//! arguments are*; the typed per-instruction view comes from `parse-dockerfile` (see
-//! `super::parse`). Everything here keeps byte offsets into the source so diagnostics and
-//! edits can point at exact bytes.
+//! arguments are*; the typed command of each instruction is built on it
+//! ([`crate::model::instruction`]). Everything here keeps byte offsets into the source so
+//! diagnostics and edits can point at exact bytes.
 
 use std::ops::Range;
 

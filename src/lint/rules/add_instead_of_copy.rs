@@ -1,6 +1,6 @@
 use super::{Rule, RuleMeta};
-use crate::lint::checker::Checker;
 use crate::lint::checker::edit;
+use crate::lint::checker::Checker;
 use crate::lint::Applicability;
 use crate::model::instruction::Command;
 

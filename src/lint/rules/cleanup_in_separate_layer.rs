@@ -53,7 +53,7 @@ fn is_noise(cmd: &RunCommand<'_, '_>) -> bool {
 }
 
 /// Whether an earlier RUN filled the cache `kind`, or wrote under `path`.
-fn run_creates(script: &RunScript<'_, '_>, text: &str, removes: &Removes<'_>) -> bool {
+fn run_creates(script: &RunScript<'_>, text: &str, removes: &Removes<'_>) -> bool {
     let commands = script.commands();
     match removes {
         Removes::Cache(kind) => commands.iter().any(|c| installs(c, kind)),

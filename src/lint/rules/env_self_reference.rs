@@ -25,11 +25,8 @@ fn check(cx: &Checker<'_, '_>) {
         for (i, kv) in pairs.iter().enumerate() {
             for name in referenced_names(&kv.value, cx.df.escape) {
                 if pairs[..i].iter().any(|earlier| earlier.key == name) {
-                    cx.report(
-                        kv.key_span.clone(),
-                        format!("`{}` uses `${name}`, which this same ENV sets", kv.key),
-                    )
-                    .help(format!("set `{name}` in an earlier ENV"));
+                    cx.report(kv.key_span.clone(), format!("`{}` uses `${name}`, which this same ENV sets", kv.key))
+                        .help(format!("set `{name}` in an earlier ENV"));
                 }
             }
         }

@@ -39,11 +39,7 @@ fn check(cx: &Checker<'_, '_>) {
         let one_line = !cx.df.text[args_span.clone()].contains('\n');
         if !value.contains(['"', '\'', '\\']) && one_line {
             let value = if value.contains(char::is_whitespace) { format!("\"{value}\"") } else { value.to_string() };
-            report.fix(
-                "use key=value",
-                Applicability::Safe,
-                vec![edit(args_span, format!("{}={value}", kv.key))],
-            );
+            report.fix("use key=value", Applicability::Safe, vec![edit(args_span, format!("{}={value}", kv.key))]);
         }
     }
 }
