@@ -386,34 +386,13 @@ struct Entry<'h> {
     buildkit: bool,
 }
 
-const KEYWORDS: [&str; 18] = [
-    "ADD",
-    "ARG",
-    "CMD",
-    "COPY",
-    "ENTRYPOINT",
-    "ENV",
-    "EXPOSE",
-    "FROM",
-    "HEALTHCHECK",
-    "LABEL",
-    "MAINTAINER",
-    "ONBUILD",
-    "RUN",
-    "SHELL",
-    "STOPSIGNAL",
-    "USER",
-    "VOLUME",
-    "WORKDIR",
-];
-
 fn entry(created_by: Option<&str>, layer: bool) -> Entry<'_> {
     let text = created_by.unwrap_or("").trim();
     let buildkit = text.ends_with("# buildkit");
     let text = text.strip_suffix("# buildkit").unwrap_or(text).trim();
     let nop = text.strip_prefix("/bin/sh -c #(nop)").map(str::trim);
     let (first, rest) = nop.unwrap_or(text).split_once(char::is_whitespace).unwrap_or((nop.unwrap_or(text), ""));
-    let (keyword, body) = if KEYWORDS.contains(&first) {
+    let (keyword, body) = if syntax::INSTRUCTIONS.contains(&first) {
         (first.to_string(), normalize(rest))
     } else {
         // The classic builder and buildah write a RUN as the command line it ran.

@@ -5,29 +5,8 @@
 
 use super::reader::{FlagText, RawInstruction};
 use super::Span;
+use super::INSTRUCTIONS;
 use crate::suggest;
-
-/// The instructions BuildKit knows (`command.Commands`).
-const INSTRUCTIONS: [&str; 18] = [
-    "ADD",
-    "ARG",
-    "CMD",
-    "COPY",
-    "ENTRYPOINT",
-    "ENV",
-    "EXPOSE",
-    "FROM",
-    "HEALTHCHECK",
-    "LABEL",
-    "MAINTAINER",
-    "ONBUILD",
-    "RUN",
-    "SHELL",
-    "STOPSIGNAL",
-    "USER",
-    "VOLUME",
-    "WORKDIR",
-];
 
 /// An instruction-level error: BuildKit's message and where it applies.
 pub type CheckError = (String, Span);

@@ -35,6 +35,28 @@ pub fn read_dockerfile(path: &std::path::Path) -> Result<Vec<u8>, crate::fsio::F
     crate::fsio::read_regular(path, MAX_DOCKERFILE_BYTES)
 }
 
+/// The instructions BuildKit knows (its `command.Commands`), upper case.
+pub const INSTRUCTIONS: [&str; 18] = [
+    "ADD",
+    "ARG",
+    "CMD",
+    "COPY",
+    "ENTRYPOINT",
+    "ENV",
+    "EXPOSE",
+    "FROM",
+    "HEALTHCHECK",
+    "LABEL",
+    "MAINTAINER",
+    "ONBUILD",
+    "RUN",
+    "SHELL",
+    "STOPSIGNAL",
+    "USER",
+    "VOLUME",
+    "WORKDIR",
+];
+
 /// A byte range in [`Dockerfile::text`].
 pub type Span = Range<usize>;
 
