@@ -21,4 +21,5 @@ pub mod lint;
 pub mod model;
 pub mod rewrite;
 pub mod shell;
+pub mod suggest;
 pub mod syntax;

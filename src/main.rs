@@ -213,7 +213,7 @@ fn analyze(args: AnalyzeArgs) -> miette::Result<ExitCode> {
         .as_deref()
         .map(imgopt::image::Platform::parse)
         .transpose()
-        .map_err(|m| miette::miette!("--platform: {m}"))?;
+        .map_err(|e| miette::Report::new(e).wrap_err("--platform"))?;
     let mut options = AnalyzeOptions {
         platform,
         verify: args.verify,

@@ -566,12 +566,15 @@ fn bind_mounts_show_a_stage_merged_and_keep_no_writes() {
     let ctx = Context::new(
         "bind",
         &format!(
-            "FROM {BASE} AS a\nRUN mkdir /x && echo one > /x/one\nRUN echo two > /x/two\nFROM {BASE}\nRUN --mount=type=bind,from=a,source=/x,target=/mnt test \"$(cat /mnt/one /mnt/two)\" = \"$(printf 'one\\ntwo')\"\nRUN --mount=type=bind,source=.,target=/ctx,rw echo scribble > /ctx/new && cat /ctx/input > /copied\n"
+            "FROM {BASE} AS a\nRUN mkdir /x && echo one > /x/one\nRUN echo two > /x/two\nFROM {BASE}\nRUN --mount=type=bind,from=a,source=/x,target=/mnt test \"$(cat /mnt/one /mnt/two)\" = \"$(printf 'one\\ntwo')\"\nRUN --mount=type=bind,source=.,target=/ctx,rw echo scribble > /ctx/new && cat /ctx/input > /copied\nWORKDIR /w\nARG KIND=bind\nRUN --mount=type=$KIND,from=a,source=/x test \"$(cat /w/one)\" = one && echo seen > /expanded\n"
         ),
     );
     ctx.file("input", b"from the context\n");
     let fs = final_fs(&ctx.built(&["--no-cache"]));
     assert_eq!(fs["copied"].size, 17);
+    // Mount fields expand with the stage's variables; no target is the WORKDIR, as in BuildKit.
+    assert_eq!(fs["expanded"].size, 5);
+    assert!(!fs.contains_key("w/one"), "the mount at the WORKDIR leaves no trace");
     assert!(!ctx.dir.join("new").exists(), "a rw bind never writes to the context");
     assert!(!fs.keys().any(|k| k.starts_with("mnt/") || k.starts_with("ctx/")), "mount points leave no trace");
 }

@@ -35,7 +35,7 @@ fn every_run_body_of_the_corpus_parses() {
         }
     }
     println!(
-        "corpus: {} files ({} unreadable by parse-dockerfile), {} shell bodies, {} RUNs in non-POSIX stages and {} non-shell here-documents skipped, {} simple commands, {} bodies with a syntax error",
+        "corpus: {} files ({} refused by the loader), {} shell bodies, {} RUNs in non-POSIX stages and {} non-shell here-documents skipped, {} simple commands, {} bodies with a syntax error",
         extracted.files,
         extracted.unreadable.len(),
         extracted.bodies.len(),

@@ -208,7 +208,7 @@ impl DockerfileSteps {
         }
         chain.reverse();
         let root = &model.stages[chain[0]];
-        let place = |inst: &Instruction<'_>, stage: usize| Place {
+        let place = |inst: &Instruction, stage: usize| Place {
             line: inst.start_line,
             end_line: inst.end_line,
             stage,
@@ -223,7 +223,7 @@ impl DockerfileSteps {
         for &s in &chain {
             let stage = &model.stages[s];
             // One fold over the stage gives the variables before each instruction.
-            fold_stage(&df, model, stage, |i, state| {
+            fold_stage(&df, stage, |i, state| {
                 let inst = &df.instructions[i];
                 let mut vars = inherited.clone();
                 vars.extend(stage_vars(state));
@@ -257,13 +257,13 @@ fn stage_vars(state: &StageState) -> Vars {
 }
 
 /// The text after the keyword on the logical line (flags included), as buildah records RUN.
-fn after_keyword(inst: &Instruction<'_>) -> String {
+fn after_keyword(inst: &Instruction) -> String {
     let text = inst.line.text.trim_start();
     let rest = text.get(inst.keyword.len()..).unwrap_or("");
     normalize(rest)
 }
 
-fn expectation(inst: &Instruction<'_>, df: &Dockerfile<'_>, vars: &Vars, workdir: &mut Option<String>) -> Expect {
+fn expectation(inst: &Instruction, df: &Dockerfile<'_>, vars: &Vars, workdir: &mut Option<String>) -> Expect {
     let escape = df.escape;
     let raw = after_keyword(inst);
     match inst.keyword.as_str() {
@@ -386,34 +386,13 @@ struct Entry<'h> {
     buildkit: bool,
 }
 
-const KEYWORDS: [&str; 18] = [
-    "ADD",
-    "ARG",
-    "CMD",
-    "COPY",
-    "ENTRYPOINT",
-    "ENV",
-    "EXPOSE",
-    "FROM",
-    "HEALTHCHECK",
-    "LABEL",
-    "MAINTAINER",
-    "ONBUILD",
-    "RUN",
-    "SHELL",
-    "STOPSIGNAL",
-    "USER",
-    "VOLUME",
-    "WORKDIR",
-];
-
 fn entry(created_by: Option<&str>, layer: bool) -> Entry<'_> {
     let text = created_by.unwrap_or("").trim();
     let buildkit = text.ends_with("# buildkit");
     let text = text.strip_suffix("# buildkit").unwrap_or(text).trim();
     let nop = text.strip_prefix("/bin/sh -c #(nop)").map(str::trim);
     let (first, rest) = nop.unwrap_or(text).split_once(char::is_whitespace).unwrap_or((nop.unwrap_or(text), ""));
-    let (keyword, body) = if KEYWORDS.contains(&first) {
+    let (keyword, body) = if syntax::INSTRUCTIONS.contains(&first) {
         (first.to_string(), normalize(rest))
     } else {
         // The classic builder and buildah write a RUN as the command line it ran.

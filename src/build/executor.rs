@@ -436,7 +436,7 @@ impl<'p> Builder<'p> {
         cmd: &Command,
         before: &StageState,
         after: &StageState,
-        inst: &syntax::Instruction<'_>,
+        inst: &syntax::Instruction,
         done: &HashMap<usize, StageResult>,
         current: &[BuiltLayer],
     ) -> Result<Option<(Task, String)>> {
@@ -486,11 +486,21 @@ impl<'p> Builder<'p> {
                 let env: Vec<String> = before.run_env().into_iter().map(|(k, v)| format!("{k}={v}")).collect();
                 let mut mounts = pipe_mounts;
                 let mut mount_keys = Vec::new();
-                for m in &run.mounts {
+                let run_mounts = run.mounts(|w| before.expand(w, esc)).map_err(|e| at(e.message, &e.span))?;
+                for m in &run_mounts {
+                    // BuildKit resolves a target (or none) against the WORKDIR, and refuses `/`.
+                    let target_or_workdir = || {
+                        let target =
+                            crate::model::state::join_path(before.workdir(), m.target.as_deref().unwrap_or(""));
+                        match target.as_str() {
+                            "/" => Err(at(format!("invalid mount target {target:?}"), &m.span)),
+                            _ => Ok(target),
+                        }
+                    };
                     let target = m.target.as_deref().map(|t| crate::model::state::join_path(before.workdir(), t));
                     match m.kind {
                         MountKind::Cache => {
-                            let target = target.expect("cache mounts have a target");
+                            let target = target_or_workdir()?;
                             let id = m.id.clone().unwrap_or_else(|| target.clone());
                             let dir = self.store.cache_mount(&id)?;
                             if let (Some(uid), Some(gid)) = (m.uid, m.gid) {
@@ -509,7 +519,7 @@ impl<'p> Builder<'p> {
                         }
                         MountKind::Tmpfs => mounts.push(StepMount {
                             source: None,
-                            target: target.expect("target"),
+                            target: target_or_workdir()?,
                             read_only: false,
                             overlay: None,
                             subpath: String::new(),
@@ -538,7 +548,7 @@ impl<'p> Builder<'p> {
                             }
                         }
                         MountKind::Bind => {
-                            let target = target.expect("target");
+                            let target = target_or_workdir()?;
                             let source = m.source.clone().unwrap_or_else(|| "/".to_string());
                             let (mount, key) = self.bind_source(
                                 p,
@@ -565,7 +575,7 @@ impl<'p> Builder<'p> {
                 };
                 let key = json!({
                     "run": argv, "env": env, "cwd": before.workdir(), "user": before.config.user,
-                    "mounts": run.mounts.iter().map(|m| format!("{:?}:{:?}", m.kind, m.target)).collect::<Vec<_>>(),
+                    "mounts": run_mounts.iter().map(|m| format!("{:?}:{:?}", m.kind, m.target)).collect::<Vec<_>>(),
                     "binds": mount_keys, "network": format!("{network:?}"),
                 })
                 .to_string();
@@ -658,7 +668,7 @@ impl<'p> Builder<'p> {
         p: &Parsed<'_>,
         copy: &crate::model::instruction::Copy,
         state: &StageState,
-        inst: &syntax::Instruction<'_>,
+        inst: &syntax::Instruction,
         done: &HashMap<usize, StageResult>,
         current: &[BuiltLayer],
         esc: char,
@@ -669,7 +679,7 @@ impl<'p> Builder<'p> {
         // A destination that is a directory in the image takes files into it, as Docker does.
         let exists_as_dir = self.view_of(current).resolve(&dest, true).is_some_and(|(_, f)| f.meta.is_dir());
         let dest_is_dir = dest_raw.ends_with('/') || copy.sources.len() > 1 || exists_as_dir;
-        let (view, ignore) = match &copy.from {
+        let (view, ignore) = match copy.from_value() {
             Some(from) => (self.stage_or_image_view(p, from, state, done, &inst.span)?, None),
             None => (self.context_view(), self.dockerignore()),
         };
@@ -1100,14 +1110,18 @@ fn stage_deps(p: &Parsed<'_>, s: usize) -> Vec<usize> {
     let stage = &p.model.stages[s];
     let mut deps: Vec<usize> = stage.base_stage.into_iter().collect();
     for i in stage.instructions.clone() {
-        let froms: Vec<&str> = match &p.commands[i] {
-            Command::Copy(c) => c.from.iter().map(String::as_str).collect(),
-            Command::Run(r) => r.mounts.iter().filter_map(|m| m.from.as_deref()).collect(),
-            _ => Vec::new(),
-        };
-        deps.extend(froms.into_iter().filter_map(|f| p.model.find_stage(f, s)).map(|d| d.index));
+        deps.extend(names_used(&p.commands[i]).iter().filter_map(|f| p.model.find_stage(f, s)).map(|d| d.index));
     }
     deps
+}
+
+/// The stages or images a command names with `COPY --from` or `RUN --mount=from`.
+fn names_used(command: &Command) -> Vec<String> {
+    match command {
+        Command::Copy(c) => c.from_value().map(str::to_string).into_iter().collect(),
+        Command::Run(r) => r.mount_froms(),
+        _ => Vec::new(),
+    }
 }
 
 /// The stages building `target` needs, in order: its base chain, and the stages its
@@ -1125,13 +1139,8 @@ fn needed_stages(p: &Parsed<'_>, target: usize) -> Vec<usize> {
             todo.push(b);
         }
         for i in stage.instructions.clone() {
-            let froms: Vec<&str> = match &p.commands[i] {
-                Command::Copy(c) => c.from.iter().map(String::as_str).collect(),
-                Command::Run(r) => r.mounts.iter().filter_map(|m| m.from.as_deref()).collect(),
-                _ => Vec::new(),
-            };
-            for f in froms {
-                if let Some(dep) = p.model.find_stage(f, s) {
+            for f in names_used(&p.commands[i]) {
+                if let Some(dep) = p.model.find_stage(&f, s) {
                     todo.push(dep.index);
                 }
             }
@@ -1239,7 +1248,7 @@ fn one_line(s: &str) -> String {
     }
 }
 
-fn label_text(inst: &syntax::Instruction<'_>, text: &str) -> String {
+fn label_text(inst: &syntax::Instruction, text: &str) -> String {
     format!("Dockerfile:{} {}", inst.start_line, one_line(inst.source(text)))
 }
 

@@ -95,7 +95,7 @@ pub fn file_json(name: &str, result: Result<&syntax::Dockerfile<'_>, Option<&syn
     }
 }
 
-fn instruction_json(inst: &Instruction<'_>) -> Value {
+fn instruction_json(inst: &Instruction) -> Value {
     json!({
         "keyword": inst.keyword,
         "start_line": inst.start_line,

@@ -63,6 +63,30 @@ pub enum ImageError {
 
 pub type Result<T, E = ImageError> = std::result::Result<T, E>;
 
+/// Why a text is not a content digest (`algorithm:hex`); it quotes what was read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, miette::Diagnostic)]
+pub enum DigestError {
+    #[error("digest `{text}` has no `algorithm:` prefix")]
+    #[diagnostic(code(imgopt::image::digest_syntax))]
+    NoAlgorithm { text: String },
+
+    #[error("digest `{text}` uses unsupported algorithm `{algorithm}`")]
+    #[diagnostic(code(imgopt::image::digest_syntax), help("imgopt reads sha256 and sha512 digests"))]
+    UnsupportedAlgorithm { text: String, algorithm: String },
+
+    #[error("digest `{text}` is not {digits} lowercase hex digits")]
+    #[diagnostic(code(imgopt::image::digest_syntax))]
+    NotHex { text: String, digits: usize },
+}
+
+/// Why a text is not a platform (`os/arch[/variant]`); it quotes what was read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, miette::Diagnostic)]
+#[error("platform `{text}` is not os/arch[/variant]")]
+#[diagnostic(code(imgopt::image::platform), help("for example linux/amd64 or linux/arm/v7"))]
+pub struct PlatformError {
+    pub text: String,
+}
+
 impl ImageError {
     pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
         ImageError::Io { path: path.into(), source }

@@ -14,7 +14,7 @@ pub mod write;
 
 use serde::de::DeserializeOwned;
 
-pub use error::{ImageError, Result};
+pub use error::{DigestError, ImageError, PlatformError, Result};
 pub use layer::{Change, Compression, EntryKind, Keep, LayerContents, LayerEntry};
 pub use reference::ImageRef;
 pub use spec::{ContainerConfig, Digest, ImageConfig, Index, Manifest, Platform};

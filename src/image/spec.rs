@@ -9,6 +9,8 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+use super::error::{DigestError, PlatformError};
+
 pub const MEDIA_OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
 pub const MEDIA_OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
 pub const MEDIA_OCI_CONFIG: &str = "application/vnd.oci.image.config.v1+json";
@@ -32,16 +34,17 @@ pub struct Digest {
 }
 
 impl Digest {
-    pub fn parse(text: &str) -> Result<Self, String> {
-        let (algorithm, hex) =
-            text.split_once(':').ok_or_else(|| format!("digest `{text}` has no `algorithm:` prefix"))?;
-        let expected_len = match algorithm {
+    pub fn parse(text: &str) -> Result<Self, DigestError> {
+        let (algorithm, hex) = text.split_once(':').ok_or_else(|| DigestError::NoAlgorithm { text: text.into() })?;
+        let digits = match algorithm {
             "sha256" => 64,
             "sha512" => 128,
-            _ => return Err(format!("digest `{text}` uses unsupported algorithm `{algorithm}`")),
+            _ => {
+                return Err(DigestError::UnsupportedAlgorithm { text: text.into(), algorithm: algorithm.into() });
+            }
         };
-        if hex.len() != expected_len || !hex.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
-            return Err(format!("digest `{text}` is not {expected_len} lowercase hex digits"));
+        if hex.len() != digits || !hex.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
+            return Err(DigestError::NotHex { text: text.into(), digits });
         }
         Ok(Digest { algorithm: algorithm.to_string(), hex: hex.to_string() })
     }
@@ -108,14 +111,15 @@ pub struct Platform {
 
 impl Platform {
     /// `os/arch[/variant]`, as `--platform` takes it.
-    pub fn parse(text: &str) -> Result<Self, String> {
+    pub fn parse(text: &str) -> Result<Self, PlatformError> {
+        let bad = || PlatformError { text: text.into() };
         let mut parts = text.split('/');
         let (Some(os), Some(architecture)) = (parts.next(), parts.next()) else {
-            return Err(format!("platform `{text}` is not os/arch[/variant]"));
+            return Err(bad());
         };
         let variant = parts.next().map(str::to_string);
         if parts.next().is_some() || os.is_empty() || architecture.is_empty() {
-            return Err(format!("platform `{text}` is not os/arch[/variant]"));
+            return Err(bad());
         }
         Ok(Platform { architecture: architecture.into(), os: os.into(), variant, os_version: None })
     }
@@ -420,6 +424,25 @@ pub struct DockerArchiveEntry {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn digests_and_platforms_say_why_they_do_not_read() {
+        let hex = "a".repeat(64);
+        assert!(Digest::parse(&format!("sha256:{hex}")).is_ok());
+        assert_eq!(Digest::parse(&hex), Err(DigestError::NoAlgorithm { text: hex.clone() }));
+        assert_eq!(
+            Digest::parse(&format!("md5:{hex}")),
+            Err(DigestError::UnsupportedAlgorithm { text: format!("md5:{hex}"), algorithm: "md5".into() })
+        );
+        let short = Digest::parse("sha512:ABC").unwrap_err();
+        assert_eq!(short, DigestError::NotHex { text: "sha512:ABC".into(), digits: 128 });
+        assert_eq!(short.to_string(), "digest `sha512:ABC` is not 128 lowercase hex digits");
+        assert_eq!(Platform::parse("linux/arm/v7").map(|p| p.variant), Ok(Some("v7".to_string())));
+        for bad in ["linux", "linux/", "/amd64", "a/b/c/d"] {
+            assert_eq!(Platform::parse(bad), Err(PlatformError { text: bad.into() }), "{bad}");
+        }
+        assert_eq!(Platform::parse("linux").unwrap_err().to_string(), "platform `linux` is not os/arch[/variant]");
+    }
 
     /// Configs written by real builders (testdata/image-configs): `docker save` of Docker 20.10's
     /// classic builder and BuildKit, buildah 1.28 in OCI and Docker form.

@@ -5,6 +5,7 @@ use std::cell::{Cell, RefCell};
 use super::rule::{Rule, RuleMeta};
 use super::{Applicability, Diagnostic, Edit, Fix, Related, Settings};
 use crate::model::document::Document;
+use crate::model::instruction::{Command, Flag};
 use crate::model::run_script::{RunCommand, RunScript};
 use crate::model::Model;
 use crate::syntax::Span;
@@ -15,7 +16,7 @@ pub struct Checker<'d, 'a> {
     pub model: &'d Model,
     pub settings: &'d Settings,
     /// Every RUN of a POSIX-shell stage, parsed once for all rules.
-    pub scripts: &'d [RunScript<'d, 'a>],
+    pub scripts: &'d [RunScript<'d>],
     /// Every simple command of those RUNs, in file order, walked once for all rules.
     pub commands: &'d [RunCommand<'d, 'd>],
     /// The rule running now: whose findings [`Checker::report`] makes.
@@ -28,7 +29,7 @@ impl<'d, 'a> Checker<'d, 'a> {
     /// [`crate::model::run_script::all_commands`] over `df`.
     pub fn new(
         df: &'d Document<'a>,
-        scripts: &'d [RunScript<'d, 'a>],
+        scripts: &'d [RunScript<'d>],
         commands: &'d [RunCommand<'d, 'd>],
         settings: &'d Settings,
     ) -> Self {
@@ -52,7 +53,7 @@ impl<'d, 'a> Checker<'d, 'a> {
     /// The RUNs of stages that end up in the final image (a build stage's layers are not
     /// shipped, so what they leave behind costs nothing). Borrows nothing from the checker, so
     /// a rule can report while it walks them.
-    pub fn shipping_scripts(&self) -> impl Iterator<Item = &'d RunScript<'d, 'a>> + use<'d, 'a> {
+    pub fn shipping_scripts(&self) -> impl Iterator<Item = &'d RunScript<'d>> + use<'d, 'a> {
         let ships = self.model.shipping_stages();
         self.scripts.iter().filter(move |s| ships.get(s.stage).copied().unwrap_or(false))
     }
@@ -65,18 +66,12 @@ impl<'d, 'a> Checker<'d, 'a> {
         self.df.text
     }
 
-    /// Every `FROM --platform=VALUE` flag with its value, in file order.
-    pub fn from_platform_flags(
-        &self,
-    ) -> impl Iterator<Item = (&'d parse_dockerfile::Flag<'a>, &'d parse_dockerfile::UnescapedString<'a>)> {
-        self.df
-            .typed()
-            .flat_map(|ins| match ins {
-                parse_dockerfile::Instruction::From(from) => from.options.as_slice(),
-                _ => &[],
-            })
-            .filter(|f| f.name.value == "platform")
-            .filter_map(|f| f.value.as_ref().map(|v| (f, v)))
+    /// Every `FROM --platform=VALUE` flag, in file order.
+    pub fn from_platform_flags(&self) -> impl Iterator<Item = &'d Flag> + use<'d, 'a> {
+        self.df.all_commands().filter_map(|(_, command)| match command {
+            Command::From(from) => from.platform.as_ref(),
+            _ => None,
+        })
     }
 
     /// Reports a finding of the running rule at `span`; chain the builder to add detail. The

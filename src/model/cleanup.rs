@@ -49,7 +49,7 @@ pub fn cleanup_only<'s>(commands: &[RunCommand<'s, '_>]) -> Option<Vec<Removes<'
 
 /// Whether the RUN `script` (whose source text is `text`) filled the cache `removes` names,
 /// or wrote under one of its paths.
-pub fn run_creates(script: &RunScript<'_, '_>, text: &str, removes: &Removes<'_>) -> bool {
+pub fn run_creates(script: &RunScript<'_>, text: &str, removes: &Removes<'_>) -> bool {
     let commands = script.commands();
     match removes {
         Removes::Cache(kind) => commands.iter().any(|c| installs(c, kind)),

@@ -6,14 +6,37 @@
 //! Words are kept as written (quotes and `$VAR` included): what they expand to depends on the
 //! stage state at that instruction, which [`super::state`] folds.
 
+use crate::syntax::checks::{csv_fields, CSV_ERROR};
 use crate::syntax::{self, Heredoc, Span};
 
-/// A word of an instruction as BuildKit split it, with where it is in the source (the span of
-/// the arguments when the word cannot be found verbatim, e.g. inside a JSON array).
+/// A word of an instruction as BuildKit split it, with where it is written (a JSON array's
+/// string with its quotes).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Word {
     pub text: String,
     pub span: Span,
+}
+
+/// A builder flag's value as BuildKit reads it (quotes removed), with where it is written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Flag {
+    pub value: String,
+    /// The whole flag, `--platform=linux/amd64`.
+    pub span: Span,
+    /// The value as written, after the `=`.
+    pub value_span: Span,
+}
+
+impl Flag {
+    fn of(flag: &syntax::FlagText, text: &str) -> Flag {
+        let written = text.get(flag.span.clone()).unwrap_or_default();
+        let value_start = written.find('=').map_or(flag.span.end, |i| flag.span.start + i + 1);
+        Flag {
+            value: flag.value().unwrap_or_default().to_string(),
+            span: flag.span.clone(),
+            value_span: value_start..flag.span.end,
+        }
+    }
 }
 
 /// `CMD`, `ENTRYPOINT`, `RUN` and `HEALTHCHECK CMD` take either form.
@@ -35,11 +58,25 @@ impl CommandLine {
     }
 }
 
-/// A `KEY=value` pair of `ENV` or `LABEL`, value as written (quotes not yet removed).
+/// A `KEY=value` pair of `ENV` or `LABEL`, key and value as written (quotes not yet removed).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct KeyValue {
     pub key: String,
     pub value: String,
+    pub key_span: Span,
+    /// Empty (at the end of the `=`) for an empty value.
+    pub value_span: Span,
+    /// Written `KEY value`, without `=` (BuildKit's legacy form: one pair, the value is the
+    /// rest of the line).
+    pub legacy: bool,
+}
+
+impl KeyValue {
+    /// The key as BuildKit ends up reading it for the common cases: surrounding quotes
+    /// (`"` or `'`) removed.
+    pub fn name(&self) -> &str {
+        self.key.trim_matches(['"', '\''])
+    }
 }
 
 /// One name of an `ARG` (`ARG NAME` or `ARG NAME=default`).
@@ -47,13 +84,16 @@ pub struct KeyValue {
 pub struct ArgDef {
     pub name: String,
     pub default: Option<String>,
+    pub name_span: Span,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct From {
     pub image: Word,
+    /// The `AS` keyword as written, when the stage is named.
+    pub as_keyword: Option<Word>,
     pub stage_name: Option<Word>,
-    pub platform: Option<String>,
+    pub platform: Option<Flag>,
 }
 
 /// `RUN --mount=type=...`: BuildKit's `commands_runmount.go`.
@@ -105,12 +145,44 @@ pub enum Network {
 pub struct Run {
     pub command: CommandLine,
     pub heredocs: Vec<Heredoc>,
-    pub mounts: Vec<Mount>,
+    /// Each `--mount` as written. BuildKit reads a mount's fields when it runs the step, each
+    /// value expanded with the stage's variables ([`Run::mounts`]); when it parses the
+    /// instruction it only checks that the fields read and that `from` needs no expansion.
+    pub mount_flags: Vec<Flag>,
     pub network: Option<Network>,
     pub insecure: bool,
 }
 
 impl Run {
+    /// The mounts, each field's value expanded by `expand` first, as BuildKit's dispatch reads
+    /// them.
+    pub fn mounts<E: std::fmt::Display>(
+        &self,
+        mut expand: impl FnMut(&str) -> Result<String, E>,
+    ) -> Result<Vec<Mount>, CommandError> {
+        self.mount_flags.iter().map(|f| Mount::parse(&f.value, &f.span, &mut expand)).collect()
+    }
+
+    /// The mounts that read without expanding anything (a field holding a variable is taken
+    /// as written), for the rules that look at well-known mounts.
+    pub fn mounts_as_written(&self) -> impl Iterator<Item = Mount> + '_ {
+        self.mount_flags.iter().filter_map(|f| Mount::parse(&f.value, &f.span, as_written).ok())
+    }
+
+    /// The stage or image each mount names with `from`, as written (BuildKit reads `from`
+    /// without expansion: it refuses a variable there).
+    pub fn mount_froms(&self) -> Vec<String> {
+        self.mount_flags
+            .iter()
+            .filter_map(|f| {
+                csv_fields(&f.value)?.into_iter().find_map(|field| {
+                    let (key, value) = field.split_once('=')?;
+                    key.trim().eq_ignore_ascii_case("from").then(|| value.to_string())
+                })
+            })
+            .collect()
+    }
+
     /// BuildKit runs `RUN <<EOF` (the heredoc alone on the line) as a script file; any other
     /// heredoc use is handed to the shell with the bodies inline.
     pub fn lone_heredoc(&self) -> Option<&Heredoc> {
@@ -144,14 +216,17 @@ pub struct Copy {
     pub sources: Vec<Word>,
     pub dest: Word,
     pub heredocs: Vec<Heredoc>,
-    pub from: Option<String>,
+    /// `--from`: a stage or an image.
+    pub from: Option<Flag>,
     pub chown: Option<String>,
     pub chmod: Option<String>,
     pub link: bool,
     pub parents: bool,
     pub exclude: Vec<String>,
     pub checksum: Option<String>,
-    pub keep_git_dir: bool,
+    /// `--keep-git-dir`, when written (ADD).
+    pub keep_git_dir: Option<bool>,
+    /// `--unpack`, when written (ADD).
     pub unpack: Option<bool>,
 }
 
@@ -160,6 +235,21 @@ impl Copy {
     pub fn heredoc_source(&self, word: &Word) -> Option<&Heredoc> {
         let name = heredoc_name(&word.text)?;
         self.heredocs.iter().find(|h| h.name == name)
+    }
+
+    /// The sources that are paths or URLs (here-documents left out).
+    pub fn paths(&self) -> impl Iterator<Item = &Word> {
+        self.sources.iter().filter(|w| self.heredoc_source(w).is_none())
+    }
+
+    /// The sources are files of the build context (not `--from` a stage or an image).
+    pub fn from_context(&self) -> bool {
+        self.from.is_none()
+    }
+
+    /// The value of `--from`, if any.
+    pub fn from_value(&self) -> Option<&str> {
+        self.from.as_ref().map(|f| f.value.as_str())
     }
 }
 
@@ -214,7 +304,7 @@ fn err<T>(message: impl Into<String>, span: &Span) -> Result<T, CommandError> {
 
 impl Command {
     /// The typed command of an instruction, with BuildKit's per-instruction checks.
-    pub fn parse(inst: &syntax::Instruction<'_>, text: &str) -> Result<Command, CommandError> {
+    pub fn parse(inst: &syntax::Instruction, text: &str) -> Result<Command, CommandError> {
         let words = || words_of(inst);
         let one = |name: &str| -> Result<Word, CommandError> {
             let w = words();
@@ -224,6 +314,7 @@ impl Command {
             }
         };
         let flag = |name: &str| inst.flag(name).and_then(|f| f.value()).map(str::to_string);
+        let spanned_flag = |name: &str| inst.flag(name).map(|f| Flag::of(f, text));
         let bool_flag = |name: &str| -> Result<bool, CommandError> {
             match inst.flag(name) {
                 None => Ok(false),
@@ -237,20 +328,21 @@ impl Command {
         Ok(match inst.keyword.as_str() {
             "FROM" => {
                 let w = words();
-                let (image, stage_name) = match w.as_slice() {
-                    [image] => (image.clone(), None),
+                let (image, as_keyword, stage_name) = match w.as_slice() {
+                    [image] => (image.clone(), None, None),
                     [image, kw, name] if kw.text.eq_ignore_ascii_case("as") => {
                         check_stage_name(name)?;
-                        (image.clone(), Some(name.clone()))
+                        (image.clone(), Some(kw.clone()), Some(name.clone()))
                     }
                     _ => return err("FROM requires either one or three arguments", &inst.span),
                 };
-                Command::From(From { image, stage_name, platform: flag("platform") })
+                Command::From(From { image, as_keyword, stage_name, platform: spanned_flag("platform") })
             }
             "RUN" => {
-                let mut mounts = Vec::new();
+                let mut mount_flags = Vec::new();
                 for f in inst.flags.iter().filter(|f| f.name() == "mount") {
-                    mounts.push(Mount::parse(f.value().unwrap_or(""), &f.span)?);
+                    syntax::checks::check_mount(f).map_err(|(message, span)| CommandError { message, span })?;
+                    mount_flags.push(Flag::of(f, text));
                 }
                 let network = match flag("network").as_deref() {
                     None => None,
@@ -267,7 +359,7 @@ impl Command {
                 Command::Run(Run {
                     command: command_line(inst),
                     heredocs: inst.heredocs.clone(),
-                    mounts,
+                    mount_flags,
                     network,
                     insecure,
                 })
@@ -278,15 +370,13 @@ impl Command {
                     return err(format!("{} requires at least two arguments", inst.keyword), &inst.span);
                 }
                 let dest = w.pop().expect("two or more words");
-                let from = flag("from");
-                if let Some(f) = &from {
-                    if f.contains('$') {
-                        // BuildKit expands --from (unlike --mount=from): leave it to the state fold.
+                // BuildKit expands --from (unlike --mount=from): left to the state fold.
+                let from = spanned_flag("from");
+                let written = |name: &str| -> Result<Option<bool>, CommandError> {
+                    match inst.flag(name) {
+                        None => Ok(None),
+                        Some(_) => bool_flag(name).map(Some),
                     }
-                }
-                let unpack = match inst.flag("unpack") {
-                    None => None,
-                    Some(_) => Some(bool_flag("unpack")?),
                 };
                 Command::Copy(Copy {
                     is_add: inst.keyword == "ADD",
@@ -305,16 +395,21 @@ impl Command {
                         .filter_map(|f| f.value().map(str::to_string))
                         .collect(),
                     checksum: flag("checksum"),
-                    keep_git_dir: bool_flag("keep-git-dir")?,
-                    unpack,
+                    keep_git_dir: written("keep-git-dir")?,
+                    unpack: written("unpack")?,
                 })
             }
             "ENV" | "LABEL" => {
-                let pairs: Vec<KeyValue> = inst
-                    .args
+                let pairs: Vec<KeyValue> = words()
                     .chunks(3)
-                    .filter(|c| c.len() >= 2)
-                    .map(|c| KeyValue { key: c[0].clone(), value: c[1].clone() })
+                    .filter(|c| c.len() == 3)
+                    .map(|c| KeyValue {
+                        key: c[0].text.clone(),
+                        value: c[1].text.clone(),
+                        key_span: c[0].span.clone(),
+                        value_span: c[1].span.clone(),
+                        legacy: c[2].text.is_empty(),
+                    })
                     .collect();
                 if pairs.is_empty() {
                     return err(format!("{} requires at least one argument", inst.keyword), &inst.span);
@@ -330,11 +425,15 @@ impl Command {
                     return err("ARG requires exactly one argument", &inst.span);
                 }
                 Command::Arg(
-                    inst.args
-                        .iter()
-                        .map(|w| match w.split_once('=') {
-                            Some((n, v)) => ArgDef { name: n.to_string(), default: Some(v.to_string()) },
-                            None => ArgDef { name: w.clone(), default: None },
+                    words()
+                        .into_iter()
+                        .map(|w| {
+                            let (name, default) = match w.text.split_once('=') {
+                                Some((n, v)) => (n.to_string(), Some(v.to_string())),
+                                None => (w.text.clone(), None),
+                            };
+                            let end = (w.span.start + name.len()).min(w.span.end);
+                            ArgDef { name, default, name_span: w.span.start..end }
                         })
                         .collect(),
                 )
@@ -405,7 +504,7 @@ impl Command {
     }
 }
 
-fn command_line(inst: &syntax::Instruction<'_>) -> CommandLine {
+fn command_line(inst: &syntax::Instruction) -> CommandLine {
     if inst.json_form {
         CommandLine::Exec(inst.args.clone())
     } else {
@@ -437,31 +536,26 @@ fn is_heredoc_word(word: &str) -> bool {
     !word.contains(char::is_whitespace) && heredoc_name(word).is_some()
 }
 
-/// The instruction's words with their spans, found in order in the logical line.
-fn words_of(inst: &syntax::Instruction<'_>) -> Vec<Word> {
-    let logical = &inst.line.text;
-    let args_start = inst.line.logical_offset(inst.args_span.start);
-    let mut at = args_start;
-    inst.args
-        .iter()
-        .map(|a| {
-            let found = (!a.is_empty()).then(|| logical.get(at..).and_then(|rest| rest.find(a.as_str()))).flatten();
-            let span = match found {
-                Some(i) => {
-                    let start = at + i;
-                    at = start + a.len();
-                    inst.line.source_span(start..start + a.len())
-                }
-                None => inst.args_span.clone(),
-            };
-            Word { text: a.clone(), span }
-        })
-        .collect()
+/// The instruction's words with where each is written.
+fn words_of(inst: &syntax::Instruction) -> Vec<Word> {
+    let spans = inst.arg_spans.iter().cloned().chain(std::iter::repeat(inst.args_span.clone()));
+    inst.args.iter().zip(spans).map(|(text, span)| Word { text: text.clone(), span }).collect()
+}
+
+/// The expansion that leaves a word as written.
+fn as_written(word: &str) -> Result<String, std::convert::Infallible> {
+    Ok(word.to_string())
 }
 
 impl Mount {
-    /// The value of one `--mount=` flag (BuildKit's CSV of `key=value` fields).
-    pub fn parse(value: &str, span: &Span) -> Result<Mount, CommandError> {
+    /// The value of one `--mount=` flag (BuildKit's CSV of `key=value` fields), each field's
+    /// value expanded by `expand` first (BuildKit's `parseMount` with an expander). A mount
+    /// without a target (but a secret's) is read: the step resolves it against its WORKDIR.
+    pub fn parse<E: std::fmt::Display>(
+        value: &str,
+        span: &Span,
+        mut expand: impl FnMut(&str) -> Result<String, E>,
+    ) -> Result<Mount, CommandError> {
         let mut m = Mount {
             kind: MountKind::Bind,
             target: None,
@@ -478,10 +572,22 @@ impl Mount {
             env: None,
             span: span.clone(),
         };
-        let fields = csv_fields(value);
+        let Some(mut fields) = csv_fields(value) else {
+            return err(CSV_ERROR, span);
+        };
+        fields.retain(|f| !f.is_empty());
+        // (key, value expanded, the field as written)
+        let mut expanded = Vec::with_capacity(fields.len());
+        for f in fields {
+            let (key, val) = match f.split_once('=') {
+                Some((k, v)) => (k.trim().to_ascii_lowercase(), Some(expand(v).or_else(|e| err(e.to_string(), span))?)),
+                None => (f.trim().to_ascii_lowercase(), None),
+            };
+            expanded.push((key, val, f));
+        }
         // The type decides the defaults of the others, wherever it is written.
-        for f in &fields {
-            if let Some(("type", t)) = f.split_once('=').map(|(k, v)| (k.trim(), v)) {
+        for (key, t, _) in &expanded {
+            if let ("type", Some(t)) = (key.as_str(), t) {
                 m.kind = match t.to_ascii_lowercase().as_str() {
                     "bind" => MountKind::Bind,
                     "cache" => MountKind::Cache,
@@ -494,11 +600,7 @@ impl Mount {
         }
         m.read_only = matches!(m.kind, MountKind::Bind | MountKind::Secret | MountKind::Ssh);
         m.required = false;
-        for f in &fields {
-            let (key, val) = match f.split_once('=') {
-                Some((k, v)) => (k.trim().to_ascii_lowercase(), Some(v.to_string())),
-                None => (f.trim().to_ascii_lowercase(), None),
-            };
+        for (key, val, f) in expanded {
             let bool_val = |v: &Option<String>| -> Result<bool, CommandError> {
                 match v.as_deref() {
                     None | Some("true") | Some("1") => Ok(true),
@@ -518,12 +620,7 @@ impl Mount {
                 "required" => m.required = bool_val(&val)?,
                 "target" | "dst" | "destination" => m.target = val,
                 "source" | "src" => m.source = val,
-                "from" => {
-                    if val.as_deref().is_some_and(|v| v.contains('$')) {
-                        return err("'from' doesn't support variable expansion, define alias stage instead", span);
-                    }
-                    m.from = val
-                }
+                "from" => m.from = val,
                 "id" => m.id = val,
                 "sharing" => {
                     m.sharing = match val.as_deref().unwrap_or("") {
@@ -550,9 +647,6 @@ impl Mount {
             let id = m.id.clone().or_else(|| m.source.clone());
             m.target = id.map(|id| format!("/run/secrets/{id}"));
         }
-        if m.target.is_none() && !matches!(m.kind, MountKind::Secret | MountKind::Ssh) {
-            return err("mount destination not specified", span);
-        }
         Ok(m)
     }
 }
@@ -572,28 +666,6 @@ fn parse_size(v: &str) -> Option<u64> {
     n.checked_mul(mult)
 }
 
-/// Go's `encoding/csv` reading of one record: fields split on `,`, double quotes group.
-fn csv_fields(value: &str) -> Vec<String> {
-    let mut fields = Vec::new();
-    let mut cur = String::new();
-    let mut quoted = false;
-    let mut chars = value.chars().peekable();
-    while let Some(c) = chars.next() {
-        match c {
-            '"' if quoted && chars.peek() == Some(&'"') => {
-                cur.push('"');
-                chars.next();
-            }
-            '"' => quoted = !quoted,
-            ',' if !quoted => fields.push(std::mem::take(&mut cur)),
-            c => cur.push(c),
-        }
-    }
-    fields.push(cur);
-    fields.retain(|f| !f.is_empty());
-    fields
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -610,12 +682,17 @@ mod tests {
         let text = "FROM --platform=linux/amd64 alpine AS b\nRUN --mount=type=cache,target=/x,id=c --network=none echo hi\nCOPY --chown=1 --link a \"b\" /c/\nENV A=1 B=\"2 3\"\nHEALTHCHECK --interval=5s CMD curl x\nCMD [\"a\",\"b\"]\nSHELL [\"/bin/bash\",\"-c\"]\nARG X Y=2\nEXPOSE 80/tcp 90\nONBUILD RUN x\nVOLUME /b /c\nUSER app:app\nWORKDIR /w\nSTOPSIGNAL SIGTERM\nADD --checksum=sha256:00 --unpack=false a.tgz /\n";
         let c: Vec<Command> = commands(text).into_iter().map(Result::unwrap).collect();
         let Command::From(f) = &c[0] else { panic!() };
-        assert_eq!((f.image.text.as_str(), f.platform.as_deref()), ("alpine", Some("linux/amd64")));
+        let platform = f.platform.as_ref().unwrap();
+        assert_eq!((f.image.text.as_str(), platform.value.as_str()), ("alpine", "linux/amd64"));
+        assert_eq!(&text[platform.span.clone()], "--platform=linux/amd64");
+        assert_eq!(&text[platform.value_span.clone()], "linux/amd64");
+        assert_eq!(f.as_keyword.as_ref().map(|w| w.text.as_str()), Some("AS"));
         assert_eq!(&text[f.stage_name.as_ref().unwrap().span.clone()], "b");
         let Command::Run(r) = &c[1] else { panic!() };
-        assert_eq!(r.mounts[0].kind, MountKind::Cache);
-        assert_eq!(r.mounts[0].target.as_deref(), Some("/x"));
-        assert!(!r.mounts[0].read_only);
+        let mounts = r.mounts(as_written).unwrap();
+        assert_eq!(mounts[0].kind, MountKind::Cache);
+        assert_eq!(mounts[0].target.as_deref(), Some("/x"));
+        assert!(!mounts[0].read_only);
         assert_eq!(r.network, Some(Network::None));
         assert_eq!(r.command, CommandLine::Shell("echo hi".into()));
         let Command::Copy(cp) = &c[2] else { panic!() };
@@ -624,14 +701,16 @@ mod tests {
         assert_eq!(cp.sources.iter().map(|w| w.text.as_str()).collect::<Vec<_>>(), ["a", "\"b\""]);
         assert_eq!(&text[cp.dest.span.clone()], "/c/");
         let Command::Env(env) = &c[3] else { panic!() };
-        assert_eq!(env[1], KeyValue { key: "B".into(), value: "\"2 3\"".into() });
+        assert_eq!((env[1].key.as_str(), env[1].value.as_str(), env[1].legacy), ("B", "\"2 3\"", false));
+        assert_eq!(&text[env[1].value_span.clone()], "\"2 3\"");
         let Command::Healthcheck(h) = &c[4] else { panic!() };
         assert_eq!(h.interval.as_deref(), Some("5s"));
         assert_eq!(h.test, Some(CommandLine::Shell("curl x".into())));
         assert_eq!(c[5], Command::Cmd(CommandLine::Exec(vec!["a".into(), "b".into()])));
         assert_eq!(c[6], Command::Shell(vec!["/bin/bash".into(), "-c".into()]));
         let Command::Arg(a) = &c[7] else { panic!() };
-        assert_eq!(a[1], ArgDef { name: "Y".into(), default: Some("2".into()) });
+        assert_eq!((a[1].name.as_str(), a[1].default.as_deref()), ("Y", Some("2")));
+        assert_eq!(&text[a[1].name_span.clone()], "Y");
         let Command::Onbuild { trigger, command } = &c[9] else { panic!() };
         assert_eq!(trigger, "RUN x");
         assert!(matches!(**command, Command::Run(_)));
@@ -640,12 +719,49 @@ mod tests {
     }
 
     #[test]
+    fn words_are_located_where_they_are_written() {
+        let text = "FROM a\nCOPY [\"a b\", \"/c\"]\nENV K v  w\nLABEL a=1 \\\n  # note\n  b=\"x y\"\nEXPOSE 80  80/udp \\\n  443\nARG X=1 Y\n";
+        let c: Vec<Command> = commands(text).into_iter().map(Result::unwrap).collect();
+        let at = |span: &Span| &text[span.clone()];
+        let Command::Copy(copy) = &c[1] else { panic!() };
+        assert_eq!((copy.sources[0].text.as_str(), at(&copy.sources[0].span)), ("a b", "\"a b\""));
+        assert_eq!(at(&copy.dest.span), "\"/c\"");
+        let Command::Env(env) = &c[2] else { panic!() };
+        assert!(env[0].legacy);
+        assert_eq!((at(&env[0].key_span), at(&env[0].value_span)), ("K", "v  w"));
+        let Command::Label(label) = &c[3] else { panic!() };
+        assert!(!label[1].legacy);
+        assert_eq!((at(&label[1].key_span), at(&label[1].value_span)), ("b", "\"x y\""));
+        assert_eq!(label[1].name(), "b");
+        let Command::Expose(ports) = &c[4] else { panic!() };
+        let ports: Vec<&str> = ports.iter().map(|p| at(&p.span)).collect();
+        assert_eq!(ports, ["80", "80/udp", "443"]);
+        let Command::Arg(args) = &c[5] else { panic!() };
+        let names: Vec<&str> = args.iter().map(|a| at(&a.name_span)).collect();
+        assert_eq!(names, ["X", "Y"]);
+    }
+
+    #[test]
     fn buildkit_semantic_errors() {
         let e = commands("FROM a\nRUN --mount=type=cache,target=/x,from=$IMG true\n").remove(1).unwrap_err();
         assert!(e.message.contains("doesn't support variable expansion"), "{e}");
         let e = commands("FROM a AS build-%s\n").remove(0).unwrap_err();
         assert!(e.message.contains("invalid name for build stage"), "{e}");
-        assert!(commands("FROM a\nRUN --mount=type=weird,target=/x true\n").remove(1).is_err());
+        // Other mount fields are read when the step runs, once expanded.
+        let Ok(Command::Run(run)) = commands("FROM a\nRUN --mount=type=weird,target=/x true\n").remove(1) else {
+            panic!("BuildKit parses it")
+        };
+        assert!(run.mounts(as_written).is_err());
+        let Ok(Command::Run(run)) = commands("FROM a\nRUN --mount=type=$T,target=$D --mount=from=b true\n").remove(1)
+        else {
+            panic!("BuildKit parses it")
+        };
+        let expand = |w: &str| -> Result<String, String> { Ok(w.replace("$T", "cache").replace("$D", "/d")) };
+        let mounts = run.mounts(expand).unwrap();
+        assert_eq!((mounts[0].kind.clone(), mounts[0].target.as_deref()), (MountKind::Cache, Some("/d")));
+        assert_eq!((mounts[1].kind.clone(), mounts[1].target.as_deref()), (MountKind::Bind, None));
+        assert_eq!(run.mount_froms(), ["b"]);
+        assert_eq!(run.mounts_as_written().count(), 1, "type=$T does not read as written");
     }
 
     #[test]
@@ -661,8 +777,14 @@ mod tests {
 
     #[test]
     fn secret_mount_defaults_to_run_secrets() {
-        let m = Mount::parse("type=secret,id=tok", &(0..0)).unwrap();
+        let m = Mount::parse("type=secret,id=tok", &(0..0), as_written).unwrap();
         assert_eq!(m.target.as_deref(), Some("/run/secrets/tok"));
-        assert_eq!(csv_fields("type=bind,\"source=a,b\""), ["type=bind", "source=a,b"]);
+        let m = Mount::parse("type=bind,\"source=a,b\",target=/x", &(0..0), as_written).unwrap();
+        assert_eq!(m.source.as_deref(), Some("a,b"));
+        assert_eq!(Mount::parse("type=bind,source=a\"b", &(0..0), as_written).unwrap_err().message, CSV_ERROR);
+        let m = Mount::parse("type=bind,src=go.mod,destination=/src/go.mod", &(0..0), as_written).unwrap();
+        assert_eq!((m.source.as_deref(), m.target.as_deref()), (Some("go.mod"), Some("/src/go.mod")));
+        let m = Mount::parse("Type=Cache,dst=/root/.cache,id=pip", &(0..0), as_written).unwrap();
+        assert_eq!((m.kind, m.target.as_deref()), (MountKind::Cache, Some("/root/.cache")));
     }
 }

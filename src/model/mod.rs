@@ -11,7 +11,6 @@ pub mod instruction;
 pub mod run_join;
 pub mod run_script;
 pub mod state;
-pub mod words;
 
 use std::collections::HashMap;
 use std::ops::Range;
@@ -175,16 +174,6 @@ impl Model {
             .or_else(|| reference.parse::<usize>().ok().and_then(|n| earlier.get(n)))
     }
 
-    /// The variables visible at instruction `index` (ARG defaults and ENV values of its
-    /// stage up to, not including, that instruction), for lint rules and the builder.
-    /// `build_args` override ARG defaults as `--build-arg` does.
-    pub fn scope_at(&self, df: &Dockerfile<'_>, index: usize, build_args: &Vars) -> Vars {
-        match self.stage_of(index) {
-            Some(stage) => self.scope_before(df, stage, index, build_args),
-            None => Vars::new(),
-        }
-    }
-
     /// The variables a stage ends with: what `FROM <stage>` inherits.
     pub fn scope_after(&self, df: &Dockerfile<'_>, stage: &Stage, build_args: &Vars) -> Vars {
         self.scope_before(df, stage, stage.instructions.end, build_args)
@@ -264,7 +253,7 @@ impl Model {
 }
 
 /// The ARG declarations of one `ARG` instruction (`ARG a b=1`).
-pub fn arg_decls(inst: &Instruction<'_>, index: usize) -> Vec<ArgDecl> {
+pub fn arg_decls(inst: &Instruction, index: usize) -> Vec<ArgDecl> {
     inst.args
         .iter()
         .map(|w| {
@@ -278,12 +267,12 @@ pub fn arg_decls(inst: &Instruction<'_>, index: usize) -> Vec<ArgDecl> {
 }
 
 /// The (name, raw value) pairs of an ENV or LABEL instruction, in BuildKit's node form.
-pub fn env_pairs(inst: &Instruction<'_>) -> Vec<(String, String)> {
+pub fn env_pairs(inst: &Instruction) -> Vec<(String, String)> {
     inst.args.chunks(3).filter(|c| c.len() >= 2).map(|c| (c[0].clone(), c[1].clone())).collect()
 }
 
 fn stage_from(
-    inst: &Instruction<'_>,
+    inst: &Instruction,
     index: usize,
     stage_index: usize,
     meta_vars: &Vars,
@@ -339,12 +328,12 @@ mod tests {
         assert_eq!(m.find_stage("BUILD", 1).map(|s| s.index), Some(0));
         assert_eq!(m.find_stage("0", 1).map(|s| s.index), Some(0));
         assert!(m.find_stage("build", 0).is_none());
-        let scope = m.scope_at(&df, 6, &Vars::new());
+        let scope = m.scope_after(&df, build, &Vars::new());
         assert_eq!(scope.get("GO").map(String::as_str), Some("1.22"));
         // Values of one ENV see the scope before it, not each other.
         assert_eq!(scope.get("P").map(String::as_str), Some("/bin"));
         assert_eq!(scope.get("Q").map(String::as_str), Some("/go/bin"));
-        let over = m.scope_at(&df, 6, &[("GO".to_string(), "1.23".to_string())].into_iter().collect());
+        let over = m.scope_after(&df, build, &[("GO".to_string(), "1.23".to_string())].into_iter().collect());
         assert_eq!(over.get("GO").map(String::as_str), Some("1.23"));
         assert_eq!(m.stage_of(8).map(|s| s.index), Some(1));
     }
@@ -396,7 +385,6 @@ mod tests {
     fn stages_after_an_unreadable_heredoc_keep_their_spans() {
         let text = "FROM alpine AS a\nRUN cat > /f <<EOF\nx\nEOF\nFROM  debian:12  AS Second\n";
         let df = parse(text).unwrap();
-        assert!(df.instructions[2].typed.is_none());
         let m = Model::build(&df);
         let second = &m.stages[1];
         assert_eq!(&text[second.base_span.clone()], "debian:12");

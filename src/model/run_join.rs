@@ -52,7 +52,7 @@ pub struct Shape {
 }
 
 /// The shape of a shell-form RUN without heredocs whose script parses and can be extended.
-pub fn shape(text: &str, script: &RunScript<'_, '_>) -> Option<Shape> {
+pub fn shape(text: &str, script: &RunScript<'_>) -> Option<Shape> {
     let run = script.run;
     if run.json_form || !run.heredocs.is_empty() || script.parts.len() != 1 {
         return None;
@@ -149,7 +149,7 @@ fn has_function(script: &Script<'_>) -> bool {
 }
 
 /// The text of the script's first simple command, when the script starts with one.
-fn first_command_text(text: &str, script: &RunScript<'_, '_>) -> Option<String> {
+fn first_command_text(text: &str, script: &RunScript<'_>) -> Option<String> {
     let part = &script.parts[0];
     let first = part.parsed.script.items.first()?;
     match first.first.commands.as_slice() {
@@ -168,9 +168,8 @@ fn is_errexit(text: &str) -> bool {
 }
 
 /// Whether RUNs `a` and `b` can be one RUN: same flags, both extensible.
-pub fn joinable(text: &str, a: &RunScript<'_, '_>, b: &RunScript<'_, '_>) -> Option<(Shape, Shape)> {
-    let flags =
-        |s: &RunScript<'_, '_>| s.run.flags.iter().map(|f| text[f.span.clone()].to_string()).collect::<Vec<_>>();
+pub fn joinable(text: &str, a: &RunScript<'_>, b: &RunScript<'_>) -> Option<(Shape, Shape)> {
+    let flags = |s: &RunScript<'_>| s.run.flags.iter().map(|f| text[f.span.clone()].to_string()).collect::<Vec<_>>();
     if flags(a) != flags(b) {
         return None;
     }
@@ -181,7 +180,7 @@ pub fn joinable(text: &str, a: &RunScript<'_, '_>, b: &RunScript<'_, '_>) -> Opt
 /// that travel with `b` — before its commands); the caller deletes `b`. None when the two
 /// cannot be joined safely; no edit when `a` already runs every command of `b` (another
 /// transform appended the same cleanup), so transforms that touch one RUN compose.
-pub fn append(df: &Dockerfile<'_>, a: &RunScript<'_, '_>, b: &RunScript<'_, '_>, moved: &str) -> Option<Vec<TextEdit>> {
+pub fn append(df: &Dockerfile<'_>, a: &RunScript<'_>, b: &RunScript<'_>, moved: &str) -> Option<Vec<TextEdit>> {
     let text = df.text;
     let (mut sa, sb) = joinable(text, a, b)?;
     if a.repeats(text, b) {

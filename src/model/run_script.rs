@@ -7,6 +7,7 @@
 
 use super::caches::WellKnown;
 use super::document::Document;
+use super::instruction::{Command, Mount, MountKind, Run};
 use crate::shell::{self, CommandContext, OptionSpec, ParsedScript, ShellDialect, SimpleCommand, Word};
 use crate::syntax;
 use crate::syntax::Span;
@@ -18,41 +19,16 @@ pub struct ScriptPart<'d> {
     pub parsed: ParsedScript<'d>,
 }
 
-/// A RUN instruction with its shell, read from BuildKit's view of it (so a RUN the typed
-/// reader cannot follow is judged too).
-pub struct RunScript<'d, 'a> {
+/// A RUN instruction with its shell.
+pub struct RunScript<'d> {
     /// Index of the instruction in [`crate::syntax::Dockerfile::instructions`](crate::syntax::Dockerfile::instructions).
     pub index: usize,
     /// Index of its stage.
     pub stage: usize,
-    pub run: &'d syntax::Instruction<'a>,
+    pub run: &'d syntax::Instruction,
+    /// Its typed command (None only when BuildKit would refuse its flags).
+    pub command: Option<&'d Run>,
     pub parts: Vec<ScriptPart<'d>>,
-}
-
-/// One `--mount=type=...,source=...,target=...` of a RUN, as BuildKit reads its fields.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Mount<'d> {
-    /// `type`; BuildKit's default is `bind`.
-    pub kind: &'d str,
-    /// `source` / `src`.
-    pub source: Option<&'d str>,
-    /// `target` / `dst` / `destination`.
-    pub target: Option<&'d str>,
-}
-
-impl<'d> Mount<'d> {
-    pub fn parse(value: &'d str) -> Mount<'d> {
-        let mut mount = Mount { kind: "bind", source: None, target: None };
-        for field in value.split(',') {
-            match field.split_once('=') {
-                Some(("type", v)) => mount.kind = v,
-                Some(("source" | "src", v)) => mount.source = Some(v),
-                Some(("target" | "dst" | "destination", v)) => mount.target = Some(v),
-                _ => {}
-            }
-        }
-        mount
-    }
 }
 
 /// A simple command of a RUN and where it sits.
@@ -65,7 +41,7 @@ pub struct RunCommand<'s, 'd> {
 }
 
 /// Every RUN of the file in a POSIX-shell stage, parsed.
-pub fn run_scripts<'d, 'a>(df: &'d Document<'a>) -> Vec<RunScript<'d, 'a>> {
+pub fn run_scripts<'d>(df: &'d Document<'_>) -> Vec<RunScript<'d>> {
     let mut out = Vec::new();
     let mut posix = true;
     for (index, ins) in df.instructions.iter().enumerate() {
@@ -92,7 +68,11 @@ pub fn run_scripts<'d, 'a>(df: &'d Document<'a>) -> Vec<RunScript<'d, 'a>> {
                         });
                     }
                 }
-                out.push(RunScript { index, stage, run: ins, parts });
+                let command = match df.command(index) {
+                    Some(Command::Run(run)) => Some(run),
+                    _ => None,
+                };
+                out.push(RunScript { index, stage, run: ins, command, parts });
             }
             _ => {}
         }
@@ -100,7 +80,7 @@ pub fn run_scripts<'d, 'a>(df: &'d Document<'a>) -> Vec<RunScript<'d, 'a>> {
     out
 }
 
-impl<'d> RunScript<'d, '_> {
+impl<'d> RunScript<'d> {
     /// Every simple command, in source order (substitutions and compound bodies included).
     pub fn commands(&self) -> Vec<RunCommand<'_, 'd>> {
         self.parts
@@ -115,21 +95,20 @@ impl<'d> RunScript<'d, '_> {
             .collect()
     }
 
-    /// The RUN's `--mount`s.
-    pub fn mounts(&self) -> impl Iterator<Item = Mount<'d>> {
-        let run: &'d syntax::Instruction<'_> = self.run;
-        run.flags.iter().filter(|f| f.name() == "mount").filter_map(|f| f.value()).map(Mount::parse)
+    /// The RUN's `--mount`s that read as written (see [`Run::mounts_as_written`]).
+    pub fn mounts(&self) -> impl Iterator<Item = Mount> + 'd {
+        self.command.into_iter().flat_map(Run::mounts_as_written)
     }
 
     /// Whether the RUN mounts a cache (`--mount=type=cache`) on one of `known`'s directories,
     /// above one, or inside one.
     pub fn has_cache_mount_on(&self, known: &WellKnown) -> bool {
-        self.mounts().any(|m| m.kind == "cache" && m.target.is_some_and(|t| known.touched_by(t)))
+        self.mounts().any(|m| m.kind == MountKind::Cache && m.target.is_some_and(|t| known.touched_by(&t)))
     }
 
     /// Whether this RUN already runs every command of the RUN `later`, as written: joining
     /// `later` onto it would run them twice (a cleanup another fix already appended).
-    pub fn repeats(&self, text: &str, later: &RunScript<'_, '_>) -> bool {
+    pub fn repeats(&self, text: &str, later: &RunScript<'_>) -> bool {
         let normalized = |c: &RunCommand<'_, '_>| text[c.span()].split_whitespace().collect::<Vec<_>>().join(" ");
         let already: Vec<String> = self.commands().iter().map(normalized).collect();
         let commands = later.commands();
@@ -208,7 +187,7 @@ pub fn removes(commands: &[RunCommand<'_, '_>], known: &WellKnown) -> bool {
 }
 
 /// Every simple command of every RUN, in file order.
-pub fn all_commands<'s, 'd>(scripts: &'s [RunScript<'d, '_>]) -> Vec<RunCommand<'s, 'd>> {
+pub fn all_commands<'s, 'd>(scripts: &'s [RunScript<'d>]) -> Vec<RunCommand<'s, 'd>> {
     scripts.iter().flat_map(RunScript::commands).collect()
 }
 
@@ -278,24 +257,5 @@ pub fn is_pip_install(cmd: &RunCommand<'_, '_>) -> bool {
             words.windows(3).any(|w| w[0] == "-m" && w[1] == "pip" && w[2] == "install")
         }
         _ => false,
-    }
-}
-
-#[cfg(test)]
-mod mount_tests {
-    use super::Mount;
-
-    #[test]
-    fn mount_fields_as_buildkit_names_them() {
-        assert_eq!(Mount::parse("target=/x"), Mount { kind: "bind", source: None, target: Some("/x") });
-        assert_eq!(
-            Mount::parse("type=cache,dst=/root/.cache,id=pip"),
-            Mount { kind: "cache", source: None, target: Some("/root/.cache") }
-        );
-        assert_eq!(
-            Mount::parse("type=bind,src=go.mod,destination=/src/go.mod"),
-            Mount { kind: "bind", source: Some("go.mod"), target: Some("/src/go.mod") }
-        );
-        assert_eq!(Mount::parse("type=ssh").kind, "ssh");
     }
 }

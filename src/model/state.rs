@@ -8,10 +8,10 @@
 
 use std::collections::BTreeMap;
 
+use super::document::Document;
 use super::expand::{expand_word, ExpandError, Vars};
 use super::instruction::{ArgDef, Command, CommandLine, Healthcheck, KeyValue};
-use super::{Model, Stage, AUTOMATIC_PLATFORM_ARGS, PREDEFINED_ARGS};
-use crate::syntax;
+use super::{Stage, AUTOMATIC_PLATFORM_ARGS, PREDEFINED_ARGS};
 
 /// What BuildKit puts in `PATH` when the base image sets none (Linux).
 pub const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
@@ -160,7 +160,7 @@ impl StageState {
             Command::Env(pairs) => {
                 let vars = self.vars();
                 let mut values = Vec::with_capacity(pairs.len());
-                for KeyValue { key, value } in pairs {
+                for KeyValue { key, value, .. } in pairs {
                     values.push((key.clone(), expand_word(value, &vars, esc)?.value));
                 }
                 for (k, v) in values {
@@ -170,7 +170,7 @@ impl StageState {
             }
             Command::Label(pairs) => {
                 let vars = self.vars();
-                for KeyValue { key, value } in pairs {
+                for KeyValue { key, value, .. } in pairs {
                     let key = expand_word(key, &vars, esc)?.value;
                     let value = expand_word(value, &vars, esc)?.value;
                     self.config.labels.insert(key, value);
@@ -280,22 +280,18 @@ fn healthcheck_config(h: &Healthcheck) -> HealthcheckConfig {
 }
 
 /// Folds stage `stage` of `df` from an unknown base (its own instructions only, no build
-/// args; the meta ARGs with their defaults as written): `visit(index, state)` sees each instruction after the FROM with the state before it.
-/// One pass, so a caller that needs the state at every instruction stays linear.
-pub fn fold_stage(
-    df: &syntax::Dockerfile<'_>,
-    model: &Model,
-    stage: &Stage,
-    mut visit: impl FnMut(usize, &StageState),
-) {
+/// args; the meta ARGs with their defaults as written): `visit(index, state)` sees each
+/// instruction after the FROM with the state before it. One pass over the document's typed
+/// commands, so a caller that needs the state at every instruction stays linear.
+pub fn fold_stage(df: &Document<'_>, stage: &Stage, mut visit: impl FnMut(usize, &StageState)) {
     let mut inputs = FoldInputs::new(df.escape);
-    inputs.meta_args = model.meta_args.iter().filter_map(|a| Some((a.name.clone(), a.default.clone()?))).collect();
+    inputs.meta_args = df.model.meta_args.iter().filter_map(|a| Some((a.name.clone(), a.default.clone()?))).collect();
     let mut state = StageState::from_base(None);
     for index in stage.instructions.start + 1..stage.instructions.end.min(df.instructions.len()) {
         visit(index, &state);
-        if let Ok(command) = Command::parse(&df.instructions[index], df.text) {
+        if let Some(command) = df.command(index) {
             // A word that does not expand stops that instruction's effect where it is.
-            let _ = state.apply(&command, &inputs);
+            let _ = state.apply(command, &inputs);
         }
     }
 }

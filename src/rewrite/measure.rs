@@ -474,8 +474,7 @@ fn rebuild_after_edit(opts: &MeasureOptions, original: &str, proposal: &str) -> 
 
 /// The manifest files the dependency installs of `text` read.
 fn manifest_names(text: &str) -> Vec<String> {
-    let scratch = crate::syntax::Scratch::default();
-    let Ok(doc) = crate::model::document::Document::parse(text, &scratch) else { return Vec::new() };
+    let Ok(doc) = crate::model::document::Document::parse(text) else { return Vec::new() };
     let scripts = crate::model::run_script::run_scripts(&doc);
     scripts
         .iter()
@@ -596,13 +595,12 @@ fn artifact_check(opts: &MeasureOptions, original: &str, before: &str, after: &s
 /// The image's program as an argv: ENTRYPOINT + CMD of the last stage, exec form or the shell
 /// form's words.
 fn program_of(text: &str) -> Option<Vec<String>> {
-    let scratch = crate::syntax::Scratch::default();
-    let doc = crate::model::document::Document::parse(text, &scratch).ok()?;
+    let doc = crate::model::document::Document::parse(text).ok()?;
     let stage = doc.model.stages.last()?;
     let mut entrypoint = None;
     let mut cmd = None;
     for i in stage.instructions.clone() {
-        match crate::model::instruction::Command::parse(&doc.instructions[i], doc.text).ok()? {
+        match doc.command(i)?.clone() {
             crate::model::instruction::Command::Entrypoint(l) => {
                 entrypoint = Some(l);
                 cmd = None;

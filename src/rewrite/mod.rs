@@ -113,11 +113,11 @@ impl Change {
 pub struct Context<'d, 'a> {
     pub doc: &'d Document<'a>,
     /// Every instruction's typed command (None where BuildKit's reading has none).
-    pub commands: Vec<Option<Command>>,
+    pub commands: Vec<Option<&'d Command>>,
     /// For every instruction of a stage (FROM excluded), the stage state before it.
     pub states: Vec<Option<StageState>>,
     /// Every RUN of a POSIX-shell stage, parsed.
-    pub scripts: Vec<RunScript<'d, 'a>>,
+    pub scripts: Vec<RunScript<'d>>,
     pub syntax: &'d SyntaxLevel,
     /// The build context, when the files can be looked at (ADD → COPY, manifests).
     pub context_dir: Option<&'d Path>,
@@ -137,10 +137,10 @@ impl<'d, 'a> Context<'d, 'a> {
         context_dir: Option<&'d Path>,
         origins: &'d [Option<usize>],
     ) -> Self {
-        let commands = doc.instructions.iter().map(|i| Command::parse(i, doc.text).ok()).collect();
+        let commands = (0..doc.instructions.len()).map(|i| doc.command(i)).collect();
         let mut states = vec![None; doc.instructions.len()];
         for stage in &doc.model.stages {
-            fold_stage(&doc.syntax, &doc.model, stage, |index, state| states[index] = Some(state.clone()));
+            fold_stage(doc, stage, |index, state| states[index] = Some(state.clone()));
         }
         Context {
             doc,
@@ -176,7 +176,7 @@ impl<'d, 'a> Context<'d, 'a> {
         self.doc.text
     }
 
-    pub fn script(&self, index: usize) -> Option<&RunScript<'d, 'a>> {
+    pub fn script(&self, index: usize) -> Option<&RunScript<'d>> {
         self.scripts.iter().find(|s| s.index == index)
     }
 }
@@ -253,9 +253,8 @@ pub fn selected(only: &[String]) -> Result<Vec<&'static Transform>, RewriteError
 /// Proposes a rewrite of `text` (a Dockerfile without its byte-order mark).
 pub fn propose(text: &str, options: &Options) -> Result<Proposal, RewriteError> {
     let transforms = selected(&options.only)?;
-    let scratch = crate::syntax::Scratch::default();
     let syntax = {
-        let doc = Document::parse(text, &scratch).map_err(|e| RewriteError::Parse(e.to_string()))?;
+        let doc = Document::parse(text).map_err(|e| RewriteError::Parse(e.to_string()))?;
         SyntaxLevel::of(&doc)
     };
     // A change may not make the file read worse than the original does.
@@ -270,8 +269,7 @@ pub fn propose(text: &str, options: &Options) -> Result<Proposal, RewriteError> 
     let (mut round, mut next_transform, mut progressed) = (0, 0, false);
     while round < MAX_ROUNDS {
         let pending = {
-            let scratch = crate::syntax::Scratch::default();
-            let Ok(doc) = Document::parse(&current, &scratch) else { break };
+            let Ok(doc) = Document::parse(&current) else { break };
             let cx = Context::new(&doc, &syntax, options.context_dir.as_deref(), &tags.origins);
             let mut pending = None;
             while next_transform < transforms.len() {
@@ -346,9 +344,8 @@ fn extent(change: &Change) -> Option<std::ops::Range<usize>> {
 /// How many instructions of `text` a build refuses (BuildKit's parser accepts the file, but
 /// an instruction has no typed command), or None when the file does not parse.
 pub fn refused_instructions(text: &str) -> Option<usize> {
-    let scratch = crate::syntax::Scratch::default();
-    let doc = Document::parse(text, &scratch).ok()?;
-    Some(doc.instructions.iter().filter(|i| Command::parse(i, doc.text).is_err()).count())
+    let doc = Document::parse(text).ok()?;
+    Some((0..doc.instructions.len()).filter(|&i| doc.command(i).is_none()).count())
 }
 
 /// Whether `text` reads as a Dockerfile a build accepts: BuildKit's parser and every

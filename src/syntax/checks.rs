@@ -1,9 +1,12 @@
-//! What a BuildKit build rejects in one instruction that its parser package accepts: the
-//! checks of `frontend/dockerfile/instructions` (`ParseInstruction` and `BFlags.Parse`), made
-//! on the text as written, before any variable is expanded.
+//! What a BuildKit build rejects that its parser package accepts: the checks of
+//! `frontend/dockerfile/instructions` (`Parse`, `ParseInstruction` and `BFlags.Parse`), made on
+//! the text as written, before any variable is expanded, and `dockerfile2llb`'s refusal of a
+//! file without a stage.
 
 use super::reader::{FlagText, RawInstruction};
 use super::Span;
+use super::INSTRUCTIONS;
+use crate::suggest;
 
 /// An instruction-level error: BuildKit's message and where it applies.
 pub type CheckError = (String, Span);
@@ -54,6 +57,28 @@ fn known_flags(raw: &RawInstruction) -> Option<&'static [(&'static str, FlagKind
     })
 }
 
+/// BuildKit's `instructions.Parse` over a whole file, then `dockerfile2llb`'s check that it
+/// has a stage: the first instruction refused, in file order, with where.
+pub fn check_instructions(instructions: &[RawInstruction]) -> Result<(), CheckError> {
+    let mut stages = false;
+    for raw in instructions {
+        check_instruction(raw)?;
+        match raw.keyword_upper().as_str() {
+            "FROM" => stages = true,
+            // ARGs before the first FROM are meta ARGs.
+            "ARG" => {}
+            _ if !stages => return Err(("no build stage in current context".to_string(), raw.span.clone())),
+            _ => {}
+        }
+    }
+    if !stages {
+        // BuildKit says where no more: the end of the last instruction.
+        let end = instructions.last().map_or(0, |i| i.span.end);
+        return Err(("dockerfile contains no stages to build".to_string(), end..end));
+    }
+    Ok(())
+}
+
 /// Every check BuildKit makes on `raw` (and on the trigger of an ONBUILD) when it turns the
 /// parsed node into a command, in the order it makes them.
 pub fn check_instruction(raw: &RawInstruction) -> Result<(), CheckError> {
@@ -63,16 +88,30 @@ pub fn check_instruction(raw: &RawInstruction) -> Result<(), CheckError> {
         let message = "unknown instruction: (empty: a line holding only the escape character)".to_string();
         return Err((message, raw.span.clone()));
     }
+    let keyword = raw.keyword_upper();
+    if !INSTRUCTIONS.contains(&keyword.as_str()) {
+        return Err((unknown_instruction(&raw.keyword), raw.keyword_span.clone()));
+    }
     let whole = || raw.span.clone();
     let args_at = || if raw.args_span.is_empty() { raw.span.clone() } else { raw.args_span.clone() };
-    match raw.keyword_upper().as_str() {
-        // Argument counts come before the flags in these.
-        "FROM" => check_stage_name(raw)?,
+    // Argument counts come before the flags in these.
+    let count = match keyword.as_str() {
+        "FROM" => return check_from(raw),
         "HEALTHCHECK" => return check_healthcheck(raw),
-        _ => {}
+        "MAINTAINER" | "WORKDIR" | "USER" | "STOPSIGNAL" if raw.args.len() != 1 => {
+            Some(format!("{keyword} requires exactly one argument"))
+        }
+        "ADD" | "COPY" if raw.args.len() < 2 => Some(format!(
+            "{keyword} requires at least two arguments, but only one was provided. Destination could not be determined"
+        )),
+        "ONBUILD" if raw.onbuild.is_none() => Some("ONBUILD requires at least one argument".to_string()),
+        "EXPOSE" | "VOLUME" | "ARG" if raw.args.is_empty() => Some(format!("{keyword} requires at least one argument")),
+        _ => None,
+    };
+    if let Some(message) = count {
+        return Err((message, whole()));
     }
     check_flags(raw)?;
-    let keyword = raw.keyword_upper();
     let message = match keyword.as_str() {
         "RUN" => return check_run(raw),
         "ONBUILD" => {
@@ -83,8 +122,15 @@ pub fn check_instruction(raw: &RawInstruction) -> Result<(), CheckError> {
             return Ok(());
         }
         "ARG" if raw.args.iter().any(|a| a.starts_with('=')) => "ARG names can not be blank".to_string(),
+        "ENV" | "LABEL" if raw.args.is_empty() => {
+            return Err((format!("{keyword} requires at least one argument"), whole()))
+        }
         "ENV" | "LABEL" if raw.args.chunks(3).any(|pair| pair[0].is_empty()) => {
             format!("{keyword} names can not be blank")
+        }
+        "SHELL" if raw.args.is_empty() => return Err(("SHELL requires at least one argument".to_string(), whole())),
+        "SHELL" if !raw.json_form => {
+            return Err(("SHELL requires the arguments to be in JSON form".to_string(), whole()))
         }
         "VOLUME" if raw.args.iter().any(|v| v.trim_matches(is_go_space).is_empty()) => {
             "VOLUME specified can not be an empty string".to_string()
@@ -110,18 +156,32 @@ fn is_heredoc_word(word: &str) -> bool {
     !name.is_empty() && name.chars().all(|c| c.is_alphanumeric() || c == '_' || c == '-' || c == '.')
 }
 
-/// `parseBuildStageName`: `FROM image AS name` with a name BuildKit can refer to.
-fn check_stage_name(raw: &RawInstruction) -> Result<(), CheckError> {
-    if let [_, as_kw, name] = raw.args.as_slice() {
-        if as_kw.eq_ignore_ascii_case("as") && !is_valid_stage_name(&name.to_lowercase()) {
-            let message = format!(
-                "invalid name for build stage: {}, name can't start with a number or contain symbols",
-                go_quote(name)
-            );
-            return Err((message, raw.args_span.clone()));
+/// `parseFrom`: `parseBuildStageName` (one argument, or `image AS name` with a name BuildKit
+/// can refer to), then the flags.
+fn check_from(raw: &RawInstruction) -> Result<(), CheckError> {
+    match raw.args.as_slice() {
+        [_, as_kw, name] if as_kw.eq_ignore_ascii_case("as") => {
+            if !is_valid_stage_name(&name.to_lowercase()) {
+                let message = format!(
+                    "invalid name for build stage: {}, name can't start with a number or contain symbols",
+                    go_quote(name)
+                );
+                return Err((message, raw.args_span.clone()));
+            }
         }
+        [_] => {}
+        _ => return Err(("FROM requires either one or three arguments".to_string(), raw.span.clone())),
     }
-    Ok(())
+    check_flags(raw)
+}
+
+/// `unknown instruction: X`, with BuildKit's suggestion of the closest instruction.
+fn unknown_instruction(keyword: &str) -> String {
+    let mut message = format!("unknown instruction: {keyword}");
+    if let Some(close) = suggest::closest_ignoring_case(keyword, &INSTRUCTIONS) {
+        message.push_str(&format!(" (did you mean {close}?)"));
+    }
+    message
 }
 
 /// BuildKit's `^[a-z][a-z0-9-_.]*$`.
@@ -175,7 +235,7 @@ fn check_run(raw: &RawInstruction) -> Result<(), CheckError> {
     for flag in &raw.flags {
         let value = flag.value().unwrap_or_default();
         match flag.name() {
-            "mount" => check_mount(flag, value)?,
+            "mount" => check_mount(flag)?,
             "network" if !matches!(value, "default" | "none" | "host") => {
                 return Err((format!("invalid network mode {}", go_quote(value)), flag.span.clone()))
             }
@@ -188,11 +248,14 @@ fn check_run(raw: &RawInstruction) -> Result<(), CheckError> {
     Ok(())
 }
 
-/// `parseMount` without an expander: the CSV must read, and `from` names a stage or image as
-/// written (a `$` anywhere but last would need expansion).
-fn check_mount(flag: &FlagText, value: &str) -> Result<(), CheckError> {
-    let Some(fields) = csv_fields(value) else {
-        return Err(("failed to parse csv mounts: bare \" in non-quoted-field".to_string(), flag.span.clone()));
+/// Why BuildKit refuses a `--mount` whose fields do not read as CSV.
+pub const CSV_ERROR: &str = "failed to parse csv mounts: bare \" in non-quoted-field";
+
+/// `parseMount` without an expander, as BuildKit parses a RUN: the CSV must read, and `from`
+/// names a stage or image as written (a `$` anywhere but last would need expansion).
+pub fn check_mount(flag: &FlagText) -> Result<(), CheckError> {
+    let Some(fields) = csv_fields(flag.value().unwrap_or_default()) else {
+        return Err((CSV_ERROR.to_string(), flag.span.clone()));
     };
     for field in fields {
         if let Some((key, value)) = field.split_once('=') {
@@ -207,8 +270,8 @@ fn check_mount(flag: &FlagText, value: &str) -> Result<(), CheckError> {
 
 /// The fields of one CSV record as Go's `encoding/csv` reads them (`go-csvvalue`): a field
 /// may be double-quoted (`""` for a quote inside); a quote inside an unquoted field is an
-/// error (None).
-fn csv_fields(record: &str) -> Option<Vec<String>> {
+/// error (None). imgopt's one reader of `--mount` (and other CSV) values.
+pub fn csv_fields(record: &str) -> Option<Vec<String>> {
     let mut fields = Vec::new();
     let mut chars = record.chars().peekable();
     loop {

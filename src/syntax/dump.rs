@@ -14,7 +14,7 @@ pub fn dump(df: &Dockerfile<'_>) -> String {
     out
 }
 
-fn dump_instruction(inst: &Instruction<'_>) -> String {
+fn dump_instruction(inst: &Instruction) -> String {
     let mut s = inst.keyword.to_ascii_lowercase();
     if !inst.flags.is_empty() {
         s.push_str(" [");

@@ -3,9 +3,9 @@
 //! argument splitting (`frontend/dockerfile/parser` in moby/buildkit).
 //!
 //! This is the part of the semantics that decides *where instructions are* and *what their
-//! arguments are*; the typed per-instruction view comes from `parse-dockerfile` (see
-//! `super::parse`). Everything here keeps byte offsets into the source so diagnostics and
-//! edits can point at exact bytes.
+//! arguments are*; the typed command of each instruction is built on it
+//! ([`crate::model::instruction`]). Everything here keeps byte offsets into the source so
+//! diagnostics and edits can point at exact bytes.
 
 use std::ops::Range;
 
@@ -122,6 +122,10 @@ pub struct RawInstruction {
     pub flags: Vec<FlagText>,
     /// The arguments after BuildKit's per-instruction splitting (`(env "k" "v" "=")`).
     pub args: Vec<String>,
+    /// Where each of `args` is written, one span per argument: a JSON array's strings with
+    /// their quotes, an ENV or LABEL name and value each (the `=` entry empty, at the end of
+    /// the value), the whole text for the forms BuildKit keeps as one argument.
+    pub arg_spans: Vec<Range<usize>>,
     /// Source span of the argument text (after the flags), if any.
     pub args_span: Range<usize>,
     pub json_form: bool,
@@ -479,6 +483,7 @@ fn node_from_line(line: &LogicalLine, range: Range<usize>, escape: char) -> Resu
         keyword_span: line.source_span(base..base + keyword.len()),
         flags,
         args: Vec::new(),
+        arg_spans: Vec::new(),
         args_span: line.source_span(args_range.clone()),
         json_form: false,
         heredocs: Vec::new(),
@@ -488,26 +493,37 @@ fn node_from_line(line: &LogicalLine, range: Range<usize>, escape: char) -> Resu
         start_line: 0,
         end_line: 0,
     };
+    // Arguments with their logical ranges, relative to `args_text`.
+    let mut args: Vec<(String, Range<usize>)> = Vec::new();
     match keyword.to_ascii_lowercase().as_str() {
         "add" | "copy" | "volume" => match parse_json(args_text) {
-            Json::Array(a) => (inst.args, inst.json_form) = (a, true),
+            Json::Array(a) => {
+                args = a;
+                inst.json_form = true;
+            }
             Json::NotStrings => return Err(NOT_STRING_ARRAY.to_string()),
-            Json::Other => inst.args = split_whitespace(args_text),
+            Json::Other => args = split_whitespace(args_text),
         },
-        "cmd" | "entrypoint" | "run" | "shell" => inst_maybe_json(&mut inst, args_text)?,
-        "arg" => inst.args = parse_words(args_text, escape),
-        "env" | "label" => inst.args = parse_name_val(args_text, &keyword.to_ascii_uppercase(), escape)?,
-        "expose" | "from" => inst.args = split_whitespace(args_text),
+        "cmd" | "entrypoint" | "run" | "shell" => inst.json_form = maybe_json(&mut args, args_text, 0)?,
+        "arg" => args = parse_words_spanned(args_text, escape),
+        "env" | "label" => {
+            for pair in name_vals(args_text, &keyword.to_ascii_uppercase(), escape)? {
+                let separator = if pair.legacy { "" } else { "=" };
+                let end = pair.value.1.end;
+                args.extend([pair.name, pair.value, (separator.to_string(), end..end)]);
+            }
+        }
+        "expose" | "from" => args = split_whitespace(args_text),
         "healthcheck" => {
             let sep = args_text.find(is_ascii_go_space).unwrap_or(args_text.len());
             if sep > 0 {
                 let rest = args_text[sep..].trim_start_matches(is_ascii_go_space);
-                inst.args.push(args_text[..sep].to_string());
-                inst_maybe_json(&mut inst, rest)?;
+                args.push((args_text[..sep].to_string(), 0..sep));
+                inst.json_form = maybe_json(&mut args, rest, args_text.len() - rest.len())?;
             }
         }
         "maintainer" | "stopsignal" | "user" | "workdir" if !args_text.is_empty() => {
-            inst.args.push(args_text.to_string());
+            args.push((args_text.to_string(), 0..args_text.len()));
         }
         // ONBUILD hands the text after its own flags to a nested reading.
         "onbuild" if !args_text.is_empty() => {
@@ -517,6 +533,9 @@ fn node_from_line(line: &LogicalLine, range: Range<usize>, escape: char) -> Resu
         }
         _ => {}
     }
+    let (args, ranges): (Vec<String>, Vec<Range<usize>>) = args.into_iter().unzip();
+    inst.args = args;
+    inst.arg_spans = ranges.into_iter().map(|r| line.source_span(args_start + r.start..args_start + r.end)).collect();
     Ok(inst)
 }
 
@@ -527,30 +546,37 @@ fn is_ascii_go_space(c: char) -> bool {
 
 const NOT_STRING_ARRAY: &str = "when using JSON array syntax, arrays must be comprised of strings only";
 
-fn inst_maybe_json(inst: &mut RawInstruction, text: &str) -> Result<(), String> {
+/// A command line that is a JSON array of strings or one shell-form string: pushes its
+/// arguments (ranges relative to the text `text` is a part of, `text` starting at `at`) and
+/// says whether it is the JSON form.
+fn maybe_json(args: &mut Vec<(String, Range<usize>)>, text: &str, at: usize) -> Result<bool, String> {
     if text.is_empty() {
-        return Ok(());
+        return Ok(false);
     }
     match parse_json(text) {
         Json::Array(a) => {
-            inst.args.extend(a);
-            inst.json_form = true;
+            args.extend(a.into_iter().map(|(s, r)| (s, at + r.start..at + r.end)));
+            Ok(true)
         }
-        Json::NotStrings => return Err(NOT_STRING_ARRAY.to_string()),
-        Json::Other => inst.args.push(text.to_string()),
+        Json::NotStrings => Err(NOT_STRING_ARRAY.to_string()),
+        Json::Other => {
+            args.push((text.to_string(), at..at + text.len()));
+            Ok(false)
+        }
     }
-    Ok(())
 }
 
 enum Json {
-    Array(Vec<String>),
+    /// The strings, each with the range of its literal (quotes included).
+    Array(Vec<(String, Range<usize>)>),
     NotStrings,
     Other,
 }
 
 /// `parseJSON`: a JSON array of strings, or why not.
 fn parse_json(text: &str) -> Json {
-    let text = text.trim_start_matches(is_go_space);
+    let lead = text.len() - text.trim_start_matches(is_go_space).len();
+    let text = &text[lead..];
     if !text.starts_with('[') {
         return Json::Other;
     }
@@ -564,48 +590,99 @@ fn parse_json(text: &str) -> Json {
                     _ => return Json::NotStrings,
                 }
             }
-            Json::Array(out)
+            let literals = string_literals(text);
+            let ranges: Vec<Range<usize>> = if literals.len() == out.len() {
+                literals.into_iter().map(|r| lead + r.start..lead + r.end).collect()
+            } else {
+                vec![lead..lead + text.len(); out.len()]
+            };
+            Json::Array(out.into_iter().zip(ranges).collect())
         }
     }
 }
 
-/// `reWhitespace.Split(rest, -1)` on a non-empty, trimmed string.
-fn split_whitespace(text: &str) -> Vec<String> {
-    if text.is_empty() {
-        return Vec::new();
+/// The ranges of the string literals of a JSON text (quotes included), in order.
+fn string_literals(json: &str) -> Vec<Range<usize>> {
+    let mut out = Vec::new();
+    let mut bytes = json.bytes().enumerate();
+    while let Some((start, b)) = bytes.next() {
+        if b != b'"' {
+            continue;
+        }
+        while let Some((i, b)) = bytes.next() {
+            match b {
+                b'\\' => {
+                    bytes.next();
+                }
+                b'"' => {
+                    out.push(start..i + 1);
+                    break;
+                }
+                _ => {}
+            }
+        }
     }
-    text.split(is_token_space).filter(|s| !s.is_empty()).map(str::to_string).collect()
+    out
+}
+
+/// `reWhitespace.Split(rest, -1)` on a non-empty, trimmed string, with each word's range.
+fn split_whitespace(text: &str) -> Vec<(String, Range<usize>)> {
+    let mut words = Vec::new();
+    let mut start = None;
+    for (i, c) in text.char_indices().chain(std::iter::once((text.len(), ' '))) {
+        match (is_token_space(c), start) {
+            (true, Some(s)) => {
+                words.push((text[s..i].to_string(), s..i));
+                start = None;
+            }
+            (false, None) => start = Some(i),
+            _ => {}
+        }
+    }
+    words
+}
+
+/// One `name=value` of ENV or LABEL (or the legacy `name value`), each part with its range.
+pub(crate) struct NameVal {
+    pub name: (String, Range<usize>),
+    pub value: (String, Range<usize>),
+    /// Written `name value`, without `=`.
+    pub legacy: bool,
 }
 
 /// `parseNameVal` for ENV and LABEL: `KEY name value` (legacy) or `KEY a=b c="d e"`.
-/// Returns triples (name, value, separator) flattened, as BuildKit's node list.
-fn parse_name_val(text: &str, key: &str, escape: char) -> Result<Vec<String>, String> {
-    let words = parse_words(text, escape);
-    let Some(first) = words.first() else { return Ok(Vec::new()) };
+pub(crate) fn name_vals(text: &str, key: &str, escape: char) -> Result<Vec<NameVal>, String> {
+    let words = parse_words_spanned(text, escape);
+    let Some((first, _)) = words.first() else { return Ok(Vec::new()) };
     if !first.contains('=') {
         let Some(i) = text.find(is_token_space) else {
             return Err(format!("{key} must have two arguments"));
         };
         let value = text[i..].trim_start_matches(is_token_space);
-        return Ok(vec![text[..i].to_string(), value.to_string(), String::new()]);
+        let at = text.len() - value.len();
+        return Ok(vec![NameVal {
+            name: (text[..i].to_string(), 0..i),
+            value: (value.to_string(), at..text.len()),
+            legacy: true,
+        }]);
     }
-    let mut out = Vec::with_capacity(words.len() * 3);
-    for word in words {
+    let mut out = Vec::with_capacity(words.len());
+    for (word, range) in words {
         let Some((name, value)) = word.split_once('=') else {
             return Err(format!("Syntax error - can't find = in {word:?}. Must be of the form: name=value"));
         };
-        out.extend([name.to_string(), value.to_string(), "=".to_string()]);
+        let value_start = (range.start + name.len() + 1).min(range.end);
+        out.push(NameVal {
+            name: (name.to_string(), range.start..range.start + name.len()),
+            value: (value.to_string(), value_start..range.end),
+            legacy: false,
+        });
     }
     Ok(out)
 }
 
 /// `parseWords`: whitespace-separated words, quotes kept, the escape token kept with the
-/// character it escapes.
-pub(crate) fn parse_words(text: &str, escape: char) -> Vec<String> {
-    parse_words_spanned(text, escape).into_iter().map(|(w, _)| w).collect()
-}
-
-/// [`parse_words`] with each word's byte range in `text`.
+/// character it escapes; each with its byte range in `text`.
 pub(crate) fn parse_words_spanned(text: &str, escape: char) -> Vec<(String, Range<usize>)> {
     #[derive(PartialEq)]
     enum Phase {

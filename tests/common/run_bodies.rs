@@ -1,13 +1,14 @@
 //! The shell bodies of the `RUN` instructions of a folder of Dockerfiles, shared by
 //! the corpus test and the benchmark so both read the same inputs.
 //!
-//! The Dockerfiles are read with `parse-dockerfile`; a stage whose `SHELL` (or
-//! Windows base image) is not a POSIX shell is left out, as lint rules will do.
+//! The Dockerfiles are read with imgopt's loader ([`Document`]); a stage whose `SHELL`
+//! (or Windows base image) is not a POSIX shell is left out, as lint rules will do.
 
 use std::path::Path;
 
+use imgopt::model::document::Document;
+use imgopt::model::instruction::{Command, CommandLine};
 use imgopt::shell::{heredoc_dialect, parse_run, parse_script, shell_dialect, ParsedScript, ShellDialect};
-use parse_dockerfile::{Command, Instruction};
 
 /// How a body is handed to the shell reader.
 #[derive(Debug, Clone, Copy)]
@@ -42,7 +43,7 @@ impl ShellBody {
 pub struct Extracted {
     pub files: usize,
     pub bodies: Vec<ShellBody>,
-    /// Files `parse-dockerfile` could not read, with its message.
+    /// Files the loader refused, with its message.
     pub unreadable: Vec<(String, String)>,
     /// `RUN`s left out because their stage does not use a POSIX shell.
     pub non_posix_runs: usize,
@@ -61,41 +62,40 @@ pub fn extract(dir: &Path) -> std::io::Result<Extracted> {
         let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
         let bytes = std::fs::read(path)?;
         let text = String::from_utf8_lossy(&bytes);
-        let dockerfile = match parse_dockerfile::parse(&text) {
+        let text = imgopt::syntax::strip_bom(&text).0;
+        let dockerfile = match Document::parse(text) {
             Ok(dockerfile) => dockerfile,
             Err(error) => {
-                extracted.unreadable.push((name, error.to_string()));
+                extracted.unreadable.push((name, error.message));
                 continue;
             }
         };
-        let escape = dockerfile.parser_directives.escape.as_ref().map_or('\\', |d| d.value.value);
+        let escape = dockerfile.escape;
         let mut posix = true;
-        for instruction in &dockerfile.instructions {
-            match instruction {
-                Instruction::From(from) => {
-                    let image = from.image.value.to_ascii_lowercase();
+        for (index, command) in dockerfile.all_commands() {
+            match command {
+                Command::From(from) => {
+                    let image = from.image.text.to_ascii_lowercase();
                     posix = !["windows", "nanoserver", "servercore"].iter().any(|w| image.contains(w));
                 }
-                Instruction::Shell(shell) => {
-                    let args: Vec<&str> = shell.arguments.iter().map(|a| &*a.value).collect();
-                    posix = shell_dialect(&args) == ShellDialect::Posix;
-                }
-                Instruction::Run(run) => {
+                Command::Shell(shell) => posix = shell_dialect(shell) == ShellDialect::Posix,
+                Command::Run(run) => {
                     if !posix {
                         extracted.non_posix_runs += 1;
                         continue;
                     }
-                    let Command::Shell(arguments) = &run.arguments else { continue };
-                    let line = &text[arguments.span.clone()];
+                    let CommandLine::Shell(_) = &run.command else { continue };
+                    let span = dockerfile.instructions[index].args_span.clone();
+                    let line = &text[span.clone()];
                     extracted.bodies.push(ShellBody {
                         file: name.clone(),
-                        offset: arguments.span.start,
+                        offset: span.start,
                         kind: BodyKind::RunLine { escape },
                         text: line.to_owned(),
                     });
                     let command = parse_run(line, escape).script;
-                    for heredoc in &run.here_docs {
-                        if heredoc_dialect(&command, &heredoc.value) != ShellDialect::Posix {
+                    for heredoc in &run.heredocs {
+                        if heredoc_dialect(&command, &heredoc.content) != ShellDialect::Posix {
                             extracted.non_shell_heredocs += 1;
                             continue;
                         }
@@ -103,7 +103,7 @@ pub fn extract(dir: &Path) -> std::io::Result<Extracted> {
                             file: name.clone(),
                             offset: heredoc.span.start,
                             kind: BodyKind::HereDoc,
-                            text: heredoc.value.to_string(),
+                            text: heredoc.content.clone(),
                         });
                     }
                 }

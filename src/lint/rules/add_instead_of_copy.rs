@@ -1,10 +1,8 @@
 use super::{Rule, RuleMeta};
-use crate::lint::checker::Checker;
-use crate::model::document::Instruction;
-
 use crate::lint::checker::edit;
+use crate::lint::checker::Checker;
 use crate::lint::Applicability;
-use parse_dockerfile::Source;
+use crate::model::instruction::Command;
 
 pub static RULE: Rule = Rule {
     meta: RuleMeta {
@@ -33,23 +31,18 @@ fn is_remote_or_archive(src: &str) -> bool {
 }
 
 fn check(cx: &Checker<'_, '_>) {
-    for ins in cx.df.typed() {
-        let Instruction::Add(add) = ins else { continue };
-        let paths: Vec<&str> = add
-            .src
-            .iter()
-            .filter_map(|s| match s {
-                Source::Path(p) => Some(p.value.as_ref()),
-                _ => None,
-            })
-            .collect();
-        if paths.is_empty() || paths.len() != add.src.len() || paths.iter().any(|p| is_remote_or_archive(p)) {
+    for (i, command) in cx.df.all_commands() {
+        let Command::Copy(add) = command else { continue };
+        if !add.is_add {
             continue;
         }
-        let add_only_flag =
-            add.options.iter().any(|f| matches!(f.name.value.as_ref(), "checksum" | "keep-git-dir" | "unpack"));
+        let paths: Vec<&str> = add.paths().map(|p| p.text.as_str()).collect();
+        if paths.is_empty() || paths.len() != add.sources.len() || paths.iter().any(|p| is_remote_or_archive(p)) {
+            continue;
+        }
+        let add_only_flag = add.checksum.is_some() || add.keep_git_dir.is_some() || add.unpack.is_some();
         let wildcard = paths.iter().any(|p| p.contains(['*', '?', '[']));
-        let kw = add.add.span.clone();
+        let kw = cx.df.instructions[i].keyword_span.clone();
         let report = cx
             .report(kw.clone(), "ADD copies local files here; use COPY")
             .help("COPY copies; ADD also downloads and unpacks");

@@ -1,7 +1,7 @@
 use super::{Rule, RuleMeta};
 use crate::lint::checker::Checker;
 use crate::lint::Category;
-use crate::model::document::{transfer, Instruction};
+use crate::model::instruction::Command;
 
 pub static RULE: Rule = Rule {
     meta: RuleMeta {
@@ -22,20 +22,20 @@ pub static RULE: Rule = Rule {
 const ARCHIVES: &[&str] = &[".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tbz2", ".tar.xz", ".txz", ".tar.zst", ".zip"];
 
 fn check(cx: &Checker<'_, '_>) {
-    for (i, ins) in cx.df.instructions.iter().enumerate() {
-        let Some(ins) = &ins.typed else { continue };
-        let Some(t) = transfer(ins).filter(|t| t.from_context()) else {
+    for (i, command) in cx.df.all_commands() {
+        let Command::Copy(copy) = command else { continue };
+        if !copy.from_context() {
             continue;
-        };
+        }
         // File names of the archives copied (ADD of a local tar unpacks it already, zip it does not).
-        let archives: Vec<&str> = t
+        let archives: Vec<&str> = copy
             .paths()
-            .map(|p| p.value.as_ref())
+            .map(|p| p.text.as_str())
             .filter(|p| !p.contains("://"))
             .filter(|p| {
                 let lower = p.to_ascii_lowercase();
                 let is_zip = lower.ends_with(".zip");
-                ARCHIVES.iter().any(|e| lower.ends_with(e)) && (is_zip || matches!(ins, Instruction::Copy(_)))
+                ARCHIVES.iter().any(|e| lower.ends_with(e)) && (is_zip || !copy.is_add)
             })
             .map(|p| p.rsplit('/').next().unwrap_or(p))
             .collect();

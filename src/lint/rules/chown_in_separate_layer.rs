@@ -1,7 +1,7 @@
 use super::{Rule, RuleMeta};
 use crate::lint::checker::Checker;
 use crate::lint::Category;
-use crate::model::document::transfer;
+use crate::model::instruction::Command;
 use crate::model::run_script::PLAIN;
 
 pub static RULE: Rule = Rule {
@@ -35,10 +35,10 @@ fn check(cx: &Checker<'_, '_>) {
             continue;
         };
         let adder = (stage.instructions.start + 1..script.index).rev().find(|&i| {
-            let Some(t) = cx.df.typed_at(i).and_then(transfer) else {
+            let Some(Command::Copy(copy)) = cx.df.command(i) else {
                 return false;
             };
-            let dest = t.dest.value.trim_end_matches('/');
+            let dest = copy.dest.text.trim_end_matches('/');
             paths.iter().any(|p| p == dest || p.starts_with(&format!("{dest}/")) || dest.starts_with(&format!("{p}/")))
         });
         if !recursive && adder.is_none() {

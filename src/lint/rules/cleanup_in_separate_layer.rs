@@ -2,7 +2,7 @@ use super::{Rule, RuleMeta};
 use crate::lint::checker::{edit, Checker};
 use crate::lint::{Applicability, Category};
 use crate::model::cleanup::{cleanup_only, copies_into, run_creates};
-use crate::model::document::transfer;
+use crate::model::instruction::Command;
 
 pub static RULE: Rule = Rule {
     meta: RuleMeta {
@@ -37,7 +37,7 @@ fn check(cx: &Checker<'_, '_>) {
                     .iter()
                     .find(|s| s.index == i)
                     .is_some_and(|s| removals.iter().any(|r| run_creates(s, &cx.df.text[cx.span_of(i)], r))),
-                _ => cx.df.typed_at(i).and_then(transfer).is_some_and(|t| copies_into(&t.dest.value, &removals)),
+                _ => matches!(cx.df.command(i), Some(Command::Copy(copy)) if copies_into(&copy.dest.text, &removals)),
             }
         });
         let Some(creator) = creator else { continue };

@@ -30,7 +30,7 @@ fn check(cx: &Checker<'_, '_>) {
         if !(prev.is("RUN") && run.is("RUN")) {
             continue;
         }
-        let flags = |r: &crate::syntax::Instruction<'_>| {
+        let flags = |r: &crate::syntax::Instruction| {
             r.flags.iter().map(|f| cx.df.text[f.span.clone()].to_string()).collect::<Vec<_>>()
         };
         if flags(prev) != flags(run) {
@@ -41,7 +41,7 @@ fn check(cx: &Checker<'_, '_>) {
             .report(run.keyword_span.clone(), "consecutive RUN instructions make a layer each")
             .related(prev_span, "previous RUN")
             .help("join them with `&&` in one RUN");
-        let shell_line = |r: &crate::syntax::Instruction<'_>| !r.json_form && r.heredocs.is_empty();
+        let shell_line = |r: &crate::syntax::Instruction| !r.json_form && r.heredocs.is_empty();
         if shell_line(prev) && shell_line(run) {
             let (a, b) = (&prev.args_span, &run.args_span);
             let between = cx.df.text.get(a.end..b.start).unwrap_or_default();

@@ -20,7 +20,7 @@ pub static RULE: Rule = Rule {
 };
 
 fn check(cx: &Checker<'_, '_>) {
-    let spelled: Vec<(&str, &crate::syntax::Instruction<'_>)> =
+    let spelled: Vec<(&str, &crate::syntax::Instruction)> =
         cx.df.instructions.iter().map(|i| (&cx.df.text[i.keyword_span.clone()], i)).collect();
     let upper = spelled.iter().filter(|(s, _)| *s == s.to_ascii_uppercase()).count();
     let lower = spelled.iter().filter(|(s, _)| *s == s.to_ascii_lowercase()).count();

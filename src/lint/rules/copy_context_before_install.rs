@@ -2,7 +2,7 @@ use super::{Rule, RuleMeta};
 use crate::lint::checker::Checker;
 use crate::lint::Category;
 use crate::model::dependencies::dependency_install;
-use crate::model::document::{transfer, Instruction};
+use crate::model::instruction::Command;
 
 pub static RULE: Rule = Rule {
     meta: RuleMeta {
@@ -19,14 +19,14 @@ pub static RULE: Rule = Rule {
     check,
 };
 
-fn copies_whole_context(ins: &Instruction<'_>) -> bool {
-    transfer(ins)
-        .is_some_and(|t| t.from_context() && t.paths().any(|p| matches!(p.value.as_ref(), "." | "./" | "*" | "./*")))
+fn copies_whole_context(command: &Command) -> bool {
+    matches!(command, Command::Copy(copy)
+        if copy.from_context() && copy.paths().any(|p| matches!(p.text.as_str(), "." | "./" | "*" | "./*")))
 }
 
 fn check(cx: &Checker<'_, '_>) {
     for stage in &cx.model.stages {
-        let Some(copy) = stage.instructions.clone().find(|&i| cx.df.typed_at(i).is_some_and(copies_whole_context))
+        let Some(copy) = stage.instructions.clone().find(|&i| cx.df.command(i).is_some_and(copies_whole_context))
         else {
             continue;
         };

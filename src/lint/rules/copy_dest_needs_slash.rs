@@ -1,7 +1,7 @@
 use super::{Rule, RuleMeta};
 use crate::lint::checker::Checker;
 use crate::lint::Severity;
-use crate::model::document::transfer;
+use crate::model::instruction::Command;
 
 pub static RULE: Rule = Rule {
     meta: RuleMeta {
@@ -21,16 +21,16 @@ pub static RULE: Rule = Rule {
 };
 
 fn check(cx: &Checker<'_, '_>) {
-    for ins in cx.df.typed() {
-        let Some(t) = transfer(ins) else { continue };
-        let (paths, dest) = (t.paths().count(), t.dest);
-        if paths > 1 && !dest.value.ends_with('/') && !dest.value.contains('$') {
+    for (_, command) in cx.df.all_commands() {
+        let Command::Copy(copy) = command else { continue };
+        let (paths, dest) = (copy.paths().count(), &copy.dest);
+        if paths > 1 && !dest.text.ends_with('/') && !dest.text.contains('$') {
             let end = dest.span.end;
             let quoted = cx.df.text.get(end.saturating_sub(1)..end) == Some("\"");
             let at = if quoted { end - 1 } else { end };
             cx.report(
                 dest.span.clone(),
-                format!("{paths} sources are copied to `{}`, which must end with `/`", dest.value),
+                format!("{paths} sources are copied to `{}`, which must end with `/`", dest.text),
             )
             .fix(
                 "add a trailing slash",

@@ -1,7 +1,7 @@
 use super::{Rule, RuleMeta};
 use crate::lint::checker::Checker;
 use crate::lint::Severity;
-use crate::model::document::Instruction;
+use crate::model::instruction::Command;
 
 pub static RULE: Rule = Rule {
     meta: RuleMeta {
@@ -20,14 +20,12 @@ pub static RULE: Rule = Rule {
 
 fn check(cx: &Checker<'_, '_>) {
     for stage in &cx.model.stages {
-        for ins in cx.df.typed_in(stage.instructions.clone()) {
-            let Instruction::Copy(copy) = ins else { continue };
-            for flag in copy.options.iter().filter(|f| f.name.value == "from") {
-                let Some(value) = &flag.value else { continue };
-                let own_name = stage.name.as_ref().is_some_and(|n| n.eq_ignore_ascii_case(&value.value));
-                if own_name || value.value == stage.index.to_string() {
-                    cx.report(flag.span(), format!("`COPY --from={}` refers to the stage it is in", value.value));
-                }
+        for (_, command) in cx.df.commands_in(stage.instructions.clone()) {
+            let Command::Copy(copy) = command else { continue };
+            let Some(from) = copy.from.as_ref().filter(|_| !copy.is_add) else { continue };
+            let own_name = stage.name.as_ref().is_some_and(|n| n.eq_ignore_ascii_case(&from.value));
+            if own_name || from.value == stage.index.to_string() {
+                cx.report(from.span.clone(), format!("`COPY --from={}` refers to the stage it is in", from.value));
             }
         }
     }

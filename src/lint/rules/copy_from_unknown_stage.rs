@@ -1,6 +1,6 @@
 use super::{Rule, RuleMeta};
 use crate::lint::checker::Checker;
-use crate::model::document::transfer;
+use crate::model::instruction::Command;
 
 pub static RULE: Rule = Rule {
     meta: RuleMeta {
@@ -19,13 +19,10 @@ pub static RULE: Rule = Rule {
 
 fn check(cx: &Checker<'_, '_>) {
     for stage in &cx.model.stages {
-        for i in stage.instructions.clone() {
-            let Some(t) = cx.df.typed_at(i).and_then(transfer) else {
-                continue;
-            };
-            for flag in t.options.iter().filter(|f| f.name.value == "from") {
-                let Some(value) = &flag.value else { continue };
-                let v = value.value.as_ref();
+        for (_, command) in cx.df.commands_in(stage.instructions.clone()) {
+            let Command::Copy(copy) = command else { continue };
+            if let Some(flag) = &copy.from {
+                let v = flag.value.as_str();
                 if v.contains([':', '/', '@', '$', '.']) {
                     continue;
                 }
@@ -45,7 +42,7 @@ fn check(cx: &Checker<'_, '_>) {
                 } else {
                     format!("no earlier stage is named `{v}`: it would be pulled as the image `{v}`")
                 };
-                cx.report(flag.span(), message);
+                cx.report(flag.span.clone(), message);
             }
         }
     }

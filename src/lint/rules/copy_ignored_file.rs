@@ -2,9 +2,9 @@ use super::{Rule, RuleMeta};
 use crate::context::dockerignore::{clean, context_path};
 use crate::context::Dockerignore;
 use crate::lint::checker::Checker;
-use crate::model::document::arg_spans;
+use crate::model::instruction::Command;
+use crate::model::state::fold_stage;
 use crate::model::{expand_word, Vars};
-use crate::syntax::Heredoc;
 
 pub static RULE: Rule = Rule {
     meta: RuleMeta {
@@ -26,44 +26,42 @@ fn check(cx: &Checker<'_, '_>) {
         return;
     };
     let name = ignore.name();
-    let text = cx.text();
+    // An ignore file the builder refuses is reported once, at the first COPY from the context.
+    let mut refused = false;
     for stage in &cx.model.stages {
-        let mut scope: Option<Vars> = None;
-        for index in stage.instructions.clone() {
-            let ins = &cx.df.instructions[index];
-            if !(ins.is("COPY") || ins.is("ADD")) || ins.flag("from").is_some() || ins.args.len() < 2 {
-                continue;
+        // The variables a source expands with: the stage's state before that instruction.
+        fold_stage(cx.df, stage, |index, state| {
+            let Some(Command::Copy(copy)) = cx.df.command(index) else { return };
+            if refused || !copy.from_context() {
+                return;
             }
-            let command = if ins.is("ADD") { "Add" } else { "Copy" };
-            let spans = arg_spans(text, ins);
-            for (word, span) in &spans[..spans.len() - 1] {
-                if is_heredoc_source(word, &ins.heredocs) {
-                    continue;
-                }
-                let source = if word.contains(['$', '\'', '"', cx.df.escape]) {
-                    let vars = scope.get_or_insert_with(|| cx.model.scope_at(cx.df, index, &Vars::new()));
-                    match expand_word(word, vars, cx.df.escape) {
+            let command = if copy.is_add { "Add" } else { "Copy" };
+            let mut vars: Option<Vars> = None;
+            for word in copy.paths() {
+                let source = if word.text.contains(['$', '\'', '"', cx.df.escape]) {
+                    let vars = vars.get_or_insert_with(|| state.vars());
+                    match expand_word(&word.text, vars, cx.df.escape) {
                         Ok(e) if e.unset.is_empty() => e.value,
                         _ => continue,
                     }
                 } else {
-                    word.to_string()
+                    word.text.clone()
                 };
                 if source.contains("://") || source.starts_with("git@") {
                     continue;
                 }
-                let span = span.clone().unwrap_or_else(|| ins.args_span.clone());
                 let rules = match &ignore.rules {
                     Ok(rules) => rules,
                     Err(error) => {
-                        cx.report(span, format!("the build fails here: {name} cannot be used ({error})"))
+                        cx.report(word.span.clone(), format!("the build fails here: {name} cannot be used ({error})"))
                             .help(format!("BuildKit refuses this ignore file; correct {}", ignore.path.display()));
+                        refused = true;
                         return;
                     }
                 };
                 if let Some((line, pattern)) = excluded_by(rules, &source) {
                     cx.report(
-                        span,
+                        word.span.clone(),
                         format!("Attempting to {command} file {:?} that is excluded by {name}", clean(&source)),
                     )
                     .help(format!(
@@ -72,6 +70,9 @@ fn check(cx: &Checker<'_, '_>) {
                     ));
                 }
             }
+        });
+        if refused {
+            return;
         }
     }
 }
@@ -105,16 +106,6 @@ fn has_wildcards(source: &str) -> bool {
         }
     }
     false
-}
-
-/// `<<EOF`, `<<-"EOF"`: a here-document named by the instruction, not a path.
-fn is_heredoc_source(word: &str, heredocs: &[Heredoc]) -> bool {
-    let Some(rest) = word.strip_prefix("<<") else {
-        return false;
-    };
-    let rest = rest.strip_prefix('-').unwrap_or(rest);
-    let name = rest.trim_matches(['"', '\'']);
-    heredocs.iter().any(|h| h.name == name)
 }
 
 #[cfg(test)]

@@ -1,6 +1,6 @@
 use super::{Rule, RuleMeta};
 use crate::lint::checker::Checker;
-use crate::model::document::Instruction;
+use crate::model::instruction::Command;
 
 pub static RULE: Rule = Rule {
     meta: RuleMeta {
@@ -24,17 +24,16 @@ fn check(cx: &Checker<'_, '_>) {
         for parent in cx.model.lineage(stage.index).skip(1) {
             has_workdir |= cx.df.instructions[parent.instructions.clone()].iter().any(|i| i.is("WORKDIR"));
         }
-        for ins in cx.df.typed_in(stage.instructions.clone()) {
-            let dest = match ins {
-                Instruction::Workdir(_) => {
+        for (_, command) in cx.df.commands_in(stage.instructions.clone()) {
+            let dest = match command {
+                Command::Workdir(_) => {
                     has_workdir = true;
                     continue;
                 }
-                Instruction::Copy(c) => &c.dest,
-                Instruction::Add(a) => &a.dest,
+                Command::Copy(c) => &c.dest,
                 _ => continue,
             };
-            let d = dest.value.as_ref();
+            let d = dest.text.as_str();
             let absolute = d.starts_with('/') || d.starts_with('$') || d.as_bytes().get(1) == Some(&b':');
             if !has_workdir && !absolute {
                 cx.report(dest.span.clone(), format!("`{d}` is relative, and no WORKDIR is set before it"))

@@ -1,7 +1,7 @@
 use super::{Rule, RuleMeta};
 use crate::lint::checker::Checker;
 use crate::lint::{Category, Severity};
-use crate::model::document::transfer;
+use crate::model::instruction::Command;
 
 pub static RULE: Rule = Rule {
     meta: RuleMeta {
@@ -49,17 +49,18 @@ fn is_secret(path: &str) -> bool {
 }
 
 fn check(cx: &Checker<'_, '_>) {
-    for ins in cx.df.typed() {
-        let Some(t) = transfer(ins).filter(|t| t.from_context()) else {
+    for (_, command) in cx.df.all_commands() {
+        let Command::Copy(copy) = command else { continue };
+        if !copy.from_context() {
             continue;
-        };
-        for p in t.paths() {
-            if is_secret(&p.value) {
+        }
+        for p in copy.paths() {
+            if is_secret(&p.text) {
                 cx.report(
                     p.span.clone(),
                     format!(
                         "`{}` looks like a credentials file; it stays in the image's layer even if deleted later",
-                        p.value
+                        p.text
                     ),
                 )
                 .help("mount it only for the step that needs it: `RUN --mount=type=secret,id=...`");

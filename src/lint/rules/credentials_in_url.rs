@@ -1,7 +1,7 @@
 use super::{Rule, RuleMeta};
 use crate::lint::checker::Checker;
 use crate::lint::{Category, Severity};
-use crate::model::document::transfer;
+use crate::model::instruction::Command;
 
 pub static RULE: Rule = Rule {
     meta: RuleMeta {
@@ -38,9 +38,9 @@ fn check(cx: &Checker<'_, '_>) {
                 .help("pass them with `RUN --mount=type=secret` (or a credential helper) instead");
         }
     }
-    for ins in cx.df.typed() {
-        let Some(t) = transfer(ins) else { continue };
-        for p in t.paths().filter(|p| has_credentials(&p.value)) {
+    for (_, command) in cx.df.all_commands() {
+        let Command::Copy(copy) = command else { continue };
+        for p in copy.paths().filter(|p| has_credentials(&p.text)) {
             cx.report(p.span.clone(), "this URL carries credentials, which are kept in the image history");
         }
     }

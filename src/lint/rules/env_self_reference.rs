@@ -1,10 +1,8 @@
 use super::{Rule, RuleMeta};
 use crate::lint::checker::Checker;
 use crate::lint::Severity;
-use crate::model::document::unescaped_span;
-use crate::model::document::Instruction;
 use crate::model::expand::referenced_names;
-use crate::model::words::key_values;
+use crate::model::instruction::Command;
 
 pub static RULE: Rule = Rule {
     meta: RuleMeta {
@@ -22,18 +20,13 @@ pub static RULE: Rule = Rule {
 };
 
 fn check(cx: &Checker<'_, '_>) {
-    for ins in &cx.df.instructions {
-        let Some(Instruction::Env(env)) = &ins.typed else { continue };
-        let pairs = key_values(&env.arguments.value, 0);
+    for (_, command) in cx.df.all_commands() {
+        let Command::Env(pairs) = command else { continue };
         for (i, kv) in pairs.iter().enumerate() {
-            let Some(value) = kv.value else { continue };
-            for name in referenced_names(value, cx.df.escape) {
+            for name in referenced_names(&kv.value, cx.df.escape) {
                 if pairs[..i].iter().any(|earlier| earlier.key == name) {
-                    cx.report(
-                        unescaped_span(ins, &env.arguments, kv.key_span.clone()),
-                        format!("`{}` uses `${name}`, which this same ENV sets", kv.key),
-                    )
-                    .help(format!("set `{name}` in an earlier ENV"));
+                    cx.report(kv.key_span.clone(), format!("`{}` uses `${name}`, which this same ENV sets", kv.key))
+                        .help(format!("set `{name}` in an earlier ENV"));
                 }
             }
         }

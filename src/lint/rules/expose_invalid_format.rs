@@ -1,6 +1,6 @@
 use super::{Rule, RuleMeta};
 use crate::lint::checker::Checker;
-use crate::model::document::arg_spans;
+use crate::model::instruction::Command;
 
 pub static RULE: Rule = Rule {
     meta: RuleMeta {
@@ -22,10 +22,10 @@ fn valid_port(s: &str) -> bool {
 }
 
 fn check(cx: &Checker<'_, '_>) {
-    // BuildKit's view: judged after a heredoc the typed reader cannot follow, too.
-    for ins in cx.df.instructions.iter().filter(|i| i.is("EXPOSE")) {
-        for (value, span) in arg_spans(cx.df.text, ins) {
-            let Some(span) = span else { continue };
+    for (_, command) in cx.df.all_commands() {
+        let Command::Expose(ports) = command else { continue };
+        for port in ports {
+            let (value, span) = (port.text.as_str(), &port.span);
             if value.contains('$') {
                 continue;
             }

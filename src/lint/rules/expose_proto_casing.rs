@@ -1,7 +1,7 @@
 use super::{Rule, RuleMeta};
 use crate::lint::checker::{edit, Checker};
 use crate::lint::{Applicability, Category};
-use crate::model::document::arg_spans;
+use crate::model::instruction::Command;
 
 pub static RULE: Rule = Rule {
     meta: RuleMeta {
@@ -21,10 +21,10 @@ pub static RULE: Rule = Rule {
 };
 
 fn check(cx: &Checker<'_, '_>) {
-    // BuildKit's view: judged after a heredoc the typed reader cannot follow, too.
-    for ins in cx.df.instructions.iter().filter(|i| i.is("EXPOSE")) {
-        for (value, span) in arg_spans(cx.df.text, ins) {
-            let Some(span) = span else { continue };
+    for (_, command) in cx.df.all_commands() {
+        let Command::Expose(ports) = command else { continue };
+        for port in ports {
+            let (value, span) = (&port.text, &port.span);
             let Some((_, proto)) = value.split_once('/') else {
                 continue;
             };

@@ -1,7 +1,7 @@
 use super::{Rule, RuleMeta};
 use crate::lint::checker::{edit, Checker};
 use crate::lint::{Applicability, Category};
-use crate::model::document::arg_spans;
+use crate::model::instruction::Command;
 
 pub static RULE: Rule = Rule {
     meta: RuleMeta {
@@ -20,14 +20,11 @@ pub static RULE: Rule = Rule {
 };
 
 fn check(cx: &Checker<'_, '_>) {
-    // BuildKit's view: judged after a heredoc the typed reader cannot follow, too.
-    for ins in cx.df.instructions.iter().filter(|i| i.is("FROM")) {
-        let args = arg_spans(cx.df.text, ins);
-        let [_, (as_text, Some(as_span)), _] = args.as_slice() else { continue };
-        if !as_text.eq_ignore_ascii_case("as") {
-            continue;
-        }
-        let from_text = &cx.df.text[ins.keyword_span.clone()];
+    for (i, command) in cx.df.all_commands() {
+        let Command::From(from) = command else { continue };
+        let Some(as_keyword) = &from.as_keyword else { continue };
+        let (as_text, as_span) = (as_keyword.text.as_str(), &as_keyword.span);
+        let from_text = &cx.df.text[cx.df.instructions[i].keyword_span.clone()];
         let from_upper = from_text == from_text.to_ascii_uppercase();
         let from_lower = from_text == from_text.to_ascii_lowercase();
         let wanted = if from_upper {
@@ -37,7 +34,7 @@ fn check(cx: &Checker<'_, '_>) {
         } else {
             continue;
         };
-        if *as_text != wanted {
+        if as_text != wanted {
             cx.report(as_span.clone(), format!("`{as_text}` does not match the casing of `{from_text}`")).fix(
                 format!("write `{wanted}`"),
                 Applicability::Safe,

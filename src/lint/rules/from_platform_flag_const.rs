@@ -18,9 +18,8 @@ pub static RULE: Rule = Rule {
 };
 
 fn check(cx: &Checker<'_, '_>) {
-    let constant: Vec<_> = cx.from_platform_flags().filter(|(_, v)| !v.value.contains('$')).collect();
-    for (flag, v) in constant {
-        cx.report(flag.span(), format!("FROM --platform={} pins the stage to one platform", v.value))
+    for flag in cx.from_platform_flags().filter(|f| !f.value.contains('$')) {
+        cx.report(flag.span.clone(), format!("FROM --platform={} pins the stage to one platform", flag.value))
             .help("use `--platform=$BUILDPLATFORM` for a build stage, or drop the flag");
     }
 }

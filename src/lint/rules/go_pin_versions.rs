@@ -1,8 +1,7 @@
 use super::{Rule, RuleMeta};
 use crate::context::dockerignore::glob_component;
 use crate::lint::checker::Checker;
-use crate::model::document::transfer;
-use crate::model::run_script::Mount;
+use crate::model::instruction::{Command, Mount, MountKind};
 
 pub static RULE: Rule = Rule {
     meta: RuleMeta {
@@ -72,10 +71,11 @@ fn copies_go_mod(path: &str) -> bool {
 }
 
 /// A `--mount` that puts a go.mod in the build: a bind of the whole context or of go.mod.
-fn binds_go_mod(mount: Mount<'_>) -> bool {
-    mount.kind == "bind"
+fn binds_go_mod(mount: Mount) -> bool {
+    mount.kind == MountKind::Bind
         && mount
             .source
+            .as_deref()
             .is_none_or(|s| matches!(s.trim_end_matches('/'), "" | ".") || s.rsplit('/').next() == Some("go.mod"))
 }
 
@@ -97,12 +97,10 @@ fn check(cx: &Checker<'_, '_>) {
                 || model.stage_of(script.index).is_some_and(|stage| {
                     model.lineage(stage.index).any(|s| {
                         s.instructions.clone().filter(|&i| i < script.index).any(|i| {
-                            cx.df.typed_at(i).and_then(transfer).is_some_and(|t| {
-                                t.paths().any(|p| {
-                                    let p = p.value.trim_end_matches('/');
-                                    p == "." || p == "*" || copies_go_mod(p)
-                                })
-                            })
+                            matches!(cx.df.command(i), Some(Command::Copy(copy)) if copy.paths().any(|p| {
+                                let p = p.text.trim_end_matches('/');
+                                p == "." || p == "*" || copies_go_mod(p)
+                            }))
                         })
                     })
                 })

@@ -1,8 +1,7 @@
 use super::{Rule, RuleMeta};
 use crate::lint::checker::Checker;
 use crate::lint::Category;
-use crate::model::document::{unescaped_span, Instruction};
-use crate::model::words::key_values;
+use crate::model::instruction::Command;
 
 pub static RULE: Rule = Rule {
     meta: RuleMeta {
@@ -35,11 +34,11 @@ fn problem(key: &str) -> Option<&'static str> {
 }
 
 fn check(cx: &Checker<'_, '_>) {
-    for ins in &cx.df.instructions {
-        let Some(Instruction::Label(label)) = &ins.typed else { continue };
-        for kv in key_values(&label.arguments.value, 0) {
+    for (_, command) in cx.df.all_commands() {
+        let Command::Label(pairs) = command else { continue };
+        for kv in pairs {
             if let Some(why) = problem(kv.name()) {
-                cx.report(unescaped_span(ins, &label.arguments, kv.key_span), format!("label key `{}` {why}", kv.key));
+                cx.report(kv.key_span.clone(), format!("label key `{}` {why}", kv.key));
             }
         }
     }

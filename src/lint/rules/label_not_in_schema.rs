@@ -1,9 +1,8 @@
-use super::helpers::closest;
 use super::{Rule, RuleMeta};
 use crate::lint::checker::Checker;
 use crate::lint::{Category, Severity};
-use crate::model::document::{unescaped_span, Instruction};
-use crate::model::words::key_values;
+use crate::model::instruction::Command;
+use crate::suggest::closest;
 
 pub static RULE: Rule = Rule {
     meta: RuleMeta {
@@ -28,15 +27,14 @@ fn check(cx: &Checker<'_, '_>) {
         return;
     }
     let schema: Vec<String> = cx.settings.label_schema.keys().cloned().collect();
-    for ins in &cx.df.instructions {
-        let Some(Instruction::Label(label)) = &ins.typed else { continue };
-        for kv in key_values(&label.arguments.value, 0) {
+    for (_, command) in cx.df.all_commands() {
+        let Command::Label(pairs) = command else { continue };
+        for kv in pairs {
             let key = kv.name();
             if schema.iter().any(|s| s == key) || key.contains('$') {
                 continue;
             }
-            let span = unescaped_span(ins, &label.arguments, kv.key_span.clone());
-            let report = cx.report(span, format!("label `{key}` is not in the label schema"));
+            let report = cx.report(kv.key_span.clone(), format!("label `{key}` is not in the label schema"));
             match closest(key, &schema) {
                 Some(close) => report.help(format!("did you mean `{close}`?")),
                 None => report.help("add it to `label-schema`, or drop it"),

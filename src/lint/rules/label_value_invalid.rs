@@ -1,10 +1,9 @@
 use super::{Rule, RuleMeta};
 use crate::lint::checker::Checker;
 use crate::lint::Category;
-use crate::model::document::{unescaped_span, Instruction};
 use crate::model::expand::{expand_word, Vars};
+use crate::model::instruction::Command;
 use crate::model::state::fold_stage;
-use crate::model::words::key_values;
 
 pub static RULE: Rule = Rule {
     meta: RuleMeta {
@@ -30,30 +29,25 @@ fn check(cx: &Checker<'_, '_>) {
     // The variables in scope at each LABEL: one fold per stage.
     let mut scopes: Vec<Option<Vars>> = vec![None; cx.df.instructions.len()];
     for stage in &cx.model.stages {
-        fold_stage(cx.df, cx.model, stage, |index, state| {
+        fold_stage(cx.df, stage, |index, state| {
             if cx.df.instructions[index].is("LABEL") {
                 scopes[index] = Some(state.vars());
             }
         });
     }
-    for (index, ins) in cx.df.instructions.iter().enumerate() {
-        let Some(Instruction::Label(label)) = &ins.typed else { continue };
-        let text: &str = &label.arguments.value;
-        let empty = Vars::new();
+    let empty = Vars::new();
+    for (index, command) in cx.df.all_commands() {
+        let Command::Label(pairs) = command else { continue };
         let vars = scopes[index].as_ref().unwrap_or(&empty);
-        for kv in key_values(text, 0) {
-            let Some(raw) = kv.value else { continue };
+        for kv in pairs {
             let key = kv.name();
             let Some(&kind) = cx.settings.label_schema.get(key) else { continue };
-            let Ok(expanded) = expand_word(raw, vars, cx.df.escape) else { continue };
+            let Ok(expanded) = expand_word(&kv.value, vars, cx.df.escape) else { continue };
             if !expanded.unset.is_empty() {
                 continue;
             }
             if let Some(problem) = kind.problem(&expanded.value) {
-                // `raw` is a slice of `text`, the unescaped value: an offset into it, mapped.
-                let start = raw.as_ptr() as usize - text.as_ptr() as usize;
-                let range = if raw.is_empty() { kv.key_span.clone() } else { start..start + raw.len() };
-                let span = unescaped_span(ins, &label.arguments, range);
+                let span = if kv.value.is_empty() { kv.key_span.clone() } else { kv.value_span.clone() };
                 cx.report(span, format!("label `{key}` {problem}"))
                     .help(format!("`label-schema` wants a `{}` value here", kind.as_str()));
             }

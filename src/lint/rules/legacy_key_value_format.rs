@@ -1,9 +1,7 @@
 use super::{Rule, RuleMeta};
 use crate::lint::checker::{edit, Checker};
 use crate::lint::{Applicability, Category};
-use crate::model::document::Instruction;
-
-use crate::model::words::key_values;
+use crate::model::instruction::Command;
 
 pub static RULE: Rule = Rule {
     meta: RuleMeta {
@@ -23,27 +21,25 @@ pub static RULE: Rule = Rule {
 };
 
 fn check(cx: &Checker<'_, '_>) {
-    for ins in cx.df.typed() {
-        let (kind, args) = match ins {
-            Instruction::Env(e) => ("ENV", &e.arguments),
-            Instruction::Label(l) => ("LABEL", &l.arguments),
+    for (i, command) in cx.df.all_commands() {
+        let (kind, pairs) = match command {
+            Command::Env(pairs) => ("ENV", pairs),
+            Command::Label(pairs) => ("LABEL", pairs),
             _ => continue,
         };
-        let Some(kv) = key_values(&args.value, args.span.start).into_iter().next().filter(|kv| kv.legacy) else {
+        let Some(kv) = pairs.first().filter(|kv| kv.legacy) else {
             continue;
         };
-        let value = kv.value.unwrap_or_default();
+        let args_span = cx.df.instructions[i].args_span.clone();
+        let value = kv.value.as_str();
         let report = cx
-            .report(args.span.clone(), format!("`{kind} {} {value}` uses the legacy form", kv.key))
+            .report(args_span.clone(), format!("`{kind} {} {value}` uses the legacy form", kv.key))
             .help(format!("write `{kind} {}=...`", kv.key));
-        let raw = &cx.df.text[args.span.clone()];
-        if !value.contains(['"', '\'', '\\']) && raw == args.value {
+        // Written on one line: the text replaced is the text read.
+        let one_line = !cx.df.text[args_span.clone()].contains('\n');
+        if !value.contains(['"', '\'', '\\']) && one_line {
             let value = if value.contains(char::is_whitespace) { format!("\"{value}\"") } else { value.to_string() };
-            report.fix(
-                "use key=value",
-                Applicability::Safe,
-                vec![edit(args.span.clone(), format!("{}={value}", kv.key))],
-            );
+            report.fix("use key=value", Applicability::Safe, vec![edit(args_span, format!("{}={value}", kv.key))]);
         }
     }
 }

@@ -1,7 +1,7 @@
 use super::{Rule, RuleMeta};
 use crate::lint::checker::{edit, Checker};
 use crate::lint::{Applicability, Category};
-use crate::model::document::Instruction;
+use crate::model::instruction::Command;
 
 pub static RULE: Rule = Rule {
     meta: RuleMeta {
@@ -22,11 +22,11 @@ pub static RULE: Rule = Rule {
 };
 
 fn check(cx: &Checker<'_, '_>) {
-    for (i, ins) in cx.df.instructions.iter().enumerate() {
-        let Some(Instruction::Maintainer(m)) = &ins.typed else { continue };
-        let escaped = m.name.value.replace('\\', "\\\\").replace('"', "\\\"");
+    for (i, command) in cx.df.all_commands() {
+        let Command::Maintainer(name) = command else { continue };
+        let escaped = name.replace('\\', "\\\\").replace('"', "\\\"");
         let span = cx.span_of(i);
-        cx.report(m.maintainer.span.clone(), "MAINTAINER is deprecated")
+        cx.report(cx.df.instructions[i].keyword_span.clone(), "MAINTAINER is deprecated")
             .help("use `LABEL org.opencontainers.image.authors=...`")
             .fix(
                 "replace with an OCI authors label",

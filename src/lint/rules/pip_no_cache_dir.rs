@@ -29,7 +29,7 @@ fn check(cx: &Checker<'_, '_>) {
     // Whether the stage's ENV sets PIP_NO_CACHE_DIR before each instruction: one fold per stage.
     let mut env_set = vec![false; cx.df.instructions.len()];
     for stage in &cx.model.stages {
-        fold_stage(cx.df, cx.model, stage, |index, state| {
+        fold_stage(cx.df, stage, |index, state| {
             env_set[index] = state.config.env.iter().any(|(k, _)| k == "PIP_NO_CACHE_DIR");
         });
     }

@@ -25,7 +25,7 @@ fn check(cx: &Checker<'_, '_>) {
     // Whether the SHELL in effect before each instruction sets pipefail: one fold per stage.
     let mut shell_has_pipefail = vec![false; cx.df.instructions.len()];
     for stage in &cx.model.stages {
-        fold_stage(cx.df, cx.model, stage, |index, state| {
+        fold_stage(cx.df, stage, |index, state| {
             shell_has_pipefail[index] =
                 state.config.shell.as_ref().is_some_and(|s| s.iter().any(|a| a.contains("pipefail")));
         });

@@ -1,6 +1,7 @@
 use super::{Rule, RuleMeta};
 use crate::lint::checker::Checker;
 use crate::lint::Severity;
+use crate::model::instruction::MountKind;
 
 pub static RULE: Rule = Rule {
     meta: RuleMeta {
@@ -23,7 +24,7 @@ const POINTLESS: &[&str] = &["free", "ifconfig", "kill", "mount", "ps", "service
 fn check(cx: &Checker<'_, '_>) {
     for script in cx.scripts.iter() {
         // What BuildKit makes possible: ssh through a forwarded agent, mount when insecure.
-        let ssh_mounted = script.mounts().any(|m| m.kind == "ssh");
+        let ssh_mounted = script.mounts().any(|m| m.kind == MountKind::Ssh);
         let insecure = script.run.flag("security").and_then(|f| f.value()) == Some("insecure");
         for cmd in script.commands() {
             let Some(name) = cmd.name().filter(|n| POINTLESS.contains(n)) else {

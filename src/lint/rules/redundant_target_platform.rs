@@ -22,12 +22,8 @@ pub static RULE: Rule = Rule {
 
 fn check(cx: &Checker<'_, '_>) {
     let text = cx.text();
-    let redundant: Vec<_> = cx
-        .from_platform_flags()
-        .filter(|(_, v)| v.value == "$TARGETPLATFORM" || v.value == "${TARGETPLATFORM}")
-        .collect();
-    for (flag, _) in redundant {
-        let span = flag.span();
+    for flag in cx.from_platform_flags().filter(|f| f.value == "$TARGETPLATFORM" || f.value == "${TARGETPLATFORM}") {
+        let span = flag.span.clone();
         let rest = &text[span.end..];
         let end = span.end + (rest.len() - rest.trim_start_matches([' ', '\t']).len());
         cx.report(span.clone(), "`--platform=$TARGETPLATFORM` is the default and can be removed").fix(

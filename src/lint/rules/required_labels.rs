@@ -1,9 +1,7 @@
 use super::{Rule, RuleMeta};
 use crate::lint::checker::Checker;
 use crate::lint::Category;
-use crate::model::document::Instruction;
-
-use crate::model::words::key_values;
+use crate::model::instruction::Command;
 
 pub static RULE: Rule = Rule {
     meta: RuleMeta {
@@ -31,9 +29,9 @@ fn check(cx: &Checker<'_, '_>) {
     // Labels are inherited: follow the chain of stages the final one is built on.
     let mut present: Vec<String> = Vec::new();
     for s in cx.model.lineage(last.index) {
-        for ins in cx.df.typed_in(s.instructions.clone()) {
-            if let Instruction::Label(l) = ins {
-                present.extend(key_values(&l.arguments.value, 0).iter().map(|kv| kv.name().to_string()));
+        for (_, command) in cx.df.commands_in(s.instructions.clone()) {
+            if let Command::Label(pairs) = command {
+                present.extend(pairs.iter().map(|kv| kv.name().to_string()));
             }
         }
     }

@@ -1,10 +1,7 @@
 use super::{Rule, RuleMeta};
 use crate::lint::checker::Checker;
-use crate::lint::Category;
-use crate::model::document::Instruction;
-
-use crate::model::document::unescaped_span;
-use crate::model::words::key_values;
+use crate::lint::{Category, Span};
+use crate::model::instruction::Command;
 
 pub static RULE: Rule = Rule {
     meta: RuleMeta {
@@ -31,17 +28,17 @@ fn names_a_secret(name: &str) -> bool {
 }
 
 fn check(cx: &Checker<'_, '_>) {
-    for ins in &cx.df.instructions {
-        let (kind, args) = match &ins.typed {
-            Some(Instruction::Arg(a)) => ("ARG", &a.arguments),
-            Some(Instruction::Env(e)) => ("ENV", &e.arguments),
+    for (_, command) in cx.df.all_commands() {
+        let (kind, names): (&str, Vec<(&str, &Span)>) = match command {
+            Command::Arg(defs) => ("ARG", defs.iter().map(|d| (d.name.as_str(), &d.name_span)).collect()),
+            Command::Env(pairs) => ("ENV", pairs.iter().map(|kv| (kv.key.as_str(), &kv.key_span)).collect()),
             _ => continue,
         };
-        for kv in key_values(&args.value, 0) {
-            if names_a_secret(kv.key) {
+        for (name, span) in names {
+            if names_a_secret(name) {
                 cx.report(
-                    unescaped_span(ins, args, kv.key_span.clone()),
-                    format!("{kind} `{}` may hold a secret, and {kind} values are kept in the image", kv.key),
+                    span.clone(),
+                    format!("{kind} `{name}` may hold a secret, and {kind} values are kept in the image"),
                 )
                 .help("pass secrets with `RUN --mount=type=secret`");
             }

@@ -90,8 +90,8 @@ fn bad_examples_are_flagged_where_marked_and_good_examples_are_clean() {
     }
 }
 
-/// LABEL keys and values written after a continuation (parse-dockerfile's value has the
-/// continuations removed): each finding's span is the key or value as written.
+/// LABEL keys and values written after a continuation (BuildKit reads them on the logical
+/// line, continuations removed): each finding's span is the key or value as written.
 #[test]
 fn label_spans_after_continuations_are_in_the_source() {
     let settings = settings_for(

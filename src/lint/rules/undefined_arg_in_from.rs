@@ -1,9 +1,7 @@
 use super::{Rule, RuleMeta};
 use crate::lint::checker::Checker;
-use crate::model::document::Instruction;
-
 use crate::model::expand::referenced_names;
-use crate::model::words::key_values;
+use crate::model::instruction::Command;
 
 pub static RULE: Rule = Rule {
     meta: RuleMeta {
@@ -23,17 +21,17 @@ fn check(cx: &Checker<'_, '_>) {
     // BuildKit defines the platform ARGs for every build.
     let mut declared: Vec<&str> = crate::model::AUTOMATIC_PLATFORM_ARGS.to_vec();
     declared.push("TARGETSTAGE");
-    for ins in cx.df.typed_in(cx.model.meta_instructions.clone()) {
-        if let Instruction::Arg(a) = ins {
-            declared.extend(key_values(&a.arguments.value, a.arguments.span.start).iter().map(|kv| kv.key));
+    for (_, command) in cx.df.commands_in(cx.model.meta_instructions.clone()) {
+        if let Command::Arg(defs) = command {
+            declared.extend(defs.iter().map(|d| d.name.as_str()));
         }
     }
     for stage in &cx.model.stages {
-        let Some(Instruction::From(from)) = cx.df.typed_at(stage.from) else {
+        let Some(Command::From(from)) = cx.df.command(stage.from) else {
             continue;
         };
-        let mut places = vec![(&from.image.value, from.image.span.clone())];
-        places.extend(from.options.iter().filter_map(|f| f.value.as_ref().map(|v| (&v.value, v.span.clone()))));
+        let mut places = vec![(&from.image.text, from.image.span.clone())];
+        places.extend(from.platform.iter().map(|f| (&f.value, f.value_span.clone())));
         for (value, span) in places {
             for name in referenced_names(value, cx.df.escape) {
                 if !declared.contains(&name.as_str()) {

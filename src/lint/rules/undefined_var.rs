@@ -1,7 +1,7 @@
-use super::helpers::{closest, one_typo_apart};
 use super::{Rule, RuleMeta};
 use crate::lint::checker::Checker;
 use crate::model::{self, expand::referenced_names, AUTOMATIC_PLATFORM_ARGS, PREDEFINED_ARGS};
+use crate::suggest::{closest, one_typo_apart};
 use crate::syntax;
 
 pub static RULE: Rule = Rule {
@@ -32,7 +32,7 @@ fn always_defined(name: &str) -> bool {
 /// The words of an instruction BuildKit expands with its own lexer (the instructions that
 /// implement `SupportsSingleWordExpansion`, plus ARG defaults), and the names it defines
 /// afterwards, in order: (word, names defined once the word is expanded).
-fn expanded_words(ins: &syntax::Instruction<'_>, index: usize) -> Vec<(String, Vec<String>)> {
+fn expanded_words(ins: &syntax::Instruction, index: usize) -> Vec<(String, Vec<String>)> {
     match ins.keyword.as_str() {
         // Each default is expanded before its own name is defined.
         "ARG" => {

@@ -1,5 +1,6 @@
 use super::{Rule, RuleMeta};
 use crate::lint::checker::Checker;
+use crate::model::instruction::Command;
 
 pub static RULE: Rule = Rule {
     meta: RuleMeta {
@@ -25,14 +26,14 @@ fn is_absolute(path: &str) -> bool {
 fn check(cx: &Checker<'_, '_>) {
     for stage in &cx.model.stages {
         let mut has_absolute = false;
-        // BuildKit's view: judged after a heredoc the typed reader cannot follow, too.
-        for ins in cx.df.instructions[stage.instructions.clone()].iter().filter(|i| i.is("WORKDIR")) {
-            let Some(path) = ins.args.first() else { continue };
-            if is_absolute(path) {
+        for (index, command) in cx.df.commands_in(stage.instructions.clone()) {
+            let Command::Workdir(path) = command else { continue };
+            if is_absolute(&path.text) {
                 has_absolute = true;
             } else if !has_absolute {
+                let path = &path.text;
                 cx.report(
-                    ins.args_span.clone(),
+                    cx.df.instructions[index].args_span.clone(),
                     format!("WORKDIR `{path}` is relative to the base image's working directory"),
                 )
                 .help("use an absolute path, e.g. `WORKDIR /app`");

@@ -93,11 +93,7 @@ fn propose(cx: &Context<'_, '_>) -> Vec<Change> {
 
 /// The `chown`/`chmod` the RUN does when it does nothing else, each recursive on `dest`
 /// (paths relative to `workdir`), with a literal owner or an octal mode.
-fn settings_of(
-    script: &crate::model::run_script::RunScript<'_, '_>,
-    dest: &str,
-    workdir: &str,
-) -> Option<Vec<Setting>> {
+fn settings_of(script: &crate::model::run_script::RunScript<'_>, dest: &str, workdir: &str) -> Option<Vec<Setting>> {
     if !script.run.flags.is_empty() || script.parts.len() != 1 || script.parts[0].parsed.error.is_some() {
         return None;
     }

@@ -165,7 +165,7 @@ enum RunKind {
     RuntimePrep,
 }
 
-fn classify(cx: &Context<'_, '_>, script: &RunScript<'_, '_>, index: usize) -> Option<RunKind> {
+fn classify(cx: &Context<'_, '_>, script: &RunScript<'_>, index: usize) -> Option<RunKind> {
     if script.parts.iter().any(|p| p.parsed.error.is_some()) || script.run.flag("mount").is_some() {
         return None;
     }

@@ -10,7 +10,8 @@ use crate::rewrite::{Change, Context, Feature};
 
 pub const TRANSFORM: Transform = Transform {
     name: "package-hygiene",
-    summary: "apt lists removed, apk --no-cache, pip --no-cache-dir, package caches cleaned in the RUN that fills them.",
+    summary:
+        "apt lists removed, apk --no-cache, pip --no-cache-dir, package caches cleaned in the RUN that fills them.",
     saves: Saves::Bytes,
     propose: |cx| rule_fixes(cx, &["IMG202", "IMG203", "IMG204", "IMG205", "IMG210"]),
 };
