@@ -220,6 +220,7 @@ fn analyze(args: AnalyzeArgs) -> miette::Result<ExitCode> {
         dockerfile: None,
         built: None,
         packages: !args.skip_packages,
+        shipped: None,
     };
     // An engine's image is analyzed straight from the archive it saved (kept until the end).
     let mut _engine_dir = None;
@@ -244,6 +245,7 @@ fn analyze(args: AnalyzeArgs) -> miette::Result<ExitCode> {
         None => {
             let (result, store) = imgopt::commands::build::build(&args.build, Vec::new())?;
             options.built = Some(imgopt::commands::build::built_map(&args.build, &result)?);
+            options.shipped = Some(imgopt::commands::build::shipped_blobs(&args.build, &result, &store)?);
             options.base_layers = options.base_layers.or(Some(result.base_layers));
             format!("oci:{}:{}", store.root.display(), result.name)
         }

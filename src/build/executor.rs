@@ -41,6 +41,8 @@ pub struct BuildOptions {
     /// Names for the image in the store (`-t`).
     pub tags: Vec<String>,
     pub source_date_epoch: Option<i64>,
+    /// How layers are compressed when the image leaves the store (`-o oci:`/`oci-archive:`,
+    /// analyze); the store keeps the layers the build makes as plain tars.
     pub compression: LayerCompression,
     /// `-o`: where to write the image besides the store.
     pub output: Option<ImageRef>,
@@ -95,6 +97,24 @@ fn io_err(what: impl Into<String>) -> impl FnOnce(std::io::Error) -> BuildError 
 pub struct BuiltLayer {
     pub layer: CachedLayer,
     pub chain: Digest,
+}
+
+impl BuiltLayer {
+    /// The layer's blob in `store`, as an image writer takes it.
+    pub fn file(&self, store: &Store) -> LayerFile {
+        LayerFile {
+            path: store.blob_path(&self.layer.digest),
+            descriptor: Descriptor {
+                media_type: self.layer.media_type.clone(),
+                digest: self.layer.digest.clone(),
+                size: self.layer.size,
+                platform: None,
+                annotations: Default::default(),
+                other: Default::default(),
+            },
+            diff_id: self.layer.diff_id.clone(),
+        }
+    }
 }
 
 /// One step as it happened, for the report.
@@ -890,8 +910,9 @@ impl<'p> Builder<'p> {
         let lower_refs: Vec<&Path> = lower_dirs.iter().map(PathBuf::as_path).collect();
         let blob_tmp = tmp.path.join("blob");
         let mut out = std::fs::File::create(&blob_tmp).map_err(io_err(blob_tmp.display().to_string()))?;
+        // A plain tar: compressed only when the image leaves the store (Store::compressed_layer).
         let mut diff_opts = DiffOptions {
-            compression: self.opts.compression,
+            compression: LayerCompression::None,
             source_date_epoch: self.opts.source_date_epoch,
             ..DiffOptions::default()
         };
@@ -1026,22 +1047,7 @@ impl<'p> Builder<'p> {
         config.history = result.history.clone();
         let image = NewImage {
             config,
-            layers: result
-                .layers
-                .iter()
-                .map(|l| LayerFile {
-                    path: self.store.blob_path(&l.layer.digest),
-                    descriptor: Descriptor {
-                        media_type: l.layer.media_type.clone(),
-                        digest: l.layer.digest.clone(),
-                        size: l.layer.size,
-                        platform: None,
-                        annotations: Default::default(),
-                        other: Default::default(),
-                    },
-                    diff_id: l.layer.diff_id.clone(),
-                })
-                .collect(),
+            layers: result.layers.iter().map(|l| l.file(&self.store)).collect(),
             annotations: Default::default(),
         };
         let mut names: Vec<String> = self
@@ -1056,7 +1062,12 @@ impl<'p> Builder<'p> {
         // write_oci_layout takes the store's lock (a flock on the directory) itself.
         let written = crate::image::write::write_oci_layout(&self.store.root, &image, &names)?;
         if let Some(output) = &self.opts.output {
-            crate::image::write::write_image(output, &image, &self.opts.tags)?;
+            let out = match output {
+                // docker save's form holds plain tars whatever the blobs are.
+                ImageRef::DockerArchive { .. } => image,
+                _ => NewImage { layers: self.store.compressed_layers(&image.layers, self.opts.compression)?, ..image },
+            };
+            crate::image::write::write_image(output, &out, &self.opts.tags)?;
         }
         let _ = p;
         Ok(BuildResult {

@@ -33,7 +33,9 @@ pub struct BuildArgs {
     /// Also write the image here: oci:DIR[:TAG], oci-archive:FILE[:TAG] or docker-archive:FILE[:NAME:TAG].
     #[arg(short = 'o', long = "output", value_name = "DEST")]
     pub output: Option<String>,
-    /// How layers are stored: gzip (the default, what every tool reads), zstd, or none.
+    /// How layers are compressed when the image leaves the store (`-o oci:`, `-o oci-archive:`;
+    /// the sizes analyze reports): gzip (the default, what every tool reads), zstd, or none.
+    /// The store keeps the layers it builds uncompressed.
     #[arg(long, default_value = "gzip", value_parser = ["gzip", "zstd", "none"])]
     pub compression: String,
     /// Run every step again, ignoring the cache.
@@ -58,6 +60,15 @@ impl BuildArgs {
 
     pub fn context_dir(&self) -> PathBuf {
         self.context.clone().unwrap_or_else(|| PathBuf::from("."))
+    }
+
+    /// `--compression`.
+    pub fn compression(&self) -> LayerCompression {
+        match self.compression.as_str() {
+            "zstd" => LayerCompression::Zstd,
+            "none" => LayerCompression::None,
+            _ => LayerCompression::Gzip,
+        }
     }
 
     pub fn options(&self, tags: Vec<String>) -> Result<BuildOptions, String> {
@@ -102,11 +113,7 @@ impl BuildArgs {
             no_cache: self.no_cache,
             tags,
             source_date_epoch,
-            compression: match self.compression.as_str() {
-                "zstd" => LayerCompression::Zstd,
-                "none" => LayerCompression::None,
-                _ => LayerCompression::Gzip,
-            },
+            compression: self.compression(),
             output: self
                 .output
                 .as_deref()
@@ -295,6 +302,27 @@ pub fn built_map(
         result.target_stage,
         &result.origins,
     ))
+}
+
+/// The built image's layers as they leave the store (compressed as `--compression` says, once:
+/// the store keeps what it made), for analyze to report.
+pub fn shipped_blobs(
+    args: &BuildArgs,
+    result: &BuildResult,
+    store: &Store,
+) -> miette::Result<Vec<crate::analyze::ShippedBlob>> {
+    let stored: Vec<_> = result.layers.iter().map(|l| l.file(store)).collect();
+    let shipped = store
+        .compressed_layers(&stored, args.compression())
+        .map_err(|e| miette::miette!(code = "imgopt::store", "{e}"))?;
+    Ok(shipped
+        .into_iter()
+        .map(|l| crate::analyze::ShippedBlob {
+            compression: crate::image::Compression::of_media_type(&l.descriptor.media_type),
+            digest: l.descriptor.digest,
+            size: l.descriptor.size,
+        })
+        .collect())
 }
 
 /// What an engine build (`--builder docker|buildah`) left in the store.
