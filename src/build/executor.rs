@@ -180,6 +180,10 @@ pub struct Builder<'p> {
     rootless: bool,
     /// Files the build makes on the host (downloads, heredoc scripts), removed at the end.
     scratch_dir: std::sync::Mutex<Option<super::store::TempDir>>,
+    /// The `/etc/hosts` and `/etc/resolv.conf` every RUN gets, written once in `scratch_dir`.
+    network_files: std::sync::Mutex<Option<(PathBuf, Option<PathBuf>)>>,
+    /// Removes each step's work directories while the next step runs.
+    reaper: super::store::Reaper,
 }
 
 struct Parsed<'t> {
@@ -191,7 +195,15 @@ struct Parsed<'t> {
 impl<'p> Builder<'p> {
     pub fn new(store: Store, opts: BuildOptions, progress: &'p mut (dyn Progress + Send)) -> Self {
         let rootless = !nix::unistd::geteuid().is_root();
-        Builder { store, opts, progress: std::sync::Mutex::new(progress), rootless, scratch_dir: Default::default() }
+        Builder {
+            store,
+            opts,
+            progress: std::sync::Mutex::new(progress),
+            rootless,
+            scratch_dir: Default::default(),
+            network_files: Default::default(),
+            reaper: Default::default(),
+        }
     }
 
     fn progress(&self) -> std::sync::MutexGuard<'_, &'p mut (dyn Progress + Send)> {
@@ -861,17 +873,7 @@ impl<'p> Builder<'p> {
         for d in [&upper, &work, &merged] {
             std::fs::create_dir(d).map_err(io_err(d.display().to_string()))?;
         }
-        let hosts = tmp.path.join("hosts");
-        std::fs::write(&hosts, "127.0.0.1\tlocalhost buildkitsandbox\n::1\tlocalhost ip6-localhost ip6-loopback\n")
-            .map_err(io_err(hosts.display().to_string()))?;
-        let resolv = tmp.path.join("resolv.conf");
-        let resolv_file = match std::fs::read("/etc/resolv.conf") {
-            Ok(bytes) => {
-                std::fs::write(&resolv, bytes).map_err(io_err(resolv.display().to_string()))?;
-                Some(resolv)
-            }
-            Err(_) => None,
-        };
+        let (hosts, resolv_file) = self.network_files()?;
         let lowers: Vec<String> = result.layers.iter().rev().map(|l| Store::snapshot_name(&l.chain)).collect();
         let spec = Spec {
             store: self.store.root.clone(),
@@ -927,6 +929,7 @@ impl<'p> Builder<'p> {
             .map_err(|e| BuildError::Layer { message: format!("{what}: {e}") })?;
         drop(out);
         if written.empty {
+            self.reaper.remove(tmp);
             return Ok(CacheEntry { layer: None });
         }
         self.store.adopt_blob(&blob_tmp, &written.digest)?;
@@ -942,7 +945,31 @@ impl<'p> Builder<'p> {
         if !self.store.has_snapshot(&chain) {
             self.store.adopt_snapshot(&upper, &chain)?;
         }
+        self.reaper.remove(tmp);
         Ok(CacheEntry { layer: Some(layer) })
+    }
+
+    /// The hosts table and the copy of the host's `resolv.conf` every RUN gets (written once).
+    fn network_files(&self) -> Result<(PathBuf, Option<PathBuf>)> {
+        // Held while writing: a stage on another thread waits rather than rewrite the files
+        // under a running step.
+        let mut files = self.network_files.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(files) = &*files {
+            return Ok(files.clone());
+        }
+        let dir = self.scratch()?;
+        let hosts = dir.join("hosts");
+        std::fs::write(&hosts, "127.0.0.1\tlocalhost buildkitsandbox\n::1\tlocalhost ip6-localhost ip6-loopback\n")
+            .map_err(io_err(hosts.display().to_string()))?;
+        let resolv = dir.join("resolv.conf");
+        let resolv_file = match std::fs::read("/etc/resolv.conf") {
+            Ok(bytes) => {
+                std::fs::write(&resolv, bytes).map_err(io_err(resolv.display().to_string()))?;
+                Some(resolv)
+            }
+            Err(_) => None,
+        };
+        Ok(files.insert((hosts, resolv_file)).clone())
     }
 
     /// Makes sure the snapshot of `chain` exists, unpacking the layer's blob if it does not.

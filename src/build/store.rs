@@ -107,6 +107,51 @@ impl Drop for TempDir {
     }
 }
 
+/// Removes [`TempDir`]s on a thread of its own, so that a build's next step does not wait for
+/// the file system to free the last one's work directories (BuildKit's snapshotter leaves them
+/// to a later garbage collection; on a file system mounted with `discard` every freed block is
+/// a trim sent to the disk). Dropping the reaper waits until all are gone.
+pub struct Reaper {
+    tx: Option<std::sync::mpsc::Sender<TempDir>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Reaper {
+    pub fn new() -> Self {
+        let (tx, rx) = std::sync::mpsc::channel::<TempDir>();
+        // Each directory is removed, and its lock released, when the thread drops it.
+        let thread = std::thread::Builder::new().name("imgopt-reaper".into()).spawn(move || rx.iter().for_each(drop));
+        match thread {
+            Ok(thread) => Reaper { tx: Some(tx), thread: Some(thread) },
+            Err(_) => Reaper { tx: None, thread: None },
+        }
+    }
+
+    /// Removes `dir` soon (now, on this thread, if the reaper's thread could not start).
+    pub fn remove(&self, dir: TempDir) {
+        if let Some(tx) = &self.tx {
+            // A send fails only when the thread is gone: the directory comes back in the error,
+            // dropped (removed) here.
+            let _ = tx.send(dir);
+        }
+    }
+}
+
+impl Default for Reaper {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Drop for Reaper {
+    fn drop(&mut self) {
+        drop(self.tx.take());
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
 /// Removes a tree, including overlay work directories (mode 000 inside).
 pub fn remove_tree(path: &Path) {
     if std::fs::symlink_metadata(path).is_err() {
@@ -345,9 +390,13 @@ impl Store {
         }
     }
 
+    /// Records what a step made. Not synced to disk (one fsync per step is a cost BuildKit's
+    /// overlay steps do not pay either; nor are the step's snapshot and blob synced): after a
+    /// power loss an entry may be empty, which [`Store::cache_get`] takes for a miss.
     pub fn cache_put(&self, key: &str, entry: &CacheEntry) -> Result<()> {
         let path = self.root.join("cache").join(format!("{key}.json"));
-        self.write_atomic(&path, &serde_json::to_vec(entry).expect("cache entry serializes"))
+        let bytes = serde_json::to_vec(entry).expect("cache entry serializes");
+        io(&path, crate::fsio::replace_in(&self.root.join("tmp"), &path, &bytes))
     }
 
     /// A `RUN --mount=type=cache` directory (created on first use).
