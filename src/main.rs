@@ -189,7 +189,7 @@ fn build(args: BuildCmd) -> miette::Result<ExitCode> {
         println!("{}", built.written.manifest.digest);
         return Ok(ExitCode::SUCCESS);
     }
-    let (result, store) = imgopt::commands::build::build(&args.build, args.tags)?;
+    let (result, store, _) = imgopt::commands::build::build(&args.build, args.tags)?;
     let cached = result.steps.iter().filter(|s| s.cached).count();
     eprintln!(
         "built {} ({} layers, {} of them the base's; {} of {} steps cached) in {}",
@@ -243,8 +243,8 @@ fn analyze(args: AnalyzeArgs) -> miette::Result<ExitCode> {
             image.clone()
         }
         None => {
-            let (result, store) = imgopt::commands::build::build(&args.build, Vec::new())?;
-            options.built = Some(imgopt::commands::build::built_map(&args.build, &result)?);
+            let (result, store, dockerfile) = imgopt::commands::build::build(&args.build, Vec::new())?;
+            options.built = Some(imgopt::commands::build::built_map(&dockerfile, &result)?);
             options.shipped = Some(imgopt::commands::build::shipped_blobs(&args.build, &result, &store)?);
             options.base_layers = options.base_layers.or(Some(result.base_layers));
             format!("oci:{}:{}", store.root.display(), result.name)

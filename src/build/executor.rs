@@ -21,6 +21,7 @@ use crate::context::{Dockerignore, IgnoreFile};
 use crate::image::spec::{self, Descriptor, Digest, History, ImageConfig, Platform, RootFs};
 use crate::image::write::{LayerFile, NewImage};
 use crate::image::{Image, ImageError, ImageRef, OpenOptions};
+use crate::model::document::Document;
 use crate::model::expand::Vars;
 use crate::model::instruction::{Command, CommandLine, MountKind, Network};
 use crate::model::state::{Effect, FoldInputs, StageState};
@@ -186,9 +187,9 @@ pub struct Builder<'p> {
     reaper: super::store::Reaper,
 }
 
-struct Parsed<'t> {
-    df: syntax::Dockerfile<'t>,
-    model: Model,
+struct Parsed<'d, 't> {
+    df: &'d syntax::Dockerfile<'t>,
+    model: &'d Model,
     commands: Vec<Command>,
 }
 
@@ -210,17 +211,17 @@ impl<'p> Builder<'p> {
         self.progress.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Reads, checks and builds the Dockerfile; the image is named in the store.
-    pub fn build(&self, text: &str) -> Result<BuildResult> {
-        let df = syntax::parse(text).map_err(|e| at(e.message, &e.span))?;
-        let model = Model::build(&df);
-        let commands = df
+    /// Builds the Dockerfile (as [`crate::model::document::Source::document`] loads it); the
+    /// image is named in the store.
+    pub fn build(&self, doc: &Document<'_>) -> Result<BuildResult> {
+        let commands = doc
+            .syntax
             .instructions
             .iter()
-            .map(|i| Command::parse(i, text))
+            .map(|i| Command::parse(i, doc.syntax.text))
             .collect::<std::result::Result<Vec<_>, _>>()
             .map_err(|e| at(e.message, &e.span))?;
-        let parsed = Parsed { df, model, commands };
+        let parsed = Parsed { df: &doc.syntax, model: &doc.model, commands };
         if parsed.model.stages.is_empty() {
             return Err(at("the Dockerfile has no FROM", &(0..0)));
         }
@@ -272,7 +273,7 @@ impl<'p> Builder<'p> {
         self.finish(&parsed, target, result, steps)
     }
 
-    fn fold_inputs(&self, p: &Parsed<'_>) -> FoldInputs {
+    fn fold_inputs(&self, p: &Parsed<'_, '_>) -> FoldInputs {
         let mut inputs = FoldInputs::new(p.df.escape);
         let mut meta = Vars::new();
         let platform = Platform::host();
@@ -305,7 +306,7 @@ impl<'p> Builder<'p> {
 
     fn build_stage(
         &self,
-        p: &Parsed<'_>,
+        p: &Parsed<'_, '_>,
         index: usize,
         inputs: &FoldInputs,
         done: &HashMap<usize, StageResult>,
@@ -359,7 +360,7 @@ impl<'p> Builder<'p> {
     #[allow(clippy::too_many_arguments)]
     fn run_onbuild(
         &self,
-        p: &Parsed<'_>,
+        p: &Parsed<'_, '_>,
         stage: usize,
         first: usize,
         inputs: &FoldInputs,
@@ -382,7 +383,7 @@ impl<'p> Builder<'p> {
     #[allow(clippy::too_many_arguments)]
     fn step(
         &self,
-        p: &Parsed<'_>,
+        p: &Parsed<'_, '_>,
         stage: usize,
         i: usize,
         cmd: &Command,
@@ -464,7 +465,7 @@ impl<'p> Builder<'p> {
     #[allow(clippy::too_many_arguments)]
     fn plan(
         &self,
-        p: &Parsed<'_>,
+        p: &Parsed<'_, '_>,
         cmd: &Command,
         before: &StageState,
         after: &StageState,
@@ -633,7 +634,7 @@ impl<'p> Builder<'p> {
     #[allow(clippy::too_many_arguments)]
     fn bind_source(
         &self,
-        p: &Parsed<'_>,
+        p: &Parsed<'_, '_>,
         from: Option<&str>,
         source: &str,
         state: &StageState,
@@ -674,7 +675,7 @@ impl<'p> Builder<'p> {
     /// The file system a `--from` names: an earlier stage, or an image.
     fn stage_or_image_view(
         &self,
-        p: &Parsed<'_>,
+        p: &Parsed<'_, '_>,
         name: &str,
         state: &StageState,
         done: &HashMap<usize, StageResult>,
@@ -697,7 +698,7 @@ impl<'p> Builder<'p> {
     #[allow(clippy::too_many_arguments)]
     fn plan_copy(
         &self,
-        p: &Parsed<'_>,
+        p: &Parsed<'_, '_>,
         copy: &crate::model::instruction::Copy,
         state: &StageState,
         inst: &syntax::Instruction,
@@ -1048,7 +1049,7 @@ impl<'p> Builder<'p> {
 
     fn finish(
         &self,
-        p: &Parsed<'_>,
+        p: &Parsed<'_, '_>,
         target: usize,
         result: StageResult,
         steps: Vec<StepReport>,
@@ -1144,7 +1145,7 @@ pub fn unpack_image(store: &Store, image: &Image) -> Result<()> {
 }
 
 /// The stages stage `s` uses: its base, and those its `COPY --from` and `RUN --mount=from` name.
-fn stage_deps(p: &Parsed<'_>, s: usize) -> Vec<usize> {
+fn stage_deps(p: &Parsed<'_, '_>, s: usize) -> Vec<usize> {
     let stage = &p.model.stages[s];
     let mut deps: Vec<usize> = stage.base_stage.into_iter().collect();
     for i in stage.instructions.clone() {
@@ -1164,7 +1165,7 @@ fn names_used(command: &Command) -> Vec<String> {
 
 /// The stages building `target` needs, in order: its base chain, and the stages its
 /// `COPY --from` and `RUN --mount=from` name.
-fn needed_stages(p: &Parsed<'_>, target: usize) -> Vec<usize> {
+fn needed_stages(p: &Parsed<'_, '_>, target: usize) -> Vec<usize> {
     let mut need = vec![false; p.model.stages.len()];
     let mut todo = vec![target];
     while let Some(s) = todo.pop() {

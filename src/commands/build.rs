@@ -234,12 +234,14 @@ impl Drop for LiveProgress {
     }
 }
 
-/// Builds; on failure a miette report with the Dockerfile span.
-pub fn build(args: &BuildArgs, tags: Vec<String>) -> miette::Result<(BuildResult, Store)> {
+/// Builds; on failure a miette report with the Dockerfile span. Returns the Dockerfile as it
+/// was read for the build, too (analyze maps the layers to it).
+pub fn build(args: &BuildArgs, tags: Vec<String>) -> miette::Result<(BuildResult, Store, Source)> {
     let options = args.options(tags).map_err(|m| miette::miette!(code = "imgopt::build", "{m}"))?;
     let path = options.dockerfile.clone();
     let source = Source::decode(&path.display().to_string(), &read_dockerfile(&path)?)?;
     let text = source.text();
+    let doc = source.document()?;
     let store = Store::open_default().map_err(|e| miette::miette!(code = "imgopt::store", "{e}"))?;
     let live = std::io::stderr().is_terminal() && std::env::var_os("CI").is_none();
     let mut plain = PlainProgress { show_output: true };
@@ -256,8 +258,11 @@ pub fn build(args: &BuildArgs, tags: Vec<String>) -> miette::Result<(BuildResult
         .builds_lock(false, || eprintln!("waiting for `imgopt prune` to finish…"))
         .map_err(|e| miette::miette!(code = "imgopt::store", "{e}"))?;
     let builder = Builder::new(store.clone(), options, progress);
-    match builder.build(text) {
-        Ok(result) => Ok((result, store)),
+    match builder.build(&doc) {
+        Ok(result) => {
+            drop(doc);
+            Ok((result, store, source))
+        }
         Err(e) => Err(report(&e, &path, text)),
     }
 }
@@ -287,21 +292,14 @@ fn report(e: &BuildError, path: &Path, text: &str) -> miette::Report {
     miette::Report::new(diag)
 }
 
-/// The layer → line map of an image this build made (read again from the Dockerfile it built).
+/// The layer → line map of an image this build made from `source` (the Dockerfile [`build`]
+/// read).
 pub fn built_map(
-    args: &BuildArgs,
+    source: &Source,
     result: &BuildResult,
 ) -> miette::Result<crate::analyze::dockerfile_map::DockerfileMap> {
-    let path = args.dockerfile();
-    let source = Source::decode(&path.display().to_string(), &read_dockerfile(&path)?)?;
     let df = source.document()?;
-    Ok(crate::analyze::dockerfile_map::built_map(
-        &path.display().to_string(),
-        &df,
-        &df.model,
-        result.target_stage,
-        &result.origins,
-    ))
+    Ok(crate::analyze::dockerfile_map::built_map(&source.name, &df, &df.model, result.target_stage, &result.origins))
 }
 
 /// The built image's layers as they leave the store (compressed as `--compression` says, once:
