@@ -245,11 +245,16 @@ fn analyze(args: AnalyzeArgs) -> miette::Result<ExitCode> {
         None => {
             let (result, store, dockerfile) = imgopt::commands::build::build(&args.build, Vec::new())?;
             options.built = Some(imgopt::commands::build::built_map(&dockerfile, &result)?);
-            options.shipped = Some(imgopt::commands::build::shipped_blobs(&args.build, &result, &store)?);
             options.base_layers = options.base_layers.or(Some(result.base_layers));
             format!("oci:{}:{}", store.root.display(), result.name)
         }
     };
+    // An image of imgopt's store (the one just built, or one named with --image) is reported
+    // with its layers as the store ships them: compressed.
+    let shipped_as_stored = |reference: &str| {
+        imgopt::commands::build::shipped_blobs(reference, args.build.compression(), options.platform.as_ref())
+    };
+    options.shipped = shipped_as_stored(&reference)?;
     let mut gates = Gates {
         max_wasted_bytes: args.max_wasted_bytes,
         max_wasted_ratio: args.max_wasted_ratio,
@@ -274,6 +279,7 @@ fn analyze(args: AnalyzeArgs) -> miette::Result<ExitCode> {
             },
             built: None,
             base_layers: None,
+            shipped: shipped_as_stored(before)?,
             ..options.clone()
         };
         let before = analyze_reference(before, &before_options)?;

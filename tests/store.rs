@@ -474,6 +474,19 @@ fn analyze_reports_compressed_sizes_of_a_store_with_plain_layers() {
         compressed_total += compressed;
     }
     assert_eq!(gz["totals"]["compressed_bytes"].as_u64(), Some(compressed_total));
+    // The image in the store, named with --image, is reported the same way, and compared with
+    // itself nothing moves (both sides are counted compressed).
+    let built = names(&env.images()).into_iter().find(|n| n.starts_with("imgopt.local/")).expect("the built image");
+    let stored = format!("oci:{}:{built}", env.store().display());
+    let by_name: serde_json::Value =
+        serde_json::from_str(&env.ok(&["analyze", "--format", "json", "--skip-packages", "--image", &stored])).unwrap();
+    assert_eq!(by_name["totals"]["compressed_bytes"], gz["totals"]["compressed_bytes"]);
+    assert_eq!(by_name["layers"][1]["digest"], layers[1]["digest"]);
+    let compared: serde_json::Value =
+        serde_json::from_str(&env.ok(&["analyze", "--format", "json", "--image", &stored, "--compare", &stored]))
+            .unwrap();
+    assert_eq!(compared["totals"]["compressed_bytes"]["difference"], 0, "{compared}");
+    assert_eq!(compared["totals"]["compressed_bytes"]["after"], gz["totals"]["compressed_bytes"], "{compared}");
     // The layer the build made is the same either way; only its shipped form changes.
     let zst = report(&["--compression", "zstd"]);
     assert!(zst["layers"].as_array().unwrap().iter().all(|l| l["compression"] == "zstd"), "{zst}");

@@ -302,25 +302,55 @@ pub fn built_map(
     Ok(crate::analyze::dockerfile_map::built_map(&source.name, &df, &df.model, result.target_stage, &result.origins))
 }
 
-/// The built image's layers as they leave the store (compressed as `--compression` says, once:
-/// the store keeps what it made), for analyze to report.
+/// The layers of `reference` as imgopt's store ships them, when it names an image of that store
+/// (`oci:STORE:NAME`, the store `IMGOPT_STORE` or the default names): the store keeps the layers
+/// it builds as plain tars, and analyze reports what an `-o oci:` export or a push carries,
+/// compressed as `--compression` says (once: the store keeps the compressed blobs). None for
+/// any other reference, whose blobs are reported as they are.
 pub fn shipped_blobs(
-    args: &BuildArgs,
-    result: &BuildResult,
-    store: &Store,
-) -> miette::Result<Vec<crate::analyze::ShippedBlob>> {
-    let stored: Vec<_> = result.layers.iter().map(|l| l.file(store)).collect();
-    let shipped = store
-        .compressed_layers(&stored, args.compression())
-        .map_err(|e| miette::miette!(code = "imgopt::store", "{e}"))?;
-    Ok(shipped
-        .into_iter()
-        .map(|l| crate::analyze::ShippedBlob {
-            compression: crate::image::Compression::of_media_type(&l.descriptor.media_type),
-            digest: l.descriptor.digest,
-            size: l.descriptor.size,
-        })
-        .collect())
+    reference: &str,
+    compression: LayerCompression,
+    platform: Option<&crate::image::Platform>,
+) -> miette::Result<Option<Vec<crate::analyze::ShippedBlob>>> {
+    let store_error = |e: crate::build::store::StoreError| miette::miette!(code = "imgopt::store", "{e}");
+    let Ok(crate::image::ImageRef::OciDir { dir, tag }) = crate::image::ImageRef::parse(reference) else {
+        return Ok(None);
+    };
+    let Ok(root) = Store::default_root() else { return Ok(None) };
+    match (dir.canonicalize(), root.canonicalize()) {
+        (Ok(dir), Ok(root)) if dir == root => {}
+        _ => return Ok(None),
+    }
+    let store = Store::open(&root).map_err(store_error)?;
+    let options = crate::image::OpenOptions { platform: platform.cloned() };
+    let image = crate::image::Image::open(&crate::image::ImageRef::OciDir { dir, tag }, &options)?;
+    let mut stored = Vec::with_capacity(image.layers.len());
+    for layer in &image.layers {
+        let Some(digest) = &layer.digest else { return Ok(None) };
+        stored.push(crate::image::write::LayerFile {
+            path: store.blob_path(digest),
+            descriptor: crate::image::spec::Descriptor {
+                media_type: layer.media_type.clone().unwrap_or_default(),
+                digest: digest.clone(),
+                size: layer.size,
+                platform: None,
+                annotations: Default::default(),
+                other: Default::default(),
+            },
+            diff_id: layer.diff_id.clone(),
+        });
+    }
+    let shipped = store.compressed_layers(&stored, compression).map_err(store_error)?;
+    Ok(Some(
+        shipped
+            .into_iter()
+            .map(|l| crate::analyze::ShippedBlob {
+                compression: crate::image::Compression::of_media_type(&l.descriptor.media_type),
+                digest: l.descriptor.digest,
+                size: l.descriptor.size,
+            })
+            .collect(),
+    ))
 }
 
 /// What an engine build (`--builder docker|buildah`) left in the store.
