@@ -156,6 +156,18 @@ pub fn write_atomic_in(dir: &Path, path: &Path, bytes: &[u8]) -> io::Result<()> 
     write_atomic_via(TempFile::in_dir(dir, path), path, bytes)
 }
 
+/// [`write_atomic_in`] without the fsyncs: a reader (or a process killed half way) still sees
+/// the old content or the new, never a mix, but a power loss may leave the file empty or gone.
+/// For what is only worth its cost when it survives a crash of the process: a build cache
+/// entry, which a reader that cannot parse it treats as missing.
+pub fn replace_in(dir: &Path, path: &Path, bytes: &[u8]) -> io::Result<()> {
+    let temp = TempFile::in_dir(dir, path);
+    let mut file = fs::OpenOptions::new().write(true).create_new(true).mode(0o644).open(&temp.path)?;
+    file.write_all(bytes)?;
+    drop(file);
+    temp.commit(path)
+}
+
 fn write_atomic_via(temp: TempFile, path: &Path, bytes: &[u8]) -> io::Result<()> {
     // The new file keeps the old one's permission bits (an executable script stays executable).
     let mode = fs::metadata(path).ok().filter(|m| m.is_file()).map(|m| m.permissions().mode() & 0o7777);

@@ -191,7 +191,7 @@ fn build(args: BuildCmd) -> miette::Result<ExitCode> {
         println!("{}", built.written.manifest.digest);
         return Ok(ExitCode::SUCCESS);
     }
-    let (result, store) = imgopt::commands::build::build(&args.build, args.tags)?;
+    let (result, store, _) = imgopt::commands::build::build(&args.build, args.tags)?;
     let cached = result.steps.iter().filter(|s| s.cached).count();
     eprintln!(
         "built {} ({} layers, {} of them the base's; {} of {} steps cached) in {}",
@@ -222,6 +222,7 @@ fn analyze(args: AnalyzeArgs) -> miette::Result<ExitCode> {
         dockerfile: None,
         built: None,
         packages: !args.skip_packages,
+        shipped: None,
     };
     // An engine's image is analyzed straight from the archive it saved (kept until the end).
     let mut _engine_dir = None;
@@ -244,12 +245,18 @@ fn analyze(args: AnalyzeArgs) -> miette::Result<ExitCode> {
             image.clone()
         }
         None => {
-            let (result, store) = imgopt::commands::build::build(&args.build, Vec::new())?;
-            options.built = Some(imgopt::commands::build::built_map(&args.build, &result)?);
+            let (result, store, dockerfile) = imgopt::commands::build::build(&args.build, Vec::new())?;
+            options.built = Some(imgopt::commands::build::built_map(&dockerfile, &result)?);
             options.base_layers = options.base_layers.or(Some(result.base_layers));
             format!("oci:{}:{}", store.root.display(), result.name)
         }
     };
+    // An image of imgopt's store (the one just built, or one named with --image) is reported
+    // with its layers as the store ships them: compressed.
+    let shipped_as_stored = |reference: &str| {
+        imgopt::commands::build::shipped_blobs(reference, args.build.compression(), options.platform.as_ref())
+    };
+    options.shipped = shipped_as_stored(&reference)?;
     let mut gates = Gates {
         max_wasted_bytes: args.max_wasted_bytes,
         max_wasted_ratio: args.max_wasted_ratio,
@@ -274,6 +281,7 @@ fn analyze(args: AnalyzeArgs) -> miette::Result<ExitCode> {
             },
             built: None,
             base_layers: None,
+            shipped: shipped_as_stored(before)?,
             ..options.clone()
         };
         let before = analyze_reference(before, &before_options)?;

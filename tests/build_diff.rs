@@ -12,7 +12,7 @@ use std::os::unix::fs::{symlink, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime};
 
-use imgopt::build::diff::{write_layer, DiffError, DiffOptions, IdMap, LayerCompression, WrittenLayer};
+use imgopt::build::diff::{compress_tar, write_layer, DiffError, DiffOptions, IdMap, LayerCompression, WrittenLayer};
 use imgopt::image::layer::{read_layer, LayerOrigin, Verify};
 use imgopt::image::{Change, Digest, EntryKind};
 use nix::mount::{mount, umount, MsFlags};
@@ -171,6 +171,16 @@ fn layer(upper: &Path, lowers: &[&Path], opts: &DiffOptions) -> (WrittenLayer, V
     assert_eq!(written.size, blob.len() as u64, "size counts the blob bytes");
     assert_eq!(written.digest, sha256(&blob), "digest is the blob's sha256");
     (written, blob)
+}
+
+/// Reads at most `.1` bytes at a time.
+struct Pieces<'a>(&'a [u8], usize);
+
+impl Read for Pieces<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = buf.len().min(self.1);
+        self.0.read(&mut buf[..n])
+    }
 }
 
 fn find<'a>(list: &'a [Entry], path: &str) -> &'a Entry {
@@ -357,6 +367,17 @@ fn an_upper_directory_becomes_the_layer_buildkit_would_write() {
     assert_eq!(zstd::decode_all(&zst_blob[..]).expect("zstd blob"), tar_bytes);
     assert_eq!(zst.diff_id, written.diff_id);
     assert_eq!(zst.media_type, "application/vnd.oci.image.layer.v1.tar+zstd");
+
+    // The builder keeps the plain tar and compresses it when the image leaves its store: the
+    // blob is byte for byte the one compressing at once makes.
+    for (compression, at_once, expected) in
+        [(LayerCompression::Gzip, &blob, &written), (LayerCompression::Zstd, &zst_blob, &zst)]
+    {
+        let mut later = Vec::new();
+        let (digest, size) = compress_tar(&mut &plain_blob[..], &mut later, compression).expect("compress_tar");
+        assert!(later == *at_once, "{compression:?}: compressing later gives other bytes");
+        assert_eq!((digest, size), (expected.digest.clone(), expected.size));
+    }
 }
 
 #[test]
@@ -376,6 +397,13 @@ fn a_big_file_deleted_in_a_later_layer_leaves_only_a_whiteout_and_no_change_is_e
     let (one, one_blob) = layer(&first, &[&base], &DiffOptions::default());
     assert_eq!(one.content_bytes, 20 << 20);
     assert_eq!(sha256(&gunzip(&one_blob)), one.diff_id);
+    // Compressed later from the plain tar, read in pieces of another size than the walker's
+    // chunks: the same blob (gzip's output does not depend on how its input was cut).
+    let mut later = Vec::new();
+    let tar = gunzip(&one_blob);
+    let (digest, _) = compress_tar(&mut Pieces(&tar[..], 77_777), &mut later, LayerCompression::Gzip).unwrap();
+    assert!(later == one_blob, "compressing later gives other bytes");
+    assert_eq!(digest, one.digest);
 
     let second = root.join("layer2");
     through_overlay(&root, &[&first, &base], &second, "", |m| {

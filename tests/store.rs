@@ -311,3 +311,189 @@ fn prune_waits_for_a_running_build() {
     let image = env.open(&name);
     image.read_layer(image.layers.len() - 1, true).expect("its last layer is there and verifies");
 }
+
+/// The `dist/` records of a store: (file name, the compressed blob's descriptor).
+fn dist_records(store: &Path) -> Vec<(String, imgopt::image::spec::Descriptor)> {
+    let mut records: Vec<_> = std::fs::read_dir(store.join("dist"))
+        .unwrap()
+        .map(|e| {
+            let path = e.unwrap().path();
+            let descriptor = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+            (path.file_name().unwrap().to_string_lossy().into_owned(), descriptor)
+        })
+        .collect();
+    records.sort_by(|a, b| a.0.cmp(&b.0));
+    records
+}
+
+fn inode(path: &Path) -> u64 {
+    std::os::unix::fs::MetadataExt::ino(&std::fs::metadata(path).unwrap())
+}
+
+#[test]
+fn the_store_keeps_plain_layers_and_exports_compress_them_once() {
+    use imgopt::image::spec::{MEDIA_OCI_LAYER_GZIP, MEDIA_OCI_LAYER_TAR};
+    let Some(env) = Env::new("compress") else { return };
+    let (_, oci, _) = common::busybox_archives(&env.dir.join("base"), "imgopt-test/bb:1").unwrap();
+    env.ok(&["load", &format!("docker-archive:{}", env.docker_archive().display())]);
+    env.ok(&["load", &format!("oci-archive:{}", oci.display()), "-t", "bb-gz"]);
+    let dockerfile = "RUN head -c 400000 /bin/busybox > /big && echo hi > /small\n";
+    let ctx = env.context("plain", &format!("FROM imgopt-test/bb:1\n{dockerfile}"));
+    env.build(&ctx, "plain");
+    // In the store: every layer a plain tar, its blob digest its diff_id.
+    let stored = env.open("docker.io/library/plain:latest");
+    for l in &stored.layers {
+        assert_eq!(l.media_type.as_deref(), Some(MEDIA_OCI_LAYER_TAR));
+        assert_eq!(l.digest.as_ref(), Some(&l.diff_id));
+    }
+    assert!(dist_records(&env.store()).is_empty(), "a build alone compresses nothing");
+
+    // -o oci: (the build is cached): every layer gzip, every digest verifies, the config is the
+    // store's (the same image ID).
+    let out = env.dir.join("out");
+    let export = |dest: &str| {
+        let run = env.run(&["build", "-t", "plain", "-o", dest, ctx.to_str().unwrap()]);
+        assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    };
+    export(&format!("oci:{}:v1", out.join("oci").display()));
+    let exported =
+        Image::open(&ImageRef::OciDir { dir: out.join("oci"), tag: Some("v1".into()) }, &OpenOptions::default())
+            .unwrap();
+    exported.verify_config().unwrap();
+    assert_eq!(exported.config_digest, stored.config_digest);
+    assert_eq!(exported.layers.len(), 2);
+    for (i, l) in exported.layers.iter().enumerate() {
+        assert_eq!(l.media_type.as_deref(), Some(MEDIA_OCI_LAYER_GZIP), "layer {i}");
+        assert_eq!(l.diff_id, stored.layers[i].diff_id);
+        assert!(l.size < stored.layers[i].size, "layer {i}: {} compressed, {} plain", l.size, stored.layers[i].size);
+        let read = exported.read_layer(i, true).expect("the exported layer verifies");
+        assert_eq!(read.compression, imgopt::image::Compression::Gzip);
+    }
+    // Other tools check the digests too: skopeo copies the layout (verifying every blob).
+    if Command::new("skopeo").arg("--version").output().is_ok_and(|o| o.status.success()) {
+        let copied = out.join("copied");
+        let oci_ref = format!("oci:{}:v1", out.join("oci").display());
+        let copy = Command::new("skopeo")
+            .args(["copy", "--quiet", &oci_ref, &format!("dir:{}", copied.display())])
+            .output()
+            .unwrap();
+        assert!(copy.status.success(), "skopeo copy: {}", String::from_utf8_lossy(&copy.stderr));
+        let inspect = Command::new("skopeo").args(["inspect", "--raw", &oci_ref]).output().unwrap();
+        assert!(inspect.status.success(), "skopeo inspect: {}", String::from_utf8_lossy(&inspect.stderr));
+        let json: serde_json::Value = serde_json::from_slice(&inspect.stdout).unwrap();
+        let mime: Vec<&str> =
+            json["layers"].as_array().unwrap().iter().filter_map(|l| l["mediaType"].as_str()).collect();
+        assert_eq!(mime, [MEDIA_OCI_LAYER_GZIP; 2], "{json}");
+        // The copy holds the same gzip blobs.
+        for l in &exported.layers {
+            let copied_blob = std::fs::read(copied.join(l.digest.as_ref().unwrap().hex())).unwrap();
+            assert_eq!(imgopt::image::Digest::sha256_of(&copied_blob), *l.digest.as_ref().unwrap());
+        }
+    } else {
+        eprintln!("(skopeo missing: its check is skipped)");
+    }
+
+    // Made once: a record per layer, and a second export (oci-archive:) reuses the blobs.
+    let records = dist_records(&env.store());
+    assert_eq!(records.len(), 2, "{records:?}");
+    for l in &exported.layers {
+        let name = format!("{}.gzip", l.diff_id.hex());
+        let record = records.iter().find(|r| r.0 == name).unwrap_or_else(|| panic!("no record {name}: {records:?}"));
+        assert_eq!(Some(&record.1.digest), l.digest.as_ref());
+    }
+    let blobs: Vec<PathBuf> = records.iter().map(|(_, d)| env.store().join(d.digest.blob_path())).collect();
+    let inodes: Vec<u64> = blobs.iter().map(|b| inode(b)).collect();
+    export(&format!("oci-archive:{}", out.join("image.tar").display()));
+    let archived =
+        Image::open(&ImageRef::OciArchive { file: out.join("image.tar"), tag: None }, &OpenOptions::default()).unwrap();
+    let digests = |i: &Image| i.layers.iter().map(|l| l.digest.clone()).collect::<Vec<_>>();
+    assert_eq!(digests(&archived), digests(&exported));
+    assert_eq!(blobs.iter().map(|b| inode(b)).collect::<Vec<_>>(), inodes, "the compressed blobs were made again");
+    // docker-archive: holds plain tars, compresses nothing.
+    export(&format!("docker-archive:{}", out.join("docker.tar").display()));
+    assert_eq!(dist_records(&env.store()).len(), 2);
+
+    // A layer that came compressed leaves as it came.
+    let gz_ctx = env.context("on-gz", &format!("FROM bb-gz\n{dockerfile}"));
+    env.build(&gz_ctx, "on-gz");
+    let loaded_gz = env.open("docker.io/library/bb-gz:latest");
+    let run = env.run(&[
+        "build",
+        "-t",
+        "on-gz",
+        "-o",
+        &format!("oci:{}:v2", out.join("oci").display()),
+        gz_ctx.to_str().unwrap(),
+    ]);
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    let on_gz =
+        Image::open(&ImageRef::OciDir { dir: out.join("oci"), tag: Some("v2".into()) }, &OpenOptions::default())
+            .unwrap();
+    assert_eq!(on_gz.layers[0].digest, loaded_gz.layers[0].digest);
+
+    // prune keeps the compressed blobs of named images; without the names they go, records too.
+    // (What goes now is the configs and manifests the rebuilds above replaced.)
+    let kept = env.prune(&[]);
+    assert!(blobs.iter().all(|b| b.is_file()), "{kept}");
+    assert_eq!(dist_records(&env.store()).len(), 2, "{kept}");
+    env.ok(&["rmi", "plain", "on-gz", "imgopt-test/bb:1", "bb-gz"]);
+    let freed = env.prune(&[]);
+    assert!(blobs.iter().all(|b| !b.exists()), "{freed}");
+    assert!(dist_records(&env.store()).is_empty(), "{freed}");
+    assert!(std::fs::read_dir(env.store().join("blobs/sha256")).unwrap().next().is_none(), "{freed}");
+}
+
+#[test]
+fn analyze_reports_compressed_sizes_of_a_store_with_plain_layers() {
+    let Some(env) = Env::new("analyze-sizes") else { return };
+    env.ok(&["load", &format!("docker-archive:{}", env.docker_archive().display())]);
+    let ctx = env.context("sizes", "FROM imgopt-test/bb:1\nRUN head -c 400000 /bin/busybox > /big\n");
+    let report = |extra: &[&str]| -> serde_json::Value {
+        let mut args = vec!["analyze", "--format", "json", "--skip-packages"];
+        args.extend_from_slice(extra);
+        args.push(ctx.to_str().unwrap());
+        serde_json::from_str(&env.ok(&args)).expect("analyze --format json is JSON")
+    };
+    let gz = report(&[]);
+    let layers = gz["layers"].as_array().unwrap();
+    assert_eq!(layers.len(), 2);
+    let mut compressed_total = 0;
+    for l in layers {
+        assert_eq!(l["compression"], "gzip", "{l}");
+        let (compressed, plain) = (l["compressed_bytes"].as_u64().unwrap(), l["uncompressed_bytes"].as_u64().unwrap());
+        assert!(compressed < plain, "{l}");
+        assert_ne!(l["digest"], l["diff_id"], "{l}");
+        // The digest reported is the compressed blob's, kept in the store, of that size.
+        let digest = imgopt::image::Digest::parse(l["digest"].as_str().unwrap()).unwrap();
+        let blob = std::fs::read(env.store().join(digest.blob_path())).unwrap();
+        assert_eq!(blob.len() as u64, compressed);
+        assert_eq!(imgopt::image::Digest::sha256_of(&blob), digest);
+        // And the store holds the plain tar under the diff_id.
+        let diff_id = imgopt::image::Digest::parse(l["diff_id"].as_str().unwrap()).unwrap();
+        assert_eq!(std::fs::metadata(env.store().join(diff_id.blob_path())).unwrap().len(), plain);
+        compressed_total += compressed;
+    }
+    assert_eq!(gz["totals"]["compressed_bytes"].as_u64(), Some(compressed_total));
+    // The image in the store, named with --image, is reported the same way, and compared with
+    // itself nothing moves (both sides are counted compressed).
+    let built = names(&env.images()).into_iter().find(|n| n.starts_with("imgopt.local/")).expect("the built image");
+    let stored = format!("oci:{}:{built}", env.store().display());
+    let by_name: serde_json::Value =
+        serde_json::from_str(&env.ok(&["analyze", "--format", "json", "--skip-packages", "--image", &stored])).unwrap();
+    assert_eq!(by_name["totals"]["compressed_bytes"], gz["totals"]["compressed_bytes"]);
+    assert_eq!(by_name["layers"][1]["digest"], layers[1]["digest"]);
+    let compared: serde_json::Value =
+        serde_json::from_str(&env.ok(&["analyze", "--format", "json", "--image", &stored, "--compare", &stored]))
+            .unwrap();
+    assert_eq!(compared["totals"]["compressed_bytes"]["difference"], 0, "{compared}");
+    assert_eq!(compared["totals"]["compressed_bytes"]["after"], gz["totals"]["compressed_bytes"], "{compared}");
+    // The layer the build made is the same either way; only its shipped form changes.
+    let zst = report(&["--compression", "zstd"]);
+    assert!(zst["layers"].as_array().unwrap().iter().all(|l| l["compression"] == "zstd"), "{zst}");
+    assert_eq!(zst["layers"][1]["diff_id"], layers[1]["diff_id"]);
+    let none = report(&["--compression", "none"]);
+    for l in none["layers"].as_array().unwrap() {
+        assert_eq!(l["compression"], "none", "{l}");
+        assert_eq!(l["compressed_bytes"], l["uncompressed_bytes"], "{l}");
+    }
+}

@@ -55,6 +55,18 @@ pub struct AnalyzeOptions {
     pub built: Option<DockerfileMap>,
     /// Read the package databases and charge each package with its bytes ([`packages`]).
     pub packages: bool,
+    /// The layers' blobs as the image leaves imgopt's store, which keeps the layers it builds
+    /// as plain tars and compresses them on the way out: reported (digest, compression,
+    /// compressed bytes) instead of the blobs read. One per layer, else ignored.
+    pub shipped: Option<Vec<ShippedBlob>>,
+}
+
+/// A layer's blob as it would be pushed or exported.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ShippedBlob {
+    pub digest: crate::image::spec::Digest,
+    pub compression: Compression,
+    pub size: u64,
 }
 
 impl Default for AnalyzeOptions {
@@ -67,6 +79,7 @@ impl Default for AnalyzeOptions {
             dockerfile: None,
             built: None,
             packages: true,
+            shipped: None,
         }
     }
 }
@@ -275,6 +288,11 @@ fn report(
         .or_else(|| mapping.as_ref().and_then(|m| m.base_layers))
         .unwrap_or_else(|| base_layer_count(&image.config))
         .min(n);
+    let shipped = options.shipped.as_deref().filter(|s| s.len() == n);
+    let blob_of = |i: usize, l: &LayerContents| match shipped {
+        Some(s) => (Some(s[i].digest.to_string()), s[i].compression, s[i].size),
+        None => (image.layers[i].digest.as_ref().map(ToString::to_string), l.compression, l.blob_bytes),
+    };
     let mut content = vec![0u64; n];
     let mut invisible = vec![(0u64, 0u64); n];
     let mut hidden_by: Vec<BTreeMap<usize, (u64, u64)>> = vec![BTreeMap::new(); n];
@@ -296,20 +314,20 @@ fn report(
         .iter()
         .enumerate()
         .map(|(i, l)| {
-            let blob = &image.layers[i];
             let counts = &index.counts[i];
+            let (digest, compression, compressed_bytes) = blob_of(i, l);
             LayerReport {
                 index: i,
                 instruction: history.get(i).copied().flatten().and_then(|h| h.created_by.clone()),
                 base: i < base_layers,
-                digest: blob.digest.as_ref().map(ToString::to_string),
-                diff_id: blob.diff_id.to_string(),
-                compression: match l.compression {
+                digest,
+                diff_id: image.layers[i].diff_id.to_string(),
+                compression: match compression {
                     Compression::None => "none",
                     Compression::Gzip => "gzip",
                     Compression::Zstd => "zstd",
                 },
-                compressed_bytes: l.blob_bytes,
+                compressed_bytes,
                 uncompressed_bytes: l.tar_bytes,
                 content_bytes: content[i],
                 files_added: counts.files_added,
@@ -332,7 +350,7 @@ fn report(
     let ratio = |num: u64| if content_bytes == 0 { 0.0 } else { num as f64 / content_bytes as f64 };
     let totals = Totals {
         layers: n,
-        compressed_bytes: layers.iter().map(|l| l.blob_bytes).sum(),
+        compressed_bytes: layer_reports.iter().map(|l| l.compressed_bytes).sum(),
         uncompressed_bytes: layers.iter().map(|l| l.tar_bytes).sum(),
         content_bytes,
         base_layers,

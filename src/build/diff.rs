@@ -7,8 +7,10 @@
 //! from BuildKit it says so at the place it does (opaque directories, xattrs).
 //!
 //! One pass, two threads: the walker reads the upper directory and writes tar bytes, hashing them
-//! (diff_id) as they go; the caller's thread compresses, hashes the blob (digest), counts it and
-//! writes it out. Compression is the slow part, so it gets a core of its own, like `tar c | gzip`.
+//! (diff_id) as they go; the caller's thread compresses (when asked), hashes the blob (digest),
+//! counts it and writes it out. Compression is the slow part, so it gets a core of its own, like
+//! `tar c | gzip`. The builder asks for a plain tar, as BuildKit keeps its snapshots' diffs, and
+//! compresses only when an image leaves its store ([`compress_tar`], the same encoder).
 
 use std::collections::{BTreeMap, HashMap};
 use std::ffi::{CString, OsString};
@@ -300,7 +302,7 @@ fn compress<W: Write>(
     out: &mut W,
     compression: LayerCompression,
 ) -> io::Result<(Option<Digest>, u64)> {
-    fn pump(chunks: &Receiver<Vec<u8>>, spares: &SyncSender<Vec<u8>>, w: &mut impl Write) -> io::Result<()> {
+    encode(out, compression, false, |w| {
         for mut chunk in chunks.iter() {
             w.write_all(&chunk)?;
             chunk.clear();
@@ -308,19 +310,59 @@ fn compress<W: Write>(
             let _ = spares.try_send(chunk);
         }
         Ok(())
-    }
+    })
+}
+
+/// A finished layer tar (as the builder keeps it in its store) compressed into the blob
+/// [`write_layer`] makes with `compression`: the same encoder with the same settings, fed the
+/// same whole chunks (the encoder's output depends on how its input is cut), so the same tar
+/// gives the same bytes. Returns the blob's digest and size.
+pub fn compress_tar(
+    tar: &mut impl Read,
+    out: &mut impl Write,
+    compression: LayerCompression,
+) -> io::Result<(Digest, u64)> {
+    let (digest, size) = encode(out, compression, true, |w| {
+        let mut buf = vec![0u8; CHUNK];
+        loop {
+            let n = read_full(tar, &mut buf)?;
+            if n > 0 {
+                w.write_all(&buf[..n])?;
+            }
+            if n < CHUNK {
+                return Ok(());
+            }
+        }
+    })?;
+    Ok((digest.expect("encode hashes when asked to"), size))
+}
+
+/// Everything `feed` writes, compressed as `compression` says, into `out`: the blob's digest
+/// (for a plain tar only with `hash_plain`: the walker hashes it already) and its size.
+fn encode<W: Write>(
+    out: &mut W,
+    compression: LayerCompression,
+    hash_plain: bool,
+    feed: impl FnOnce(&mut dyn Write) -> io::Result<()>,
+) -> io::Result<(Option<Digest>, u64)> {
     match compression {
-        LayerCompression::None => {
+        LayerCompression::None if !hash_plain => {
             let mut count = CountingWriter { inner: out, bytes: 0 };
-            pump(&chunks, &spares, &mut count)?;
+            feed(&mut count)?;
             count.flush()?;
             Ok((None, count.bytes))
+        }
+        LayerCompression::None => {
+            let mut tap = BlobTap { inner: out, hasher: Sha256::new(), bytes: 0 };
+            feed(&mut tap)?;
+            tap.flush()?;
+            Ok((Some(Digest::sha256_from_bytes(tap.hasher.finalize().into())), tap.bytes))
         }
         LayerCompression::Gzip => {
             let tap = BlobTap { inner: out, hasher: Sha256::new(), bytes: 0 };
             // No name, mtime 0, OS "unknown" (255): the header Go's gzip writer produces.
             let mut gz = flate2::GzBuilder::new().write(tap, flate2::Compression::new(GZIP_LEVEL));
-            pump(&chunks, &spares, &mut gz)?;
+            feed(&mut gz)?;
             let mut tap = gz.finish()?;
             tap.flush()?;
             Ok((Some(Digest::sha256_from_bytes(tap.hasher.finalize().into())), tap.bytes))
@@ -329,7 +371,7 @@ fn compress<W: Write>(
             let tap = BlobTap { inner: out, hasher: Sha256::new(), bytes: 0 };
             let mut zst = zstd::stream::Encoder::new(tap, ZSTD_LEVEL)?;
             zst.include_checksum(true)?;
-            pump(&chunks, &spares, &mut zst)?;
+            feed(&mut zst)?;
             let mut tap = zst.finish()?;
             tap.flush()?;
             Ok((Some(Digest::sha256_from_bytes(tap.hasher.finalize().into())), tap.bytes))
@@ -905,7 +947,7 @@ fn same_content(a: &Path, b: &Path) -> Result<bool, DiffError> {
     }
 }
 
-fn read_full(f: &mut File, buf: &mut [u8]) -> io::Result<usize> {
+fn read_full(f: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
     let mut got = 0;
     while got < buf.len() {
         match f.read(&mut buf[got..]) {

@@ -21,6 +21,7 @@ use crate::context::{Dockerignore, IgnoreFile};
 use crate::image::spec::{self, Descriptor, Digest, History, ImageConfig, Platform, RootFs};
 use crate::image::write::{LayerFile, NewImage};
 use crate::image::{Image, ImageError, ImageRef, OpenOptions};
+use crate::model::document::Document;
 use crate::model::expand::Vars;
 use crate::model::instruction::{Command, CommandLine, MountKind, Network};
 use crate::model::state::{Effect, FoldInputs, StageState};
@@ -41,6 +42,8 @@ pub struct BuildOptions {
     /// Names for the image in the store (`-t`).
     pub tags: Vec<String>,
     pub source_date_epoch: Option<i64>,
+    /// How layers are compressed when the image leaves the store (`-o oci:`/`oci-archive:`,
+    /// analyze); the store keeps the layers the build makes as plain tars.
     pub compression: LayerCompression,
     /// `-o`: where to write the image besides the store.
     pub output: Option<ImageRef>,
@@ -95,6 +98,24 @@ fn io_err(what: impl Into<String>) -> impl FnOnce(std::io::Error) -> BuildError 
 pub struct BuiltLayer {
     pub layer: CachedLayer,
     pub chain: Digest,
+}
+
+impl BuiltLayer {
+    /// The layer's blob in `store`, as an image writer takes it.
+    pub fn file(&self, store: &Store) -> LayerFile {
+        LayerFile {
+            path: store.blob_path(&self.layer.digest),
+            descriptor: Descriptor {
+                media_type: self.layer.media_type.clone(),
+                digest: self.layer.digest.clone(),
+                size: self.layer.size,
+                platform: None,
+                annotations: Default::default(),
+                other: Default::default(),
+            },
+            diff_id: self.layer.diff_id.clone(),
+        }
+    }
 }
 
 /// One step as it happened, for the report.
@@ -160,35 +181,47 @@ pub struct Builder<'p> {
     rootless: bool,
     /// Files the build makes on the host (downloads, heredoc scripts), removed at the end.
     scratch_dir: std::sync::Mutex<Option<super::store::TempDir>>,
+    /// The `/etc/hosts` and `/etc/resolv.conf` every RUN gets, written once in `scratch_dir`.
+    network_files: std::sync::Mutex<Option<(PathBuf, Option<PathBuf>)>>,
+    /// Removes each step's work directories while the next step runs.
+    reaper: super::store::Reaper,
 }
 
-struct Parsed<'t> {
-    df: syntax::Dockerfile<'t>,
-    model: Model,
+struct Parsed<'d, 't> {
+    df: &'d syntax::Dockerfile<'t>,
+    model: &'d Model,
     commands: Vec<Command>,
 }
 
 impl<'p> Builder<'p> {
     pub fn new(store: Store, opts: BuildOptions, progress: &'p mut (dyn Progress + Send)) -> Self {
         let rootless = !nix::unistd::geteuid().is_root();
-        Builder { store, opts, progress: std::sync::Mutex::new(progress), rootless, scratch_dir: Default::default() }
+        Builder {
+            store,
+            opts,
+            progress: std::sync::Mutex::new(progress),
+            rootless,
+            scratch_dir: Default::default(),
+            network_files: Default::default(),
+            reaper: Default::default(),
+        }
     }
 
     fn progress(&self) -> std::sync::MutexGuard<'_, &'p mut (dyn Progress + Send)> {
         self.progress.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Reads, checks and builds the Dockerfile; the image is named in the store.
-    pub fn build(&self, text: &str) -> Result<BuildResult> {
-        let df = syntax::parse(text).map_err(|e| at(e.message, &e.span))?;
-        let model = Model::build(&df);
-        let commands = df
+    /// Builds the Dockerfile (as [`crate::model::document::Source::document`] loads it); the
+    /// image is named in the store.
+    pub fn build(&self, doc: &Document<'_>) -> Result<BuildResult> {
+        let commands = doc
+            .syntax
             .instructions
             .iter()
-            .map(|i| Command::parse(i, text))
+            .map(|i| Command::parse(i, doc.syntax.text))
             .collect::<std::result::Result<Vec<_>, _>>()
             .map_err(|e| at(e.message, &e.span))?;
-        let parsed = Parsed { df, model, commands };
+        let parsed = Parsed { df: &doc.syntax, model: &doc.model, commands };
         if parsed.model.stages.is_empty() {
             return Err(at("the Dockerfile has no FROM", &(0..0)));
         }
@@ -240,7 +273,7 @@ impl<'p> Builder<'p> {
         self.finish(&parsed, target, result, steps)
     }
 
-    fn fold_inputs(&self, p: &Parsed<'_>) -> FoldInputs {
+    fn fold_inputs(&self, p: &Parsed<'_, '_>) -> FoldInputs {
         let mut inputs = FoldInputs::new(p.df.escape);
         let mut meta = Vars::new();
         let platform = Platform::host();
@@ -273,7 +306,7 @@ impl<'p> Builder<'p> {
 
     fn build_stage(
         &self,
-        p: &Parsed<'_>,
+        p: &Parsed<'_, '_>,
         index: usize,
         inputs: &FoldInputs,
         done: &HashMap<usize, StageResult>,
@@ -327,7 +360,7 @@ impl<'p> Builder<'p> {
     #[allow(clippy::too_many_arguments)]
     fn run_onbuild(
         &self,
-        p: &Parsed<'_>,
+        p: &Parsed<'_, '_>,
         stage: usize,
         first: usize,
         inputs: &FoldInputs,
@@ -350,7 +383,7 @@ impl<'p> Builder<'p> {
     #[allow(clippy::too_many_arguments)]
     fn step(
         &self,
-        p: &Parsed<'_>,
+        p: &Parsed<'_, '_>,
         stage: usize,
         i: usize,
         cmd: &Command,
@@ -432,7 +465,7 @@ impl<'p> Builder<'p> {
     #[allow(clippy::too_many_arguments)]
     fn plan(
         &self,
-        p: &Parsed<'_>,
+        p: &Parsed<'_, '_>,
         cmd: &Command,
         before: &StageState,
         after: &StageState,
@@ -601,7 +634,7 @@ impl<'p> Builder<'p> {
     #[allow(clippy::too_many_arguments)]
     fn bind_source(
         &self,
-        p: &Parsed<'_>,
+        p: &Parsed<'_, '_>,
         from: Option<&str>,
         source: &str,
         state: &StageState,
@@ -642,7 +675,7 @@ impl<'p> Builder<'p> {
     /// The file system a `--from` names: an earlier stage, or an image.
     fn stage_or_image_view(
         &self,
-        p: &Parsed<'_>,
+        p: &Parsed<'_, '_>,
         name: &str,
         state: &StageState,
         done: &HashMap<usize, StageResult>,
@@ -665,7 +698,7 @@ impl<'p> Builder<'p> {
     #[allow(clippy::too_many_arguments)]
     fn plan_copy(
         &self,
-        p: &Parsed<'_>,
+        p: &Parsed<'_, '_>,
         copy: &crate::model::instruction::Copy,
         state: &StageState,
         inst: &syntax::Instruction,
@@ -841,17 +874,7 @@ impl<'p> Builder<'p> {
         for d in [&upper, &work, &merged] {
             std::fs::create_dir(d).map_err(io_err(d.display().to_string()))?;
         }
-        let hosts = tmp.path.join("hosts");
-        std::fs::write(&hosts, "127.0.0.1\tlocalhost buildkitsandbox\n::1\tlocalhost ip6-localhost ip6-loopback\n")
-            .map_err(io_err(hosts.display().to_string()))?;
-        let resolv = tmp.path.join("resolv.conf");
-        let resolv_file = match std::fs::read("/etc/resolv.conf") {
-            Ok(bytes) => {
-                std::fs::write(&resolv, bytes).map_err(io_err(resolv.display().to_string()))?;
-                Some(resolv)
-            }
-            Err(_) => None,
-        };
+        let (hosts, resolv_file) = self.network_files()?;
         let lowers: Vec<String> = result.layers.iter().rev().map(|l| Store::snapshot_name(&l.chain)).collect();
         let spec = Spec {
             store: self.store.root.clone(),
@@ -890,8 +913,9 @@ impl<'p> Builder<'p> {
         let lower_refs: Vec<&Path> = lower_dirs.iter().map(PathBuf::as_path).collect();
         let blob_tmp = tmp.path.join("blob");
         let mut out = std::fs::File::create(&blob_tmp).map_err(io_err(blob_tmp.display().to_string()))?;
+        // A plain tar: compressed only when the image leaves the store (Store::compressed_layer).
         let mut diff_opts = DiffOptions {
-            compression: self.opts.compression,
+            compression: LayerCompression::None,
             source_date_epoch: self.opts.source_date_epoch,
             ..DiffOptions::default()
         };
@@ -906,6 +930,7 @@ impl<'p> Builder<'p> {
             .map_err(|e| BuildError::Layer { message: format!("{what}: {e}") })?;
         drop(out);
         if written.empty {
+            self.reaper.remove(tmp);
             return Ok(CacheEntry { layer: None });
         }
         self.store.adopt_blob(&blob_tmp, &written.digest)?;
@@ -921,7 +946,31 @@ impl<'p> Builder<'p> {
         if !self.store.has_snapshot(&chain) {
             self.store.adopt_snapshot(&upper, &chain)?;
         }
+        self.reaper.remove(tmp);
         Ok(CacheEntry { layer: Some(layer) })
+    }
+
+    /// The hosts table and the copy of the host's `resolv.conf` every RUN gets (written once).
+    fn network_files(&self) -> Result<(PathBuf, Option<PathBuf>)> {
+        // Held while writing: a stage on another thread waits rather than rewrite the files
+        // under a running step.
+        let mut files = self.network_files.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(files) = &*files {
+            return Ok(files.clone());
+        }
+        let dir = self.scratch()?;
+        let hosts = dir.join("hosts");
+        std::fs::write(&hosts, "127.0.0.1\tlocalhost buildkitsandbox\n::1\tlocalhost ip6-localhost ip6-loopback\n")
+            .map_err(io_err(hosts.display().to_string()))?;
+        let resolv = dir.join("resolv.conf");
+        let resolv_file = match std::fs::read("/etc/resolv.conf") {
+            Ok(bytes) => {
+                std::fs::write(&resolv, bytes).map_err(io_err(resolv.display().to_string()))?;
+                Some(resolv)
+            }
+            Err(_) => None,
+        };
+        Ok(files.insert((hosts, resolv_file)).clone())
     }
 
     /// Makes sure the snapshot of `chain` exists, unpacking the layer's blob if it does not.
@@ -1000,7 +1049,7 @@ impl<'p> Builder<'p> {
 
     fn finish(
         &self,
-        p: &Parsed<'_>,
+        p: &Parsed<'_, '_>,
         target: usize,
         result: StageResult,
         steps: Vec<StepReport>,
@@ -1026,22 +1075,7 @@ impl<'p> Builder<'p> {
         config.history = result.history.clone();
         let image = NewImage {
             config,
-            layers: result
-                .layers
-                .iter()
-                .map(|l| LayerFile {
-                    path: self.store.blob_path(&l.layer.digest),
-                    descriptor: Descriptor {
-                        media_type: l.layer.media_type.clone(),
-                        digest: l.layer.digest.clone(),
-                        size: l.layer.size,
-                        platform: None,
-                        annotations: Default::default(),
-                        other: Default::default(),
-                    },
-                    diff_id: l.layer.diff_id.clone(),
-                })
-                .collect(),
+            layers: result.layers.iter().map(|l| l.file(&self.store)).collect(),
             annotations: Default::default(),
         };
         let mut names: Vec<String> = self
@@ -1056,7 +1090,12 @@ impl<'p> Builder<'p> {
         // write_oci_layout takes the store's lock (a flock on the directory) itself.
         let written = crate::image::write::write_oci_layout(&self.store.root, &image, &names)?;
         if let Some(output) = &self.opts.output {
-            crate::image::write::write_image(output, &image, &self.opts.tags)?;
+            let out = match output {
+                // docker save's form holds plain tars whatever the blobs are.
+                ImageRef::DockerArchive { .. } => image,
+                _ => NewImage { layers: self.store.compressed_layers(&image.layers, self.opts.compression)?, ..image },
+            };
+            crate::image::write::write_image(output, &out, &self.opts.tags)?;
         }
         let _ = p;
         Ok(BuildResult {
@@ -1106,7 +1145,7 @@ pub fn unpack_image(store: &Store, image: &Image) -> Result<()> {
 }
 
 /// The stages stage `s` uses: its base, and those its `COPY --from` and `RUN --mount=from` name.
-fn stage_deps(p: &Parsed<'_>, s: usize) -> Vec<usize> {
+fn stage_deps(p: &Parsed<'_, '_>, s: usize) -> Vec<usize> {
     let stage = &p.model.stages[s];
     let mut deps: Vec<usize> = stage.base_stage.into_iter().collect();
     for i in stage.instructions.clone() {
@@ -1126,7 +1165,7 @@ fn names_used(command: &Command) -> Vec<String> {
 
 /// The stages building `target` needs, in order: its base chain, and the stages its
 /// `COPY --from` and `RUN --mount=from` name.
-fn needed_stages(p: &Parsed<'_>, target: usize) -> Vec<usize> {
+fn needed_stages(p: &Parsed<'_, '_>, target: usize) -> Vec<usize> {
     let mut need = vec![false; p.model.stages.len()];
     let mut todo = vec![target];
     while let Some(s) = todo.pop() {

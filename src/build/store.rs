@@ -4,10 +4,18 @@
 //! oci-layout, index.json, blobs/sha256/   an OCI image layout: named images, layer blobs, configs
 //! s/<chain>/                              one unpacked snapshot per layer chain, overlay lower form
 //! cache/<key>.json                        the step cache: what a step made
+//! dist/<diff_id>.<gzip|zstd>              the compressed blob made from a plain layer (its descriptor)
 //! mounts/<id>/                            RUN --mount=type=cache directories
 //! tmp/<name>/ + tmp/<name>.lock           a step's work directories, held by a lock while in use
 //! builds.lock                             held shared by every build and load, exclusive by prune
 //! ```
+//!
+//! Layers the builder makes are kept as plain tars (blob digest = diff_id), as BuildKit keeps its
+//! snapshots' diffs: a build never compresses. An image leaving the store as an OCI image
+//! (`-o oci:`/`oci-archive:`) or analyzed (which reports compressed sizes) gets its plain layers
+//! compressed by [`Store::compressed_layer`], once: the blob and its `dist/` record stay for the
+//! next time. Layers that came compressed (pulled, loaded) keep their blob. A store an earlier
+//! imgopt wrote (gzip blobs from its builds) is read as it is: nothing to migrate.
 //!
 //! The store's lock (a flock on the store directory) is taken while index.json or a snapshot is
 //! being written.
@@ -26,6 +34,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
 
+use super::diff::{self, LayerCompression};
 use crate::image::spec::{self, Descriptor, Digest, ImageConfig, Index, Manifest};
 use crate::image::write::{LayerFile, NewImage, Written};
 use crate::image::{Image, ImageError};
@@ -98,6 +107,51 @@ impl Drop for TempDir {
     }
 }
 
+/// Removes [`TempDir`]s on a thread of its own, so that a build's next step does not wait for
+/// the file system to free the last one's work directories (BuildKit's snapshotter leaves them
+/// to a later garbage collection; on a file system mounted with `discard` every freed block is
+/// a trim sent to the disk). Dropping the reaper waits until all are gone.
+pub struct Reaper {
+    tx: Option<std::sync::mpsc::Sender<TempDir>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Reaper {
+    pub fn new() -> Self {
+        let (tx, rx) = std::sync::mpsc::channel::<TempDir>();
+        // Each directory is removed, and its lock released, when the thread drops it.
+        let thread = std::thread::Builder::new().name("imgopt-reaper".into()).spawn(move || rx.iter().for_each(drop));
+        match thread {
+            Ok(thread) => Reaper { tx: Some(tx), thread: Some(thread) },
+            Err(_) => Reaper { tx: None, thread: None },
+        }
+    }
+
+    /// Removes `dir` soon (now, on this thread, if the reaper's thread could not start).
+    pub fn remove(&self, dir: TempDir) {
+        if let Some(tx) = &self.tx {
+            // A send fails only when the thread is gone: the directory comes back in the error,
+            // dropped (removed) here.
+            let _ = tx.send(dir);
+        }
+    }
+}
+
+impl Default for Reaper {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Drop for Reaper {
+    fn drop(&mut self) {
+        drop(self.tx.take());
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
 /// Removes a tree, including overlay work directories (mode 000 inside).
 pub fn remove_tree(path: &Path) {
     if std::fs::symlink_metadata(path).is_err() {
@@ -120,7 +174,7 @@ impl Store {
     }
 
     pub fn open(root: &Path) -> Result<Store> {
-        for dir in ["blobs/sha256", "s", "cache", "mounts", "tmp"] {
+        for dir in ["blobs/sha256", "s", "cache", "dist", "mounts", "tmp"] {
             let d = root.join(dir);
             io(&d, std::fs::create_dir_all(&d))?;
         }
@@ -225,6 +279,75 @@ impl Store {
         io(&path, std::fs::rename(file, &path))
     }
 
+    /// The record of the `compression` blob made from plain layer `diff_id`.
+    fn dist_record(&self, diff_id: &Digest, compression: LayerCompression) -> PathBuf {
+        let ext = match compression {
+            LayerCompression::Zstd => "zstd",
+            _ => "gzip",
+        };
+        self.root.join("dist").join(format!("{}.{ext}", diff_id.hex()))
+    }
+
+    /// The compressed blob recorded for plain layer `diff_id`, if it is still there.
+    fn recorded(&self, diff_id: &Digest, compression: LayerCompression) -> Option<Descriptor> {
+        let bytes = std::fs::read(self.dist_record(diff_id, compression)).ok()?;
+        let found: Descriptor = serde_json::from_slice(&bytes).ok()?;
+        let path = self.blob_path(&found.digest);
+        std::fs::metadata(&path).is_ok_and(|m| m.len() == found.size).then_some(found)
+    }
+
+    /// `layer` (a blob of this store) as it leaves the store in an image compressed as
+    /// `compression`: a plain tar is compressed, the first time only (the blob and its record
+    /// stay); a compressed blob, or `LayerCompression::None`, leaves as it is. The tar is checked
+    /// against the layer's diff_id on the way.
+    pub fn compressed_layer(&self, layer: &LayerFile, compression: LayerCompression) -> Result<LayerFile> {
+        if compression == LayerCompression::None || !is_plain_layer(&layer.descriptor.media_type) {
+            return Ok(layer.clone());
+        }
+        let diff_id = layer.diff_id.clone();
+        if let Some(descriptor) = self.recorded(&diff_id, compression) {
+            let path = self.blob_path(&descriptor.digest);
+            self.touch(&path);
+            return Ok(LayerFile { path, descriptor, diff_id });
+        }
+        let tmp = self.temp_dir("compress")?;
+        let blob = tmp.path.join("blob");
+        let mut tar = crate::image::layer::Tap::new(io(&layer.path, File::open(&layer.path))?, true);
+        let mut out = std::io::BufWriter::with_capacity(1 << 20, io(&blob, File::create(&blob))?);
+        let (digest, size) = io(&blob, diff::compress_tar(&mut tar, &mut out, compression))?;
+        io(&blob, out.flush())?;
+        drop(out);
+        match tar.digest() {
+            Some(d) if d == diff_id => {}
+            actual => {
+                return Err(ImageError::DigestMismatch {
+                    what: format!("the layer tar {}", layer.path.display()),
+                    expected: diff_id.to_string(),
+                    actual: actual.map_or_else(|| "nothing".into(), |d| d.to_string()),
+                }
+                .into())
+            }
+        }
+        self.adopt_blob(&blob, &digest)?;
+        let descriptor = Descriptor {
+            media_type: compression.media_type().to_string(),
+            digest,
+            size,
+            platform: None,
+            annotations: Default::default(),
+            other: Default::default(),
+        };
+        let record = self.dist_record(&diff_id, compression);
+        self.write_atomic(&record, &serde_json::to_vec(&descriptor).expect("a descriptor serializes"))?;
+        Ok(LayerFile { path: self.blob_path(&descriptor.digest), descriptor, diff_id })
+    }
+
+    /// [`Store::compressed_layer`] of each layer, several at once.
+    pub fn compressed_layers(&self, layers: &[LayerFile], compression: LayerCompression) -> Result<Vec<LayerFile>> {
+        use rayon::prelude::*;
+        layers.par_iter().map(|l| self.compressed_layer(l, compression)).collect()
+    }
+
     /// Name of a snapshot relative to the store root (short, to keep overlay's mount options
     /// under a page with many layers): `s/` and 16 hex digits of the chain ID.
     pub fn snapshot_name(chain: &Digest) -> String {
@@ -267,9 +390,13 @@ impl Store {
         }
     }
 
+    /// Records what a step made. Not synced to disk (one fsync per step is a cost BuildKit's
+    /// overlay steps do not pay either; nor are the step's snapshot and blob synced): after a
+    /// power loss an entry may be empty, which [`Store::cache_get`] takes for a miss.
     pub fn cache_put(&self, key: &str, entry: &CacheEntry) -> Result<()> {
         let path = self.root.join("cache").join(format!("{key}.json"));
-        self.write_atomic(&path, &serde_json::to_vec(entry).expect("cache entry serializes"))
+        let bytes = serde_json::to_vec(entry).expect("cache entry serializes");
+        io(&path, crate::fsio::replace_in(&self.root.join("tmp"), &path, &bytes))
     }
 
     /// A `RUN --mount=type=cache` directory (created on first use).
@@ -317,8 +444,9 @@ pub struct ImageSummary {
     /// The config's digest: the image ID Docker shows.
     pub config: Option<Digest>,
     pub created: Option<String>,
-    /// The layer blobs' sizes as stored (compressed), summed: what the store holds for the image
-    /// (layers shared with other images counted in each).
+    /// The layer blobs' sizes as stored (plain tars for the layers imgopt built, as they came for
+    /// pulled and loaded ones), summed: what the store holds for the image (layers shared with
+    /// other images counted in each; the compressed copies made for exports not counted).
     pub blob_size: u64,
     pub layers: usize,
 }
@@ -384,6 +512,11 @@ pub fn disk_usage(path: &Path) -> u64 {
 
 fn modified(path: &Path) -> std::time::SystemTime {
     std::fs::symlink_metadata(path).and_then(|m| m.modified()).unwrap_or(std::time::UNIX_EPOCH)
+}
+
+/// A layer blob that is a plain tar (OCI's `...layer.v1.tar`, Docker's `...rootfs.diff.tar`).
+pub fn is_plain_layer(media_type: &str) -> bool {
+    media_type.ends_with(".tar")
 }
 
 /// The media type a layer blob's first bytes show: gzip, zstd or a plain tar.
@@ -453,6 +586,15 @@ impl Store {
                 let Some(manifest) = self.read_blob_json::<Manifest>(&d.digest)? else { continue };
                 reach.blobs.insert(manifest.config.digest.clone());
                 reach.blobs.extend(manifest.layers.iter().map(|l| l.digest.clone()));
+                // The compressed blobs made from its plain layers (recorded under their diff_id,
+                // which is the plain blob's digest) stay with it.
+                for layer in manifest.layers.iter().filter(|l| is_plain_layer(&l.media_type)) {
+                    for compression in [LayerCompression::Gzip, LayerCompression::Zstd] {
+                        if let Some(d) = self.recorded(&layer.digest, compression) {
+                            reach.blobs.insert(d.digest);
+                        }
+                    }
+                }
                 if let Some(config) = self.read_blob_json::<ImageConfig>(&manifest.config.digest)? {
                     let mut parent: Option<Digest> = None;
                     for diff_id in &config.rootfs.diff_ids {
@@ -687,6 +829,17 @@ impl Store {
                 if std::fs::remove_file(&path).is_ok() {
                     report.cache_entries += 1;
                 }
+            }
+        }
+        // Records of compressed blobs that are gone are dead too.
+        for path in list("dist") {
+            let blob_there = std::fs::read(&path)
+                .ok()
+                .and_then(|bytes| serde_json::from_slice::<Descriptor>(&bytes).ok())
+                .is_some_and(|d| self.has_blob(&d.digest));
+            if !blob_there {
+                report.freed_bytes += disk_usage(&path);
+                let _ = std::fs::remove_file(&path);
             }
         }
         report.store_bytes_after = disk_usage(&self.root);

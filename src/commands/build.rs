@@ -33,7 +33,9 @@ pub struct BuildArgs {
     /// Also write the image here: oci:DIR[:TAG], oci-archive:FILE[:TAG] or docker-archive:FILE[:NAME:TAG].
     #[arg(short = 'o', long = "output", value_name = "DEST")]
     pub output: Option<String>,
-    /// How layers are stored: gzip (the default, what every tool reads), zstd, or none.
+    /// How layers are compressed when the image leaves the store (`-o oci:`, `-o oci-archive:`;
+    /// the sizes analyze reports): gzip (the default, what every tool reads), zstd, or none.
+    /// The store keeps the layers it builds uncompressed.
     #[arg(long, default_value = "gzip", value_parser = ["gzip", "zstd", "none"])]
     pub compression: String,
     /// Run every step again, ignoring the cache.
@@ -58,6 +60,15 @@ impl BuildArgs {
 
     pub fn context_dir(&self) -> PathBuf {
         self.context.clone().unwrap_or_else(|| PathBuf::from("."))
+    }
+
+    /// `--compression`.
+    pub fn compression(&self) -> LayerCompression {
+        match self.compression.as_str() {
+            "zstd" => LayerCompression::Zstd,
+            "none" => LayerCompression::None,
+            _ => LayerCompression::Gzip,
+        }
     }
 
     pub fn options(&self, tags: Vec<String>) -> Result<BuildOptions, String> {
@@ -102,11 +113,7 @@ impl BuildArgs {
             no_cache: self.no_cache,
             tags,
             source_date_epoch,
-            compression: match self.compression.as_str() {
-                "zstd" => LayerCompression::Zstd,
-                "none" => LayerCompression::None,
-                _ => LayerCompression::Gzip,
-            },
+            compression: self.compression(),
             output: self
                 .output
                 .as_deref()
@@ -227,11 +234,12 @@ impl Drop for LiveProgress {
     }
 }
 
-/// Builds; on failure a miette report with the Dockerfile span.
-pub fn build(args: &BuildArgs, tags: Vec<String>) -> miette::Result<(BuildResult, Store)> {
+/// Builds; on failure a miette report with the Dockerfile span. Returns the Dockerfile as it
+/// was read for the build, too (analyze maps the layers to it).
+pub fn build(args: &BuildArgs, tags: Vec<String>) -> miette::Result<(BuildResult, Store, Source)> {
     let path = args.dockerfile();
     let source = Source::decode(&path.display().to_string(), &read_dockerfile(&path)?)?;
-    build_text(args, tags, source.text(), true)
+    build_source(args, tags, source, true)
 }
 
 /// Builds `text` as the Dockerfile of `args` (whose path still names it in errors and finds
@@ -242,8 +250,20 @@ pub fn build_text(
     text: &str,
     show_output: bool,
 ) -> miette::Result<(BuildResult, Store)> {
+    let source = Source::from_text(&args.dockerfile().display().to_string(), text);
+    build_source(args, tags, source, show_output).map(|(result, store, _)| (result, store))
+}
+
+fn build_source(
+    args: &BuildArgs,
+    tags: Vec<String>,
+    source: Source,
+    show_output: bool,
+) -> miette::Result<(BuildResult, Store, Source)> {
     let options = args.options(tags).map_err(|m| miette::miette!(code = "imgopt::build", "{m}"))?;
     let path = options.dockerfile.clone();
+    let text = source.text();
+    let doc = source.document()?;
     let store = Store::open_default().map_err(|e| miette::miette!(code = "imgopt::store", "{e}"))?;
     let live = std::io::stderr().is_terminal() && std::env::var_os("CI").is_none();
     let mut plain = PlainProgress { show_output };
@@ -260,8 +280,11 @@ pub fn build_text(
         .builds_lock(false, || eprintln!("waiting for `imgopt prune` to finish…"))
         .map_err(|e| miette::miette!(code = "imgopt::store", "{e}"))?;
     let builder = Builder::new(store.clone(), options, progress);
-    match builder.build(text) {
-        Ok(result) => Ok((result, store)),
+    match builder.build(&doc) {
+        Ok(result) => {
+            drop(doc);
+            Ok((result, store, source))
+        }
         Err(e) => Err(report(&e, &path, text)),
     }
 }
@@ -291,20 +314,64 @@ fn report(e: &BuildError, path: &Path, text: &str) -> miette::Report {
     miette::Report::new(diag)
 }
 
-/// The layer → line map of an image this build made (read again from the Dockerfile it built).
+/// The layer → line map of an image this build made from `source` (the Dockerfile [`build`]
+/// read).
 pub fn built_map(
-    args: &BuildArgs,
+    source: &Source,
     result: &BuildResult,
 ) -> miette::Result<crate::analyze::dockerfile_map::DockerfileMap> {
-    let path = args.dockerfile();
-    let source = Source::decode(&path.display().to_string(), &read_dockerfile(&path)?)?;
     let df = source.document()?;
-    Ok(crate::analyze::dockerfile_map::built_map(
-        &path.display().to_string(),
-        &df,
-        &df.model,
-        result.target_stage,
-        &result.origins,
+    Ok(crate::analyze::dockerfile_map::built_map(&source.name, &df, &df.model, result.target_stage, &result.origins))
+}
+
+/// The layers of `reference` as imgopt's store ships them, when it names an image of that store
+/// (`oci:STORE:NAME`, the store `IMGOPT_STORE` or the default names): the store keeps the layers
+/// it builds as plain tars, and analyze reports what an `-o oci:` export or a push carries,
+/// compressed as `--compression` says (once: the store keeps the compressed blobs). None for
+/// any other reference, whose blobs are reported as they are.
+pub fn shipped_blobs(
+    reference: &str,
+    compression: LayerCompression,
+    platform: Option<&crate::image::Platform>,
+) -> miette::Result<Option<Vec<crate::analyze::ShippedBlob>>> {
+    let store_error = |e: crate::build::store::StoreError| miette::miette!(code = "imgopt::store", "{e}");
+    let Ok(crate::image::ImageRef::OciDir { dir, tag }) = crate::image::ImageRef::parse(reference) else {
+        return Ok(None);
+    };
+    let Ok(root) = Store::default_root() else { return Ok(None) };
+    match (dir.canonicalize(), root.canonicalize()) {
+        (Ok(dir), Ok(root)) if dir == root => {}
+        _ => return Ok(None),
+    }
+    let store = Store::open(&root).map_err(store_error)?;
+    let options = crate::image::OpenOptions { platform: platform.cloned() };
+    let image = crate::image::Image::open(&crate::image::ImageRef::OciDir { dir, tag }, &options)?;
+    let mut stored = Vec::with_capacity(image.layers.len());
+    for layer in &image.layers {
+        let Some(digest) = &layer.digest else { return Ok(None) };
+        stored.push(crate::image::write::LayerFile {
+            path: store.blob_path(digest),
+            descriptor: crate::image::spec::Descriptor {
+                media_type: layer.media_type.clone().unwrap_or_default(),
+                digest: digest.clone(),
+                size: layer.size,
+                platform: None,
+                annotations: Default::default(),
+                other: Default::default(),
+            },
+            diff_id: layer.diff_id.clone(),
+        });
+    }
+    let shipped = store.compressed_layers(&stored, compression).map_err(store_error)?;
+    Ok(Some(
+        shipped
+            .into_iter()
+            .map(|l| crate::analyze::ShippedBlob {
+                compression: crate::image::Compression::of_media_type(&l.descriptor.media_type),
+                digest: l.descriptor.digest,
+                size: l.descriptor.size,
+            })
+            .collect(),
     ))
 }
 

@@ -14,7 +14,7 @@ use std::process::{Command, Stdio};
 use crate::analyze::compare::{compare, CompareOptions, Comparison};
 use crate::analyze::{analyze_reference, AnalyzeOptions, Report};
 use crate::build::store::{Store, TempDir};
-use crate::commands::build::{build, built_map, BuildArgs};
+use crate::commands::build::{build, built_map, shipped_blobs, BuildArgs};
 use crate::commands::engine::BuilderKind;
 
 /// What to compare, and how.
@@ -125,8 +125,9 @@ fn checkout(
 /// Builds a revision and analyzes its image, every layer tied to its line.
 fn build_and_analyze(revision: &Revision, dockerfile: &Path) -> miette::Result<Report> {
     eprintln!("imgopt diff: building {}", revision.label);
-    let (result, store) = build(&revision.args, Vec::new())?;
-    let mut map = built_map(&revision.args, &result)?;
+    let (result, store, source) = build(&revision.args, Vec::new())?;
+    let mut map = built_map(&source, &result)?;
+    let reference = format!("oci:{}:{}", store.root.display(), result.name);
     // The repository's name for the file, the same at both revisions.
     map.file = dockerfile.display().to_string();
     let options = AnalyzeOptions {
@@ -134,9 +135,11 @@ fn build_and_analyze(revision: &Revision, dockerfile: &Path) -> miette::Result<R
         base_layers: Some(result.base_layers),
         built: Some(map),
         packages: false,
+        // The sizes a push would carry, as `imgopt analyze` reports them.
+        shipped: shipped_blobs(&reference, revision.args.compression(), None)?,
         ..AnalyzeOptions::default()
     };
-    let mut report = analyze_reference(&format!("oci:{}:{}", store.root.display(), result.name), &options)?;
+    let mut report = analyze_reference(&reference, &options)?;
     report.image = format!("{} ({})", result.name, revision.label);
     Ok(report)
 }

@@ -83,6 +83,18 @@ impl Compression {
             Compression::None
         }
     }
+
+    /// What a layer's media type says (`...+gzip` or Docker's `...tar.gzip`, `...+zstd`, else a
+    /// plain tar), for a blob that is not at hand to sniff.
+    pub fn of_media_type(media_type: &str) -> Self {
+        if media_type.ends_with("gzip") {
+            Compression::Gzip
+        } else if media_type.ends_with("zstd") {
+            Compression::Zstd
+        } else {
+            Compression::None
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -541,10 +541,12 @@ fn probe(opts: &MeasureOptions, name: &str, argv: &[String]) -> miette::Result<(
     options.no_cache = true;
     options.output = None;
     let store = Store::open_default().map_err(|e| error(format!("the store: {e}")))?;
+    let doc = crate::model::document::Document::parse(&text)
+        .map_err(|e| error(format!("the probe of {}: {e}", argv.join(" "))))?;
     let mut capture = Capture::default();
     let outcome = {
         let builder = Builder::new(store, options, &mut capture);
-        builder.build(&text)
+        builder.build(&doc)
     };
     match outcome {
         Ok(_) => Ok((0, capture.lines)),
