@@ -19,5 +19,6 @@ pub mod fsio;
 pub mod image;
 pub mod lint;
 pub mod model;
+pub mod rewrite;
 pub mod shell;
 pub mod syntax;
