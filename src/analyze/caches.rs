@@ -18,10 +18,12 @@ pub struct CacheReport {
 }
 
 /// Which cache a path (relative to `/`) belongs to, and the cache's directory (relative too).
-/// Documentation is not a cache and is not reported here.
+/// Documentation is not a cache, nor is bytecode an interpreter runs from: neither is reported
+/// here.
 fn classify(path: &str) -> Option<(&'static str, String)> {
     let (known, dir) = caches::classify(path)?;
-    (known.holds != Holds::Docs).then(|| (known.name, dir.trim_start_matches('/').to_string()))
+    (!matches!(known.holds, Holds::Docs | Holds::Bytecode))
+        .then(|| (known.name, dir.trim_start_matches('/').to_string()))
 }
 
 /// apt keeps its `lock` files and the empty `partial/` directories in a clean image too: they

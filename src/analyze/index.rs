@@ -7,6 +7,7 @@
 use std::collections::BTreeMap;
 
 use serde::Serialize;
+use xxhash_rust::xxh3::xxh3_64;
 
 use crate::image::{Change, EntryKind, ImageError, LayerContents, LayerEntry};
 
@@ -39,13 +40,42 @@ pub struct Inode {
     pub removed: Option<(usize, Removal)>,
 }
 
+/// What a path of the final filesystem is, hardlinks resolved to the file they name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FileType {
+    File,
+    Dir,
+    Symlink,
+    /// A device or a fifo.
+    Special,
+}
+
+/// Type, permission bits and owner of a path: what a container sees besides the content. A
+/// hardlink has its target's (they are one inode).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Meta {
+    pub file_type: FileType,
+    pub mode: u32,
+    pub uid: u64,
+    pub gid: u64,
+}
+
 #[derive(Clone, Debug)]
 struct Node {
     layer: usize,
-    is_dir: bool,
+    meta: Meta,
     inode: Option<usize>,
+    /// xxh3 of a file's content (`None` when the layer was read without it), of a symlink's
+    /// target.
     content_hash: Option<u64>,
     size: u64,
+}
+
+impl Node {
+    fn is_dir(&self) -> bool {
+        self.meta.file_type == FileType::Dir
+    }
 }
 
 #[derive(Clone, Debug, Default)]
@@ -68,6 +98,12 @@ pub struct FinalFile<'a> {
     pub path: &'a str,
     pub inode: Option<usize>,
     pub is_dir: bool,
+    pub meta: Meta,
+    /// xxh3 of a file's content (`None` when the layer was read without contents), or of a
+    /// symlink's target; `None` for directories and special files.
+    pub content_hash: Option<u64>,
+    /// Content bytes of a file (its inode's), 0 for everything else.
+    pub size: u64,
 }
 
 impl PathIndex {
@@ -99,7 +135,14 @@ impl PathIndex {
     }
 
     pub fn final_files(&self) -> impl Iterator<Item = FinalFile<'_>> {
-        self.nodes.iter().map(|(path, n)| FinalFile { path, inode: n.inode, is_dir: n.is_dir })
+        self.nodes.iter().map(|(path, n)| FinalFile {
+            path,
+            inode: n.inode,
+            is_dir: n.is_dir(),
+            meta: n.meta,
+            content_hash: n.content_hash,
+            size: n.size,
+        })
     }
 
     fn whiteout(&mut self, layer: usize, path: &str) {
@@ -107,7 +150,7 @@ impl PathIndex {
         self.remove_below(layer, path, Removal::DirWhiteout);
         if let Some(node) = self.nodes.get(path) {
             if node.layer < layer {
-                let reason = if node.is_dir { Removal::DirWhiteout } else { Removal::FileWhiteout };
+                let reason = if node.is_dir() { Removal::DirWhiteout } else { Removal::FileWhiteout };
                 self.remove(layer, path, reason);
             }
         }
@@ -134,7 +177,7 @@ impl PathIndex {
 
     fn remove(&mut self, layer: usize, path: &str, reason: Removal) {
         let Some(node) = self.nodes.remove(path) else { return };
-        if !node.is_dir {
+        if !node.is_dir() {
             self.counts[layer].files_removed += 1;
         }
         self.unlink(node.inode, path, layer, reason);
@@ -155,14 +198,15 @@ impl PathIndex {
         self.replace_file_ancestors(layer, &entry.path);
         let existing = self.nodes.get(&entry.path).cloned();
         if let Some(old) = &existing {
-            if old.is_dir && is_dir {
+            if old.is_dir() && is_dir {
                 // mkdir over a directory keeps its contents; only metadata changes.
                 if let Some(n) = self.nodes.get_mut(&entry.path) {
                     n.layer = layer;
+                    n.meta = Meta { file_type: FileType::Dir, mode: entry.mode, uid: entry.uid, gid: entry.gid };
                 }
                 return Ok(());
             }
-            if old.is_dir {
+            if old.is_dir() {
                 // What this very layer put in the directory goes too: the tar replaced it later.
                 self.remove_older_than(layer, layer + 1, &entry.path, Removal::ParentReplaced);
                 self.nodes.remove(&entry.path);
@@ -186,7 +230,8 @@ impl PathIndex {
         } else if !is_dir {
             self.counts[layer].files_added += 1;
         }
-        let inode = match &entry.kind {
+        let own = |file_type| Meta { file_type, mode: entry.mode, uid: entry.uid, gid: entry.gid };
+        let (inode, meta, content_hash) = match &entry.kind {
             EntryKind::File => {
                 self.inodes.push(Inode {
                     layer,
@@ -195,31 +240,28 @@ impl PathIndex {
                     last_path: entry.path.clone(),
                     removed: None,
                 });
-                Some(self.inodes.len() - 1)
+                (Some(self.inodes.len() - 1), own(FileType::File), entry.content_hash)
             }
             EntryKind::Hardlink(target) => {
                 let node = self
                     .nodes
                     .get(target)
                     .ok_or_else(|| format!("hardlink target `{target}` does not exist in this or a lower layer"))?;
-                if node.is_dir {
+                if node.is_dir() {
                     return Err(format!("hardlink to directory `{target}`"));
                 }
-                let id = node.inode;
+                let (id, meta, content_hash) = (node.inode, node.meta, node.content_hash);
                 if let Some(id) = id {
                     self.inodes[id].paths.push(entry.path.clone());
                 }
-                id
+                (id, meta, content_hash)
             }
-            _ => None,
-        };
-        let content_hash = match &entry.kind {
-            EntryKind::File => entry.content_hash,
-            EntryKind::Hardlink(target) => self.nodes.get(target).and_then(|n| n.content_hash),
-            _ => None,
+            EntryKind::Dir => (None, own(FileType::Dir), None),
+            EntryKind::Symlink(target) => (None, own(FileType::Symlink), Some(xxh3_64(target.as_bytes()))),
+            EntryKind::Special => (None, own(FileType::Special), None),
         };
         let size = inode.map_or(0, |id| self.inodes[id].size);
-        self.nodes.insert(entry.path.clone(), Node { layer, is_dir, inode, content_hash, size });
+        self.nodes.insert(entry.path.clone(), Node { layer, meta, inode, content_hash, size });
         Ok(())
     }
 
@@ -230,7 +272,7 @@ impl PathIndex {
         let mut rest = path;
         while let Some((ancestor, _)) = rest.rsplit_once('/') {
             match self.nodes.get(ancestor) {
-                Some(n) if n.is_dir => return,
+                Some(n) if n.is_dir() => return,
                 Some(_) => {
                     self.remove(layer, ancestor, Removal::Overwritten);
                     return;

@@ -1,6 +1,8 @@
 //! The one table of well-known directories that package managers and build tools fill with
-//! bytes nobody needs at run time (downloads, indexes, build caches), and of documentation a
-//! slim image leaves out. The lint rules and the analyzer's cache report read it.
+//! bytes nobody needs at run time (downloads, indexes, build caches, logs), of documentation a
+//! slim image leaves out, and of bytecode an interpreter rewrites at will. The lint rules, the
+//! analyzer's cache report and the rewrite's safety check (what may differ between two images
+//! that do the same) read it.
 
 /// What a well-known directory holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -15,6 +17,11 @@ pub enum Holds {
     Docs,
     /// Scratch space.
     Temp,
+    /// What a package manager logs while it installs: what, and when.
+    Logs,
+    /// Compiled bytecode an interpreter writes beside the sources (and writes again when they
+    /// change): used at run time, but never the same bytes in two builds.
+    Bytecode,
 }
 
 /// One well-known directory (or group of them).
@@ -23,8 +30,9 @@ pub struct WellKnown {
     /// Short stable name, as the analyzer reports it: `apt-lists`, `pip`, `go-build`...
     pub name: &'static str,
     pub holds: Holds,
-    /// Absolute directories; a leading `~/` stands for every home directory (`/root` and each
-    /// `/home/NAME`). The first is where it is for root, as the official images set things up.
+    /// Absolute directories (or files, for logs); a leading `~/` stands for every home directory
+    /// (`/root` and each `/home/NAME`), a leading `*/` for every directory of that name, at any
+    /// depth. The first is where it is for root, as the official images set things up.
     pub dirs: &'static [&'static str],
 }
 
@@ -59,6 +67,23 @@ pub static WELL_KNOWN: &[WellKnown] = &[
         dirs: &["/usr/share/man", "/usr/share/doc", "/usr/share/info", "/usr/share/locale"],
     },
     WellKnown { name: "tmp", holds: Temp, dirs: &["/tmp", "/var/tmp"] },
+    WellKnown {
+        name: "package-logs",
+        holds: Logs,
+        dirs: &[
+            "/var/log/apt",
+            "/var/log/dpkg.log",
+            "/var/log/alternatives.log",
+            "/var/log/dnf.log",
+            "/var/log/dnf.librepo.log",
+            "/var/log/dnf.rpm.log",
+            "/var/log/hawkey.log",
+            "/var/log/yum.log",
+        ],
+    },
+    // ldconfig's record of the directories it scanned (inodes and times): new in every build.
+    WellKnown { name: "ldconfig", holds: BuildCache, dirs: &["/var/cache/ldconfig"] },
+    WellKnown { name: "python-bytecode", holds: Bytecode, dirs: &["*/__pycache__"] },
 ];
 
 /// The entry called `name`. Panics on a name not in the table: the names are constants.
@@ -83,7 +108,8 @@ fn normalize(path: &str) -> String {
 }
 
 impl WellKnown {
-    /// The first directory, for root (`~/.npm` is `/root/.npm`).
+    /// The first directory, for root (`~/.npm` is `/root/.npm`). An entry found anywhere
+    /// (`*/__pycache__`) has no such directory: this is its pattern.
     pub fn root_dir(&self) -> String {
         expand_home(self.dirs[0], "/root")
     }
@@ -92,6 +118,9 @@ impl WellKnown {
     /// `~` resolved to the home it matched.
     fn dir_holding(&self, path: &str) -> Option<String> {
         self.dirs.iter().find_map(|dir| {
+            if let Some(name) = dir.strip_prefix("*/") {
+                return named_dir(path, name);
+            }
             let dir = match dir.strip_prefix("~/") {
                 None => dir.to_string(),
                 Some(rest) => expand_home(&format!("~/{rest}"), home_of(path)?),
@@ -112,7 +141,8 @@ impl WellKnown {
         if self.contains(&path) {
             return true;
         }
-        self.dirs.iter().any(|dir| {
+        // A directory found anywhere is taken in only from inside it (above: `contains`).
+        self.dirs.iter().filter(|dir| !dir.starts_with("*/")).any(|dir| {
             let dir = match home_of(&path) {
                 Some(home) => expand_home(dir, home),
                 None => expand_home(dir, "/root"),
@@ -120,6 +150,19 @@ impl WellKnown {
             path != "/" && is_within(&dir, &path)
         })
     }
+}
+
+/// The first directory of `path` (itself or an ancestor) called `name`.
+fn named_dir(path: &str, name: &str) -> Option<String> {
+    let mut end = 0;
+    for part in path.split('/') {
+        end += part.len();
+        if part == name {
+            return Some(path[..end].to_string());
+        }
+        end += 1;
+    }
+    None
 }
 
 /// `child` is `parent` or below it.
@@ -153,7 +196,8 @@ mod tests {
         for (i, w) in WELL_KNOWN.iter().enumerate() {
             assert!(!w.dirs.is_empty(), "{}", w.name);
             assert!(WELL_KNOWN[..i].iter().all(|o| o.name != w.name), "{} twice", w.name);
-            assert!(w.dirs.iter().all(|d| d.starts_with('/') || d.starts_with("~/")), "{}", w.name);
+            let rooted = |d: &&str| d.starts_with('/') || d.starts_with("~/") || d.starts_with("*/");
+            assert!(w.dirs.iter().all(rooted), "{}", w.name);
         }
     }
 
@@ -166,6 +210,16 @@ mod tests {
         assert_eq!(name("go/pkg/mod/cache/download/x"), Some(("go-mod", "/go/pkg/mod".into())));
         assert_eq!(name("root/.cache/go-build/ab/x"), Some(("go-build", "/root/.cache/go-build".into())));
         assert_eq!(name("usr/share/man/man1/ls.1.gz").map(|n| n.0), Some("docs"));
+        assert_eq!(name("var/log/dpkg.log").map(|n| n.0), Some("package-logs"));
+        assert_eq!(name("var/log/apt/term.log"), Some(("package-logs", "/var/log/apt".into())));
+        assert_eq!(name("var/cache/ldconfig/aux-cache").map(|n| n.0), Some("ldconfig"));
+        let bytecode = "usr/lib/python3/dist-packages/flask/__pycache__/app.cpython-311.pyc";
+        assert_eq!(
+            name(bytecode),
+            Some(("python-bytecode", "/usr/lib/python3/dist-packages/flask/__pycache__".into()))
+        );
+        assert_eq!(name("__pycache__/x.pyc"), Some(("python-bytecode", "/__pycache__".into())));
+        assert_eq!(name("srv/__pycache__x/y"), None);
         assert_eq!(name("var/lib/apt/listsx"), None);
         assert_eq!(name("home/.npm/x"), None, "no user name");
         assert_eq!(named("npm").root_dir(), "/root/.npm");
@@ -180,5 +234,7 @@ mod tests {
         assert!(!named("pip").touched_by("/"));
         assert!(!named("apt-lists").touched_by("/var/cache/apt"));
         assert!(named("dnf").touched_by("/var/cache"));
+        assert!(named("python-bytecode").touched_by("/app/__pycache__/x.pyc"));
+        assert!(!named("python-bytecode").touched_by("/app"), "a pattern is not under any one directory");
     }
 }

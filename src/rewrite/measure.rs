@@ -180,7 +180,7 @@ fn check(before: &Built, after: &Built, removals_expected: bool) -> miette::Resu
 fn read_comparison(comparison: &Comparison, removals_expected: bool) -> Safety {
     let mut out = Safety::default();
     for group in comparison.grouped() {
-        let line = group.describe();
+        let line = group.to_string();
         if group.expected.is_some() || (removals_expected && group.is_removal()) {
             out.expected.push(line);
         } else {
