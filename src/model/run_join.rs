@@ -225,8 +225,9 @@ pub fn newline(text: &str) -> &'static str {
 /// The whole lines of the instruction at `span`, line ending included: what deleting it removes.
 pub fn lines_of(text: &str, span: &Span) -> Span {
     let start = text[..span.start].rfind('\n').map_or(0, |n| n + 1);
-    let end = span.end + usize::from(text[span.end..].starts_with('\n'));
-    start..end
+    let rest = &text[span.end..];
+    let ending = if rest.starts_with("\r\n") { 2 } else { usize::from(rest.starts_with('\n')) };
+    start..span.end + ending
 }
 
 /// The leading blanks of the instruction's last line when it spans several, else four spaces.

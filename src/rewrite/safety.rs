@@ -568,7 +568,7 @@ fn per_key(
     keys.into_iter()
         .filter_map(|key| {
             let (x, y) = (a.remove(&key), b.remove(&key));
-            (x != y).then(|| ConfigDifference { field, key: Some(key), before: x, after: y })
+            (x != y).then_some(ConfigDifference { field, key: Some(key), before: x, after: y })
         })
         .collect()
 }
