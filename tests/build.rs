@@ -5,11 +5,13 @@
 //! tests say SKIPPED, and fail under CI.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Output};
 use std::sync::OnceLock;
 
 use imgopt::image::{Change, EntryKind, Image, ImageRef, LayerEntry, OpenOptions};
+
+mod common;
 
 const BASE: &str = "imgopt-test/busybox:1";
 
@@ -23,14 +25,7 @@ fn store() -> PathBuf {
 
 /// Whether the builder can run here; says SKIPPED when not (fails under CI).
 fn ready(test: &str) -> bool {
-    if !nix::unistd::geteuid().is_root() {
-        assert!(std::env::var_os("CI").is_none(), "{test}: the build tests need root under CI");
-        eprintln!("SKIPPED: {test}: not root");
-        return false;
-    }
-    if !Path::new("/bin/busybox").exists() {
-        assert!(std::env::var_os("CI").is_none(), "{test}: busybox-static must be installed under CI");
-        eprintln!("SKIPPED: {test}: /bin/busybox missing (apt-get install busybox-static)");
+    if !common::builder_ready(test) {
         return false;
     }
     base();

@@ -20,19 +20,8 @@ fn store() -> PathBuf {
     PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("rewrite-store")
 }
 
-/// Whether the builder can run here (root, busybox-static); SKIPPED otherwise, a failure in CI.
 fn ready(test: &str) -> bool {
-    if !nix::unistd::geteuid().is_root() {
-        assert!(std::env::var_os("CI").is_none(), "{test}: the build tests need root under CI");
-        eprintln!("SKIPPED: {test}: not root");
-        return false;
-    }
-    if !Path::new("/bin/busybox").exists() {
-        assert!(std::env::var_os("CI").is_none(), "{test}: busybox-static must be installed under CI");
-        eprintln!("SKIPPED: {test}: /bin/busybox missing (apt-get install busybox-static)");
-        return false;
-    }
-    true
+    common::builder_ready(test)
 }
 
 fn load(base: &bases::BaseImage) {

@@ -81,6 +81,17 @@ pub struct Rebuild {
     pub after: Figures,
 }
 
+impl Rebuild {
+    /// One sentence; `edited` is the file name as the output format shows it.
+    fn describe(&self, edited: &str) -> String {
+        let (b, a) = (&self.before, &self.after);
+        format!(
+            "rebuild after an edit of {edited}: {:.1} s before ({}/{} steps cached), {:.1} s after ({}/{} cached)",
+            b.build_seconds, b.steps_cached, b.steps, a.build_seconds, a.steps_cached, a.steps
+        )
+    }
+}
+
 /// How a multi-stage result was shown to run: the same command in both images.
 #[derive(Debug, Clone, Serialize)]
 pub struct ArtifactCheck {
@@ -382,20 +393,10 @@ pub fn table(m: &Measurement) -> String {
         }
     }
     if let Some(a) = &m.artifact {
-        let _ = writeln!(out, "program check `{}`: {}", a.command.join(" "), a.detail);
+        let _ = writeln!(out, "program check `{}`: {}", crate::escape::control(&a.command.join(" ")), a.detail);
     }
     if let Some(r) = &m.rebuild {
-        let _ = writeln!(
-            out,
-            "rebuild after an edit of {}: {:.1} s before ({}/{} steps cached), {:.1} s after ({}/{} cached)",
-            crate::escape::control(&r.edited),
-            r.before.build_seconds,
-            r.before.steps_cached,
-            r.before.steps,
-            r.after.build_seconds,
-            r.after.steps_cached,
-            r.after.steps
-        );
+        let _ = writeln!(out, "{}", r.describe(&crate::escape::control(&r.edited)));
     }
     out.push_str(&verdict(m, false));
     out
@@ -438,17 +439,7 @@ pub fn markdown_table(m: &Measurement) -> String {
         }
     }
     if let Some(r) = &m.rebuild {
-        let _ = writeln!(
-            out,
-            "\nRebuild after an edit of {}: {:.1} s before ({}/{} steps cached), {:.1} s after ({}/{} cached).",
-            crate::escape::markdown_code(&r.edited),
-            r.before.build_seconds,
-            r.before.steps_cached,
-            r.before.steps,
-            r.after.build_seconds,
-            r.after.steps_cached,
-            r.after.steps
-        );
+        let _ = writeln!(out, "\n{}.", r.describe(&crate::escape::markdown_code(&r.edited)));
     }
     out.push('\n');
     out.push_str(&verdict(m, true));

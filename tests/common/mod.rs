@@ -38,6 +38,22 @@ pub fn corpus(test: &str) -> Option<PathBuf> {
     }
 }
 
+/// Whether imgopt's builder can run here: root, and Debian's busybox-static for the base.
+/// Says SKIPPED when not; under CI a missing piece fails the test.
+pub fn builder_ready(test: &str) -> bool {
+    if !nix::unistd::geteuid().is_root() {
+        assert!(std::env::var_os("CI").is_none(), "{test}: the build tests need root under CI");
+        eprintln!("SKIPPED: {test}: not root");
+        return false;
+    }
+    if !std::path::Path::new("/bin/busybox").exists() {
+        assert!(std::env::var_os("CI").is_none(), "{test}: busybox-static must be installed under CI");
+        eprintln!("SKIPPED: {test}: /bin/busybox missing (apt-get install busybox-static)");
+        return false;
+    }
+    true
+}
+
 /// Sorted entries of a directory.
 pub fn sorted_dir(dir: &std::path::Path) -> Vec<PathBuf> {
     let mut v: Vec<PathBuf> =
