@@ -71,7 +71,7 @@ human() { awk -v b="$1" 'BEGIN { split("B kB MB GB TB", u, " "); i = 1; while (b
   if (i == 1) printf "%d B", b; else printf "%.1f %s", b, u[i] }'; }
 
 # The saving of $2 bytes against $1, in percent.
-percent() { awk -v b="$1" -v a="$2" 'BEGIN { printf "%.1f%%", b > 0 ? 100 * (b - a) / b : 0 }'; }
+percent() { awk -v b="$1" -v a="$2" 'BEGIN { printf "%.1f%%", (b > 0 ? 100 * (b - a) / b : 0) }'; }
 
 failed=0
 shown=${SHOWN:-15}
