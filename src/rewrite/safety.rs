@@ -22,7 +22,7 @@ use serde_json::Value;
 use crate::analyze::index::{FileType, FinalFile, PathIndex};
 use crate::analyze::render::human;
 use crate::escape;
-use crate::image::spec::ContainerConfig;
+use crate::image::spec::{ContainerConfig, Empty, Healthcheck};
 use crate::image::{Image, ImageError, LayerContents};
 use crate::model::caches;
 
@@ -51,7 +51,7 @@ pub fn final_filesystem(image: &Image) -> Result<PathIndex, ImageError> {
 pub struct Comparison {
     /// Every path that differs, in path order.
     pub files: Vec<FileDifference>,
-    /// Every config value that differs, in the order of [`CONFIG_FIELDS`].
+    /// Every config value that differs, field by field in the order [`compare_configs`] lists.
     pub config: Vec<ConfigDifference>,
 }
 
@@ -175,13 +175,6 @@ pub struct Group {
     pub detail: Option<String>,
 }
 
-impl Group {
-    /// Paths only the first image has: a multi-stage build's toolchain is such a group.
-    pub fn is_removal(&self) -> bool {
-        self.change == REMOVED
-    }
-}
-
 /// [`FileChange::label`] of a removal.
 const REMOVED: &str = "removed";
 
@@ -237,6 +230,11 @@ fn group(files: &[FileDifference]) -> Vec<Group> {
 }
 
 impl Group {
+    /// Paths only the first image has: a multi-stage build's toolchain is such a group.
+    pub fn is_removal(&self) -> bool {
+        self.change == REMOVED
+    }
+
     fn new(path: String, change: String, first: &FileDifference) -> Group {
         Group {
             single: false,
@@ -462,23 +460,9 @@ fn changed(a: &FinalFile<'_>, b: &FinalFile<'_>) -> Option<FileDifference> {
     Some(difference(a.path, change, a.size, b.size))
 }
 
-/// The config fields that change how a container runs, in Docker's names.
-pub const CONFIG_FIELDS: [&str; 10] = [
-    "Env",
-    "User",
-    "WorkingDir",
-    "Entrypoint",
-    "Cmd",
-    "ExposedPorts",
-    "Volumes",
-    "Labels",
-    "Healthcheck",
-    "StopSignal",
-];
-
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct ConfigDifference {
-    /// One of [`CONFIG_FIELDS`].
+    /// The field, in Docker's name (see [`compare_configs`]).
     pub field: &'static str,
     /// The variable (`Env`), label (`Labels`), port (`ExposedPorts`) or volume (`Volumes`) that
     /// differs; none for the other fields, which are compared whole.
@@ -509,21 +493,21 @@ impl fmt::Display for ConfigDifference {
     }
 }
 
-/// The fields of [`CONFIG_FIELDS`] that differ. An unset field and an empty one (`"User": ""`,
-/// `"Cmd": []`, no labels) are the same to a container runtime and compare equal.
+/// The config fields that change how a container runs, compared in this order: Env (variable by
+/// variable), User, WorkingDir, Entrypoint, Cmd, ExposedPorts and Volumes (member by member),
+/// Labels (label by label), Healthcheck, StopSignal. An unset field and an empty one (`"User":
+/// ""`, `"Cmd": []`, no labels) are the same to a container runtime and compare equal.
 pub fn compare_configs(before: Option<&ContainerConfig>, after: Option<&ContainerConfig>) -> Vec<ConfigDifference> {
     let empty = ContainerConfig::default();
     let (a, b) = (before.unwrap_or(&empty), after.unwrap_or(&empty));
-    let mut out = Vec::new();
-    let mut whole = |field: &'static str, x: Option<Value>, y: Option<Value>| {
-        if x != y {
-            out.push(ConfigDifference { field, key: None, before: x, after: y });
-        }
+    let whole = |field: &'static str, x: Option<Value>, y: Option<Value>| {
+        (x != y).then_some(ConfigDifference { field, key: None, before: x, after: y })
     };
     let text = |s: &Option<String>| s.as_deref().filter(|s| !s.is_empty()).map(|s| Value::String(s.to_string()));
     let list = |l: &Option<Vec<String>>| {
         l.as_ref().filter(|l| !l.is_empty()).map(|l| Value::Array(l.iter().cloned().map(Value::String).collect()))
     };
+    // `KEY=value`; a repeated KEY keeps its last value, as Docker's ENV replaces it.
     let env = |c: &ContainerConfig| -> BTreeMap<String, Value> {
         c.env
             .iter()
@@ -534,27 +518,23 @@ pub fn compare_configs(before: Option<&ContainerConfig>, after: Option<&Containe
             })
             .collect()
     };
-    let mut keyed = Vec::new();
-    keyed.extend(per_key("Env", env(a), env(b)));
-    whole("User", text(&a.user), text(&b.user));
-    whole("WorkingDir", text(&a.working_dir), text(&b.working_dir));
-    whole("Entrypoint", list(&a.entrypoint), list(&b.entrypoint));
-    whole("Cmd", list(&a.cmd), list(&b.cmd));
-    let members = |set: &Option<BTreeMap<String, crate::image::spec::Empty>>| -> BTreeMap<String, Value> {
+    let members = |set: &Option<BTreeMap<String, Empty>>| -> BTreeMap<String, Value> {
         set.iter().flatten().map(|(k, _)| (k.clone(), Value::Object(Default::default()))).collect()
     };
     let labels = |l: &Option<BTreeMap<String, String>>| -> BTreeMap<String, Value> {
         l.iter().flatten().map(|(k, v)| (k.clone(), Value::String(v.clone()))).collect()
     };
-    let health = |h: &Option<crate::image::spec::Healthcheck>| h.as_ref().and_then(|h| serde_json::to_value(h).ok());
-    whole("Healthcheck", health(&a.healthcheck), health(&b.healthcheck));
-    whole("StopSignal", text(&a.stop_signal), text(&b.stop_signal));
-    keyed.extend(per_key("ExposedPorts", members(&a.exposed_ports), members(&b.exposed_ports)));
-    keyed.extend(per_key("Volumes", members(&a.volumes), members(&b.volumes)));
-    keyed.extend(per_key("Labels", labels(&a.labels), labels(&b.labels)));
-    out.extend(keyed);
-    let rank = |field: &str| CONFIG_FIELDS.iter().position(|f| *f == field).unwrap_or(CONFIG_FIELDS.len());
-    out.sort_by_key(|d| rank(d.field));
+    let health = |h: &Option<Healthcheck>| h.as_ref().and_then(|h| serde_json::to_value(h).ok());
+    let mut out = per_key("Env", env(a), env(b));
+    out.extend(whole("User", text(&a.user), text(&b.user)));
+    out.extend(whole("WorkingDir", text(&a.working_dir), text(&b.working_dir)));
+    out.extend(whole("Entrypoint", list(&a.entrypoint), list(&b.entrypoint)));
+    out.extend(whole("Cmd", list(&a.cmd), list(&b.cmd)));
+    out.extend(per_key("ExposedPorts", members(&a.exposed_ports), members(&b.exposed_ports)));
+    out.extend(per_key("Volumes", members(&a.volumes), members(&b.volumes)));
+    out.extend(per_key("Labels", labels(&a.labels), labels(&b.labels)));
+    out.extend(whole("Healthcheck", health(&a.healthcheck), health(&b.healthcheck)));
+    out.extend(whole("StopSignal", text(&a.stop_signal), text(&b.stop_signal)));
     out
 }
 
