@@ -585,11 +585,8 @@ fn size_review_builds_base_and_head_and_gates_the_growth() {
     let row = |label: &str, b: String, a: String| format!("| {label} | {b} | {a} |");
     // The store keeps built layers as plain tars (compressed on the way out): what `imgopt
     // images` counts is the summary's "As tar" row.
-    let as_tar = row(
-        "As tar",
-        human(old["blob_size"].as_u64().expect("size")),
-        human(new["blob_size"].as_u64().expect("size")),
-    );
+    let as_tar =
+        row("As tar", human(old["blob_size"].as_u64().expect("size")), human(new["blob_size"].as_u64().expect("size")));
     assert!(summary.contains(&as_tar), "{as_tar}\n{summary}");
     assert!(summary.contains(&format!("| Layers | {} | {} | +2", old["layers"], new["layers"])), "{summary}");
     let content = |name: &str| {
