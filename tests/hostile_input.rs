@@ -266,7 +266,43 @@ fn a_zstd_layer_asking_for_a_huge_window_is_refused() {
     assert_refused(&r, &["window over the limit of 16 MiB"]);
 }
 
-// 3. Deep paths.
+// 3. Time: long Dockerfiles and deep paths.
+
+/// Every pass over a Dockerfile is linear: lint and `analyze -f` on the issue's file (ENV/RUN
+/// pairs, 120 s at 30,000 pairs before the fix) and on a mix of what made passes quadratic (a
+/// chain of stages built on each other, ARG/ENV/LABEL uses, comments above ARGs, cleanups of
+/// paths nothing created, archives copied and tars of other files, relative WORKDIRs, go
+/// installs, consecutive RUNs) finish within the limit in a debug build. Before the fixes the
+/// mix took minutes in a release build; `benches/scaling.sh` measures the time per instruction.
+#[test]
+fn long_dockerfiles_are_linted_and_mapped_in_linear_time() {
+    let tmp = TempDir::new("hostile-long");
+    layout(&tmp, &small_layers());
+    let issue = format!("FROM alpine:3\n{}", "ENV a=b\nRUN a\n".repeat(30_000));
+    let mut mix = String::from("FROM alpine:3 AS s0\n");
+    for i in 1..=3_000 {
+        let j = i - 1;
+        mix.push_str(&format!(
+            "FROM s{j} AS s{i}\nARG A{i}=1\nENV E{i}=$A{i}\nLABEL l{i}=$E{i}\n# comment\nARG B{i}\n\
+             RUN rm -rf /x{i}\nCOPY a{i}.tar /a.tar\nRUN tar -xf b{i}.tar\nWORKDIR d\nRUN go install x{i}\n\
+             COPY --from=s{j} /a /a\nRUN a\nRUN a\n"
+        ));
+    }
+    for (name, text) in [("issue.Dockerfile", issue), ("mix.Dockerfile", mix)] {
+        std::fs::write(tmp.path(name), text).unwrap();
+        let r = run(&["lint", "--isolated", "--format", "json", name], &tmp.0);
+        assert!(matches!(r.code, Some(0 | 1)), "{name}: {:?} {}", r.code, r.stderr);
+        let findings: serde_json::Value = serde_json::from_slice(&r.stdout).expect("JSON");
+        if name == "mix.Dockerfile" {
+            assert!(findings.to_string().contains("IMG201"), "the consecutive RUNs are found");
+        }
+        // The image was not built from it: what counts here is that the mapping ends.
+        let r = run(&["analyze", "--image", &oci_ref(&tmp), "-f", name], &tmp.0);
+        assert!(matches!(r.code, Some(0..=2)) && !r.stderr.contains("panicked"), "{name}: {:?} {}", r.code, r.stderr);
+    }
+}
+
+// Deep paths.
 
 #[test]
 fn analyze_is_linear_in_entries_whatever_the_depth() {

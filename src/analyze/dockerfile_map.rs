@@ -30,7 +30,7 @@ use serde::Serialize;
 
 use crate::image::ImageConfig;
 use crate::model::document::{LoadError, Source};
-use crate::model::state::{fold_stage, StageState, DEFAULT_PATH};
+use crate::model::state::{fold_stage, join_path, DEFAULT_PATH, PATH_MAX};
 use crate::model::{arg_decls, env_pairs, expand_word, Model, Vars};
 use crate::syntax::{self, Dockerfile, Instruction};
 
@@ -154,23 +154,6 @@ fn expand(word: &str, vars: &Vars, escape: char) -> String {
     expand_word(word, vars, escape).map(|e| e.value).unwrap_or_else(|_| word.to_string())
 }
 
-/// `path` against `workdir` the way BuildKit normalizes WORKDIR and COPY destinations.
-fn resolve(workdir: &str, path: &str) -> String {
-    let joined =
-        if path.starts_with('/') { path.to_string() } else { format!("{}/{}", workdir.trim_end_matches('/'), path) };
-    let mut parts: Vec<&str> = Vec::new();
-    for part in joined.split('/') {
-        match part {
-            "" | "." => {}
-            ".." => {
-                parts.pop();
-            }
-            p => parts.push(p),
-        }
-    }
-    format!("/{}", parts.join("/"))
-}
-
 /// Why a Dockerfile gives no steps to map layers to.
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
 pub enum StepsError {
@@ -199,13 +182,7 @@ impl DockerfileSteps {
         let name = &source.name;
         let target = model.stages.last().ok_or_else(|| StepsError::NoStage { name: name.clone() })?;
         // The target, then the stage it builds on, and so on: build order is the reverse.
-        let mut chain = vec![target.index];
-        while let Some(base) = chain.last().and_then(|&s| model.stages[s].base_stage) {
-            if chain.contains(&base) {
-                break;
-            }
-            chain.push(base);
-        }
+        let mut chain: Vec<usize> = model.lineage(target.index).map(|s| s.index).collect();
         chain.reverse();
         let root = &model.stages[chain[0]];
         let place = |inst: &Instruction, stage: usize| Place {
@@ -217,23 +194,49 @@ impl DockerfileSteps {
         let from = place(&df.instructions[root.from], root.index);
         // A base image's WORKDIR is unknown: relative paths resolve only after an absolute one.
         let mut workdir = if root.is_scratch() { Some("/".to_string()) } else { None };
+        // What the stages built on leave in scope.
         let mut inherited = Vars::new();
+        // The variables before each instruction: `inherited`, then the stage's own as the fold
+        // has them (the `PATH` the fold assumes for an unknown base is not one of them). One map,
+        // updated with the names the previous ARG or ENV set and put back at the stage's end:
+        // each instruction costs its own names, not the whole scope (linear in the stage).
+        let mut vars = Vars::new();
         let mut steps = Vec::new();
         let mut shell_flags = vec!["-c".to_string()];
         for &s in &chain {
             let stage = &model.stages[s];
-            // One fold over the stage gives the variables before each instruction.
+            let mut pending: Vec<String> = Vec::new();
+            let mut touched: Vec<String> = Vec::new();
             fold_stage(&df, stage, |i, state| {
+                for name in pending.drain(..) {
+                    let own = state.vars().get(&name).filter(|v| !(name == "PATH" && v.as_str() == DEFAULT_PATH));
+                    match own.or_else(|| inherited.get(&name)) {
+                        Some(v) => vars.insert(name.clone(), v.clone()),
+                        None => vars.remove(&name),
+                    };
+                    touched.push(name);
+                }
                 let inst = &df.instructions[i];
-                let mut vars = inherited.clone();
-                vars.extend(stage_vars(state));
                 if inst.is("SHELL") {
                     shell_flags.extend(inst.args.last().cloned());
                 }
-                let expect = expectation(inst, &df, &vars, &mut workdir);
+                let expect = expectation(inst, &df, &mut vars, &mut workdir);
                 steps.push(Step { keyword: inst.keyword.clone(), place: place(inst, stage.index), expect });
+                pending = match inst.keyword.as_str() {
+                    "ARG" => arg_decls(inst, i).into_iter().map(|d| d.name).collect(),
+                    "ENV" => env_pairs(inst).into_iter().map(|(name, _)| name).collect(),
+                    _ => Vec::new(),
+                };
             });
-            inherited.extend(model.scope_after(&df, stage, &Vars::new()));
+            for name in touched {
+                match inherited.get(&name) {
+                    Some(v) => vars.insert(name, v.clone()),
+                    None => vars.remove(&name),
+                };
+            }
+            let after = model.scope_after(&df, stage, &Vars::new());
+            vars.extend(after.clone());
+            inherited.extend(after);
         }
         Ok(DockerfileSteps {
             file: name.to_string(),
@@ -246,16 +249,6 @@ impl DockerfileSteps {
     }
 }
 
-/// The variables a stage's own ARGs and ENVs set, as the fold has them; the `PATH` the fold
-/// assumes for an unknown base is not one of them.
-fn stage_vars(state: &StageState) -> Vars {
-    let mut vars = state.vars();
-    if vars.get("PATH").map(String::as_str) == Some(DEFAULT_PATH) {
-        vars.remove("PATH");
-    }
-    vars
-}
-
 /// The text after the keyword on the logical line (flags included), as buildah records RUN.
 fn after_keyword(inst: &Instruction) -> String {
     let text = inst.line.text.trim_start();
@@ -263,7 +256,7 @@ fn after_keyword(inst: &Instruction) -> String {
     normalize(rest)
 }
 
-fn expectation(inst: &Instruction, df: &Dockerfile<'_>, vars: &Vars, workdir: &mut Option<String>) -> Expect {
+fn expectation(inst: &Instruction, df: &Dockerfile<'_>, vars: &mut Vars, workdir: &mut Option<String>) -> Expect {
     let escape = df.escape;
     let raw = after_keyword(inst);
     match inst.keyword.as_str() {
@@ -322,7 +315,7 @@ fn expectation(inst: &Instruction, df: &Dockerfile<'_>, vars: &Vars, workdir: &m
             rendered.push_str(&expanded);
             let mut dests = vec![dest.clone(), expanded.clone()];
             if let Some(wd) = workdir.as_deref() {
-                dests.push(resolve(wd, &expanded));
+                dests.push(join_path(wd, &expanded));
             }
             Expect::Copy { rendered: vec![normalize(&rendered)], dests }
         }
@@ -338,27 +331,40 @@ fn expectation(inst: &Instruction, df: &Dockerfile<'_>, vars: &Vars, workdir: &m
                 }
                 "ARG" => {
                     // BuildKit records the value in effect: the default (which sees the names
-                    // declared before it in the same ARG), else an inherited one.
-                    let mut scope = vars.clone();
+                    // declared before it in the same ARG), else an inherited one. Those names
+                    // go into `vars` for the ARG's later defaults and are taken back after.
                     let mut decls = Vec::new();
+                    let mut shadowed: Vec<(String, Option<String>)> = Vec::new();
                     for d in arg_decls(inst, 0) {
                         let value = d
                             .default
                             .as_deref()
-                            .map(|v| expand(v, &scope, escape))
-                            .or_else(|| scope.get(&d.name).cloned());
+                            .map(|v| expand(v, vars, escape))
+                            .or_else(|| vars.get(&d.name).cloned());
                         decls.push(value.as_ref().map_or_else(|| d.name.clone(), |v| format!("{}={v}", d.name)));
                         if let Some(v) = value {
-                            scope.insert(d.name, v);
+                            let old = vars.insert(d.name.clone(), v);
+                            shadowed.push((d.name, old));
                         }
+                    }
+                    for (name, old) in shadowed.into_iter().rev() {
+                        match old {
+                            Some(v) => vars.insert(name, v),
+                            None => vars.remove(&name),
+                        };
                     }
                     bodies.push(decls.join(" "));
                 }
                 "WORKDIR" | "USER" => {
                     let value = expand(inst.args.first().map(String::as_str).unwrap_or(""), vars, escape);
                     if keyword == "WORKDIR" {
-                        let resolved = workdir.as_deref().map(|wd| resolve(wd, &value));
-                        *workdir = resolved.clone().or_else(|| value.starts_with('/').then(|| resolve("/", &value)));
+                        let resolved = workdir.as_deref().map(|wd| join_path(wd, &value));
+                        // Past PATH_MAX no build goes on (and a growing path would make each
+                        // WORKDIR cost its length): the directory is unknown from there.
+                        *workdir = resolved
+                            .clone()
+                            .or_else(|| value.starts_with('/').then(|| join_path("/", &value)))
+                            .filter(|w| w.len() < PATH_MAX);
                         bodies.extend(resolved);
                     }
                     bodies.push(value);
@@ -757,7 +763,7 @@ mod tests {
         assert_eq!((e.keyword.as_str(), e.body.as_str()), ("RUN", "|1 V=1 /bin/sh -c make"));
         let e = entry(Some("WORKDIR /app"), true);
         assert_eq!((e.keyword.as_str(), e.body.as_str()), ("WORKDIR", "/app"));
-        assert_eq!(resolve("/app", "../x/./y/"), "/x/y");
+        assert_eq!(join_path("/app", "../x/./y/"), "/x/y");
     }
 
     #[test]

@@ -58,6 +58,12 @@ impl<'d, 'a> Checker<'d, 'a> {
         self.scripts.iter().filter(move |s| ships.get(s.stage).copied().unwrap_or(false))
     }
 
+    /// The parsed RUN at instruction `index`, if it is one (the scripts are in file order: a
+    /// binary search, so a rule asking for every instruction stays linear).
+    pub fn script_at(&self, index: usize) -> Option<&'d RunScript<'d>> {
+        self.scripts.binary_search_by_key(&index, |s| s.index).ok().map(|k| &self.scripts[k])
+    }
+
     pub fn into_diagnostics(self) -> Vec<Diagnostic> {
         self.out.into_inner()
     }

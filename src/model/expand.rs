@@ -26,6 +26,10 @@ pub enum ExpandError {
     Required { name: String, message: String },
     #[error("unsupported modifier ({0}) in substitution")]
     BadModifier(char),
+    /// A WORKDIR that resolves past what a Linux path may be (`PATH_MAX`): no build can create
+    /// it, and a fold that kept growing it would cost the path's length at every WORKDIR.
+    #[error("the directory is {0} bytes long, more than the {max} bytes of a Linux path", max = crate::model::state::PATH_MAX)]
+    PathTooLong(usize),
 }
 
 /// Expands one word: quotes are removed and variables substituted, as BuildKit's

@@ -12,7 +12,7 @@ pub mod run_join;
 pub mod run_script;
 pub mod state;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::ops::Range;
 
 pub use self::expand::{expand_word, ExpandError, Expanded, Vars};
@@ -83,6 +83,9 @@ pub struct Model {
     /// Indices of the instructions before the first FROM (where meta ARGs live).
     pub meta_instructions: Range<usize>,
     pub stages: Vec<Stage>,
+    /// Each lower-cased stage name with the first stage that has it: a name lookup is one
+    /// hash, not a scan of the stages (a file of 80,000 stages named in as many COPYs).
+    first_named: HashMap<String, usize>,
 }
 
 impl Model {
@@ -122,6 +125,7 @@ impl Model {
             last.instructions.end = df.instructions.len();
         }
         model.meta_instructions = 0..model.stages.first().map_or(df.instructions.len(), |s| s.from);
+        model.first_named = stage_names;
         model
     }
 
@@ -153,24 +157,26 @@ impl Model {
     /// Whether `name` is the name of a stage defined before stage `before` (so `FROM name`
     /// or `COPY --from=name` means that stage, not an image).
     pub fn is_earlier_stage(&self, name: &str, before: usize) -> bool {
-        self.stages[..before.min(self.stages.len())]
-            .iter()
-            .any(|s| s.name.as_deref().is_some_and(|n| n.eq_ignore_ascii_case(name)))
+        self.first_named(name).is_some_and(|first| first < before)
     }
 
-    /// The stage that contains instruction `index`.
+    /// The first stage named `name` (case-insensitive), anywhere in the file.
+    pub fn first_named(&self, name: &str) -> Option<usize> {
+        self.first_named.get(&name.to_ascii_lowercase()).copied()
+    }
+
+    /// The stage that contains instruction `index` (stages are in file order: a binary search).
     pub fn stage_of(&self, index: usize) -> Option<&Stage> {
-        self.stages.iter().find(|s| s.instructions.contains(&index))
+        let after = self.stages.partition_point(|s| s.instructions.start <= index);
+        after.checked_sub(1).and_then(|k| self.stages.get(k)).filter(|s| s.instructions.contains(&index))
     }
 
     /// A stage by `AS` name (case-insensitive) or by index number, as `COPY --from` and
     /// `FROM` resolve it; only stages before `before` count.
     pub fn find_stage(&self, reference: &str, before: usize) -> Option<&Stage> {
-        let lower = reference.to_ascii_lowercase();
         let earlier = &self.stages[..before.min(self.stages.len())];
-        earlier
-            .iter()
-            .find(|s| s.name.as_deref() == Some(lower.as_str()))
+        self.first_named(reference)
+            .and_then(|first| earlier.get(first))
             .or_else(|| reference.parse::<usize>().ok().and_then(|n| earlier.get(n)))
     }
 
@@ -232,6 +238,7 @@ impl Model {
         let mut chain: Vec<&Stage> = self.lineage(stage.index).collect();
         chain.reverse();
         let mut names: Vec<String> = Vec::new();
+        let mut seen: HashSet<String> = HashSet::new();
         for s in chain {
             let end = if s.index == stage.index { index } else { s.instructions.end };
             for i in s.instructions.start + 1..end.min(df.instructions.len()) {
@@ -242,7 +249,7 @@ impl Model {
                     _ => continue,
                 };
                 for name in defined {
-                    if !names.contains(&name) {
+                    if seen.insert(name.clone()) {
                         names.push(name);
                     }
                 }

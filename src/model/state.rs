@@ -6,7 +6,7 @@
 //! The fold is incremental: [`StageState::apply`] costs what one instruction costs, so a walk
 //! over a stage is linear in its length.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use super::document::Document;
 use super::expand::{expand_word, ExpandError, Vars};
@@ -15,6 +15,9 @@ use super::{Stage, AUTOMATIC_PLATFORM_ARGS, PREDEFINED_ARGS};
 
 /// What BuildKit puts in `PATH` when the base image sets none (Linux).
 pub const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+/// The longest path Linux takes (`PATH_MAX`, the terminating NUL included).
+pub const PATH_MAX: usize = 4096;
 
 /// The shell of a stage that sets none.
 pub fn default_shell() -> Vec<String> {
@@ -77,6 +80,38 @@ pub struct StageState {
     pub args: Vec<(String, String)>,
     /// Whether CMD was set in this stage (ENTRYPOINT clears an inherited CMD, not this one).
     pub cmd_set: bool,
+    /// Kept in step with `args` and `config` by [`StageState::apply`].
+    index: Index,
+}
+
+/// What the state's lists hold, by name: the variables a word expands against, and where each
+/// ARG, ENV, port and volume sits. A lookup or an update costs one hash, not a walk of the
+/// lists, so a fold over a stage of 100,000 ARGs stays linear.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+struct Index {
+    /// ARGs, then ENV over them.
+    vars: Vars,
+    arg_at: HashMap<String, usize>,
+    env_at: HashMap<String, usize>,
+    ports: HashSet<String>,
+    volumes: HashSet<String>,
+}
+
+impl Index {
+    fn of(config: &ConfigState, args: &[(String, String)]) -> Index {
+        let mut index = Index::default();
+        for (at, (k, v)) in args.iter().enumerate() {
+            index.arg_at.entry(k.clone()).or_insert(at);
+            index.vars.insert(k.clone(), v.clone());
+        }
+        for (at, (k, v)) in config.env.iter().enumerate() {
+            index.env_at.entry(k.clone()).or_insert(at);
+            index.vars.insert(k.clone(), v.clone());
+        }
+        index.ports = config.exposed_ports.iter().cloned().collect();
+        index.volumes = config.volumes.iter().cloned().collect();
+        index
+    }
 }
 
 /// What one command did to the state, for the builder's history and cache key.
@@ -98,13 +133,19 @@ impl StageState {
         if !config.env.iter().any(|(k, _)| k == "PATH") {
             config.env.insert(0, ("PATH".to_string(), DEFAULT_PATH.to_string()));
         }
-        StageState { config, args: Vec::new(), cmd_set: false }
+        let index = Index::of(&config, &[]);
+        StageState { config, args: Vec::new(), cmd_set: false, index }
     }
 
     /// A stage built `FROM` an earlier stage starts where that one ended (ARGs included, as
     /// BuildKit's LLB state carries them).
     pub fn from_stage(parent: &StageState) -> StageState {
-        StageState { config: parent.config.clone(), args: parent.args.clone(), cmd_set: false }
+        StageState {
+            config: parent.config.clone(),
+            args: parent.args.clone(),
+            cmd_set: false,
+            index: parent.index.clone(),
+        }
     }
 
     /// The shell RUN, CMD and ENTRYPOINT use in shell form.
@@ -122,26 +163,20 @@ impl StageState {
     }
 
     /// The variables a word expands against: ARGs, then ENV over them.
-    pub fn vars(&self) -> Vars {
-        let mut vars: Vars = self.args.iter().cloned().collect();
-        vars.extend(self.config.env.iter().cloned());
-        vars
+    pub fn vars(&self) -> &Vars {
+        &self.index.vars
     }
 
     /// The environment of a RUN: the config's, plus ARGs an ENV of the same name does not hide.
     pub fn run_env(&self) -> Vec<(String, String)> {
         let mut env = self.config.env.clone();
-        for (k, v) in &self.args {
-            if !env.iter().any(|(e, _)| e == k) {
-                env.push((k.clone(), v.clone()));
-            }
-        }
+        env.extend(self.args.iter().filter(|(k, _)| !self.index.env_at.contains_key(k)).cloned());
         env
     }
 
     /// A word expanded in this state (quotes removed).
     pub fn expand(&self, word: &str, escape: char) -> Result<String, ExpandError> {
-        expand_word(word, &self.vars(), escape).map(|e| e.value)
+        expand_word(word, &self.index.vars, escape).map(|e| e.value)
     }
 
     /// Applies one command of the stage (not its FROM).
@@ -152,34 +187,37 @@ impl StageState {
             Command::Arg(defs) => {
                 for def in defs {
                     if let Some(value) = self.arg_value(def, inputs)? {
-                        set(&mut self.args, &def.name, value);
+                        self.set_arg(&def.name, value);
                     }
                 }
                 Effect::None
             }
             Command::Env(pairs) => {
-                let vars = self.vars();
                 let mut values = Vec::with_capacity(pairs.len());
                 for KeyValue { key, value, .. } in pairs {
-                    values.push((key.clone(), expand_word(value, &vars, esc)?.value));
+                    values.push((key.clone(), expand_word(value, &self.index.vars, esc)?.value));
                 }
                 for (k, v) in values {
-                    set(&mut self.config.env, &k, v);
+                    self.set_env(&k, v);
                 }
                 Effect::Config
             }
             Command::Label(pairs) => {
-                let vars = self.vars();
+                let vars = &self.index.vars;
                 for KeyValue { key, value, .. } in pairs {
-                    let key = expand_word(key, &vars, esc)?.value;
-                    let value = expand_word(value, &vars, esc)?.value;
+                    let key = expand_word(key, vars, esc)?.value;
+                    let value = expand_word(value, vars, esc)?.value;
                     self.config.labels.insert(key, value);
                 }
                 Effect::Config
             }
             Command::Workdir(word) => {
                 let dir = self.expand(&word.text, esc)?;
-                self.config.workdir = join_path(self.workdir(), &dir);
+                let joined = join_path(self.workdir(), &dir);
+                if joined.len() >= PATH_MAX {
+                    return Err(ExpandError::PathTooLong(joined.len()));
+                }
+                self.config.workdir = joined;
                 Effect::Filesystem
             }
             Command::User(word) => {
@@ -206,7 +244,7 @@ impl StageState {
                 for p in ports {
                     let p = self.expand(&p.text, esc)?;
                     let p = if p.contains('/') { p } else { format!("{p}/tcp") };
-                    if !self.config.exposed_ports.contains(&p) {
+                    if self.index.ports.insert(p.clone()) {
                         self.config.exposed_ports.push(p);
                     }
                 }
@@ -215,7 +253,7 @@ impl StageState {
             Command::Volume(vols) => {
                 for v in vols {
                     let v = self.expand(&v.text, esc)?;
-                    if !self.config.volumes.contains(&v) {
+                    if self.index.volumes.insert(v.clone()) {
                         self.config.volumes.push(v);
                     }
                 }
@@ -245,7 +283,7 @@ impl StageState {
             return Ok(Some(v.clone()));
         }
         if let Some(d) = &def.default {
-            return Ok(Some(expand_word(d, &self.vars(), inputs.escape)?.value));
+            return Ok(Some(expand_word(d, &self.index.vars, inputs.escape)?.value));
         }
         if let Some(m) = inputs.meta_args.get(&def.name) {
             return Ok(Some(m.clone()));
@@ -256,10 +294,30 @@ impl StageState {
     }
 }
 
-fn set(list: &mut Vec<(String, String)>, key: &str, value: String) {
-    match list.iter_mut().find(|(k, _)| k == key) {
+impl StageState {
+    /// An ARG takes `value`; it is a variable unless an ENV of the same name hides it.
+    fn set_arg(&mut self, key: &str, value: String) {
+        if !self.index.env_at.contains_key(key) {
+            self.index.vars.insert(key.to_string(), value.clone());
+        }
+        set(&mut self.args, &mut self.index.arg_at, key, value);
+    }
+
+    /// An ENV sets `value`, over an ARG of the same name.
+    fn set_env(&mut self, key: &str, value: String) {
+        self.index.vars.insert(key.to_string(), value.clone());
+        set(&mut self.config.env, &mut self.index.env_at, key, value);
+    }
+}
+
+/// Set `key` in `list` (where `at` says it is), in place or appended.
+fn set(list: &mut Vec<(String, String)>, at: &mut HashMap<String, usize>, key: &str, value: String) {
+    match at.get(key).and_then(|&i| list.get_mut(i)) {
         Some(slot) => slot.1 = value,
-        None => list.push((key.to_string(), value)),
+        None => {
+            at.insert(key.to_string(), list.len());
+            list.push((key.to_string(), value));
+        }
     }
 }
 

@@ -2,6 +2,8 @@ use super::{Rule, RuleMeta};
 use crate::lint::checker::Checker;
 use crate::lint::Category;
 use crate::model::instruction::Command;
+use crate::syntax::Span;
+use std::collections::HashMap;
 
 pub static RULE: Rule = Rule {
     meta: RuleMeta {
@@ -21,7 +23,29 @@ pub static RULE: Rule = Rule {
 
 const ARCHIVES: &[&str] = &[".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tbz2", ".tar.xz", ".txz", ".tar.zst", ".zip"];
 
+/// The file name a word of an extracting command names: what follows its last `/` or `=`
+/// (`/tmp/app.tar.gz`, `--file=app.tar.gz`).
+fn file_name(word: &str) -> &str {
+    word.rsplit(['/', '=']).next().unwrap_or(word)
+}
+
 fn check(cx: &Checker<'_, '_>) {
+    // Every file name a `tar`/`unzip`/`bsdtar` names, with where: (instruction, command), in
+    // file order. One pass over the RUNs, then a lookup per archive: a file of many COPYs and
+    // many RUNs stays linear.
+    let mut extractors: HashMap<&str, Vec<(usize, usize, Span)>> = HashMap::new();
+    for script in cx.scripts {
+        for (order, c) in script.commands().into_iter().enumerate() {
+            if matches!(c.name(), Some("tar" | "unzip" | "bsdtar")) {
+                for w in c.args() {
+                    let at = extractors.entry(file_name(&w.text)).or_default();
+                    if at.last().is_none_or(|&(index, o, _)| (index, o) != (script.index, order)) {
+                        at.push((script.index, order, c.span()));
+                    }
+                }
+            }
+        }
+    }
     for (i, command) in cx.df.all_commands() {
         let Command::Copy(copy) = command else { continue };
         if !copy.from_context() {
@@ -42,15 +66,17 @@ fn check(cx: &Checker<'_, '_>) {
         if archives.is_empty() {
             continue;
         }
-        let Some(stage) = cx.model.stage_of(i).cloned() else { continue };
-        let extractor =
-            cx.scripts.iter().filter(|s| s.index > i && stage.instructions.contains(&s.index)).find_map(|s| {
-                s.commands()
-                    .into_iter()
-                    .filter(|c| matches!(c.name(), Some("tar" | "unzip" | "bsdtar")))
-                    .find(|c| c.args().iter().any(|w| archives.iter().any(|a| w.text.ends_with(a))))
-                    .map(|c| c.span())
-            });
+        let Some(stage) = cx.model.stage_of(i) else { continue };
+        // The first extracting command after the COPY in its stage, whichever archive it names.
+        let extractor = archives
+            .iter()
+            .filter_map(|a| {
+                let at = extractors.get(a)?;
+                at.get(at.partition_point(|&(index, _, _)| index <= i))
+                    .filter(|&&(index, _, _)| index < stage.instructions.end)
+            })
+            .min_by_key(|&&(index, order, _)| (index, order))
+            .map(|(_, _, span)| span.clone());
         if let Some(extract) = extractor {
             cx.report(cx.df.instructions[i].keyword_span.clone(), "the archive is stored in this layer and its content again in the layer that extracts it")
                 .related(extract, "extracted here")

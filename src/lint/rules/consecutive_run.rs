@@ -47,8 +47,7 @@ fn check(cx: &Checker<'_, '_>) {
             let between = cx.df.text.get(a.end..b.start).unwrap_or_default();
             // Only when nothing but whitespace and the second keyword sits between the two commands.
             if between.trim().eq_ignore_ascii_case("RUN") {
-                let script = |index: usize| cx.scripts.iter().find(|s| s.index == index);
-                match (script(i - 1), script(i)) {
+                match (cx.script_at(i - 1), cx.script_at(i)) {
                     (Some(earlier), Some(later)) if earlier.repeats(cx.df.text, later) => {
                         report.fix(
                             "delete this RUN: the previous one already runs its commands",

@@ -34,9 +34,8 @@ fn check(cx: &Checker<'_, '_>) {
                 if known || own {
                     continue; // own stage: copy-from-own-stage reports it
                 }
-                let later = cx.model.stages[stage.index..]
-                    .iter()
-                    .any(|s| s.name.as_ref().is_some_and(|n| n.eq_ignore_ascii_case(v)));
+                // No earlier stage has the name: any stage that has it comes later.
+                let later = cx.model.first_named(v).is_some();
                 let message = if later {
                     format!("stage `{v}` is defined after this COPY; move it before")
                 } else {

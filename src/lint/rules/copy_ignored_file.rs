@@ -2,9 +2,9 @@ use super::{Rule, RuleMeta};
 use crate::context::dockerignore::{clean, context_path};
 use crate::context::Dockerignore;
 use crate::lint::checker::Checker;
+use crate::model::expand_word;
 use crate::model::instruction::Command;
 use crate::model::state::fold_stage;
-use crate::model::{expand_word, Vars};
 
 pub static RULE: Rule = Rule {
     meta: RuleMeta {
@@ -36,11 +36,10 @@ fn check(cx: &Checker<'_, '_>) {
                 return;
             }
             let command = if copy.is_add { "Add" } else { "Copy" };
-            let mut vars: Option<Vars> = None;
             for word in copy.paths() {
                 let source = if word.text.contains(['$', '\'', '"', cx.df.escape]) {
-                    let vars = vars.get_or_insert_with(|| state.vars());
-                    match expand_word(&word.text, vars, cx.df.escape) {
+                    // The fold's variables, borrowed: no copy of the scope per COPY.
+                    match expand_word(&word.text, state.vars(), cx.df.escape) {
                         Ok(e) if e.unset.is_empty() => e.value,
                         _ => continue,
                     }

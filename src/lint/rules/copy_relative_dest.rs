@@ -18,12 +18,13 @@ pub static RULE: Rule = Rule {
 };
 
 fn check(cx: &Checker<'_, '_>) {
+    // Per stage, whether a WORKDIR is set by its end (in it or a stage it builds on): each stage
+    // looks at its base's answer, not at the whole chain again.
+    let mut workdir_at_end: Vec<bool> = Vec::with_capacity(cx.model.stages.len());
     for stage in &cx.model.stages {
         // WORKDIR set in the chain of in-file stages this one builds on.
-        let mut has_workdir = false;
-        for parent in cx.model.lineage(stage.index).skip(1) {
-            has_workdir |= cx.df.instructions[parent.instructions.clone()].iter().any(|i| i.is("WORKDIR"));
-        }
+        let mut has_workdir =
+            stage.base_stage.filter(|&b| b < stage.index).is_some_and(|b| workdir_at_end.get(b) == Some(&true));
         for (_, command) in cx.df.commands_in(stage.instructions.clone()) {
             let dest = match command {
                 Command::Workdir(_) => {
@@ -40,5 +41,7 @@ fn check(cx: &Checker<'_, '_>) {
                     .help("set `WORKDIR /app` first, or use an absolute destination");
             }
         }
+        has_workdir |= cx.df.instructions[stage.instructions.clone()].iter().any(|i| i.is("WORKDIR"));
+        workdir_at_end.push(has_workdir);
     }
 }

@@ -22,7 +22,7 @@ fn check(cx: &Checker<'_, '_>) {
     let stages = &cx.model.stages;
     for (i, stage) in stages.iter().enumerate() {
         let (Some(name), Some(span)) = (&stage.name_as_written, &stage.name_span) else { continue };
-        let first = stages[..i].iter().find(|s| s.name.is_some() && s.name == stage.name);
+        let first = cx.model.first_named(name).filter(|&first| first < i).and_then(|first| stages.get(first));
         if let Some(first) = first {
             let report = cx
                 .report(span.clone(), format!("stage name `{name}` is already used"))

@@ -89,21 +89,29 @@ fn is_local(package: &str) -> bool {
 
 fn check(cx: &Checker<'_, '_>) {
     let model = cx.model;
+    // Per stage: its first COPY/ADD that brings a go.mod, and whether a stage it builds on has
+    // one. Computed once, so each `go install` looks up two entries, not its whole stage chain.
+    let copies_go_mod_at = |i: usize| {
+        matches!(cx.df.command(i), Some(Command::Copy(copy)) if copy.paths().any(|p| {
+            let p = p.text.trim_end_matches('/');
+            p == "." || p == "*" || copies_go_mod(p)
+        }))
+    };
+    let first_go_mod: Vec<Option<usize>> =
+        model.stages.iter().map(|s| s.instructions.clone().find(|&i| copies_go_mod_at(i))).collect();
+    let mut inherits_go_mod: Vec<bool> = Vec::with_capacity(model.stages.len());
+    for s in &model.stages {
+        let from_base =
+            s.base_stage.filter(|&b| b < s.index).is_some_and(|b| inherits_go_mod[b] || first_go_mod[b].is_some());
+        inherits_go_mod.push(from_base);
+    }
     for script in cx.scripts {
-        // A go.mod in the stage, or mounted into this RUN, pins what `go install pkg` (no
-        // version) installs. Looked up only for such a command.
+        // A go.mod in the stage (or a stage it builds on), or mounted into this RUN, pins what
+        // `go install pkg` (no version) installs. Looked up only for such a command.
         let has_go_mod = || {
             script.mounts().any(binds_go_mod)
-                || model.stage_of(script.index).is_some_and(|stage| {
-                    model.lineage(stage.index).any(|s| {
-                        s.instructions.clone().filter(|&i| i < script.index).any(|i| {
-                            matches!(cx.df.command(i), Some(Command::Copy(copy)) if copy.paths().any(|p| {
-                                let p = p.text.trim_end_matches('/');
-                                p == "." || p == "*" || copies_go_mod(p)
-                            }))
-                        })
-                    })
-                })
+                || inherits_go_mod.get(script.stage) == Some(&true)
+                || first_go_mod.get(script.stage).copied().flatten().is_some_and(|i| i < script.index)
         };
         for cmd in script.commands() {
             if cmd.name() != Some("go") {

@@ -24,7 +24,7 @@ fn check(cx: &Checker<'_, '_>) {
     let model = cx.model;
     for (index, ins) in cx.df.instructions.iter().enumerate() {
         let names: Vec<String> = match ins.keyword.as_str() {
-            "FROM" => match model.stages.iter().find(|s| s.from == index).and_then(|s| s.name.clone()) {
+            "FROM" => match model.stage_of(index).filter(|s| s.from == index).and_then(|s| s.name.clone()) {
                 Some(name) => vec![name],
                 None => continue,
             },
@@ -34,7 +34,10 @@ fn check(cx: &Checker<'_, '_>) {
         if names.is_empty() || ins.start_line < 2 {
             continue;
         }
-        let Some(comment) = cx.df.comments.iter().find(|c| cx.df.lines.line(c.span.start) == ins.start_line - 1) else {
+        // Comments are in file order: the one on the line above, by binary search.
+        let comments = &cx.df.comments;
+        let above = comments.partition_point(|c| cx.df.lines.line(c.span.start) < ins.start_line - 1);
+        let Some(comment) = comments.get(above).filter(|c| cx.df.lines.line(c.span.start) == ins.start_line - 1) else {
             continue;
         };
         let text = comment.text.as_str();

@@ -26,31 +26,29 @@ fn check(cx: &Checker<'_, '_>) {
     if cx.settings.label_schema.is_empty() {
         return;
     }
-    // The variables in scope at each LABEL: one fold per stage.
-    let mut scopes: Vec<Option<Vars>> = vec![None; cx.df.instructions.len()];
+    // Each LABEL against the variables in scope there: one fold per stage, a LABEL checked
+    // when the fold reaches it (no copy of the scope per LABEL).
     for stage in &cx.model.stages {
-        fold_stage(cx.df, stage, |index, state| {
-            if cx.df.instructions[index].is("LABEL") {
-                scopes[index] = Some(state.vars());
-            }
-        });
+        fold_stage(cx.df, stage, |index, state| check_label(cx, index, state.vars()));
     }
-    let empty = Vars::new();
-    for (index, command) in cx.df.all_commands() {
-        let Command::Label(pairs) = command else { continue };
-        let vars = scopes[index].as_ref().unwrap_or(&empty);
-        for kv in pairs {
-            let key = kv.name();
-            let Some(&kind) = cx.settings.label_schema.get(key) else { continue };
-            let Ok(expanded) = expand_word(&kv.value, vars, cx.df.escape) else { continue };
-            if !expanded.unset.is_empty() {
-                continue;
-            }
-            if let Some(problem) = kind.problem(&expanded.value) {
-                let span = if kv.value.is_empty() { kv.key_span.clone() } else { kv.value_span.clone() };
-                cx.report(span, format!("label `{key}` {problem}"))
-                    .help(format!("`label-schema` wants a `{}` value here", kind.as_str()));
-            }
+    for index in cx.model.meta_instructions.clone() {
+        check_label(cx, index, &Vars::new());
+    }
+}
+
+fn check_label(cx: &Checker<'_, '_>, index: usize, vars: &Vars) {
+    let Some(Command::Label(pairs)) = cx.df.command(index) else { return };
+    for kv in pairs {
+        let key = kv.name();
+        let Some(&kind) = cx.settings.label_schema.get(key) else { continue };
+        let Ok(expanded) = expand_word(&kv.value, vars, cx.df.escape) else { continue };
+        if !expanded.unset.is_empty() {
+            continue;
+        }
+        if let Some(problem) = kind.problem(&expanded.value) {
+            let span = if kv.value.is_empty() { kv.key_span.clone() } else { kv.value_span.clone() };
+            cx.report(span, format!("label `{key}` {problem}"))
+                .help(format!("`label-schema` wants a `{}` value here", kind.as_str()));
         }
     }
 }
