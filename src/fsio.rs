@@ -145,6 +145,17 @@ impl Drop for TempFile {
     }
 }
 
+/// Turn `SIGXFSZ` (a write past `RLIMIT_FSIZE`, as `ulimit -f` sets) from a kill into an
+/// `EFBIG` error from `write()`: the write then fails through its error path, which removes the
+/// temporary file, instead of the process dying with the temporary file left beside the target.
+/// Process-wide and inherited by programs it starts, so only for commands that start none.
+pub fn ignore_file_size_signal() {
+    // SAFETY: SIG_IGN installs no handler; nothing runs in signal context.
+    unsafe {
+        libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
+    }
+}
+
 /// Replace `path` with `bytes` atomically, writing the temporary file beside it.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
     write_atomic_via(TempFile::beside(path), path, bytes)

@@ -95,6 +95,11 @@ pub fn lint(args: &LintArgs) -> ExitCode {
         (false, true) => FixMode::Write(minimum),
         (false, false) => FixMode::None,
     };
+    if let FixMode::Write(_) = fix {
+        // A file-size limit then fails the write with EFBIG, whose error path removes the
+        // temporary file, instead of killing imgopt with the temporary file left behind.
+        crate::fsio::ignore_file_size_signal();
+    }
     let configs = match (&args.config, args.isolated) {
         (Some(path), _) => match Config::load(path) {
             Ok(c) => ConfigSource::Fixed(Arc::new(c)),
