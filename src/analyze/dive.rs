@@ -24,6 +24,7 @@
 //! logs an error and stops visiting that layer; here such a whiteout simply contributes 0.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::ops::Bound;
 
 use serde::Serialize;
 
@@ -47,21 +48,22 @@ struct PathTally {
 }
 
 pub fn dive_figures(layers: &[LayerContents]) -> DiveFigures {
-    let mut tallies: HashMap<String, PathTally> = HashMap::new();
+    // Paths are borrowed from the layers: no copy of a name per map it is in.
+    let mut tallies: HashMap<&str, PathTally> = HashMap::new();
     // The layers below the current one stacked the way dive stacks them: whiteouts remove,
     // opaque markers are ignored. Value: (is_dir, size).
-    let mut stacked: BTreeMap<String, (bool, u64)> = BTreeMap::new();
+    let mut stacked: BTreeMap<&str, (bool, u64)> = BTreeMap::new();
     for contents in layers {
         let leaves = layer_leaves(contents);
-        for (path, leaf) in &leaves {
+        for (&path, leaf) in &leaves {
             let size = match leaf {
                 Leaf::Entry(size) => *size,
-                Leaf::Whiteout => match stacked.get(path.as_str()) {
+                Leaf::Whiteout => match stacked.get(path) {
                     Some((true, own)) => own + subtree(&stacked, path).map(|(_, (_, s))| s).sum::<u64>(),
                     _ => 0,
                 },
             };
-            let tally = tallies.entry(path.clone()).or_default();
+            let tally = tallies.entry(path).or_default();
             tally.min = if tally.seen == 0 { size } else { tally.min.min(size) };
             tally.cumulative += size;
             tally.seen += 1;
@@ -98,17 +100,17 @@ enum Leaf {
 /// Linear in entries whatever the depth: an entry's ancestors are marked walking up from its
 /// parent and stopping at the first one already marked (its own ancestors were marked with it),
 /// so each directory is marked once, not once per entry below it.
-fn layer_leaves(contents: &LayerContents) -> BTreeMap<String, Leaf> {
-    let mut nodes: BTreeMap<String, Leaf> = BTreeMap::new();
+fn layer_leaves(contents: &LayerContents) -> HashMap<&str, Leaf> {
+    let mut nodes: HashMap<&str, Leaf> = HashMap::new();
     let mut parents: HashSet<&str> = HashSet::new();
     for change in &contents.changes {
         let path = match change {
             Change::Put(e) => {
-                nodes.insert(e.path.clone(), Leaf::Entry(e.size));
+                nodes.insert(e.path.as_str(), Leaf::Entry(e.size));
                 e.path.as_str()
             }
             Change::Whiteout(p) => {
-                nodes.insert(p.clone(), Leaf::Whiteout);
+                nodes.insert(p.as_str(), Leaf::Whiteout);
                 p.as_str()
             }
             // dive stops at the marker's name, but the directory holding it is still created.
@@ -121,7 +123,7 @@ fn layer_leaves(contents: &LayerContents) -> BTreeMap<String, Leaf> {
         };
         mark_ancestors(path, |parent| parents.insert(parent));
     }
-    nodes.retain(|p, _| !parents.contains(p.as_str()));
+    nodes.retain(|p, _| !parents.contains(p));
     nodes
 }
 
@@ -136,14 +138,15 @@ fn mark_ancestors<'a>(path: &'a str, mut mark: impl FnMut(&'a str) -> bool) {
     }
 }
 
-fn subtree<'a>(
-    stacked: &'a BTreeMap<String, (bool, u64)>,
+fn subtree<'m, 'a>(
+    stacked: &'m BTreeMap<&'a str, (bool, u64)>,
     dir: &str,
-) -> impl Iterator<Item = (&'a String, &'a (bool, u64))> {
-    stacked.range(format!("{dir}/")..format!("{dir}0"))
+) -> impl Iterator<Item = (&'m &'a str, &'m (bool, u64))> {
+    let (start, end) = (format!("{dir}/"), format!("{dir}0")); // '0' is the byte after '/'
+    stacked.range::<str, _>((Bound::Included(start.as_str()), Bound::Excluded(end.as_str())))
 }
 
-fn apply(stacked: &mut BTreeMap<String, (bool, u64)>, contents: &LayerContents) {
+fn apply<'a>(stacked: &mut BTreeMap<&'a str, (bool, u64)>, contents: &'a LayerContents) {
     for change in &contents.changes {
         match change {
             Change::Put(e) => {
@@ -153,17 +156,17 @@ fn apply(stacked: &mut BTreeMap<String, (bool, u64)>, contents: &LayerContents) 
                     if stacked.contains_key(parent) {
                         return false;
                     }
-                    stacked.insert(parent.to_string(), (true, 0));
+                    stacked.insert(parent, (true, 0));
                     true
                 });
-                stacked.insert(e.path.clone(), (e.kind == EntryKind::Dir, e.size));
+                stacked.insert(e.path.as_str(), (e.kind == EntryKind::Dir, e.size));
             }
             Change::Whiteout(p) => {
-                let doomed: Vec<String> = subtree(stacked, p).map(|(k, _)| k.clone()).collect();
+                let doomed: Vec<&str> = subtree(stacked, p).map(|(&k, _)| k).collect();
                 for k in doomed {
-                    stacked.remove(&k);
+                    stacked.remove(k);
                 }
-                stacked.remove(p);
+                stacked.remove(p.as_str());
             }
             Change::Opaque(_) => {}
         }

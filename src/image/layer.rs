@@ -858,6 +858,9 @@ pub fn normalize_entry_path(raw: &str) -> Result<Option<String>, String> {
     if raw.starts_with('/') {
         return Err("absolute path in a layer".into());
     }
+    if is_normal(raw) {
+        return Ok(Some(raw.to_string()));
+    }
     let mut parts: Vec<&str> = Vec::new();
     for part in raw.split('/') {
         match part {
@@ -870,6 +873,26 @@ pub fn normalize_entry_path(raw: &str) -> Result<Option<String>, String> {
         return Err("NUL byte in the path".into());
     }
     Ok((!parts.is_empty()).then(|| parts.join("/")))
+}
+
+/// Whether `raw` is already a normal relative path: components neither empty, `.` nor `..`,
+/// and no NUL. One pass over the bytes, the common case: most tars name their entries so.
+fn is_normal(raw: &str) -> bool {
+    let bytes = raw.as_bytes();
+    let mut start = 0;
+    for (at, &b) in bytes.iter().enumerate().chain(std::iter::once((bytes.len(), &b'/'))) {
+        match b {
+            b'/' => {
+                if matches!(&bytes[start..at], b"" | b"." | b"..") {
+                    return false;
+                }
+                start = at + 1;
+            }
+            0 => return false,
+            _ => {}
+        }
+    }
+    true
 }
 
 /// A relative symlink whose `..` steps climb above the root points outside the image. Absolute
@@ -904,6 +927,11 @@ mod tests {
         assert_eq!(normalize_entry_path("./").unwrap(), None);
         assert!(normalize_entry_path("/etc/passwd").is_err());
         assert!(normalize_entry_path("a/../../x").is_err());
+        // A path already normal is kept as it is; a NUL anywhere is refused.
+        assert_eq!(normalize_entry_path("usr/bin/x").unwrap().as_deref(), Some("usr/bin/x"));
+        assert_eq!(normalize_entry_path("usr/.x/..y").unwrap().as_deref(), Some("usr/.x/..y"));
+        assert!(normalize_entry_path("usr/b\0in").is_err());
+        assert_eq!(normalize_entry_path("").unwrap(), None);
     }
 
     #[test]
