@@ -100,7 +100,11 @@ pub fn lint_one(path: &str, bytes: &[u8], settings: &Settings, fix: FixMode, thr
     let text = source.text().to_string();
     let (diagnostics, fixed, report_text) = match fix {
         FixMode::None => (lint_source(&source, settings), None, text.clone()),
-        FixMode::Diff(min) | FixMode::Write(min) => {
+        // The file stays as it is: the findings are those of the file the user has, at its
+        // positions; the diff shows what --fix would change.
+        FixMode::Diff(min) => (lint_source(&source, settings), Some(fix_text(&text, settings, min)), text.clone()),
+        // The findings left once the fixes are written, at their positions in the new text.
+        FixMode::Write(min) => {
             let outcome = fix_text(&text, settings, min);
             (outcome.remaining.clone(), Some(outcome.clone()), outcome.text)
         }
