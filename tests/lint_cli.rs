@@ -140,6 +140,36 @@ fn diff_positions_refer_to_the_file_on_disk() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// Issue 14: `lint --help` sent the user to a source file for the JSON schema; it names the doc,
+/// and the doc names every field the JSON output has.
+#[test]
+fn json_schema_is_documented_in_docs() {
+    let help = stdout(&imgopt(Path::new("."), &["lint", "--help"], None));
+    assert!(help.contains("docs/lint-json.md") && !help.contains(".rs`"), "{help}");
+    let doc = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/lint-json.md")).expect("doc");
+    let dir = scratch("json-doc", &[("Dockerfile", "FROM alpine:3.20\nRUN a\nRUN b\nWORKDIR app\n")]);
+    let out: serde_json::Value =
+        serde_json::from_slice(&imgopt(&dir, &["lint", "--format", "json", "--unsafe-fixes"], None).stdout)
+            .expect("JSON");
+    fn keys(v: &serde_json::Value, out: &mut Vec<String>) {
+        match v {
+            serde_json::Value::Object(m) => m.iter().for_each(|(k, v)| {
+                out.push(k.clone());
+                keys(v, out);
+            }),
+            serde_json::Value::Array(a) => a.iter().for_each(|v| keys(v, out)),
+            _ => {}
+        }
+    }
+    let mut all = Vec::new();
+    keys(&out, &mut all);
+    assert!(all.contains(&"edits".to_string()), "the sample has a fix: {out}");
+    for key in all {
+        assert!(doc.contains(&format!("\"{key}\"")), "docs/lint-json.md does not name `{key}`");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 #[test]
 fn explain_and_rules() {
     let dir = std::env::temp_dir();

@@ -40,6 +40,7 @@ fn named_files_exist() {
         "fuzz/fuzz_targets/read_dockerfile.rs",
         "rules/README.md",
         "docs/analyze-json.md",
+        "docs/lint-json.md",
         "action.yml",
         ".pre-commit-hooks.yaml",
         "tests/rule_docs.rs",

@@ -1,26 +1,5 @@
-//! JSON output. The schema is stable: fields may be added, never renamed or removed.
-//!
-//! ```text
-//! {
-//!   "version": 1,
-//!   "files": [{
-//!     "path": "app/Dockerfile",
-//!     "diagnostics": [{
-//!       "code": "IMG101", "rule": "workdir-relative-path",
-//!       "severity": "error" | "warning" | "info" | "style",
-//!       "message": "...", "help": "..." | null, "url": "https://...",
-//!       "location": {"start": {"line": 2, "column": 9, "offset": 20},
-//!                    "end":   {"line": 2, "column": 12, "offset": 23}},   // end exclusive
-//!       "related": [{"message": "...", "location": {...}}],
-//!       "fix": null | {"description": "...", "applicability": "safe" | "unsafe",
-//!                      "edits": [{"location": {...}, "replacement": "..."}]}
-//!     }]
-//!   }],
-//!   "summary": {"files": 1, "findings": 3, "fixable": 1,
-//!               "by_severity": {"error": 0, "warning": 2, "info": 1, "style": 0}}
-//! }
-//! ```
-//! Lines and columns are 1-based; columns count Unicode scalar values; offsets are bytes.
+//! JSON output, documented in `docs/lint-json.md`. The schema is stable: fields may be added,
+//! never renamed or removed.
 
 use std::io::{self, Write};
 

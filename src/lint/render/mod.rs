@@ -20,7 +20,7 @@ pub enum Format {
     Full,
     /// `path:line:col: CODE message`, one line per finding.
     Concise,
-    /// The stable JSON schema documented in `render/json.rs`.
+    /// The stable JSON schema documented in `docs/lint-json.md`.
     Json,
     /// SARIF 2.1.0 (code scanning).
     Sarif,
