@@ -50,8 +50,9 @@ enum Command {
 #[derive(clap::Args)]
 struct AnalyzeArgs {
     /// Analyze this image instead of building the Dockerfile: oci:DIR[:TAG], oci-archive:FILE[:TAG],
-    /// docker-archive:FILE[:NAME:TAG], registry:NAME[:TAG|@DIGEST] or a bare NAME (with -f, each
-    /// layer is mapped to the line that made it).
+    /// docker-archive:FILE[:NAME:TAG], registry:NAME[:TAG|@DIGEST], a bare NAME, or the path of an
+    /// archive or layout (`./app.tar`: its format is told by what it holds, as it is for either
+    /// archive prefix). With -f, each layer is mapped to the line that made it.
     #[arg(long)]
     image: Option<String>,
     /// Build options (without --image: imgopt builds the Dockerfile, then analyzes the result).

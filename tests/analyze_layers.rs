@@ -222,3 +222,47 @@ fn platform_selection_skips_attestations() {
     assert_eq!(e, "no image for platform linux/arm64; the index offers: linux/amd64");
     assert!(Platform::parse("linux").is_err());
 }
+
+/// Issue 14: an archive is read as what it holds, whatever the prefix says (or without one), and
+/// a file that is not an image archive is called that.
+#[test]
+fn archives_are_read_as_what_they_hold() {
+    let (tmp, _refs) = layouts("detect");
+    let legacy = tmp.path("docker-legacy.tar");
+    for reference in [
+        format!("oci-archive:{}", legacy.display()),
+        format!("docker-archive:{}", tmp.path("oci.tar").display()),
+        legacy.display().to_string(),
+    ] {
+        let report =
+            analyze_reference(&reference, &AnalyzeOptions::default()).unwrap_or_else(|e| panic!("{reference}: {e}"));
+        check_scenario(&report);
+    }
+    let run = |reference: &str| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_imgopt"))
+            .args(["analyze", "--image", reference])
+            .current_dir(&tmp.0)
+            .env("NO_COLOR", "1")
+            .output()
+            .unwrap()
+    };
+    // A path without a transport, relative to the working directory.
+    let o = run("./docker-legacy.tar");
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    let o = run("oci.tar");
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    // Not a tar at all, under either prefix.
+    std::fs::write(tmp.path("notes.txt"), "not an archive\n".repeat(100)).unwrap();
+    for prefix in ["docker-archive", "oci-archive"] {
+        let o = run(&format!("{prefix}:notes.txt"));
+        let stderr = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{stderr}");
+        assert!(stderr.contains("notes.txt is not an image archive: not a tar file"), "{stderr}");
+        assert!(!stderr.contains("Other") && !stderr.contains("entire block"), "{stderr}");
+    }
+    // A tar that holds no image.
+    write_tar(&tmp.path("src.tar"), &[("main.c".to_string(), b"int main;".to_vec())]);
+    let o = run("oci-archive:src.tar");
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(stderr.contains("no `oci-layout` file") && stderr.contains("`manifest.json`"), "{stderr}");
+}

@@ -63,7 +63,12 @@ impl Image {
         match reference {
             ImageRef::OciDir { dir, tag } => open_oci(reference.clone(), Store::dir(dir)?, tag.as_deref(), options),
             ImageRef::OciArchive { file, tag } => {
-                open_oci(reference.clone(), Store::archive(file)?, tag.as_deref(), options)
+                let store = Store::archive(file)?;
+                if !store.contains("oci-layout") && store.contains("manifest.json") {
+                    // A `docker save` archive named `oci-archive:`: read it as what it is.
+                    return open_docker_archive(reference.clone(), store, tag.as_deref());
+                }
+                open_oci(reference.clone(), store, tag.as_deref(), options)
             }
             ImageRef::Registry(name) => {
                 let cache = registry::cache_dir()?;
@@ -233,7 +238,9 @@ fn read_verified_json<T: DeserializeOwned>(store: &Store, what: &str, digest: &D
 
 fn open_oci(reference: ImageRef, store: Store, tag: Option<&str>, options: &OpenOptions) -> Result<Image> {
     if !store.contains("oci-layout") {
-        return Err(ImageError::Layout(format!("{reference} is not an OCI image layout (no `oci-layout` file)")));
+        return Err(ImageError::Layout(format!(
+            "{reference} is not an image: it has no `oci-layout` file (an OCI layout) nor a `manifest.json` (a `docker save` archive)"
+        )));
     }
     let index: Index = parse_json("index.json", &store.read_json("index.json")?)?;
     let wanted = options.platform.clone().unwrap_or_else(Platform::host);

@@ -23,6 +23,9 @@ impl ImageRef {
     pub fn parse(text: &str) -> Result<Self> {
         let bad = |reason: &str| ImageError::Reference { reference: text.into(), reason: reason.into() };
         let registry = |name: &str| ImageName::parse(name).map(ImageRef::Registry).map_err(|e| bad(&e.reason));
+        if let Some(local) = local_path(text) {
+            return Ok(local);
+        }
         let Some((transport, rest)) = text.split_once(':') else {
             return registry(text); // a bare name: `debian`, `example.com/app`
         };
@@ -70,6 +73,27 @@ impl ImageRef {
             "docker-archive" => Ok(ImageRef::DockerArchive { file: path, name: suffix }),
             _ => Err(bad("expected oci:DIR, oci-archive:FILE or docker-archive:FILE")),
         }
+    }
+}
+
+/// A reference without a transport that names a local file or directory (`./app.tar`,
+/// `/tmp/layout`, `app.tar`): a directory is an OCI layout, a file an archive whose format is
+/// told when it is opened (a `docker save` archive has a `manifest.json`, an OCI one an
+/// `oci-layout`). Only what reads as a path (it starts with `/` or `.`, or ends in `.tar`) is
+/// looked up, so a registry name never becomes a directory that happens to share it.
+fn local_path(text: &str) -> Option<ImageRef> {
+    let looks_like_path = text.starts_with(['/', '.']) || text.ends_with(".tar");
+    if !looks_like_path {
+        return None;
+    }
+    let path = Path::new(text);
+    if path.is_dir() {
+        Some(ImageRef::OciDir { dir: path.into(), tag: None })
+    } else if path.is_file() {
+        // docker-archive: reads either format.
+        Some(ImageRef::DockerArchive { file: path.into(), name: None })
+    } else {
+        None
     }
 }
 

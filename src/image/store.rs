@@ -80,8 +80,13 @@ impl Store {
         let mut archive = tar::Archive::new(file);
         // The file may be anything (`docker-archive:/etc/passwd`): tar errors are reported without
         // the header bytes they quote, so no content of a file that is not an archive is echoed.
-        let not_tar =
-            |e: io::Error| ImageError::Layout(format!("{} is not a tar archive ({:?})", path.display(), e.kind()));
+        let not_tar = |e: io::Error| {
+            let what = match e.kind() {
+                io::ErrorKind::UnexpectedEof => "a tar file cut short",
+                _ => "not a tar file",
+            };
+            ImageError::Layout(format!("{} is not an image archive: {what}", path.display()))
+        };
         let mut members = HashMap::new();
         // `docker save` (legacy) makes `<id>/layer.tar` a symlink to the shared `<diff_id>.tar`.
         let mut links: Vec<(String, String)> = Vec::new();
