@@ -14,9 +14,12 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Show how a Dockerfile is read (BuildKit's dump format, or JSON lines with --json).
+    /// Show how a Dockerfile is read (BuildKit's dump format, or JSON lines with --format json).
     Parse {
-        /// One JSON object per file, one per line.
+        /// Output format: BuildKit's dump, or one JSON object per file, one per line.
+        #[arg(long, value_enum, default_value = "dump")]
+        format: imgopt::commands::parse::ParseFormat,
+        /// The same as `--format json`.
         #[arg(long)]
         json: bool,
         #[arg(required = true)]
@@ -324,7 +327,9 @@ fn main() -> ExitCode {
     }
     let result = match Cli::parse().command {
         Command::Build(args) => build(args),
-        Command::Parse { json, files } => parse(json, &files),
+        Command::Parse { format, json, files } => {
+            parse(json || format == imgopt::commands::parse::ParseFormat::Json, &files)
+        }
         Command::Analyze(args) => analyze(args),
         Command::Rewrite(args) => imgopt::commands::rewrite::run(&args),
         Command::Diff(args) => diff(args),

@@ -170,6 +170,50 @@ fn json_schema_is_documented_in_docs() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// Issue 14: in a directory without a Dockerfile, lint said nothing; it says so (still exit 0).
+#[test]
+fn no_dockerfile_found_is_said() {
+    let dir = scratch("none-found", &[("README.md", "hello\n"), ("src/main.rs", "fn main() {}\n")]);
+    let o = imgopt(&dir, &["lint"], None);
+    assert_eq!(o.status.code(), Some(0));
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(stderr.contains("no Dockerfile found in ."), "{stderr}");
+    let o = imgopt(&dir, &["lint", "src"], None);
+    assert!(String::from_utf8_lossy(&o.stderr).contains("no Dockerfile found in src"));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Issue 14: `--format` is the flag of every command that prints something in several forms;
+/// the older spellings (`lint --output-format`, `parse --json`, `rules --json`) stay as aliases.
+#[test]
+fn format_is_the_one_flag_name() {
+    let dir = scratch("format-flag", &[("Dockerfile", "FROM alpine:3.20\nRUN a\nRUN b\n")]);
+    let json = |args: &[&str]| {
+        let o = imgopt(&dir, args, None);
+        let text = stdout(&o);
+        let first = text.lines().next().unwrap_or_default().to_string();
+        assert!(
+            serde_json::from_str::<serde_json::Value>(&text).is_ok()
+                || serde_json::from_str::<serde_json::Value>(&first).is_ok(),
+            "{args:?}: {text} {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+    };
+    json(&["lint", "--format", "json"]);
+    json(&["lint", "--output-format", "json"]);
+    json(&["parse", "--format", "json", "Dockerfile"]);
+    json(&["parse", "--json", "Dockerfile"]);
+    json(&["rules", "--format", "json"]);
+    json(&["rules", "--json"]);
+    for command in ["lint", "analyze", "images", "parse", "rules"] {
+        let help = stdout(&imgopt(&dir, &[command, "--help"], None));
+        assert!(help.contains("--format <"), "{command} --help: {help}");
+    }
+    let lint_help = stdout(&imgopt(&dir, &["lint", "--help"], None));
+    assert!(lint_help.contains("[aliases: --output-format]") || lint_help.contains("[alias: --output-format]"));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 #[test]
 fn explain_and_rules() {
     let dir = std::env::temp_dir();

@@ -6,6 +6,7 @@ use crate::analyze::render::human;
 use crate::build::store::{canonical_name, ImageSummary, PruneOptions, Store};
 use crate::image::{Image, ImageRef, OpenOptions};
 
+/// `--format` of the commands that list things (`images`, `rules`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum ListFormat {
     Table,

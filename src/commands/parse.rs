@@ -14,6 +14,15 @@ use serde_json::{json, Value};
 use crate::model::document::{Document, LoadError, Source};
 use crate::syntax::{self, Instruction};
 
+/// `imgopt parse --format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ParseFormat {
+    /// BuildKit's dump format.
+    Dump,
+    /// One JSON object per file, one per line.
+    Json,
+}
+
 /// How a run went, worst first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Outcome {

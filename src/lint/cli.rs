@@ -21,8 +21,8 @@ pub struct LintArgs {
     /// Default: the current directory.
     pub paths: Vec<PathBuf>,
     /// Output format (default: github when GITHUB_ACTIONS=true, full on a terminal, else concise).
-    #[arg(long, visible_alias = "format", value_enum)]
-    pub output_format: Option<Format>,
+    #[arg(long = "format", visible_alias = "output-format", value_enum)]
+    pub format: Option<Format>,
     /// Exit 1 only for findings at or above this severity: error, warning, info, style, none.
     #[arg(long)]
     pub failure_threshold: Option<String>,
@@ -65,7 +65,10 @@ pub struct LintArgs {
 
 #[derive(Debug, clap::Args)]
 pub struct RulesArgs {
-    /// Print the list as JSON.
+    /// Output format.
+    #[arg(long, value_enum, default_value = "table")]
+    pub format: crate::commands::images::ListFormat,
+    /// The same as `--format json`.
     #[arg(long)]
     pub json: bool,
     /// Regenerate the Markdown pages into this directory (the repository's `rules/`).
@@ -178,6 +181,14 @@ pub fn lint(args: &LintArgs) -> ExitCode {
             Ok(f) => f,
             Err(e) => return fail(miette::Report::new(e)),
         };
+        if files.is_empty() {
+            // Not an error (a repository may have none yet), but not silence either.
+            let named: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
+            eprintln!(
+                "imgopt: no Dockerfile found in {} (looked for Dockerfile, Containerfile, *.Dockerfile and Dockerfile.*; files named on the command line are linted whatever their name)",
+                crate::escape::control(&named.join(", "))
+            );
+        }
         for result in run::lint_files(&files, &configs, &overrides, fix) {
             match result {
                 Ok(l) => results.push(l),
@@ -189,7 +200,7 @@ pub fn lint(args: &LintArgs) -> ExitCode {
         }
     }
 
-    let format = args.output_format.unwrap_or_else(Format::default_for_environment);
+    let format = args.format.unwrap_or_else(Format::default_for_environment);
     let color = format == Format::Full
         && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
         && std::io::IsTerminal::is_terminal(&std::io::stdout());
@@ -259,7 +270,7 @@ pub fn rules(args: &RulesArgs) -> ExitCode {
         };
     }
     let mut out = std::io::stdout().lock();
-    let written = if args.json {
+    let written = if args.json || args.format == crate::commands::images::ListFormat::Json {
         let list: Vec<_> = super::rules::RULES
             .iter()
             .map(|r| {

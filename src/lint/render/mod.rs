@@ -13,7 +13,7 @@ use std::io::{self, Write};
 use super::{FileReport, Span};
 use crate::syntax::LineIndex;
 
-/// `--output-format`.
+/// `--format` (alias `--output-format`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
     /// Source snippets with the span underlined (default on a terminal).
