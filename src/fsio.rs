@@ -15,7 +15,8 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Why a file named by the input was not read.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+#[diagnostic(code(imgopt::io))]
 pub enum FileError {
     #[error("{} is {kind}, not a regular file", path.display())]
     NotRegular { path: PathBuf, kind: &'static str },

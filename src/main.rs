@@ -312,7 +312,7 @@ fn analyze(args: AnalyzeArgs) -> miette::Result<ExitCode> {
 fn parse(json: bool, files: &[PathBuf]) -> miette::Result<ExitCode> {
     let (mut out, mut err) = (std::io::stdout().lock(), std::io::stderr().lock());
     use imgopt::commands::parse::{run, Outcome};
-    Ok(match run(files, json, &mut out, &mut err).map_err(|e| miette::miette!("{e}"))? {
+    Ok(match run(files, json, &mut out, &mut err).map_err(|e| miette::miette!(code = "imgopt::io", "{e}"))? {
         Outcome::AllParsed => ExitCode::SUCCESS,
         Outcome::Rejected => ExitCode::FAILURE,
         Outcome::Unreadable => ExitCode::from(2),
@@ -342,7 +342,7 @@ fn main() -> ExitCode {
         Command::Explain { rule } => Ok(imgopt::lint::cli::explain(&rule)),
     };
     result.unwrap_or_else(|report| {
-        eprintln!("Error: {report:?}");
+        imgopt::commands::print_error(&report);
         if imgopt::build::sandbox::interrupted() {
             return ExitCode::from(130);
         }

@@ -214,6 +214,69 @@ fn format_is_the_one_flag_name() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// Issue 14: a typo in `.imgopt.toml` printed every finding, then blamed the Dockerfile. The
+/// config is checked before any file is linted: exit 2, no finding printed, and the error names
+/// the config file, shows the bad value's line and lists the values allowed.
+#[test]
+fn a_bad_config_value_is_reported_before_linting_at_its_place() {
+    let dir = scratch(
+        "bad-config",
+        &[
+            (".imgopt.toml", "select = [\"IMG2\"]\nfailure-threshold = \"warnin\"\n"),
+            ("Dockerfile", "FROM alpine:3.20\nRUN a\nRUN b\n"),
+        ],
+    );
+    let o = imgopt(&dir, &["lint", "--format", "concise"], None);
+    let stderr = String::from_utf8_lossy(&o.stderr).into_owned();
+    assert_eq!(o.status.code(), Some(2), "{stderr}");
+    assert_eq!(stdout(&o), "", "nothing is linted");
+    for part in [
+        "imgopt::lint::config",
+        ".imgopt.toml",
+        "failure-threshold = \"warnin\"",
+        "not a severity",
+        "error, warning, info, style, none",
+    ] {
+        assert!(stderr.contains(part), "`{part}` not in: {stderr}");
+    }
+    assert!(!stderr.contains("Dockerfile:"), "{stderr}");
+    // A bad severity in [severity] is pointed at the same way, with the values it takes.
+    std::fs::write(dir.join(".imgopt.toml"), "[severity]\nIMG201 = \"loud\"\n").expect("write");
+    let o = imgopt(&dir, &["lint"], None);
+    let stderr = String::from_utf8_lossy(&o.stderr).into_owned();
+    assert_eq!(o.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("IMG201 = \"loud\"") && stderr.contains("`warning`"), "{stderr}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Issue 14: errors came in three styles (`imgopt: ...`, `Error: imgopt::image::io ×`, `Error: ×`
+/// without a code). Every command reports an error as a miette report with a code.
+#[test]
+fn every_error_is_a_report_with_a_code() {
+    let dir = scratch("errors", &[("Dockerfile", "FROM alpine:3.20\n")]);
+    let cases: &[&[&str]] = &[
+        &["lint", "missing"],
+        &["lint", "--failure-threshold", "loud"],
+        &["lint", "--select", "NOPE"],
+        &["lint", "--context", "no-such-dir", "Dockerfile"],
+        &["lint", "--config", "missing.toml", "Dockerfile"],
+        &["explain", "NOPE"],
+        &["parse", "missing"],
+        &["analyze", "--image", "foo:bar:baz"],
+        &["analyze", "--image", "oci:no-such-dir"],
+        &["analyze", "--platform", "a/b/c/d", "--image", "oci:no-such-dir"],
+        &["analyze", "--image", "oci:no-such-dir", "--ci-config", "missing.yaml"],
+    ];
+    for args in cases {
+        let o = imgopt(&dir, args, None);
+        let stderr = String::from_utf8_lossy(&o.stderr).into_owned();
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.starts_with("Error: imgopt::"), "{args:?}: no code: {stderr}");
+        assert!(!stderr.lines().any(|l| l.starts_with("imgopt: ")), "{args:?}: plain style: {stderr}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 #[test]
 fn explain_and_rules() {
     let dir = std::env::temp_dir();

@@ -48,7 +48,7 @@ pub fn run(files: &[impl AsRef<Path>], as_json: bool, out: &mut dyn Write, err: 
                     let v = json!({"file": name, "ok": false, "error": {"message": e.to_string(), "line": 0}, "escape": "\\", "instructions": []});
                     writeln!(out, "{v}")?;
                 } else {
-                    writeln!(err, "imgopt: {name}: {e}")?;
+                    writeln!(err, "Error: {:?}", miette::Report::new(e))?;
                 }
                 continue;
             }
@@ -79,7 +79,7 @@ fn write_reading(
     }
     match result {
         Ok(df) => write!(out, "{}", syntax::dump::dump(&df))?,
-        Err(e) => writeln!(err, "{:?}", miette::Report::new(e))?,
+        Err(e) => writeln!(err, "Error: {:?}", miette::Report::new(e))?,
     }
     Ok(parsed)
 }

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use super::config::Config;
+use super::config::{parse_threshold, Config};
 use super::render::{render, Format};
 use super::run::{self, ConfigSource, FixMode, Overrides};
 use super::{Applicability, FileReport, Severity};
@@ -76,19 +76,20 @@ pub struct RulesArgs {
     pub write_docs: Option<PathBuf>,
 }
 
-/// Findings at or above this severity fail the run; `None` never fails.
-fn parse_threshold(s: &str) -> Result<Option<Severity>, String> {
-    if s.eq_ignore_ascii_case("none") {
-        return Ok(None);
-    }
-    Severity::parse(s)
-        .map(Some)
-        .ok_or_else(|| format!("unknown failure threshold `{s}` (error, warning, info, style, none)"))
+/// Reports an error as every command does ([`crate::commands::print_error`]); exit 2.
+fn fail(report: miette::Report) -> ExitCode {
+    crate::commands::print_error(&report);
+    ExitCode::from(EXIT_ERROR)
 }
 
-fn fail(message: impl std::fmt::Display) -> ExitCode {
-    eprintln!("imgopt: {message}");
-    ExitCode::from(EXIT_ERROR)
+/// A command line imgopt cannot run.
+fn usage(message: impl std::fmt::Display) -> miette::Report {
+    miette::miette!(code = "imgopt::usage", "{message}")
+}
+
+/// Reading or writing failed.
+fn io_failure(message: impl std::fmt::Display) -> miette::Report {
+    miette::miette!(code = "imgopt::io", "{message}")
 }
 
 pub fn lint(args: &LintArgs) -> ExitCode {
@@ -113,14 +114,14 @@ pub fn lint(args: &LintArgs) -> ExitCode {
     };
     let cli_threshold = match args.failure_threshold.as_deref().map(parse_threshold).transpose() {
         Ok(t) => t,
-        Err(e) => return fail(e),
+        Err(e) => return fail(usage(format!("--failure-threshold: {e}"))),
     };
     if let Some(dir) = args.context.as_ref().filter(|d| !d.is_dir()) {
-        return fail(format!("--context: no such directory: {}", dir.display()));
+        return fail(usage(format!("--context: no such directory: {}", dir.display())));
     }
     for (flag, keys) in [("--select", &args.select), ("--extend-select", &args.extend_select)] {
         if let Some(key) = super::suppress::unknown_selectors(keys).first() {
-            return fail(format!("{flag}: `{key}` names no rule (see `imgopt rules`)"));
+            return fail(usage(format!("{flag}: `{key}` names no rule (see `imgopt rules`)")));
         }
     }
     for key in super::suppress::unknown_selectors(&args.ignore) {
@@ -140,10 +141,10 @@ pub fn lint(args: &LintArgs) -> ExitCode {
         let mut bytes = Vec::new();
         let max = crate::syntax::MAX_DOCKERFILE_BYTES;
         if let Err(e) = std::io::stdin().take(max + 1).read_to_end(&mut bytes) {
-            return fail(format!("cannot read stdin: {e}"));
+            return fail(io_failure(format!("cannot read stdin: {e}")));
         }
         if bytes.len() as u64 > max {
-            return fail(format!("stdin: a Dockerfile may be at most {max} bytes"));
+            return fail(io_failure(format!("stdin: a Dockerfile may be at most {max} bytes")));
         }
         let name = args.stdin_filename.clone().unwrap_or_else(|| "-".to_string());
         let config = match &configs {
@@ -163,7 +164,7 @@ pub fn lint(args: &LintArgs) -> ExitCode {
             // An excluded file passes through --fix unchanged.
             if let FixMode::Write(_) = fix {
                 if let Err(e) = std::io::stdout().write_all(&bytes) {
-                    return fail(format!("cannot write output: {e}"));
+                    return fail(io_failure(format!("cannot write output: {e}")));
                 }
             }
         } else {
@@ -189,11 +190,17 @@ pub fn lint(args: &LintArgs) -> ExitCode {
                 crate::escape::control(&named.join(", "))
             );
         }
-        for result in run::lint_files(&files, &configs, &overrides, fix) {
+        // Every config is read and checked before a file is linted: a bad one stops the run
+        // before any finding is printed.
+        let plans = match run::plan(&files, &configs, &overrides) {
+            Ok(p) => p,
+            Err(e) => return fail(miette::Report::new(e)),
+        };
+        for result in run::lint_planned(plans, &overrides, fix) {
             match result {
                 Ok(l) => results.push(l),
                 Err(e) => {
-                    eprintln!("imgopt: {:?}", miette::Report::new(e));
+                    crate::commands::print_error(&miette::Report::new(e));
                     io_error = true;
                 }
             }
@@ -224,7 +231,7 @@ pub fn lint(args: &LintArgs) -> ExitCode {
     };
     if let Err(e) = written {
         if e.kind() != std::io::ErrorKind::BrokenPipe {
-            return fail(format!("cannot write output: {e}"));
+            return fail(io_failure(format!("cannot write output: {e}")));
         }
     }
     if let FixMode::Write(_) = fix {
@@ -247,10 +254,8 @@ pub fn lint(args: &LintArgs) -> ExitCode {
     for l in &results {
         let threshold = match (cli_threshold, &l.failure_threshold) {
             (Some(t), _) => t,
-            (None, Some(t)) => match parse_threshold(t) {
-                Ok(t) => t,
-                Err(e) => return fail(format!("{}: {e}", l.report.path)),
-            },
+            // A config's threshold was checked when the config was loaded.
+            (None, Some(t)) => parse_threshold(t).unwrap_or(Some(Severity::Style)),
             (None, None) => Some(Severity::Style),
         };
         failed |= threshold.is_some_and(|t| l.report.diagnostics.iter().any(|d| d.severity >= t));
@@ -266,7 +271,7 @@ pub fn rules(args: &RulesArgs) -> ExitCode {
     if let Some(dir) = &args.write_docs {
         return match super::docs::write_pages(dir) {
             Ok(()) => ExitCode::SUCCESS,
-            Err(e) => fail(format!("cannot write {}: {e}", dir.display())),
+            Err(e) => fail(io_failure(format!("cannot write {}: {e}", dir.display()))),
         };
     }
     let mut out = std::io::stdout().lock();
@@ -299,7 +304,7 @@ pub fn rules(args: &RulesArgs) -> ExitCode {
     match written {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
-        Err(e) => fail(e),
+        Err(e) => fail(io_failure(format!("cannot write output: {e}"))),
     }
 }
 
@@ -309,6 +314,6 @@ pub fn explain(key: &str) -> ExitCode {
             print!("{}", super::docs::rule_page(&rule.meta));
             ExitCode::SUCCESS
         }
-        None => fail(format!("no rule `{key}` (see `imgopt rules`)")),
+        None => fail(usage(format!("no rule `{key}` (see `imgopt rules`)"))),
     }
 }

@@ -75,9 +75,71 @@ pub struct Config {
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
 pub enum ConfigError {
     #[error("cannot read config file {path}: {source}")]
+    #[diagnostic(code(imgopt::lint::config))]
     Read { path: PathBuf, source: std::io::Error },
     #[error("invalid config file {path}: {message}")]
+    #[diagnostic(code(imgopt::lint::config))]
     Invalid { path: PathBuf, message: String },
+    /// A bad value, pointed at in the file.
+    #[error("invalid config file {path}: {message}")]
+    #[diagnostic(code(imgopt::lint::config))]
+    Value {
+        path: PathBuf,
+        message: String,
+        #[source_code]
+        src: miette::NamedSource<String>,
+        #[label("{label}")]
+        span: miette::SourceSpan,
+        label: String,
+        #[help]
+        help: Option<String>,
+    },
+}
+
+/// The values `failure-threshold` takes.
+pub const THRESHOLDS: &str = "error, warning, info, style, none";
+
+/// Findings at or above this severity fail the run; `None` never fails.
+pub fn parse_threshold(s: &str) -> Result<Option<Severity>, String> {
+    if s.eq_ignore_ascii_case("none") {
+        return Ok(None);
+    }
+    Severity::parse(s).map(Some).ok_or_else(|| format!("unknown failure threshold `{s}` ({THRESHOLDS})"))
+}
+
+/// Where `failure-threshold` is written in an `.imgopt.toml`, to point at a bad value.
+#[derive(Deserialize)]
+struct ThresholdAt {
+    #[serde(rename = "failure-threshold")]
+    failure_threshold: Option<toml::Spanned<String>>,
+}
+
+/// Past this, a line is not quoted in an error (a 100 KB line of brackets would be, whole).
+const MAX_QUOTED_LINE: usize = 500;
+
+/// A [`ConfigError::Value`] at `span` of `text`, or an [`ConfigError::Invalid`] when the line
+/// there is too long to quote.
+fn value_error(
+    path: &Path,
+    text: &str,
+    span: std::ops::Range<usize>,
+    message: String,
+    label: &str,
+    help: Option<String>,
+) -> ConfigError {
+    let line_start = text[..span.start.min(text.len())].rfind('\n').map_or(0, |n| n + 1);
+    let line_end = text[span.start.min(text.len())..].find('\n').map_or(text.len(), |n| span.start + n);
+    if line_end - line_start > MAX_QUOTED_LINE {
+        return ConfigError::Invalid { path: path.into(), message: bounded(message) };
+    }
+    ConfigError::Value {
+        path: path.into(),
+        message: bounded(message),
+        src: miette::NamedSource::new(path.display().to_string(), text.to_string()),
+        span: span.into(),
+        label: label.to_string(),
+        help,
+    }
 }
 
 /// `.hadolint.yaml` (the parts imgopt honours).
@@ -122,9 +184,25 @@ impl Config {
         let is_yaml = path.extension().is_some_and(|e| e == "yaml" || e == "yml");
         let mut config = if is_yaml {
             let h: HadolintConfig = serde_saphyr::from_str(&text).map_err(|e| invalid(e.to_string()))?;
-            Config::from_hadolint(h).map_err(invalid)?
+            let config = Config::from_hadolint(h).map_err(invalid)?;
+            if let Some(Err(message)) = config.failure_threshold.as_deref().map(parse_threshold) {
+                return Err(invalid(format!("failure-threshold: {message}")));
+            }
+            config
         } else {
-            let config: Config = toml::from_str(&text).map_err(|e| invalid(e.to_string()))?;
+            let config: Config = toml::from_str(&text).map_err(|e| match e.span() {
+                Some(span) => value_error(path, &text, span, e.message().to_string(), "here", None),
+                None => invalid(e.to_string()),
+            })?;
+            // Checked here, before any file is linted, and pointed at in the file.
+            if let Some(Err(message)) = config.failure_threshold.as_deref().map(parse_threshold) {
+                let span = toml::from_str::<ThresholdAt>(&text)
+                    .ok()
+                    .and_then(|at| at.failure_threshold)
+                    .map_or(0..0, |v| v.span());
+                let help = Some(format!("failure-threshold is one of: {THRESHOLDS}"));
+                return Err(value_error(path, &text, span, message, "not a severity", help));
+            }
             // A `.hadolint.yaml` may name ShellCheck codes imgopt has no rule for; an
             // `.imgopt.toml` is written for imgopt, and a typo there would silently select
             // nothing.

@@ -18,8 +18,10 @@ pub fn is_dockerfile_name(name: &str) -> bool {
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
 pub enum DiscoverError {
     #[error("no such file or directory: {0}")]
+    #[diagnostic(code(imgopt::io))]
     NotFound(PathBuf),
     #[error("cannot walk {path}: {message}")]
+    #[diagnostic(code(imgopt::io))]
     Walk { path: PathBuf, message: String },
 }
 

@@ -73,8 +73,10 @@ pub struct Linted {
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
 pub enum RunError {
     #[error("cannot read {path}")]
+    #[diagnostic(code(imgopt::io))]
     Read { path: PathBuf, source: std::io::Error },
     #[error("cannot write {path}")]
+    #[diagnostic(code(imgopt::io))]
     Write { path: PathBuf, source: std::io::Error },
     #[error(transparent)]
     #[diagnostic(transparent)]
@@ -113,46 +115,65 @@ pub fn lint_one(path: &str, bytes: &[u8], settings: &Settings, fix: FixMode, thr
     Linted { report, failure_threshold: threshold, fixed, original: text, had_bom: source.had_bom }
 }
 
-/// Lints `files` in parallel, less those their config excludes; results are in the order of `files`.
+/// Lints `files` in parallel, less those their config excludes; results are in the order of
+/// `files`. A config that cannot be read fails the files under it.
 pub fn lint_files(
     files: &[PathBuf],
     configs: &ConfigSource,
     overrides: &Overrides,
     fix: FixMode,
 ) -> Vec<Result<Linted, RunError>> {
-    // Resolve configs first (sequentially, cached per directory), then lint in parallel.
+    match plan(files, configs, overrides) {
+        Ok(plans) => lint_planned(plans, overrides, fix),
+        Err(e) => vec![Err(e)],
+    }
+}
+
+/// One file to lint, with its config and the ignore file of its build context.
+pub struct Plan {
+    file: PathBuf,
+    config: Option<Arc<Config>>,
+    dockerignore: Option<Arc<IgnoreFile>>,
+}
+
+/// Reads the config of each file (cached per directory), less the files a config excludes. The
+/// first config that cannot be read or is invalid is the error: nothing is linted then.
+pub fn plan(files: &[PathBuf], configs: &ConfigSource, overrides: &Overrides) -> Result<Vec<Plan>, RunError> {
     let mut by_dir: HashMap<PathBuf, Option<Arc<Config>>> = HashMap::new();
     let mut ignore_files = IgnoreFiles::default();
     let mut plans = Vec::with_capacity(files.len());
     for file in files {
         let config = match configs {
-            ConfigSource::Fixed(c) => Ok(Some(c.clone())),
-            ConfigSource::None => Ok(None),
+            ConfigSource::Fixed(c) => Some(c.clone()),
+            ConfigSource::None => None,
             ConfigSource::Discover => {
                 let dir = file.parent().map(Path::to_path_buf).unwrap_or_default();
                 match by_dir.get(&dir) {
-                    Some(c) => Ok(c.clone()),
-                    None => Config::discover(file).map(|c| {
-                        let c = c.map(Arc::new);
+                    Some(c) => c.clone(),
+                    None => {
+                        let c = Config::discover(file)?.map(Arc::new);
                         by_dir.insert(dir, c.clone());
                         c
-                    }),
+                    }
                 }
             }
         };
         // `exclude` holds for files named explicitly too: pre-commit names every staged file.
-        if let Ok(Some(c)) = &config {
-            if c.excludes(file) {
-                continue;
-            }
+        if config.as_ref().is_some_and(|c| c.excludes(file)) {
+            continue;
         }
         let dockerignore = ignore_files.for_dockerfile(file, overrides.context.as_deref());
-        plans.push((file, config.map_err(RunError::from), dockerignore));
+        plans.push(Plan { file: file.clone(), config, dockerignore });
     }
+    Ok(plans)
+}
+
+/// Lints the planned files in parallel; results are in the order of the plans.
+pub fn lint_planned(plans: Vec<Plan>, overrides: &Overrides, fix: FixMode) -> Vec<Result<Linted, RunError>> {
     plans
         .into_par_iter()
-        .map(|(file, config, dockerignore)| {
-            let config = config?;
+        .map(|Plan { file, config, dockerignore }| {
+            let file = &file;
             let mut settings = settings_for(config.as_deref(), file, overrides);
             settings.dockerignore = dockerignore;
             let bytes = crate::syntax::read_dockerfile(file)
