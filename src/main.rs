@@ -94,6 +94,10 @@ struct AnalyzeArgs {
     /// Do not read the package databases (dpkg, apk, pip, npm, gems).
     #[arg(long)]
     skip_packages: bool,
+    /// Show the report when the image's history does not match the -f Dockerfile (its layers
+    /// then tied to no line) instead of failing with exit 2.
+    #[arg(long)]
+    allow_mismatch: bool,
     /// Compare with this image (the before side; same references as --image): totals before →
     /// after and the lines whose layers changed size, instead of the analysis.
     #[arg(long, value_name = "IMAGE")]
@@ -300,6 +304,13 @@ fn analyze(args: AnalyzeArgs) -> miette::Result<ExitCode> {
         return Ok(if failures.is_empty() { code } else { ExitCode::FAILURE });
     }
     let report = analyze_reference(&reference, &options)?;
+    if let Some(why) = report.dockerfile.as_ref().and_then(|m| m.mismatch.as_ref()).filter(|_| !args.allow_mismatch) {
+        return Err(miette::miette!(
+            code = "imgopt::analyze::mismatch",
+            help = "-f names the Dockerfile the image was built from; --allow-mismatch shows the report with no layer tied to a line",
+            "{why}"
+        ));
+    }
     let shown = if args.packages { usize::MAX } else { render::TOP_PACKAGES };
     print!("{}", render::render_with(&report, args.format, shown));
     let failures = gates.check(&report);

@@ -257,13 +257,55 @@ fn disagreement_is_reported_not_guessed() {
     assert!(m.table.contains("(unmapped) RUN /bin/sh -c make old # buildkit"), "{}", m.table);
     assert!(m.table.contains("history and Dockerfile disagree"), "{}", m.table);
     assert!(m.markdown.contains("- layer 2: history entry 'RUN /bin/sh -c make old # buildkit'"), "{}", m.markdown);
+}
 
-    // A Dockerfile the image was not built from at all: nothing is mapped, not even the base.
-    let other = "FROM alpine\nRUN echo unrelated\n";
-    let r = &analyze(other, &layers, vec![entry("RUN /bin/sh -c a # buildkit", false); 5]).json;
-    assert_eq!(lines(r), vec![unmapped(); 5]);
-    assert_eq!(r["dockerfile"]["base_layers"], Value::Null);
-    assert!(r["layers"][0]["dockerfile"]["reason"].as_str().unwrap().contains("was the image built from it?"));
+/// Issue 14: a wrong `-f` gave a confident report (every layer "[base] ... (base image)", "user
+/// layers 0 B", exit 0) because the Dockerfile's CMD paired with the image's by kind. When none of
+/// its RUN, COPY and ADD is in the history, imgopt says so and exits 2; with --allow-mismatch the
+/// report says it at the top and ties no layer to a line.
+#[test]
+fn a_dockerfile_the_image_was_not_built_from_is_refused() {
+    let layers = vec![layer("base", 100, 1), layer("usr/bin/curl", 200, 2), layer("app/main", 300, 3)];
+    let history = vec![
+        entry("/bin/sh -c #(nop) ADD file:base in / ", false),
+        entry("/bin/sh -c #(nop)  CMD [\"bash\"]", true),
+        entry("RUN /bin/sh -c apt-get update && apt-get install -y curl # buildkit", false),
+        entry("COPY . /app # buildkit", false),
+        entry("CMD [\"/app/main\"]", true),
+    ];
+    let wrong = "FROM python:3.12\nRUN pip install flask\nCOPY src /srv\nCMD [\"python\", \"app.py\"]\n";
+    let tmp = TempDir::new("dfmap-wrong");
+    write_dir(&tmp.path("oci"), &oci_files(&layers, &config_json_with_history(&layers, history)));
+    std::fs::write(tmp.path("Dockerfile"), wrong).unwrap();
+    let image = format!("oci:{}", tmp.path("oci").display());
+    let file = tmp.path("Dockerfile").display().to_string();
+    let run = |extra: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_imgopt"))
+            .args(["analyze", "--image", &image, "-f", &file])
+            .args(extra)
+            .env("NO_COLOR", "1")
+            .output()
+            .unwrap()
+    };
+    let refused = run(&[]);
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert_eq!(refused.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("imgopt::analyze::mismatch"), "{stderr}");
+    assert!(stderr.contains("does not match") && stderr.contains("none of its 2 RUN, COPY and ADD"), "{stderr}");
+    assert!(refused.stdout.is_empty(), "no report");
+
+    let shown = run(&["--allow-mismatch"]);
+    assert_eq!(shown.status.code(), Some(0), "{}", String::from_utf8_lossy(&shown.stderr));
+    let table = String::from_utf8_lossy(&shown.stdout);
+    let warning = table.lines().nth(1).unwrap_or_default();
+    assert!(warning.starts_with("Warning: the image's history does not match"), "at the top: {table}");
+    assert!(!table.contains("(base image)") && !table.contains("Dockerfile:1"), "{table}");
+    let json: Value = serde_json::from_slice(&run(&["--allow-mismatch", "--format", "json"]).stdout).unwrap();
+    assert!(json["dockerfile"]["mismatch"].as_str().unwrap().contains("does not match"));
+    assert_eq!(lines(&json), vec![unmapped(); 3]);
+    assert_eq!(json["dockerfile"]["base_layers"], Value::Null);
+    let markdown = String::from_utf8_lossy(&run(&["--allow-mismatch", "--format", "markdown"]).stdout).into_owned();
+    assert!(markdown.contains("> **Warning:** the image's history does not match"), "{markdown}");
 }
 
 #[test]

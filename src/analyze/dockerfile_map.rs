@@ -93,6 +93,9 @@ pub struct DockerfileMap {
     pub base_layers: Option<usize>,
     /// Every layer mapped and every RUN/COPY/ADD accounted for.
     pub complete: bool,
+    /// Why the history and the Dockerfile do not match at all (no RUN, COPY or ADD of the
+    /// Dockerfile is in the history): then no layer is attributed to a line.
+    pub mismatch: Option<String>,
     /// The FROM line of the first stage, then each instruction in build order.
     pub instructions: Vec<InstructionLayers>,
     #[serde(skip)]
@@ -512,8 +515,17 @@ impl DockerfileSteps {
             step_of_entry[i] = Some((j, s));
             entry_of_step[j] = Some(i);
         }
-        let first_pair = pairs.first().map(|p| p.0);
         let layer_count = config.rootfs.diff_ids.len();
+        // Not built from this Dockerfile: none of its layer-making instructions is in a history
+        // that says what made each layer. A CMD or ENV paired by kind alone would otherwise make
+        // every layer before it the base image's, with a confident report.
+        let comparable = entries.iter().any(|e| e.created_by.is_some());
+        let layer_steps = self.steps.iter().filter(|s| s.makes_layer()).count();
+        let matched = pairs.iter().any(|&(_, j, s)| s >= CONTENT && self.steps[j].makes_layer());
+        if comparable && layer_steps > 0 && !matched && !too_long {
+            return self.mismatch(layer_count, layer_steps);
+        }
+        let first_pair = pairs.first().map(|p| p.0);
         let layer_entries: Vec<usize> =
             entries.iter().enumerate().filter(|(_, e)| e.layer).map(|(i, _)| i).take(layer_count).collect();
 
@@ -643,8 +655,46 @@ impl DockerfileSteps {
             target_stage: self.target_stage,
             base_layers,
             complete,
+            mismatch: None,
             instructions,
             layers,
+        }
+    }
+
+    /// The map of an image this Dockerfile did not build: the reason, every layer unmapped,
+    /// every instruction without a layer.
+    fn mismatch(&self, layer_count: usize, layer_steps: usize) -> DockerfileMap {
+        let reason = format!(
+            "the image's history does not match {}: none of its {layer_steps} RUN, COPY and ADD instructions is in it",
+            self.file
+        );
+        let unmapped = LayerLine {
+            line: None,
+            end_line: None,
+            instruction: None,
+            stage: None,
+            how: Match::Unmapped,
+            reason: Some("not attributed: the history does not match the Dockerfile".into()),
+        };
+        let places = std::iter::once(&self.from).chain(self.steps.iter().map(|s| &s.place));
+        DockerfileMap {
+            file: self.file.clone(),
+            target_stage: self.target_stage,
+            base_layers: None,
+            complete: false,
+            mismatch: Some(reason),
+            instructions: places
+                .map(|p| InstructionLayers {
+                    line: p.line,
+                    end_line: p.end_line,
+                    stage: p.stage,
+                    instruction: p.text.clone(),
+                    layers: Vec::new(),
+                    created_by: None,
+                    note: None,
+                })
+                .collect(),
+            layers: vec![unmapped; layer_count],
         }
     }
 }
@@ -728,6 +778,7 @@ pub fn built_map(
         target_stage,
         base_layers: Some(origins.iter().take_while(|o| o.is_none()).count()),
         complete: true,
+        mismatch: None,
         instructions,
         layers,
     }

@@ -87,6 +87,11 @@ fn layer_label(r: &Report, l: &LayerReport, width: usize) -> String {
     format!("{at} {}{tag}", instruction(line.instruction.as_deref(), width))
 }
 
+/// Why the Dockerfile given with `-f` is not the one the image was built from.
+fn mismatch(r: &Report) -> Option<&str> {
+    r.dockerfile.as_ref().and_then(|m| m.mismatch.as_deref())
+}
+
 fn file_name(path: &str) -> &str {
     path.rsplit(['/', '\\']).next().unwrap_or(path)
 }
@@ -98,7 +103,8 @@ fn layer_reason(line: Option<&LayerLine>) -> Option<&str> {
 
 /// The Dockerfile, line by line: the layers each instruction made and their bytes.
 fn dockerfile_lines(r: &Report) -> Vec<String> {
-    let Some(map) = &r.dockerfile else {
+    // Not the Dockerfile the image was built from: its lines made none of the layers.
+    let Some(map) = r.dockerfile.as_ref().filter(|m| m.mismatch.is_none()) else {
         return Vec::new();
     };
     map.instructions
@@ -130,6 +136,9 @@ fn table(r: &Report, packages: usize) -> String {
         control(&r.image.to_string()),
         if r.verified { " (digests verified)" } else { "" }
     );
+    if let Some(why) = mismatch(r) {
+        let _ = writeln!(out, "Warning: {}; no layer is attributed to a line", control(why));
+    }
     let _ = writeln!(out);
     let _ = writeln!(
         out,
@@ -324,6 +333,9 @@ fn section(out: &mut String, title: &str, lines: impl Iterator<Item = String>) {
 fn markdown(r: &Report, packages: usize) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "### Image {}\n", markdown_code(&r.image.to_string()));
+    if let Some(why) = mismatch(r) {
+        let _ = writeln!(out, "> **Warning:** {}; no layer is attributed to a line\n", control(&why.replace('`', "'")));
+    }
     let _ = writeln!(out, "| Layer | Content | Compressed | Invisible | Added | Changed | Removed | Instruction |");
     let _ = writeln!(out, "|---:|---:|---:|---:|---:|---:|---:|---|");
     for l in &r.layers {
