@@ -81,19 +81,25 @@ pub enum ConfigError {
     #[diagnostic(code(imgopt::lint::config))]
     Invalid { path: PathBuf, message: String },
     /// A bad value, pointed at in the file.
-    #[error("invalid config file {path}: {message}")]
-    #[diagnostic(code(imgopt::lint::config))]
-    Value {
-        path: PathBuf,
-        message: String,
-        #[source_code]
-        src: miette::NamedSource<String>,
-        #[label("{label}")]
-        span: miette::SourceSpan,
-        label: String,
-        #[help]
-        help: Option<String>,
-    },
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Value(Box<BadValue>),
+}
+
+/// A bad value of a config file, with the file's text to show where it is.
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+#[error("invalid config file {path}: {message}")]
+#[diagnostic(code(imgopt::lint::config))]
+pub struct BadValue {
+    path: PathBuf,
+    message: String,
+    #[source_code]
+    src: miette::NamedSource<String>,
+    #[label("{label}")]
+    span: miette::SourceSpan,
+    label: String,
+    #[help]
+    help: Option<String>,
 }
 
 /// The values `failure-threshold` takes.
@@ -132,14 +138,14 @@ fn value_error(
     if line_end - line_start > MAX_QUOTED_LINE {
         return ConfigError::Invalid { path: path.into(), message: bounded(message) };
     }
-    ConfigError::Value {
+    ConfigError::Value(Box::new(BadValue {
         path: path.into(),
         message: bounded(message),
         src: miette::NamedSource::new(path.display().to_string(), text.to_string()),
         span: span.into(),
         label: label.to_string(),
         help,
-    }
+    }))
 }
 
 /// `.hadolint.yaml` (the parts imgopt honours).
