@@ -76,15 +76,19 @@ struct AnalyzeArgs {
     /// Length of the largest-file lists.
     #[arg(long, default_value_t = 10)]
     top: usize,
-    /// Fail (exit 1) when more bytes than this are reclaimable (e.g. 20MB, 5MiB).
+    /// Fail (exit 1) when more bytes than this are reclaimable in your layers (e.g. 20MB, 5MiB).
     #[arg(long, value_parser = imgopt::analyze::gates::parse_bytes)]
     max_wasted_bytes: Option<u64>,
-    /// Fail when reclaimable / content bytes exceeds this fraction.
+    /// Fail when reclaimable bytes of your layers / content bytes exceeds this fraction.
     #[arg(long)]
     max_wasted_ratio: Option<f64>,
-    /// Fail when final filesystem / content bytes is below this fraction.
+    /// Fail when 1 - reclaimable bytes of your layers / content bytes is below this fraction.
     #[arg(long)]
     min_efficiency: Option<f64>,
+    /// The gates count the base image's reclaimable bytes too (bytes it ships that a later layer
+    /// hides: no edit of your Dockerfile recovers them).
+    #[arg(long)]
+    include_base: bool,
     /// A dive `.dive-ci` file with the same rules; command-line limits win.
     #[arg(long)]
     ci_config: Option<PathBuf>,
@@ -269,6 +273,7 @@ fn analyze(args: AnalyzeArgs) -> miette::Result<ExitCode> {
         max_wasted_bytes: args.max_wasted_bytes,
         max_wasted_ratio: args.max_wasted_ratio,
         min_efficiency: args.min_efficiency,
+        include_base: args.include_base,
     };
     if let Some(path) = &args.ci_config {
         gates = gates.with_dive_ci(path)?;

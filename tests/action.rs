@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use common::dist::{host_target, FileServer, VERSION};
-use common::{config_json, git, oci_files, waste_scenario, write_tar, TempDir};
+use common::{bytes, config_json, git, oci_files, waste_scenario, write_tar, Comp, Item, Layer, TempDir};
 use serde_json::Value;
 
 const ACTION_DIR: &str = env!("CARGO_MANIFEST_DIR");
@@ -281,9 +281,14 @@ fn pull_request_annotations_summary_outputs_and_image() {
     }
     let tmp = TempDir::new("action-pr");
     let (ws, base) = repo(&tmp.0);
-    let layers = waste_scenario();
+    // The scenario's 2050 reclaimable bytes are shipped by layer 0, the base image's; two more
+    // layers ship 3000 B and delete them: the user's own waste.
+    let mut layers = waste_scenario();
+    layers.push(Layer::new(&[Item::File("tmp/build.bin", bytes(3000, 9), 0o644)], Comp::Gzip, "RUN make"));
+    layers.push(Layer::new(&[Item::Whiteout("tmp/build.bin")], Comp::Gzip, "RUN rm /tmp/build.bin"));
     write_tar(&ws.join("app.tar"), &oci_files(&layers, &config_json(&layers)));
-    // dive's CI file at the workspace root sets the image's gates: 2050 B reclaimable fails this one.
+    // dive's CI file at the workspace root sets the image's gates: 3000 B reclaimable in the
+    // user's layers fail this one.
     std::fs::write(ws.join(".dive-ci"), "rules:\n  highestWastedBytes: 2000\n").expect("write .dive-ci");
     let image_size: usize = layers.iter().map(|l| l.tar.len()).sum();
     let server = release();
@@ -310,7 +315,7 @@ fn pull_request_annotations_summary_outputs_and_image() {
     assert!(run.summary.contains("| `svc/Dockerfile:5:9` | warning | [IMG101]"), "{}", run.summary);
     assert!(run.summary.contains("|---"), "{}", run.summary);
     assert_eq!(run.outputs["findings"], "4");
-    assert_eq!(run.outputs["invisible-bytes"], "2050");
+    assert_eq!(run.outputs["invisible-bytes"], "5050");
     assert_eq!(run.outputs["image-size"], image_size.to_string());
     assert!(run.outputs["sarif-file"].ends_with("imgopt.sarif"));
     // Same-repository PR: SARIF uploaded, no fallback; the findings fail the job at the end.
@@ -324,7 +329,7 @@ fn pull_request_annotations_summary_outputs_and_image() {
     assert!(log.contains("lint findings at or above the failure threshold"), "{log}");
     assert!(log.contains("gate failed: max-wasted-bytes"), "{log}");
     assert!(log.contains("the image failed its gates"), "{log}");
-    assert!(run.summary.contains("| Layer | Content | Compressed | Invisible |"), "{}", run.summary);
+    assert!(run.summary.contains("| Layer | Content | Stored | Invisible |"), "{}", run.summary);
 }
 
 #[test]

@@ -150,11 +150,42 @@ fn all_formats_show_the_same_numbers() {
     assert_eq!(json["dive"]["wasted_bytes"], 1390);
     assert_eq!(json["layers"][0]["hidden_by"][0]["bytes"], 2000);
     let markdown = render(&report, Format::Markdown);
-    assert!(markdown.contains("| Reclaimable | 2.0 kB (2050 B, 89.1% of content) |"), "{markdown}");
+    assert!(
+        markdown.contains("| Reclaimable | 2.0 kB (2050 B, 89.1% of content): your layers 0 B, base image 2.0 kB |"),
+        "{markdown}"
+    );
     assert!(markdown.contains("wastedBytes 1.4 kB (1390 B)"), "{markdown}");
     let table = render(&report, Format::Table);
     assert!(table.contains("Reclaimable:       2.0 kB (2050 B, 89.1% of content)"), "{table}");
     assert!(table.contains("2.0 kB in 5 files hidden by layer 1"), "{table}");
+}
+
+/// Issue 14: "Compressed" and "Stored: ... compressed" were shown for docker save archives,
+/// whose layers are plain tars (the figure can exceed the content); and "Reclaimable" mixed bytes
+/// the user's Dockerfile can recover with bytes inside the base image's own layers.
+#[test]
+fn stored_bytes_say_what_they_are_and_reclaimable_says_whose() {
+    use imgopt::analyze::render::{render, Format};
+    let (_tmp, refs) = layouts("stored");
+    let legacy = analyze_reference(&refs[3], &AnalyzeOptions::default()).unwrap();
+    for text in [render(&legacy, Format::Table), render(&legacy, Format::Markdown)] {
+        assert!(!text.contains("Compressed") && !text.contains(" compressed"), "not compressed: {text}");
+        assert!(text.contains("Stored") && text.contains("as uncompressed tar"), "{text}");
+    }
+    // The OCI layout stores layer 0 gzip, layer 1 zstd, layer 2 as a plain tar.
+    let mixed = render(&analyze_reference(&refs[0], &AnalyzeOptions::default()).unwrap(), Format::Table);
+    assert!(mixed.contains("(2 of 3 layers compressed, the others uncompressed)"), "{mixed}");
+    // Layer 0 (the base image) ships all 2050 reclaimable bytes; the user's layers none.
+    let t = &legacy.totals;
+    assert_eq!((t.reclaimable_user_bytes, t.reclaimable_base_bytes), (0, 2050));
+    let table = render(&legacy, Format::Table);
+    assert!(table.contains("89.1% of content): your layers 0 B, base image 2.0 kB"), "{table}");
+    let json: serde_json::Value = serde_json::from_str(&render(&legacy, Format::Json)).unwrap();
+    assert_eq!(json["totals"]["reclaimable_user_bytes"], 0);
+    assert_eq!(json["totals"]["reclaimable_base_bytes"], 2050);
+    // With no layer counted as the base image's (--base-layers 0), all of them are the user's.
+    let two = analyze_reference(&refs[3], &AnalyzeOptions { base_layers: Some(0), ..Default::default() }).unwrap();
+    assert_eq!((two.totals.reclaimable_user_bytes, two.totals.reclaimable_base_bytes), (2050, 0));
 }
 
 #[test]
@@ -162,9 +193,28 @@ fn gates_fail_with_the_margin() {
     use imgopt::analyze::gates::Gates;
     let (_tmp, refs) = layouts("gates");
     let report = analyze_reference(&refs[0], &AnalyzeOptions::default()).unwrap();
-    let passing = Gates { max_wasted_bytes: Some(2050), max_wasted_ratio: Some(0.9), min_efficiency: Some(0.1) };
+    // The 2050 B are shipped by layer 0, the base image's: only --include-base judges them.
+    assert_eq!((report.totals.reclaimable_base_bytes, report.totals.reclaimable_user_bytes), (2050, 0));
+    let strict = Gates {
+        max_wasted_bytes: Some(0),
+        max_wasted_ratio: Some(0.0),
+        min_efficiency: Some(1.0),
+        include_base: false,
+    };
+    assert!(strict.check(&report).is_empty(), "no waste in the user's layers");
+    let passing = Gates {
+        max_wasted_bytes: Some(2050),
+        max_wasted_ratio: Some(0.9),
+        min_efficiency: Some(0.1),
+        include_base: true,
+    };
     assert!(passing.check(&report).is_empty());
-    let failing = Gates { max_wasted_bytes: Some(2000), max_wasted_ratio: Some(0.5), min_efficiency: Some(0.5) };
+    let failing = Gates {
+        max_wasted_bytes: Some(2000),
+        max_wasted_ratio: Some(0.5),
+        min_efficiency: Some(0.5),
+        include_base: true,
+    };
     let failures = failing.check(&report);
     assert_eq!(failures.len(), 3, "{failures:?}");
     assert!(failures[0].contains("50 B over the limit of 2000 B"), "{}", failures[0]);
@@ -179,8 +229,12 @@ fn gates_fail_with_the_margin() {
         "rules:\n  lowestEfficiency: 0.95\n  highestWastedBytes: 2KB\n  highestUserWastedPercent: disabled\n",
     )
     .unwrap();
-    let gates = Gates { max_wasted_bytes: Some(5000), ..Default::default() }.with_dive_ci(&file).unwrap();
-    assert_eq!(gates, Gates { max_wasted_bytes: Some(5000), max_wasted_ratio: None, min_efficiency: Some(0.95) });
+    let gates =
+        Gates { max_wasted_bytes: Some(5000), include_base: true, ..Default::default() }.with_dive_ci(&file).unwrap();
+    assert_eq!(
+        gates,
+        Gates { max_wasted_bytes: Some(5000), max_wasted_ratio: None, min_efficiency: Some(0.95), include_base: true }
+    );
     let failures = gates.check(&report);
     // efficiency 250/2300 = 0.1087, 0.8413 under 0.95.
     assert_eq!(failures, vec!["min-efficiency: efficiency 0.1087 is 0.8413 under the limit of 0.95".to_string()]);
@@ -198,7 +252,10 @@ fn cli_gate_exits_1_and_says_why() {
             .output()
             .unwrap()
     };
-    let failed = run(&["--ci-config", file.to_str().unwrap()]);
+    // Layer 0 (the base) ships all 2050 B: the user's layers alone pass.
+    let passed = run(&["--ci-config", file.to_str().unwrap()]);
+    assert_eq!(passed.status.code(), Some(0), "{}", String::from_utf8_lossy(&passed.stderr));
+    let failed = run(&["--ci-config", file.to_str().unwrap(), "--include-base"]);
     assert_eq!(failed.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&failed.stderr);
     assert!(
@@ -206,7 +263,7 @@ fn cli_gate_exits_1_and_says_why() {
         "{stderr}"
     );
     // The command line wins over the file.
-    let passed = run(&["--ci-config", file.to_str().unwrap(), "--max-wasted-bytes", "2050"]);
+    let passed = run(&["--ci-config", file.to_str().unwrap(), "--max-wasted-bytes", "2050", "--include-base"]);
     assert_eq!(passed.status.code(), Some(0), "{}", String::from_utf8_lossy(&passed.stderr));
 }
 

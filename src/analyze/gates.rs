@@ -1,7 +1,11 @@
 //! CI gates, as dive's CI mode has them, applied to imgopt's exact figures:
 //! - `max-wasted-bytes` (dive's `highestWastedBytes`): reclaimable bytes;
 //! - `max-wasted-ratio` (dive's `highestUserWastedPercent`): reclaimable / content bytes;
-//! - `min-efficiency` (dive's `lowestEfficiency`): final filesystem bytes / content bytes.
+//! - `min-efficiency` (dive's `lowestEfficiency`): 1 - reclaimable / content bytes.
+//!
+//! The reclaimable bytes are those of the user's layers: what an edit of the Dockerfile can
+//! recover. Bytes the base image ships and a later layer hides count only with `include_base`
+//! (`--include-base`); then the efficiency is final filesystem bytes / content bytes.
 //!
 //! A `.dive-ci` file is read for the same three rules; a value of `disabled` turns a rule off.
 //! Limits given on the command line win over the file.
@@ -16,6 +20,8 @@ pub struct Gates {
     pub max_wasted_bytes: Option<u64>,
     pub max_wasted_ratio: Option<f64>,
     pub min_efficiency: Option<f64>,
+    /// Judge all reclaimable bytes, the base image's too, not only the user's layers'.
+    pub include_base: bool,
 }
 
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
@@ -43,33 +49,41 @@ impl Gates {
     /// One message per failed gate, saying by how much it failed.
     pub fn check(&self, report: &Report) -> Vec<String> {
         let t = &report.totals;
+        let (reclaimable, whose) = if self.include_base {
+            (t.reclaimable_bytes, "reclaimable")
+        } else {
+            (t.reclaimable_user_bytes, "reclaimable in your layers")
+        };
+        let ratio = if t.content_bytes == 0 { 0.0 } else { reclaimable as f64 / t.content_bytes as f64 };
+        let efficiency = 1.0 - ratio;
         let mut failures = Vec::new();
         if let Some(limit) = self.max_wasted_bytes {
-            if t.reclaimable_bytes > limit {
+            if reclaimable > limit {
                 failures.push(format!(
-                    "max-wasted-bytes: {} reclaimable ({} B) is {} B over the limit of {} B",
-                    human(t.reclaimable_bytes),
-                    t.reclaimable_bytes,
-                    t.reclaimable_bytes - limit,
+                    "max-wasted-bytes: {} {whose} ({} B) is {} B over the limit of {} B",
+                    human(reclaimable),
+                    reclaimable,
+                    reclaimable - limit,
                     limit
                 ));
             }
         }
         if let Some(limit) = self.max_wasted_ratio {
-            if t.wasted_ratio > limit {
+            if ratio > limit {
                 failures.push(format!(
-                    "max-wasted-ratio: {:.4} of the content is reclaimable, {:.4} over the limit of {limit}",
-                    t.wasted_ratio,
-                    t.wasted_ratio - limit
+                    "max-wasted-ratio: {:.4} of the content is {whose}, {:.4} over the limit of {limit}",
+                    ratio,
+                    ratio - limit
                 ));
             }
         }
         if let Some(limit) = self.min_efficiency {
-            if t.efficiency < limit {
+            if efficiency < limit {
+                let of = if self.include_base { "" } else { " (counting your layers' waste)" };
                 failures.push(format!(
-                    "min-efficiency: efficiency {:.4} is {:.4} under the limit of {limit}",
-                    t.efficiency,
-                    limit - t.efficiency
+                    "min-efficiency: efficiency{of} {:.4} is {:.4} under the limit of {limit}",
+                    efficiency,
+                    limit - efficiency
                 ));
             }
         }
@@ -208,7 +222,12 @@ mod tests {
         let gates = parse_dive_ci("rules:\n  lowestEfficiency: 0.95 # keep it tight\n  highestWastedBytes: 20MB\n  highestUserWastedPercent: disabled\n").unwrap();
         assert_eq!(
             gates,
-            Gates { max_wasted_bytes: Some(20_000_000), max_wasted_ratio: None, min_efficiency: Some(0.95) }
+            Gates {
+                max_wasted_bytes: Some(20_000_000),
+                max_wasted_ratio: None,
+                min_efficiency: Some(0.95),
+                include_base: false
+            }
         );
         assert!(parse_dive_ci("rules:\n  bogus: 1\n").is_err());
     }

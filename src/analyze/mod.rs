@@ -10,7 +10,9 @@
 //! - *invisible bytes*: content bytes of files that are not in the final filesystem because a
 //!   later layer deleted (whiteout, directory whiteout, opaque directory) or overwrote them;
 //! - *reclaimable bytes*: the sum of invisible bytes — what the image would shrink by (before
-//!   compression) if no layer shipped what a later one hides;
+//!   compression) if no layer shipped what a later one hides; split by the layer that ships
+//!   them into *your layers'* (an edit of the Dockerfile recovers them) and the *base image's*
+//!   (no edit of the user's lines does);
 //! - *efficiency*: final filesystem bytes / content bytes of all layers;
 //! - *wasted ratio*: reclaimable bytes / content bytes of all layers;
 //! - *base layers*: the first `--base-layers N` layers; without the option, the layers before the
@@ -114,7 +116,7 @@ pub struct LayerReport {
     pub digest: Option<String>,
     pub diff_id: String,
     pub compression: &'static str,
-    /// The blob as stored (compressed).
+    /// The blob as stored: compressed, or the tar itself when `compression` is `none`.
     pub compressed_bytes: u64,
     /// The uncompressed tar stream.
     pub uncompressed_bytes: u64,
@@ -153,6 +155,12 @@ pub struct Totals {
     pub final_fs_bytes: u64,
     pub final_files: u64,
     pub reclaimable_bytes: u64,
+    /// Of `reclaimable_bytes`, those the user's layers ship: an edit of the Dockerfile's own
+    /// lines recovers them.
+    pub reclaimable_user_bytes: u64,
+    /// Those the base image's layers ship (a later layer hides them): no edit of the user's
+    /// lines recovers them; only another base image does.
+    pub reclaimable_base_bytes: u64,
     pub efficiency: f64,
     pub wasted_ratio: f64,
 }
@@ -347,6 +355,7 @@ fn report(
     let content_bytes: u64 = content.iter().sum();
     let base_bytes: u64 = content.iter().take(base_layers).sum();
     let reclaimable_bytes: u64 = invisible.iter().map(|(b, _)| b).sum();
+    let reclaimable_base_bytes: u64 = invisible.iter().take(base_layers).map(|(b, _)| b).sum();
     let ratio = |num: u64| if content_bytes == 0 { 0.0 } else { num as f64 / content_bytes as f64 };
     let totals = Totals {
         layers: n,
@@ -359,6 +368,8 @@ fn report(
         final_fs_bytes,
         final_files: index.final_files().filter(|f| !f.is_dir).count() as u64,
         reclaimable_bytes,
+        reclaimable_user_bytes: reclaimable_bytes - reclaimable_base_bytes,
+        reclaimable_base_bytes,
         efficiency: if content_bytes == 0 { 1.0 } else { ratio(final_fs_bytes) },
         wasted_ratio: ratio(reclaimable_bytes),
     };

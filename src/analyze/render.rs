@@ -143,7 +143,7 @@ fn table(r: &Report, packages: usize) -> String {
     let _ = writeln!(
         out,
         "{:>3}  {:>10}  {:>10}  {:>10}  {:20}  {:>6} {:>6} {:>6}  Instruction",
-        "#", "Content", "Compressed", "Invisible", "", "Added", "Chgd", "Rmvd"
+        "#", "Content", "Stored", "Invisible", "", "Added", "Chgd", "Rmvd"
     );
     let largest = r.layers.iter().map(|l| l.content_bytes).max().unwrap_or(0);
     for l in &r.layers {
@@ -281,13 +281,29 @@ fn database_lines(r: &Report) -> Vec<String> {
     lines
 }
 
+/// How the layers are stored: the blobs' bytes, said compressed only where they are (a
+/// `docker save` archive stores plain tars, whose size is no compressed size).
+fn stored(r: &Report) -> String {
+    let t = &r.totals;
+    let compressed = r.layers.iter().filter(|l| l.compression != "none").count();
+    match (compressed, r.layers.len()) {
+        (0, _) => format!("{} as uncompressed tar", human(t.compressed_bytes)),
+        (c, n) if c == n => format!("{} compressed, {} as tar", human(t.compressed_bytes), human(t.uncompressed_bytes)),
+        (c, n) => format!(
+            "{} ({c} of {n} layers compressed, the others uncompressed), {} as tar",
+            human(t.compressed_bytes),
+            human(t.uncompressed_bytes)
+        ),
+    }
+}
+
 /// The image totals, labelled; the table and markdown show the same lines.
 fn summary(r: &Report) -> Vec<(String, String)> {
     let t = &r.totals;
     let d = &r.dive;
     vec![
         ("Total content".into(), format!("{} ({} B) in {} layers", human(t.content_bytes), t.content_bytes, t.layers)),
-        ("Stored".into(), format!("{} compressed, {} as tar", human(t.compressed_bytes), human(t.uncompressed_bytes))),
+        ("Stored".into(), stored(r)),
         (
             format!("Base ({} layers)", t.base_layers),
             format!("{}, user layers {}", human(t.base_bytes), human(t.user_bytes)),
@@ -299,10 +315,12 @@ fn summary(r: &Report) -> Vec<(String, String)> {
         (
             "Reclaimable".into(),
             format!(
-                "{} ({} B, {:.1}% of content)",
+                "{} ({} B, {:.1}% of content): your layers {}, base image {}",
                 human(t.reclaimable_bytes),
                 t.reclaimable_bytes,
-                t.wasted_ratio * 100.0
+                t.wasted_ratio * 100.0,
+                human(t.reclaimable_user_bytes),
+                human(t.reclaimable_base_bytes)
             ),
         ),
         ("Efficiency".into(), format!("{:.2}%", t.efficiency * 100.0)),
@@ -336,7 +354,7 @@ fn markdown(r: &Report, packages: usize) -> String {
     if let Some(why) = mismatch(r) {
         let _ = writeln!(out, "> **Warning:** {}; no layer is attributed to a line\n", control(&why.replace('`', "'")));
     }
-    let _ = writeln!(out, "| Layer | Content | Compressed | Invisible | Added | Changed | Removed | Instruction |");
+    let _ = writeln!(out, "| Layer | Content | Stored | Invisible | Added | Changed | Removed | Instruction |");
     let _ = writeln!(out, "|---:|---:|---:|---:|---:|---:|---:|---|");
     for l in &r.layers {
         let hidden: Vec<String> =
