@@ -323,3 +323,28 @@ fn archives_are_read_as_what_they_hold() {
     let stderr = String::from_utf8_lossy(&o.stderr);
     assert!(stderr.contains("no `oci-layout` file") && stderr.contains("`manifest.json`"), "{stderr}");
 }
+
+/// Issue 14: without -f a base layer showed as `[base] /bin/sh`; the base image's name is shown
+/// when the image records it (the OCI base-name annotation, or the same key as a label).
+#[test]
+fn base_layers_carry_the_base_image_name_the_image_records() {
+    use imgopt::analyze::render::{render, Format};
+    let layers = waste_scenario();
+    let mut config: serde_json::Value = serde_json::from_slice(&config_json(&layers)).unwrap();
+    config["config"]["Labels"] = serde_json::json!({"org.opencontainers.image.base.name": "debian:12-slim"});
+    let tmp = TempDir::new("base-name");
+    write_dir(&tmp.path("oci"), &oci_files(&layers, &serde_json::to_vec(&config).unwrap()));
+    let reference = format!("oci:{}", tmp.path("oci").display());
+    let report = analyze_reference(&reference, &AnalyzeOptions::default()).unwrap();
+    assert_eq!(report.base_image.as_deref(), Some("debian:12-slim"));
+    let table = render(&report, Format::Table);
+    assert!(table.contains("[base debian:12-slim] ADD file:base in /"), "{table}");
+    assert!(table.contains("Base (1 layers):   2.1 kB (debian:12-slim), user layers 180 B"), "{table}");
+    let markdown = render(&report, Format::Markdown);
+    assert!(markdown.contains("| 0 (base `debian:12-slim`) |"), "{markdown}");
+    // Without it, the layer says [base] only.
+    let (_tmp, refs) = layouts("base-name-none");
+    let plain = analyze_reference(&refs[0], &AnalyzeOptions::default()).unwrap();
+    assert_eq!(plain.base_image, None);
+    assert!(render(&plain, Format::Table).contains("[base] ADD file:base in /"));
+}

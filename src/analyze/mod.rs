@@ -89,6 +89,9 @@ impl Default for AnalyzeOptions {
 #[derive(Clone, Debug, Serialize)]
 pub struct Report {
     pub image: String,
+    /// The base image's name, when the image says it (`org.opencontainers.image.base.name`, a
+    /// manifest annotation or a config label); null otherwise.
+    pub base_image: Option<String>,
     pub verified: bool,
     pub layers: Vec<LayerReport>,
     pub totals: Totals,
@@ -279,6 +282,15 @@ pub fn base_layer_count(config: &ImageConfig) -> usize {
     confirmed.unwrap_or(1)
 }
 
+/// The base image's name as the image records it: the OCI annotation
+/// `org.opencontainers.image.base.name` on the manifest, else the same key as a config label.
+pub fn base_image_name(image: &Image) -> Option<String> {
+    const KEY: &str = crate::image::spec::ANNOTATION_BASE_NAME;
+    let annotation = image.manifest.as_ref().and_then(|m| m.annotations.get(KEY));
+    let label = image.config.config.as_ref().and_then(|c| c.labels.as_ref()).and_then(|l| l.get(KEY));
+    annotation.or(label).filter(|n| !n.trim().is_empty()).cloned()
+}
+
 fn report(
     image: &Image,
     layers: &[LayerContents],
@@ -393,6 +405,7 @@ fn report(
     hidden.truncate(options.top);
     Report {
         image: image.reference.to_string(),
+        base_image: base_image_name(image),
         verified: options.verify,
         layers: layer_reports,
         totals,

@@ -87,6 +87,16 @@ fn layer_label(r: &Report, l: &LayerReport, width: usize) -> String {
     format!("{at} {}{tag}", instruction(line.instruction.as_deref(), width))
 }
 
+/// `[base] ` before a base layer's instruction, with the base image's name when the image
+/// records it (`[base debian:12] `).
+fn base_tag(r: &Report, l: &LayerReport) -> String {
+    match (l.base, &r.base_image) {
+        (false, _) => String::new(),
+        (true, Some(name)) => format!("[base {}] ", control(name)),
+        (true, None) => "[base] ".to_string(),
+    }
+}
+
 /// Why the Dockerfile given with `-f` is not the one the image was built from.
 fn mismatch(r: &Report) -> Option<&str> {
     r.dockerfile.as_ref().and_then(|m| m.mismatch.as_deref())
@@ -158,7 +168,7 @@ fn table(r: &Report, packages: usize) -> String {
             l.files_added,
             l.files_changed,
             l.files_removed,
-            if l.base { "[base] " } else { "" },
+            base_tag(r, l),
             layer_label(r, l, 60)
         );
         if let Some(reason) = layer_reason(l.dockerfile.as_ref()) {
@@ -306,7 +316,12 @@ fn summary(r: &Report) -> Vec<(String, String)> {
         ("Stored".into(), stored(r)),
         (
             format!("Base ({} layers)", t.base_layers),
-            format!("{}, user layers {}", human(t.base_bytes), human(t.user_bytes)),
+            format!(
+                "{}{}, user layers {}",
+                human(t.base_bytes),
+                r.base_image.as_deref().map(|n| format!(" ({})", control(n))).unwrap_or_default(),
+                human(t.user_bytes)
+            ),
         ),
         (
             "Final filesystem".into(),
@@ -363,7 +378,11 @@ fn markdown(r: &Report, packages: usize) -> String {
             out,
             "| {}{} | {} | {} | {}{} | {} | {} | {} | {} |",
             l.index,
-            if l.base { " (base)" } else { "" },
+            match (l.base, &r.base_image) {
+                (false, _) => String::new(),
+                (true, Some(name)) => format!(" (base {})", markdown_code(name)),
+                (true, None) => " (base)".to_string(),
+            },
             human(l.content_bytes),
             human(l.compressed_bytes),
             human(l.invisible_bytes),

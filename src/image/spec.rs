@@ -22,6 +22,8 @@ pub const MEDIA_DOCKER_MANIFEST: &str = "application/vnd.docker.distribution.man
 
 /// Annotation naming a manifest inside an OCI layout (`oci:DIR:TAG`).
 pub const ANNOTATION_REF_NAME: &str = "org.opencontainers.image.ref.name";
+/// The image a manifest was built `FROM` (OCI's pre-defined annotation, also seen as a label).
+pub const ANNOTATION_BASE_NAME: &str = "org.opencontainers.image.base.name";
 /// BuildKit marks provenance/SBOM manifests in an index with this annotation.
 pub const ANNOTATION_DOCKER_REFERENCE_TYPE: &str = "vnd.docker.reference.type";
 
