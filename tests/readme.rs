@@ -1,6 +1,8 @@
 //! The README shows what a newcomer will see: its lint excerpt is imgopt's real output, and the
 //! files and commands it names exist.
 
+mod common;
+
 use std::path::Path;
 use std::process::Command;
 
@@ -54,4 +56,27 @@ fn named_files_exist() {
         .filter(|e| e.as_ref().is_ok_and(|e| e.file_name().to_string_lossy().starts_with("IMG")))
         .count();
     assert!(readme.contains(&format!("({rules} rules")), "README's rule count is not {rules}");
+}
+
+/// Run by [`a_skipped_test_says_so_in_a_plain_cargo_test_run`] in a child process.
+#[test]
+fn skip_probe() {
+    let _ = common::corpus("skip_probe");
+}
+
+/// Issue 14: the README says the corpus tests print SKIPPED, which held only with --nocapture.
+/// This test binary run again as `cargo test` runs it (output captured), without the corpus:
+/// the skip shows.
+#[test]
+fn a_skipped_test_says_so_in_a_plain_cargo_test_run() {
+    let out = Command::new(std::env::current_exe().expect("test binary"))
+        .args(["--exact", "skip_probe", "--test-threads=1"])
+        .env_remove("IMGOPT_CORPUS")
+        .env_remove("CI")
+        .output()
+        .expect("test binary runs");
+    assert!(out.status.success());
+    let all = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(all.contains("SKIPPED: skip_probe: IMGOPT_CORPUS is unset"), "{all}");
+    assert!(readme().contains("SKIPPED"), "the README says what to look for");
 }

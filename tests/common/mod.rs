@@ -21,6 +21,14 @@ pub mod run_bodies;
 /// The release build, the wheel, and an HTTP server for release assets.
 pub mod dist;
 
+/// `SKIPPED: why` on the test process's stderr itself: the harness captures `println!` and
+/// `eprintln!` of a passing test (shown only with --nocapture), not a write to the stream, so a
+/// plain `cargo test` shows which tests did not run.
+pub fn say_skipped(why: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "SKIPPED: {why}");
+}
+
 /// The shared corpus (`IMGOPT_CORPUS`), or None after saying plainly that the test is skipped.
 /// Under CI the corpus is required.
 pub fn corpus(test: &str) -> Option<PathBuf> {
@@ -32,7 +40,7 @@ pub fn corpus(test: &str) -> Option<PathBuf> {
         }
         None => {
             assert!(std::env::var_os("CI").is_none(), "{test}: IMGOPT_CORPUS must be set under CI");
-            eprintln!("SKIPPED: {test}: IMGOPT_CORPUS is unset (it points at ../shared/corpus in imgopt's CI)");
+            say_skipped(&format!("{test}: IMGOPT_CORPUS is unset (it points at ../shared/corpus in imgopt's CI)"));
             None
         }
     }
@@ -398,7 +406,7 @@ pub fn tools_ready(missing: &[&str], install: &str) -> bool {
     if std::env::var("CI").is_ok_and(|v| v == "true") {
         panic!("{why}");
     }
-    println!("SKIPPED: {why}");
+    say_skipped(&why);
     false
 }
 
