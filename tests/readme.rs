@@ -80,3 +80,29 @@ fn a_skipped_test_says_so_in_a_plain_cargo_test_run() {
     assert!(all.contains("SKIPPED: skip_probe: IMGOPT_CORPUS is unset"), "{all}");
     assert!(readme().contains("SKIPPED"), "the README says what to look for");
 }
+
+/// Issue 14: the tagline said "lint, analyze, rewrite" before there was a rewriter. The
+/// commands the tagline (`imgopt --help`, Cargo.toml's description) names are commands imgopt has.
+#[test]
+fn the_tagline_names_only_commands_that_exist() {
+    let help = Command::new(env!("CARGO_BIN_EXE_imgopt")).arg("--help").output().expect("imgopt runs");
+    let help = String::from_utf8_lossy(&help.stdout).into_owned();
+    let commands: Vec<&str> = help
+        .split("Commands:")
+        .nth(1)
+        .expect("a command list")
+        .lines()
+        .filter_map(|l| l.split_whitespace().next())
+        .take_while(|w| *w != "Options:")
+        .collect();
+    let manifest = std::fs::read_to_string(Path::new(REPO).join("Cargo.toml")).expect("Cargo.toml");
+    let description = manifest.lines().find(|l| l.starts_with("description")).expect("description").to_string();
+    for tagline in [help.lines().next().unwrap_or_default(), description.as_str()] {
+        let named = tagline.rsplit(':').next().unwrap_or_default();
+        let named: Vec<&str> = named.split([',', '.', '"']).map(str::trim).filter(|w| !w.is_empty()).collect();
+        assert!(!named.is_empty(), "{tagline}");
+        for command in named {
+            assert!(commands.contains(&command), "the tagline names `{command}`, not a command: {tagline}");
+        }
+    }
+}
