@@ -1,52 +1,129 @@
 #!/usr/bin/env bash
-# Time per entry / instruction as inputs grow (issue 15): analyze on images of growing depth,
-# lint and `analyze -f` on Dockerfiles of 1k, 10k and 100k instructions. Prints one line per
-# size; a linear pass keeps the per-item time flat (largest/smallest within 2x).
-# Usage: bash benches/scaling.sh   (builds imgopt in release first)
+# Time per instruction / entry as inputs grow (issue 15). A linear pass keeps the per-item time
+# flat: for each series the largest per-item time is at most 2x the smallest, or this exits 1.
+#
+# - lint --isolated and analyze -f on Dockerfiles of 1k, 10k and 100k instructions: the issue's
+#   file (ENV/RUN pairs in one stage) and a hostile mix (a chain of stages built on each other,
+#   ARGs, ENVs and LABELs using them, cleanups of paths nothing created, archives copied and
+#   tars of other files, comments above ARGs, relative WORKDIRs, go installs);
+# - analyze on images of 20,000 entries whose names total the same bytes (2 KB a name), 10 to 2,000 levels
+#   deep (the names of a deeper tree are longer, so the bytes are held equal by giving a
+#   shallow tree longer directory names: only the depth changes).
+#
+# Each time is the least CPU time (user + system) of 5 runs, less the same command on a one-instruction file (or a
+# 10-entry image): what is left is the work that grows with the input, not process start-up.
+# Then the peak memory of lint and analyze -f on Dockerfiles at the 4 MiB size limit.
+# Usage: bash benches/scaling.sh   (builds imgopt in release first; the README has its last figures)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 nice -n 10 cargo build --release --quiet
-bin=target/release/imgopt
-work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+python3 -u - target/release/imgopt "$work" <<'PY'
+import hashlib, io, json, os, subprocess, sys, tarfile
 
-per() { python3 -c "import sys; t=float(sys.argv[1]); n=int(sys.argv[2]); print(f'{t:8.3f} s  {t/n*1e6:9.2f} us/item')" "$1" "$2"; }
-timed() { local s e; s=$(date +%s.%N); "$@" >/dev/null 2>&1 || true; e=$(date +%s.%N); python3 -c "print($e-$s)"; }
+BIN, WORK = sys.argv[1], sys.argv[2]
 
-echo "analyze: 20,000 entries, growing depth"
-for depth in 10 100 1000 2000; do
-  python3 - "$work/img-$depth" "$depth" <<'PY'
-import hashlib, io, json, os, sys, tarfile
-out, depth = sys.argv[1], int(sys.argv[2])
-buf = io.BytesIO()
-with tarfile.open(fileobj=buf, mode="w", format=tarfile.GNU_FORMAT) as t:
-    dirs = ["/".join(["d"] * (i + 1)) for i in range(depth)]
-    for d in dirs:
-        ti = tarfile.TarInfo(d); ti.type = tarfile.DIRTYPE; ti.mode = 0o755; t.addfile(ti)
-    n = 0
-    while n < 20000 - depth:
-        d = dirs[n % depth]; ti = tarfile.TarInfo(f"{d}/f{n}"); ti.size = 0; t.addfile(ti); n += 1
-layer = buf.getvalue()
-def blob(b):
-    h = hashlib.sha256(b).hexdigest(); p = os.path.join(out, "blobs/sha256", h)
-    os.makedirs(os.path.dirname(p), exist_ok=True); open(p, "wb").write(b); return h, len(b)
-lh, ls = blob(layer)
-cfg = json.dumps({"architecture": "amd64", "os": "linux", "rootfs": {"type": "layers", "diff_ids": ["sha256:" + lh]}}).encode()
-ch, cs = blob(cfg)
-man = json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
-  "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": "sha256:" + ch, "size": cs},
-  "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar", "digest": "sha256:" + lh, "size": ls}]}).encode()
-mh, ms = blob(man)
-open(os.path.join(out, "oci-layout"), "w").write('{"imageLayoutVersion":"1.0.0"}')
-open(os.path.join(out, "index.json"), "w").write(json.dumps({"schemaVersion": 2, "manifests": [
-  {"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": "sha256:" + mh, "size": ms}]}))
+def run(cmd):
+    """CPU time (user + system, all threads) and peak resident memory of one run."""
+    child = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    _, _, usage = os.wait4(child.pid, 0)
+    return usage.ru_utime + usage.ru_stime, usage.ru_maxrss * 1024
+
+def best(cmd, runs=5):
+    """The least CPU time of `runs` runs: on a machine shared with other work, CPU time varies
+    far less than wall time."""
+    return min(run(cmd)[0] for _ in range(runs))
+
+def image(path, depth, entries, name_bytes):
+    """An OCI layout of one uncompressed layer: `depth` nested directories, then files spread
+    evenly over them, each path about `name_bytes` long on average."""
+    comp = max(1, name_bytes * 2 // depth - 1)  # a file at the middle level: depth/2 components
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w", format=tarfile.GNU_FORMAT) as t:
+        dirs, d = [], ""
+        for level in range(depth):
+            d = (d + "/" if d else "") + chr(ord("a") + level % 26) * comp
+            dirs.append(d)
+            ti = tarfile.TarInfo(d); ti.type = tarfile.DIRTYPE; ti.mode = 0o755; t.addfile(ti)
+        for n in range(entries - depth):
+            ti = tarfile.TarInfo(f"{dirs[n % depth]}/f{n}"); ti.size = 0; t.addfile(ti)
+    layer = buf.getvalue()
+    def blob(b):
+        h = hashlib.sha256(b).hexdigest(); p = os.path.join(path, "blobs/sha256", h)
+        os.makedirs(os.path.dirname(p), exist_ok=True); open(p, "wb").write(b); return h, len(b)
+    lh, ls = blob(layer)
+    cfg = json.dumps({"architecture": "amd64", "os": "linux",
+                      "rootfs": {"type": "layers", "diff_ids": ["sha256:" + lh]}}).encode()
+    ch, cs = blob(cfg)
+    man = json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": "sha256:" + ch, "size": cs},
+        "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar", "digest": "sha256:" + lh, "size": ls}]}).encode()
+    mh, ms = blob(man)
+    open(os.path.join(path, "oci-layout"), "w").write('{"imageLayoutVersion":"1.0.0"}')
+    open(os.path.join(path, "index.json"), "w").write(json.dumps({"schemaVersion": 2, "manifests": [
+        {"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": "sha256:" + mh, "size": ms}]}))
+    return len(layer)
+
+failed = []
+def series(title, unit, rows):
+    """rows: (label, items, seconds). Prints per-item times and checks they stay within 2x."""
+    print(title)
+    per = []
+    for label, items, seconds in rows:
+        per.append(seconds / items)
+        print(f"  {label:>8}: {seconds:8.3f} s  {seconds / items * 1e6:8.2f} us/{unit}")
+    ratio = max(per) / min(per)
+    print(f"  largest/smallest per {unit}: {ratio:.2f}x" + ("" if ratio <= 2 else "  NOT LINEAR"))
+    if ratio > 2:
+        failed.append(title)
+
+# Dockerfiles.
+ISSUE = "ENV a=b\nRUN a\n"
+MIX = ("FROM s{j} AS s{i}\nARG A{i}=1\nENV E{i}=$A{i}\nLABEL l{i}=$E{i}\n# comment\nARG B{i}\n"
+       "RUN rm -rf /x{i}\nCOPY a{i}.tar /a.tar\nRUN tar -xf b{i}.tar\nWORKDIR d\nRUN go install x{i}\n")
+def dockerfile(kind, n):
+    path = os.path.join(WORK, f"{kind}-{n}")
+    with open(path, "w") as f:
+        if kind == "issue":
+            f.write("FROM alpine:3\n" + ISSUE * (n // 2))
+        else:
+            f.write("FROM alpine:3 AS s0\n" + "".join(MIX.format(i=i + 1, j=i) for i in range(n // 11)))
+    return path
+
+small = os.path.join(WORK, "small")
+image(small, 1, 10, 10)
+for kind in ("issue", "mix"):
+    one = dockerfile(kind, 1)
+    for what, cmd in (("lint --isolated", [BIN, "lint", "--isolated"]),
+                      ("analyze -f", [BIN, "analyze", "--image", f"oci:{small}", "-f"])):
+        base = best(cmd + [one])
+        rows = [(f"{n:,}", n, max(best(cmd + [dockerfile(kind, n)]) - base, 1e-9)) for n in (1000, 10000, 100000)]
+        series(f"{what}, {kind} Dockerfile: instructions", "instruction", rows)
+
+# Images of growing depth, names of equal total length.
+base = best([BIN, "analyze", "--image", f"oci:{small}"])
+rows = []
+for depth in (10, 100, 1000, 2000):
+    path = os.path.join(WORK, f"img-{depth}")
+    size = image(path, depth, 20000, 2000)
+    rows.append((f"{depth:,} deep", 20000, best([BIN, "analyze", "--image", f"oci:{path}"]) - base))
+    print(f"  (depth {depth}: layer of {size / 1e6:.1f} MB)")
+series("analyze: 20,000 entries, 2 KB names on average, growing depth", "entry", rows)
+
+# Memory per input byte, at the size limit of a Dockerfile (4 MiB): one RUN per 6 bytes is the
+# most instructions (and parsed shell) a file of that size can hold.
+print("memory: peak resident set of one run on 4 MB Dockerfiles")
+for what, body in (("RUN a x 690,000", "RUN a\n" * 690000), ("ENV/RUN x 290,000", ISSUE * 290000)):
+    path = os.path.join(WORK, "cap")
+    with open(path, "w") as f:
+        f.write("FROM alpine:3\n" + body)
+    size = os.path.getsize(path)
+    for cmd in ([BIN, "lint", "--isolated"], [BIN, "analyze", "--image", f"oci:{small}", "-f"]):
+        cpu, rss = run(cmd + [path])
+        print(f"  {cmd[1]:8} {what}: {rss / 2**20:7.0f} MiB, {rss / size:5.0f} bytes per input byte, {cpu:6.2f} s CPU")
+
+if failed:
+    print("not linear: " + "; ".join(failed))
+    sys.exit(1)
 PY
-  printf '  depth %5d: ' "$depth"; per "$(timed $bin analyze --image "oci:$work/img-$depth")" 20000
-done
-
-for n in 1000 10000 100000; do
-  python3 -c "import sys; n=int(sys.argv[1]); print('FROM alpine:3'); print('ENV a=b\nRUN a\n' * (n // 2), end='')" "$n" > "$work/d$n"
-done
-echo "lint --isolated: instructions"
-for n in 1000 10000 100000; do printf '  %6d: ' "$n"; per "$(timed timeout 300 $bin lint --isolated "$work/d$n")" "$n"; done
-echo "analyze -f (Dockerfile mapping on the depth-10 image): instructions"
-for n in 1000 10000 100000; do printf '  %6d: ' "$n"; per "$(timed timeout 300 $bin analyze --image "oci:$work/img-10" -f "$work/d$n")" "$n"; done
