@@ -190,18 +190,25 @@ pub fn archive_kind(head: &[u8]) -> Option<&'static str> {
     }
 }
 
-/// Whether the host file is an archive ADD would extract (a tar, plain or compressed).
-pub fn is_archive(path: &Path) -> bool {
-    let mut head = [0u8; 512];
-    let Ok(mut f) = std::fs::File::open(path) else { return false };
+/// The first 512 bytes of a file (fewer when it is shorter), what [`archive_kind`] reads.
+pub fn file_head(path: &Path) -> std::io::Result<Vec<u8>> {
+    let mut head = vec![0u8; 512];
+    let mut f = std::fs::File::open(path)?;
     let mut n = 0;
     while n < head.len() {
-        match f.read(&mut head[n..]) {
-            Ok(0) | Err(_) => break,
-            Ok(k) => n += k,
+        match f.read(&mut head[n..])? {
+            0 => break,
+            k => n += k,
         }
     }
-    match archive_kind(&head[..n]) {
+    head.truncate(n);
+    Ok(head)
+}
+
+/// Whether the host file is an archive ADD would extract (a tar, plain or compressed).
+pub fn is_archive(path: &Path) -> bool {
+    let Ok(head) = file_head(path) else { return false };
+    match archive_kind(&head) {
         Some("tar") => true,
         Some(kind) => decompressed(path, kind).is_ok_and(|mut r| {
             let mut h = [0u8; 512];

@@ -1,7 +1,7 @@
 //! Applying fixes: non-overlapping edits of the allowed applicability, re-linting until nothing
 //! more applies (bounded), rolling back any fix whose result no longer parses.
 
-use super::{lint_text, Applicability, Diagnostic, Fix, Settings};
+use super::{lint_text, Applicability, Diagnostic, Edit, Fix, Settings};
 
 /// At most this many lint-and-fix rounds: fixes that keep enabling each other stop here.
 const MAX_ROUNDS: usize = 10;
@@ -88,11 +88,22 @@ fn non_overlapping<'f>(candidates: &[(&'static str, &'f Fix)]) -> Vec<(&'static 
 
 /// Applies the edits of `fixes` (which must not overlap) to `text`.
 fn apply(text: &str, fixes: &[&Fix]) -> String {
-    let mut edits: Vec<_> = fixes.iter().flat_map(|f| f.edits.iter()).collect();
+    apply_edits(text, fixes.iter().flat_map(|f| f.edits.iter()))
+}
+
+/// `text` with `edits` (which must not overlap) applied, last first so that earlier offsets
+/// stay right; an edit whose range is not in the text is skipped. The fixer and the rewriter
+/// both edit through this.
+pub fn apply_edits<'e>(text: &str, edits: impl IntoIterator<Item = &'e Edit>) -> String {
+    let mut edits: Vec<&Edit> = edits.into_iter().collect();
     edits.sort_by_key(|e| std::cmp::Reverse((e.range.start, e.range.end)));
     let mut out = text.to_string();
     for e in edits {
-        if e.range.end <= out.len() && out.is_char_boundary(e.range.start) && out.is_char_boundary(e.range.end) {
+        if e.range.start <= e.range.end
+            && e.range.end <= out.len()
+            && out.is_char_boundary(e.range.start)
+            && out.is_char_boundary(e.range.end)
+        {
             out.replace_range(e.range.clone(), &e.replacement);
         }
     }
@@ -114,6 +125,12 @@ mod tests {
 
     fn fixed(text: &str, minimum: Applicability) -> FixOutcome {
         fix_text(text, &Settings::default(), minimum)
+    }
+
+    #[test]
+    fn edits_apply_last_first() {
+        let edits = [crate::lint::checker::edit(1..2, "X"), crate::lint::checker::edit(4..4, "Y")];
+        assert_eq!(apply_edits("abcdef", &edits), "aXcdYef");
     }
 
     #[test]

@@ -3,25 +3,6 @@
 
 use std::collections::BTreeSet;
 
-use crate::lint::Edit;
-
-/// `text` with `edits` (non-overlapping) applied.
-pub fn apply(text: &str, edits: &[Edit]) -> String {
-    let mut sorted: Vec<&Edit> = edits.iter().collect();
-    sorted.sort_by_key(|e| std::cmp::Reverse((e.range.start, e.range.end)));
-    let mut out = text.to_string();
-    for e in sorted {
-        if e.range.start <= e.range.end
-            && e.range.end <= out.len()
-            && out.is_char_boundary(e.range.start)
-            && out.is_char_boundary(e.range.end)
-        {
-            out.replace_range(e.range.clone(), &e.replacement);
-        }
-    }
-    out
-}
-
 pub use crate::model::run_join::{lines_of, newline};
 
 /// For each line of the current text, the ids of the changes that wrote it; for each gap
@@ -117,7 +98,6 @@ impl LineTags {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::lint::checker::edit;
 
     #[test]
     fn tags_follow_lines_through_two_changes() {
@@ -140,11 +120,5 @@ mod tests {
         let tags = LineTags::new(a).carry(a, b, 7);
         assert_eq!(tags.gaps[1], BTreeSet::from([7]));
         assert_eq!(tags.within(1..2), BTreeSet::from([7]));
-    }
-
-    #[test]
-    fn edits_apply_last_first() {
-        let out = apply("abcdef", &[edit(1..2, "X"), edit(4..4, "Y")]);
-        assert_eq!(out, "aXcdYef");
     }
 }

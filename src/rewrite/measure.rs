@@ -345,10 +345,8 @@ fn signed(n: i64) -> String {
 }
 
 fn percent(before: u64, after: u64) -> String {
-    if before == 0 {
-        return "-".to_string();
-    }
-    format!("{:+.1}%", (after as f64 - before as f64) * 100.0 / before as f64)
+    let change = crate::analyze::compare::Change::new(before, after);
+    change.percent().map_or_else(|| "-".to_string(), |p| format!("{p:+.1}%"))
 }
 
 fn rows(m: &Measurement) -> Vec<[String; 4]> {

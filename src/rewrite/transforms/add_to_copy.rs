@@ -3,7 +3,6 @@
 //! build context at hand the rewriter also opens each source and leaves the ADD when one is
 //! a tar archive (compressed or not) whatever its name, since ADD would unpack it.
 
-use std::io::Read;
 use std::path::Path;
 
 use super::{Saves, Transform};
@@ -54,17 +53,7 @@ fn is_archive(context: &Path, source: &str) -> bool {
     if !meta.is_file() {
         return true;
     }
-    let mut head = [0u8; 512];
-    let Ok(mut file) = std::fs::File::open(&path) else { return true };
-    let mut got = 0;
-    while got < head.len() {
-        match file.read(&mut head[got..]) {
-            Ok(0) => break,
-            Ok(n) => got += n,
-            Err(_) => return true,
-        }
-    }
-    let head = &head[..got];
-    const MAGICS: &[&[u8]] = &[b"\x1f\x8b", b"BZh", b"\xfd7zXZ\x00", b"\x28\xb5\x2f\xfd"];
-    MAGICS.iter().any(|m| head.starts_with(m)) || head.get(257..262) == Some(b"ustar")
+    // The builder's own test of what ADD extracts, on the first bytes (a compressed file
+    // counts, whatever it holds: the ADD stays).
+    crate::build::copy::file_head(&path).map_or(true, |head| crate::build::copy::archive_kind(&head).is_some())
 }
