@@ -121,7 +121,7 @@ fn copy_then_chown_becomes_copy_chown_and_write_replaces_the_file() {
     let payload: Vec<u8> = (0..3 * 1024 * 1024u32).map(|i| (i % 251) as u8).collect();
     // The destination is the directory the COPY creates: `--chown` owns it as `chown -R` did
     // (BuildKit gives the directories a COPY creates the --chown owner).
-    let dockerfile = format!("FROM {base}\r\nCOPY app/ /srv/\r\nRUN chown -R app:app /srv\r\n");
+    let dockerfile = format!("FROM {base}\r\nCOPY app/ /app/\r\nRUN chown -R app:app /app\r\n");
     let dir = context("copy-chown", &dockerfile, &[]);
     std::fs::create_dir_all(dir.join("app")).unwrap();
     std::fs::write(dir.join("app/data.bin"), &payload).unwrap();
@@ -133,10 +133,32 @@ fn copy_then_chown_becomes_copy_chown_and_write_replaces_the_file() {
     let out = rewrite(&dir, &["--write"]);
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
     let written = std::fs::read_to_string(dir.join("Dockerfile")).unwrap();
-    assert_eq!(written, format!("FROM {base}\r\nCOPY --chown=app:app app/ /srv/\r\n"));
+    assert_eq!(written, format!("FROM {base}\r\nCOPY --chown=app:app app/ /app/\r\n"));
     // Nothing left to propose.
     let again = rewrite(&dir, &[]);
     assert_eq!(again.status.code(), Some(0), "{}", String::from_utf8_lossy(&again.stdout));
+}
+
+#[test]
+fn a_destination_a_package_made_keeps_the_owners_chown_gave_it() {
+    if !ready("a_destination_a_package_made_keeps_the_owners_chown_gave_it") {
+        return;
+    }
+    let base = busybox();
+    // /var/www/html and its index page exist before the COPY (as nginx's package makes them):
+    // `chown -R` changed them too. The proposal copies with --chown and keeps a `find` that
+    // changes only what the COPY did not set: the same image, the copied bytes stored once.
+    let dockerfile = format!(
+        "FROM {base} AS prepared\nRUN mkdir -p /var/www/html && echo x > /var/www/html/index.html\nFROM prepared\nCOPY site /var/www/html\nRUN chown -R app:app /var/www/html\n"
+    );
+    let dir = context("package-dir", &dockerfile, &[]);
+    let payload: Vec<u8> = (0..1024 * 1024u32).map(|i| (i % 241) as u8).collect();
+    std::fs::create_dir_all(dir.join("site")).unwrap();
+    std::fs::write(dir.join("site/page.bin"), &payload).unwrap();
+    let report = measured(&dir, &["--only", "copy-chown"]);
+    assert!(unexpected(&report).is_empty(), "{report:#}");
+    let saved = figure(&report, "before", "content_bytes") - figure(&report, "after", "content_bytes");
+    assert_eq!(saved, payload.len() as u64, "{report:#}");
 }
 
 #[test]

@@ -780,8 +780,9 @@ impl UserNs {
 pub fn run_step(spec: &Spec, on_line: &mut dyn FnMut(&str)) -> std::io::Result<Outcome> {
     use std::io::BufRead;
     use std::process::{Command, Stdio};
-    let exe = std::env::current_exe()?;
-    let mut command = Command::new(exe);
+    // The running binary itself, even when its file was replaced or removed since it started
+    // (a rebuild during a long build): /proc/self/exe opens the inode this process runs.
+    let mut command = Command::new("/proc/self/exe");
     command.arg(HELPER_ARG);
     if spec.userns.is_some() {
         command.arg(USERNS_ARG);

@@ -52,7 +52,7 @@ pub fn run(args: &RewriteArgs) -> miette::Result<ExitCode> {
     let name = path.display().to_string();
     let measuring = args.measure || args.write;
     let measurement = if measuring && proposal.changed() {
-        let opts = MeasureOptions { build: args.build.clone(), check: args.check.clone(), only: args.only.clone() };
+        let opts = MeasureOptions::new(args.build.clone(), args.check.clone(), args.only.clone());
         Some(measure::measure(&opts, source.text(), &proposal)?)
     } else {
         None

@@ -25,6 +25,34 @@ pub struct MeasureOptions {
     pub check: Option<String>,
     /// The transforms the proposal was limited to.
     pub only: Vec<String>,
+    /// The store names of the images measuring built: removed when it is done, so that
+    /// measuring leaves only step-cache entries behind (which `imgopt prune` frees).
+    built: std::cell::RefCell<Vec<String>>,
+}
+
+impl MeasureOptions {
+    pub fn new(build: BuildArgs, check: Option<String>, only: Vec<String>) -> MeasureOptions {
+        MeasureOptions { build, check, only, built: Default::default() }
+    }
+
+    fn built(&self, names: &[String]) {
+        self.built.borrow_mut().extend(names.iter().cloned());
+    }
+
+    /// Untags the images measuring built that had no name before (an image the user built
+    /// with the same generated name keeps it); the blobs stay as cache until `imgopt prune`.
+    fn forget_built(&self, named_before: &[String]) {
+        let mut names = self.built.take();
+        names.retain(|n| !named_before.contains(n));
+        names.sort();
+        names.dedup();
+        if names.is_empty() {
+            return;
+        }
+        if let Err(e) = Store::open_default().and_then(|store| store.untag(&names)) {
+            eprintln!("warning: the images measuring built keep their names in the store: {e}");
+        }
+    }
 }
 
 /// What one build weighs, from the image it made.
@@ -144,6 +172,7 @@ fn build(opts: &MeasureOptions, text: &str, what: &str) -> miette::Result<Built>
         BuilderKind::Imgopt => {
             let (result, store) = build_text(&opts.build, Vec::new(), text, false)?;
             let reference = format!("oci:{}:{}", store.root.display(), result.name);
+            opts.built(std::slice::from_ref(&result.name));
             let cached = result.steps.iter().filter(|s| s.cached).count();
             (reference, Some(result.name), None, result.steps.len(), cached, Some(result.base_layers))
         }
@@ -181,11 +210,23 @@ fn open(reference: &str) -> miette::Result<Image> {
     Ok(Image::open(&reference, &OpenOptions::default())?)
 }
 
-/// The safety check of `after` against `before`; removals are expected when `removals_expected`
-/// (a multi-stage build whose program was shown to run).
-fn check(before: &Built, after: &Built, removals_expected: bool) -> miette::Result<Safety> {
+/// The safety check of `after` (a proposal, `multi_stage` when that transform made it)
+/// against `before`: what a multi-stage result leaves out is expected only when its own image
+/// is shown to run the program as the original does.
+fn check_proposal(
+    opts: &MeasureOptions,
+    original: &str,
+    before: &Built,
+    after: &Built,
+    multi_stage: bool,
+) -> miette::Result<(Safety, Option<ArtifactCheck>)> {
+    let artifact = match (multi_stage, &before.name, &after.name) {
+        (true, Some(b), Some(a)) => Some(artifact_check(opts, original, b, a)?),
+        _ => None,
+    };
+    let removals_expected = artifact.as_ref().is_some_and(|a| a.runs);
     let comparison = safety::compare(&open(&before.reference)?, &open(&after.reference)?)?;
-    Ok(read_comparison(&comparison, removals_expected))
+    Ok((read_comparison(&comparison, removals_expected), artifact))
 }
 
 fn read_comparison(comparison: &Comparison, removals_expected: bool) -> Safety {
@@ -221,22 +262,28 @@ fn is_package_state(path: &str) -> bool {
 
 /// Builds the original and `proposal`, checks them, and measures each transform's share.
 pub fn measure(opts: &MeasureOptions, original: &str, proposal: &Proposal) -> miette::Result<Measurement> {
+    let named_before: Vec<String> = match opts.build.builder {
+        BuilderKind::Imgopt => Store::open_default()
+            .and_then(|store| store.images())
+            .map(|images| images.into_iter().filter_map(|i| i.name).collect())
+            .map_err(|e| error(format!("the store: {e}")))?,
+        _ => Vec::new(),
+    };
+    let measurement = measure_builds(opts, original, proposal);
+    opts.forget_built(&named_before);
+    measurement
+}
+
+fn measure_builds(opts: &MeasureOptions, original: &str, proposal: &Proposal) -> miette::Result<Measurement> {
     let before = build(opts, original, "the original")?;
     let after = build(opts, &proposal.text, "the proposal")?;
-    let multi_stage = proposal.applied.iter().any(|a| a.transform == "multi-stage");
-    let artifact = match (multi_stage, &before.name, &after.name) {
-        (true, Some(b), Some(a)) => Some(artifact_check(opts, original, b, a)?),
-        _ => None,
-    };
-    let runs = artifact.as_ref().is_some_and(|a| a.runs);
-    let safety = check(&before, &after, runs)?;
+    let has_multi_stage = |p: &Proposal| p.applied.iter().any(|a| a.transform == "multi-stage");
+    let (safety, artifact) = check_proposal(opts, original, &before, &after, has_multi_stage(proposal))?;
     // Each transform alone (when more than one applied).
-    let mut applied: Vec<&'static str> = proposal.applied.iter().map(|a| a.transform).collect();
-    applied.dedup();
     let mut distinct: Vec<&'static str> = Vec::new();
-    for t in applied {
-        if !distinct.contains(&t) {
-            distinct.push(t);
+    for a in &proposal.applied {
+        if !distinct.contains(&a.transform) {
+            distinct.push(a.transform);
         }
     }
     let context_dir = Some(opts.build.context_dir());
@@ -249,8 +296,8 @@ pub fn measure(opts: &MeasureOptions, original: &str, proposal: &Proposal) -> mi
             let alone = propose(original, &Options { only: vec![name.to_string()], context_dir: context_dir.clone() })
                 .map_err(error)?;
             let built = build(opts, &alone.text, &format!("the original with {name} alone"))?;
-            let removals = *name == "multi-stage" && runs;
-            (built.figures.clone(), !check(&before, &built, removals)?.passed())
+            let (alone_safety, _) = check_proposal(opts, original, &before, &built, has_multi_stage(&alone))?;
+            (built.figures.clone(), !alone_safety.passed())
         };
         shares.push(Share {
             transform: name,
@@ -272,7 +319,7 @@ pub fn measure(opts: &MeasureOptions, original: &str, proposal: &Proposal) -> mi
             let kept = propose(original, &Options { only: restricted, context_dir }).map_err(error)?;
             if kept.changed() {
                 let built = build(opts, &kept.text, "the proposal without the transforms that change the image")?;
-                if check(&before, &built, false)?.passed() {
+                if check_proposal(opts, original, &before, &built, has_multi_stage(&kept))?.0.passed() {
                     after_safe = Some(built.figures.clone());
                     safe_text = Some(kept.text);
                 }
@@ -470,9 +517,11 @@ fn rebuild_after_edit(opts: &MeasureOptions, original: &str, proposal: &str) -> 
     std::fs::write(&target, bytes).map_err(|e| error(format!("{edited}: {e}")))?;
     let mut args = opts.build.clone();
     args.context = Some(copy.path.clone());
-    let edited_opts = MeasureOptions { build: args, check: None, only: Vec::new() };
-    let before = build(&edited_opts, original, &format!("the original after an edit of {edited}"))?.figures;
-    let after = build(&edited_opts, proposal, &format!("the proposal after an edit of {edited}"))?.figures;
+    let edited_opts = MeasureOptions::new(args, None, Vec::new());
+    let before = build(&edited_opts, original, &format!("the original after an edit of {edited}"));
+    let after = build(&edited_opts, proposal, &format!("the proposal after an edit of {edited}"));
+    opts.built(&edited_opts.built.take());
+    let (before, after) = (before?.figures, after?.figures);
     Ok(Some(Rebuild { edited, before, after }))
 }
 
@@ -553,7 +602,10 @@ fn probe(opts: &MeasureOptions, name: &str, argv: &[String]) -> miette::Result<(
         builder.build(&doc)
     };
     match outcome {
-        Ok(_) => Ok((0, capture.lines)),
+        Ok(result) => {
+            opts.built(std::slice::from_ref(&result.name));
+            Ok((0, capture.lines))
+        }
         Err(BuildError::StepFailed { code, .. }) => Ok((code, capture.lines)),
         Err(e) => Err(error(format!("running {} in {name}: {e}", argv.join(" ")))),
     }

@@ -2,7 +2,7 @@ use super::{Rule, RuleMeta};
 use crate::lint::checker::{edit, Checker};
 use crate::lint::{Applicability, Category};
 use crate::model::caches;
-use crate::model::run_script::{is_apt, is_apt_install, removes, APT};
+use crate::model::run_script::{is_apt, is_apt_install, removes, RunCommand, RunScript, APT};
 
 pub static RULE: Rule = Rule {
     meta: RuleMeta {
@@ -15,7 +15,7 @@ pub static RULE: Rule = Rule {
         why: "`apt-get update` downloads package lists (tens of MB) into /var/lib/apt/lists. Unless the same RUN deletes them, they are stored in the layer for good; deleting them in a later RUN frees nothing.",
         bad: "FROM debian:12-slim\n# flagged: the lists stay in this layer\nRUN apt-get update && apt-get install -y --no-install-recommends curl\n",
         good: "FROM debian:12-slim\nRUN apt-get update \\\n && apt-get install -y --no-install-recommends curl \\\n && rm -rf /var/lib/apt/lists/*\n\nFROM debian:12-slim AS cached\nRUN --mount=type=cache,target=/var/lib/apt,sharing=locked apt-get update && apt-get install -y --no-install-recommends curl\n",
-        notes: "Only stages that end up in the final image are checked (a build stage's layers are not shipped). A RUN with a cache mount on /var/lib/apt is fine. The fix appends `rm -rf /var/lib/apt/lists/*` to the RUN; it is unsafe because a later RUN of the stage may install more packages without `apt-get update`. `apt-get dist-clean` counts as removing the lists. Unlike hadolint DL3009, stages that only an explicit `--target` builds (say a `dev-envs` stage when the last stage is another) are not checked.",
+        notes: "Only stages that end up in the final image are checked (a build stage's layers are not shipped). A RUN with a cache mount on /var/lib/apt is fine. The fix appends `rm -rf /var/lib/apt/lists/*` to the RUN; it is unsafe because a later RUN of the stage may install more packages without `apt-get update`; no fix is offered when such a RUN follows in the stage or in a stage built on it (the lists are still needed there). `apt-get dist-clean` counts as removing the lists. Unlike hadolint DL3009, stages that only an explicit `--target` builds (say a `dev-envs` stage when the last stage is another) are not checked.",
         ..RuleMeta::DEFAULT
     },
     check,
@@ -36,7 +36,7 @@ fn check(cx: &Checker<'_, '_>) {
         let report = cx
             .report(install.span(), "apt package lists are left in this layer")
             .help("end the same RUN with `&& rm -rf /var/lib/apt/lists/*`, or mount a cache on /var/lib/apt");
-        if let Some(end) = script.line_end() {
+        if let Some(end) = script.line_end().filter(|_| !later_install_needs_lists(cx, script)) {
             report.fix(
                 "remove the lists in the same RUN",
                 Applicability::Unsafe,
@@ -44,4 +44,30 @@ fn check(cx: &Checker<'_, '_>) {
             );
         }
     }
+}
+
+/// Whether a later RUN of this stage, or of a stage built on it, installs with apt without an
+/// `apt-get update` of its own before: it reads the lists this RUN would remove, so removing
+/// them here breaks the build (the fix belongs to the last RUN that installs).
+fn later_install_needs_lists(cx: &Checker<'_, '_>, script: &RunScript<'_>) -> bool {
+    let later = cx.scripts.iter().filter(|s| s.index > script.index);
+    later.filter(|s| cx.model.lineage(s.stage).any(|stage| stage.index == script.stage)).any(|s| {
+        let commands = s.commands();
+        let first_install = commands.iter().position(|c| needs_lists(c));
+        let first_update =
+            commands.iter().position(|c| c.name().is_some_and(is_apt) && c.subcommand(APT) == Some("update"));
+        match (first_install, first_update) {
+            (Some(install), Some(update)) => install < update,
+            (install, _) => install.is_some(),
+        }
+    })
+}
+
+/// apt commands that read the package lists.
+fn needs_lists(c: &RunCommand<'_, '_>) -> bool {
+    c.name().is_some_and(is_apt)
+        && matches!(
+            c.subcommand(APT),
+            Some("install" | "upgrade" | "dist-upgrade" | "full-upgrade" | "build-dep" | "source" | "download")
+        )
 }

@@ -6,9 +6,11 @@
 //! Only where the result is the same image: the RUN does nothing but `chown`/`chmod` of the
 //! COPY's destination (recursively, with a literal owner or octal mode), and nothing earlier
 //! in the stage wrote into that directory (a recursive chown also changes those files; a
-//! `--chown` does not). When the destination already existed (it is the WORKDIR), a
-//! recursive chown also changed the directory itself, which `--chown` leaves alone: the RUN
-//! then keeps a non-recursive `chown` of the directory, one entry instead of every file.
+//! `--chown` does not). When the destination may have existed before (the WORKDIR, or a
+//! directory under the system's trees such as `/var/www/html` that a package made), the
+//! recursive chown also changed the directory and the files already there, which `--chown`
+//! leaves alone: the RUN keeps a `find` that changes only the entries the COPY did not set,
+//! so the copied files are still stored once.
 
 use super::merge_runs::METADATA_ONLY;
 use super::{Saves, Transform};
@@ -57,22 +59,31 @@ fn propose(cx: &Context<'_, '_>) -> Vec<Change> {
         {
             continue;
         }
-        if written_before(cx, stage.instructions.start + 1..copy_index, &dest) {
+        // The path goes into a `find` command line as it is.
+        let plain = |c: char| c.is_ascii_alphanumeric() || "/_.-+@".contains(c);
+        if written_before(cx, stage.instructions.start + 1..copy_index, &dest) || !dest.chars().all(plain) {
             continue;
         }
         // The flags go right after the keyword (and the flags already there).
         let copy_ins = &ins[copy_index];
         let at = copy_ins.flags.last().map_or(copy_ins.keyword_span.end, |f| f.span.end);
-        let flags: String = settings.iter().map(|s| format!(" --{}={}", s.flag, s.value)).collect();
-        let dir_existed = dest == copy_state.workdir() && dest != "/";
-        let chown = settings.iter().find(|s| s.flag == "chown");
+        let flags: String = settings
+            .iter()
+            .map(|s| match s.flag {
+                // `chown u` leaves the copied files' group (0); `--chown=u` would set the GID to
+                // the UID's number.
+                "chown" if !s.value.contains(':') => format!(" --chown={}:0", s.value),
+                _ => format!(" --{}={}", s.flag, s.value),
+            })
+            .collect();
         let run_lines = lines_of(text, &ins[run].span);
-        let keep = match (dir_existed, chown) {
-            (true, Some(c)) => {
-                let kw = &text[ins[run].keyword_span.clone()];
-                format!("{kw} chown {} {dest}{}", c.value, crate::rewrite::edit::newline(text))
-            }
-            _ => String::new(),
+        let keep = if may_pre_exist(&dest, copy_state.workdir()) {
+            let kw = &text[ins[run].keyword_span.clone()];
+            let nl = crate::rewrite::edit::newline(text);
+            let fixes: Vec<String> = settings.iter().map(|s| fix_the_rest(s, &dest)).collect();
+            format!("{kw} {}{nl}", fixes.join(" && "))
+        } else {
+            String::new()
         };
         let mut change = Change::new(
             format!(
@@ -89,6 +100,35 @@ fn propose(cx: &Context<'_, '_>) -> Vec<Change> {
         out.push(change);
     }
     out
+}
+
+/// Whether `dest` may have existed before the COPY (in the base image or made by a package):
+/// the WORKDIR, or a directory under the system's own trees. `/app`, `/srv/app`, `/opt/x` are
+/// taken as new (the safety check of `--measure` shows when that is wrong).
+fn may_pre_exist(dest: &str, workdir: &str) -> bool {
+    const SYSTEM: &[&str] = &["usr", "var", "etc", "home", "root", "tmp", "run", "lib", "bin", "sbin"];
+    let trimmed = dest.trim_matches('/');
+    let first = trimmed.split('/').next().unwrap_or_default();
+    dest == workdir || trimmed.is_empty() || SYSTEM.contains(&first) || trimmed == "srv" || trimmed == "opt"
+}
+
+/// What the recursive `chown`/`chmod` still does once the COPY set its files: the entries
+/// that were there before (the directory itself, files of the base image or of a package),
+/// found by what they lack, so the files the COPY made are not copied up again.
+fn fix_the_rest(setting: &Setting, dest: &str) -> String {
+    match setting.flag {
+        "chown" => {
+            let value = &setting.value;
+            let (user, group) = value.split_once(':').unwrap_or((value, ""));
+            let test = if group.is_empty() {
+                format!("! -user {user}")
+            } else {
+                format!("\\( ! -user {user} -o ! -group {group} \\)")
+            };
+            format!("find {dest} {test} -exec chown -h {value} {{}} +")
+        }
+        _ => format!("find {dest} ! -type l ! -perm {} -exec chmod {} {{}} +", setting.value, setting.value),
+    }
 }
 
 /// The `chown`/`chmod` the RUN does when it does nothing else, each recursive on `dest`

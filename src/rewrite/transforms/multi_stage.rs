@@ -1,8 +1,9 @@
 //! Multi-stage: when the shipped stage compiles the program it runs (`gcc ... -o
-//! /app/hello`, `go build -o /app/server`) and its CMD/ENTRYPOINT starts that artifact, the
-//! stage becomes a build stage and a new last stage, on the same base without the toolchain,
-//! gets only the artifact (`COPY --from=build`), the instructions that set the image config,
-//! and the RUNs that only prepare the runtime (`useradd`, `mkdir`, `chown`...).
+//! /app/hello`, `go build -o /app/server`, or `make install` into `/usr/local`) and its
+//! CMD/ENTRYPOINT starts that artifact (by path, or by name through `PATH`), the stage becomes
+//! a build stage and a new last stage, on the same base without the toolchain, gets only the
+//! artifact (`COPY --from=build`; an install's whole prefix), the instructions that set the
+//! image config, and the RUNs that only prepare the runtime (`useradd`, `mkdir`, `chown`...).
 //!
 //! What the runtime stage leaves out (the compiler, the sources, the build tree) is expected
 //! to differ only when the artifact is shown to run: `--measure` starts it in both images
@@ -12,8 +13,8 @@
 use super::{Saves, Transform};
 use crate::lint::checker::edit;
 use crate::model::instruction::{Command, CommandLine};
-use crate::model::run_script::{RunScript, PLAIN};
-use crate::model::state::join_path;
+use crate::model::run_script::{RunCommand, RunScript, PLAIN};
+use crate::model::state::{join_path, DEFAULT_PATH};
 use crate::rewrite::edit::{lines_of, newline};
 use crate::rewrite::{Change, Context};
 
@@ -62,6 +63,7 @@ const BUILD_WORK: &[&str] = &[
     "configure",
     "ninja",
     "meson",
+    "gmake",
     "rustc",
     "cargo",
 ];
@@ -84,33 +86,35 @@ fn candidate(cx: &Context<'_, '_>) -> Option<Change> {
     let nl = newline(text);
     let body = stage.instructions.start + 1..stage.instructions.end.min(ins.len());
     // The program the image starts: ENTRYPOINT's first word, else CMD's.
-    let mut program: Option<(String, usize)> = None;
+    let mut program: Option<Program> = None;
     for i in body.clone() {
         let line = match &cx.commands[i] {
-            Some(Command::Entrypoint(l)) => Some((l, true)),
-            Some(Command::Cmd(l)) if program.as_ref().is_none_or(|(_, at)| !ins[*at].is("ENTRYPOINT")) => {
-                Some((l, false))
-            }
+            Some(Command::Entrypoint(l)) => Some(l),
+            Some(Command::Cmd(l)) if program.as_ref().is_none_or(|p| !ins[p.at].is("ENTRYPOINT")) => Some(l),
             _ => None,
         };
-        if let Some((line, _)) = line {
+        if let Some(line) = line {
             let first = match line {
                 CommandLine::Exec(v) => v.first().cloned(),
                 CommandLine::Shell(s) => s.split_whitespace().next().map(str::to_string),
             };
-            let workdir = cx.states[i].as_ref().map_or("/", |s| s.workdir());
-            program = first.filter(|p| !p.contains('$')).map(|p| (join_path(workdir, &p), i));
+            let state = cx.states[i].as_ref();
+            let workdir = state.map_or("/", |s| s.workdir());
+            let path = state.and_then(|s| s.vars().get("PATH")).map_or(DEFAULT_PATH, String::as_str);
+            program = first.filter(|p| !p.contains('$')).map(|word| Program::resolve(&word, workdir, path, i));
         }
     }
-    let (program, _) = program?;
-    let mut artifact_found = false;
+    let program = program?;
+    let mut artifact: Option<Artifact> = None;
     let mut runtime: Vec<usize> = Vec::new();
     for i in body.clone() {
         match &cx.commands[i] {
             Some(Command::Run(_)) => {
                 let script = cx.script(i)?;
                 match classify(cx, script, i)? {
-                    RunKind::Build { artifacts } => artifact_found |= artifacts.contains(&program),
+                    RunKind::Build { artifacts } => {
+                        artifact = artifact.or_else(|| artifacts.into_iter().find(|a| program.is_in(a)));
+                    }
                     RunKind::RuntimePrep => runtime.push(i),
                 }
             }
@@ -119,9 +123,19 @@ fn candidate(cx: &Context<'_, '_>) -> Option<Change> {
             Some(_) => runtime.push(i),
         }
     }
-    if !artifact_found {
-        return None;
-    }
+    let artifact = artifact?;
+    let program = &artifact.path;
+    // A WORKDIR an absolute one replaces before any RUN uses it only made an empty directory.
+    let superseded = |k: usize| {
+        let later = &runtime[k + 1..];
+        let next = later.iter().position(|&j| ins[j].is("WORKDIR") || ins[j].is("RUN"));
+        next.is_some_and(|n| {
+            let j = later[n];
+            ins[j].is("WORKDIR") && matches!(&cx.commands[j], Some(Command::Workdir(w)) if w.text.starts_with('/'))
+        })
+    };
+    let runtime: Vec<usize> =
+        (0..runtime.len()).filter(|&k| !(ins[runtime[k]].is("WORKDIR") && superseded(k))).map(|k| runtime[k]).collect();
     let taken: Vec<&str> = model.stages.iter().filter_map(|s| s.name.as_deref()).collect();
     let (name, name_edit) = match &stage.name_as_written {
         Some(n) => (n.clone(), None),
@@ -151,16 +165,19 @@ fn candidate(cx: &Context<'_, '_>) -> Option<Change> {
     edits.extend(name_edit);
     Some(Change::new(
         format!(
-            "the stage of line {} builds {program} and ships its toolchain: a runtime stage on {} gets only the program",
-            cx.line(stage.from), stage.base
+            "the stage of line {} builds {} and ships its toolchain: a runtime stage on {} gets only {}",
+            cx.line(stage.from),
+            artifact.path,
+            stage.base,
+            if artifact.tree { "the installed tree" } else { "the program" }
         ),
         edits,
     ))
 }
 
 enum RunKind {
-    /// Toolchain and build work; the artifacts its compilers write (`-o`).
-    Build { artifacts: Vec<String> },
+    /// Toolchain and build work; the artifacts its compilers write (`-o`) or installs fill.
+    Build { artifacts: Vec<Artifact> },
     /// Only prepares the runtime (users, directories): run again in the runtime stage.
     RuntimePrep,
 }
@@ -184,6 +201,10 @@ fn classify(cx: &Context<'_, '_>, script: &RunScript<'_>, index: usize) -> Optio
     let has_cd = names.contains(&"cd");
     for c in &commands {
         let name = c.name().unwrap_or_default();
+        if is_install(c) {
+            artifacts.push(Artifact { path: install_prefix(&commands), tree: true });
+            continue;
+        }
         let is_compile = COMPILERS.contains(&name) || (name == "go" && c.subcommand(PLAIN) == Some("build"));
         if !is_compile {
             continue;
@@ -197,10 +218,74 @@ fn classify(cx: &Context<'_, '_>, script: &RunScript<'_>, index: usize) -> Optio
             };
             if let Some(out) = out {
                 if out.starts_with('/') || !has_cd {
-                    artifacts.push(join_path(workdir, out));
+                    artifacts.push(Artifact { path: join_path(workdir, out), tree: false });
                 }
             }
         }
     }
+    artifacts.retain(|a| !matches!(a.path.as_str(), "/" | "/usr" | "/bin" | "/etc" | "/lib" | "/var"));
     Some(RunKind::Build { artifacts })
+}
+
+/// `make install`, `make ... install` (also `install-strip`), `ninja install`, `cmake --install DIR`.
+fn is_install(c: &RunCommand<'_, '_>) -> bool {
+    let words = || c.args().iter().map(|w| &*w.text);
+    match c.name() {
+        Some("make" | "gmake" | "ninja") => words().any(|w| w == "install" || w == "install-strip"),
+        Some("cmake") => words().any(|w| w == "--install"),
+        _ => false,
+    }
+}
+
+/// Where an install of this RUN puts its files: `./configure --prefix=DIR` when the RUN says
+/// so, else autotools' and CMake's default, `/usr/local`.
+fn install_prefix(commands: &[RunCommand<'_, '_>]) -> String {
+    let configure = commands.iter().filter(|c| c.name().is_some_and(|n| n.ends_with("configure")));
+    let mut prefix = None;
+    for c in configure {
+        let args = c.args();
+        for (k, w) in args.iter().enumerate() {
+            if let Some(p) = w.text.strip_prefix("--prefix=") {
+                prefix = Some(p.to_string());
+            } else if w.text == "--prefix" {
+                prefix = args.get(k + 1).and_then(|n| n.literal()).map(str::to_string);
+            }
+        }
+    }
+    prefix.filter(|p| p.starts_with('/') && !p.contains('$')).map_or("/usr/local".to_string(), |p| join_path("/", &p))
+}
+
+/// What a build RUN leaves for the runtime: a file its compiler writes (`-o`), or the tree an
+/// install fills (`make install` into its prefix), copied whole.
+struct Artifact {
+    path: String,
+    tree: bool,
+}
+
+/// The program the image starts, as the runtime finds it: a path (relative to the WORKDIR),
+/// or a bare name looked up in `PATH`.
+struct Program {
+    candidates: Vec<String>,
+    /// The CMD or ENTRYPOINT that names it.
+    at: usize,
+}
+
+impl Program {
+    fn resolve(word: &str, workdir: &str, path: &str, at: usize) -> Program {
+        let candidates = if word.contains('/') {
+            vec![join_path(workdir, word)]
+        } else {
+            path.split(':').filter(|d| d.starts_with('/')).map(|d| join_path(d, word)).collect()
+        };
+        Program { candidates, at }
+    }
+
+    /// Whether the program is `artifact` or lies in its tree. For a name found through `PATH`
+    /// any directory of `PATH` counts; the probe run in both images shows it is the same one.
+    fn is_in(&self, artifact: &Artifact) -> bool {
+        self.candidates.iter().any(|c| {
+            c == &artifact.path
+                || (artifact.tree && c.strip_prefix(artifact.path.as_str()).is_some_and(|rest| rest.starts_with('/')))
+        })
+    }
 }

@@ -1,4 +1,4 @@
 FROM node:22-alpine
 WORKDIR /app
 COPY --chown=node:node . .
-RUN chown node:node /app
+RUN find /app \( ! -user node -o ! -group node \) -exec chown -h node:node {} +
