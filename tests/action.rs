@@ -562,8 +562,21 @@ fn size_review_builds_base_and_head_and_gates_the_growth() {
     };
     imgopt(&["load", &base_image.docker_archive_ref(), "-t", &base_image.name]);
     let server = release();
-    let inputs = [("version", VERSION), ("failure-threshold", "none"), ("sarif", "false"), ("size-review", "true")];
-    let run = run_action(&ws, &tmp.0, &inputs, pull_request(&base, "octo/app"), "success", &release_env(&server));
+    let head = git(&ws, &["rev-parse", "HEAD"]);
+    let inputs = [
+        ("version", VERSION),
+        ("failure-threshold", "none"),
+        ("sarif", "false"),
+        ("size-review", "true"),
+        ("suggest", "true"),
+        ("github-token", "test-token"),
+    ];
+    // The same server answers the GitHub API: it records the review the step posts.
+    let mut github = pull_request(&base, "octo/app");
+    github["api_url"] = server.url.clone().into();
+    github["event"]["pull_request"]["number"] = 7.into();
+    github["event"]["pull_request"]["head"]["sha"] = head.clone().into();
+    let run = run_action(&ws, &tmp.0, &inputs, github, "success", &release_env(&server));
     let (log, summary) = (&run.log, &run.summary);
     assert!(!run.failed, "{log}");
     assert!(
@@ -621,6 +634,35 @@ fn size_review_builds_base_and_head_and_gates_the_growth() {
         a.iter().any(|l| l.starts_with("::warning file=img/Dockerfile,line=4,endLine=4,title=imgopt%3A cleanup frees nothing::This cleanup frees nothing: it hides 20.0 MB that earlier layers (line 3) still ship: /blob.bin (20.0 MB)")),
         "{log}"
     );
+    // suggest: the rewriter's measured proposal (the cleanup moved into the RUN that creates
+    // /blob.bin, joined with the RUN above it) posted as one review on lines 2-4 (the changed
+    // lines and their context in the pull request's diff), at the head commit.
+    let posted: Vec<String> =
+        server.requests.lock().expect("requests").iter().filter(|r| r.starts_with("POST ")).cloned().collect();
+    assert_eq!(posted.len(), 1, "{posted:?}\n{log}");
+    let (path, body) = posted[0]["POST ".len()..].split_once(' ').expect("path and body");
+    assert_eq!(path, "/repos/octo/app/pulls/7/reviews");
+    let review: Value = serde_json::from_str(body).expect("the review is JSON");
+    assert_eq!(review["commit_id"], head.as_str());
+    assert_eq!(review["event"], "COMMENT");
+    assert!(review["body"].as_str().expect("body").contains("builds smaller, measured: "), "{review:#}");
+    let comments = review["comments"].as_array().expect("comments");
+    assert_eq!(comments.len(), 1, "{review:#}");
+    let c = &comments[0];
+    assert_eq!(
+        (c["path"].as_str(), c["start_line"].as_u64(), c["line"].as_u64()),
+        (Some("img/Dockerfile"), Some(2), Some(4))
+    );
+    let suggestion = c["body"].as_str().expect("body");
+    assert!(suggestion.contains("**cleanup-into-creator**"), "{suggestion}");
+    assert!(
+        suggestion.contains(
+            "```suggestion\nRUN echo hello > /hello \\\n    && head -c 20000000 /dev/urandom > /blob.bin \\\n    && rm /blob.bin\n```"
+        ),
+        "{suggestion}"
+    );
+    assert!(summary.contains("Posted 1 suggestion(s) as a review of this pull request."), "{summary}");
+
     // The README shows this summary: its per-line rows are this run's.
     std::fs::write(Path::new(env!("CARGO_TARGET_TMPDIR")).join("size-review-summary.md"), summary).expect("write");
     let readme = std::fs::read_to_string(Path::new(ACTION_DIR).join("README.md")).expect("README");

@@ -161,3 +161,59 @@ fn lines_are_matched_by_content_when_they_move() {
     let (code, err) = gate(&["--max-size", "2MB"]);
     assert!(code == Some(1) && err.contains("gate failed: max-size"), "{err}");
 }
+
+#[test]
+fn a_dockerfile_new_at_the_head_is_compared_with_no_image() {
+    if !ready() {
+        return;
+    }
+    let tmp = TempDir::new("diff-new");
+    let store = tmp.path("store");
+    let base = bases::busybox();
+    let load = imgopt(&tmp.0, &store, &["load", &base.docker_archive_ref(), "-t", &base.name]);
+    assert!(load.status.success(), "{}", String::from_utf8_lossy(&load.stderr));
+    let repo = tmp.path("repo");
+    std::fs::create_dir_all(repo.join("svc")).unwrap();
+    git(&repo, &["init", "-q", "-b", "main"]);
+    std::fs::write(repo.join("README"), "base\n").unwrap();
+    git(&repo, &["add", "."]);
+    git(&repo, &["commit", "-q", "-m", "base"]);
+    let dockerfile = format!("FROM {}\nRUN head -c 30000 /dev/zero > /zeros\nCMD [\"sh\"]\n", base.name);
+    std::fs::write(repo.join("svc/Dockerfile"), dockerfile).unwrap();
+    git(&repo, &["add", "."]);
+    git(&repo, &["commit", "-q", "-m", "a new image"]);
+    let out = imgopt(
+        &repo,
+        &store,
+        &["diff", "--base", "HEAD~1", "--head", "HEAD", "--max-size", "1kB", "--format", "json", "svc"],
+    );
+    // The max-size gate applies to a new image as to any other.
+    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+    let c = json(&out);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("svc/Dockerfile does not exist at HEAD~1"), "{stderr}");
+    assert!(stderr.contains("gate failed: max-size"), "{stderr}");
+    assert_eq!(c["totals"]["content_bytes"]["before"], 0, "{c:#}");
+    assert_eq!(c["totals"]["layers"]["before"], 0, "{c:#}");
+    // Every layer is the head's: the base image's and the RUN's, the RUN by its line.
+    let after = store_name(&c["after"]);
+    let analyzed = json(&imgopt(
+        &repo,
+        &store,
+        &["analyze", "--image", &format!("oci:{}:{after}", store.display()), "--format", "json"],
+    ));
+    assert_eq!(c["totals"]["content_bytes"]["after"], analyzed["totals"]["content_bytes"]);
+    let run = c["lines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["instruction"] == "RUN head -c 30000 /dev/zero > /zeros")
+        .unwrap_or_else(|| panic!("the RUN's row: {c:#}"));
+    assert_eq!(run["before"], Value::Null);
+    assert_eq!(run["after"]["line"], 2);
+    assert_eq!(run["content_bytes"]["difference"], 30_000);
+    // Neither revision has it: an error, exit 2.
+    let out = imgopt(&repo, &store, &["diff", "--base", "HEAD~1", "--head", "HEAD", "-f", "other/Dockerfile", "svc"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("exists at neither revision"));
+}

@@ -4,7 +4,12 @@
 # IMGOPT_STORE, restored by actions/cache: the base's steps come from its cache). The comparison
 # tables go to the job summary, its findings (lines that grow the image by more than
 # INPUT_SIZE_ANNOTATE_MIN, cleanups that free nothing) become annotations, and the gates
-# INPUT_MAX_GROWTH and INPUT_MAX_SIZE decide exit-code (1 when one failed, 2 on an error).
+# INPUT_MAX_GROWTH and INPUT_MAX_SIZE decide exit-code (1 when one failed, 2 on an error). A
+# Dockerfile new in the pull request is compared with no image (every line added).
+# With INPUT_SUGGEST=true the rewriter's measured proposal (what `imgopt rewrite --write` would
+# take) is also posted as review suggestions on the lines of the pull request's diff, with
+# GITHUB_TOKEN through GITHUB_API_URL; a pull request from a fork (read-only token) or a refused
+# call leaves them in the summary only.
 # Outputs: size-before, size-after, size-growth (content bytes, summed over the Dockerfiles
 # reviewed), exit-code.
 set -euo pipefail
@@ -51,14 +56,53 @@ if ! [ -s "$work/dockerfiles" ]; then
   finish
 fi
 
-# The rewriter's measured proposal for a Dockerfile (exit 1 means there is one).
+# The rewriter's measured proposal for a Dockerfile (exit 1 means there is one); with a third
+# argument, its review suggestions are written to that file too.
 rewrite_proposal() {
   echo
-  local rc=0
-  "${as_root[@]}" "$imgopt" rewrite --measure --format markdown -f "$1" "$2" 2>>"$work/rewrite.log" || rc=$?
+  local rc=0 review_flag=()
+  [ -n "${3:-}" ] && review_flag=(--review "$3")
+  "${as_root[@]}" "$imgopt" rewrite --measure --format markdown "${review_flag[@]}" -f "$1" "$2" 2>>"$work/rewrite.log" || rc=$?
   # 0: nothing to propose, 1: a proposal (shown above); 2: it could not be measured.
   if [ "$rc" -gt 1 ]; then
     echo "> imgopt rewrite could not measure a proposal for \`$1\` (see the log)."
+  fi
+}
+
+# Posts the suggestions of review file $2 for Dockerfile $1 that fall on lines of the pull
+# request's diff (GitHub takes comments there only), as one review. Prints what happened.
+post_suggestions() {
+  local dockerfile=$1 review=$2 ranges payload code
+  if [ -n "${HEAD_REPO:-}" ] && [ "$HEAD_REPO" != "${GITHUB_REPOSITORY:-}" ]; then
+    echo "> Suggestions not posted: a pull request from a fork gets a read-only token; the proposal is above."
+    return
+  fi
+  # The head side of each diff hunk: start and end line (a hunk of 0 lines has none).
+  ranges=$(git -c core.quotePath=false diff -U3 "$BASE_SHA" HEAD -- "$dockerfile" |
+    sed -n 's/^@@ -[0-9,]* +\([0-9]*\)\(,\([0-9]*\)\)\{0,1\} @@.*/\1 \3/p' |
+    jq -R -s -c '[split("\n")[] | select(length > 0) | split(" ") | (.[0] | tonumber) as $s
+      | ((if .[1] == "" then 1 else (.[1] | tonumber) end)) as $n | select($n > 0) | [$s, $s + $n - 1]]')
+  payload=$work/review-post.json
+  jq --argjson ranges "$ranges" --arg sha "${HEAD_SHA:-}" '
+    { commit_id: $sha, event: "COMMENT", body: .body,
+      comments: [ .comments[] | select(. as $c | any($ranges[]; .[0] <= ($c.start_line // $c.line) and $c.line <= .[1])) ] }
+    | if .commit_id == "" then del(.commit_id) else . end' "$review" >"$payload"
+  if [ "$(jq '.comments | length' "$payload")" = 0 ]; then
+    echo "> No suggestion falls on the lines this pull request changes; the proposal is above."
+    return
+  fi
+  code=$(curl -sS -o "$work/review-response.json" -w '%{http_code}' -X POST \
+    -H "Authorization: Bearer ${GITHUB_TOKEN:-}" -H "Accept: application/vnd.github+json" \
+    -H "X-GitHub-Api-Version: 2022-11-28" \
+    --data-binary "@$payload" \
+    "${GITHUB_API_URL:-https://api.github.com}/repos/${GITHUB_REPOSITORY:-}/pulls/${PR_NUMBER:-}/reviews" || echo 000)
+  if [ "$code" = 200 ] || [ "$code" = 201 ]; then
+    echo "> Posted $(jq '.comments | length' "$payload") suggestion(s) as a review of this pull request."
+  else
+    local why
+    why=$(jq -r '.message // empty' "$work/review-response.json" 2>/dev/null || true)
+    echo "::notice title=imgopt size review::Could not post the rewrite's suggestions (HTTP $code${why:+: $why}); they are in the job summary" >&2
+    echo "> Suggestions not posted (HTTP $code${why:+: $why}); the proposal is above."
   fi
 }
 
@@ -69,11 +113,6 @@ status=0 before=0 after=0 n=0
 } >>"$summary"
 while IFS= read -r dockerfile; do
   n=$((n + 1))
-  if ! git cat-file -e "$BASE_SHA:$dockerfile" 2>/dev/null; then
-    echo "imgopt: $dockerfile is new in this pull request: nothing to compare with"
-    printf "\n### Image size: \`%s\`\n\nNew in this pull request: no image to compare with.\n" "$dockerfile" >>"$summary"
-    continue
-  fi
   context=${INPUT_SIZE_CONTEXT:-$(dirname "$dockerfile")}
   diff=(diff --base "$BASE_SHA" -f "$dockerfile" --annotate-min "${INPUT_SIZE_ANNOTATE_MIN:-1MB}")
   [ -n "${INPUT_MAX_GROWTH:-}" ] && diff+=(--max-growth "$INPUT_MAX_GROWTH")
@@ -102,7 +141,13 @@ while IFS= read -r dockerfile; do
   [ "$code" = 1 ] && [ "$status" = 0 ] && status=1
   before=$((before + $(jq '.totals.content_bytes.before' "$work/$n.json")))
   after=$((after + $(jq '.totals.content_bytes.after' "$work/$n.json")))
-  rewrite_proposal "$dockerfile" "$context" >>"$summary"
+  if [ "${INPUT_SUGGEST:-false}" = true ]; then
+    rm -f "$work/$n.review.json"
+    rewrite_proposal "$dockerfile" "$context" "$work/$n.review.json" >>"$summary"
+    [ -s "$work/$n.review.json" ] && post_suggestions "$dockerfile" "$work/$n.review.json" >>"$summary"
+  else
+    rewrite_proposal "$dockerfile" "$context" >>"$summary"
+  fi
 done <"$work/dockerfiles"
 
 finish "$before" "$after" "$((after - before))" "$status"

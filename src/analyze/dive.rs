@@ -30,7 +30,7 @@ use serde::Serialize;
 
 use crate::image::{Change, EntryKind, LayerContents};
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Default, Serialize)]
 pub struct DiveFigures {
     pub efficiency: f64,
     pub wasted_bytes: u64,

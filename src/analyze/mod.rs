@@ -86,7 +86,7 @@ impl Default for AnalyzeOptions {
     }
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Default, Serialize)]
 pub struct Report {
     pub image: String,
     /// The base image's name, when the image says it (`org.opencontainers.image.base.name`, a
@@ -146,7 +146,7 @@ pub struct HiddenBy {
     pub files: u64,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Default, Serialize)]
 pub struct Totals {
     pub layers: usize,
     pub compressed_bytes: u64,

@@ -6,7 +6,9 @@
 //! nothing else), unpacked under the store's `tmp/` and removed afterwards; without `--head` the
 //! head is the working tree as it is. Paths are read relative to the repository, so `-f` and the
 //! context mean the same files at both revisions. What `git archive` leaves out (submodules,
-//! `export-ignore` paths, Git LFS contents) is not in the build context of a revision.
+//! `export-ignore` paths, Git LFS contents) is not in the build context of a revision. A
+//! Dockerfile that does not exist at the base (new in the change) is compared with no image:
+//! every line it has is added.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -67,7 +69,8 @@ fn in_repository(top: &Path, path: &Path) -> miette::Result<PathBuf> {
 /// One revision's files, ready to build.
 struct Revision {
     label: String,
-    args: BuildArgs,
+    /// How to build it; None when the Dockerfile does not exist at this revision.
+    args: Option<BuildArgs>,
     _files: Option<TempDir>,
 }
 
@@ -83,9 +86,11 @@ fn checkout(
     let commit = git(top, &["rev-parse", "--verify", "--quiet", &format!("{rev}^{{commit}}")])
         .map_err(|_| error(format!("`{rev}` is not a commit of the repository {}", top.display())))?;
     let short = &commit[..commit.len().min(12)];
+    // A commit named by its hash is named once.
+    let label = if commit.starts_with(rev) { short.to_string() } else { format!("{rev} {short}") };
     let spec = format!("{commit}:{}", dockerfile.display());
     if git(top, &["cat-file", "-e", &spec]).is_err() {
-        return Err(error(format!("{} does not exist at {rev} ({short})", dockerfile.display())));
+        return Ok(Revision { label, args: None, _files: None });
     }
     let files = store.temp_dir("diff").map_err(|e| error(format!("the store: {e}")))?;
     let mut command = Command::new("git");
@@ -117,15 +122,22 @@ fn checkout(
     let mut args = args.clone();
     args.context = Some(context_dir);
     args.file = Some(files.path.join(dockerfile));
-    // A commit named by its hash is named once.
-    let label = if commit.starts_with(rev) { short.to_string() } else { format!("{rev} {short}") };
-    Ok(Revision { label, args, _files: Some(files) })
+    Ok(Revision { label, args: Some(args), _files: Some(files) })
 }
 
 /// Builds a revision and analyzes its image, every layer tied to its line.
+/// A revision without the Dockerfile (it is new in the other) has no image: an empty report,
+/// so that every line of the other counts as added.
 fn build_and_analyze(revision: &Revision, dockerfile: &Path) -> miette::Result<Report> {
+    let Some(args) = &revision.args else {
+        eprintln!("imgopt diff: {} does not exist at {}: compared with no image", dockerfile.display(), revision.label);
+        return Ok(Report {
+            image: format!("no image ({} not at {})", dockerfile.display(), revision.label),
+            ..Report::default()
+        });
+    };
     eprintln!("imgopt diff: building {}", revision.label);
-    let (result, store, source) = build(&revision.args, Vec::new())?;
+    let (result, store, source) = build(args, Vec::new())?;
     let mut map = built_map(&source, &result)?;
     let reference = format!("oci:{}:{}", store.root.display(), result.name);
     // The repository's name for the file, the same at both revisions.
@@ -136,7 +148,7 @@ fn build_and_analyze(revision: &Revision, dockerfile: &Path) -> miette::Result<R
         built: Some(map),
         packages: false,
         // The sizes a push would carry, as `imgopt analyze` reports them.
-        shipped: shipped_blobs(&reference, revision.args.compression(), None)?,
+        shipped: shipped_blobs(&reference, args.compression(), None)?,
         ..AnalyzeOptions::default()
     };
     let mut report = analyze_reference(&reference, &options)?;
@@ -162,8 +174,11 @@ pub fn diff(request: &DiffRequest<'_>) -> miette::Result<Comparison> {
     let base = checkout(&store, &top, request.base, &context_in, &dockerfile_in, args)?;
     let head = match request.head {
         Some(rev) => checkout(&store, &top, rev, &context_in, &dockerfile_in, args)?,
-        None => Revision { label: "working tree".to_string(), args: args.clone(), _files: None },
+        None => Revision { label: "working tree".to_string(), args: Some(args.clone()), _files: None },
     };
+    if base.args.is_none() && head.args.is_none() {
+        return Err(error(format!("{} exists at neither revision", dockerfile_in.display())));
+    }
     let before = build_and_analyze(&base, &dockerfile_in)?;
     let after = build_and_analyze(&head, &dockerfile_in)?;
     Ok(compare(&before, &after, &request.options))

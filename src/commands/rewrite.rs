@@ -34,6 +34,11 @@ pub struct RewriteArgs {
     /// program still runs, instead of its own CMD with --version/--help.
     #[arg(long, value_name = "CMD")]
     pub check: Option<String>,
+    /// Also write the proposal as pull-request review suggestions to FILE (the JSON body of
+    /// GitHub's "create a review" call, one suggestion per changed run of lines); with
+    /// --measure, only what --write would take.
+    #[arg(long, value_name = "FILE")]
+    pub review: Option<std::path::PathBuf>,
     #[command(flatten)]
     pub build: BuildArgs,
 }
@@ -68,6 +73,22 @@ pub fn run(args: &RewriteArgs) -> miette::Result<ExitCode> {
         Format::Json => print!("{}", render::json(&name, &proposal, measurement.as_ref())),
         Format::Markdown => print!("{}", render::markdown(&name, &proposal, measurement.as_ref())),
     }
+    if let Some(file) = &args.review {
+        let (suggested, headline) = match &measurement {
+            None => (Some(&proposal), format!("imgopt rewrite proposes a smaller image for `{name}` (not measured).")),
+            Some(m) => match m.writable(false) {
+                Ok(p) => (
+                    Some(p),
+                    format!("imgopt rewrite: `{name}` builds smaller, measured: {}.", m.written_summary(false)),
+                ),
+                Err(why) => (None, format!("imgopt rewrite has no suggestion for `{name}`: {why}.")),
+            },
+        };
+        let empty = crate::rewrite::Proposal { text: proposal.original.clone(), ..proposal.clone() };
+        let review = render::review(&name, suggested.unwrap_or(&empty), &headline);
+        crate::fsio::write_atomic(file, review.as_bytes())
+            .map_err(|e| error(format!("cannot write {}: {e}", file.display())))?;
+    }
     if !proposal.changed() {
         eprintln!("{name}: nothing to propose");
         return Ok(ExitCode::SUCCESS);
@@ -77,8 +98,8 @@ pub fn run(args: &RewriteArgs) -> miette::Result<ExitCode> {
     }
     let Some(m) = measurement else { return Ok(ExitCode::FAILURE) };
     match m.writable(args.allow_unsafe) {
-        Ok(text) => {
-            write(&path, &source, text)?;
+        Ok(written) => {
+            write(&path, &source, &written.text)?;
             eprintln!("{name}: written ({})", m.written_summary(args.allow_unsafe));
             Ok(ExitCode::SUCCESS)
         }

@@ -143,12 +143,12 @@ pub struct Measurement {
     /// The proposal without the transforms that change the image, when that differs from the
     /// whole proposal and was itself built and checked.
     #[serde(skip)]
-    safe_text: Option<String>,
+    safe: Option<Proposal>,
     /// The figures of that proposal (what `--write` writes when the whole proposal is not safe).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub after_safe: Option<Figures>,
     #[serde(skip)]
-    full_text: String,
+    full: Proposal,
 }
 
 fn error(message: impl std::fmt::Display) -> miette::Report {
@@ -310,7 +310,7 @@ fn measure_builds(opts: &MeasureOptions, original: &str, proposal: &Proposal) ->
     let saves_time = distinct.iter().any(|t| TRANSFORMS.iter().any(|x| x.name == *t && x.saves == Saves::BuildTime));
     let rebuild = if saves_time { rebuild_after_edit(opts, original, &proposal.text)? } else { None };
     // What --write may take: the transforms that keep the image, built and checked together.
-    let (mut safe_text, mut after_safe) = (None, None);
+    let (mut safe_proposal, mut after_safe) = (None, None);
     if !safety.passed() {
         let safe: Vec<String> = shares.iter().filter(|s| !s.changes_image).map(|s| s.transform.to_string()).collect();
         let restricted: Vec<String> =
@@ -321,7 +321,7 @@ fn measure_builds(opts: &MeasureOptions, original: &str, proposal: &Proposal) ->
                 let built = build(opts, &kept.text, "the proposal without the transforms that change the image")?;
                 if check_proposal(opts, original, &before, &built, has_multi_stage(&kept))?.0.passed() {
                     after_safe = Some(built.figures.clone());
-                    safe_text = Some(kept.text);
+                    safe_proposal = Some(kept);
                 }
             }
         }
@@ -334,16 +334,16 @@ fn measure_builds(opts: &MeasureOptions, original: &str, proposal: &Proposal) ->
         shares,
         artifact,
         rebuild,
-        safe_text,
+        safe: safe_proposal,
         after_safe,
-        full_text: proposal.text.clone(),
+        full: proposal.clone(),
     })
 }
 
 impl Measurement {
-    /// The text `--write` may write, or why not: measured, built, not larger, and safe (or
+    /// The proposal `--write` may write, or why not: measured, built, not larger, and safe (or
     /// `allow_unsafe`).
-    pub fn writable(&self, allow_unsafe: bool) -> Result<&str, String> {
+    pub fn writable(&self, allow_unsafe: bool) -> Result<&Proposal, String> {
         let not_larger = |after: &Figures| after.content_bytes <= self.before.content_bytes;
         if self.safety.passed() || allow_unsafe {
             if !not_larger(&self.after) {
@@ -352,10 +352,10 @@ impl Measurement {
                     self.after.content_bytes, self.before.content_bytes
                 ));
             }
-            return Ok(&self.full_text);
+            return Ok(&self.full);
         }
-        match (&self.safe_text, &self.after_safe) {
-            (Some(text), Some(after)) if not_larger(after) => Ok(text),
+        match (&self.safe, &self.after_safe) {
+            (Some(safe), Some(after)) if not_larger(after) => Ok(safe),
             _ => Err(format!(
                 "every transform that applies changes the image ({}); --unsafe writes it anyway",
                 self.safety.unexpected.first().map_or("", String::as_str)

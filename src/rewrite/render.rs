@@ -155,3 +155,74 @@ pub fn markdown(path: &str, p: &Proposal, measurement: Option<&Measurement>) -> 
     }
     out
 }
+
+/// One review comment: a GitHub suggestion that replaces lines `start_line..=line` of the file
+/// (1-based, the side the pull request's head has).
+#[derive(Serialize)]
+struct Suggestion<'a> {
+    path: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    start_line: Option<usize>,
+    line: usize,
+    side: &'static str,
+    body: String,
+}
+
+#[derive(Serialize)]
+struct Review<'a> {
+    body: String,
+    comments: Vec<Suggestion<'a>>,
+}
+
+/// The proposal as a pull-request review (the body and `comments` of GitHub's "create a
+/// review" call): one suggestion per changed run of lines, each saying which transforms made
+/// it. A pure insertion replaces the line above it (or below, at the top) together with the
+/// inserted lines, since a suggestion replaces lines. `headline` opens the review's body.
+pub fn review(path: &str, p: &Proposal, headline: &str) -> String {
+    use similar::DiffTag;
+    let old_lines: Vec<&str> = p.original.split_inclusive('\n').collect();
+    let new_lines: Vec<&str> = p.text.split_inclusive('\n').collect();
+    let strip = |l: &str| l.trim_end_matches(['\n', '\r']).to_string();
+    let diff = similar::TextDiff::from_lines(&p.original, &p.text);
+    let mut comments = Vec::new();
+    for group in diff.grouped_ops(0) {
+        let (Some(first), Some(last)) = (group.first(), group.last()) else { continue };
+        let old = first.old_range().start..last.old_range().end;
+        let new = first.new_range().start..last.new_range().end;
+        let mut ids = BTreeSet::new();
+        for op in &group {
+            match op.tag() {
+                DiffTag::Equal => {}
+                DiffTag::Delete => ids.extend(p.tags.within(op.new_range().start..op.new_range().start)),
+                DiffTag::Insert | DiffTag::Replace => ids.extend(p.tags.within(op.new_range())),
+            }
+        }
+        let mut replacement: Vec<String> = new_lines[new.clone()].iter().map(|l| strip(l)).collect();
+        let lines = if !old.is_empty() {
+            old.clone()
+        } else if old.start > 0 {
+            replacement.insert(0, strip(old_lines[old.start - 1]));
+            old.start - 1..old.start
+        } else if !old_lines.is_empty() {
+            replacement.push(strip(old_lines[0]));
+            0..1
+        } else {
+            continue;
+        };
+        let text = replacement.join("\n");
+        // A fence longer than any run of backticks in the text.
+        let longest = text.split(|c| c != '`').map(str::len).max().unwrap_or(0);
+        let fence = "`".repeat(longest.max(2) + 1);
+        let mut body = String::from("**imgopt rewrite**\n");
+        for a in ids.iter().filter_map(|&i| p.applied.get(i)) {
+            let _ = writeln!(body, "- **{}**: {}", a.transform, crate::escape::markdown_code(&a.reason));
+        }
+        let _ = write!(body, "\n{fence}suggestion\n{text}{}{fence}\n", if text.is_empty() { "" } else { "\n" });
+        let (start, end) = (lines.start + 1, lines.end);
+        comments.push(Suggestion { path, start_line: (start < end).then_some(start), line: end, side: "RIGHT", body });
+    }
+    let body = format!(
+        "{headline}\n\nEach suggestion is one part of the proposal; the job summary shows the whole diff and its measured sizes."
+    );
+    serde_json::to_string_pretty(&Review { body, comments }).unwrap_or_default() + "\n"
+}

@@ -144,14 +144,29 @@ fn answer(stream: TcpStream, root: &Path, requests: &Mutex<Vec<String>>) {
     if reader.read_line(&mut request_line).is_err() {
         return;
     }
-    // The headers, up to the blank line; none matters here.
+    // The headers, up to the blank line; only the body's length matters here.
     let mut line = String::new();
+    let mut length = 0usize;
     while reader.read_line(&mut line).is_ok_and(|n| n > 0) && line.trim_end() != "" {
+        if let Some((name, value)) = line.split_once(':') {
+            if name.eq_ignore_ascii_case("content-length") {
+                length = value.trim().parse().unwrap_or(0);
+            }
+        }
         line.clear();
     }
     let mut parts = request_line.split_whitespace();
     let (method, path) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
     requests.lock().expect("requests").push(path.to_string());
+    // A POST (an API call, as GitHub's) is recorded with its body and answered 201.
+    if method == "POST" {
+        let mut body = vec![0u8; length.min(16 << 20)];
+        let _ = std::io::Read::read_exact(&mut reader, &mut body);
+        requests.lock().expect("requests").push(format!("POST {path} {}", String::from_utf8_lossy(&body)));
+        let mut stream = &stream;
+        let _ = stream.write_all(b"HTTP/1.1 201 Created\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}");
+        return;
+    }
     let file = (method == "GET" && !path.split('/').any(|s| s == ".."))
         .then(|| root.join(path.trim_start_matches('/')))
         .filter(|f| f.is_file());
