@@ -683,9 +683,18 @@ fn size_review_builds_base_and_head_and_gates_the_growth() {
         ("size-review", "true"),
         ("max-growth", "10%"),
         ("size-annotate-min", "30MB"),
+        ("suggest", "true"),
     ];
-    let run = run_action(&ws, &scratch, &inputs, pull_request(&base, "octo/app"), "success", &release_env(&server));
+    // From a fork: the token is read-only, so the suggestions stay in the summary.
+    let posts_before = server.requests.lock().expect("requests").iter().filter(|r| r.starts_with("POST ")).count();
+    let mut github = pull_request(&base, "someone/fork");
+    github["api_url"] = server.url.clone().into();
+    github["event"]["pull_request"]["number"] = 7.into();
+    let run = run_action(&ws, &scratch, &inputs, github, "success", &release_env(&server));
     let log = &run.log;
+    let posts_after = server.requests.lock().expect("requests").iter().filter(|r| r.starts_with("POST ")).count();
+    assert_eq!(posts_before, posts_after, "nothing is posted from a fork");
+    assert!(run.summary.contains("Suggestions not posted: a pull request from a fork"), "{}", run.summary);
     assert!(run.failed, "{log}");
     assert!(log.contains("::error file=img/Dockerfile,title=imgopt size gate::max-growth: the image grew by"), "{log}");
     assert!(log.contains("imgopt: the size review failed its gates"), "{log}");
