@@ -95,6 +95,39 @@ fn the_diff_labels_each_hunk_with_its_transform_and_reason() {
     assert!(!headers[1].contains("merge-runs"), "{diff}");
 }
 
+#[test]
+fn review_suggestions_replace_exactly_the_lines_each_change_touches() {
+    // Three runs of changed lines: the stage named and two RUNs joined (lines 1-3), ADD → COPY
+    // (line 5), and a runtime stage appended after the last line (an insertion: the suggestion
+    // replaces line 8 with itself and the new lines).
+    let text = "FROM debian:12\nRUN apt-get update\nRUN apt-get install -y --no-install-recommends gcc libc6-dev && rm -rf /var/lib/apt/lists/*\nWORKDIR /src\nADD hello.c .\nRUN gcc -o /usr/local/bin/hello hello.c\nLABEL a=b\nCMD [\"hello\"]\n";
+    let proposal = propose(text, &Options::default()).expect("proposal");
+    let review: serde_json::Value =
+        serde_json::from_str(&imgopt::rewrite::render::review("Dockerfile", &proposal, "headline")).expect("JSON");
+    assert!(review["body"].as_str().unwrap().starts_with("headline"));
+    let comments = review["comments"].as_array().unwrap();
+    let spans: Vec<(Option<u64>, u64)> =
+        comments.iter().map(|c| (c["start_line"].as_u64(), c["line"].as_u64().unwrap())).collect();
+    assert_eq!(spans, vec![(Some(1), 3), (None, 5), (None, 8)], "{review:#}");
+    let bodies: Vec<&str> = comments.iter().map(|c| c["body"].as_str().unwrap()).collect();
+    assert!(bodies[0].contains("**merge-runs**") && bodies[0].contains("**multi-stage**"), "{}", bodies[0]);
+    assert!(bodies[0].contains("```suggestion\nFROM debian:12 AS build\nRUN apt-get update \\\n"), "{}", bodies[0]);
+    assert!(bodies[1].contains("**add-to-copy**"), "{}", bodies[1]);
+    assert!(bodies[1].contains("```suggestion\nCOPY hello.c .\n```"), "{}", bodies[1]);
+    // The insertion keeps the line it is anchored on, then the new stage.
+    assert!(bodies[2].contains("```suggestion\nCMD [\"hello\"]\n\nFROM debian:12\nCOPY --from=build /usr/local/bin/hello /usr/local/bin/hello\n"), "{}", bodies[2]);
+    // Applied in order, the suggestions give the proposal.
+    let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
+    for c in comments.iter().rev() {
+        let end = c["line"].as_u64().unwrap() as usize;
+        let start = c["start_line"].as_u64().map_or(end, |s| s as usize);
+        let body = c["body"].as_str().unwrap();
+        let replacement = body.split("```suggestion\n").nth(1).unwrap().trim_end_matches("```\n");
+        lines.splice(start - 1..end, replacement.lines().map(str::to_string));
+    }
+    assert_eq!(lines.join("\n") + "\n", proposal.text);
+}
+
 /// The whole corpus: every proposal reads back, agrees with BuildKit's reading (it parses with
 /// the same reader and every instruction has a typed command), and is a fixed point.
 #[test]

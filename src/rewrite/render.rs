@@ -24,36 +24,70 @@ struct Hunk {
     changes: BTreeSet<usize>,
 }
 
-fn hunks(p: &Proposal) -> Vec<Hunk> {
-    use similar::{ChangeTag, DiffTag};
-    let diff = similar::TextDiff::from_lines(&p.original, &p.text);
-    let mut out = Vec::new();
-    for group in diff.grouped_ops(3) {
-        let (Some(first), Some(last)) = (group.first(), group.last()) else { continue };
-        let old = first.old_range().start..last.old_range().end;
-        let new = first.new_range().start..last.new_range().end;
-        let mut changes = BTreeSet::new();
-        let mut body = String::new();
-        for op in &group {
-            match op.tag() {
-                DiffTag::Equal => {}
-                DiffTag::Delete => changes.extend(p.tags.within(op.new_range().start..op.new_range().start)),
-                DiffTag::Insert | DiffTag::Replace => changes.extend(p.tags.within(op.new_range())),
+/// The diff of the proposal against the original as the changes made it: a line of the
+/// proposal that kept its origin and its text is equal to that line of the original; the rest
+/// is what the changes wrote. (A text diff of the two could pair a kept line with a copy of it
+/// elsewhere, such as a runtime stage's repeat of the build stage's CMD.)
+fn aligned_ops(p: &Proposal) -> Vec<similar::DiffOp> {
+    use similar::DiffOp;
+    let old: Vec<&str> = p.original.split_inclusive('\n').collect();
+    let new: Vec<&str> = p.text.split_inclusive('\n').collect();
+    let mut ops: Vec<DiffOp> = Vec::new();
+    let change = |ops: &mut Vec<DiffOp>, o: std::ops::Range<usize>, n: std::ops::Range<usize>| {
+        let (old_index, old_len, new_index, new_len) = (o.start, o.len(), n.start, n.len());
+        match (old_len, new_len) {
+            (0, 0) => {}
+            (0, _) => ops.push(DiffOp::Insert { old_index, new_index, new_len }),
+            (_, 0) => ops.push(DiffOp::Delete { old_index, old_len, new_index }),
+            _ => ops.push(DiffOp::Replace { old_index, old_len, new_index, new_len }),
+        }
+    };
+    let (mut next_old, mut next_new) = (0, 0);
+    for (i, line) in new.iter().enumerate() {
+        let Some(k) = p.tags.origins.get(i).copied().flatten() else { continue };
+        if k < next_old || old.get(k) != Some(line) {
+            continue;
+        }
+        change(&mut ops, next_old..k, next_new..i);
+        match ops.last_mut() {
+            Some(DiffOp::Equal { old_index, new_index, len }) if *old_index + *len == k && *new_index + *len == i => {
+                *len += 1
             }
-            for change in diff.iter_changes(op) {
-                let sign = match change.tag() {
-                    ChangeTag::Equal => ' ',
-                    ChangeTag::Delete => '-',
-                    ChangeTag::Insert => '+',
-                };
-                body.push(sign);
-                body.push_str(&crate::escape::source_line(change.value().trim_end_matches(['\n', '\r'])));
-                body.push('\n');
-                if change.missing_newline() {
-                    body.push_str("\\ No newline at end of file\n");
-                }
+            _ => ops.push(DiffOp::Equal { old_index: k, new_index: i, len: 1 }),
+        }
+        (next_old, next_new) = (k + 1, i + 1);
+    }
+    change(&mut ops, next_old..old.len(), next_new..new.len());
+    ops
+}
+
+fn hunks(p: &Proposal) -> Vec<Hunk> {
+    let old: Vec<&str> = p.original.split_inclusive('\n').collect();
+    let new: Vec<&str> = p.text.split_inclusive('\n').collect();
+    let mut out = Vec::new();
+    for group in similar::group_diff_ops(aligned_ops(p), 3) {
+        let (Some(first), Some(last)) = (group.first(), group.last()) else { continue };
+        let old_range = first.old_range().start..last.old_range().end;
+        let new_range = first.new_range().start..last.new_range().end;
+        let changes = changes_of(p, &group);
+        let mut body = String::new();
+        let mut show = |sign: char, line: &str| {
+            body.push(sign);
+            body.push_str(&crate::escape::source_line(line.trim_end_matches(['\n', '\r'])));
+            body.push('\n');
+            if !line.ends_with('\n') {
+                body.push_str("\\ No newline at end of file\n");
+            }
+        };
+        for op in &group {
+            if op.tag() == similar::DiffTag::Equal {
+                old[op.old_range()].iter().for_each(|l| show(' ', l));
+            } else {
+                old[op.old_range()].iter().for_each(|l| show('-', l));
+                new[op.new_range()].iter().for_each(|l| show('+', l));
             }
         }
+        let (old, new) = (old_range, new_range);
         let range = |r: &std::ops::Range<usize>| match r.len() {
             0 => format!("{},0", r.start),
             1 => format!("{}", r.start + 1),
@@ -63,6 +97,20 @@ fn hunks(p: &Proposal) -> Vec<Hunk> {
         out.push(Hunk { header, body, changes });
     }
     out
+}
+
+/// The ids of the applied changes that wrote or deleted the lines of a group of diff operations.
+fn changes_of(p: &Proposal, group: &[similar::DiffOp]) -> BTreeSet<usize> {
+    use similar::DiffTag;
+    let mut ids = BTreeSet::new();
+    for op in group {
+        match op.tag() {
+            DiffTag::Equal => {}
+            DiffTag::Delete => ids.extend(p.tags.within(op.new_range().start..op.new_range().start)),
+            DiffTag::Insert | DiffTag::Replace => ids.extend(p.tags.within(op.new_range())),
+        }
+    }
+    ids
 }
 
 fn label(applied: &[Applied], ids: &BTreeSet<usize>) -> String {
@@ -179,24 +227,15 @@ struct Review<'a> {
 /// it. A pure insertion replaces the line above it (or below, at the top) together with the
 /// inserted lines, since a suggestion replaces lines. `headline` opens the review's body.
 pub fn review(path: &str, p: &Proposal, headline: &str) -> String {
-    use similar::DiffTag;
     let old_lines: Vec<&str> = p.original.split_inclusive('\n').collect();
     let new_lines: Vec<&str> = p.text.split_inclusive('\n').collect();
     let strip = |l: &str| l.trim_end_matches(['\n', '\r']).to_string();
-    let diff = similar::TextDiff::from_lines(&p.original, &p.text);
     let mut comments = Vec::new();
-    for group in diff.grouped_ops(0) {
+    for group in similar::group_diff_ops(aligned_ops(p), 0) {
         let (Some(first), Some(last)) = (group.first(), group.last()) else { continue };
         let old = first.old_range().start..last.old_range().end;
         let new = first.new_range().start..last.new_range().end;
-        let mut ids = BTreeSet::new();
-        for op in &group {
-            match op.tag() {
-                DiffTag::Equal => {}
-                DiffTag::Delete => ids.extend(p.tags.within(op.new_range().start..op.new_range().start)),
-                DiffTag::Insert | DiffTag::Replace => ids.extend(p.tags.within(op.new_range())),
-            }
-        }
+        let ids = changes_of(p, &group);
         let mut replacement: Vec<String> = new_lines[new.clone()].iter().map(|l| strip(l)).collect();
         let lines = if !old.is_empty() {
             old.clone()
