@@ -246,11 +246,16 @@ fn read_comparison(comparison: &Comparison, removals_expected: bool) -> Safety {
     out
 }
 
-/// Files a package install rewrites (the package databases, the dynamic linker's cache, the
-/// alternatives): a runtime stage without the toolchain's packages has other contents there.
+/// Files a package install rewrites (the package databases, debconf's answers, the dynamic
+/// linker's cache, the alternatives): a runtime stage without the toolchain's packages has
+/// other contents there.
 fn is_package_state(path: &str) -> bool {
     const STATE: &[&str] = &[
         "/var/lib/dpkg",
+        "/var/lib/apt/extended_states",
+        "/var/cache/debconf",
+        "/var/lib/ucf",
+        "/var/lib/systemd/deb-systemd-helper-enabled",
         "/lib/apk/db",
         "/var/lib/rpm",
         "/usr/lib/sysimage/rpm",
@@ -674,4 +679,19 @@ fn program_of(text: &str) -> Option<Vec<String>> {
     let mut argv = entrypoint.map(words).unwrap_or_default();
     argv.extend(cmd.map(words).unwrap_or_default());
     (!argv.is_empty()).then_some(argv)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_package_state;
+
+    #[test]
+    fn package_state_is_the_databases_and_what_installs_rewrite() {
+        for path in ["/var/lib/dpkg/status", "/var/cache/debconf", "/var/cache/debconf/config.dat", "/etc/ld.so.cache"] {
+            assert!(is_package_state(path), "{path}");
+        }
+        for path in ["/var/cache/debconf-extra", "/var/lib", "/usr/local/bin/app", "/etc/passwd"] {
+            assert!(!is_package_state(path), "{path}");
+        }
+    }
 }
