@@ -238,4 +238,41 @@ fn a_program_built_with_gcc_ships_alone_and_still_runs() {
     assert!(unexpected(&report).is_empty(), "{report:#}");
     let proposal = report["proposal"].as_str().unwrap();
     assert!(proposal.contains("COPY --from=build /usr/local/bin/hello /usr/local/bin/hello"), "{proposal}");
+    // Linked with the base's libc, it does not run on scratch: the runtime stage keeps the base.
+    assert!(proposal.contains(&format!("\nFROM {base}\nCOPY --from=build")), "{proposal}");
+}
+
+#[test]
+fn a_static_program_ships_on_scratch() {
+    if !ready("a_static_program_ships_on_scratch") {
+        return;
+    }
+    if !common::need(&["debootstrap"], "apt-get install debootstrap") {
+        return;
+    }
+    let base = debian();
+    // The same install as the test above (its layer comes from the step cache), then -static.
+    let dockerfile = format!(
+        "FROM {base}\nRUN apt-get update && apt-get install -y --no-install-recommends gcc libc6-dev && rm -rf /var/lib/apt/lists/*\nWORKDIR /src\nCOPY hello.c .\nRUN gcc -O2 -static -o /usr/local/bin/hello hello.c\nCMD [\"/usr/local/bin/hello\"]\n"
+    );
+    let source =
+        b"#include <stdio.h>\nint main(int argc, char **argv) { puts(argc > 1 ? argv[1] : \"static\"); return 0; }\n";
+    let dir = context("gcc-static", &dockerfile, &[("hello.c", source.to_vec())]);
+    let report = measured(&dir, &["--only", "multi-stage"]);
+    let proposal = report["proposal"].as_str().unwrap();
+    // The smaller candidate in reach: the runtime stage starts from nothing, and the program
+    // prints the same there.
+    assert!(
+        proposal.contains("\nFROM scratch\nCOPY --from=build /usr/local/bin/hello /usr/local/bin/hello\n"),
+        "{proposal}"
+    );
+    assert_eq!(report["measurement"]["artifact"]["runs"], true, "{report:#}");
+    assert!(unexpected(&report).is_empty(), "{report:#}");
+    // The image is the program and the WORKDIR: a static hello of well under 2 MB, one layer
+    // per instruction that writes.
+    let after = figure(&report, "after", "content_bytes");
+    let file = std::fs::metadata(dir.join("hello.c")).map(|m| m.len()).unwrap_or(0);
+    assert!(after < 2_000_000 && after > file, "{report:#}");
+    let applied = report["applied"].as_array().unwrap();
+    assert!(applied.iter().any(|a| a["reason"].as_str().unwrap().contains("runs on `scratch`")), "{report:#}");
 }

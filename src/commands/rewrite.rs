@@ -62,20 +62,23 @@ pub fn run(args: &RewriteArgs) -> miette::Result<ExitCode> {
     } else {
         None
     };
+    // What was measured: the proposal, or its variant the measurement found smaller (a runtime
+    // stage on scratch).
+    let proposal = measurement.as_ref().map_or(&proposal, |m| m.proposal());
     match args.format {
         Format::Diff => {
-            print!("{}", render::diff(&name, &proposal));
-            eprint!("{}", render::offers(&proposal));
+            print!("{}", render::diff(&name, proposal));
+            eprint!("{}", render::offers(proposal));
             if let Some(m) = &measurement {
                 eprint!("{}", measure::table(m));
             }
         }
-        Format::Json => print!("{}", render::json(&name, &proposal, measurement.as_ref())),
-        Format::Markdown => print!("{}", render::markdown(&name, &proposal, measurement.as_ref())),
+        Format::Json => print!("{}", render::json(&name, proposal, measurement.as_ref())),
+        Format::Markdown => print!("{}", render::markdown(&name, proposal, measurement.as_ref())),
     }
     if let Some(file) = &args.review {
         let (suggested, headline) = match &measurement {
-            None => (Some(&proposal), format!("imgopt rewrite proposes a smaller image for `{name}` (not measured).")),
+            None => (Some(proposal), format!("imgopt rewrite proposes a smaller image for `{name}` (not measured).")),
             Some(m) => match m.writable(false) {
                 Ok(p) => (
                     Some(p),

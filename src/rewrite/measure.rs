@@ -210,6 +210,54 @@ fn open(reference: &str) -> miette::Result<Image> {
     Ok(Image::open(&reference, &OpenOptions::default())?)
 }
 
+/// Builds the proposal with its runtime stage on `scratch` (when the multi-stage transform
+/// made one that can be: [`crate::rewrite::transforms::multi_stage::on_scratch`]) and keeps it
+/// when its program runs as the original's, it passes the safety check, and it is smaller than
+/// `after`: the proposal, its image, its safety and its program's check.
+fn scratch_candidate(
+    opts: &MeasureOptions,
+    original: &str,
+    before: &Built,
+    proposal: &Proposal,
+    after: &Built,
+    multi_stage: bool,
+) -> miette::Result<Option<Candidate>> {
+    if !multi_stage || opts.build.builder != BuilderKind::Imgopt {
+        return Ok(None);
+    }
+    let candidate = moved_to_scratch(proposal.clone());
+    if candidate.text == proposal.text {
+        return Ok(None);
+    }
+    let built = build(opts, &candidate.text, "the proposal with its runtime stage on scratch")?;
+    if built.figures.content_bytes >= after.figures.content_bytes {
+        return Ok(None);
+    }
+    let (safety, artifact) = check_proposal(opts, original, before, &built, true)?;
+    let runs = artifact.as_ref().is_some_and(|a| a.runs);
+    Ok((runs && safety.passed()).then_some(Candidate { proposal: candidate, built, safety, artifact }))
+}
+
+/// A proposal built and checked.
+struct Candidate {
+    proposal: Proposal,
+    built: Built,
+    safety: Safety,
+    artifact: Option<ArtifactCheck>,
+}
+
+/// The proposal with its multi-stage runtime stage on `scratch`, its reason saying so (the
+/// text is unchanged when the stage cannot be moved).
+fn moved_to_scratch(mut p: Proposal) -> Proposal {
+    if let Some(text) = crate::rewrite::transforms::multi_stage::on_scratch(&p.text) {
+        p.text = text;
+        for a in p.applied.iter_mut().filter(|a| a.transform == "multi-stage") {
+            a.reason.push_str("; measured: the program runs on `scratch`, so the runtime stage starts from nothing");
+        }
+    }
+    p
+}
+
 /// The safety check of `after` (a proposal, `multi_stage` when that transform made it)
 /// against `before`: what a multi-stage result leaves out is expected only when its own image
 /// is shown to run the program as the original does.
@@ -284,6 +332,15 @@ fn measure_builds(opts: &MeasureOptions, original: &str, proposal: &Proposal) ->
     let after = build(opts, &proposal.text, "the proposal")?;
     let has_multi_stage = |p: &Proposal| p.applied.iter().any(|a| a.transform == "multi-stage");
     let (safety, artifact) = check_proposal(opts, original, &before, &after, has_multi_stage(proposal))?;
+    // The other runtime base within reach: scratch, kept when the program runs there too and
+    // the image is smaller; then every multi-stage text measured below uses it.
+    let (proposal, after, safety, artifact, on_scratch) =
+        match scratch_candidate(opts, original, &before, proposal, &after, has_multi_stage(proposal))? {
+            Some(c) => (c.proposal, c.built, c.safety, c.artifact, true),
+            None => (proposal.clone(), after, safety, artifact, false),
+        };
+    let proposal = &proposal;
+    let runtime = |p: Proposal| if on_scratch && has_multi_stage(&p) { moved_to_scratch(p) } else { p };
     // Each transform alone (when more than one applied).
     let mut distinct: Vec<&'static str> = Vec::new();
     for a in &proposal.applied {
@@ -300,6 +357,7 @@ fn measure_builds(opts: &MeasureOptions, original: &str, proposal: &Proposal) ->
         } else {
             let alone = propose(original, &Options { only: vec![name.to_string()], context_dir: context_dir.clone() })
                 .map_err(error)?;
+            let alone = runtime(alone);
             let built = build(opts, &alone.text, &format!("the original with {name} alone"))?;
             let (alone_safety, _) = check_proposal(opts, original, &before, &built, has_multi_stage(&alone))?;
             (built.figures.clone(), !alone_safety.passed())
@@ -321,7 +379,7 @@ fn measure_builds(opts: &MeasureOptions, original: &str, proposal: &Proposal) ->
         let restricted: Vec<String> =
             if opts.only.is_empty() { safe } else { safe.into_iter().filter(|s| opts.only.contains(s)).collect() };
         if !restricted.is_empty() {
-            let kept = propose(original, &Options { only: restricted, context_dir }).map_err(error)?;
+            let kept = runtime(propose(original, &Options { only: restricted, context_dir }).map_err(error)?);
             if kept.changed() {
                 let built = build(opts, &kept.text, "the proposal without the transforms that change the image")?;
                 if check_proposal(opts, original, &before, &built, has_multi_stage(&kept))?.0.passed() {
@@ -346,6 +404,12 @@ fn measure_builds(opts: &MeasureOptions, original: &str, proposal: &Proposal) ->
 }
 
 impl Measurement {
+    /// The proposal measured (with its runtime stage on `scratch` when that was measured
+    /// smaller and still running the program).
+    pub fn proposal(&self) -> &Proposal {
+        &self.full
+    }
+
     /// The proposal `--write` may write, or why not: measured, built, not larger, and safe (or
     /// `allow_unsafe`).
     pub fn writable(&self, allow_unsafe: bool) -> Result<&Proposal, String> {
@@ -612,6 +676,9 @@ fn probe(opts: &MeasureOptions, name: &str, argv: &[String]) -> miette::Result<(
             Ok((0, capture.lines))
         }
         Err(BuildError::StepFailed { code, .. }) => Ok((code, capture.lines)),
+        // The program could not be started there (no such file, its loader or its user
+        // missing): it does not run in that image, as a shell's 127 says.
+        Err(BuildError::Sandbox { message, .. }) => Ok((127, vec![message])),
         Err(e) => Err(error(format!("running {} in {name}: {e}", argv.join(" ")))),
     }
 }
@@ -687,7 +754,8 @@ mod tests {
 
     #[test]
     fn package_state_is_the_databases_and_what_installs_rewrite() {
-        for path in ["/var/lib/dpkg/status", "/var/cache/debconf", "/var/cache/debconf/config.dat", "/etc/ld.so.cache"] {
+        for path in ["/var/lib/dpkg/status", "/var/cache/debconf", "/var/cache/debconf/config.dat", "/etc/ld.so.cache"]
+        {
             assert!(is_package_state(path), "{path}");
         }
         for path in ["/var/cache/debconf-extra", "/var/lib", "/usr/local/bin/app", "/etc/passwd"] {

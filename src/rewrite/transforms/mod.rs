@@ -7,7 +7,7 @@ mod cache_order;
 mod cleanup;
 mod copy_chown;
 mod merge_runs;
-mod multi_stage;
+pub mod multi_stage;
 mod packages;
 
 use super::{Change, Context};

@@ -289,3 +289,38 @@ impl Program {
         })
     }
 }
+
+/// The proposal with its runtime stage on `scratch` instead of the build's base: a candidate
+/// `--measure` tries when the program may need nothing of the base (a static binary). Only for
+/// a last stage this transform made (it starts with `COPY --from=` an earlier stage) with no
+/// RUN (scratch has no shell) and a CMD/ENTRYPOINT in exec form; None otherwise. Whether the
+/// program runs there is for the probe to show.
+pub fn on_scratch(text: &str) -> Option<String> {
+    let doc = crate::model::document::Document::parse(text).ok()?;
+    let stage = doc.model.stages.last()?;
+    if stage.index == 0 || stage.base_stage.is_some() || stage.is_scratch() {
+        return None;
+    }
+    let body = stage.instructions.start + 1..stage.instructions.end.min(doc.instructions.len());
+    let first = body.clone().next()?;
+    let copies_from_build = match doc.command(first) {
+        Some(Command::Copy(c)) => c.from.as_ref().is_some_and(|f| doc.model.is_earlier_stage(&f.value, stage.index)),
+        _ => false,
+    };
+    if !copies_from_build {
+        return None;
+    }
+    for i in body {
+        match doc.command(i)? {
+            Command::Run(_) | Command::Onbuild { .. } => return None,
+            Command::Cmd(CommandLine::Shell(_)) | Command::Entrypoint(CommandLine::Shell(_)) => return None,
+            _ => {}
+        }
+    }
+    let span = stage.base_span.clone();
+    let mut out = String::with_capacity(text.len());
+    out.push_str(&text[..span.start]);
+    out.push_str("scratch");
+    out.push_str(&text[span.end..]);
+    Some(out)
+}
