@@ -452,12 +452,9 @@ fn bytes(n: u64) -> String {
     crate::analyze::render::human(n)
 }
 
+/// A saving: bytes, with a minus sign when it is a loss.
 fn signed(n: i64) -> String {
-    if n < 0 {
-        format!("-{}", bytes(n.unsigned_abs()))
-    } else {
-        bytes(n as u64)
-    }
+    crate::analyze::render::signed_human(n).trim_start_matches('+').to_string()
 }
 
 fn percent(before: u64, after: u64) -> String {
