@@ -653,6 +653,7 @@ fn size_review_builds_base_and_head_and_gates_the_growth() {
         (c["path"].as_str(), c["start_line"].as_u64(), c["line"].as_u64()),
         (Some("img/Dockerfile"), Some(2), Some(4))
     );
+    assert!(c.get("group").is_none(), "the poster removes imgopt's grouping: {c}");
     let suggestion = c["body"].as_str().expect("body");
     assert!(suggestion.contains("**cleanup-into-creator**"), "{suggestion}");
     assert!(

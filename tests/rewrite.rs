@@ -103,7 +103,8 @@ fn review_suggestions_replace_exactly_the_lines_each_change_touches() {
     let text = "FROM debian:12\nRUN apt-get update\nRUN apt-get install -y --no-install-recommends gcc libc6-dev && rm -rf /var/lib/apt/lists/*\nWORKDIR /src\nADD hello.c .\nRUN gcc -o /usr/local/bin/hello hello.c\nLABEL a=b\nCMD [\"hello\"]\n";
     let proposal = propose(text, &Options::default()).expect("proposal");
     let review: serde_json::Value =
-        serde_json::from_str(&imgopt::rewrite::render::review("Dockerfile", &proposal, "headline")).expect("JSON");
+        serde_json::from_str(&imgopt::rewrite::render::review("Dockerfile", Some(&proposal), "headline"))
+            .expect("JSON");
     assert!(review["body"].as_str().unwrap().starts_with("headline"));
     let comments = review["comments"].as_array().unwrap();
     let spans: Vec<(Option<u64>, u64)> =
@@ -114,6 +115,22 @@ fn review_suggestions_replace_exactly_the_lines_each_change_touches() {
     assert!(bodies[0].contains("```suggestion\nFROM debian:12 AS build\nRUN apt-get update \\\n"), "{}", bodies[0]);
     assert!(bodies[1].contains("**add-to-copy**"), "{}", bodies[1]);
     assert!(bodies[1].contains("```suggestion\nCOPY hello.c .\n```"), "{}", bodies[1]);
+    // Naming the build stage (line 1) and appending the runtime stage (line 8) are one change:
+    // one group, each saying where the other part is; ADD → COPY stands alone.
+    let groups: Vec<&serde_json::Value> = comments.iter().map(|c| &c["group"]).collect();
+    assert!(groups[0] == groups[2] && groups[0] != groups[1], "{review:#}");
+    assert!(
+        bodies[0].contains("Part of one change with the suggestions on line 8: apply them together."),
+        "{}",
+        bodies[0]
+    );
+    assert!(bodies[2].contains("Part of one change with the suggestions on lines 1-3"), "{}", bodies[2]);
+    assert!(!bodies[1].contains("Part of one change"), "{}", bodies[1]);
+    // Without a proposal (nothing to propose, or nothing safe) the review has no comments.
+    let empty: serde_json::Value =
+        serde_json::from_str(&imgopt::rewrite::render::review("Dockerfile", None, "nothing")).expect("JSON");
+    assert_eq!(empty["comments"], serde_json::json!([]));
+    assert_eq!(empty["body"], "nothing");
     // The insertion keeps the line it is anchored on, then the new stage.
     assert!(bodies[2].contains("```suggestion\nCMD [\"hello\"]\n\nFROM debian:12\nCOPY --from=build /usr/local/bin/hello /usr/local/bin/hello\n"), "{}", bodies[2]);
     // Applied in order, the suggestions give the proposal.

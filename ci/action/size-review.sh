@@ -13,6 +13,8 @@
 # Outputs: size-before, size-after, size-growth (content bytes, summed over the Dockerfiles
 # reviewed), exit-code.
 set -euo pipefail
+# Paths from the pull request are file names, never pathspec magic (`:!x`).
+export GIT_LITERAL_PATHSPECS=1
 
 # shellcheck source=ci/action/git.sh
 . "$(dirname "$0")/git.sh"
@@ -70,38 +72,56 @@ rewrite_proposal() {
 }
 
 # Posts the suggestions of review file $2 for Dockerfile $1 that fall on lines of the pull
-# request's diff (GitHub takes comments there only), as one review. Prints what happened.
+# request's diff (GitHub takes comments there only), as one review: a change whose parts are not
+# all on such lines is left out whole (a part alone would break the file). The line numbers are
+# those of the file the rewriter read: posted only when it is the head commit's version (a merge
+# checkout with other changes to the file would move them). Prints what happened.
 post_suggestions() {
-  local dockerfile=$1 review=$2 ranges payload code
+  local dockerfile=$1 review=$2 ranges payload code head_blob range_base
   if [ -n "${HEAD_REPO:-}" ] && [ "$HEAD_REPO" != "${GITHUB_REPOSITORY:-}" ]; then
     echo "> Suggestions not posted: a pull request from a fork gets a read-only token; the proposal is above."
     return
   fi
-  # The head side of each diff hunk: start and end line (a hunk of 0 lines has none).
-  ranges=$(git -c core.quotePath=false diff -U3 "$BASE_SHA" HEAD -- "$dockerfile" |
+  if [ "$(jq '.comments | length' "$review")" = 0 ]; then
+    return
+  fi
+  head_blob=$(git rev-parse -q --verify "${HEAD_SHA:-}:$dockerfile" 2>/dev/null ||
+    { git fetch -q --depth=1 origin "${HEAD_SHA:-}" 2>/dev/null && git rev-parse -q --verify "$HEAD_SHA:$dockerfile" 2>/dev/null; } || true)
+  if [ -z "$head_blob" ] || [ "$head_blob" != "$(git hash-object -- "$dockerfile")" ]; then
+    echo "> Suggestions not posted: the checked-out \`$dockerfile\` is not the pull request head's version (a merge with other changes to it), so their lines would not match; the proposal is above."
+    return
+  fi
+  # The head side of each hunk of the pull request's diff (from where the head branched off).
+  range_base=$(git merge-base "$BASE_SHA" "$HEAD_SHA" 2>/dev/null || echo "$BASE_SHA")
+  ranges=$(git -c core.quotePath=false diff -U3 "$range_base" "$HEAD_SHA" -- "$dockerfile" |
     sed -n 's/^@@ -[0-9,]* +\([0-9]*\)\(,\([0-9]*\)\)\{0,1\} @@.*/\1 \3/p' |
     jq -R -s -c '[split("\n")[] | select(length > 0) | split(" ") | (.[0] | tonumber) as $s
       | ((if .[1] == "" then 1 else (.[1] | tonumber) end)) as $n | select($n > 0) | [$s, $s + $n - 1]]')
   payload=$work/review-post.json
-  jq --argjson ranges "$ranges" --arg sha "${HEAD_SHA:-}" '
-    { commit_id: $sha, event: "COMMENT", body: .body,
-      comments: [ .comments[] | select(. as $c | any($ranges[]; .[0] <= ($c.start_line // $c.line) and $c.line <= .[1])) ] }
-    | if .commit_id == "" then del(.commit_id) else . end' "$review" >"$payload"
+  jq --argjson ranges "$ranges" --arg sha "$HEAD_SHA" '
+    def inside: . as $c | any($ranges[]; .[0] <= ($c.start_line // $c.line) and $c.line <= .[1]);
+    ([ .comments[] | select(inside | not) | .group ] | unique) as $partial
+    | { commit_id: $sha, event: "COMMENT", body: .body,
+        comments: [ .comments[] | select(.group as $g | $partial | index($g) | not) | del(.group) ] }' \
+    "$review" >"$payload"
   if [ "$(jq '.comments | length' "$payload")" = 0 ]; then
     echo "> No suggestion falls on the lines this pull request changes; the proposal is above."
     return
   fi
+  # The token goes in a header file, not on curl's command line.
+  (umask 077 && printf 'Authorization: Bearer %s\n' "${GITHUB_TOKEN:-}" >"$work/auth-header")
   code=$(curl -sS -o "$work/review-response.json" -w '%{http_code}' -X POST \
-    -H "Authorization: Bearer ${GITHUB_TOKEN:-}" -H "Accept: application/vnd.github+json" \
+    -H @"$work/auth-header" -H "Accept: application/vnd.github+json" \
     -H "X-GitHub-Api-Version: 2022-11-28" \
     --data-binary "@$payload" \
     "${GITHUB_API_URL:-https://api.github.com}/repos/${GITHUB_REPOSITORY:-}/pulls/${PR_NUMBER:-}/reviews" || echo 000)
+  rm -f "$work/auth-header"
   if [ "$code" = 200 ] || [ "$code" = 201 ]; then
     echo "> Posted $(jq '.comments | length' "$payload") suggestion(s) as a review of this pull request."
   else
     local why
-    why=$(jq -r '.message // empty' "$work/review-response.json" 2>/dev/null || true)
-    echo "::notice title=imgopt size review::Could not post the rewrite's suggestions (HTTP $code${why:+: $why}); they are in the job summary" >&2
+    why=$(jq -r '.message // empty' "$work/review-response.json" 2>/dev/null | tr -d '\r\n' | head -c 300 || true)
+    echo "::notice title=imgopt size review::Could not post the rewrite's suggestions (HTTP $code); they are in the job summary" >&2
     echo "> Suggestions not posted (HTTP $code${why:+: $why}); the proposal is above."
   fi
 }

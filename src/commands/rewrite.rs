@@ -77,18 +77,21 @@ pub fn run(args: &RewriteArgs) -> miette::Result<ExitCode> {
         Format::Markdown => print!("{}", render::markdown(&name, proposal, measurement.as_ref())),
     }
     if let Some(file) = &args.review {
+        let code = crate::escape::markdown_code;
         let (suggested, headline) = match &measurement {
-            None => (Some(proposal), format!("imgopt rewrite proposes a smaller image for `{name}` (not measured).")),
+            _ if !proposal.changed() => (None, format!("imgopt rewrite has nothing to propose for {}.", code(&name))),
+            None => {
+                (Some(proposal), format!("imgopt rewrite proposes a smaller image for {} (not measured).", code(&name)))
+            }
             Some(m) => match m.writable(false) {
                 Ok(p) => (
                     Some(p),
-                    format!("imgopt rewrite: `{name}` builds smaller, measured: {}.", m.written_summary(false)),
+                    format!("imgopt rewrite: {} builds smaller, measured: {}.", code(&name), m.written_summary(false)),
                 ),
-                Err(why) => (None, format!("imgopt rewrite has no suggestion for `{name}`: {why}.")),
+                Err(why) => (None, format!("imgopt rewrite has no suggestion for {}: {}.", code(&name), code(&why))),
             },
         };
-        let empty = crate::rewrite::Proposal { text: proposal.original.clone(), ..proposal.clone() };
-        let review = render::review(&name, suggested.unwrap_or(&empty), &headline);
+        let review = render::review(&name, suggested, &headline);
         crate::fsio::write_atomic(file, review.as_bytes())
             .map_err(|e| error(format!("cannot write {}: {e}", file.display())))?;
     }

@@ -302,7 +302,7 @@ pub fn propose(text: &str, options: &Options) -> Result<Proposal, RewriteError> 
                 continue;
             }
             let id = applied.len();
-            tags = tags.carry(&current, &next, id);
+            tags = tags.carry(&current, &next, &change.edits, id);
             applied.push(Applied { transform: transform.name, reason: change.reason });
             current = next;
             progressed = true;

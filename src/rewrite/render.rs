@@ -30,8 +30,7 @@ struct Hunk {
 /// elsewhere, such as a runtime stage's repeat of the build stage's CMD.)
 fn aligned_ops(p: &Proposal) -> Vec<similar::DiffOp> {
     use similar::DiffOp;
-    let old: Vec<&str> = p.original.split_inclusive('\n').collect();
-    let new: Vec<&str> = p.text.split_inclusive('\n').collect();
+    let (old, new) = (crate::rewrite::edit::lines(&p.original), crate::rewrite::edit::lines(&p.text));
     let mut ops: Vec<DiffOp> = Vec::new();
     let change = |ops: &mut Vec<DiffOp>, o: std::ops::Range<usize>, n: std::ops::Range<usize>| {
         let (old_index, old_len, new_index, new_len) = (o.start, o.len(), n.start, n.len());
@@ -62,8 +61,7 @@ fn aligned_ops(p: &Proposal) -> Vec<similar::DiffOp> {
 }
 
 fn hunks(p: &Proposal) -> Vec<Hunk> {
-    let old: Vec<&str> = p.original.split_inclusive('\n').collect();
-    let new: Vec<&str> = p.text.split_inclusive('\n').collect();
+    let (old, new) = (crate::rewrite::edit::lines(&p.original), crate::rewrite::edit::lines(&p.text));
     let mut out = Vec::new();
     for group in similar::group_diff_ops(aligned_ops(p), 3) {
         let (Some(first), Some(last)) = (group.first(), group.last()) else { continue };
@@ -214,6 +212,8 @@ struct Suggestion<'a> {
     line: usize,
     side: &'static str,
     body: String,
+    /// Suggestions of one group carry parts of the same change.
+    group: usize,
 }
 
 #[derive(Serialize)]
@@ -225,43 +225,85 @@ struct Review<'a> {
 /// The proposal as a pull-request review (the body and `comments` of GitHub's "create a
 /// review" call): one suggestion per changed run of lines, each saying which transforms made
 /// it. A pure insertion replaces the line above it (or below, at the top) together with the
-/// inserted lines, since a suggestion replaces lines. `headline` opens the review's body.
-pub fn review(path: &str, p: &Proposal, headline: &str) -> String {
-    let old_lines: Vec<&str> = p.original.split_inclusive('\n').collect();
-    let new_lines: Vec<&str> = p.text.split_inclusive('\n').collect();
-    let strip = |l: &str| l.trim_end_matches(['\n', '\r']).to_string();
+/// inserted lines, since a suggestion replaces lines. Suggestions that carry parts of the same
+/// change (a stage named at the top and its runtime stage at the end) share a `group` and say
+/// so: only all of them together keep the file building (the poster must take all or none
+/// and remove `group`). `headline` opens the review's body; with no proposal (nothing
+/// to suggest, or nothing safe) there are no comments.
+pub fn review(path: &str, p: Option<&Proposal>, headline: &str) -> String {
     let mut comments = Vec::new();
-    for group in similar::group_diff_ops(aligned_ops(p), 0) {
-        let (Some(first), Some(last)) = (group.first(), group.last()) else { continue };
-        let old = first.old_range().start..last.old_range().end;
-        let new = first.new_range().start..last.new_range().end;
-        let ids = changes_of(p, &group);
-        let mut replacement: Vec<String> = new_lines[new.clone()].iter().map(|l| strip(l)).collect();
-        let lines = if !old.is_empty() {
-            old.clone()
-        } else if old.start > 0 {
-            replacement.insert(0, strip(old_lines[old.start - 1]));
-            old.start - 1..old.start
-        } else if !old_lines.is_empty() {
-            replacement.push(strip(old_lines[0]));
-            0..1
-        } else {
-            continue;
-        };
-        let text = replacement.join("\n");
-        // A fence longer than any run of backticks in the text.
-        let longest = text.split(|c| c != '`').map(str::len).max().unwrap_or(0);
-        let fence = "`".repeat(longest.max(2) + 1);
-        let mut body = String::from("**imgopt rewrite**\n");
-        for a in ids.iter().filter_map(|&i| p.applied.get(i)) {
-            let _ = writeln!(body, "- **{}**: {}", a.transform, crate::escape::markdown_code(&a.reason));
+    if let Some(p) = p {
+        let old_lines = crate::rewrite::edit::lines(&p.original);
+        let new_lines = crate::rewrite::edit::lines(&p.text);
+        let strip = |l: &str| l.trim_end_matches(['\n', '\r']).to_string();
+        let mut parts: Vec<(std::ops::Range<usize>, String, BTreeSet<usize>)> = Vec::new();
+        for group in similar::group_diff_ops(aligned_ops(p), 0) {
+            let (Some(first), Some(last)) = (group.first(), group.last()) else { continue };
+            let old = first.old_range().start..last.old_range().end;
+            let new = first.new_range().start..last.new_range().end;
+            let mut replacement: Vec<String> = new_lines[new.clone()].iter().map(|l| strip(l)).collect();
+            let lines = if !old.is_empty() {
+                old.clone()
+            } else if old.start > 0 {
+                replacement.insert(0, strip(old_lines[old.start - 1]));
+                old.start - 1..old.start
+            } else if !old_lines.is_empty() {
+                replacement.push(strip(old_lines[0]));
+                0..1
+            } else {
+                continue;
+            };
+            parts.push((lines, replacement.join("\n"), changes_of(p, &group)));
         }
-        let _ = write!(body, "\n{fence}suggestion\n{text}{}{fence}\n", if text.is_empty() { "" } else { "\n" });
-        let (start, end) = (lines.start + 1, lines.end);
-        comments.push(Suggestion { path, start_line: (start < end).then_some(start), line: end, side: "RIGHT", body });
+        // Parts that share a change belong together (connected through any change they share).
+        let mut group: Vec<usize> = (0..parts.len()).collect();
+        for i in 0..parts.len() {
+            for j in 0..i {
+                if !parts[i].2.is_disjoint(&parts[j].2) {
+                    let (from, to) = (group[i], group[j]);
+                    group.iter_mut().filter(|g| **g == from).for_each(|g| *g = to);
+                }
+            }
+        }
+        for (k, (lines, text, ids)) in parts.iter().enumerate() {
+            // A fence longer than any run of backticks in the text.
+            let longest = text.split(|c| c != '`').map(str::len).max().unwrap_or(0);
+            let fence = "`".repeat(longest.max(2) + 1);
+            let mut body = String::from("**imgopt rewrite**\n");
+            for a in ids.iter().filter_map(|&i| p.applied.get(i)) {
+                let _ = writeln!(body, "- **{}**: {}", a.transform, crate::escape::markdown_code(&a.reason));
+            }
+            let together: Vec<String> = (0..parts.len())
+                .filter(|&j| j != k && group[j] == group[k])
+                .map(|j| match parts[j].0.len() {
+                    1 => format!("line {}", parts[j].0.end),
+                    _ => format!("lines {}-{}", parts[j].0.start + 1, parts[j].0.end),
+                })
+                .collect();
+            if !together.is_empty() {
+                let _ = writeln!(
+                    body,
+                    "\nPart of one change with the suggestions on {}: apply them together.",
+                    together.join(", ")
+                );
+            }
+            let _ = write!(body, "\n{fence}suggestion\n{text}{}{fence}\n", if text.is_empty() { "" } else { "\n" });
+            let (start, end) = (lines.start + 1, lines.end);
+            comments.push(Suggestion {
+                path,
+                start_line: (start < end).then_some(start),
+                line: end,
+                side: "RIGHT",
+                body,
+                group: group[k],
+            });
+        }
     }
-    let body = format!(
-        "{headline}\n\nEach suggestion is one part of the proposal; the job summary shows the whole diff and its measured sizes."
-    );
+    let body = match comments.is_empty() {
+        true => headline.to_string(),
+        false => format!(
+            "{headline}\n\nEach suggestion is a part of the proposal; the job summary shows the whole diff and its measured sizes."
+        ),
+    };
     serde_json::to_string_pretty(&Review { body, comments }).unwrap_or_default() + "\n"
 }

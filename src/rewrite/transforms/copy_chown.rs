@@ -152,7 +152,15 @@ fn settings_of(script: &crate::model::run_script::RunScript<'_>, dest: &str, wor
         let (value, paths) = operands.split_first()?;
         let value = value.literal()?.to_string();
         let literal_ok = match flag {
-            "chown" => !value.is_empty() && value.chars().all(|c| c.is_ascii_alphanumeric() || "_-.:".contains(c)),
+            // `user` or `user:group`, both named: not `:group`, `user:` (the login group) or
+            // the old `user.group`, which `--chown` and `find -user` read otherwise.
+            "chown" => {
+                let name = |n: &str| !n.is_empty() && n.chars().all(|c| c.is_ascii_alphanumeric() || "_-".contains(c));
+                match value.split_once(':') {
+                    Some((user, group)) => name(user) && name(group),
+                    None => name(&value),
+                }
+            }
             _ => (3..=4).contains(&value.len()) && value.chars().all(|c| ('0'..='7').contains(&c)),
         };
         if !literal_ok || paths.is_empty() {

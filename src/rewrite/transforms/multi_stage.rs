@@ -202,7 +202,8 @@ fn classify(cx: &Context<'_, '_>, script: &RunScript<'_>, index: usize) -> Optio
     for c in &commands {
         let name = c.name().unwrap_or_default();
         if is_install(c) {
-            artifacts.push(Artifact { path: install_prefix(&commands), tree: true });
+            let installer = cx.doc.instructions[index].source(cx.text()).to_string();
+            artifacts.push(Artifact { path: install_prefix(&commands), tree: true, installer });
             continue;
         }
         let is_compile = COMPILERS.contains(&name) || (name == "go" && c.subcommand(PLAIN) == Some("build"));
@@ -218,7 +219,7 @@ fn classify(cx: &Context<'_, '_>, script: &RunScript<'_>, index: usize) -> Optio
             };
             if let Some(out) = out {
                 if out.starts_with('/') || !has_cd {
-                    artifacts.push(Artifact { path: join_path(workdir, out), tree: false });
+                    artifacts.push(Artifact { path: join_path(workdir, out), tree: false, installer: String::new() });
                 }
             }
         }
@@ -260,32 +261,41 @@ fn install_prefix(commands: &[RunCommand<'_, '_>]) -> String {
 struct Artifact {
     path: String,
     tree: bool,
+    /// For a tree: the source of the RUN that installs it (a program found through `PATH`
+    /// counts as installed there only when that RUN names it).
+    installer: String,
 }
 
 /// The program the image starts, as the runtime finds it: a path (relative to the WORKDIR),
 /// or a bare name looked up in `PATH`.
 struct Program {
     candidates: Vec<String>,
+    /// The name looked up in `PATH`, when it is one.
+    bare: Option<String>,
     /// The CMD or ENTRYPOINT that names it.
     at: usize,
 }
 
 impl Program {
     fn resolve(word: &str, workdir: &str, path: &str, at: usize) -> Program {
-        let candidates = if word.contains('/') {
-            vec![join_path(workdir, word)]
-        } else {
-            path.split(':').filter(|d| d.starts_with('/')).map(|d| join_path(d, word)).collect()
-        };
-        Program { candidates, at }
+        if word.contains('/') {
+            return Program { candidates: vec![join_path(workdir, word)], bare: None, at };
+        }
+        let candidates = path.split(':').filter(|d| d.starts_with('/')).map(|d| join_path(d, word)).collect();
+        Program { candidates, bare: Some(word.to_string()), at }
     }
 
     /// Whether the program is `artifact` or lies in its tree. For a name found through `PATH`
-    /// any directory of `PATH` counts; the probe run in both images shows it is the same one.
+    /// any directory of `PATH` counts (the probe run in both images shows it is the same one),
+    /// but a tree holds it only when its install names it: `python3 app.py` after a `make
+    /// install` of something else starts the base's python3, which the runtime stage lacks.
     fn is_in(&self, artifact: &Artifact) -> bool {
+        let named = |name: &str| artifact.installer.contains(name);
         self.candidates.iter().any(|c| {
             c == &artifact.path
-                || (artifact.tree && c.strip_prefix(artifact.path.as_str()).is_some_and(|rest| rest.starts_with('/')))
+                || (artifact.tree
+                    && c.strip_prefix(artifact.path.as_str()).is_some_and(|rest| rest.starts_with('/'))
+                    && self.bare.as_deref().is_none_or(named))
         })
     }
 }
