@@ -145,6 +145,27 @@ fn review_suggestions_replace_exactly_the_lines_each_change_touches() {
     assert_eq!(lines.join("\n") + "\n", proposal.text);
 }
 
+#[test]
+fn the_diff_of_a_crlf_file_applies_to_it() {
+    let text = "FROM debian:12\r\nRUN apt-get update\r\nRUN apt-get install -y --no-install-recommends curl && rm -rf /var/lib/apt/lists/*\r\nADD app.sh /app.sh\r\n";
+    let proposal = propose(text, &Options::default()).expect("proposal");
+    assert!(proposal.changed());
+    let dir = std::env::temp_dir().join(format!("imgopt-crlf-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("mkdir");
+    std::fs::write(dir.join("Dockerfile"), text).expect("write");
+    let diff = imgopt::rewrite::render::diff("Dockerfile", &proposal);
+    std::fs::write(dir.join("proposal.diff"), &diff).expect("write");
+    let out = std::process::Command::new("git")
+        .args(["apply", "--unsafe-paths", "-p1", "proposal.diff"])
+        .current_dir(&dir)
+        .output()
+        .expect("git runs");
+    assert!(out.status.success(), "git apply: {}\n{diff}", String::from_utf8_lossy(&out.stderr));
+    let applied = std::fs::read_to_string(dir.join("Dockerfile")).expect("read");
+    let _ = std::fs::remove_dir_all(&dir);
+    assert_eq!(applied, proposal.text);
+}
+
 /// The whole corpus: every proposal reads back, agrees with BuildKit's reading (it parses with
 /// the same reader and every instruction has a typed command), and is a fixed point.
 #[test]

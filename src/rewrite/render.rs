@@ -71,7 +71,12 @@ fn hunks(p: &Proposal) -> Vec<Hunk> {
         let mut body = String::new();
         let mut show = |sign: char, line: &str| {
             body.push(sign);
-            body.push_str(&crate::escape::source_line(line.trim_end_matches(['\n', '\r'])));
+            // A CRLF line keeps its CR (the diff applies to the file as it is); any other
+            // control character is shown escaped.
+            let line_text = line.strip_suffix('\n').unwrap_or(line);
+            let (content, cr) = line_text.strip_suffix('\r').map_or((line_text, ""), |c| (c, "\r"));
+            body.push_str(&crate::escape::source_line(content));
+            body.push_str(cr);
             body.push('\n');
             if !line.ends_with('\n') {
                 body.push_str("\\ No newline at end of file\n");
