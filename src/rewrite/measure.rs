@@ -719,30 +719,11 @@ fn artifact_check(opts: &MeasureOptions, original: &str, before: &str, after: &s
     })
 }
 
-/// The image's program as an argv: ENTRYPOINT + CMD of the last stage, exec form or the shell
-/// form's words.
+/// The image's program as an argv: ENTRYPOINT + CMD of the last stage.
 fn program_of(text: &str) -> Option<Vec<String>> {
     let doc = crate::model::document::Document::parse(text).ok()?;
     let stage = doc.model.stages.last()?;
-    let mut entrypoint = None;
-    let mut cmd = None;
-    for i in stage.instructions.clone() {
-        match doc.command(i)?.clone() {
-            crate::model::instruction::Command::Entrypoint(l) => {
-                entrypoint = Some(l);
-                cmd = None;
-            }
-            crate::model::instruction::Command::Cmd(l) => cmd = Some(l),
-            _ => {}
-        }
-    }
-    let words = |l: crate::model::instruction::CommandLine| match l {
-        crate::model::instruction::CommandLine::Exec(v) => v,
-        crate::model::instruction::CommandLine::Shell(s) => s.split_whitespace().map(str::to_string).collect(),
-    };
-    let mut argv = entrypoint.map(words).unwrap_or_default();
-    argv.extend(cmd.map(words).unwrap_or_default());
-    (!argv.is_empty()).then_some(argv)
+    crate::rewrite::transforms::multi_stage::program_words(&doc, stage).map(|(argv, _)| argv)
 }
 
 #[cfg(test)]

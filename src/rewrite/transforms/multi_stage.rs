@@ -85,25 +85,12 @@ fn candidate(cx: &Context<'_, '_>) -> Option<Change> {
     let text = cx.text();
     let nl = newline(text);
     let body = stage.instructions.start + 1..stage.instructions.end.min(ins.len());
-    // The program the image starts: ENTRYPOINT's first word, else CMD's.
-    let mut program: Option<Program> = None;
-    for i in body.clone() {
-        let line = match &cx.commands[i] {
-            Some(Command::Entrypoint(l)) => Some(l),
-            Some(Command::Cmd(l)) if program.as_ref().is_none_or(|p| !ins[p.at].is("ENTRYPOINT")) => Some(l),
-            _ => None,
-        };
-        if let Some(line) = line {
-            let first = match line {
-                CommandLine::Exec(v) => v.first().cloned(),
-                CommandLine::Shell(s) => s.split_whitespace().next().map(str::to_string),
-            };
-            let state = cx.states[i].as_ref();
-            let workdir = state.map_or("/", |s| s.workdir());
-            let path = state.and_then(|s| s.vars().get("PATH")).map_or(DEFAULT_PATH, String::as_str);
-            program = first.filter(|p| !p.contains('$')).map(|word| Program::resolve(&word, workdir, path, i));
-        }
-    }
+    // The program the image starts: the first word of ENTRYPOINT + CMD.
+    let (argv, at) = program_words(cx.doc, stage)?;
+    let state = cx.states[at].as_ref();
+    let workdir = state.map_or("/", |s| s.workdir());
+    let path = state.and_then(|s| s.vars().get("PATH")).map_or(DEFAULT_PATH, String::as_str);
+    let program = argv.first().filter(|p| !p.contains('$')).map(|word| Program::resolve(word, workdir, path));
     let program = program?;
     let mut artifact: Option<Artifact> = None;
     let mut runtime: Vec<usize> = Vec::new();
@@ -272,17 +259,15 @@ struct Program {
     candidates: Vec<String>,
     /// The name looked up in `PATH`, when it is one.
     bare: Option<String>,
-    /// The CMD or ENTRYPOINT that names it.
-    at: usize,
 }
 
 impl Program {
-    fn resolve(word: &str, workdir: &str, path: &str, at: usize) -> Program {
+    fn resolve(word: &str, workdir: &str, path: &str) -> Program {
         if word.contains('/') {
-            return Program { candidates: vec![join_path(workdir, word)], bare: None, at };
+            return Program { candidates: vec![join_path(workdir, word)], bare: None };
         }
         let candidates = path.split(':').filter(|d| d.starts_with('/')).map(|d| join_path(d, word)).collect();
-        Program { candidates, bare: Some(word.to_string()), at }
+        Program { candidates, bare: Some(word.to_string()) }
     }
 
     /// Whether the program is `artifact` or lies in its tree. For a name found through `PATH`
@@ -298,6 +283,32 @@ impl Program {
                     && self.bare.as_deref().is_none_or(named))
         })
     }
+}
+
+/// What a stage's image starts, as BuildKit sets it: ENTRYPOINT then CMD, each in exec form or
+/// the shell form's words (a CMD of the stage counts whether it comes before or after its
+/// ENTRYPOINT; the base's is unknown here); with the index of the instruction that names the
+/// program (the ENTRYPOINT, else the CMD), whose state says where it is looked up.
+pub fn program_words(
+    doc: &crate::model::document::Document<'_>,
+    stage: &crate::model::Stage,
+) -> Option<(Vec<String>, usize)> {
+    let words = |l: &CommandLine| match l {
+        CommandLine::Exec(v) => v.clone(),
+        CommandLine::Shell(s) => s.split_whitespace().map(str::to_string).collect(),
+    };
+    let (mut entrypoint, mut cmd): (Option<(Vec<String>, usize)>, Option<(Vec<String>, usize)>) = (None, None);
+    for i in stage.instructions.start + 1..stage.instructions.end.min(doc.instructions.len()) {
+        match doc.command(i) {
+            Some(Command::Entrypoint(l)) => entrypoint = Some((words(l), i)),
+            Some(Command::Cmd(l)) => cmd = Some((words(l), i)),
+            _ => {}
+        }
+    }
+    let at = entrypoint.as_ref().filter(|(w, _)| !w.is_empty()).or(cmd.as_ref())?.1;
+    let mut argv = entrypoint.map(|(w, _)| w).unwrap_or_default();
+    argv.extend(cmd.map(|(w, _)| w).unwrap_or_default());
+    (!argv.is_empty()).then_some((argv, at))
 }
 
 /// The proposal with its runtime stage on `scratch` instead of the build's base: a candidate
