@@ -297,7 +297,8 @@ pub fn program_words(
         CommandLine::Exec(v) => v.clone(),
         CommandLine::Shell(s) => s.split_whitespace().map(str::to_string).collect(),
     };
-    let (mut entrypoint, mut cmd): (Option<(Vec<String>, usize)>, Option<(Vec<String>, usize)>) = (None, None);
+    let mut entrypoint: Option<(Vec<String>, usize)> = None;
+    let mut cmd: Option<(Vec<String>, usize)> = None;
     for i in stage.instructions.start + 1..stage.instructions.end.min(doc.instructions.len()) {
         match doc.command(i) {
             Some(Command::Entrypoint(l)) => entrypoint = Some((words(l), i)),
