@@ -1,5 +1,6 @@
 //! The context a rule runs in: the file, its stages, the settings, and where findings go.
 
+use std::borrow::Cow;
 use std::cell::{Cell, RefCell};
 
 use super::rule::{Rule, RuleMeta};
@@ -65,7 +66,9 @@ impl<'d, 'a> Checker<'d, 'a> {
     }
 
     pub fn into_diagnostics(self) -> Vec<Diagnostic> {
-        self.out.into_inner()
+        let mut out = self.out.into_inner();
+        out.shrink_to_fit();
+        out
     }
 
     pub fn text(&self) -> &'a str {
@@ -82,7 +85,7 @@ impl<'d, 'a> Checker<'d, 'a> {
 
     /// Reports a finding of the running rule at `span`; chain the builder to add detail. The
     /// finding is kept when the builder is dropped.
-    pub fn report(&self, span: Span, message: impl Into<String>) -> Report<'_> {
+    pub fn report(&self, span: Span, message: impl Into<Cow<'static, str>>) -> Report<'_> {
         let meta = self.current.get();
         let diagnostic = Diagnostic {
             code: meta.code,
@@ -117,15 +120,26 @@ impl Report<'_> {
         self
     }
 
-    pub fn help(self, help: impl Into<String>) -> Self {
+    pub fn help(self, help: impl Into<Cow<'static, str>>) -> Self {
         self.with(|d| d.help = Some(help.into()))
     }
 
-    pub fn related(self, span: Span, message: impl Into<String>) -> Self {
-        self.with(|d| d.related.push(Related { span, message: message.into() }))
+    pub fn related(self, span: Span, message: impl Into<Cow<'static, str>>) -> Self {
+        self.with(|d| {
+            // Most findings point at one other place: room for exactly that one.
+            if d.related.is_empty() {
+                d.related.reserve_exact(1);
+            }
+            d.related.push(Related { span, message: message.into() })
+        })
     }
 
-    pub fn fix(self, description: impl Into<String>, applicability: Applicability, edits: Vec<Edit>) -> Self {
+    pub fn fix(
+        self,
+        description: impl Into<Cow<'static, str>>,
+        applicability: Applicability,
+        edits: Vec<Edit>,
+    ) -> Self {
         self.with(|d| d.fix = Some(Fix { description: description.into(), applicability, edits }))
     }
 }

@@ -18,6 +18,7 @@ pub mod rules;
 pub mod run;
 pub mod suppress;
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::Arc;
@@ -115,7 +116,7 @@ pub struct Edit {
 /// A set of edits that together resolve one finding.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Fix {
-    pub description: String,
+    pub description: Cow<'static, str>,
     pub applicability: Applicability,
     pub edits: Vec<Edit>,
 }
@@ -124,7 +125,7 @@ pub struct Fix {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Related {
     pub span: Span,
-    pub message: String,
+    pub message: Cow<'static, str>,
 }
 
 /// One finding of one rule in one file.
@@ -134,8 +135,10 @@ pub struct Diagnostic {
     pub rule: &'static str,
     pub severity: Severity,
     pub span: Span,
-    pub message: String,
-    pub help: Option<String>,
+    /// Texts are most often a rule's constant: borrowed, not copied into every finding (a
+    /// file can have a finding per instruction).
+    pub message: Cow<'static, str>,
+    pub help: Option<Cow<'static, str>>,
     pub related: Vec<Related>,
     pub fix: Option<Fix>,
 }
@@ -209,7 +212,7 @@ fn syntax_error(e: &crate::syntax::ParseError, span: Span) -> Diagnostic {
         rule: meta.name,
         severity: meta.severity,
         span,
-        message: e.message.clone(),
+        message: e.message.clone().into(),
         help: None,
         related: Vec::new(),
         fix: None,

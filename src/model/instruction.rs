@@ -264,12 +264,13 @@ pub struct Healthcheck {
     pub retries: Option<String>,
 }
 
-/// The typed command of one instruction.
+/// The typed command of one instruction. The large, rarer commands are boxed: every
+/// instruction of a file has one, so the enum stays the size of a RUN.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Command {
-    From(From),
+    From(Box<From>),
     Run(Run),
-    Copy(Copy),
+    Copy(Box<Copy>),
     Env(Vec<KeyValue>),
     Arg(Vec<ArgDef>),
     Label(Vec<KeyValue>),
@@ -281,7 +282,7 @@ pub enum Command {
     Expose(Vec<Word>),
     Volume(Vec<Word>),
     StopSignal(Word),
-    Healthcheck(Healthcheck),
+    Healthcheck(Box<Healthcheck>),
     /// The trigger as written after `ONBUILD`, and its own typed command.
     Onbuild {
         trigger: String,
@@ -336,7 +337,7 @@ impl Command {
                     }
                     _ => return err("FROM requires either one or three arguments", &inst.span),
                 };
-                Command::From(From { image, as_keyword, stage_name, platform: spanned_flag("platform") })
+                Command::From(Box::new(From { image, as_keyword, stage_name, platform: spanned_flag("platform") }))
             }
             "RUN" => {
                 let mut mount_flags = Vec::new();
@@ -378,7 +379,7 @@ impl Command {
                         Some(_) => bool_flag(name).map(Some),
                     }
                 };
-                Command::Copy(Copy {
+                Command::Copy(Box::new(Copy {
                     is_add: inst.keyword == "ADD",
                     sources: w,
                     dest,
@@ -397,7 +398,7 @@ impl Command {
                     checksum: flag("checksum"),
                     keep_git_dir: written("keep-git-dir")?,
                     unpack: written("unpack")?,
-                })
+                }))
             }
             "ENV" | "LABEL" => {
                 let pairs: Vec<KeyValue> = words()
@@ -468,7 +469,7 @@ impl Command {
                         if inst.args.len() > 1 {
                             return err("HEALTHCHECK NONE takes no arguments", &inst.span);
                         }
-                        Command::Healthcheck(Healthcheck::default())
+                        Command::Healthcheck(Box::default())
                     }
                     Some("CMD") => {
                         let rest = &inst.args[1..];
@@ -480,14 +481,14 @@ impl Command {
                         } else {
                             CommandLine::Shell(rest.join(" "))
                         };
-                        Command::Healthcheck(Healthcheck {
+                        Command::Healthcheck(Box::new(Healthcheck {
                             test: Some(test),
                             interval: flag("interval"),
                             timeout: flag("timeout"),
                             start_period: flag("start-period"),
                             start_interval: flag("start-interval"),
                             retries: flag("retries"),
-                        })
+                        }))
                     }
                     _ => return err("Unknown type in HEALTHCHECK (try CMD)", &inst.span),
                 }

@@ -50,7 +50,8 @@ pub fn run_scripts<'d>(df: &'d Document<'_>) -> Vec<RunScript<'d>> {
             "SHELL" => posix = shell::shell_dialect(&ins.args) == ShellDialect::Posix,
             "RUN" if posix => {
                 let Some(stage) = df.model.stage_of(index).map(|s| s.index) else { continue };
-                let mut parts = Vec::new();
+                // Kept for every RUN while the rules run: no spare capacity.
+                let mut parts = Vec::with_capacity(usize::from(!ins.json_form) + ins.heredocs.len());
                 if !ins.json_form {
                     let line = df.text.get(ins.args_span.clone()).unwrap_or("");
                     parts.push(ScriptPart { offset: ins.args_span.start, parsed: shell::parse_run(line, df.escape) });
@@ -77,6 +78,7 @@ pub fn run_scripts<'d>(df: &'d Document<'_>) -> Vec<RunScript<'d>> {
             _ => {}
         }
     }
+    out.shrink_to_fit();
     out
 }
 

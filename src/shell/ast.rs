@@ -70,10 +70,11 @@ pub struct Pipeline<'a> {
 pub enum Command<'a> {
     /// Assignments, words and redirections: `DEBIAN_FRONTEND=noninteractive apt-get install -y curl >/dev/null`.
     Simple(SimpleCommand<'a>),
-    /// `( )`, `{ }`, `if`, `for`, `while`, `until`, `case`, `(( ))`, `[[ ]]`.
-    Compound(CompoundCommand<'a>),
-    /// `name() body` or bash's `function name body`.
-    Function(FunctionDef<'a>),
+    /// `( )`, `{ }`, `if`, `for`, `while`, `until`, `case`, `(( ))`, `[[ ]]`. Boxed: twice
+    /// the size of a simple command, and far rarer in a RUN.
+    Compound(Box<CompoundCommand<'a>>),
+    /// `name() body` or bash's `function name body`. Boxed, as [`Command::Compound`].
+    Function(Box<FunctionDef<'a>>),
 }
 
 impl Command<'_> {

@@ -426,6 +426,8 @@ impl<'s, 'a> Parser<'s, 'a> {
             items.push(and_or);
         }
         let start = first_start.unwrap_or(last_end);
+        // The tree of every RUN of a file is kept while the rules run: no spare capacity.
+        items.shrink_to_fit();
         Script { items, span: self.source.span(start, last_end) }
     }
 
@@ -446,6 +448,7 @@ impl<'s, 'a> Parser<'s, 'a> {
             rest.push((op, self.pipeline()));
             end = self.pos;
         }
+        rest.shrink_to_fit();
         AndOr { first, rest, separator: None, span: self.source.span(start, end) }
     }
 
@@ -471,6 +474,7 @@ impl<'s, 'a> Parser<'s, 'a> {
             commands.push(self.command());
             end = self.pos;
         }
+        commands.shrink_to_fit();
         Pipeline { negated, commands, span: self.source.span(start, end) }
     }
 
@@ -523,7 +527,7 @@ impl<'s, 'a> Parser<'s, 'a> {
                     }
                     redirects.push(self.redirect());
                 }
-                Command::Compound(CompoundCommand { kind, redirects, span: self.source.span(start, self.pos) })
+                Command::Compound(Box::new(CompoundCommand { kind, redirects, span: self.source.span(start, self.pos) }))
             }
             None if self.failed() => {
                 Command::Simple(SimpleCommand { span: self.source.span(start, start), ..SimpleCommand::default() })
@@ -769,7 +773,7 @@ impl<'s, 'a> Parser<'s, 'a> {
         }
         self.linebreaks();
         let body = self.command();
-        Command::Function(FunctionDef { name, body: Box::new(body), span: self.source.span(start, self.pos) })
+        Command::Function(Box::new(FunctionDef { name, body: Box::new(body), span: self.source.span(start, self.pos) }))
     }
 
     fn simple_command(&mut self) -> Command<'a> {
@@ -816,6 +820,9 @@ impl<'s, 'a> Parser<'s, 'a> {
             self.unexpected();
         }
         command.span = self.source.span(start, end);
+        command.assignments.shrink_to_fit();
+        command.words.shrink_to_fit();
+        command.redirects.shrink_to_fit();
         Command::Simple(command)
     }
 
@@ -880,7 +887,7 @@ impl<'s, 'a> Parser<'s, 'a> {
         self.linebreaks();
         let body = self.command();
         let name = command.words.pop().unwrap_or_else(|| self.literal_word(start, start));
-        Command::Function(FunctionDef { name, body: Box::new(body), span: self.source.span(start, self.pos) })
+        Command::Function(Box::new(FunctionDef { name, body: Box::new(body), span: self.source.span(start, self.pos) }))
     }
 
     /// Splits `NAME=value` off a word in assignment position.

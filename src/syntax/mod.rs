@@ -166,11 +166,15 @@ fn parse_at(text: &str, strict: bool) -> Result<Dockerfile<'_>, ParseError> {
     if strict {
         checks::check_instructions(&read.instructions).map_err(|(m, s)| located(m, s))?;
     }
+    let mut instructions: Vec<Instruction> = read.instructions.into_iter().map(from_raw).collect();
+    // Read one by one, the vector has up to twice the room it needs; it is kept while the file
+    // is linted or mapped.
+    instructions.shrink_to_fit();
     Ok(Dockerfile {
         text,
         escape: read.escape,
         directives: read.directives,
-        instructions: read.instructions.into_iter().map(from_raw).collect(),
+        instructions,
         comments: read.comments,
         empty_continuations: read.empty_continuations,
         lines,

@@ -419,6 +419,9 @@ pub fn read(src: &str) -> Result<Read, ReadError> {
         inst.span = span_start..end;
         inst.start_line = start_line;
         inst.end_line = lines.number;
+        // Kept for every instruction of the file: no spare capacity.
+        logical.text.shrink_to_fit();
+        logical.segments.shrink_to_fit();
         inst.line = logical;
         out.instructions.push(inst);
     }

@@ -56,7 +56,7 @@ pub fn render(reports: &[FileReport], color: bool, out: &mut dyn Write) -> io::R
             }
             let help = match (&d.help, &d.fix) {
                 (Some(h), Some(f)) => Some(format!("{h}\nfix available: {}", f.description)),
-                (Some(h), None) => Some(h.clone()),
+                (Some(h), None) => Some(h.to_string()),
                 (None, Some(f)) => Some(format!("fix available: {}", f.description)),
                 (None, None) => None,
             };

@@ -27,7 +27,7 @@ pub fn render(reports: &[FileReport], out: &mut dyn Write) -> io::Result<()> {
                 props.push_str(&format!(",col={},endColumn={}", r.start_col, r.end_col));
             }
             props.push_str(&format!(",title={}", escape_property(&format!("{} {}", d.code, d.rule))));
-            let mut message = d.message.clone();
+            let mut message = d.message.to_string();
             if let Some(help) = &d.help {
                 message.push_str("\nhelp: ");
                 message.push_str(help);

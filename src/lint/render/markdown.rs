@@ -46,7 +46,7 @@ pub fn render(reports: &[FileReport], out: &mut dyn Write) -> io::Result<()> {
                 Some(rule) => format!("[{}]({}) {}", d.code, rule.meta.docs_url(), d.rule),
                 None => format!("{} {}", d.code, d.rule),
             };
-            let mut message = d.message.clone();
+            let mut message = d.message.to_string();
             if let Some(help) = &d.help {
                 message.push_str("\nhelp: ");
                 message.push_str(help);

@@ -67,7 +67,7 @@ pub fn render(reports: &[FileReport], out: &mut dyn Write) -> io::Result<()> {
                 "ruleId": d.code,
                 "ruleIndex": RULES.iter().position(|r| r.meta.code == d.code),
                 "level": level(d.severity),
-                "message": {"text": match &d.help { Some(h) => format!("{}\nhelp: {h}", d.message), None => d.message.clone() }},
+                "message": {"text": match &d.help { Some(h) => format!("{}\nhelp: {h}", d.message), None => d.message.to_string() }},
                 "locations": [physical(&d.span)],
             });
             if !d.related.is_empty() {
