@@ -197,6 +197,9 @@ pub fn lint_source(source: &Source, settings: &Settings) -> Vec<Diagnostic> {
         checker.run(rule);
     }
     let mut diagnostics = checker.into_diagnostics();
+    // The shell trees are no longer needed: freed before the findings are filtered and sorted.
+    drop(commands);
+    drop(scripts);
     diagnostics = suppress::apply_pragmas(&df, diagnostics);
     diagnostics = suppress::apply_check_directive(&df, diagnostics);
     diagnostics = suppress::apply_settings(diagnostics, settings);

@@ -401,9 +401,9 @@ impl Command {
                 }))
             }
             "ENV" | "LABEL" => {
+                // Whole (key, value, separator) triples only; an exact count, no spare room.
                 let pairs: Vec<KeyValue> = words()
-                    .chunks(3)
-                    .filter(|c| c.len() == 3)
+                    .chunks_exact(3)
                     .map(|c| KeyValue {
                         key: c[0].text.clone(),
                         value: c[1].text.clone(),

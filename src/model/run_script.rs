@@ -190,7 +190,10 @@ pub fn removes(commands: &[RunCommand<'_, '_>], known: &WellKnown) -> bool {
 
 /// Every simple command of every RUN, in file order.
 pub fn all_commands<'s, 'd>(scripts: &'s [RunScript<'d>]) -> Vec<RunCommand<'s, 'd>> {
-    scripts.iter().flat_map(RunScript::commands).collect()
+    let mut all: Vec<RunCommand<'s, 'd>> = scripts.iter().flat_map(RunScript::commands).collect();
+    // Kept while the rules run.
+    all.shrink_to_fit();
+    all
 }
 
 /// apt-get / apt options that take a value.
