@@ -12,7 +12,8 @@
 #
 # Each time is the least CPU time (user + system) of 5 runs, less the same command on a one-instruction file (or a
 # 10-entry image): what is left is the work that grows with the input, not process start-up.
-# Then the peak memory of lint and analyze -f on Dockerfiles at the 4 MiB size limit.
+# The peak resident memory per input byte of each Dockerfile run, then of lint (concise and JSON)
+# and analyze -f on Dockerfiles at the 4 MiB size limit.
 # Usage: bash benches/scaling.sh   (builds imgopt in release first; the README has its last figures)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -30,10 +31,13 @@ def run(cmd):
     _, _, usage = os.wait4(child.pid, 0)
     return usage.ru_utime + usage.ru_stime, usage.ru_maxrss * 1024
 
+peaks = {}
 def best(cmd, runs=5):
     """The least CPU time of `runs` runs: on a machine shared with other work, CPU time varies
-    far less than wall time."""
-    return min(run(cmd)[0] for _ in range(runs))
+    far less than wall time. The peak resident memory of the runs is kept in `peaks`."""
+    times, rss = zip(*(run(cmd) for _ in range(runs)))
+    peaks[tuple(cmd)] = max(rss)
+    return min(times)
 
 def image(path, depth, entries, name_bytes):
     """An OCI layout of one uncompressed layer: `depth` nested directories, then files spread
@@ -100,6 +104,10 @@ for kind in ("issue", "mix"):
         base = best(cmd + [one])
         rows = [(f"{n:,}", n, max(best(cmd + [dockerfile(kind, n)]) - base, 1e-9)) for n in (1000, 10000, 100000)]
         series(f"{what}, {kind} Dockerfile: instructions", "instruction", rows)
+        for n in (1000, 10000, 100000):
+            path = dockerfile(kind, n)
+            rss = peaks[tuple(cmd + [path])]
+            print(f"  {n:>8,}: peak {rss / 2**20:6.0f} MiB, {rss / os.path.getsize(path):6.0f} bytes per input byte")
 
 # Images of growing depth, names of equal total length.
 base = best([BIN, "analyze", "--image", f"oci:{small}"])
@@ -114,14 +122,23 @@ series("analyze: 20,000 entries, 2 KB names on average, growing depth", "entry",
 # Memory per input byte, at the size limit of a Dockerfile (4 MiB): one RUN per 6 bytes is the
 # most instructions (and parsed shell) a file of that size can hold.
 print("memory: peak resident set of one run on 4 MB Dockerfiles")
-for what, body in (("RUN a x 690,000", "RUN a\n" * 690000), ("ENV/RUN x 290,000", ISSUE * 290000)):
+mix, i = ["FROM alpine:3 AS s0\n"], 0
+size = len(mix[0])
+while size + len(MIX.format(i=i + 1, j=i)) <= 4 << 20:
+    mix.append(MIX.format(i=i + 1, j=i)); size += len(mix[-1]); i += 1
+for what, text in (("RUN a x 690,000", "FROM alpine:3\n" + "RUN a\n" * 690000),
+                   ("ENV/RUN x 290,000", "FROM alpine:3\n" + ISSUE * 290000),
+                   ("ENV k=v x 520,000", "FROM alpine:3\n" + "ENV k=v\n" * 520000),
+                   (f"mix x {i * 11:,}", "".join(mix))):
     path = os.path.join(WORK, "cap")
     with open(path, "w") as f:
-        f.write("FROM alpine:3\n" + body)
+        f.write(text)
     size = os.path.getsize(path)
-    for cmd in ([BIN, "lint", "--isolated"], [BIN, "analyze", "--image", f"oci:{small}", "-f"]):
+    for cmd in ([BIN, "lint", "--isolated"], [BIN, "lint", "--isolated", "--format", "json"],
+                [BIN, "analyze", "--image", f"oci:{small}", "-f"]):
         cpu, rss = run(cmd + [path])
-        print(f"  {cmd[1]:8} {what}: {rss / 2**20:7.0f} MiB, {rss / size:5.0f} bytes per input byte, {cpu:6.2f} s CPU")
+        name = " ".join(c for c in cmd[1:] if c not in ("--isolated", "--image", f"oci:{small}"))
+        print(f"  {name:18} {what:18}: {rss / 2**20:6.0f} MiB, {rss / size:4.0f} bytes per input byte, {cpu:6.2f} s CPU")
 
 if failed:
     print("not linear: " + "; ".join(failed))

@@ -204,7 +204,9 @@ impl DockerfileSteps {
         // updated with the names the previous ARG or ENV set and put back at the stage's end:
         // each instruction costs its own names, not the whole scope (linear in the stage).
         let mut vars = Vars::new();
-        let mut steps = Vec::new();
+        // One step per instruction of the chain, known up front: no doubling of a vector that
+        // has a step per line of a long file.
+        let mut steps = Vec::with_capacity(chain.iter().map(|&s| model.stages[s].instructions.len()).sum());
         let mut shell_flags = vec!["-c".to_string()];
         for &s in &chain {
             let stage = &model.stages[s];
