@@ -527,7 +527,11 @@ impl<'s, 'a> Parser<'s, 'a> {
                     }
                     redirects.push(self.redirect());
                 }
-                Command::Compound(Box::new(CompoundCommand { kind, redirects, span: self.source.span(start, self.pos) }))
+                Command::Compound(Box::new(CompoundCommand {
+                    kind,
+                    redirects,
+                    span: self.source.span(start, self.pos),
+                }))
             }
             None if self.failed() => {
                 Command::Simple(SimpleCommand { span: self.source.span(start, start), ..SimpleCommand::default() })

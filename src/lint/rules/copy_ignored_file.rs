@@ -124,7 +124,7 @@ mod tests {
         let index = crate::syntax::LineIndex::new(dockerfile);
         lint_text(dockerfile, &settings)
             .into_iter()
-            .map(|d| (index.line_col(dockerfile, d.span.start).0, d.message))
+            .map(|d| (index.line_col(dockerfile, d.span.start).0, d.message.into_owned()))
             .collect()
     }
 
