@@ -1,0 +1,162 @@
+//! Which implementation of a common tool a RUN runs: BusyBox's (Alpine and busybox images) or
+//! GNU's (Debian, Ubuntu, the RHEL and SUSE families). A rule's advice, and whether its fix is
+//! safe, can depend on it: BusyBox `wget` rejects `--progress` ("unrecognized option") and
+//! prints one progress line where GNU `wget` prints a thousand.
+//!
+//! Read from the base image at the root of the stage's lineage, and from what the RUNs before
+//! (in the stage and the in-file stages it builds on) do: `apk add wget` puts GNU wget over
+//! BusyBox's; a stage running apt-get, yum or dnf is not BusyBox-based, one running apk is.
+
+use crate::image::name::NameParts;
+use crate::lint::checker::Checker;
+use crate::model::run_script::is_apt;
+
+/// The implementation of the common command-line tools a stage has.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Userland {
+    /// BusyBox applets: Alpine, busybox.
+    Busybox,
+    /// GNU tools: Debian, Ubuntu, CentOS, Fedora, RHEL, SUSE and the official images built on them.
+    Gnu,
+    /// A base imgopt cannot place (a variable, a private image, scratch).
+    Unknown,
+}
+
+/// Official images whose default variant (a tag without `alpine`) is Debian- or Ubuntu-based.
+const DEBIAN_BASED: &[&str] = &[
+    "python",
+    "node",
+    "golang",
+    "ruby",
+    "php",
+    "perl",
+    "rust",
+    "openjdk",
+    "eclipse-temurin",
+    "maven",
+    "gradle",
+    "buildpack-deps",
+    "httpd",
+    "nginx",
+    "postgres",
+    "redis",
+    "elixir",
+    "erlang",
+    "haskell",
+    "gcc",
+    "julia",
+    "tomcat",
+    "wordpress",
+    "r-base",
+];
+
+/// Distributions with GNU userlands, by repository name.
+const GNU_DISTROS: &[&str] = &[
+    "debian",
+    "ubuntu",
+    "centos",
+    "fedora",
+    "rockylinux",
+    "almalinux",
+    "amazonlinux",
+    "oraclelinux",
+    "ubi",
+    "ubi8",
+    "ubi9",
+    "ubi-minimal",
+    "leap",
+    "tumbleweed",
+    "archlinux",
+    "kali-rolling",
+];
+
+/// Tag words that name a Debian or Ubuntu release (`python:3.12-slim-bookworm`).
+const GNU_TAG_WORDS: &[&str] = &[
+    "bookworm", "bullseye", "buster", "stretch", "jessie", "trixie", "sid", "noble", "jammy", "focal", "bionic",
+    "xenial", "slim", "ubuntu", "debian", "centos", "ubi",
+];
+
+/// The userland of an image reference as a FROM names it (after meta ARGs).
+pub fn of_image(reference: &str) -> Userland {
+    if reference.contains('$') || reference.eq_ignore_ascii_case("scratch") {
+        return Userland::Unknown;
+    }
+    let lower = reference.to_ascii_lowercase();
+    let parts = NameParts::split(&lower);
+    let path = parts.path.strip_prefix("library/").unwrap_or(parts.path);
+    let name = path.rsplit('/').next().unwrap_or(path);
+    let tag = parts.tag.unwrap_or_default();
+    let tag_words = || tag.split(['-', '.', '_']);
+    if matches!(name, "alpine" | "busybox") || tag_words().any(|w| w.starts_with("alpine") || w == "busybox") {
+        return Userland::Busybox;
+    }
+    let official = parts.domain.is_none_or(|d| d == "docker.io") && !path.contains('/');
+    if GNU_DISTROS.contains(&name)
+        || (official && DEBIAN_BASED.contains(&name))
+        || tag_words().any(|w| GNU_TAG_WORDS.contains(&w))
+    {
+        return Userland::Gnu;
+    }
+    Userland::Unknown
+}
+
+/// Which `tool` instruction `index` runs: GNU's when a RUN before it installed the package of
+/// that name with apk, else the userland of the stage's base image, else what the package
+/// managers run before it say.
+pub fn tool_at(cx: &Checker<'_, '_>, index: usize, tool: &str) -> Userland {
+    let Some(stage) = cx.model.stage_of(index) else {
+        return Userland::Unknown;
+    };
+    let lineage: Vec<usize> = cx.model.lineage(stage.index).map(|s| s.index).collect();
+    let (mut apk, mut other_manager) = (false, false);
+    for script in cx.scripts.iter().filter(|s| s.index < index && lineage.contains(&s.stage)) {
+        for cmd in script.commands() {
+            match cmd.name() {
+                Some("apk") => {
+                    apk = true;
+                    let words = cmd.args();
+                    if words.iter().any(|w| w.text == "add") && words.iter().any(|w| w.text == tool) {
+                        return Userland::Gnu;
+                    }
+                }
+                Some(name) if is_apt(name) || matches!(name, "yum" | "dnf" | "dnf5" | "microdnf" | "zypper") => {
+                    other_manager = true;
+                }
+                _ => {}
+            }
+        }
+    }
+    let root = lineage.last().and_then(|&s| cx.model.stages.get(s));
+    match root.map_or(Userland::Unknown, |s| of_image(&s.base_expanded)) {
+        Userland::Unknown if apk && !other_manager => Userland::Busybox,
+        Userland::Unknown if other_manager && !apk => Userland::Gnu,
+        known => known,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn images_by_name_and_tag() {
+        for busybox in ["alpine:3.20", "busybox", "node:22-alpine", "python:3.12-alpine3.20", "nginx:alpine-slim"] {
+            assert_eq!(of_image(busybox), Userland::Busybox, "{busybox}");
+        }
+        for gnu in [
+            "debian:12-slim",
+            "ubuntu",
+            "python:3.12",
+            "node:22-bookworm",
+            "registry.access.redhat.com/ubi9/ubi:9.4",
+            "opensuse/leap:15",
+            "docker.io/library/golang:1.23",
+            "mcr.microsoft.com/dotnet/sdk:8.0-jammy",
+        ] {
+            assert_eq!(of_image(gnu), Userland::Gnu, "{gnu}");
+        }
+        for unknown in ["scratch", "${BASE}", "myorg/python:3", "gcr.io/distroless/static", "ghcr.io/x/node:1"] {
+            assert_eq!(of_image(unknown), Userland::Unknown, "{unknown}");
+        }
+    }
+}
