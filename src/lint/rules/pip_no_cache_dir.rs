@@ -2,8 +2,8 @@ use super::{Rule, RuleMeta};
 use crate::lint::checker::{edit, Checker};
 use crate::lint::{Applicability, Category};
 use crate::model::caches;
-use crate::model::run_script::{is_pip_install, PIP};
 use crate::model::instruction::Command;
+use crate::model::run_script::{is_pip_install, PIP};
 use crate::model::state::fold_stage;
 
 pub static RULE: Rule = Rule {
@@ -37,9 +37,10 @@ fn check(cx: &Checker<'_, '_>) {
             env_set[index] = inherited || state.config.env.iter().any(|(k, _)| k == "PIP_NO_CACHE_DIR");
         });
         set_at_end[stage.index] = inherited
-            || cx.df.commands_in(stage.instructions.clone()).any(
-                |(_, c)| matches!(c, Command::Env(pairs) if pairs.iter().any(|kv| kv.key == "PIP_NO_CACHE_DIR")),
-            );
+            || cx
+                .df
+                .commands_in(stage.instructions.clone())
+                .any(|(_, c)| matches!(c, Command::Env(pairs) if pairs.iter().any(|kv| kv.key == "PIP_NO_CACHE_DIR")));
     }
     for script in cx.shipping_scripts() {
         if script.has_cache_mount_on(caches::named("pip")) || env_set[script.index] {

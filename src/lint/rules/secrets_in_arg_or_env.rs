@@ -25,8 +25,25 @@ const SECRET_WORDS: &[&str] =
 /// Last words of a name that say it holds something about a secret, not the secret:
 /// `POSTGRES_PASSWORD_FILE`, `GPG_KEY_ID`, `AUTH_MODULE_VERSION`.
 const ABOUT_A_SECRET: &[&str] = &[
-    "id", "ids", "file", "path", "dir", "url", "uri", "version", "server", "type", "name", "method", "mode", "host",
-    "port", "enabled", "algorithm", "length", "size",
+    "id",
+    "ids",
+    "file",
+    "path",
+    "dir",
+    "url",
+    "uri",
+    "version",
+    "server",
+    "type",
+    "name",
+    "method",
+    "mode",
+    "host",
+    "port",
+    "enabled",
+    "algorithm",
+    "length",
+    "size",
 ];
 
 fn names_a_secret(name: &str) -> bool {

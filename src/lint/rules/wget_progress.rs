@@ -1,7 +1,7 @@
 use super::{Rule, RuleMeta};
 use crate::lint::checker::{edit, Checker};
-use crate::lint::{Applicability, Category, Severity};
 use crate::lint::userland::{tool_at, Userland};
+use crate::lint::{Applicability, Category, Severity};
 use crate::shell::OptionSpec;
 
 pub static RULE: Rule = Rule {
@@ -75,7 +75,8 @@ fn check(cx: &Checker<'_, '_>) {
         };
         let report = cx.report(cmd.span(), "`wget` without `--progress` floods the build log with progress lines");
         let report = if applicability == Applicability::Unsafe {
-            report.help("BusyBox wget rejects `--progress`: the fix is unsafe until the base's wget is known to be GNU's")
+            report
+                .help("BusyBox wget rejects `--progress`: the fix is unsafe until the base's wget is known to be GNU's")
         } else {
             report
         };
