@@ -1,0 +1,89 @@
+use super::{Rule, RuleMeta};
+use crate::lint::checker::Checker;
+use crate::lint::Category;
+use crate::model::cleanup::cleanup_only;
+use crate::model::run_script::{RunCommand, PLAIN};
+use crate::shell::OptionSpec;
+
+pub static RULE: Rule = Rule {
+    meta: RuleMeta {
+        code: "IMG213",
+        name: "download-removed-in-later-layer",
+        category: Category::Size,
+        summary: "A file downloaded in one RUN and deleted by a later RUN that does other work too.",
+        why: "Layers only add: the download stays in the layer of the RUN that fetched it, and the later `rm` only hides it. Fetch, unpack and delete in the same RUN.",
+        bad: "FROM debian:12-slim\nRUN curl -fsSLo /tmp/tool.tgz https://example.com/tool-1.2.tgz\n# flagged: the archive is already in the previous layer\nRUN tar -xzf /tmp/tool.tgz -C /opt && rm /tmp/tool.tgz\n",
+        good: "FROM debian:12-slim\nRUN curl -fsSLo /tmp/tool.tgz https://example.com/tool-1.2.tgz \\\n && tar -xzf /tmp/tool.tgz -C /opt && rm /tmp/tool.tgz\n",
+        notes: "Downloads recognised: `curl -o FILE`/`--output FILE` and `wget -O FILE`/`--output-document FILE`, the same path written the same way in the `rm`. A RUN that only cleans up is IMG206's. Only stages that end up in the final image are checked.",
+        ..RuleMeta::DEFAULT
+    },
+    check,
+};
+
+const CURL: OptionSpec<'static> = OptionSpec {
+    short_with_value: "oHdXuAeErTwmCKbcxy",
+    long_with_value: &["output", "header", "data", "request", "user", "user-agent", "referer", "retry", "max-time"],
+    stop_at_positional: false,
+};
+const WGET: OptionSpec<'static> = OptionSpec {
+    short_with_value: "OoaPUeTtwQiBlARDXIY",
+    long_with_value: &[
+        "output-document",
+        "output-file",
+        "directory-prefix",
+        "user-agent",
+        "header",
+        "tries",
+        "timeout",
+    ],
+    stop_at_positional: false,
+};
+
+/// The file `cmd` downloads to, when it names one.
+fn download_target<'s>(cmd: &RunCommand<'s, '_>) -> Option<&'s str> {
+    let (spec, short, long) = match cmd.name()? {
+        "curl" => (CURL, 'o', "output"),
+        "wget" => (WGET, 'O', "output-document"),
+        _ => return None,
+    };
+    crate::shell::parse_args(cmd.args(), spec).find_map(|a| match a {
+        crate::shell::Arg::Short { flag, value: Some(v), .. } if flag == short => Some(v.text()),
+        crate::shell::Arg::Long { name, value: Some(v), .. } if name == long => Some(v.text()),
+        _ => None,
+    })
+}
+
+fn check(cx: &Checker<'_, '_>) {
+    let scripts: Vec<_> = cx.shipping_scripts().collect();
+    for (k, script) in scripts.iter().enumerate() {
+        let commands = script.commands();
+        if cleanup_only(&commands).is_some() {
+            continue;
+        }
+        let downloads = |cmds: &[RunCommand<'_, '_>], path: &str| cmds.iter().any(|c| download_target(c) == Some(path));
+        let removes = |cmds: &[RunCommand<'_, '_>], path: &str| {
+            cmds.iter().any(|c| c.name() == Some("rm") && c.operands(PLAIN).iter().any(|w| w.text == path))
+        };
+        for rm in commands.iter().filter(|c| c.name() == Some("rm")) {
+            for path in rm.operands(PLAIN).into_iter().filter(|w| w.text != "-") {
+                // Downloaded again by this RUN: the rm removes that copy.
+                if downloads(&commands, &path.text) {
+                    continue;
+                }
+                // The latest earlier RUN that downloaded it and left it in its layer.
+                let fetched = scripts[..k].iter().rev().filter(|s| s.stage == script.stage).find(|s| {
+                    let earlier = s.commands();
+                    downloads(&earlier, &path.text) && !removes(&earlier, &path.text)
+                });
+                if let Some(fetched) = fetched {
+                    cx.report(
+                        rm.span_of(&path.span),
+                        format!("`{}` was downloaded by an earlier RUN: its bytes stay in that layer", path.text),
+                    )
+                    .related(cx.span_of(fetched.index), "downloaded here")
+                    .help("download, unpack and delete in the same RUN");
+                }
+            }
+        }
+    }
+}
