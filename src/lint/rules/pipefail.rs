@@ -14,7 +14,7 @@ pub static RULE: Rule = Rule {
         why: "A pipeline's status is that of its last command: in `curl -fsSL $URL | tar -xz` a failed download is ignored and the build goes on with a broken step.",
         bad: "FROM debian:12-slim\n# flagged: a failing curl is ignored\nRUN curl -fsSL https://example.com/tool.tgz | tar -xz -C /opt\n",
         good: "FROM debian:12-slim\nSHELL [\"/bin/bash\", \"-o\", \"pipefail\", \"-c\"]\nRUN curl -fsSL https://example.com/tool.tgz | tar -xz -C /opt\n",
-        notes: "Not reported when the stage's SHELL has `-o pipefail`, or the RUN itself sets it (`set -o pipefail`, `set -euo pipefail`), or when every command before the last pipe cannot fail: `echo`, `printf`, `true`, `yes` and `cat` of a here-string or here-document (`echo \"$SHA  file\" | sha256sum -c -`; hadolint reports these). A group or subshell before a pipe (`{ curl ...; } | tar`, `(curl ...) | tar`) is reported, and so are pipes inside `if`, loops and command substitutions.",
+        notes: "Not reported when the stage's SHELL has `-o pipefail`, or the RUN itself sets it (`set -o pipefail`, `set -euo pipefail`), or when every command before the last pipe cannot fail: `echo`, `printf`, `true`, `yes` and `cat` of a here-string or here-document (`echo \"$SHA  file\" | sha256sum -c -`), or a group of only those (`{ echo a; echo b; } | tee file`); hadolint reports these. A group or subshell before a pipe (`{ curl ...; } | tar`, `(curl ...) | tar`) is reported, and so are pipes inside `if`, loops and command substitutions.",
         ..RuleMeta::DEFAULT
     },
     check,
@@ -110,7 +110,21 @@ fn nested(command: &Command<'_>, found: &mut Option<Span>) {
 /// (`echo "$SHA  file" | sha256sum -c -`, `cat <<EOF | ...`), or `yes` (which pipefail would
 /// turn into a failure when the reader stops).
 fn cannot_fail(command: &Command<'_>) -> bool {
-    let Command::Simple(simple) = command else { return false };
+    let simple = match command {
+        Command::Simple(simple) => simple,
+        // `{ echo a; echo b; } | tee file`: a group or subshell of such commands.
+        Command::Compound(compound) => {
+            return match &compound.kind {
+                CompoundKind::BraceGroup(body) | CompoundKind::Subshell(body) => body.items.iter().all(|a| {
+                    std::iter::once(&a.first)
+                        .chain(a.rest.iter().map(|(_, p)| p))
+                        .all(|p| p.commands.iter().all(cannot_fail))
+                }),
+                _ => false,
+            };
+        }
+        Command::Function(_) => return false,
+    };
     let Some(invocation) = crate::shell::invocation(simple) else { return false };
     match invocation.name() {
         Some("echo" | "printf" | "true" | "yes") => true,
