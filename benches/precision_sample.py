@@ -31,15 +31,17 @@ for f in json.loads(out.stdout)["files"]:
         start = d["location"]["start"]
         by_rule[d["code"]].append((f["path"], start["line"], start["column"], d["message"]))
 
-rng = random.Random(seed)
+# The rules' order comes from the seed; each rule draws from its own generator (seeded with the
+# seed and its code), so a change to one rule's findings changes only that rule's draws.
 pools = {code: sorted(found) for code, found in sorted(by_rule.items())}
 order = sorted(pools)
-rng.shuffle(order)
+random.Random(seed).shuffle(order)
+rngs = {code: random.Random(f"{seed}-{code}") for code in order}
 drawn = []
 while len(drawn) < n and any(pools.values()):
     for code in order:
         if pools[code] and len(drawn) < n:
-            drawn.append((code, pools[code].pop(rng.randrange(len(pools[code])))))
+            drawn.append((code, pools[code].pop(rngs[code].randrange(len(pools[code])))))
 print(f"seed {seed}: {len(drawn)} findings of {sum(len(v) for v in by_rule.values())} over {len(by_rule)} rules")
 for k, (code, (path, line, col, message)) in enumerate(drawn, 1):
     text = open(path, encoding="utf-8", errors="replace").read().splitlines()
