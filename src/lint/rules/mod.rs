@@ -23,6 +23,7 @@ mod apt_lists_left;
 mod apt_pin_versions;
 mod apt_update_alone;
 mod archive_copied_then_extracted;
+mod build_in_final_stage;
 mod cd_in_run;
 mod chown_in_separate_layer;
 mod cleanup_in_separate_layer;
@@ -153,6 +154,7 @@ pub static RULES: &[&Rule] = &[
     &useradd_without_no_log_init::RULE,
     &archive_copied_then_extracted::RULE,
     &download_removed_in_later_layer::RULE,
+    &build_in_final_stage::RULE,
     &copy_context_before_install::RULE,
     &apt_update_alone::RULE,
     &copy_secret_file::RULE,
