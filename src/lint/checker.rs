@@ -64,6 +64,15 @@ impl<'d, 'a> Checker<'d, 'a> {
         self.scripts.binary_search_by_key(&index, |s| s.index).ok().map(|k| &self.scripts[k])
     }
 
+    /// The position in [`Checker::scripts`] of the RUN that holds `cmd` (one of
+    /// [`Checker::commands`]): a binary search, so a rule can look at the few RUNs that matter
+    /// instead of walking every RUN's commands again.
+    pub fn script_of(&self, cmd: &RunCommand<'_, '_>) -> Option<usize> {
+        let at = cmd.span().start;
+        let k = self.scripts.partition_point(|s| s.run.span.start <= at).checked_sub(1)?;
+        self.scripts[k].run.span.contains(&at).then_some(k)
+    }
+
     pub fn into_diagnostics(self) -> Vec<Diagnostic> {
         self.out.into_inner()
     }

@@ -9,7 +9,7 @@
 
 use crate::image::name::NameParts;
 use crate::lint::checker::Checker;
-use crate::model::run_script::is_apt;
+use crate::model::run_script::{is_apt, RunCommand, RunScript};
 
 /// The implementation of the common command-line tools a stage has.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -100,37 +100,61 @@ pub fn of_image(reference: &str) -> Userland {
     Userland::Unknown
 }
 
-/// Which `tool` instruction `index` runs: GNU's when a RUN before it installed the package of
-/// that name with apk, else the userland of the stage's base image, else what the package
-/// managers run before it say.
-pub fn tool_at(cx: &Checker<'_, '_>, index: usize, tool: &str) -> Userland {
-    let Some(stage) = cx.model.stage_of(index) else {
-        return Userland::Unknown;
-    };
-    let lineage: Vec<usize> = cx.model.lineage(stage.index).map(|s| s.index).collect();
-    let (mut apk, mut other_manager) = (false, false);
-    for script in cx.scripts.iter().filter(|s| s.index < index && lineage.contains(&s.stage)) {
-        for cmd in script.commands() {
-            match cmd.name() {
-                Some("apk") => {
-                    apk = true;
-                    let words = cmd.args();
-                    if words.iter().any(|w| w.text == "add") && words.iter().any(|w| w.text == tool) {
-                        return Userland::Gnu;
-                    }
-                }
-                Some(name) if is_apt(name) || matches!(name, "yum" | "dnf" | "dnf5" | "microdnf" | "zypper") => {
-                    other_manager = true;
-                }
-                _ => {}
+/// What the RUNs so far (in a stage and the in-file stages it is built on) say about `tool`.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Evidence {
+    apk: bool,
+    other_manager: bool,
+    /// `apk add <tool>`: GNU's over BusyBox's.
+    installed: bool,
+}
+
+impl Evidence {
+    /// Takes in one command, run before the ones asked about next.
+    pub fn observe(&mut self, cmd: &RunCommand<'_, '_>, tool: &str) {
+        match cmd.name() {
+            Some("apk") => {
+                self.apk = true;
+                let words = cmd.args();
+                self.installed |= words.iter().any(|w| w.text == "add") && words.iter().any(|w| w.text == tool);
             }
+            Some(name) if is_apt(name) || matches!(name, "yum" | "dnf" | "dnf5" | "microdnf" | "zypper") => {
+                self.other_manager = true;
+            }
+            _ => {}
         }
     }
-    let root = lineage.last().and_then(|&s| cx.model.stages.get(s));
-    match root.map_or(Userland::Unknown, |s| of_image(&s.base_expanded)) {
-        Userland::Unknown if apk && !other_manager => Userland::Busybox,
-        Userland::Unknown if other_manager && !apk => Userland::Gnu,
-        known => known,
+
+    /// Which implementation of the tool runs, on a stage whose base image has userland `base`:
+    /// GNU's once apk installed it, else the base's, else what the package managers say.
+    pub fn userland(&self, base: Userland) -> Userland {
+        match base {
+            _ if self.installed => Userland::Gnu,
+            Userland::Unknown if self.apk && !self.other_manager => Userland::Busybox,
+            Userland::Unknown if self.other_manager && !self.apk => Userland::Gnu,
+            known => known,
+        }
+    }
+}
+
+/// Walks every RUN in file order with the userland of the stage's base image and the evidence
+/// from the RUNs before it (in its stage and the stages that one is built on); the
+/// visitor folds the RUN's own commands in as it goes. One pass: stages, and each stage's RUNs,
+/// are in file order, and a parent stage comes before its children.
+pub fn walk_scripts<'d>(cx: &Checker<'d, '_>, mut visit: impl FnMut(&'d RunScript<'d>, Userland, &mut Evidence)) {
+    let stages = &cx.model.stages;
+    let mut base: Vec<Userland> = Vec::with_capacity(stages.len());
+    let mut at_end: Vec<Evidence> = Vec::with_capacity(stages.len());
+    let mut k = 0;
+    for stage in stages {
+        let parent = stage.base_stage.filter(|&b| b < stage.index);
+        base.push(parent.map_or_else(|| of_image(&stage.base_expanded), |b| base[b]));
+        let mut evidence = parent.map(|b| at_end[b]).unwrap_or_default();
+        while let Some(script) = cx.scripts.get(k).filter(|s| s.stage == stage.index) {
+            visit(script, base[stage.index], &mut evidence);
+            k += 1;
+        }
+        at_end.push(evidence);
     }
 }
 

@@ -1,7 +1,7 @@
 use super::{Rule, RuleMeta};
 use crate::lint::checker::Checker;
 use crate::model::caches;
-use crate::model::run_script::{is_apt, is_apt_install, PLAIN};
+use crate::model::run_script::{is_apt, is_apt_install, RunCommand, PLAIN};
 
 pub static RULE: Rule = Rule {
     meta: RuleMeta {
@@ -17,29 +17,38 @@ pub static RULE: Rule = Rule {
     check,
 };
 
-fn check(cx: &Checker<'_, '_>) {
+/// An `rm` of /var/lib/apt/lists (or of what is in it).
+fn removes_lists(cmd: &RunCommand<'_, '_>) -> bool {
     let lists = caches::named("apt-lists");
-    // Whether the lists are removed at the end of each stage (stages are in file order).
+    cmd.name() == Some("rm")
+        && cmd.operands(PLAIN).iter().any(|w| {
+            let p = w.text.trim_end_matches('*').trim_end_matches('/');
+            p.starts_with('/') && lists.contains(p)
+        })
+}
+
+fn check(cx: &Checker<'_, '_>) {
+    if !cx.commands.iter().any(removes_lists) {
+        return;
+    }
+    // Whether the lists are removed at the end of each stage. Stages are in file order, a
+    // stage's RUNs are a run of the scripts, and a parent comes before its children.
     let mut removed_at_end = vec![false; cx.model.stages.len()];
+    let mut k = 0;
     for stage in &cx.model.stages {
         let mut removed = stage.base_stage.is_some_and(|b| removed_at_end.get(b).copied().unwrap_or(false));
-        for script in cx.scripts.iter().filter(|s| s.stage == stage.index) {
+        while let Some(script) = cx.scripts.get(k).filter(|s| s.stage == stage.index) {
             for cmd in script.commands() {
-                let sub = cmd.subcommand(PLAIN);
-                if cmd.name().is_some_and(is_apt) && sub == Some("update") {
+                if cmd.name().is_some_and(is_apt) && cmd.subcommand(PLAIN) == Some("update") {
                     removed = false;
                 } else if is_apt_install(&cmd) && removed {
                     cx.report(cmd.span(), "the apt lists were removed and not updated since: apt knows no package")
                         .help("run `apt-get update` first in this RUN");
-                } else if cmd.name() == Some("rm")
-                    && cmd.operands(PLAIN).iter().any(|w| {
-                        let p = w.text.trim_end_matches('*').trim_end_matches('/');
-                        p.starts_with('/') && lists.contains(p)
-                    })
-                {
+                } else if removes_lists(&cmd) {
                     removed = true;
                 }
             }
+            k += 1;
         }
         removed_at_end[stage.index] = removed;
     }

@@ -2,7 +2,7 @@ use super::{Rule, RuleMeta};
 use crate::lint::checker::Checker;
 use crate::lint::Category;
 use crate::model::cleanup::is_noise;
-use crate::model::run_script::{is_apt, is_apt_install, PLAIN};
+use crate::model::run_script::{is_apt, is_apt_install, RunCommand, PLAIN};
 
 pub static RULE: Rule = Rule {
     meta: RuleMeta {
@@ -20,12 +20,27 @@ pub static RULE: Rule = Rule {
 };
 
 fn check(cx: &Checker<'_, '_>) {
-    for (k, script) in cx.scripts.iter().enumerate() {
+    let is_update = |c: &RunCommand<'_, '_>| c.name().is_some_and(is_apt) && c.subcommand(PLAIN) == Some("update");
+    let mut candidates: Vec<usize> =
+        cx.commands.iter().filter(|c| is_update(c)).filter_map(|c| cx.script_of(c)).collect();
+    if candidates.is_empty() {
+        return;
+    }
+    candidates.dedup();
+    // Per stage, the last RUN (position in the scripts) that installs with apt.
+    let mut last_install: Vec<Option<usize>> = vec![None; cx.model.stages.len()];
+    for cmd in cx.commands.iter().filter(|c| is_apt_install(c)) {
+        if let Some(k) = cx.script_of(cmd) {
+            if let Some(slot) = last_install.get_mut(cx.scripts[k].stage) {
+                *slot = Some(k);
+            }
+        }
+    }
+    for k in candidates {
+        let script = &cx.scripts[k];
         let commands = script.commands();
-        let work: Vec<_> = commands.iter().filter(|c| !is_noise(c)).collect();
-        let update_only = !work.is_empty()
-            && work.iter().all(|c| c.name().is_some_and(is_apt) && c.subcommand(PLAIN) == Some("update"));
-        if !update_only {
+        let update_only = commands.iter().filter(|c| !is_noise(c)).all(is_update);
+        if !update_only || !last_install.get(script.stage).copied().flatten().is_some_and(|last| last > k) {
             continue;
         }
         let install = cx.scripts[k + 1..]

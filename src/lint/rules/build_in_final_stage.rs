@@ -59,9 +59,8 @@ fn runs_the_toolchain(program: &str) -> bool {
 }
 
 fn check(cx: &Checker<'_, '_>) {
-    let Some(last) = cx.model.stages.last() else { return };
-    let lineage: Vec<usize> = cx.model.lineage(last.index).map(|s| s.index).collect();
-    let in_lineage = |i: usize| cx.model.stage_of(i).is_some_and(|s| lineage.contains(&s.index));
+    let ships = cx.model.shipping_stages();
+    let in_lineage = |i: usize| cx.model.stage_of(i).is_some_and(|s| ships[s.index]);
     // The program the image runs: the last ENTRYPOINT or CMD of the lineage.
     let mut program: Option<String> = None;
     let mut copy_all: Option<usize> = None;
@@ -90,7 +89,7 @@ fn check(cx: &Checker<'_, '_>) {
     let build = cx
         .scripts
         .iter()
-        .filter(|s| s.index > copy && lineage.contains(&s.stage))
+        .filter(|s| s.index > copy && ships[s.stage])
         .find_map(|s| s.commands().into_iter().find(compiles).map(|c| c.span()));
     if let Some(build) = build {
         cx.report(cx.span_of(copy), "the sources are built in the image that ships: sources and toolchain ship too")

@@ -1,9 +1,11 @@
+use std::collections::HashMap;
+
 use super::{Rule, RuleMeta};
 use crate::lint::checker::Checker;
 use crate::lint::Category;
 use crate::model::cleanup::cleanup_only;
 use crate::model::run_script::{RunCommand, PLAIN};
-use crate::shell::OptionSpec;
+use crate::shell::{OptionSpec, Word};
 
 pub static RULE: Rule = Rule {
     meta: RuleMeta {
@@ -54,35 +56,44 @@ fn download_target<'s>(cmd: &RunCommand<'s, '_>) -> Option<&'s str> {
 }
 
 fn check(cx: &Checker<'_, '_>) {
-    let scripts: Vec<_> = cx.shipping_scripts().collect();
-    for (k, script) in scripts.iter().enumerate() {
+    if !cx.commands.iter().any(|c| download_target(c).is_some()) {
+        return;
+    }
+    let ships = cx.model.shipping_stages();
+    // (stage, path) → the RUN that downloaded the file and left it in its layer.
+    let mut left: HashMap<(usize, String), usize> = HashMap::new();
+    for script in cx.scripts.iter().filter(|s| ships.get(s.stage).copied().unwrap_or(false)) {
         let commands = script.commands();
-        if cleanup_only(&commands).is_some() {
-            continue;
-        }
-        let downloads = |cmds: &[RunCommand<'_, '_>], path: &str| cmds.iter().any(|c| download_target(c) == Some(path));
-        let removes = |cmds: &[RunCommand<'_, '_>], path: &str| {
-            cmds.iter().any(|c| c.name() == Some("rm") && c.operands(PLAIN).iter().any(|w| w.text == path))
-        };
-        for rm in commands.iter().filter(|c| c.name() == Some("rm")) {
-            for path in rm.operands(PLAIN).into_iter().filter(|w| w.text != "-") {
+        let downloaded: Vec<&str> = commands.iter().filter_map(download_target).filter(|t| *t != "-").collect();
+        let rms: Vec<(&RunCommand<'_, '_>, Vec<&Word<'_>>)> = commands
+            .iter()
+            .filter(|c| c.name() == Some("rm"))
+            .map(|c| (c, c.operands(PLAIN).into_iter().filter(|w| w.text != "-").collect()))
+            .collect();
+        // A RUN that only cleans up is IMG206's.
+        let cleanup = cleanup_only(&commands).is_some();
+        for (rm, paths) in &rms {
+            for path in paths {
+                let key = (script.stage, path.text.to_string());
                 // Downloaded again by this RUN: the rm removes that copy.
-                if downloads(&commands, &path.text) {
+                if cleanup || downloaded.contains(&&*path.text) {
+                    left.remove(&key);
                     continue;
                 }
-                // The latest earlier RUN that downloaded it and left it in its layer.
-                let fetched = scripts[..k].iter().rev().filter(|s| s.stage == script.stage).find(|s| {
-                    let earlier = s.commands();
-                    downloads(&earlier, &path.text) && !removes(&earlier, &path.text)
-                });
-                if let Some(fetched) = fetched {
+                if let Some(fetched) = left.remove(&key) {
                     cx.report(
                         rm.span_of(&path.span),
                         format!("`{}` was downloaded by an earlier RUN: its bytes stay in that layer", path.text),
                     )
-                    .related(cx.span_of(fetched.index), "downloaded here")
+                    .related(cx.span_of(fetched), "downloaded here")
                     .help("download, unpack and delete in the same RUN");
                 }
+            }
+        }
+        for target in downloaded {
+            let removed_here = rms.iter().any(|(_, paths)| paths.iter().any(|w| w.text == target));
+            if !removed_here {
+                left.insert((script.stage, target.to_string()), script.index);
             }
         }
     }
