@@ -69,7 +69,8 @@ fn check(cx: &Checker<'_, '_>) {
         return;
     };
     // An image whose purpose is the toolchain builds nothing with it.
-    let builds_here = cx.scripts.iter().filter(|s| s.stage == last).any(|s| s.commands().iter().any(builds));
+    let builds_here =
+        cx.commands.iter().any(|c| builds(c) && cx.script_of(c).is_some_and(|k| cx.scripts[k].stage == last));
     if !builds_here {
         return;
     }
