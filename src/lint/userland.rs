@@ -9,7 +9,7 @@
 
 use crate::image::name::NameParts;
 use crate::lint::checker::Checker;
-use crate::model::run_script::{is_apt, RunCommand, RunScript};
+use crate::model::run_script::{is_apt, RunCommand};
 
 /// The implementation of the common command-line tools a stage has.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -137,22 +137,21 @@ impl Evidence {
     }
 }
 
-/// Walks every RUN in file order with the userland of the stage's base image and the evidence
-/// from the RUNs before it (in its stage and the stages that one is built on); the
-/// visitor folds the RUN's own commands in as it goes. One pass: stages, and each stage's RUNs,
-/// are in file order, and a parent stage comes before its children.
-pub fn walk_scripts<'d>(cx: &Checker<'d, '_>, mut visit: impl FnMut(&'d RunScript<'d>, Userland, &mut Evidence)) {
+/// Walks every RUN command in file order with the userland of its stage's base image and the
+/// evidence from the commands before it (in its stage and the stages that one is built on); the
+/// visitor folds the command in. One pass over the walk the rules share: stages, and their
+/// commands, are in file order, and a parent stage comes before its children.
+pub fn walk_commands<'d>(cx: &Checker<'d, '_>, mut visit: impl FnMut(&'d RunCommand<'d, 'd>, Userland, &mut Evidence)) {
     let stages = &cx.model.stages;
     let mut base: Vec<Userland> = Vec::with_capacity(stages.len());
     let mut at_end: Vec<Evidence> = Vec::with_capacity(stages.len());
-    let mut k = 0;
+    let mut commands = cx.commands_with_scripts().peekable();
     for stage in stages {
         let parent = stage.base_stage.filter(|&b| b < stage.index);
         base.push(parent.map_or_else(|| of_image(&stage.base_expanded), |b| base[b]));
         let mut evidence = parent.map(|b| at_end[b]).unwrap_or_default();
-        while let Some(script) = cx.scripts.get(k).filter(|s| s.stage == stage.index) {
-            visit(script, base[stage.index], &mut evidence);
-            k += 1;
+        while let Some((_, cmd)) = commands.next_if(|(s, _)| s.stage == stage.index) {
+            visit(cmd, base[stage.index], &mut evidence);
         }
         at_end.push(evidence);
     }

@@ -32,23 +32,20 @@ fn check(cx: &Checker<'_, '_>) {
         return;
     }
     // Whether the lists are removed at the end of each stage. Stages are in file order, a
-    // stage's RUNs are a run of the scripts, and a parent comes before its children.
+    // stage's commands are a run of the walk, and a parent comes before its children.
     let mut removed_at_end = vec![false; cx.model.stages.len()];
-    let mut k = 0;
+    let mut commands = cx.commands_with_scripts().peekable();
     for stage in &cx.model.stages {
         let mut removed = stage.base_stage.is_some_and(|b| removed_at_end.get(b).copied().unwrap_or(false));
-        while let Some(script) = cx.scripts.get(k).filter(|s| s.stage == stage.index) {
-            for cmd in script.commands() {
-                if cmd.name().is_some_and(is_apt) && cmd.subcommand(PLAIN) == Some("update") {
-                    removed = false;
-                } else if is_apt_install(&cmd) && removed {
-                    cx.report(cmd.span(), "the apt lists were removed and not updated since: apt knows no package")
-                        .help("run `apt-get update` first in this RUN");
-                } else if removes_lists(&cmd) {
-                    removed = true;
-                }
+        while let Some((_, cmd)) = commands.next_if(|(s, _)| s.stage == stage.index) {
+            if cmd.name().is_some_and(is_apt) && cmd.subcommand(PLAIN) == Some("update") {
+                removed = false;
+            } else if is_apt_install(cmd) && removed {
+                cx.report(cmd.span(), "the apt lists were removed and not updated since: apt knows no package")
+                    .help("run `apt-get update` first in this RUN");
+            } else if removes_lists(cmd) {
+                removed = true;
             }
-            k += 1;
         }
         removed_at_end[stage.index] = removed;
     }

@@ -1,4 +1,4 @@
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use super::{Rule, RuleMeta};
 use crate::lint::checker::Checker;
@@ -56,14 +56,22 @@ fn download_target<'s>(cmd: &RunCommand<'s, '_>) -> Option<&'s str> {
 }
 
 fn check(cx: &Checker<'_, '_>) {
-    if !cx.commands.iter().any(|c| download_target(c).is_some()) {
+    // Nothing to do unless some `rm` names a file some command downloads.
+    let targets: HashSet<&str> = cx.commands.iter().filter_map(download_target).filter(|t| *t != "-").collect();
+    let removes_a_download =
+        |c: &RunCommand<'_, '_>| c.name() == Some("rm") && c.operands(PLAIN).iter().any(|w| targets.contains(&*w.text));
+    if targets.is_empty() || !cx.commands.iter().any(removes_a_download) {
         return;
     }
     let ships = cx.model.shipping_stages();
     // (stage, path) → the RUN that downloaded the file and left it in its layer.
     let mut left: HashMap<(usize, String), usize> = HashMap::new();
-    for script in cx.scripts.iter().filter(|s| ships.get(s.stage).copied().unwrap_or(false)) {
-        let commands = script.commands();
+    let mut walk = cx.commands_with_scripts().filter(|(s, _)| ships.get(s.stage).copied().unwrap_or(false)).peekable();
+    while let Some(&(script, _)) = walk.peek() {
+        let mut commands: Vec<RunCommand<'_, '_>> = Vec::new();
+        while let Some((_, cmd)) = walk.next_if(|(s, _)| std::ptr::eq(*s, script)) {
+            commands.push(*cmd);
+        }
         let downloaded: Vec<&str> = commands.iter().filter_map(download_target).filter(|t| *t != "-").collect();
         let rms: Vec<(&RunCommand<'_, '_>, Vec<&Word<'_>>)> = commands
             .iter()

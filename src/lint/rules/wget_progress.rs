@@ -1,6 +1,6 @@
 use super::{Rule, RuleMeta};
 use crate::lint::checker::{edit, Checker};
-use crate::lint::userland::{walk_scripts, Userland};
+use crate::lint::userland::{walk_commands, Userland};
 use crate::lint::{Applicability, Category, Severity};
 use crate::shell::OptionSpec;
 
@@ -53,45 +53,37 @@ fn check(cx: &Checker<'_, '_>) {
     if !cx.commands.iter().any(|c| c.name() == Some("wget")) {
         return;
     }
-    walk_scripts(cx, |script, base, evidence| {
-        for cmd in script.commands() {
-            // `apk add wget && wget ...`: what ran before counts.
-            let userland = evidence.userland(base);
-            evidence.observe(&cmd, "wget");
-            if cmd.name() != Some("wget") {
-                continue;
-            }
-            let quiet = cmd.has_option(WGET, Some('q'), &["quiet", "progress", "no-verbose", "output-file", "append-output"])
-                    || cmd.has_option(WGET, Some('o'), &[])
-                    || cmd.has_option(WGET, Some('a'), &[])
-                    // `-nv` is one option to wget, though it looks like a cluster of `-n` and `-v`.
-                    || cmd.args().iter().any(|w| w.text == "-nv");
-            if quiet {
-                continue;
-            }
-            let Some(name_end) = crate::shell::invocation(cmd.command).map(|inv| cmd.span_of(&inv.command.span).end)
-            else {
-                continue;
-            };
-            let applicability = match userland {
-                // One progress line without a terminal, and `--progress` is an error.
-                Userland::Busybox => continue,
-                Userland::Gnu => Applicability::Safe,
-                Userland::Unknown => Applicability::Unsafe,
-            };
-            let report = cx.report(cmd.span(), "`wget` without `--progress` floods the build log with progress lines");
-            let report = if applicability == Applicability::Unsafe {
-                report.help(
-                    "BusyBox wget rejects `--progress`: the fix is unsafe until the base's wget is known to be GNU's",
-                )
-            } else {
-                report
-            };
-            report.fix(
-                "add --progress=dot:giga",
-                applicability,
-                vec![edit(name_end..name_end, " --progress=dot:giga")],
-            );
+    walk_commands(cx, |cmd, base, evidence| {
+        // `apk add wget && wget ...`: what ran before counts.
+        let userland = evidence.userland(base);
+        evidence.observe(cmd, "wget");
+        if cmd.name() != Some("wget") {
+            return;
         }
+        let quiet = cmd.has_option(WGET, Some('q'), &["quiet", "progress", "no-verbose", "output-file", "append-output"])
+            || cmd.has_option(WGET, Some('o'), &[])
+            || cmd.has_option(WGET, Some('a'), &[])
+            // `-nv` is one option to wget, though it looks like a cluster of `-n` and `-v`.
+            || cmd.args().iter().any(|w| w.text == "-nv");
+        if quiet {
+            return;
+        }
+        let Some(name_end) = crate::shell::invocation(cmd.command).map(|inv| cmd.span_of(&inv.command.span).end) else {
+            return;
+        };
+        let applicability = match userland {
+            // One progress line without a terminal, and `--progress` is an error.
+            Userland::Busybox => return,
+            Userland::Gnu => Applicability::Safe,
+            Userland::Unknown => Applicability::Unsafe,
+        };
+        let report = cx.report(cmd.span(), "`wget` without `--progress` floods the build log with progress lines");
+        let report = if applicability == Applicability::Unsafe {
+            report
+                .help("BusyBox wget rejects `--progress`: the fix is unsafe until the base's wget is known to be GNU's")
+        } else {
+            report
+        };
+        report.fix("add --progress=dot:giga", applicability, vec![edit(name_end..name_end, " --progress=dot:giga")]);
     });
 }
