@@ -40,7 +40,7 @@ fn check(cx: &Checker<'_, '_>) {
         let script = &cx.scripts[k];
         let commands = script.commands();
         let update_only = commands.iter().filter(|c| !is_noise(c)).all(is_update);
-        if !update_only || !last_install.get(script.stage).copied().flatten().is_some_and(|last| last > k) {
+        if !update_only || last_install.get(script.stage).copied().flatten().is_none_or(|last| last <= k) {
             continue;
         }
         let install = cx.scripts[k + 1..]
