@@ -573,3 +573,54 @@ fn bind_mounts_show_a_stage_merged_and_keep_no_writes() {
     assert!(!ctx.dir.join("new").exists(), "a rw bind never writes to the context");
     assert!(!fs.keys().any(|k| k.starts_with("mnt/") || k.starts_with("ctx/")), "mount points leave no trace");
 }
+
+/// Issue 13: a safe fix must produce a command the tool that runs accepts. Each rule's bad
+/// example is moved onto the BusyBox base (every FROM names it), its safe fixes applied, and each
+/// RUN line the fixes changed is run there: an option BusyBox's applet rejects (IMG511's
+/// `wget --progress=dot:giga` did) fails the test. A tool the base lacks (apt-get) or a network it
+/// cannot reach is no failure: only the option errors count.
+#[test]
+fn safe_fixes_produce_commands_busybox_accepts() {
+    use imgopt::lint::fix::fix_text;
+    use imgopt::lint::{Applicability, Settings};
+
+    if !ready("safe_fixes_produce_commands_busybox_accepts") {
+        return;
+    }
+    let on_busybox = |text: &str| -> String {
+        let lines = text.lines().map(|line| {
+            let words: Vec<&str> = line.split_whitespace().collect();
+            if !words.first().is_some_and(|w| w.eq_ignore_ascii_case("FROM")) {
+                return line.to_string();
+            }
+            // Replace the image word (the first after FROM's flags), keep `AS name`.
+            let image = words[1..].iter().position(|w| !w.starts_with("--")).map(|i| i + 1);
+            let words: Vec<&str> =
+                words.iter().enumerate().map(|(i, w)| if Some(i) == image { BASE } else { w }).collect();
+            words.join(" ")
+        });
+        lines.map(|l| format!("{l}\n")).collect()
+    };
+    let mut ran = 0;
+    for rule in imgopt::lint::rules::RULES.iter().filter(|r| r.meta.fix == Some(Applicability::Safe)) {
+        let text = on_busybox(rule.meta.bad);
+        let fixed = fix_text(&text, &Settings::default(), Applicability::Safe).text;
+        let before: Vec<&str> = text.lines().collect();
+        for line in fixed.lines().filter(|l| l.starts_with("RUN ") && !before.contains(l)) {
+            let command = &line["RUN ".len()..];
+            let dockerfile = format!(
+                "FROM {BASE}\nRUN ({command}) 2>/tmp/err; cat /tmp/err >&2; ! grep -qiE 'unrecognized option|invalid option|unknown option' /tmp/err\n"
+            );
+            let ctx = Context::new(&format!("safe-fix-{}-{ran}", rule.meta.code), &dockerfile);
+            let out = ctx.build(&["--no-cache"]);
+            assert!(
+                out.status.success(),
+                "{}: the safe fix's `{command}` is rejected on BusyBox:\n{}",
+                rule.meta.code,
+                stderr(&out)
+            );
+            ran += 1;
+        }
+    }
+    assert!(ran > 0, "no safe fix changed a RUN line");
+}

@@ -129,13 +129,14 @@ fn fix_writes_the_file_and_diff_does_not() {
 /// into the fixed text (where the deleted RUN moved the second FROM up a line).
 #[test]
 fn diff_positions_refer_to_the_file_on_disk() {
-    let before = "FROM debian:12\nRUN apt-get update\nRUN apt-get update\nFROM debian\n";
+    // The first stage ships (the last is built on it), so its repeated RUN is reported (IMG201).
+    let before = "FROM debian:12 AS base\nRUN apt-get update\nRUN apt-get update\nFROM base\nUSER root\n";
     let dir = scratch("diff-positions", &[("Dockerfile", before)]);
     let o = imgopt(&dir, &["lint", "--diff", "--unsafe-fixes", "--format", "concise"], None);
     let out = stdout(&o);
     assert!(out.contains("\n-RUN apt-get update\n"), "the diff deletes the repeated RUN: {out}");
-    assert!(out.contains("Dockerfile:4:6: IMG102 "), "FROM debian is on line 4 of the file: {out}");
-    assert!(!out.contains("Dockerfile:3:6:"), "{out}");
+    assert!(out.contains("Dockerfile:5:6: IMG403 "), "USER root is on line 5 of the file: {out}");
+    assert!(!out.contains("Dockerfile:4:6:"), "{out}");
     assert_eq!(std::fs::read_to_string(dir.join("Dockerfile")).expect("read"), before);
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -65,6 +65,31 @@ impl<'d, 'a> Checker<'d, 'a> {
         self.scripts.binary_search_by_key(&index, |s| s.index).ok().map(|k| &self.scripts[k])
     }
 
+    /// The position in [`Checker::scripts`] of the RUN that holds `cmd` (one of
+    /// [`Checker::commands`]): a binary search, so a rule can look at the few RUNs that matter
+    /// instead of walking every RUN's commands again.
+    pub fn script_of(&self, cmd: &RunCommand<'_, '_>) -> Option<usize> {
+        let at = cmd.span().start;
+        let k = self.scripts.partition_point(|s| s.run.span.start <= at).checked_sub(1)?;
+        self.scripts[k].run.span.contains(&at).then_some(k)
+    }
+
+    /// [`Checker::commands`] with the RUN each belongs to, in file order: the walk every rule
+    /// shares, with no RUN's commands walked again.
+    pub fn commands_with_scripts(
+        &self,
+    ) -> impl Iterator<Item = (&'d RunScript<'d>, &'d RunCommand<'d, 'd>)> + use<'_, 'd, 'a> {
+        let mut k = 0;
+        let scripts = self.scripts;
+        self.commands.iter().filter_map(move |cmd| {
+            let at = cmd.span().start;
+            while scripts.get(k + 1).is_some_and(|s| s.run.span.start <= at) {
+                k += 1;
+            }
+            scripts.get(k).filter(|s| s.run.span.contains(&at)).map(|s| (s, cmd))
+        })
+    }
+
     pub fn into_diagnostics(self) -> Vec<Diagnostic> {
         let mut out = self.out.into_inner();
         out.shrink_to_fit();

@@ -17,6 +17,7 @@ pub mod rule;
 pub mod rules;
 pub mod run;
 pub mod suppress;
+pub mod userland;
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;

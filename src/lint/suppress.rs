@@ -30,11 +30,37 @@ fn names(meta: &RuleMeta, key: &str) -> bool {
         || (key.len() >= 3 && meta.code.len() > key.len() && meta.code.starts_with(&key.to_ascii_uppercase()))
 }
 
-/// Codes listed after `marker` in a comment (`imgopt ignore=A,B reason` → [A, B]).
+/// Codes listed after `marker` in a comment, as hadolint reads its pragmas: blanks may stand
+/// around `=` and around each comma, and text after the list is a reason
+/// (`hadolint ignore = DL3008, DL3009 pinned upstream` → [DL3008, DL3009]).
 fn pragma_codes<'c>(comment: &'c str, marker: &str) -> Option<Vec<&'c str>> {
-    let rest = comment.strip_prefix(marker)?;
-    let list = rest.split_whitespace().next().unwrap_or_default();
-    Some(list.split(',').map(str::trim).filter(|c| !c.is_empty()).collect())
+    let blank = |c: char| c == ' ' || c == '\t';
+    let mut rest = comment.trim_start_matches(blank);
+    for (k, word) in marker.split(' ').enumerate() {
+        if k > 0 {
+            let trimmed = rest.trim_start_matches(blank);
+            if trimmed.len() == rest.len() {
+                return None;
+            }
+            rest = trimmed;
+        }
+        rest = rest.strip_prefix(word)?;
+    }
+    rest = rest.trim_start_matches(blank).strip_prefix('=')?;
+    let mut codes = Vec::new();
+    loop {
+        rest = rest.trim_start_matches(blank);
+        let end = rest.find(|c: char| blank(c) || c == ',').unwrap_or(rest.len());
+        if end > 0 {
+            codes.push(&rest[..end]);
+        }
+        rest = rest[end..].trim_start_matches(blank);
+        match rest.strip_prefix(',') {
+            Some(after) => rest = after,
+            None => break,
+        }
+    }
+    Some(codes)
 }
 
 fn meta_of(d: &Diagnostic) -> Option<&'static RuleMeta> {
@@ -48,15 +74,15 @@ pub fn apply_pragmas(df: &Document<'_>, diagnostics: Vec<Diagnostic>) -> Vec<Dia
     let mut scoped: Vec<(std::ops::Range<usize>, Vec<&str>)> = Vec::new();
     for comment in &df.comments {
         let text = comment.text.as_str();
-        if let Some(codes) = pragma_codes(text, "imgopt ignore-file=") {
+        if let Some(codes) = pragma_codes(text, "imgopt ignore-file") {
             file_wide.extend(codes);
         } else if let Some(codes) =
-            pragma_codes(text, "imgopt ignore=").or_else(|| pragma_codes(text, "hadolint ignore="))
+            pragma_codes(text, "imgopt ignore").or_else(|| pragma_codes(text, "hadolint ignore"))
         {
             if let Some(next) = df.instructions.iter().find(|i| i.span.start > comment.span.start) {
                 scoped.push((next.span.clone(), codes));
             }
-        } else if let Some(codes) = pragma_codes(text, "hadolint global ignore=") {
+        } else if let Some(codes) = pragma_codes(text, "hadolint global ignore") {
             file_wide.extend(codes);
         }
     }
@@ -137,6 +163,12 @@ mod tests {
         assert!(codes("# imgopt ignore=IMG102\nFROM debian\n").is_empty());
         assert!(codes("# hadolint ignore=DL3006,DL3007\nFROM debian\n").is_empty());
         assert!(codes("# imgopt ignore=untagged-base-image reason\nFROM debian\n").is_empty());
+        // hadolint's own forms: blanks around `=` and after commas, a trailing comment.
+        assert!(codes("# hadolint ignore=DL3007, DL3006\nFROM debian\n").is_empty());
+        assert!(codes("#hadolint  ignore = DL3007 , DL3006 # why\nFROM debian\n").is_empty());
+        assert!(codes("# hadolint global ignore=DL3007,DL3006\nFROM debian\nFROM ubuntu\n").is_empty());
+        assert!(codes("# hadolint global ignore=DL3007, DL3006\nFROM debian\nFROM ubuntu\n").is_empty());
+        assert_eq!(codes("# hadolintignore=DL3006\nFROM debian\n"), ["IMG102"]);
         // Only the next instruction.
         assert_eq!(codes("# imgopt ignore=IMG102\nFROM debian:12\nFROM debian\n"), ["IMG102"]);
     }

@@ -81,7 +81,12 @@ pub fn installs(cmd: &RunCommand<'_, '_>, kind: &str) -> bool {
         "rpm" => matches!(name, "yum" | "dnf" | "microdnf") && matches!(sub, Some("install" | "update" | "upgrade")),
         "apk" => name == "apk" && sub == Some("add"),
         "pip" => is_pip_install(cmd),
-        "npm" => matches!(name, "npm" | "yarn") && matches!(sub, Some("install" | "ci" | "add") | None),
+        // A bare `yarn` installs; `yarn --version` only asks.
+        "npm" => {
+            let asks = || cmd.args().iter().any(|w| matches!(&*w.text, "--version" | "-v" | "--help" | "-h"));
+            matches!(name, "npm" | "yarn")
+                && (matches!(sub, Some("install" | "ci" | "add")) || (sub.is_none() && !asks()))
+        }
         "composer" => name == "composer" && matches!(sub, Some("install" | "update" | "require")),
         "go" => name == "go" && matches!(sub, Some("build" | "install" | "get" | "mod")),
         _ => false,

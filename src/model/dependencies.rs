@@ -21,7 +21,7 @@ fn install(ecosystem: &'static str, manifests: &[&str], reads_sources: bool) -> 
 
 /// The dependency install `cmd` runs, if it is one: npm ci/install, yarn (install), pnpm
 /// install, pip install -r, poetry install, pipenv install, bundle install, go mod download,
-/// cargo fetch, composer install, mvn dependency:*, gradle dependencies.
+/// `go get -d` of local packages, dotnet restore, cargo fetch, composer install, mvn dependency:*, gradle dependencies.
 pub fn dependency_install(cmd: &RunCommand<'_, '_>) -> Option<DependencyInstall> {
     let sub = cmd.subcommand(PLAIN);
     let operands = cmd.operands(PLAIN);
@@ -44,6 +44,31 @@ pub fn dependency_install(cmd: &RunCommand<'_, '_>) -> Option<DependencyInstall>
         }
         "go" if operands.iter().map(|w| &*w.text).collect::<Vec<_>>() == ["mod", "download"] => {
             install("go", &["go.mod", "go.sum"], false)
+        }
+        // GOPATH-era or module-mode `go get -d ./...`: the local packages' imports, per go.mod.
+        "go" if sub == Some("get")
+            && has("-d")
+            && operands[1..].iter().all(|w| w.text.starts_with("./") || w.text == ".") =>
+        {
+            install("go", &["go.mod", "go.sum"], operands.len() > 1)
+        }
+        // `dotnet restore` reads the project it is given (or finds one in the directory: then
+        // its name is not known here) and the NuGet settings files.
+        "dotnet" if sub == Some("restore") => {
+            let project: Vec<&str> = operands[1..]
+                .iter()
+                .map(|w| &*w.text)
+                .filter(|p| [".csproj", ".fsproj", ".vbproj", ".sln", ".slnx"].iter().any(|e| p.ends_with(e)))
+                .collect();
+            let mut manifests = project.clone();
+            manifests.extend([
+                "NuGet.Config",
+                "nuget.config",
+                "Directory.Build.props",
+                "Directory.Packages.props",
+                "global.json",
+            ]);
+            install("dotnet", &manifests, project.is_empty())
         }
         "cargo" if sub == Some("fetch") => install("cargo", &["Cargo.toml", "Cargo.lock"], true),
         "mvn" | "mvnw" | "gradle" | "gradlew"

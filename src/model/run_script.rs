@@ -38,6 +38,10 @@ pub struct RunCommand<'s, 'd> {
     pub context: CommandContext,
     /// Offset of the parsed text in the file.
     pub offset: usize,
+    /// The name and the words after it, wrappers stripped: read once when the command is
+    /// walked, as every rule asks for them (see [`RunCommand::name`], [`RunCommand::args`]).
+    name: Option<&'s str>,
+    args: &'s [Word<'d>],
 }
 
 /// Every RUN of the file in a POSIX-shell stage, parsed.
@@ -88,10 +92,18 @@ impl<'d> RunScript<'d> {
         self.parts
             .iter()
             .flat_map(|part| {
-                shell::simple_commands(&part.parsed.script).into_iter().map(move |(command, context)| RunCommand {
-                    command,
-                    context,
-                    offset: part.offset,
+                shell::simple_commands(&part.parsed.script).into_iter().map(move |(command, context)| {
+                    let invocation = shell::invocation(command);
+                    RunCommand {
+                        command,
+                        context,
+                        offset: part.offset,
+                        name: invocation.as_ref().and_then(|inv| {
+                            let name = inv.command.static_text()?;
+                            Some(name.rsplit('/').next().unwrap_or(name))
+                        }),
+                        args: invocation.map_or(&[], |inv| inv.args),
+                    }
                 })
             })
             .collect()
@@ -126,10 +138,7 @@ impl<'d> RunScript<'d> {
 impl<'s, 'd> RunCommand<'s, 'd> {
     /// The command's name once wrappers (`sudo`, `env`...) are stripped, without directory.
     pub fn name(&self) -> Option<&'s str> {
-        shell::invocation(self.command).and_then(|inv| {
-            let name = inv.command.static_text()?;
-            Some(name.rsplit('/').next().unwrap_or(name))
-        })
+        self.name
     }
 
     /// Whether the command ran under `sudo` (or another stripped wrapper of that name).
@@ -139,7 +148,7 @@ impl<'s, 'd> RunCommand<'s, 'd> {
 
     /// The words after the command name.
     pub fn args(&self) -> &'s [Word<'d>] {
-        shell::invocation(self.command).map_or(&[], |inv| inv.args)
+        self.args
     }
 
     /// Operands (non-option words) under `spec`.

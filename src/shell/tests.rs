@@ -206,6 +206,11 @@ fn expansions() {
     );
     let contexts = simple_commands(&script);
     assert!(contexts[0].1.in_substitution && !contexts[2].1.in_substitution);
+    assert!(contexts[0].1.in_subshell && !contexts[2].1.in_subshell);
+    // Which commands run in a subshell: ( ), pipelines; not { }, if.
+    let script = ok("(a) ; { b; } ; if c; then d; fi ; e | f");
+    let subshell: Vec<bool> = simple_commands(&script).iter().map(|(_, c)| c.in_subshell).collect();
+    assert_eq!(subshell, [true, false, false, false, true, true]);
     // A literal dollar.
     let script = ok("echo $ a$");
     assert!(!simple(&script).words[1].expansion);

@@ -39,6 +39,11 @@ pub struct CommandContext {
     pub in_condition: bool,
     /// It is inside a command substitution (`$(...)`, backticks, `<(...)`).
     pub in_substitution: bool,
+    /// It runs in a subshell of the script: inside `( )`, a command substitution, or a
+    /// pipeline of more than one command (each element is its own process), so a `cd`, an
+    /// assignment or an `exit` there does not reach the commands after it. Braces, `if`,
+    /// `case` and loops run in the script's own shell.
+    pub in_subshell: bool,
     /// How many compound commands and substitutions enclose it (0 at top level).
     pub depth: u32,
 }
@@ -47,6 +52,7 @@ pub struct CommandContext {
 struct Frame {
     in_condition: bool,
     in_substitution: bool,
+    in_subshell: bool,
     depth: u32,
 }
 
@@ -61,7 +67,10 @@ impl Frame {
         Frame { in_condition: false, depth: self.depth + 1, ..self }
     }
     fn substitution(self) -> Frame {
-        Frame { in_substitution: true, depth: self.depth + 1, ..self }
+        Frame { in_substitution: true, in_subshell: true, depth: self.depth + 1, ..self }
+    }
+    fn subshell(self) -> Frame {
+        Frame { in_subshell: true, depth: self.depth + 1, ..self }
     }
 }
 
@@ -126,8 +135,10 @@ fn visit_script<'s, 'a>(script: &'s Script<'a>, frame: Frame, visit: &mut Visito
                     negated: pipeline.negated,
                     in_condition: frame.in_condition,
                     in_substitution: frame.in_substitution,
+                    in_subshell: frame.in_subshell || len > 1,
                     depth: frame.depth,
                 };
+                let frame = Frame { in_subshell: context.in_subshell, ..frame };
                 visit_command(command, &context, frame, visit);
             }
         }
@@ -172,9 +183,8 @@ fn visit_command<'s, 'a>(
         Command::Function(function) => visit_command(&function.body, context, frame.body(), visit),
         Command::Compound(compound) => {
             match &compound.kind {
-                CompoundKind::Subshell(body) | CompoundKind::BraceGroup(body) => {
-                    visit_script(body, frame.nested(), visit)
-                }
+                CompoundKind::Subshell(body) => visit_script(body, frame.subshell(), visit),
+                CompoundKind::BraceGroup(body) => visit_script(body, frame.nested(), visit),
                 CompoundKind::If { branches, else_body } => {
                     for branch in branches {
                         visit_script(&branch.condition, frame.condition(), visit);

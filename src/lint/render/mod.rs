@@ -79,7 +79,7 @@ pub(crate) mod test_support {
 
     /// A report with findings of several rules, a related span and a fix.
     pub fn sample() -> Vec<FileReport> {
-        let text = "FROM debian\nWORKDIR app\nRUN apt-get update\nRUN echo \"a,b:100%\"\n";
+        let text = "FROM debian\nWORKDIR app\nRUN apt-get remove\nRUN echo \"a,b:100%\"\n";
         let diagnostics = lint_text(text, &Settings::default());
         vec![FileReport { path: "app/Dockerfile".into(), text: text.into(), diagnostics }]
     }

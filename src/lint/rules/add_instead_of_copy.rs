@@ -14,7 +14,7 @@ pub static RULE: Rule = Rule {
         why: "ADD also fetches URLs and unpacks tar archives; used for plain files it hides which of these happens. COPY does exactly one thing.",
         bad: "FROM python:3.12-slim\n# flagged: a plain directory\nADD src/ /app/\n",
         good: "FROM python:3.12-slim\nCOPY src/ /app/\nADD https://example.com/tool.tar.gz /opt/\nADD vendor.tar.gz /opt/\n",
-        notes: "URLs, git sources and archive names (.tar, .tgz, .tar.gz, .xz, .bz2, .zst) are not reported. The fix (ADD → COPY) is safe when no source has a wildcard (a wildcard could match an archive that ADD would unpack) and no ADD-only flag is used.",
+        notes: "URLs, git sources, archive names (.tar, .tgz, .tar.gz, .xz, .bz2, .zst) and sources built from variables (`ADD ${REPO}#${VERSION} /`, which may name a URL or a git repository) are not reported. The fix (ADD → COPY) is safe when no source has a wildcard (a wildcard could match an archive that ADD would unpack) and no ADD-only flag is used.",
         ..RuleMeta::DEFAULT
     },
     check,

@@ -15,7 +15,7 @@ pub static RULE: Rule = Rule {
         why: "Without `--no-cache`, apk keeps the package index in /var/cache/apk, and it is stored in the layer. `--no-cache` fetches the index to a temporary place and leaves nothing behind.",
         bad: "FROM alpine:3.20\n# flagged: the index stays in the layer\nRUN apk add curl\n",
         good: "FROM alpine:3.20\nRUN apk add --no-cache curl\n",
-        notes: "Not reported when the same RUN removes /var/cache/apk, or mounts a cache there. Only stages that end up in the final image are checked. The fix adds `--no-cache`.",
+        notes: "Not reported with `--no-network` (no index is fetched), nor when the same RUN removes /var/cache/apk, or mounts a cache there. Only stages that end up in the final image are checked (hadolint also reports build stages). Only `apk add` is read: hadolint 2.15 also reports RUNs whose `apk add` has `--no-cache` when another apk command (`apk del --no-network .build-deps`, `apk --print-arch`) is in the same RUN. The fix adds `--no-cache`.",
         ..RuleMeta::DEFAULT
     },
     check,
@@ -33,7 +33,8 @@ fn check(cx: &Checker<'_, '_>) {
             let Some(add) = operands.first().filter(|w| w.text == "add") else {
                 continue;
             };
-            if cmd.has_option(APK, None, &["no-cache"]) {
+            // `--no-network` fetches no index: there is none to leave behind.
+            if cmd.has_option(APK, None, &["no-cache", "no-network"]) {
                 continue;
             }
             let at = cmd.span_of(&add.span).end;

@@ -14,7 +14,7 @@ pub static RULE: Rule = Rule {
         why: "Layers only add: deleting a file in a later layer hides it but its bytes stay in the layer that created it, and every pull downloads them. The cleanup frees nothing unless it runs in the same RUN that created the files.",
         bad: "FROM debian:12-slim\nRUN apt-get update && apt-get install -y --no-install-recommends curl\n# flagged: the lists are already in the previous layer\nRUN rm -rf /var/lib/apt/lists/*\n",
         good: "FROM debian:12-slim\nRUN apt-get update && apt-get install -y --no-install-recommends curl \\\n && rm -rf /var/lib/apt/lists/*\n",
-        notes: "The finding points at the cleanup and at the instruction that created what it removes. Recognised cleanups: `rm` of paths, `apt-get clean`, `yum`/`dnf clean`, `apk cache clean`, `pip cache purge`, `npm cache clean`, `yarn cache clean`, `composer clear-cache`, `go clean -cache`. The fix moves the cleanup to the end of the creating RUN when that RUN comes right before it; it is unsafe because it changes layers and cache keys.",
+        notes: "Only stages that end up in the final image are checked: a build stage's layers are not shipped, and a removal there is often what keeps a file out of a later `COPY --from` (a CA key deleted before the certificates are copied). The finding points at the cleanup and at the instruction that created what it removes. Recognised cleanups: `rm` of paths, `apt-get clean`, `yum`/`dnf clean`, `apk cache clean`, `pip cache purge`, `npm cache clean`, `yarn cache clean`, `composer clear-cache`, `go clean -cache`. The fix moves the cleanup to the end of the creating RUN when that RUN comes right before it; it is unsafe because it changes layers and cache keys.",
         ..RuleMeta::DEFAULT
     },
     check,
@@ -25,7 +25,7 @@ pub static RULE: Rule = Rule {
 const LOOK_BACK: usize = 256;
 
 fn check(cx: &Checker<'_, '_>) {
-    for script in cx.scripts.iter() {
+    for script in cx.shipping_scripts() {
         let commands = script.commands();
         let Some(removals) = cleanup_only(&commands) else {
             continue; // not a RUN whose only job is cleaning

@@ -18,16 +18,21 @@ pub static RULE: Rule = Rule {
         why: "Each RUN is a layer: files one RUN writes and the next deletes stay in the image, and every layer adds metadata and pull round-trips. Related steps belong in one RUN.",
         bad: "FROM debian:12-slim\nRUN apt-get update\n# flagged: could join the previous RUN\nRUN apt-get install -y --no-install-recommends curl\n",
         good: "FROM debian:12-slim\nRUN apt-get update \\\n && apt-get install -y --no-install-recommends curl\n",
-        notes: "The fix joins the two commands with `&&`; it is unsafe because it changes which steps share a cache entry. Unlike hadolint, which skips a RUN that already chains commands with `&&` (taking the split as deliberate), imgopt reports every consecutive RUN with the same flags: the layer costs the same either way. Where a split is kept on purpose (to cache a slow step), say so with `# imgopt ignore=IMG201`.",
+        notes: "The fix joins the two commands with `&&`; it is unsafe because it changes which steps share a cache entry. Unlike hadolint, which skips a RUN that already chains commands with `&&` (taking the split as deliberate), imgopt reports every consecutive RUN with the same flags: the layer costs the same either way. Where a split is kept on purpose (to cache a slow step), say so with `# imgopt ignore=IMG201`. Only stages that end up in the final image are checked: a build stage's layers are never shipped, so splitting its RUNs costs nothing (hadolint reports them).",
         ..RuleMeta::DEFAULT
     },
     check,
 };
 
 fn check(cx: &Checker<'_, '_>) {
+    let ships = cx.model.shipping_stages();
     for i in 1..cx.df.instructions.len() {
         let (prev, run) = (&cx.df.instructions[i - 1], &cx.df.instructions[i]);
         if !(prev.is("RUN") && run.is("RUN")) {
+            continue;
+        }
+        // A build stage's layers are not shipped: one more costs nothing.
+        if !cx.model.stage_of(i).is_some_and(|s| ships.get(s.index).copied().unwrap_or(false)) {
             continue;
         }
         let flags = |r: &crate::syntax::Instruction| {

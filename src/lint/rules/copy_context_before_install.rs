@@ -3,6 +3,7 @@ use crate::lint::checker::Checker;
 use crate::lint::Category;
 use crate::model::dependencies::dependency_install;
 use crate::model::instruction::Command;
+use crate::model::run_script::{RunCommand, PLAIN};
 
 pub static RULE: Rule = Rule {
     meta: RuleMeta {
@@ -13,7 +14,7 @@ pub static RULE: Rule = Rule {
         why: "A COPY layer's cache key is the content of everything it copies: with `COPY . .` first, editing any source file invalidates the cache and the dependency install runs again on every build. Copy the manifests, install, then copy the rest.",
         bad: "FROM node:22-alpine\nWORKDIR /app\n# flagged: any change re-runs npm ci\nCOPY . .\nRUN npm ci\n",
         good: "FROM node:22-alpine\nWORKDIR /app\nCOPY package.json package-lock.json ./\nRUN npm ci\nCOPY . .\n",
-        notes: "Installs recognised: npm ci/install, yarn (install), pnpm install, pip install -r, poetry install, pipenv install, bundle install, go mod download, cargo fetch, composer install, mvn dependency:*, gradle dependencies.",
+        notes: "Installs recognised: npm ci/install, yarn (install), pnpm install, pip install -r, poetry install, pipenv install, bundle install, go mod download, `go get -d` of local packages, dotnet restore (and `dotnet publish`/`dotnet build` without `--no-restore` when no `dotnet restore` ran before in the stage: they restore the packages themselves), cargo fetch, composer install, mvn dependency:*, gradle dependencies.",
         ..RuleMeta::DEFAULT
     },
     check,
@@ -30,11 +31,21 @@ fn check(cx: &Checker<'_, '_>) {
         else {
             continue;
         };
-        let install = cx
-            .scripts
-            .iter()
-            .filter(|s| s.index > copy && stage.instructions.contains(&s.index))
-            .find_map(|s| s.commands().into_iter().find(|c| dependency_install(c).is_some()).map(|c| c.span()));
+        let scripts = || cx.scripts.iter().filter(|s| stage.instructions.contains(&s.index));
+        // `dotnet publish`/`build` restore on their own unless a `dotnet restore` came first.
+        let restored = scripts().any(|s| {
+            s.index < copy
+                && s.commands().iter().any(|c| c.name() == Some("dotnet") && c.subcommand(PLAIN) == Some("restore"))
+        });
+        let restores_itself = |c: &RunCommand<'_, '_>| {
+            !restored
+                && c.name() == Some("dotnet")
+                && matches!(c.subcommand(PLAIN), Some("publish" | "build"))
+                && !c.args().iter().any(|w| w.text == "--no-restore")
+        };
+        let install = scripts().filter(|s| s.index > copy).find_map(|s| {
+            s.commands().into_iter().find(|c| dependency_install(c).is_some() || restores_itself(c)).map(|c| c.span())
+        });
         if let Some(install) = install {
             let span = cx.span_of(copy);
             cx.report(span, "the whole context is copied before the dependency install, so any file change re-runs it")

@@ -11,7 +11,7 @@ pub static RULE: Rule = Rule {
         why: "A relative destination is resolved against the base image's working directory, which this file does not control; the files land somewhere else when the base image changes.",
         bad: "FROM node:22-alpine\n# flagged: relative to node's WORKDIR\nCOPY package.json .\n",
         good: "FROM node:22-alpine\nWORKDIR /app\nCOPY package.json .\n",
-        notes: "A WORKDIR in a stage this one is built FROM (in the same file) counts, unlike hadolint DL3045, which looks only at the current stage.",
+        notes: "A WORKDIR in a stage this one is built FROM (in the same file) counts, unlike hadolint DL3045, which looks only at the current stage. A stage built FROM `scratch` is not reported: its working directory is `/`, not something a base image chose.",
         ..RuleMeta::DEFAULT
     },
     check,
@@ -23,8 +23,9 @@ fn check(cx: &Checker<'_, '_>) {
     let mut workdir_at_end: Vec<bool> = Vec::with_capacity(cx.model.stages.len());
     for stage in &cx.model.stages {
         // WORKDIR set in the chain of in-file stages this one builds on.
-        let mut has_workdir =
-            stage.base_stage.filter(|&b| b < stage.index).is_some_and(|b| workdir_at_end.get(b) == Some(&true));
+        // `scratch` has no WORKDIR to inherit: the directory is `/`, known.
+        let mut has_workdir = stage.is_scratch()
+            || stage.base_stage.filter(|&b| b < stage.index).is_some_and(|b| workdir_at_end.get(b) == Some(&true));
         for (_, command) in cx.df.commands_in(stage.instructions.clone()) {
             let dest = match command {
                 Command::Workdir(_) => {

@@ -12,7 +12,7 @@ pub static RULE: Rule = Rule {
         why: "`@latest` (or a branch such as `@main`) resolves to whatever the module's newest commit is on the day of the build: the image changes, and may break, with no change to the Dockerfile.",
         bad: "FROM golang:1.23\n# flagged: latest today, something else tomorrow\nRUN go install golang.org/x/tools/gopls@latest\n",
         good: "FROM golang:1.23\nRUN go install golang.org/x/tools/gopls@v0.16.2\nWORKDIR /src\nCOPY go.mod go.sum ./\nRUN go install github.com/a-h/templ/cmd/templ\nCOPY . .\nRUN go build ./... && go run ./cmd/gen\nRUN --mount=type=bind,source=tools/go.mod,target=go.mod go install tool golang.org/x/vuln/cmd/govulncheck\n",
-        notes: "Where imgopt differs from hadolint: a package without `@version` is not reported once a `go.mod` (or the whole context) was copied into the stage or bind-mounted into the RUN, because `go install pkg` then takes the version go.mod requires, which is pinned (outside a module, Go 1.16+ refuses `go install pkg` without a version, so nothing unpinned gets in). `go get pkg` without a version is always reported: it upgrades to the latest. Branch names (`@main`, `@master`, `@HEAD`) count as unpinned, like `@latest`. Local packages (`.`, `./cmd/x`, `/abs`), the patterns `tool`, `all`, `std` and `cmd` and `go run` of a package without `@` (a local or go.mod-pinned one) are not reported; for `go run` only the package is read, not the program's arguments after it.",
+        notes: "Where imgopt differs from hadolint: a package without `@version` is not reported once a `go.mod` (or the whole context) was copied into the stage or bind-mounted into the RUN, because `go install pkg` then takes the version go.mod requires, which is pinned (outside a module, Go 1.16+ refuses `go install pkg` without a version, so nothing unpinned gets in). `go get pkg` without a version is reported (it upgrades to the latest) unless the same RUN runs `git checkout` or `git reset` after it (GOPATH-era `go get -d pkg && cd $GOPATH/src/pkg && git checkout \"$VERSION\"` pins what was fetched). Branch names (`@main`, `@master`, `@HEAD`) count as unpinned, like `@latest`. Local packages (`.`, `./cmd/x`, `/abs`), the patterns `tool`, `all`, `std` and `cmd` and `go run` of a package without `@` (a local or go.mod-pinned one) are not reported; for `go run` only the package is read, not the program's arguments after it.",
         ..RuleMeta::DEFAULT
     },
     check,
@@ -113,10 +113,18 @@ fn check(cx: &Checker<'_, '_>) {
                 || inherits_go_mod.get(script.stage) == Some(&true)
                 || first_go_mod.get(script.stage).copied().flatten().is_some_and(|i| i < script.index)
         };
-        for cmd in script.commands() {
+        let commands = script.commands();
+        for (at, cmd) in commands.iter().enumerate() {
             if cmd.name() != Some("go") {
                 continue;
             }
+            // `go get -d pkg && cd src/pkg && git checkout "$VERSION"`: the checkout pins what
+            // was fetched (GOPATH mode).
+            let checked_out_later = || {
+                commands[at + 1..].iter().any(|c| {
+                    c.name() == Some("git") && c.args().iter().any(|w| matches!(&*w.text, "checkout" | "reset"))
+                })
+            };
             let args = cmd.args();
             let Some(sub) = args.first().map(|w| &*w.text) else { continue };
             if !matches!(sub, "install" | "get" | "run") {
@@ -136,7 +144,7 @@ fn check(cx: &Checker<'_, '_>) {
                         format!("pin a release: `{name}@v1.2.3`"),
                     ),
                     Some(_) => continue,
-                    None if sub == "run" || (sub == "install" && has_go_mod()) => continue,
+                    None if sub == "run" || (sub == "install" && has_go_mod()) || checked_out_later() => continue,
                     None => (format!("`{text}` has no version"), format!("pin it: `{text}@<version>`")),
                 };
                 cx.report(cmd.span_of(&word.span), message).help(help);

@@ -12,9 +12,10 @@ pub static RULE: Rule = Rule {
         buildkit: Some("InvalidDefinitionDescription"),
         summary: "A comment right above a named FROM or an ARG does not start with the stage or argument name.",
         why: "`docker buildx build --call=outline` and `--call=targets` show the comment directly above a stage or ARG as its description when it starts with the name (`# VERSION the release to build`). Any other comment in that place is either a description with the wrong name or a note that is about to be shown as one.",
-        bad: "# flagged: the comment does not start with the stage name\n# compile the binary\nFROM golang:1.22 AS build\n# flagged: nor with the argument name\n# the release to build\nARG VERSION=1.0\n",
+        bad: "# GO the Go release\nARG GO=1.22\n# flagged: the comment does not start with the stage name\n# compile the binary\nFROM golang:${GO} AS build\n# flagged: nor with the argument name\n# the release to build\nARG VERSION=1.0\n",
         good: "# build compiles the binary\nFROM golang:1.22 AS build\n# VERSION the release to build\nARG VERSION=1.0\n\n# a note that is not a description, set apart by an empty line\n\nARG COMMIT\n",
-        notes: "As in BuildKit, only the last comment line directly above the instruction counts (an empty line or an empty `#` line in between makes it a plain comment), and the stage name is compared in lower case, as BuildKit stores it. Unlike BuildKit, imgopt and hadolint pragmas (`# imgopt ignore=...`, `# hadolint ignore=...`) are not taken for descriptions: they have to sit right above the instruction. BuildKit runs this check only when experimental checks are enabled.",
+        notes: "Off unless selected (`select = [\"IMG510\"]` or `--select InvalidDefinitionDescription`): BuildKit runs this check only when experimental checks are enabled, and most comments above a FROM are notes, not descriptions. As in BuildKit, only the last comment line directly above the instruction counts (an empty line or an empty `#` line in between makes it a plain comment). Unlike BuildKit, the name is compared ignoring case (`# Build the binary` above `AS build` is a description), the comment block that opens the file (a header above the first instruction) is not taken for a description, and imgopt and hadolint pragmas (`# imgopt ignore=...`, `# hadolint ignore=...`) are not either: they have to sit right above the instruction.",
+        opt_in: true,
         ..RuleMeta::DEFAULT
     },
     check,
@@ -46,7 +47,11 @@ fn check(cx: &Checker<'_, '_>) {
             continue;
         }
         let first_word = text.split(' ').next().unwrap_or_default();
-        if names.iter().any(|n| n == first_word) {
+        // The file's opening comment block is a header, whatever its last line says.
+        if index == 0 {
+            continue;
+        }
+        if names.iter().any(|n| n.eq_ignore_ascii_case(first_word)) {
             continue;
         }
         let example = if names.len() > 1 { "<arg_key>" } else { names[0].as_str() };

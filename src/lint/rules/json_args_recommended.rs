@@ -11,7 +11,7 @@ pub static RULE: Rule = Rule {
         why: "In shell form the process runs as `/bin/sh -c ...`: the shell is PID 1, does not forward SIGTERM, and `docker stop` waits for the timeout and kills the program without a clean shutdown.",
         bad: "FROM python:3.12-slim\n# flagged: runs under /bin/sh -c\nCMD python -m http.server\n",
         good: "FROM python:3.12-slim\nCMD [\"python\", \"-m\", \"http.server\"]\n",
-        notes: "As in BuildKit, a stage that sets SHELL is not reported: the shell form is then deliberate. hadolint takes some valid JSON forms for shell form (escapes such as `\\/` inside the array); imgopt reads the exec form as BuildKit does.",
+        notes: "As in BuildKit, a stage that sets SHELL is not reported: the shell form is then deliberate. hadolint takes some valid JSON forms for shell form (escapes such as `\\/` inside the array); imgopt reads the exec form as BuildKit does. A file BuildKit refuses (no FROM) gets only IMG100, where hadolint still reports its CMDs.",
         ..RuleMeta::DEFAULT
     },
     check,

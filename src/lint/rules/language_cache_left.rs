@@ -17,7 +17,7 @@ pub static RULE: Rule = Rule {
         why: "Language package managers keep every download in a cache directory (~/.npm, the yarn cache, ~/.composer/cache, the Go build and module caches, ~/.cargo/registry). In an image the cache is dead weight stored in the layer. Mount it as a build cache instead: it is then reused across builds and never shipped.",
         bad: "FROM node:22-alpine\nWORKDIR /app\nCOPY package.json package-lock.json ./\n# flagged: ~/.npm stays in the layer\nRUN npm ci\n",
         good: "FROM node:22-alpine\nWORKDIR /app\nCOPY package.json package-lock.json ./\nRUN --mount=type=cache,target=/root/.npm npm ci\n",
-        notes: "Not reported when the RUN mounts a cache on the manager's cache directory or cleans it in the same RUN (`npm cache clean`, `yarn cache clean`, `composer clear-cache`, `go clean -cache -modcache`, removing the directory). Only stages that end up in the final image are checked. The fix appends the manager's own cache cleaning (`npm cache clean --force`, `yarn cache clean`, `composer clear-cache`; none for go and cargo, whose caches a later build in the image may rely on) to the RUN; it is unsafe because it changes the layer (and a later RUN may have used the cache).",
+        notes: "Not reported when the RUN mounts a cache on the manager's cache directory or cleans it in the same RUN (`npm cache clean`, `yarn cache clean`, `composer clear-cache`, `go clean -cache -modcache`, removing the directory). Only stages that end up in the final image are checked. The fix appends the manager's own cache cleaning (`npm cache clean --force`, `yarn cache clean`, `composer clear-cache`; none for go and cargo, whose caches a later build in the image may rely on) to the RUN; it is unsafe because it changes the layer (and a later RUN may have used the cache). hadolint DL3060 covers only `yarn install` without `yarn cache clean`; imgopt also reads npm, composer, go and cargo, and a bare `yarn` (which installs), not `yarn --version`.",
         ..RuleMeta::DEFAULT
     },
     check,
@@ -28,7 +28,7 @@ fn manager(cmd: &RunCommand<'_, '_>) -> Option<(&'static str, &'static WellKnown
     let sub = cmd.subcommand(PLAIN);
     let (name, cache) = match cmd.name()? {
         "npm" if matches!(sub, Some("ci" | "install" | "i")) => ("npm", "npm"),
-        "yarn" if matches!(sub, None | Some("install" | "add")) => ("yarn", "yarn"),
+        "yarn" if crate::model::cleanup::installs(cmd, "npm") => ("yarn", "yarn"),
         "composer" if matches!(sub, Some("install" | "update" | "require")) => ("composer", "composer"),
         "go" if matches!(sub, Some("build" | "install" | "mod")) => ("go", "go-build"),
         "cargo" if matches!(sub, Some("build" | "install" | "fetch")) => ("cargo", "cargo-registry"),

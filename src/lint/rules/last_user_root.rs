@@ -12,15 +12,19 @@ pub static RULE: Rule = Rule {
         why: "The container then runs as root: a compromise of the process is a compromise of everything the container can reach.",
         bad: "FROM debian:12-slim\nUSER app\n# flagged: container runs as root\nUSER root\n",
         good: "FROM debian:12-slim\nUSER root\nUSER app\n",
-        notes: "Only an explicit `USER root` (or `0`) as the last USER of the final stage is reported; a stage without USER inherits its base image's user.",
+        notes: "Only an explicit `USER root` (or `0`) as the last USER of the final stage is reported, or of the in-file stage it is built `FROM` when it sets none (the user carries over); a stage without USER otherwise inherits its base image's user, which imgopt does not know.",
         ..RuleMeta::DEFAULT
     },
     check,
 };
 
 fn check(cx: &Checker<'_, '_>) {
-    let Some(last) = cx.model.stages.last().cloned() else { return };
-    let last_user = cx.df.instructions[last.instructions.clone()].iter().rev().find(|i| i.keyword == "USER");
+    let Some(last) = cx.model.stages.last() else { return };
+    // The last USER of the final stage, or of the in-file stage it is built FROM (whose user it keeps).
+    let last_user = cx
+        .model
+        .lineage(last.index)
+        .find_map(|stage| cx.df.instructions[stage.instructions.clone()].iter().rev().find(|i| i.keyword == "USER"));
     if let Some(u) = last_user {
         let user = u.args.first().and_then(|a| a.split(':').next()).unwrap_or_default();
         if user == "root" || user == "0" {

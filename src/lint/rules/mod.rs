@@ -14,12 +14,16 @@ pub use super::rule::{Rule, RuleMeta};
 use crate::context::IgnoreFile;
 
 mod add_instead_of_copy;
+mod add_url_without_checksum;
 mod apk_no_cache;
 mod apk_pin_versions;
 mod apt_get_yes;
+mod apt_install_without_lists;
 mod apt_lists_left;
 mod apt_pin_versions;
+mod apt_update_alone;
 mod archive_copied_then_extracted;
+mod build_in_final_stage;
 mod cd_in_run;
 mod chown_in_separate_layer;
 mod cleanup_in_separate_layer;
@@ -33,7 +37,9 @@ mod copy_ignored_file;
 mod copy_relative_dest;
 mod copy_secret_file;
 mod credentials_in_url;
+mod dead_keyserver;
 mod dnf_pin_versions;
+mod download_removed_in_later_layer;
 mod duplicate_stage_name;
 mod env_self_reference;
 mod expose_invalid_format;
@@ -64,6 +70,7 @@ mod pip_pin_versions;
 mod pipefail;
 mod pointless_command;
 mod redundant_target_platform;
+mod remote_script_piped_to_shell;
 mod required_labels;
 mod reserved_stage_name;
 mod rm_unquoted_variable;
@@ -132,6 +139,8 @@ pub static RULES: &[&Rule] = &[
     &copy_ignored_file::RULE,
     &go_pin_versions::RULE,
     &healthcheck_missing::RULE,
+    &dead_keyserver::RULE,
+    &apt_install_without_lists::RULE,
     &consecutive_run::RULE,
     &apt_lists_left::RULE,
     &apk_no_cache::RULE,
@@ -144,13 +153,18 @@ pub static RULES: &[&Rule] = &[
     &language_cache_left::RULE,
     &useradd_without_no_log_init::RULE,
     &archive_copied_then_extracted::RULE,
+    &download_removed_in_later_layer::RULE,
+    &build_in_final_stage::RULE,
     &copy_context_before_install::RULE,
+    &apt_update_alone::RULE,
     &copy_secret_file::RULE,
     &secrets_in_arg_or_env::RULE,
     &last_user_root::RULE,
     &trusted_registries::RULE,
     &sudo_in_run::RULE,
     &credentials_in_url::RULE,
+    &add_url_without_checksum::RULE,
+    &remote_script_piped_to_shell::RULE,
     &maintainer_deprecated::RULE,
     &stage_name_casing::RULE,
     &from_as_casing::RULE,

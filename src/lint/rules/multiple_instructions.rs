@@ -11,7 +11,7 @@ pub static RULE: Rule = Rule {
         why: "Only the last one takes effect; the earlier ones are dead code that a reader will take for the real command.",
         bad: "FROM nginx:1.27\n# flagged: overridden below\nCMD [\"nginx\"]\nCMD [\"nginx\", \"-g\", \"daemon off;\"]\n",
         good: "FROM nginx:1.27\nCMD [\"nginx\", \"-g\", \"daemon off;\"]\n",
-        notes: "The overridden (earlier) instruction is reported, pointing at the one that wins.",
+        notes: "The overridden (earlier) instruction is reported, pointing at the one that wins. A file without FROM gets only IMG100 (BuildKit refuses it: no build stage), where hadolint still reports its repeated CMDs.",
         ..RuleMeta::DEFAULT
     },
     check,

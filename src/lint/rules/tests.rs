@@ -125,3 +125,24 @@ fn quoted_label_keys_are_the_schema_keys() {
         lint_text(text, &settings).iter().map(|d| d.code).filter(|c| c.starts_with("IMG51")).collect();
     assert_eq!(codes, ["IMG513", "IMG513"]);
 }
+
+/// IMG511's fix adds `--progress`, which BusyBox wget rejects: safe only where the base's wget
+/// is known to be GNU's.
+#[test]
+fn wget_progress_fix_is_safe_only_on_gnu_bases() {
+    use crate::lint::Applicability;
+    let applicability = |text: &str| {
+        lint_text(text, &Settings::default())
+            .into_iter()
+            .filter(|d| d.code == "IMG511")
+            .map(|d| d.fix.map(|f| f.applicability))
+            .collect::<Vec<_>>()
+    };
+    let run = "RUN wget -O /tmp/a https://example.com/a\n";
+    assert_eq!(applicability(&format!("FROM debian:12\n{run}")), [Some(Applicability::Safe)]);
+    assert_eq!(applicability(&format!("FROM python:3.12-slim\n{run}")), [Some(Applicability::Safe)]);
+    assert_eq!(applicability(&format!("FROM corp/base\nRUN apt-get update\n{run}")), [Some(Applicability::Safe)]);
+    assert_eq!(applicability(&format!("FROM alpine:3.20\nRUN apk add wget\n{run}")), [Some(Applicability::Safe)]);
+    assert_eq!(applicability(&format!("FROM corp/base\n{run}")), [Some(Applicability::Unsafe)]);
+    assert_eq!(applicability(&format!("FROM alpine:3.20\n{run}")), []);
+}

@@ -19,7 +19,9 @@ pub static RULE: Rule = Rule {
 };
 
 fn is_absolute(path: &str) -> bool {
-    // Variables may expand to an absolute path; Windows images use drive letters.
+    // Variables may expand to an absolute path; Windows images use drive letters. BuildKit
+    // removes quotes (`WORKDIR "/app"`).
+    let path = path.trim_start_matches(['"', '\'']);
     path.starts_with('/') || path.starts_with('$') || path.as_bytes().get(1) == Some(&b':')
 }
 
