@@ -231,7 +231,7 @@ fn a_gigabyte_of_random_bytes_on_stdin_is_refused_not_read() {
 /// The largest Dockerfile lint accepts (4 MiB) is linted in bounded memory, findings written as
 /// JSON: a mix of what a pull request can write many of (a chain of stages, ARG/ENV/LABEL
 /// uses, comments above ARGs, cleanups, archives, relative WORKDIRs, go installs: 247,000
-/// instructions and 90,000 findings) under 512 MiB of address space. Before the parse trees
+/// instructions and some 67,000 findings) under 512 MiB of address space. Before the parse trees
 /// were made compact (no spare capacity, large commands boxed, finding texts borrowed) and
 /// the JSON written one finding at a time, it took 830 MB resident and aborted under the
 /// limit; `benches/scaling.sh` prints the peak per input byte.
@@ -258,7 +258,7 @@ fn a_dockerfile_at_the_size_limit_is_linted_in_bounded_memory() {
     assert!(matches!(r.code, Some(0 | 1)), "{:?} {}", r.code, r.stderr);
     let report: serde_json::Value = serde_json::from_slice(&r.stdout).expect("JSON");
     let findings = report["summary"]["findings"].as_u64().unwrap_or(0);
-    assert!(findings > 80_000, "{findings} findings");
+    assert!(findings > 60_000, "{findings} findings");
     assert_eq!(report["files"][0]["diagnostics"].as_array().map(Vec::len), Some(findings as usize));
 }
 
