@@ -574,20 +574,49 @@ fn bind_mounts_show_a_stage_merged_and_keep_no_writes() {
     assert!(!fs.keys().any(|k| k.starts_with("mnt/") || k.starts_with("ctx/")), "mount points leave no trace");
 }
 
-/// Issue 13: a safe fix must produce a command the tool that runs accepts. Each rule's bad
-/// example is moved onto the BusyBox base (every FROM names it), its safe fixes applied, and each
-/// RUN line the fixes changed is run there: an option BusyBox's applet rejects (IMG511's
-/// `wget --progress=dot:giga` did) fails the test. A tool the base lacks (apt-get) or a network it
-/// cannot reach is no failure: only the option errors count.
+/// Issue 13: a safe fix (and a rule's good example) must produce a command the tool that runs
+/// accepts: an option BusyBox's applet rejects (IMG511's `wget --progress=dot:giga` did) fails
+/// the test. A tool the base lacks (apt-get) or a network it cannot reach is no failure: only the
+/// option errors count.
 #[test]
 fn safe_fixes_produce_commands_busybox_accepts() {
-    use imgopt::lint::fix::fix_text;
-    use imgopt::lint::{Applicability, Settings};
-
     if !ready("safe_fixes_produce_commands_busybox_accepts") {
         return;
     }
-    let on_busybox = |text: &str| -> String {
+    safe_fix_commands_run_on(BASE, "busybox", |image| image.starts_with("alpine") || image.starts_with("busybox"));
+}
+
+/// The same on the debootstrap Debian base (GNU tools: coreutils, findutils, grep, apt).
+#[test]
+fn safe_fixes_produce_commands_debian_accepts() {
+    if !ready("safe_fixes_produce_commands_debian_accepts") {
+        return;
+    }
+    if !common::need(&["debootstrap"], "apt-get install debootstrap") {
+        return;
+    }
+    let debian = common::bases::debian();
+    let load = Command::new(imgopt())
+        .args(["load", &debian.docker_archive_ref(), "-t", &debian.name])
+        .env("IMGOPT_STORE", store())
+        .output()
+        .expect("imgopt runs");
+    assert!(load.status.success(), "imgopt load: {}", stderr(&load));
+    safe_fix_commands_run_on(&debian.name, "debian", |image| {
+        !image.starts_with("alpine") && !image.starts_with("busybox")
+    });
+}
+
+/// Each rule's good example (when `good_on` takes the image it was written for) and its bad
+/// example with the safe fixes applied, moved onto `base` (every FROM names it): each shell-form
+/// RUN of the good example and each RUN the fixes changed (continuation lines joined, as the
+/// builder reads it) is run there, and an option the base's tool rejects fails the test.
+fn safe_fix_commands_run_on(base: &str, label: &str, good_on: fn(&str) -> bool) {
+    use imgopt::lint::fix::fix_text;
+    use imgopt::lint::{Applicability, Settings};
+    use imgopt::model::instruction::{Command as Instruction, CommandLine};
+
+    let on_base = |text: &str| -> String {
         let lines = text.lines().map(|line| {
             let words: Vec<&str> = line.split_whitespace().collect();
             if !words.first().is_some_and(|w| w.eq_ignore_ascii_case("FROM")) {
@@ -596,31 +625,49 @@ fn safe_fixes_produce_commands_busybox_accepts() {
             // Replace the image word (the first after FROM's flags), keep `AS name`.
             let image = words[1..].iter().position(|w| !w.starts_with("--")).map(|i| i + 1);
             let words: Vec<&str> =
-                words.iter().enumerate().map(|(i, w)| if Some(i) == image { BASE } else { w }).collect();
+                words.iter().enumerate().map(|(i, w)| if Some(i) == image { base } else { w }).collect();
             words.join(" ")
         });
         lines.map(|l| format!("{l}\n")).collect()
     };
+    // The shell-form RUNs without flags or heredocs, as the builder reads them.
+    let runs = |text: &str| -> Vec<String> {
+        let Ok(doc) = imgopt::model::document::Document::parse(text) else { return Vec::new() };
+        doc.all_commands()
+            .filter_map(|(_, c)| match c {
+                Instruction::Run(r) if r.heredocs.is_empty() && r.mount_flags.is_empty() && r.network.is_none() => {
+                    match &r.command {
+                        CommandLine::Shell(s) => Some(s.clone()),
+                        CommandLine::Exec(_) => None,
+                    }
+                }
+                _ => None,
+            })
+            .collect()
+    };
     let mut ran = 0;
-    for rule in imgopt::lint::rules::RULES.iter().filter(|r| r.meta.fix == Some(Applicability::Safe)) {
-        let text = on_busybox(rule.meta.bad);
-        let fixed = fix_text(&text, &Settings::default(), Applicability::Safe).text;
-        let before: Vec<&str> = text.lines().collect();
-        for line in fixed.lines().filter(|l| l.starts_with("RUN ") && !before.contains(l)) {
-            let command = &line["RUN ".len()..];
+    for rule in imgopt::lint::rules::RULES.iter() {
+        let written_for = rule.meta.good.lines().find_map(|l| {
+            let mut words = l.split_whitespace();
+            words.next().filter(|w| w.eq_ignore_ascii_case("FROM"))?;
+            words.find(|w| !w.starts_with("--"))
+        });
+        let mut commands = if written_for.is_some_and(good_on) { runs(&on_base(rule.meta.good)) } else { Vec::new() };
+        if rule.meta.fix == Some(Applicability::Safe) {
+            let text = on_base(rule.meta.bad);
+            let before = runs(&text);
+            let fixed = fix_text(&text, &Settings::default(), Applicability::Safe).text;
+            commands.extend(runs(&fixed).into_iter().filter(|c| !before.contains(c)));
+        }
+        for command in commands {
             let dockerfile = format!(
-                "FROM {BASE}\nRUN ({command}) 2>/tmp/err; cat /tmp/err >&2; ! grep -qiE 'unrecognized option|invalid option|unknown option' /tmp/err\n"
+                "FROM {base}\nRUN ({command}) 2>/tmp/err; cat /tmp/err >&2; ! grep -qiE 'unrecognized option|invalid option|unknown option|illegal option' /tmp/err\n"
             );
-            let ctx = Context::new(&format!("safe-fix-{}-{ran}", rule.meta.code), &dockerfile);
+            let ctx = Context::new(&format!("safe-fix-{label}-{}-{ran}", rule.meta.code), &dockerfile);
             let out = ctx.build(&["--no-cache"]);
-            assert!(
-                out.status.success(),
-                "{}: the safe fix's `{command}` is rejected on BusyBox:\n{}",
-                rule.meta.code,
-                stderr(&out)
-            );
+            assert!(out.status.success(), "{}: `{command}` is rejected on {label}:\n{}", rule.meta.code, stderr(&out));
             ran += 1;
         }
     }
-    assert!(ran > 0, "no safe fix changed a RUN line");
+    assert!(ran >= 5, "only {ran} RUN commands were tried");
 }
