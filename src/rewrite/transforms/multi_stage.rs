@@ -1,5 +1,6 @@
 //! Multi-stage: when the shipped stage compiles the program it runs (`gcc ... -o
-//! /app/hello`, `go build -o /app/server`, or `make install` into `/usr/local`) and its
+//! /app/hello`, `go build -o /app/server`, `cargo build` into `target/`, a `cp`/`install` of
+//! such a program, or `make install` into `/usr/local`) and its
 //! CMD/ENTRYPOINT starts that artifact (by path, or by name through `PATH`), the stage becomes
 //! a build stage and a new last stage, on the same base without the toolchain, gets only the
 //! artifact (`COPY --from=build`; an install's whole prefix), the instructions that set the
@@ -111,7 +112,9 @@ fn candidate(cx: &Context<'_, '_>) -> Option<Change> {
         }
     }
     let artifact = artifact?;
-    let program = &artifact.path;
+    // What the runtime stage copies: an install's whole prefix, else the program itself.
+    let copied = if artifact.whole { artifact.path.clone() } else { program.found_in(&artifact)?.to_string() };
+    let program = &copied;
     // A WORKDIR an absolute one replaces before any RUN uses it only made an empty directory.
     let superseded = |k: usize| {
         let later = &runtime[k + 1..];
@@ -154,9 +157,9 @@ fn candidate(cx: &Context<'_, '_>) -> Option<Change> {
         format!(
             "the stage of line {} builds {} and ships its toolchain: a runtime stage on {} gets only {}",
             cx.line(stage.from),
-            artifact.path,
+            program,
             stage.base,
-            if artifact.tree { "the installed tree" } else { "the program" }
+            if artifact.whole { "the installed tree" } else { "the program" }
         ),
         edits,
     ))
@@ -190,7 +193,49 @@ fn classify(cx: &Context<'_, '_>, script: &RunScript<'_>, index: usize) -> Optio
         let name = c.name().unwrap_or_default();
         if is_install(c) {
             let installer = cx.doc.instructions[index].source(cx.text()).to_string();
-            artifacts.push(Artifact { path: install_prefix(&commands), tree: true, installer });
+            artifacts.push(Artifact { path: install_prefix(&commands), tree: true, whole: true, installer });
+            continue;
+        }
+        // cargo build writes its programs under target/<profile> of the project (the WORKDIR).
+        if name == "cargo" && c.subcommand(PLAIN) == Some("build") && !has_cd {
+            let words: Vec<&str> = c.args().iter().map(|w| &*w.text).collect();
+            if !words.iter().any(|w| w.starts_with("--target") || w.starts_with("--manifest-path")) {
+                let profile = if words.contains(&"--release") || words.contains(&"-r") { "release" } else { "debug" };
+                let path = join_path(workdir, &format!("target/{profile}"));
+                artifacts.push(Artifact { path, tree: true, whole: false, installer: String::new() });
+            }
+            continue;
+        }
+        // `cp`/`install` of something built above to where the image runs it from.
+        if matches!(name, "cp" | "install") && !has_cd {
+            let operands: Vec<&str> = c.operands(PLAIN).iter().filter_map(|w| w.literal()).collect();
+            let operands: Vec<&str> = if name == "install" {
+                let args: Vec<&str> = c.args().iter().map(|w| &*w.text).collect();
+                // install's -m/-o/-g take a value.
+                operands
+                    .into_iter()
+                    .filter(|o| !args.windows(2).any(|p| matches!(p[0], "-m" | "-o" | "-g") && p[1] == *o))
+                    .collect()
+            } else {
+                operands
+            };
+            if let [source, dest] = operands[..] {
+                let source = join_path(workdir, source);
+                let built = artifacts.iter().any(|a: &Artifact| {
+                    a.path == source
+                        || (a.tree && source.strip_prefix(a.path.as_str()).is_some_and(|r| r.starts_with('/')))
+                });
+                if built {
+                    let file = source.rsplit('/').next().unwrap_or_default();
+                    let dest = if dest.ends_with('/') { format!("{dest}{file}") } else { dest.to_string() };
+                    artifacts.push(Artifact {
+                        path: join_path(workdir, &dest),
+                        tree: false,
+                        whole: false,
+                        installer: String::new(),
+                    });
+                }
+            }
             continue;
         }
         let is_compile = COMPILERS.contains(&name) || (name == "go" && c.subcommand(PLAIN) == Some("build"));
@@ -206,7 +251,12 @@ fn classify(cx: &Context<'_, '_>, script: &RunScript<'_>, index: usize) -> Optio
             };
             if let Some(out) = out {
                 if out.starts_with('/') || !has_cd {
-                    artifacts.push(Artifact { path: join_path(workdir, out), tree: false, installer: String::new() });
+                    artifacts.push(Artifact {
+                        path: join_path(workdir, out),
+                        tree: false,
+                        whole: false,
+                        installer: String::new(),
+                    });
                 }
             }
         }
@@ -248,6 +298,9 @@ fn install_prefix(commands: &[RunCommand<'_, '_>]) -> String {
 struct Artifact {
     path: String,
     tree: bool,
+    /// For a tree: copied whole (an install prefix), or only the program found in it (a
+    /// compiler's output directory such as cargo's `target/release`).
+    whole: bool,
     /// For a tree: the source of the RUN that installs it (a program found through `PATH`
     /// counts as installed there only when that RUN names it).
     installer: String,
@@ -275,9 +328,14 @@ impl Program {
     /// but a tree holds it only when its install names it: `python3 app.py` after a `make
     /// install` of something else starts the base's python3, which the runtime stage lacks.
     fn is_in(&self, artifact: &Artifact) -> bool {
-        let named = |name: &str| artifact.installer.contains(name);
-        self.candidates.iter().any(|c| {
-            c == &artifact.path
+        self.found_in(artifact).is_some()
+    }
+
+    /// The path the program has in `artifact`, if it is there.
+    fn found_in(&self, artifact: &Artifact) -> Option<&str> {
+        let named = |name: &str| !artifact.whole || artifact.installer.contains(name);
+        self.candidates.iter().map(String::as_str).find(|c| {
+            *c == artifact.path
                 || (artifact.tree
                     && c.strip_prefix(artifact.path.as_str()).is_some_and(|rest| rest.starts_with('/'))
                     && self.bare.as_deref().is_none_or(named))
