@@ -27,12 +27,11 @@ pub fn lines(text: &str) -> Vec<&str> {
 /// where they overlap), each with the text those lines become. An insertion at the start of a
 /// line that ends with a newline touches no line. None when an edit is out of bounds.
 fn edited_regions(before: &str, edits: &[Edit]) -> Option<Vec<(std::ops::Range<usize>, String)>> {
-    let starts: Vec<usize> = std::iter::once(0)
-        .chain(before.match_indices('\n').map(|(i, _)| i + 1))
-        .filter(|&i| i < before.len())
-        .collect();
-    let line_of = |offset: usize| starts.partition_point(|&s| s <= offset).saturating_sub(1);
-    let line_start = |line: usize| starts.get(line).copied().unwrap_or(before.len());
+    // 0-based lines here; LineIndex counts from 1.
+    let index = crate::syntax::LineIndex::new(before);
+    let line_of = |offset: usize| index.line(offset) - 1;
+    let line_start = |line: usize| index.line_start(line + 1, before.len());
+    let line_count = lines(before).len();
     let mut sorted: Vec<&Edit> = edits.iter().collect();
     sorted.sort_by_key(|e| (e.range.start, e.range.end));
     let mut regions: Vec<(std::ops::Range<usize>, Vec<&Edit>)> = Vec::new();
@@ -41,7 +40,7 @@ fn edited_regions(before: &str, edits: &[Edit]) -> Option<Vec<(std::ops::Range<u
             return None;
         }
         let at_line_start = e.range.start == line_start(line_of(e.range.start)) || e.range.start == before.len();
-        let first = if e.range.start == before.len() { starts.len() } else { line_of(e.range.start) };
+        let first = if e.range.start == before.len() { line_count } else { line_of(e.range.start) };
         let lines = if e.range.is_empty()
             && at_line_start
             && (e.replacement.ends_with('\n') || e.range.start == before.len())

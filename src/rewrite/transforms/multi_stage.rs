@@ -18,6 +18,7 @@ use crate::model::run_script::{RunCommand, RunScript, PLAIN};
 use crate::model::state::{join_path, DEFAULT_PATH};
 use crate::rewrite::edit::{lines_of, newline};
 use crate::rewrite::{Change, Context};
+use crate::shell::OptionSpec;
 
 pub const TRANSFORM: Transform = Transform {
     name: "multi-stage",
@@ -68,6 +69,16 @@ const BUILD_WORK: &[&str] = &[
     "rustc",
     "cargo",
 ];
+
+/// Options of `install` and `cp` that take a value (`-t DIR` names the destination: then the
+/// operands are all sources, and no `SOURCE DEST` pair is read).
+const INSTALL: OptionSpec<'static> = OptionSpec {
+    short_with_value: "mogtS",
+    long_with_value: &["mode", "owner", "group", "target-directory", "suffix"],
+    stop_at_positional: false,
+};
+const CP: OptionSpec<'static> =
+    OptionSpec { short_with_value: "tS", long_with_value: &["target-directory", "suffix"], stop_at_positional: false };
 
 /// Compilers whose `-o OUT` names the artifact.
 const COMPILERS: &[&str] = &["gcc", "cc", "g++", "c++", "clang", "clang++"];
@@ -208,17 +219,9 @@ fn classify(cx: &Context<'_, '_>, script: &RunScript<'_>, index: usize) -> Optio
         }
         // `cp`/`install` of something built above to where the image runs it from.
         if matches!(name, "cp" | "install") && !has_cd {
-            let operands: Vec<&str> = c.operands(PLAIN).iter().filter_map(|w| w.literal()).collect();
-            let operands: Vec<&str> = if name == "install" {
-                let args: Vec<&str> = c.args().iter().map(|w| &*w.text).collect();
-                // install's -m/-o/-g take a value.
-                operands
-                    .into_iter()
-                    .filter(|o| !args.windows(2).any(|p| matches!(p[0], "-m" | "-o" | "-g") && p[1] == *o))
-                    .collect()
-            } else {
-                operands
-            };
+            let spec = if name == "install" { INSTALL } else { CP };
+            let operands: Vec<&str> = c.operands(spec).iter().filter_map(|w| w.literal()).collect();
+
             if let [source, dest] = operands[..] {
                 let source = join_path(workdir, source);
                 let built = artifacts.iter().any(|a: &Artifact| {
