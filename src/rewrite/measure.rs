@@ -163,6 +163,18 @@ struct Built {
     name: Option<String>,
     /// Keeps an engine's archive until the measurement is done.
     _dir: Option<crate::build::store::TempDir>,
+    /// Its final filesystem, read (every file hashed) the first time a comparison needs it.
+    files: std::sync::OnceLock<crate::analyze::index::PathIndex>,
+}
+
+impl Built {
+    fn files(&self, image: &Image) -> miette::Result<&crate::analyze::index::PathIndex> {
+        if let Some(files) = self.files.get() {
+            return Ok(files);
+        }
+        let files = safety::final_filesystem(image)?;
+        Ok(self.files.get_or_init(|| files))
+    }
 }
 
 fn build(opts: &MeasureOptions, text: &str, what: &str) -> miette::Result<Built> {
@@ -202,7 +214,7 @@ fn build(opts: &MeasureOptions, text: &str, what: &str) -> miette::Result<Built>
         steps,
         steps_cached: cached,
     };
-    Ok(Built { figures, reference, name, _dir: dir })
+    Ok(Built { figures, reference, name, _dir: dir, files: Default::default() })
 }
 
 fn open(reference: &str) -> miette::Result<Image> {
@@ -273,7 +285,10 @@ fn check_proposal(
         _ => None,
     };
     let removals_expected = artifact.as_ref().is_some_and(|a| a.runs);
-    let comparison = safety::compare(&open(&before.reference)?, &open(&after.reference)?)?;
+    // The original is compared with every proposal measured: its files are read once.
+    let (old_image, new_image) = (open(&before.reference)?, open(&after.reference)?);
+    let (old, new) = rayon::join(|| before.files(&old_image), || safety::final_filesystem(&new_image));
+    let comparison = safety::compare_read(&old_image, old?, &new_image, &new?);
     Ok((read_comparison(&comparison, removals_expected), artifact))
 }
 

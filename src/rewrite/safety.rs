@@ -30,11 +30,16 @@ use crate::model::caches;
 /// (`after`).
 pub fn compare(before: &Image, after: &Image) -> Result<Comparison, ImageError> {
     let (old, new) = rayon::join(|| final_filesystem(before), || final_filesystem(after));
-    let (old, new) = (old?, new?);
-    Ok(Comparison {
-        files: compare_files(&old, &new),
+    Ok(compare_read(before, &old?, after, &new?))
+}
+
+/// [`compare`] of two images whose final filesystems were read already (one original
+/// compared with several proposals reads its own once).
+pub fn compare_read(before: &Image, old: &PathIndex, after: &Image, new: &PathIndex) -> Comparison {
+    Comparison {
+        files: compare_files(old, new),
         config: compare_configs(before.config.config.as_ref(), after.config.config.as_ref()),
-    })
+    }
 }
 
 /// The image's layers applied bottom-up, every file's content hashed.
